@@ -1,0 +1,96 @@
+import { parseArgs } from 'node:util';
+
+/** A CLI usage problem: the CLI edge prints it and exits 1. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type FlagSpec = {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  /** One line for --help. */
+  description: string;
+  /** Shown in --help as the value's name, e.g. FILE. */
+  valueName?: string;
+  default?: string | boolean;
+};
+
+export type CommandSpec = {
+  name: string;
+  summary: string;
+  usage: string;
+  flags: Record<string, FlagSpec>;
+  /** Whether positional arguments are accepted (and how many at most). */
+  maxPositionals?: number;
+};
+
+export type Parsed = {
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  positionals: string[];
+};
+
+/**
+ * Parses argv strictly against a command's flags: unknown flags and extra positionals are usage
+ * errors, so a typo never silently changes what a command does. `--help` is added to every command.
+ */
+export function parseCommandArgs(spec: CommandSpec, argv: string[]): Parsed & { help: boolean } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const [name, f] of Object.entries(spec.flags)) {
+    options[name] = { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, allowNegative: true } as Parameters<typeof parseArgs>[0]);
+  } catch (e) {
+    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw new UsageError(`eksidp ${spec.name}: ${msg}. See 'eksidp ${spec.name} --help'.`);
+  }
+  const values = parsed.values as Parsed['values'];
+  const help = values.help === true;
+  delete values.help;
+  for (const [name, f] of Object.entries(spec.flags)) {
+    if (values[name] === undefined && f.default !== undefined) values[name] = f.default;
+  }
+  const max = spec.maxPositionals ?? 0;
+  if (!help && parsed.positionals.length > max) {
+    throw new UsageError(`eksidp ${spec.name}: unexpected argument '${parsed.positionals[max]}'. See 'eksidp ${spec.name} --help'.`);
+  }
+  return { values, positionals: parsed.positionals, help };
+}
+
+export function helpText(spec: CommandSpec): string {
+  const lines = [`Usage: ${spec.usage}`, '', spec.summary, '', 'Flags:'];
+  const entries = Object.entries(spec.flags).map(([name, f]) => {
+    const left = `  ${f.short ? `-${f.short}, ` : ''}--${name}${f.type === 'string' ? ` ${f.valueName ?? 'VALUE'}` : ''}`;
+    return [left, f.description + (f.default !== undefined && f.type === 'string' ? ` (default ${f.default})` : '')] as const;
+  });
+  entries.push(['  -h, --help', 'Show this help and exit.']);
+  const width = Math.max(...entries.map(([l]) => l.length)) + 2;
+  for (const [l, d] of entries) lines.push(l.padEnd(width) + d);
+  return lines.join('\n') + '\n';
+}
+
+/** Reads a string flag as a number within bounds, or throws a usage error naming the flag. */
+export function numberFlag(spec: CommandSpec, values: Parsed['values'], name: string, opts: { min?: number; max?: number; integer?: boolean } = {}): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  const bad = typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) ||
+    (opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max);
+  if (bad) {
+    const range = opts.min !== undefined && opts.max !== undefined ? ` between ${opts.min} and ${opts.max}` : opts.min !== undefined ? ` of at least ${opts.min}` : '';
+    throw new UsageError(`eksidp ${spec.name}: --${name} must be ${opts.integer ? 'an integer' : 'a number'}${range}, got '${String(raw)}'.`);
+  }
+  return n;
+}
+
+export function stringFlag(values: Parsed['values'], name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
