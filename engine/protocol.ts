@@ -1,0 +1,142 @@
+/**
+ * The provider protocol: the only seam between the engine and a provider. Modelled on Terraform's
+ * (internal/providers/provider.go): each verb takes one request object and returns one response
+ * object carrying diagnostics, so adding a field later breaks no provider. The engine knows nothing
+ * about EKS; providers are registered by the provider name used in the Terraform JSON (`aws`).
+ */
+
+/** A Terraform value as it appears in JSON config and in state. */
+export type Value = null | string | number | boolean | Value[] | { [key: string]: Value };
+export type ObjectValue = { [key: string]: Value };
+
+/** An attribute path: `["oidc", 0, "issuer_url"]`, rendered `oidc[0].issuer_url`. */
+export type Path = (string | number)[];
+
+export type Diagnostic = {
+  severity: 'error' | 'warning';
+  summary: string;
+  detail?: string;
+  /** Resource address (`aws_eks_identity_provider_config.prod_okta`), when known. */
+  address?: string;
+  /** Attribute path within the resource, when the problem is one field. */
+  attribute?: Path;
+};
+
+export function hasErrors(diags: readonly Diagnostic[]): boolean {
+  return diags.some((d) => d.severity === 'error');
+}
+
+/** Renders a path as Terraform does: `oidc[0].issuer_url`. */
+export function formatPath(path: Path): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/** Terraform's schema JSON format (`terraform providers schema -json`), so real schemas plug in as is. */
+export type CtyType = string | [string, CtyType] | ['object', Record<string, CtyType>];
+export type AttributeSchema = {
+  type: CtyType;
+  required?: boolean;
+  optional?: boolean;
+  computed?: boolean;
+  sensitive?: boolean;
+  description?: string;
+};
+export type BlockSchema = {
+  attributes?: Record<string, AttributeSchema>;
+  block_types?: Record<string, { nesting_mode: 'single' | 'list' | 'set' | 'map'; block: BlockSchema; min_items?: number; max_items?: number }>;
+};
+export type ResourceSchema = { version: number; block: BlockSchema };
+
+export type ProviderSchema = {
+  provider: ResourceSchema;
+  resources: Record<string, ResourceSchema>;
+  dataSources: Record<string, ResourceSchema>;
+};
+
+/** Per-operation timeouts from the resource's `timeouts` block, in milliseconds. */
+export type Timeouts = { create?: number; update?: number; delete?: number; read?: number };
+
+/** Progress reporting while a provider waits (the engine renders `Still creating... [1m10s elapsed]`). */
+export type Progress = (message: string) => void;
+
+export type ConfigureRequest = { config: ObjectValue; env: NodeJS.ProcessEnv };
+export type ConfigureResponse = { diagnostics: Diagnostic[] };
+
+export type ValidateResourceConfigRequest = { typeName: string; address: string; config: ObjectValue };
+export type ValidateResourceConfigResponse = { diagnostics: Diagnostic[] };
+
+/**
+ * Beyond Terraform: validation across all of one provider's resources in a configuration (per-cluster
+ * limits, unique names and issuers), so those errors come before any API call. Values that are
+ * unknown until apply (references to resources not yet created) are `UNKNOWN`.
+ */
+export type ValidateConfigurationRequest = { resources: { address: string; typeName: string; config: ObjectValue }[] };
+export type ValidateConfigurationResponse = { diagnostics: Diagnostic[] };
+
+export type ReadResourceRequest = { typeName: string; address: string; priorState: ObjectValue; signal?: AbortSignal };
+/** `newState: null` means the object is gone (the engine plans it for creation). */
+export type ReadResourceResponse = { newState: ObjectValue | null; diagnostics: Diagnostic[] };
+
+export type ReadDataSourceRequest = { typeName: string; address: string; config: ObjectValue; signal?: AbortSignal };
+export type ReadDataSourceResponse = { state: ObjectValue | null; diagnostics: Diagnostic[] };
+
+export type PlanResourceChangeRequest = {
+  typeName: string;
+  address: string;
+  /** null when creating. */
+  priorState: ObjectValue | null;
+  /** null when destroying. Unknown values are `UNKNOWN`. */
+  proposedNewState: ObjectValue | null;
+  config: ObjectValue | null;
+};
+export type PlanResourceChangeResponse = {
+  /** Planned state with computed attributes: kept from prior state, or `UNKNOWN` when they will change. */
+  plannedState: ObjectValue | null;
+  /** Attribute paths whose change forces replacement. Empty for in-place updates. */
+  requiresReplace: Path[];
+  diagnostics: Diagnostic[];
+};
+
+export type ApplyResourceChangeRequest = {
+  typeName: string;
+  address: string;
+  priorState: ObjectValue | null;
+  plannedState: ObjectValue | null;
+  config: ObjectValue | null;
+  timeouts: Timeouts;
+  /** Deterministic per intended change, so a retried or resumed apply never acts twice. */
+  idempotencyToken: string;
+  progress: Progress;
+  signal?: AbortSignal;
+};
+/** On error, `newState` still records whatever exists (Terraform's partial state), or null. */
+export type ApplyResourceChangeResponse = { newState: ObjectValue | null; diagnostics: Diagnostic[] };
+
+export type ImportResourceStateRequest = { typeName: string; id: string; signal?: AbortSignal };
+export type ImportResourceStateResponse = { state: ObjectValue | null; diagnostics: Diagnostic[] };
+
+export interface Provider {
+  getSchema(): ProviderSchema;
+  configure(req: ConfigureRequest): Promise<ConfigureResponse>;
+  validateResourceConfig(req: ValidateResourceConfigRequest): ValidateResourceConfigResponse;
+  validateConfiguration(req: ValidateConfigurationRequest): ValidateConfigurationResponse;
+  readResource(req: ReadResourceRequest): Promise<ReadResourceResponse>;
+  readDataSource(req: ReadDataSourceRequest): Promise<ReadDataSourceResponse>;
+  planResourceChange(req: PlanResourceChangeRequest): PlanResourceChangeResponse;
+  applyResourceChange(req: ApplyResourceChangeRequest): Promise<ApplyResourceChangeResponse>;
+  importResourceState(req: ImportResourceStateRequest): Promise<ImportResourceStateResponse>;
+  /**
+   * A key that serialises applies: the engine runs at most one apply at a time per key (one EKS
+   * update per cluster) and different keys in parallel. undefined: no constraint.
+   */
+  concurrencyKey?(typeName: string, state: ObjectValue | null): string | undefined;
+  close?(): Promise<void>;
+}
+
+/** Marker for values unknown until apply. In JSON plans it is rendered through `after_unknown`. */
+export const UNKNOWN = Object.freeze({ __unknown__: true }) as unknown as Value;
+export function isUnknown(v: unknown): boolean {
+  return v === UNKNOWN || (typeof v === 'object' && v !== null && (v as { __unknown__?: boolean }).__unknown__ === true);
+}
+
+export type ProviderFactory = () => Provider;

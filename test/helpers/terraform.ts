@@ -1,0 +1,87 @@
+import { execFile, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ExecutionContext, TestFn } from 'ava';
+
+/**
+ * Helpers for tests that run the real `terraform` binary offline, through the machine's filesystem
+ * mirror of hashicorp/aws 5.100.0. Where terraform (or the mirror) is missing the tests are skipped
+ * with a loud message, unless EKSIDP_REQUIRE_TERRAFORM=1 (set by .ci/run), which makes it a failure.
+ */
+
+const MIRROR_CANDIDATES = [process.env.EKSIDP_TF_MIRROR, '/opt/tf-plugins', '/usr/share/terraform/plugins', path.join(os.homedir(), '.terraform.d', 'plugins')];
+
+function findMirror(): string | undefined {
+  for (const c of MIRROR_CANDIDATES) {
+    if (c && fs.existsSync(path.join(c, 'registry.terraform.io', 'hashicorp', 'aws', '5.100.0'))) return c;
+  }
+  return undefined;
+}
+
+function terraformOnPath(): boolean {
+  return spawnSync('terraform', ['version'], { encoding: 'utf8', env: { ...process.env, CHECKPOINT_DISABLE: '1' } }).status === 0;
+}
+
+export const mirror = findMirror();
+export const terraformAvailable = terraformOnPath() && mirror !== undefined;
+export const terraformRequired = process.env.EKSIDP_REQUIRE_TERRAFORM === '1';
+const missingWhat = !terraformOnPath() ? 'the terraform CLI is not on PATH' : 'the offline provider mirror of hashicorp/aws 5.100.0 was not found';
+
+let configFile: string | undefined;
+/** A CLI config of our own (the machine's TF_CLI_CONFIG_FILE points at a missing file). */
+export function terraformCliConfig(): string {
+  if (configFile) return configFile;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-tfrc-'));
+  const cache = path.join(os.tmpdir(), 'eksidp-tf-plugin-cache');
+  fs.mkdirSync(cache, { recursive: true });
+  configFile = path.join(dir, 'terraform.rc');
+  fs.writeFileSync(
+    configFile,
+    `plugin_cache_dir = "${cache}"\nprovider_installation {\n  filesystem_mirror {\n    path    = "${mirror}"\n    include = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n`,
+  );
+  return configFile;
+}
+
+/** Environment for terraform and cdktf runs: offline, no version checks, no crash reports. */
+export function terraformEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TF_CLI_CONFIG_FILE: terraformCliConfig(),
+    CHECKPOINT_DISABLE: '1',
+    TF_IN_AUTOMATION: '1',
+    TF_INPUT: '0',
+    ...extra,
+  };
+}
+
+export type TfResult = { code: number; stdout: string; stderr: string };
+
+/** Runs terraform in a folder; resolves with its exit code and output (never rejects on exit code). */
+export function terraform(cwd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<TfResult> {
+  return new Promise((resolve, reject) => {
+    execFile('terraform', args, { cwd, env: terraformEnv(extraEnv), maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err && typeof (err as NodeJS.ErrnoException).code !== 'number') return reject(err);
+      resolve({ code: err ? Number((err as NodeJS.ErrnoException).code) : 0, stdout, stderr });
+    });
+  });
+}
+
+let warned = false;
+/**
+ * Declares a test that needs terraform: skipped loudly when it is missing, failed when
+ * EKSIDP_REQUIRE_TERRAFORM=1.
+ */
+export function terraformTest(test: TestFn, title: string, fn: (t: ExecutionContext) => Promise<void>): void {
+  if (terraformAvailable) {
+    test(title, fn);
+  } else if (terraformRequired) {
+    test(title, (t) => t.fail(`EKSIDP_REQUIRE_TERRAFORM=1 but ${missingWhat}: Terraform interop tests cannot run`));
+  } else {
+    if (!warned) {
+      warned = true;
+      process.stderr.write(`\n*** WARNING: ${missingWhat}; SKIPPING Terraform interop tests. CI (EKSIDP_REQUIRE_TERRAFORM=1) fails instead. ***\n\n`);
+    }
+    test.skip(`${title} [SKIPPED: ${missingWhat}]`, () => {});
+  }
+}
