@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Locating and reading a stack's Terraform JSON: `--stack NAME` via cdktf.out/manifest.json, or
+ * `--dir DIR` for any folder holding a cdk.tf.json (cdktf-made or hand-written).
+ */
+
+export class StackInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StackInputError';
+  }
+}
+
+export type StackLocation = {
+  /** Stack name (from the manifest, or the folder's name for --dir). */
+  name: string;
+  /** Absolute folder holding cdk.tf.json; relative paths in it (local backend) resolve against it. */
+  dir: string;
+  /** Absolute path of the Terraform JSON file. */
+  file: string;
+};
+
+type Manifest = { version?: string; stacks?: Record<string, { name?: string; workingDirectory?: string; synthesizedStackPath?: string }> };
+
+export function resolveStack(opts: { stack?: string; dir?: string; cwd: string; outdir?: string }): StackLocation {
+  if (opts.stack !== undefined && opts.dir !== undefined) throw new StackInputError('use either --stack or --dir, not both');
+  if (opts.dir !== undefined) {
+    const dir = path.resolve(opts.cwd, opts.dir);
+    const file = ['cdk.tf.json', 'main.tf.json'].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+    if (!file) throw new StackInputError(`no cdk.tf.json in ${opts.dir}`);
+    return { name: path.basename(dir), dir, file };
+  }
+  const outdir = path.resolve(opts.cwd, opts.outdir ?? 'cdktf.out');
+  const manifestFile = path.join(outdir, 'manifest.json');
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Manifest;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new StackInputError(code === 'ENOENT'
+      ? `no ${path.relative(opts.cwd, manifestFile) || manifestFile}: run 'eksidp synth' first, or pass --dir DIR`
+      : `cannot read ${manifestFile}: ${(e as Error).message}`);
+  }
+  const stacks = Object.keys(manifest.stacks ?? {});
+  let name = opts.stack;
+  if (name === undefined) {
+    if (stacks.length !== 1) throw new StackInputError(`the app has ${stacks.length} stacks (${stacks.join(', ')}): choose one with --stack NAME`);
+    name = stacks[0]!;
+  }
+  const entry = manifest.stacks?.[name];
+  if (!entry) throw new StackInputError(`stack '${name}' not found in ${path.relative(opts.cwd, manifestFile)}; stacks: ${stacks.join(', ') || '(none)'}`);
+  const file = path.join(outdir, entry.synthesizedStackPath ?? path.join('stacks', name, 'cdk.tf.json'));
+  return { name, dir: path.dirname(file), file };
+}
+
+/** Parses the stack's JSON; a malformed file is an error naming the file and position. */
+export function readTerraformJson(loc: StackLocation): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(loc.file, 'utf8');
+  } catch (e) {
+    throw new StackInputError(`cannot read ${loc.file}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new StackInputError(`${loc.file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new StackInputError(`${loc.file}: the top level must be a JSON object`);
+  return json as Record<string, unknown>;
+}
