@@ -1,0 +1,46 @@
+import { App } from 'cdktf';
+import { environments } from './stacks/environments';
+import { EksIdpStack } from './stacks/eks-stack';
+import type { EnvironmentSpec } from './stacks/types';
+
+/** Thrown when any stack fails synth-time validation; nothing has been written then. */
+export class StackValidationError extends Error {
+  constructor(public readonly errors: string[]) {
+    super(`Synth-time validation failed; nothing was written:\n  ${errors.join('\n  ')}`);
+    this.name = 'StackValidationError';
+  }
+}
+
+export type BuildOptions = { outdir?: string; context?: Record<string, unknown>; envs?: EnvironmentSpec[] };
+
+/** Builds the cdktf app: one stack per environment. */
+export function buildApp(opts: BuildOptions = {}): App {
+  const app = new App({ ...(opts.outdir ? { outdir: opts.outdir } : {}), ...(opts.context ? { context: opts.context } : {}) });
+  for (const env of opts.envs ?? environments()) new EksIdpStack(app, env);
+  return app;
+}
+
+/**
+ * Validates every construct of every stack first, so that a stack failing validation writes no output
+ * at all (cdktf would otherwise write the stacks synthesized before the failing one).
+ */
+export function validateApp(app: App): string[] {
+  return app.node.findAll().flatMap((c) => c.node.validate().map((msg) => `[${c.node.path}] ${msg}`));
+}
+
+export function synth(opts: BuildOptions = {}): App {
+  const app = buildApp(opts);
+  const errors = validateApp(app);
+  if (errors.length > 0) throw new StackValidationError(errors);
+  app.synth();
+  return app;
+}
+
+if (require.main === module) {
+  try {
+    synth();
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
