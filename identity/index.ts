@@ -1,0 +1,6 @@
+export * from './types';
+export * from './mapping';
+export * from './preview';
+export * from './rbac';
+export * from './jwt';
+export * from './terraform';

@@ -1,0 +1,116 @@
+/**
+ * The identity model shared by the mapper, the change preview and the RBAC checks. Plain data, so
+ * plan output and drift reports can embed it and tests can compare it structurally.
+ */
+
+/**
+ * An EKS OIDC identity provider config in the API's camelCase (the `--oidc-*` kube-apiserver flags
+ * EKS sets from it). Use `oidcFromTerraform` for Terraform JSON's snake_case `oidc` block.
+ */
+export type OidcConfig = {
+  issuerUrl: string;
+  clientId: string;
+  usernameClaim?: string;
+  usernamePrefix?: string;
+  groupsClaim?: string;
+  groupsPrefix?: string;
+  requiredClaims?: Record<string, string>;
+};
+
+/** A synthetic person whose claims are mapped under a config (never real data). */
+export type SampleIdentity = {
+  name: string;
+  claims: Record<string, unknown>;
+};
+
+/** An RBAC binding expected on the cluster; subjects are Kubernetes usernames and group names. */
+export type RbacBinding = {
+  role: string;
+  kind?: 'ClusterRole' | 'Role';
+  namespace?: string;
+  users?: string[];
+  groups?: string[];
+};
+
+/** Why kube-apiserver refuses a token, as a stable code for callers and the human text beside it. */
+export type RejectionCode =
+  | 'issuer-mismatch'
+  | 'audience-mismatch'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'invalid-time-claim'
+  | 'username-claim-missing'
+  | 'username-claim-invalid'
+  | 'email-not-verified'
+  | 'email-verified-invalid'
+  | 'groups-claim-invalid'
+  | 'required-claim-missing'
+  | 'required-claim-invalid'
+  | 'required-claim-mismatch';
+
+export type MappingAccepted = {
+  accepted: true;
+  username: string;
+  groups: string[];
+  /** Accepted, but worth a look (e.g. no groups claim in the token). */
+  warnings: string[];
+};
+
+export type MappingRejected = {
+  accepted: false;
+  code: RejectionCode;
+  /** Short and human, e.g. `required claim hd=example.com missing`. */
+  reason: string;
+};
+
+export type MappingResult = MappingAccepted | MappingRejected;
+
+export type MapOptions = {
+  /** Clock for `exp`/`nbf` (default: now). */
+  now?: Date;
+  /** Check `aud` against the client ID when present (default true). */
+  checkAudience?: boolean;
+  /**
+   * Treat missing `iss`/`aud`/`exp` as a real token would be treated (rejected). Off by default so
+   * sample identities can list only the claims that matter for mapping; on for real tokens.
+   */
+  requireTokenClaims?: boolean;
+};
+
+/** One sample identity before and after a config change. `null` means no config on that side. */
+export type IdentityChange = {
+  name: string;
+  before: MappingResult | null;
+  after: MappingResult | null;
+  /** Username, groups or acceptance differ. */
+  changed: boolean;
+  /** Could log in before (accepted) and cannot after (rejected, or the config is removed). */
+  rejected: boolean;
+  /** Accepted on both sides, had at least one group before and has none after. */
+  losesAllGroups: boolean;
+  /** Groups held before and not after (empty when rejected after: see `rejected`). */
+  lostGroups: string[];
+  gainedGroups: string[];
+};
+
+export type FindingSeverity = 'error' | 'warning' | 'info';
+
+export type FindingCode =
+  | 'user-prefix-missing'
+  | 'group-prefix-missing'
+  | 'old-user-prefix'
+  | 'old-group-prefix'
+  | 'groups-claim-unset'
+  | 'identity-rejected'
+  | 'identity-loses-role'
+  | 'identity-unbound';
+
+/** One RBAC consistency problem; `binding` is a label like `ClusterRole/cluster-admin`. */
+export type Finding = {
+  severity: FindingSeverity;
+  code: FindingCode;
+  message: string;
+  binding?: string;
+  subject?: string;
+  identity?: string;
+};
