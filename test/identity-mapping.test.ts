@@ -1,0 +1,94 @@
+import test from 'ava';
+import { mapIdentity, type MapOptions, type OidcConfig, type RejectionCode } from '../identity';
+
+const ISSUER = 'https://idp.example.com';
+const NOW = new Date('2025-06-01T12:00:00Z');
+const nowSec = NOW.getTime() / 1000;
+
+const base: OidcConfig = { issuerUrl: ISSUER, clientId: 'kubernetes' };
+const withGroups: OidcConfig = { ...base, groupsClaim: 'groups' };
+const emailCfg: OidcConfig = { ...base, usernameClaim: 'email' };
+
+type Row = {
+  title: string;
+  config: OidcConfig;
+  claims: Record<string, unknown>;
+  opts?: MapOptions;
+} & ({ username: string; groups: string[]; warning?: RegExp } | { rejected: RejectionCode; reason: RegExp });
+
+// Expected values follow kube-apiserver's rules (see identity/mapping.ts for the sources).
+const rows: Row[] = [
+  // Username claim and prefix.
+  { title: 'default claim sub gets the issuer URL and # as prefix', config: base, claims: { sub: 'alice' }, username: `${ISSUER}#alice`, groups: [] },
+  { title: 'prefix "-" disables prefixing', config: { ...base, usernamePrefix: '-' }, claims: { sub: 'alice' }, username: 'alice', groups: [] },
+  { title: 'an explicit prefix is prepended', config: { ...base, usernamePrefix: 'oidc:' }, claims: { sub: 'alice' }, username: 'oidc:alice', groups: [] },
+  { title: 'an empty prefix behaves as unset', config: { ...base, usernamePrefix: '' }, claims: { sub: 'alice' }, username: `${ISSUER}#alice`, groups: [] },
+  { title: 'a claim other than email also defaults to the issuer prefix', config: { ...base, usernameClaim: 'preferred_username' }, claims: { sub: 'x', preferred_username: 'al' }, username: `${ISSUER}#al`, groups: [] },
+  { title: 'the username claim missing is rejected', config: base, claims: { email: 'a@example.com' }, rejected: 'username-claim-missing', reason: /username claim sub missing/ },
+  { title: 'a configured username claim missing is rejected', config: { ...base, usernameClaim: 'upn' }, claims: { sub: 'alice' }, rejected: 'username-claim-missing', reason: /username claim upn missing/ },
+  { title: 'a non-string username claim is rejected', config: base, claims: { sub: 42 }, rejected: 'username-claim-invalid', reason: /sub is a number, not a string/ },
+  { title: 'a null username claim decodes as empty, as Go does', config: { ...base, usernamePrefix: '-' }, claims: { sub: null }, username: '', groups: [], warning: /is empty/ },
+  // email and email_verified.
+  { title: 'email claim without prefix is not prefixed; email_verified true', config: emailCfg, claims: { email: 'a@example.com', email_verified: true }, username: 'a@example.com', groups: [] },
+  { title: 'email_verified false is rejected', config: emailCfg, claims: { email: 'a@example.com', email_verified: false }, rejected: 'email-not-verified', reason: /email not verified/ },
+  { title: 'email_verified missing is accepted (checked only when present)', config: emailCfg, claims: { email: 'a@example.com' }, username: 'a@example.com', groups: [], warning: /no email_verified claim/ },
+  { title: 'email_verified as the string "true" is rejected (must be a boolean)', config: emailCfg, claims: { email: 'a@example.com', email_verified: 'true' }, rejected: 'email-verified-invalid', reason: /not a boolean/ },
+  { title: 'email_verified null counts as not verified', config: emailCfg, claims: { email: 'a@example.com', email_verified: null }, rejected: 'email-not-verified', reason: /null/ },
+  { title: 'email claim with an explicit prefix is prefixed', config: { ...emailCfg, usernamePrefix: 'oidc:' }, claims: { email: 'a@example.com', email_verified: true }, username: 'oidc:a@example.com', groups: [] },
+  { title: 'email_verified is ignored when the username claim is not email', config: base, claims: { sub: 'alice', email_verified: false }, username: `${ISSUER}#alice`, groups: [] },
+  // Groups.
+  { title: 'groups as a list', config: withGroups, claims: { sub: 'a', groups: ['eng', 'ops'] }, username: `${ISSUER}#a`, groups: ['eng', 'ops'] },
+  { title: 'groups as a single string is one group', config: withGroups, claims: { sub: 'a', groups: 'eng' }, username: `${ISSUER}#a`, groups: ['eng'] },
+  { title: 'groups claim missing means no groups', config: withGroups, claims: { sub: 'a' }, username: `${ISSUER}#a`, groups: [], warning: /no groups claim: no groups/ },
+  { title: 'groups of the wrong type are rejected', config: withGroups, claims: { sub: 'a', groups: { eng: true } }, rejected: 'groups-claim-invalid', reason: /groups is an object, not a string or a list of strings/ },
+  { title: 'a list with a non-string item is rejected', config: withGroups, claims: { sub: 'a', groups: ['eng', 7] }, rejected: 'groups-claim-invalid', reason: /a list/ },
+  { title: 'groups prefix is prepended to each group', config: { ...withGroups, groupsPrefix: 'oidc:' }, claims: { sub: 'a', groups: ['eng', 'ops'] }, username: `${ISSUER}#a`, groups: ['oidc:eng', 'oidc:ops'] },
+  { title: 'groups prefix "-" is literal', config: { ...withGroups, groupsPrefix: '-' }, claims: { sub: 'a', groups: ['eng'] }, username: `${ISSUER}#a`, groups: ['-eng'], warning: /used literally/ },
+  { title: 'no groups claim configured: groups in the token are ignored', config: base, claims: { sub: 'a', groups: ['eng'] }, username: `${ISSUER}#a`, groups: [] },
+  // Required claims.
+  { title: 'required claim present with the value', config: { ...base, requiredClaims: { hd: 'example.com' } }, claims: { sub: 'a', hd: 'example.com' }, username: `${ISSUER}#a`, groups: [] },
+  { title: 'required claim absent is rejected', config: { ...base, requiredClaims: { hd: 'example.com' } }, claims: { sub: 'a' }, rejected: 'required-claim-missing', reason: /^required claim hd=example\.com missing$/ },
+  { title: 'required claim with another value is rejected', config: { ...base, requiredClaims: { hd: 'example.com' } }, claims: { sub: 'a', hd: 'evil.com' }, rejected: 'required-claim-mismatch', reason: /hd is "evil\.com", not "example\.com"/ },
+  { title: 'required claim must be a string, not a number', config: { ...base, requiredClaims: { tier: '1' } }, claims: { sub: 'a', tier: 1 }, rejected: 'required-claim-invalid', reason: /tier is a number, not a string/ },
+  { title: 'the username is checked before required claims', config: { ...base, requiredClaims: { hd: 'example.com' } }, claims: {}, rejected: 'username-claim-missing', reason: /sub missing/ },
+  // iss, aud, exp.
+  { title: 'iss equal to the issuer URL is accepted', config: base, claims: { sub: 'a', iss: ISSUER }, username: `${ISSUER}#a`, groups: [] },
+  { title: 'iss mismatch (trailing slash) is rejected', config: base, claims: { sub: 'a', iss: `${ISSUER}/` }, rejected: 'issuer-mismatch', reason: /not the issuer URL/ },
+  { title: 'aud as a string equal to the client ID', config: base, claims: { sub: 'a', aud: 'kubernetes' }, username: `${ISSUER}#a`, groups: [] },
+  { title: 'aud as a list containing the client ID', config: base, claims: { sub: 'a', aud: ['other', 'kubernetes'] }, username: `${ISSUER}#a`, groups: [] },
+  { title: 'aud as a string not the client ID is rejected', config: base, claims: { sub: 'a', aud: 'other' }, rejected: 'audience-mismatch', reason: /client ID "kubernetes"/ },
+  { title: 'aud as a list without the client ID is rejected', config: base, claims: { sub: 'a', aud: ['x', 'y'] }, rejected: 'audience-mismatch', reason: /\["x","y"\]/ },
+  { title: 'checkAudience false skips the aud check', config: base, claims: { sub: 'a', aud: 'other' }, opts: { now: NOW, checkAudience: false }, username: `${ISSUER}#a`, groups: [] },
+  { title: 'expired exp is rejected', config: base, claims: { sub: 'a', exp: nowSec - 1 }, rejected: 'expired', reason: /expired at 2025-06-01T11:59:59/ },
+  { title: 'exp in the future is accepted', config: base, claims: { sub: 'a', exp: nowSec + 3600 }, username: `${ISSUER}#a`, groups: [] },
+  { title: 'exp equal to now still passes (go-oidc: Expiry.Before(now))', config: base, claims: { sub: 'a', exp: nowSec }, username: `${ISSUER}#a`, groups: [] },
+  { title: 'nbf within the 5-minute leeway passes', config: base, claims: { sub: 'a', nbf: nowSec + 240 }, username: `${ISSUER}#a`, groups: [] },
+  { title: 'nbf beyond the leeway is rejected', config: base, claims: { sub: 'a', nbf: nowSec + 600 }, rejected: 'not-yet-valid', reason: /not valid before/ },
+  { title: 'a real token must carry iss, aud and exp (requireTokenClaims)', config: base, claims: { sub: 'a' }, opts: { now: NOW, requireTokenClaims: true }, rejected: 'issuer-mismatch', reason: /no iss claim/ },
+  { title: 'requireTokenClaims: missing exp is rejected', config: base, claims: { sub: 'a', iss: ISSUER, aud: 'kubernetes' }, opts: { now: NOW, requireTokenClaims: true }, rejected: 'expired', reason: /no exp claim/ },
+  { title: 'issuer is checked before the username', config: base, claims: { iss: 'https://other' }, rejected: 'issuer-mismatch', reason: /"https:\/\/other"/ },
+];
+
+for (const row of rows) {
+  test(`mapIdentity: ${row.title}`, (t) => {
+    const r = mapIdentity(row.config, row.claims, row.opts ?? { now: NOW });
+    if ('rejected' in row) {
+      if (r.accepted) return t.fail(`expected rejection ${row.rejected}, got ${r.username}`);
+      t.is(r.code, row.rejected);
+      t.regex(r.reason, row.reason);
+    } else {
+      if (!r.accepted) return t.fail(`expected acceptance, got ${r.code}: ${r.reason}`);
+      t.is(r.username, row.username);
+      t.deepEqual(r.groups, row.groups);
+      if (row.warning) t.true(r.warnings.some((w) => row.warning!.test(w)), `warnings: ${JSON.stringify(r.warnings)}`);
+      else t.deepEqual(r.warnings, []);
+    }
+  });
+}
+
+test('mapIdentity does not modify the claims it is given', (t) => {
+  const claims = { sub: 'a', groups: ['eng'] };
+  const copy = structuredClone(claims);
+  mapIdentity({ ...withGroups, groupsPrefix: 'p:' }, claims, { now: NOW });
+  t.deepEqual(claims, copy);
+});
