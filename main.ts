@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { App } from 'cdktf';
 import { environments } from './stacks/environments';
 import { EksIdpStack } from './stacks/eks-stack';
@@ -29,9 +31,15 @@ export function validateApp(app: App): string[] {
 }
 
 export function synth(opts: BuildOptions = {}): App {
-  const app = buildApp(opts);
+  const outdir = path.resolve(opts.outdir ?? process.env.CDKTF_OUTDIR ?? 'cdktf.out');
+  const existed = fs.existsSync(outdir);
+  const app = buildApp({ ...opts, outdir });
   const errors = validateApp(app);
-  if (errors.length > 0) throw new StackValidationError(errors);
+  if (errors.length > 0) {
+    // cdktf's App creates the output folder when constructed: leave no trace of a failed synth.
+    if (!existed) fs.rmSync(outdir, { recursive: true, force: true });
+    throw new StackValidationError(errors);
+  }
   app.synth();
   return app;
 }
