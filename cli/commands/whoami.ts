@@ -1,0 +1,190 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command, Io } from '../command';
+import { EXIT } from '../command';
+import { stringFlag, UsageError, type Parsed } from '../args';
+import { readTerraformJson, resolveStack } from '../../engine/stack-files';
+import {
+  bindingsForConfig, decodeJwt, findIdentityProviderConfig, identityMetadata, IdentityDataError, JwtDecodeError, mapIdentity,
+  oidcFromTerraform, parseSampleIdentities, rolesFor, type MappingResult, type OidcConfig, type RbacBinding, type SampleIdentity,
+} from '../../identity';
+
+/**
+ * `eksidp whoami`: the Kubernetes username and groups a token (or a claims set, or each sample
+ * identity) maps to under one identity provider config of a stack. Offline: no API call, no state,
+ * so the token's signature is never checked and the output says so. A token is a secret: it never
+ * appears in any output or error.
+ */
+
+const SIGNATURE_NOTE = 'signature not verified: this check is offline; kube-apiserver also verifies the token against the issuer\'s signing keys';
+
+const spec = {
+  name: 'whoami',
+  summary: 'Show the Kubernetes username and groups a token or claims set maps to under an identity provider config (offline).',
+  usage: 'eksidp whoami [--stack NAME | --dir DIR] --config ADDR (--claims FILE | --token JWT | --identities FILE) [--json]',
+  flags: {
+    stack: { type: 'string', valueName: 'NAME', description: 'Stack in cdktf.out/manifest.json (default: the only one).' },
+    dir: { type: 'string', valueName: 'DIR', description: 'Folder holding a cdk.tf.json, instead of --stack.' },
+    config: { type: 'string', valueName: 'ADDR', description: 'The config: aws_eks_identity_provider_config.NAME, or NAME / its config name when unambiguous.' },
+    claims: { type: 'string', valueName: 'FILE', description: 'JSON object of ID-token claims (iss/aud/exp checked only when present).' },
+    token: { type: 'string', valueName: 'JWT', description: 'A compact JWT, or - to read it from stdin; it must carry iss, aud and exp. Never printed.' },
+    identities: { type: 'string', valueName: 'FILE', description: 'JSON list of {name, claims}; without --claims/--token/--identities, the config\'s sample identities are used.' },
+    json: { type: 'boolean', description: 'Print JSON to stdout only.' },
+    color: { type: 'boolean', description: 'Colour (default on a terminal); --no-color or NO_COLOR turns it off.' },
+  },
+  // One positional is accepted only to refuse it without echoing it: it is likely a pasted token.
+  maxPositionals: 1,
+} satisfies Command['spec'];
+
+type Input = { kind: 'single'; claims: Record<string, unknown>; strict: boolean } | { kind: 'identities'; identities: SampleIdentity[] };
+
+function readJsonFile(io: Io, file: string, flag: string): unknown {
+  const abs = path.resolve(io.cwd, file);
+  let text: string;
+  try {
+    text = fs.readFileSync(abs, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--${flag} ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--${flag} ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+async function readStdin(io: Io): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  if (io.signal.aborted) throw new Error('interrupted');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readInput(io: Io, values: Parsed['values'], sampleIdentities: SampleIdentity[], address: string): Promise<Input> {
+  const claimsFile = stringFlag(values, 'claims');
+  const token = stringFlag(values, 'token');
+  const identitiesFile = stringFlag(values, 'identities');
+  if ([claimsFile, token, identitiesFile].filter((v) => v !== undefined).length > 1) {
+    throw new UsageError('eksidp whoami: use one of --claims, --token and --identities');
+  }
+  if (claimsFile !== undefined) {
+    const claims = readJsonFile(io, claimsFile, 'claims');
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new UsageError(`--claims ${claimsFile}: must be a JSON object of claims`);
+    return { kind: 'single', claims: claims as Record<string, unknown>, strict: false };
+  }
+  if (token !== undefined) {
+    const raw = token === '-' ? await readStdin(io) : token;
+    try {
+      return { kind: 'single', claims: decodeJwt(raw).claims, strict: true };
+    } catch (e) {
+      if (e instanceof JwtDecodeError) throw new UsageError(`--token: ${e.message}`);
+      throw e;
+    }
+  }
+  if (identitiesFile !== undefined) {
+    try {
+      return { kind: 'identities', identities: parseSampleIdentities(readJsonFile(io, identitiesFile, 'identities'), identitiesFile) };
+    } catch (e) {
+      if (e instanceof IdentityDataError) throw new UsageError(`--identities ${e.message}`);
+      throw e;
+    }
+  }
+  if (sampleIdentities.length > 0) return { kind: 'identities', identities: sampleIdentities };
+  throw new UsageError(`eksidp whoami: pass --claims FILE, --token JWT or --identities FILE (${address} has no sample identities)`);
+}
+
+function colorOn(io: Io, values: Parsed['values']): boolean {
+  return values.color !== false && !values.json && io.stdout.isTTY === true && !io.env.NO_COLOR;
+}
+
+function resultJson(r: MappingResult, bindings: RbacBinding[] | undefined): Record<string, unknown> {
+  if (!r.accepted) return { accepted: false, code: r.code, reason: r.reason };
+  const out: Record<string, unknown> = { accepted: true, username: r.username, groups: r.groups, warnings: r.warnings };
+  if (bindings) out.roles = rolesFor(r, bindings).map((g) => ({ binding: g.label, via: g.via }));
+  return out;
+}
+
+function humanLines(r: MappingResult, bindings: RbacBinding[] | undefined, paint: (c: 'red' | 'green' | 'yellow', s: string) => string, indent: string): string[] {
+  if (!r.accepted) return [`${indent}${paint('red', 'rejected')}: ${r.reason}`];
+  const lines = [
+    `${indent}${paint('green', 'accepted')}`,
+    `${indent}  username: ${r.username}`,
+    `${indent}  groups:   ${r.groups.length ? r.groups.join(', ') : '(none)'}`,
+  ];
+  if (bindings) {
+    const roles = rolesFor(r, bindings);
+    lines.push(`${indent}  roles:    ${roles.length ? roles.map((g) => `${g.label} (via ${g.via})`).join(', ') : '(none of the stack\'s bindings)'}`);
+  }
+  for (const w of r.warnings) lines.push(`${indent}  ${paint('yellow', 'warning')}: ${w}`);
+  return lines;
+}
+
+function describeConfig(c: OidcConfig): string {
+  return `issuer ${c.issuerUrl}, client ID ${c.clientId}`;
+}
+
+export const command: Command = {
+  spec,
+  async run(args, io) {
+    const { values, positionals } = args;
+    if (positionals.length > 0) {
+      throw new UsageError('eksidp whoami: unexpected argument (not shown: it may be a token); pass a token with --token JWT or --token -');
+    }
+    const ref = stringFlag(values, 'config');
+    if (ref === undefined) throw new UsageError('eksidp whoami: --config ADDR is required (e.g. aws_eks_identity_provider_config.NAME)');
+    const loc = resolveStack({ stack: stringFlag(values, 'stack'), dir: stringFlag(values, 'dir'), cwd: io.cwd });
+    const tf = readTerraformJson(loc);
+
+    let address: string;
+    let config: OidcConfig;
+    let sampleIdentities: SampleIdentity[];
+    let bindings: RbacBinding[] | undefined;
+    try {
+      const entry = findIdentityProviderConfig(tf, ref);
+      address = entry.address;
+      try {
+        config = oidcFromTerraform(entry.resource.oidc);
+        sampleIdentities = identityMetadata(entry.resource).sampleIdentities;
+        const found = bindingsForConfig(tf, entry.resource);
+        bindings = found.cluster ? found.bindings : undefined;
+      } catch (e) {
+        if (e instanceof IdentityDataError) throw new IdentityDataError(`${entry.address}: ${e.message}`, e.field);
+        throw e;
+      }
+    } catch (e) {
+      if (e instanceof IdentityDataError) {
+        io.stderr.write(`Error: ${e.message} (${path.relative(io.cwd, loc.file) || loc.file})\n`);
+        return EXIT.ERROR;
+      }
+      throw e;
+    }
+
+    const input = await readInput(io, values, sampleIdentities, address);
+    const color = colorOn(io, values);
+    const ANSI = { red: '\u001b[31m', green: '\u001b[32m', yellow: '\u001b[33m' } as const;
+    const paint = (c: keyof typeof ANSI, s: string) => (color ? `${ANSI[c]}${s}\u001b[0m` : s);
+
+    if (input.kind === 'single') {
+      const r = mapIdentity(config, input.claims, { requireTokenClaims: input.strict });
+      if (values.json) {
+        io.stdout.write(`${JSON.stringify({ ...resultJson(r, bindings), config: address, signature_verified: false })}\n`);
+      } else {
+        io.stdout.write([`${address} (${describeConfig(config)})`, ...humanLines(r, bindings, paint, ''), `note: ${SIGNATURE_NOTE}`].join('\n') + '\n');
+      }
+      return r.accepted ? EXIT.OK : EXIT.REJECTED;
+    }
+
+    const results = input.identities.map((id) => ({ name: id.name, result: mapIdentity(config, id.claims) }));
+    if (values.json) {
+      const identities = results.map(({ name, result }) => ({ name, ...resultJson(result, bindings) }));
+      io.stdout.write(`${JSON.stringify({ config: address, signature_verified: false, identities })}\n`);
+    } else {
+      const lines = [`${address} (${describeConfig(config)})`];
+      for (const { name, result } of results) lines.push(`${name}:`, ...humanLines(result, bindings, paint, '  '));
+      lines.push(`note: ${SIGNATURE_NOTE}`);
+      io.stdout.write(lines.join('\n') + '\n');
+    }
+    // Any sample identity refused is the "rejected" outcome, so scripts can gate on it.
+    return results.every((x) => x.result.accepted) ? EXIT.OK : EXIT.REJECTED;
+  },
+};
