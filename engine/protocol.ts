@@ -130,6 +130,11 @@ export interface Provider {
    * update per cluster) and different keys in parallel. undefined: no constraint.
    */
   concurrencyKey?(typeName: string, state: ObjectValue | null): string | undefined;
+  /**
+   * Optional (added by the engine): plain-language lines shown under a planned change, e.g. that
+   * OIDC logins fail while a config is re-associated. Called for changes other than no-op.
+   */
+  describeChange?(change: ChangeDescription): string[];
   close?(): Promise<void>;
 }
 
@@ -138,5 +143,15 @@ export const UNKNOWN = Object.freeze({ __unknown__: true }) as unknown as Value;
 export function isUnknown(v: unknown): boolean {
   return v === UNKNOWN || (typeof v === 'object' && v !== null && (v as { __unknown__?: boolean }).__unknown__ === true);
 }
+
+/** A planned change as shown to describeChange. `actions` as in Terraform JSON plans. */
+export type ChangeDescription = {
+  typeName: string;
+  address: string;
+  actions: ('no-op' | 'create' | 'read' | 'update' | 'delete')[];
+  before: ObjectValue | null;
+  after: ObjectValue | null;
+  replacePaths: Path[];
+};
 
 export type ProviderFactory = () => Provider;

@@ -1,0 +1,194 @@
+import path from 'node:path';
+import { collectReferences, parseReference } from './expressions';
+import type { Diagnostic, ObjectValue, Path, Value } from './protocol';
+import type { StackLocation } from './stack-files';
+import { canonicalJson, EngineError, error, isObject, sha256 } from './util';
+
+/**
+ * The stack's Terraform JSON as a model: providers, resources, data sources, their meta-arguments.
+ * Expressions stay unevaluated strings here (see expressions.ts). `//` keys are comments, as in
+ * Terraform JSON, and are dropped everywhere.
+ */
+
+export type Lifecycle = { createBeforeDestroy: boolean; preventDestroy: boolean; ignoreChanges: Path[] | 'all' };
+
+export type ResourceConfig = {
+  address: string;
+  mode: 'managed' | 'data';
+  type: string;
+  name: string;
+  /** Local provider name (`aws`). */
+  provider: string;
+  /** Arguments and blocks, without meta-arguments; expressions unevaluated. */
+  body: ObjectValue;
+  /** Addresses from depends_on. */
+  dependsOn: string[];
+  lifecycle: Lifecycle;
+};
+
+export type ProviderConfig = { name: string; source: string; body: ObjectValue };
+
+export type StackConfig = {
+  stack: StackLocation;
+  /** Absolute state path (local backend). */
+  statePath: string;
+  providers: Map<string, ProviderConfig>;
+  resources: ResourceConfig[];
+  variables: Record<string, Value>;
+  /** sha256 of the canonical configuration, for stale saved plans. */
+  hash: string;
+  warnings: Diagnostic[];
+};
+
+/** Removes `//` comment keys at every level. */
+export function stripComments(v: unknown): Value {
+  if (Array.isArray(v)) return v.map(stripComments);
+  if (typeof v === 'object' && v !== null) {
+    return Object.fromEntries(Object.entries(v).filter(([k]) => k !== '//').map(([k, x]) => [k, stripComments(x)]));
+  }
+  return v as Value;
+}
+
+/** `provider["registry.terraform.io/hashicorp/aws"]`, as state and plans name it. */
+export function providerAddress(source: string): string {
+  return `provider["${source}"]`;
+}
+
+function normaliseSource(source: string): string {
+  const parts = source.split('/');
+  return parts.length === 2 ? `registry.terraform.io/${source}` : source;
+}
+
+/** Accepts one object or a list of objects (cdktf writes lists) for a block. */
+function blocksOf(v: Value): ObjectValue[] {
+  if (Array.isArray(v)) return v.filter(isObject);
+  return isObject(v) ? [v] : [];
+}
+
+const META = new Set(['depends_on', 'lifecycle', 'provider', 'count', 'for_each', 'provisioner', 'connection']);
+
+export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation): StackConfig {
+  const json = stripComments(rawJson) as ObjectValue;
+  const diags: Diagnostic[] = [];
+  const warnings: Diagnostic[] = [];
+  for (const key of Object.keys(json)) {
+    if (['terraform', 'provider', 'resource', 'data', 'variable', 'output'].includes(key)) continue;
+    diags.push(error(key === 'module' ? 'modules are not supported: synthesize the stack without modules' : `top-level "${key}" blocks are not supported`, key));
+  }
+  // terraform block: backend and required_providers.
+  let statePath = path.join(loc.dir, 'terraform.tfstate');
+  const sources = new Map<string, string>();
+  for (const tf of blocksOf(json.terraform ?? null)) {
+    for (const [k, v] of Object.entries(tf)) {
+      if (k === 'backend') {
+        for (const b of blocksOf(v)) {
+          for (const [kind, cfg] of Object.entries(b)) {
+            if (kind !== 'local') { diags.push(error(`backend "${kind}" is not supported: only the local backend is`, 'terraform.backend')); continue; }
+            const p = blocksOf(cfg)[0]?.path;
+            if (typeof p === 'string' && p !== '') statePath = path.resolve(loc.dir, p);
+          }
+        }
+      } else if (k === 'required_providers') {
+        for (const rp of blocksOf(v)) {
+          for (const [name, spec] of Object.entries(rp)) {
+            const src = isObject(spec) ? spec.source : null;
+            if (typeof src === 'string') sources.set(name, normaliseSource(src));
+          }
+        }
+      }
+    }
+  }
+  const sourceOf = (name: string) => sources.get(name) ?? `registry.terraform.io/hashicorp/${name}`;
+
+  const providers = new Map<string, ProviderConfig>();
+  for (const [name, v] of Object.entries(isObject(json.provider) ? json.provider : {})) {
+    const list = blocksOf(v);
+    for (const block of list) {
+      if (block.alias !== undefined && block.alias !== null) {
+        diags.push(error(`provider aliases are not supported (alias "${String(block.alias)}")`, `provider.${name}`));
+        continue;
+      }
+      if (providers.has(name)) { diags.push(error(`duplicate provider configuration for "${name}"`, `provider.${name}`)); continue; }
+      providers.set(name, { name, source: sourceOf(name), body: block });
+    }
+  }
+
+  const variables: Record<string, Value> = {};
+  for (const [name, v] of Object.entries(isObject(json.variable) ? json.variable : {})) {
+    const block = blocksOf(v)[0];
+    if (!block || !('default' in block)) diags.push(error('variables without a default are not supported (there is no -var)', `var.${name}`));
+    else variables[name] = block.default ?? null;
+  }
+  if (isObject(json.output) && Object.keys(json.output).length > 0) {
+    warnings.push({ severity: 'warning', summary: `output blocks are ignored (${Object.keys(json.output).join(', ')})` });
+  }
+
+  const resources: ResourceConfig[] = [];
+  const seen = new Set<string>();
+  for (const mode of ['resource', 'data'] as const) {
+    const byType = json[mode];
+    if (byType === undefined) continue;
+    if (!isObject(byType)) { diags.push(error(`"${mode}" must be an object of types`, mode)); continue; }
+    for (const [type, byName] of Object.entries(byType)) {
+      if (!isObject(byName)) { diags.push(error(`"${mode}.${type}" must be an object of names`, type)); continue; }
+      for (const [name, rawBody] of Object.entries(byName)) {
+        const address = mode === 'data' ? `data.${type}.${name}` : `${type}.${name}`;
+        if (seen.has(address)) { diags.push(error('duplicate resource address: declared more than once', address)); continue; }
+        seen.add(address);
+        const bodies = blocksOf(rawBody);
+        if (bodies.length !== 1) { diags.push(error(bodies.length === 0 ? 'the resource body must be an object' : 'duplicate resource address: declared more than once', address)); continue; }
+        const body = bodies[0]!;
+        for (const k of ['count', 'for_each', 'provisioner', 'connection']) {
+          if (k in body) diags.push(error(`"${k}" is not supported`, address, [k]));
+        }
+        let provider = type.split('_')[0]!;
+        if (body.provider !== undefined) {
+          const p = String(body.provider).replace(/^\$\{(.*)\}$/, '$1');
+          if (p.includes('.')) diags.push(error(`provider aliases are not supported ("${p}")`, address, ['provider']));
+          else provider = p;
+        }
+        const dependsOn: string[] = [];
+        if (body.depends_on !== undefined) {
+          if (!Array.isArray(body.depends_on)) diags.push(error('depends_on must be a list of addresses', address, ['depends_on']));
+          else body.depends_on.forEach((d, i) => {
+            const text = typeof d === 'string' ? d.replace(/^\$\{(.*)\}$/, '$1') : '';
+            const ref = parseReference(text);
+            if (typeof ref === 'string' || ref.kind === 'var' || ref.path.length > 0) diags.push(error(`invalid depends_on entry "${String(d)}": expected a resource address`, address, ['depends_on', i]));
+            else dependsOn.push(ref.target);
+          });
+        }
+        const lifecycle: Lifecycle = { createBeforeDestroy: false, preventDestroy: false, ignoreChanges: [] };
+        const lc = body.lifecycle === undefined ? {} : blocksOf(body.lifecycle)[0];
+        if (!lc) diags.push(error('lifecycle must be an object', address, ['lifecycle']));
+        for (const [k, v] of Object.entries(lc ?? {})) {
+          if (k === 'create_before_destroy' || k === 'prevent_destroy') {
+            if (typeof v !== 'boolean') diags.push(error(`lifecycle.${k} must be true or false`, address, ['lifecycle', k]));
+            else if (k === 'create_before_destroy') lifecycle.createBeforeDestroy = v;
+            else lifecycle.preventDestroy = v;
+          } else if (k === 'ignore_changes') {
+            if (v === 'all' || v === '${all}') lifecycle.ignoreChanges = 'all';
+            else if (Array.isArray(v)) {
+              const paths: Path[] = [];
+              v.forEach((x, i) => {
+                const ref = typeof x === 'string' ? parseReference(`x.y.${x.replace(/^\$\{(.*)\}$/, '$1')}`) : 'not a string';
+                if (typeof ref === 'string') diags.push(error(`invalid ignore_changes entry ${JSON.stringify(x)}`, address, ['lifecycle', 'ignore_changes', i]));
+                else paths.push(ref.path);
+              });
+              lifecycle.ignoreChanges = paths;
+            } else diags.push(error('lifecycle.ignore_changes must be a list of attribute names or "all"', address, ['lifecycle', 'ignore_changes']));
+          } else diags.push(error(`lifecycle.${k} is not supported`, address, ['lifecycle', k]));
+        }
+        const args: ObjectValue = {};
+        for (const [k, v] of Object.entries(body)) if (!META.has(k)) args[k] = v;
+        for (const e of collectReferences(args).errors) diags.push(error(e.message, address, e.at));
+        resources.push({ address, mode: mode === 'data' ? 'data' : 'managed', type, name, provider, body: args, dependsOn, lifecycle });
+      }
+    }
+  }
+  for (const p of providers.values()) for (const e of collectReferences(p.body).errors) diags.push(error(e.message, `provider.${p.name}`, e.at));
+  if (diags.length > 0) throw new EngineError(diags);
+  // Providers used without a provider block get an empty configuration, as in Terraform.
+  for (const r of resources) if (!providers.has(r.provider)) providers.set(r.provider, { name: r.provider, source: sourceOf(r.provider), body: {} });
+  const hash = sha256(canonicalJson(json));
+  return { stack: loc, statePath, providers, resources, variables, hash, warnings };
+}

@@ -1,0 +1,74 @@
+import { collectReferences } from './expressions';
+import type { Diagnostic } from './protocol';
+import type { ResourceConfig } from './config';
+import { error } from './util';
+
+/**
+ * The dependency graph of a configuration: edges from references and depends_on. Unknown targets
+ * and cycles are errors naming the addresses involved.
+ */
+export type Graph = {
+  /** address -> addresses it depends on directly. */
+  deps: Map<string, Set<string>>;
+  /** Addresses in dependency order (dependencies first), stable by declaration. */
+  order: string[];
+};
+
+export function buildGraph(resources: readonly ResourceConfig[], variables: Record<string, unknown>): { graph: Graph; diagnostics: Diagnostic[] } {
+  const diags: Diagnostic[] = [];
+  const known = new Set(resources.map((r) => r.address));
+  const deps = new Map<string, Set<string>>();
+  for (const r of resources) {
+    const d = new Set<string>();
+    for (const { ref, at } of collectReferences(r.body).refs) {
+      if (ref.kind === 'var') {
+        if (!(ref.target.slice(4) in variables)) diags.push(error(`Reference to undeclared input variable "${ref.target}"`, r.address, at));
+        continue;
+      }
+      if (!known.has(ref.target)) diags.push(error(`Reference to undeclared resource "${ref.target}"`, r.address, at));
+      else if (ref.target === r.address) diags.push(error(`Self-referential resource: ${r.address} refers to itself`, r.address, at));
+      else d.add(ref.target);
+    }
+    for (const t of r.dependsOn) {
+      if (!known.has(t)) diags.push(error(`depends_on refers to undeclared resource "${t}"`, r.address, ['depends_on']));
+      else if (t !== r.address) d.add(t);
+    }
+    deps.set(r.address, d);
+  }
+  // Depth-first topological sort; a back edge is a cycle, reported with its members in order.
+  const order: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const reported = new Set<string>();
+  const visit = (a: string) => {
+    const s = state.get(a);
+    if (s === 'done') return;
+    if (s === 'visiting') {
+      const cycle = stack.slice(stack.indexOf(a));
+      const key = [...cycle].sort().join(',');
+      if (!reported.has(key)) {
+        reported.add(key);
+        diags.push(error(`Cycle: ${cycle.join(', ')}`, a));
+      }
+      return;
+    }
+    state.set(a, 'visiting');
+    stack.push(a);
+    for (const d of deps.get(a) ?? []) visit(d);
+    stack.pop();
+    state.set(a, 'done');
+    order.push(a);
+  };
+  for (const r of resources) visit(r.address);
+  return { graph: { deps, order }, diagnostics: diags };
+}
+
+/** All transitive dependencies of an address (for state `dependencies` and --target). */
+export function transitiveDeps(deps: Map<string, Set<string>>, address: string): Set<string> {
+  const out = new Set<string>();
+  const walk = (a: string) => {
+    for (const d of deps.get(a) ?? []) if (!out.has(d)) { out.add(d); walk(d); }
+  };
+  walk(address);
+  return out;
+}

@@ -1,0 +1,89 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EngineError } from './util';
+
+/**
+ * A lock file next to the state (`.terraform.tfstate.lock.info`, Terraform's local-backend name and
+ * fields) created with O_EXCL, so two eksidp runs never write the same state at once.
+ *
+ * It does NOT keep out a concurrent Terraform run: Terraform's local backend locks with fcntl on the
+ * state file itself and does not look at this file. Do not run Terraform and eksidp against one state
+ * at the same time.
+ */
+
+export type LockInfo = { ID: string; Operation: string; Info: string; Who: string; Version: string; Created: string; Path: string; Pid: number; Host: string };
+
+export function lockPath(statePath: string): string {
+  return path.join(path.dirname(statePath), `.${path.basename(statePath)}.lock.info`);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function readLock(statePath: string): LockInfo | null {
+  try {
+    return JSON.parse(fs.readFileSync(lockPath(statePath), 'utf8')) as LockInfo;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new EngineError(`cannot read lock file ${lockPath(statePath)}: ${(e as Error).message}`);
+  }
+}
+
+export type StateLock = { info: LockInfo; release(): void };
+
+export function acquireLock(statePath: string, operation: string): StateLock {
+  const file = lockPath(statePath);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const info: LockInfo = {
+    ID: crypto.randomUUID(),
+    Operation: operation,
+    Info: '',
+    Who: `${os.userInfo().username}@${os.hostname()}`,
+    Version: 'eksidp',
+    Created: new Date().toISOString(),
+    Path: statePath,
+    Pid: process.pid,
+    Host: os.hostname(),
+  };
+  try {
+    const fd = fs.openSync(file, 'wx', 0o600);
+    fs.writeSync(fd, JSON.stringify(info, null, 2) + '\n');
+    fs.closeSync(fd);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new EngineError(`cannot create lock file ${file}: ${(e as Error).message}`);
+    let held: LockInfo | null = null;
+    try { held = readLock(statePath); } catch { /* unreadable: reported below */ }
+    if (!held) throw new EngineError(`Error acquiring the state lock: ${file} exists but is unreadable; remove it by hand if no other run is active`);
+    const holder = `${held.Who} pid ${held.Pid}`;
+    if (held.Host === os.hostname() && typeof held.Pid === 'number' && !pidAlive(held.Pid)) {
+      throw new EngineError(`Error acquiring the state lock: the lock is stale: it was taken by ${holder} (${held.Operation}, ${held.Created}), which is no longer running. If no other run uses this state, remove the lock with: eksidp force-unlock ${held.ID}`);
+    }
+    throw new EngineError(`Error acquiring the state lock: the state is locked by ${holder} (${held.Operation} since ${held.Created}, lock ID ${held.ID}). Wait for it to finish.`);
+  }
+  let released = false;
+  return {
+    info,
+    release() {
+      if (released) return;
+      released = true;
+      const cur = (() => { try { return readLock(statePath); } catch { return null; } })();
+      if (cur?.ID === info.ID) fs.rmSync(file, { force: true });
+    },
+  };
+}
+
+export function forceUnlock(statePath: string, id: string): LockInfo {
+  const held = readLock(statePath);
+  if (!held) throw new EngineError(`no lock held on ${statePath}`);
+  if (held.ID !== id) throw new EngineError(`lock ID mismatch: the lock on ${statePath} has ID ${held.ID}, not ${id}; nothing was removed`);
+  fs.rmSync(lockPath(statePath), { force: true });
+  return held;
+}

@@ -1,0 +1,277 @@
+import { getPath, type Lookup } from './expressions';
+import { transitiveDeps } from './graph';
+import type { Diagnostic, ObjectValue, Path, Value } from './protocol';
+import { hasErrors, isUnknown, UNKNOWN } from './protocol';
+import { proposedNew } from './schema';
+import { resourceAddress, type StateInstance, type StateV4 } from './state';
+import { clone, containsUnknown, EngineError, error, isObject, mapBounded, valuesEqual } from './util';
+import { providerNameFor, resolveConfig, resourceSchema, type Workspace } from './workspace';
+import type { ResourceConfig } from './config';
+import { providerAddress } from './config';
+
+/**
+ * Planning: refresh the state, then compare configuration with state resource by resource through
+ * the provider's planResourceChange. The result is an immutable Plan; apply executes exactly it.
+ */
+
+export type Action = 'no-op' | 'create' | 'read' | 'update' | 'delete';
+
+export type ResourceChange = {
+  address: string;
+  mode: 'managed' | 'data';
+  type: string;
+  name: string;
+  /** Local provider name (`aws`). */
+  provider: string;
+  /** `provider["registry.terraform.io/hashicorp/aws"]`. */
+  providerAddress: string;
+  /** As in Terraform JSON plans: ["create"], ["delete","create"] (replace), ["create","delete"] (create before destroy)... */
+  actions: Action[];
+  before: ObjectValue | null;
+  /** Planned values; values unknown until apply are UNKNOWN markers. */
+  after: ObjectValue | null;
+  replacePaths: Path[];
+  /** Terraform's action_reason, when it gives one. */
+  reason?: 'replace_because_cannot_update' | 'replace_because_tainted' | 'delete_because_no_resource_config';
+  /** Transitive dependencies (recorded in state). */
+  dependencies: string[];
+  /** Dependencies recorded in the prior state (for delete ordering). */
+  priorDependencies: string[];
+  schemaVersion: number;
+  /** Plain-language lines from the provider (describeChange). */
+  notes: string[];
+};
+
+export type Plan = {
+  stackName: string;
+  configHash: string;
+  statePath: string;
+  /** The state the plan was made from (before refresh): apply refuses the plan if it moved on. */
+  prior: { lineage: string; serial: number };
+  /** Refreshed state (data sources read): apply starts from it. */
+  priorState: StateV4;
+  changes: ResourceChange[];
+  destroy: boolean;
+  targets: string[];
+  createdAt: string;
+  warnings: Diagnostic[];
+};
+
+export type PlanOptions = {
+  destroy?: boolean;
+  refresh?: boolean;
+  targets?: string[];
+  parallelism?: number;
+  signal?: AbortSignal;
+};
+
+export function isReplace(c: { actions: Action[] }): boolean {
+  return c.actions.length === 2;
+}
+
+/** Summary counts as Terraform prints them. */
+export function planCounts(changes: readonly ResourceChange[]): { add: number; change: number; destroy: number } {
+  let add = 0, change = 0, destroy = 0;
+  for (const c of changes) {
+    if (c.actions.includes('create')) add++;
+    if (c.actions.includes('update')) change++;
+    if (c.actions.includes('delete')) destroy++;
+  }
+  return { add, change, destroy };
+}
+
+export function hasChanges(plan: Plan): boolean {
+  return plan.changes.some((c) => !(c.actions.length === 1 && c.actions[0] === 'no-op'));
+}
+
+function setPath(obj: ObjectValue, path: Path, value: Value): void {
+  let cur: Value = obj;
+  for (let i = 0; i < path.length - 1; i++) {
+    const seg = path[i]!;
+    const next: Value | undefined = Array.isArray(cur) ? cur[seg as number] : isObject(cur) ? cur[seg as string] : undefined;
+    if (next === undefined || next === null || isUnknown(next)) return;
+    cur = next;
+  }
+  const last = path[path.length - 1]!;
+  if (Array.isArray(cur) && typeof last === 'number' && last < cur.length) cur[last] = value;
+  else if (isObject(cur) && typeof last === 'string') cur[last] = value;
+}
+
+/** lifecycle.ignore_changes: ignored paths keep their prior values. */
+function applyIgnoreChanges(r: ResourceConfig, config: ObjectValue, prior: ObjectValue | null): ObjectValue {
+  if (!prior) return config;
+  const out = clone(config);
+  if (r.lifecycle.ignoreChanges === 'all') {
+    for (const k of Object.keys(out)) if (k in prior && k !== 'timeouts') out[k] = clone(prior[k]!);
+    return out;
+  }
+  for (const p of r.lifecycle.ignoreChanges) {
+    const v = getPath(prior, p);
+    if ('value' in v) setPath(out, p, clone(v.value));
+  }
+  return out;
+}
+
+/** Marks computed attributes that are null as UNKNOWN (a data source read deferred to apply). */
+function unknownComputed(ws: Workspace, r: ResourceConfig, config: ObjectValue): ObjectValue {
+  const schema = resourceSchema(ws, r)!;
+  const out = clone(config);
+  for (const [k, a] of Object.entries(schema.block.attributes ?? {})) if (a.computed && (out[k] === null || out[k] === undefined)) out[k] = UNKNOWN;
+  return out;
+}
+
+export function makeLookup(ws: Workspace, values: Map<string, Value>): Lookup {
+  return (ref) => {
+    if (ref.kind === 'var') return { value: ws.config.variables[ref.target.slice(4)] ?? null };
+    const v = values.get(ref.target);
+    if (v === undefined) return { value: UNKNOWN };
+    if (v === null) return { error: `${ref.target} has no value (it is planned for deletion or was not created)` };
+    return getPath(v, ref.path);
+  };
+}
+
+export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: string; serial: number }, opts: PlanOptions = {}): Promise<Plan> {
+  const diags: Diagnostic[] = [];
+  const state = structuredClone(stateIn);
+  const parallelism = opts.parallelism ?? 10;
+
+  // Refresh: read every managed resource in parallel (bounded); gone objects leave the state.
+  if (opts.refresh !== false) {
+    const managed = state.resources.filter((r) => r.mode === 'managed' && r.instances.length > 0);
+    const results = await mapBounded(managed, parallelism, async (r) => {
+      if (opts.signal?.aborted) return { r, newState: r.instances[0]!.attributes as ObjectValue | null };
+      const provider = ws.providers.get(providerNameFor(ws, r.provider))!;
+      const address = resourceAddress(r);
+      try {
+        const res = await provider.readResource({ typeName: r.type, address, priorState: r.instances[0]!.attributes, signal: opts.signal });
+        diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
+        return { r, newState: res.newState };
+      } catch (e) {
+        diags.push(error(`refresh failed: ${(e as Error).message}`, address));
+        return { r, newState: r.instances[0]!.attributes as ObjectValue | null };
+      }
+    });
+    if (opts.signal?.aborted) diags.push(error('plan interrupted'));
+    for (const { r, newState } of results) {
+      if (newState === null) state.resources.splice(state.resources.indexOf(r), 1);
+      else r.instances[0]!.attributes = newState;
+    }
+  }
+  if (hasErrors(diags)) throw new EngineError(diags);
+
+  const instanceOf = (address: string): StateInstance | undefined => state.resources.find((x) => resourceAddress(x) === address)?.instances[0];
+  const values = new Map<string, Value>();
+  for (const r of state.resources) if (r.instances[0]) values.set(resourceAddress(r), r.instances[0].attributes);
+  const changes: ResourceChange[] = [];
+  const lookup = makeLookup(ws, values);
+  const configured = new Set<string>();
+
+  const depsOf = (address: string) => [...transitiveDeps(ws.graph.deps, address)].sort();
+  if (!opts.destroy) {
+    for (const address of ws.graph.order) {
+      const r = ws.byAddress.get(address)!;
+      configured.add(address);
+      const provider = ws.providers.get(r.provider)!;
+      const schema = resourceSchema(ws, r)!;
+      const pAddr = providerAddress(ws.config.providers.get(r.provider)!.source);
+      const before = diags.length;
+      const config = resolveConfig(ws, r, lookup, diags);
+      if (diags.length > before) continue;
+      const base = { address, mode: r.mode, type: r.type, name: r.name, provider: r.provider, providerAddress: pAddr, dependencies: depsOf(address), schemaVersion: schema.version, notes: [] as string[] };
+      if (r.mode === 'data') {
+        const pending = [...ws.graph.deps.get(address) ?? []].some((d) => changes.some((c) => c.address === d && c.actions[0] !== 'no-op'));
+        if (containsUnknown(config) || pending) {
+          const after = unknownComputed(ws, r, config);
+          values.set(address, after);
+          changes.push({ ...base, actions: ['read'], before: null, after, replacePaths: [], priorDependencies: [] });
+          continue;
+        }
+        const res = await provider.readDataSource({ typeName: r.type, address, config, signal: opts.signal });
+        diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
+        if (res.state === null) { diags.push(error('data source returned no object', address)); continue; }
+        values.set(address, res.state);
+        const idx = state.resources.findIndex((x) => resourceAddress(x) === address);
+        const entry = { mode: 'data' as const, type: r.type, name: r.name, provider: pAddr, instances: [{ schema_version: schema.version, attributes: res.state, sensitive_attributes: [] }] };
+        if (idx >= 0) state.resources[idx] = entry; else state.resources.push(entry);
+        continue;
+      }
+      const inst = instanceOf(address);
+      const tainted = inst?.status === 'tainted';
+      const priorAttrs = inst ? (inst.attributes as ObjectValue) : null;
+      const planPrior = tainted ? null : priorAttrs;
+      const effective = applyIgnoreChanges(r, config, planPrior);
+      const proposed = proposedNew(schema.block, planPrior, effective);
+      const res = provider.planResourceChange({ typeName: r.type, address, priorState: planPrior, proposedNewState: proposed, config: effective });
+      diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
+      if (hasErrors(res.diagnostics) || res.plannedState === null) {
+        if (!hasErrors(res.diagnostics)) diags.push(error('provider planned no object for a configured resource', address));
+        continue;
+      }
+      const planned = res.plannedState;
+      values.set(address, planned);
+      let actions: Action[];
+      let reason: ResourceChange['reason'];
+      const replacePaths = tainted ? [] : res.requiresReplace;
+      if (!priorAttrs) actions = ['create'];
+      else if (tainted) { actions = r.lifecycle.createBeforeDestroy ? ['create', 'delete'] : ['delete', 'create']; reason = 'replace_because_tainted'; }
+      else if (replacePaths.length > 0) { actions = r.lifecycle.createBeforeDestroy ? ['create', 'delete'] : ['delete', 'create']; reason = 'replace_because_cannot_update'; }
+      else if (valuesEqual(priorAttrs, planned)) actions = ['no-op'];
+      else actions = ['update'];
+      if (actions.includes('delete') && r.lifecycle.preventDestroy) {
+        diags.push(error('Instance cannot be destroyed: lifecycle.prevent_destroy is set, but the plan replaces this resource', address, replacePaths[0]));
+      }
+      changes.push({ ...base, actions, before: priorAttrs, after: planned, replacePaths, ...(reason ? { reason } : {}), priorDependencies: inst?.dependencies ?? [] });
+    }
+  }
+  // Deletions: in state but not in config (or everything, for destroy). Data sources just leave the state.
+  for (const r of [...state.resources]) {
+    const address = resourceAddress(r);
+    if (configured.has(address)) continue;
+    if (r.mode === 'data') { state.resources.splice(state.resources.indexOf(r), 1); continue; }
+    const inst = r.instances[0];
+    if (!inst) continue;
+    const conf = ws.byAddress.get(address);
+    if (opts.destroy && conf?.lifecycle.preventDestroy) diags.push(error('Instance cannot be destroyed: lifecycle.prevent_destroy is set', address));
+    const provider = providerNameFor(ws, r.provider);
+    const schema = ws.schemas.get(provider)?.resources[r.type];
+    if (!schema) { diags.push(error(`provider "${provider}" has no resource type "${r.type}" (found in state)`, address)); continue; }
+    changes.push({
+      address, mode: 'managed', type: r.type, name: r.name, provider, providerAddress: r.provider, actions: ['delete'], before: inst.attributes as ObjectValue, after: null,
+      replacePaths: [], ...(opts.destroy && conf ? {} : { reason: 'delete_because_no_resource_config' as const }), dependencies: [], priorDependencies: inst.dependencies ?? [], schemaVersion: schema.version, notes: [],
+    });
+  }
+  if (hasErrors(diags)) throw new EngineError(diags);
+
+  let kept = changes;
+  const targets = opts.targets ?? [];
+  if (targets.length > 0) {
+    const known = new Set([...ws.byAddress.keys(), ...state.resources.map(resourceAddress)]);
+    const unknown = targets.filter((t) => !known.has(t));
+    if (unknown.length > 0) throw new EngineError(unknown.map((t) => error(`--target ${t}: no such resource in the configuration or state`, t)));
+    const selected = new Set<string>(targets);
+    if (opts.destroy) {
+      // Destroying a target also destroys what depends on it.
+      for (const c of changes) if (c.priorDependencies.some((d) => targets.includes(d))) selected.add(c.address);
+    } else {
+      for (const t of targets) for (const d of transitiveDeps(ws.graph.deps, t)) selected.add(d);
+    }
+    kept = changes.filter((c) => selected.has(c.address));
+  }
+  for (const c of kept) {
+    if (c.actions[0] === 'no-op') continue;
+    const provider = ws.providers.get(c.provider);
+    c.notes = provider?.describeChange?.({ typeName: c.type, address: c.address, actions: c.actions, before: c.before, after: c.after, replacePaths: c.replacePaths }) ?? [];
+  }
+  return {
+    stackName: ws.config.stack.name,
+    configHash: ws.config.hash,
+    statePath: ws.config.statePath,
+    prior,
+    priorState: state,
+    changes: kept,
+    destroy: opts.destroy === true,
+    targets,
+    createdAt: new Date().toISOString(),
+    warnings: [...ws.config.warnings, ...diags.filter((d) => d.severity === 'warning')],
+  };
+}

@@ -1,0 +1,175 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ObjectValue } from './protocol';
+import { canonicalJson, EngineError } from './util';
+
+/**
+ * Terraform state format v4, exactly as Terraform 1.11 writes it, so Terraform reads eksidp's state
+ * and eksidp reads Terraform's. Writes are atomic (temp file in the same folder, fsync, rename),
+ * keep the previous file as `<path>.backup`, and are owner-only (0600).
+ */
+
+export const TERRAFORM_VERSION = '1.11.4';
+
+export type StateInstance = {
+  schema_version: number;
+  attributes: ObjectValue;
+  sensitive_attributes: unknown[];
+  /** Set when a create failed part-way: the next plan replaces the object. */
+  status?: 'tainted';
+  private?: string;
+  dependencies?: string[];
+  create_before_destroy?: boolean;
+  [extra: string]: unknown;
+};
+
+export type StateResource = {
+  mode: 'managed' | 'data';
+  type: string;
+  name: string;
+  provider: string;
+  instances: StateInstance[];
+  [extra: string]: unknown;
+};
+
+export type StateV4 = {
+  version: 4;
+  terraform_version: string;
+  serial: number;
+  lineage: string;
+  outputs: Record<string, unknown>;
+  resources: StateResource[];
+  check_results: unknown;
+  [extra: string]: unknown;
+};
+
+export function emptyState(): StateV4 {
+  return { version: 4, terraform_version: TERRAFORM_VERSION, serial: 0, lineage: crypto.randomUUID(), outputs: {}, resources: [], check_results: null };
+}
+
+export function resourceAddress(r: { mode: string; type: string; name: string }): string {
+  return r.mode === 'data' ? `data.${r.type}.${r.name}` : `${r.type}.${r.name}`;
+}
+
+/** Reads state; null when the file does not exist. Corrupt or unsupported files are errors. */
+export function readState(file: string): StateV4 | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new EngineError(`cannot read state ${file}: ${(e as Error).message}`);
+  }
+  if (text.trim() === '') return null; // Terraform treats an empty state file as no state
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new EngineError(`state file ${file} is corrupt (${(e as Error).message}); nothing was changed. Restore it from ${file}.backup or fix it by hand.`);
+  }
+  const s = json as Partial<StateV4>;
+  if (typeof s !== 'object' || s === null || typeof s.version !== 'number') throw new EngineError(`state file ${file} is not a Terraform state (no "version"); nothing was changed`);
+  if (s.version > 4) throw new EngineError(`state file ${file} has format version ${s.version}, newer than this eksidp supports (4); nothing was changed`);
+  if (s.version < 4) throw new EngineError(`state file ${file} has format version ${s.version}: upgrade it with Terraform first (eksidp reads version 4)`);
+  if (typeof s.lineage !== 'string' || typeof s.serial !== 'number' || !Array.isArray(s.resources)) {
+    throw new EngineError(`state file ${file} is corrupt: missing lineage, serial or resources; nothing was changed`);
+  }
+  for (const r of s.resources) {
+    if (!r || typeof r.type !== 'string' || typeof r.name !== 'string' || !Array.isArray(r.instances)) throw new EngineError(`state file ${file} is corrupt: a resource entry lacks type, name or instances`);
+    if (r.instances.some((i) => (i as { index_key?: unknown }).index_key !== undefined)) {
+      throw new EngineError(`state file ${file}: ${resourceAddress(r)} uses count/for_each instances, which eksidp does not support`);
+    }
+  }
+  return { ...s, outputs: s.outputs ?? {}, check_results: s.check_results ?? null } as StateV4;
+}
+
+/** Writes atomically: temp file, fsync, keep previous as .backup, rename; 0600. */
+export function writeStateFile(file: string, state: StateV4): void {
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true });
+  const text = JSON.stringify(state, null, 2) + '\n';
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (fs.existsSync(file)) {
+    // The backup is the previous state, as Terraform keeps it; copy so the live file is never missing.
+    fs.copyFileSync(file, `${file}.backup`);
+    fs.chmodSync(`${file}.backup`, 0o600);
+  }
+  fs.renameSync(tmp, file);
+  try {
+    const dfd = fs.openSync(dir, 'r');
+    fs.fsyncSync(dfd);
+    fs.closeSync(dfd);
+  } catch {
+    // fsync of a directory is not possible everywhere; the rename itself is atomic.
+  }
+}
+
+/**
+ * The state of one run: resources change one at a time (possibly from parallel applies), and each
+ * change is persisted at once, bumping the serial when the content changed.
+ */
+export class StateManager {
+  state: StateV4;
+  private persisted: string;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(readonly file: string, initial: StateV4 | null, private readonly existsOnDisk: boolean) {
+    this.state = initial ? structuredClone(initial) : emptyState();
+    this.persisted = existsOnDisk ? this.contentKey() : '';
+  }
+
+  static load(file: string): StateManager {
+    const s = readState(file);
+    return new StateManager(file, s, s !== null);
+  }
+
+  private contentKey(): string {
+    return canonicalJson({ resources: this.state.resources, outputs: this.state.outputs });
+  }
+
+  find(address: string): StateResource | undefined {
+    return this.state.resources.find((r) => resourceAddress(r) === address);
+  }
+
+  instance(address: string): StateInstance | undefined {
+    return this.find(address)?.instances[0];
+  }
+
+  /** Sets (or with null, removes) one resource's single instance. */
+  set(r: { mode: 'managed' | 'data'; type: string; name: string; provider: string }, instance: StateInstance | null): void {
+    const address = resourceAddress(r);
+    const idx = this.state.resources.findIndex((x) => resourceAddress(x) === address);
+    if (instance === null) {
+      if (idx >= 0) this.state.resources.splice(idx, 1);
+      return;
+    }
+    const entry: StateResource = { mode: r.mode, type: r.type, name: r.name, provider: r.provider, instances: [instance] };
+    if (idx >= 0) this.state.resources[idx] = entry;
+    else this.state.resources.push(entry);
+    // Terraform's writer sorts by mode string ("data" < "managed"), then type, then name.
+    this.state.resources.sort((a, b) => (a.mode === b.mode ? 0 : a.mode === 'data' ? -1 : 1) || a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
+  }
+
+  /** Persists if anything changed since the last write; serialised so parallel callers never interleave. */
+  persist(): Promise<void> {
+    const run = async () => {
+      const key = this.contentKey();
+      if (key === this.persisted) return;
+      if (this.persisted !== '' || this.existsOnDisk) this.state.serial += 1;
+      else this.state.serial = Math.max(this.state.serial, 1);
+      this.state.terraform_version = TERRAFORM_VERSION;
+      writeStateFile(this.file, this.state);
+      this.persisted = key;
+    };
+    this.chain = this.chain.then(run, run);
+    return this.chain;
+  }
+}

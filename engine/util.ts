@@ -1,0 +1,102 @@
+import crypto from 'node:crypto';
+import type { Diagnostic, ObjectValue, Path, Value } from './protocol';
+import { isUnknown } from './protocol';
+
+/** Problems found by the engine travel as diagnostics; this carries them to the CLI edge. */
+export class EngineError extends Error {
+  readonly diagnostics: Diagnostic[];
+  constructor(diagnostics: Diagnostic[] | string) {
+    const diags: Diagnostic[] = typeof diagnostics === 'string' ? [{ severity: 'error', summary: diagnostics }] : diagnostics;
+    super(diags.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n') || 'error');
+    this.name = 'EngineError';
+    this.diagnostics = diags;
+  }
+}
+
+export function error(summary: string, address?: string, attribute?: Path, detail?: string): Diagnostic {
+  return { severity: 'error', summary, ...(address ? { address } : {}), ...(attribute ? { attribute } : {}), ...(detail ? { detail } : {}) };
+}
+
+/** One line per diagnostic: `aws_x.y: oidc[0].issuer_url: summary (detail)`. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = [d.address, d.attribute && d.attribute.length ? pathString(d.attribute) : undefined].filter(Boolean).join(': ');
+  return `${where ? `${where}: ` : ''}${d.summary}${d.detail ? ` (${d.detail})` : ''}`;
+}
+
+export function pathString(path: Path): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+export function isObject(v: unknown): v is ObjectValue {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !isUnknown(v);
+}
+
+/** JSON with sorted keys, so equal values hash equally. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+export function sha256(text: string): string {
+  return crypto.createHash('sha256').update(text).digest('hex');
+}
+
+/** Deep equality; an unknown value equals nothing (it may change). */
+export function valuesEqual(a: Value | undefined, b: Value | undefined): boolean {
+  if (isUnknown(a) || isUnknown(b)) return false;
+  return canonicalJson(a ?? null) === canonicalJson(b ?? null);
+}
+
+export function containsUnknown(v: Value | undefined): boolean {
+  if (isUnknown(v)) return true;
+  if (Array.isArray(v)) return v.some(containsUnknown);
+  if (isObject(v)) return Object.values(v).some(containsUnknown);
+  return false;
+}
+
+export function clone<T extends Value | undefined>(v: T): T {
+  if (isUnknown(v)) return v;
+  if (Array.isArray(v)) return v.map((x) => clone(x)) as T;
+  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, clone(x)])) as T;
+  return v;
+}
+
+/** Parses Terraform durations ("40m", "1h30m", "90s", "1.5h") to milliseconds; undefined if malformed. */
+export function parseDuration(text: string): number | undefined {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let matched = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    total += Number(m[1]) * units[m[2]!]!;
+    matched = re.lastIndex;
+  }
+  return matched === text.length && text.length > 0 ? Math.round(total) : undefined;
+}
+
+/** `1m10s`, as Terraform prints elapsed times. */
+export function formatElapsed(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${s % 60}s`;
+}
+
+/** Runs async work with at most `limit` at once; resolves when all have settled. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}

@@ -1,0 +1,162 @@
+import type { ProviderConfig, ResourceConfig, StackConfig } from './config';
+import { providerAddress } from './config';
+import { evaluate, type Lookup } from './expressions';
+import { buildGraph, type Graph } from './graph';
+import type { BlockSchema, Diagnostic, ObjectValue, Provider, ProviderFactory, ProviderSchema, ResourceSchema, Timeouts, Value } from './protocol';
+import { hasErrors, UNKNOWN } from './protocol';
+import { checkSchemaPath, conformBlock } from './schema';
+import type { StateV4 } from './state';
+import { EngineError, error, isObject, parseDuration } from './util';
+
+/**
+ * A configuration with its providers instantiated and configured: what plan and apply work on.
+ * Everything here happens before any API call except provider configuration (which makes none in
+ * the providers we have; the EKS provider builds its client lazily).
+ */
+
+export type Workspace = {
+  config: StackConfig;
+  graph: Graph;
+  providers: Map<string, Provider>;
+  schemas: Map<string, ProviderSchema>;
+  byAddress: Map<string, ResourceConfig>;
+  /** Local provider name by provider address (`provider["registry.terraform.io/hashicorp/aws"]`). */
+  providerNames: Map<string, string>;
+};
+
+export type ProviderLookup = (name: string) => ProviderFactory | undefined;
+
+export function resourceSchema(ws: Workspace, r: { provider: string; type: string; mode: 'managed' | 'data' }): ResourceSchema | undefined {
+  const s = ws.schemas.get(r.provider);
+  return r.mode === 'data' ? s?.dataSources[r.type] : s?.resources[r.type];
+}
+
+/** Local provider name for a state entry's provider address; falls back to the source's last segment. */
+export function providerNameFor(ws: Workspace, address: string): string {
+  const known = ws.providerNames.get(address);
+  if (known) return known;
+  const m = /^provider\["(?:.*\/)?([^/"]+)"\]$/.exec(address);
+  return m ? m[1]! : address;
+}
+
+/** Parses the timeouts block of a conformed config into milliseconds. */
+export function timeoutsOf(config: ObjectValue | null, address: string, diags?: Diagnostic[]): Timeouts {
+  const t = config?.timeouts;
+  const block = Array.isArray(t) ? t[0] : t;
+  const out: Timeouts = {};
+  if (!isObject(block)) return out;
+  for (const k of ['create', 'update', 'delete', 'read'] as const) {
+    const v = block[k];
+    if (typeof v !== 'string') continue;
+    const ms = parseDuration(v);
+    if (ms === undefined) diags?.push(error(`invalid duration "${v}": use forms like "40m", "1h30m", "90s"`, address, ['timeouts', k]));
+    else out[k] = ms;
+  }
+  return out;
+}
+
+/**
+ * Instantiates and configures each provider the configuration or the state uses, then validates
+ * the whole configuration statically (schemas, references, provider validation). Throws
+ * EngineError with every problem found.
+ */
+export async function openWorkspace(config: StackConfig, lookup: ProviderLookup, opts: { env: NodeJS.ProcessEnv; state?: StateV4 | null }): Promise<Workspace> {
+  const diags: Diagnostic[] = [];
+  const { graph, diagnostics } = buildGraph(config.resources, config.variables);
+  diags.push(...diagnostics);
+  const providerConfigs = new Map<string, ProviderConfig>(config.providers);
+  const providerNames = new Map<string, string>();
+  for (const p of providerConfigs.values()) providerNames.set(providerAddress(p.source), p.name);
+  // Resources only in state still need their provider (to delete them).
+  for (const r of opts.state?.resources ?? []) {
+    if (providerNames.has(r.provider)) continue;
+    const m = /^provider\["(.*)"\]$/.exec(r.provider);
+    const source = m ? m[1]! : r.provider;
+    const name = source.split('/').pop()!;
+    providerNames.set(r.provider, name);
+    if (!providerConfigs.has(name)) providerConfigs.set(name, { name, source, body: {} });
+  }
+  const providers = new Map<string, Provider>();
+  const schemas = new Map<string, ProviderSchema>();
+  for (const p of providerConfigs.values()) {
+    const factory = lookup(p.name);
+    if (!factory) { diags.push(error(`unknown provider "${p.name}" (${p.source}): eksidp supports the providers in providers/registry.ts`, `provider.${p.name}`)); continue; }
+    const provider = factory();
+    providers.set(p.name, provider);
+    schemas.set(p.name, provider.getSchema());
+  }
+  const ws: Workspace = { config, graph, providers, schemas, byAddress: new Map(config.resources.map((r) => [r.address, r])), providerNames };
+  if (hasErrors(diags)) throw new EngineError(diags);
+
+  // Provider configuration: literals and variables only.
+  for (const p of providerConfigs.values()) {
+    const provider = providers.get(p.name)!;
+    const ev = evaluate(p.body, (ref) => (ref.kind === 'var' && ref.target.slice(4) in config.variables ? { value: config.variables[ref.target.slice(4)]! } : { error: 'provider configuration may only refer to variables' }));
+    for (const e of ev.errors) diags.push(error(e.message, `provider.${p.name}`, e.at));
+    const conf = conformBlock(schemas.get(p.name)!.provider.block, ev.value, `provider.${p.name}`, [], diags);
+    if (hasErrors(diags)) continue;
+    const res = await provider.configure({ config: conf, env: opts.env });
+    diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? `provider.${p.name}` })));
+  }
+  if (hasErrors(diags)) throw new EngineError(diags);
+  diags.push(...validateStatic(ws));
+  if (hasErrors(diags)) throw new EngineError(diags);
+  return ws;
+}
+
+/** Lookup for static validation: references check their path against the target's schema and are UNKNOWN. */
+function staticLookup(ws: Workspace): Lookup {
+  return (ref) => {
+    if (ref.kind === 'var') {
+      const name = ref.target.slice(4);
+      return name in ws.config.variables ? { value: ws.config.variables[name]! } : { error: 'undeclared variable' };
+    }
+    const target = ws.byAddress.get(ref.target);
+    if (!target) return { error: 'undeclared resource' };
+    const schema = resourceSchema(ws, target);
+    const problem = schema ? checkSchemaPath(schema.block, ref.path) : undefined;
+    return problem ? { error: problem } : { value: UNKNOWN };
+  };
+}
+
+export function validateStatic(ws: Workspace): Diagnostic[] {
+  const diags: Diagnostic[] = [];
+  const byProvider = new Map<string, { address: string; typeName: string; config: ObjectValue }[]>();
+  for (const r of ws.config.resources) {
+    const schema = resourceSchema(ws, r);
+    if (!schema) {
+      diags.push(error(`provider "${r.provider}" has no ${r.mode === 'data' ? 'data source' : 'resource type'} "${r.type}"`, r.address));
+      continue;
+    }
+    const ev = evaluate(r.body, staticLookup(ws));
+    for (const e of ev.errors) diags.push(error(e.message, r.address, e.at));
+    const before = diags.length;
+    const conf = conformBlock(schema.block, ev.value, r.address, [], diags);
+    timeoutsOf(conf, r.address, diags);
+    if (diags.length > before) continue;
+    const provider = ws.providers.get(r.provider)!;
+    diags.push(...provider.validateResourceConfig({ typeName: r.type, address: r.address, config: conf }).diagnostics.map((d) => ({ ...d, address: d.address ?? r.address })));
+    if (r.mode === 'managed') {
+      const list = byProvider.get(r.provider) ?? [];
+      list.push({ address: r.address, typeName: r.type, config: conf });
+      byProvider.set(r.provider, list);
+    }
+  }
+  if (hasErrors(diags)) return diags;
+  for (const [name, resources] of byProvider) {
+    diags.push(...ws.providers.get(name)!.validateConfiguration({ resources }).diagnostics);
+  }
+  return diags;
+}
+
+/** Evaluates and conforms a resource's configuration against current values. */
+export function resolveConfig(ws: Workspace, r: ResourceConfig, lookup: Lookup, diags: Diagnostic[]): ObjectValue {
+  const schema = resourceSchema(ws, r)!;
+  const ev = evaluate(r.body, lookup);
+  for (const e of ev.errors) diags.push(error(e.message, r.address, e.at));
+  return conformBlock(schema.block as BlockSchema, ev.value as Value, r.address, [], diags);
+}
+
+export async function closeWorkspace(ws: Workspace): Promise<void> {
+  for (const p of ws.providers.values()) await p.close?.();
+}
