@@ -1,0 +1,116 @@
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+// Runs the built CLI (npm test compiles first; run `npm run build` before running this file alone).
+const bin = path.join(__dirname, '..', 'node_modules', '.bin', 'eksidp');
+const fixtures = path.join(__dirname, 'fixtures', 'identity');
+const stackDir = path.join(fixtures, 'prod');
+const OKTA = 'aws_eks_identity_provider_config.prod_okta';
+
+function whoami(args: string[], input?: string) {
+  const r = spawnSync(bin, ['whoami', '--dir', stackDir, ...args], { encoding: 'utf8', input, env: { ...process.env, NO_COLOR: '1' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function jwt(claims: Record<string, unknown>): string {
+  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  // A made-up signature: whoami never verifies it (offline).
+  return `${enc({ alg: 'RS256', kid: 'test' })}.${enc(claims)}.${Buffer.from('signature-bytes-that-are-secret').toString('base64url')}`;
+}
+
+const nowSec = () => Math.floor(Date.now() / 1000);
+const aliceClaims = { iss: 'https://example.okta.com', aud: 'kubernetes', sub: '00u1', email: 'alice@example.com', email_verified: true, hd: 'example.com', groups: ['platform-admins', 'eng'] };
+
+test('whoami maps a claims file: username, prefixed groups and roles from the cluster bindings, exit 0', (t) => {
+  const r = whoami(['--config', OKTA, '--claims', path.join(fixtures, 'alice.json')]);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /^ {2}username: oidc:alice@example\.com$/m);
+  t.regex(r.stdout, /^ {2}groups: {3}oidc:platform-admins, oidc:eng$/m);
+  t.regex(r.stdout, /ClusterRole\/cluster-admin \(via group oidc:platform-admins\)/);
+  t.regex(r.stdout, /signature not verified/);
+  t.is(r.stderr, '');
+});
+
+test('whoami --json prints pure JSON on stdout; a rejected claims set exits 3 with the reason', (t) => {
+  const r = whoami(['--config', 'okta', '--claims', path.join(fixtures, 'bob-other-domain.json'), '--json']);
+  t.is(r.status, 3, r.stderr);
+  t.is(r.stderr, '');
+  t.deepEqual(JSON.parse(r.stdout), {
+    accepted: false,
+    code: 'required-claim-mismatch',
+    reason: 'required claim hd is "other.com", not "example.com"',
+    config: OKTA,
+    signature_verified: false,
+  });
+  const human = whoami(['--config', 'prod_okta', '--claims', path.join(fixtures, 'bob-other-domain.json')]);
+  t.is(human.status, 3);
+  t.regex(human.stdout, /rejected: required claim hd is "other\.com", not "example\.com"/);
+});
+
+test('whoami --json for an accepted claims set has the documented fields', (t) => {
+  const r = whoami(['--config', OKTA, '--claims', path.join(fixtures, 'alice.json'), '--json']);
+  t.is(r.status, 0);
+  const out = JSON.parse(r.stdout) as Record<string, unknown>;
+  t.like(out, { accepted: true, username: 'oidc:alice@example.com', groups: ['oidc:platform-admins', 'oidc:eng'], config: OKTA, warnings: [], signature_verified: false });
+  t.deepEqual(out.roles, [
+    { binding: 'ClusterRole/cluster-admin', via: 'group oidc:platform-admins' },
+    { binding: 'Role/edit in namespace dev', via: 'group oidc:eng' },
+  ]);
+});
+
+test('whoami exits 1 naming an unknown address, and names an unresolvable ${...} field', (t) => {
+  const r = whoami(['--config', 'aws_eks_identity_provider_config.nope', '--claims', path.join(fixtures, 'alice.json')]);
+  t.is(r.status, 1);
+  t.is(r.stdout, '');
+  t.regex(r.stderr, /no resource aws_eks_identity_provider_config\.nope in the stack; identity provider configs: aws_eks_identity_provider_config\.prod_okta, aws_eks_identity_provider_config\.prod_dex/);
+  const ref = whoami(['--config', 'prod_dex', '--claims', path.join(fixtures, 'alice.json')]);
+  t.is(ref.status, 1);
+  t.regex(ref.stderr, /aws_eks_identity_provider_config\.prod_dex: oidc\.issuer_url is the reference \$\{var\.issuer\}, which can't be resolved offline/);
+  const missing = whoami(['--config', OKTA, '--claims', path.join(fixtures, 'no-such.json')]);
+  t.is(missing.status, 1);
+  t.regex(missing.stderr, /--claims .*no-such\.json: no such file/);
+});
+
+test('whoami without claims maps the config\'s sample identities; one rejected means exit 3', (t) => {
+  const r = whoami(['--config', OKTA, '--json']);
+  t.is(r.status, 3);
+  const out = JSON.parse(r.stdout) as { identities: Array<Record<string, unknown>> };
+  t.deepEqual(out.identities.map((i) => [i.name, i.accepted, i.username ?? i.reason]), [
+    ['alice', true, 'oidc:alice@example.com'],
+    ['mallory', false, 'username claim email missing'],
+  ]);
+});
+
+test('a token never appears in output or errors, accepted, rejected, malformed or misplaced', (t) => {
+  const good = jwt({ ...aliceClaims, exp: nowSec() + 600 });
+  const expired = jwt({ ...aliceClaims, exp: nowSec() - 600 });
+  const noExp = jwt(aliceClaims);
+  const cases: Array<{ args: string[]; input?: string; status: number; out: RegExp }> = [
+    { args: ['--token', good], status: 0, out: /username: oidc:alice@example\.com/ },
+    { args: ['--token', good, '--json'], status: 0, out: /"signature_verified":false/ },
+    { args: ['--token', '-'], input: `${good}\n`, status: 0, out: /username: oidc:alice@example\.com/ },
+    { args: ['--token', expired], status: 3, out: /rejected: token expired at/ },
+    { args: ['--token', noExp], status: 3, out: /rejected: no exp claim/ },
+  ];
+  const secretPart = good.split('.')[2]!;
+  const malformed = `${good.split('.')[0]}.${secretPart}`;
+  const outputs: string[] = [];
+  for (const c of cases) {
+    const r = whoami(['--config', OKTA, ...c.args], c.input);
+    t.is(r.status, c.status, `${c.args.join(' ')}: ${r.stderr}`);
+    t.regex(r.stdout, c.out);
+    outputs.push(r.stdout + r.stderr);
+  }
+  // Malformed, extra part, and a token pasted as a positional argument: usage errors that say why.
+  for (const args of [['--token', malformed], ['--token', `${good}.extra`], [good]]) {
+    const r = whoami(['--config', OKTA, ...args]);
+    t.is(r.status, 1);
+    t.is(r.stdout, '');
+    t.regex(r.stderr, /token/);
+    outputs.push(r.stdout + r.stderr);
+  }
+  for (const [i, text] of outputs.entries()) {
+    for (const tok of [good, expired, noExp, malformed, secretPart]) t.false(text.includes(tok), `run ${i} leaked a token`);
+  }
+});
