@@ -1,0 +1,81 @@
+import http from 'node:http';
+import https from 'node:https';
+import { EKSClient, type EKSClientConfig } from '@aws-sdk/client-eks';
+import type { Diagnostic, ObjectValue, Value } from '../../engine/protocol';
+
+/** Settings that tune the provider's own behaviour (not the AWS provider block's). */
+export type Tuning = {
+  /** First poll delay while waiting for EKS; doubles up to pollMaxMs, with jitter. */
+  pollInitialMs: number;
+  pollMaxMs: number;
+  /** SDK attempts per call (throttling and 5xx are retried by the SDK's adaptive mode). */
+  maxAttempts: number;
+  requestTimeoutMs: number;
+};
+
+export const DEFAULT_TUNING: Tuning = { pollInitialMs: 2_000, pollMaxMs: 30_000, maxAttempts: 8, requestTimeoutMs: 60_000 };
+
+function str(v: Value | undefined): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** cdktf writes blocks as a list of one object; hand-written JSON often uses the object itself. */
+export function firstBlock(v: Value | undefined): ObjectValue | undefined {
+  if (Array.isArray(v)) return v.length > 0 && v[0] !== null && typeof v[0] === 'object' && !Array.isArray(v[0]) ? (v[0] as ObjectValue) : undefined;
+  if (v !== null && typeof v === 'object') return v as ObjectValue;
+  return undefined;
+}
+
+function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/** Poll delays from the environment (EKSIDP_POLL_INITIAL_MS / EKSIDP_POLL_MAX_MS), so tests run fast. */
+export function tuningFromEnv(env: NodeJS.ProcessEnv, base: Tuning): Tuning {
+  return {
+    pollInitialMs: envNumber(env, 'EKSIDP_POLL_INITIAL_MS') ?? base.pollInitialMs,
+    pollMaxMs: envNumber(env, 'EKSIDP_POLL_MAX_MS') ?? base.pollMaxMs,
+    maxAttempts: envNumber(env, 'EKSIDP_MAX_ATTEMPTS') ?? base.maxAttempts,
+    requestTimeoutMs: envNumber(env, 'EKSIDP_REQUEST_TIMEOUT_MS') ?? base.requestTimeoutMs,
+  };
+}
+
+/**
+ * Builds the SDK client from the `aws` provider block as hashicorp/aws reads it: region, static keys,
+ * profile, `endpoints.eks`; then AWS_ENDPOINT_URL_EKS; otherwise the SDK's default chains.
+ * The skip_* flags are accepted and ignored (we never call STS or IMDS ourselves).
+ */
+export function createClient(config: ObjectValue, env: NodeJS.ProcessEnv, tuning: Tuning): { client?: EKSClient; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const endpoint = str(firstBlock(config.endpoints)?.eks) ?? str(env.AWS_ENDPOINT_URL_EKS) ?? str(env.AWS_ENDPOINT_URL);
+  const region = str(config.region) ?? str(env.AWS_REGION) ?? str(env.AWS_DEFAULT_REGION) ?? (endpoint ? 'us-east-1' : undefined);
+  if (!region) {
+    diagnostics.push({ severity: 'error', summary: 'No AWS region: set region in the aws provider block, or AWS_REGION' });
+    return { diagnostics };
+  }
+  const accessKey = str(config.access_key);
+  const secretKey = str(config.secret_key);
+  if ((accessKey === undefined) !== (secretKey === undefined)) {
+    diagnostics.push({ severity: 'error', summary: 'The aws provider block sets only one of access_key and secret_key: set both or neither' });
+    return { diagnostics };
+  }
+  const clientConfig: EKSClientConfig = {
+    region,
+    retryMode: 'adaptive',
+    maxAttempts: tuning.maxAttempts,
+    // Keep-alive: a plan of many configs is many small calls to one host.
+    requestHandler: {
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 50 }),
+      httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 50 }),
+      requestTimeout: tuning.requestTimeoutMs,
+      connectionTimeout: 10_000,
+    },
+  };
+  if (endpoint) clientConfig.endpoint = endpoint;
+  if (accessKey && secretKey) clientConfig.credentials = { accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken: str(config.token) };
+  else if (str(config.profile)) clientConfig.profile = str(config.profile);
+  return { client: new EKSClient(clientConfig), diagnostics };
+}

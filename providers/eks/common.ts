@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { DescribeUpdateCommand, type EKSClient, type Update } from '@aws-sdk/client-eks';
+import type { Diagnostic, Path, Progress } from '../../engine/protocol';
+import type { Tuning } from './client';
+import { UpdateFailedError, errorMessage, errorName, isInUse } from './errors';
+import { AbortedError, Backoff, WaitTimeoutError, waitFor, type WaitContext } from './wait';
+
+export type Ctx = { client: EKSClient; tuning: Tuning };
+
+export const MINUTE = 60_000;
+
+export function waitContext(ctx: Ctx, timeoutMs: number, signal: AbortSignal | undefined, progress: Progress | undefined): WaitContext {
+  return { deadline: Date.now() + timeoutMs, initialMs: ctx.tuning.pollInitialMs, maxMs: ctx.tuning.pollMaxMs, signal, progress };
+}
+
+/**
+ * EKS's clientRequestToken: a token the engine derives per intended change, made safe for EKS
+ * (letters, digits, - and _, at most 64) and distinct per API call of one change (`step`), so a
+ * retried apply repeats exactly the same requests and EKS acts once.
+ */
+export function requestToken(base: string, step = ''): string {
+  const raw = step ? `${base}:${step}` : base;
+  if (/^[A-Za-z0-9_-]{1,64}$/.test(raw)) return raw;
+  return createHash('sha256').update(raw).digest('hex').slice(0, 64);
+}
+
+/**
+ * Retries a mutating call while EKS answers 409 ResourceInUse because another update runs on the
+ * cluster (hashicorp/aws fails there; an apply of several configs for one cluster should not).
+ */
+export async function retryInUse<T>(what: string, wctx: WaitContext, fn: () => Promise<T>): Promise<T> {
+  const backoff = new Backoff(wctx);
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isInUse(e)) throw e;
+      wctx.progress?.(`${what}: cluster busy (${errorMessage(e)}), retrying`);
+      if (!(await backoff.next(what))) throw new WaitTimeoutError(what, `ResourceInUseException: ${errorMessage(e)}`, Date.now() - started);
+    }
+  }
+}
+
+export async function describeUpdate(ctx: Ctx, cluster: string, updateId: string, signal?: AbortSignal): Promise<Update | undefined> {
+  const out = await ctx.client.send(new DescribeUpdateCommand({ name: cluster, updateId }), { abortSignal: signal });
+  return out.update;
+}
+
+/** Waits until a cluster update is Successful; Failed/Cancelled throws with the update's errors. */
+export async function waitUpdate(ctx: Ctx, cluster: string, updateId: string, what: string, wctx: WaitContext): Promise<Update> {
+  return waitFor(what, wctx, async () => {
+    const u = await describeUpdate(ctx, cluster, updateId, wctx.signal);
+    if (!u) return { done: false, status: 'update not visible yet' };
+    if (u.status === 'Successful') return { done: true, value: u };
+    if (u.status === 'Failed' || u.status === 'Cancelled') throw new UpdateFailedError(u, what);
+    return { done: false, status: `update ${u.status ?? 'unknown'}` };
+  });
+}
+
+export function errorDiag(address: string, summary: string, e?: unknown, attribute?: Path): Diagnostic {
+  const d: Diagnostic = { severity: 'error', summary, address };
+  if (e !== undefined) d.detail = errorMessage(e);
+  if (attribute) d.attribute = attribute;
+  return d;
+}
+
+/** A diagnostic for a failed wait or call, worded after its cause. */
+export function failureDiag(address: string, doing: string, e: unknown): Diagnostic {
+  if (e instanceof AbortedError || errorName(e) === 'AbortError') return errorDiag(address, `${address}: ${doing} interrupted; state records what exists so far`, e);
+  if (e instanceof WaitTimeoutError) return errorDiag(address, `${address}: ${e.message}`);
+  if (e instanceof UpdateFailedError) return errorDiag(address, `${address}: ${doing} failed`, e);
+  return errorDiag(address, `${address}: ${doing} failed: ${errorMessage(e)}`);
+}

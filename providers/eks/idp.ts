@@ -1,0 +1,319 @@
+import {
+  AssociateIdentityProviderConfigCommand,
+  DescribeIdentityProviderConfigCommand,
+  DisassociateIdentityProviderConfigCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  type OidcIdentityProviderConfig,
+  type OidcIdentityProviderConfigRequest,
+} from '@aws-sdk/client-eks';
+import type {
+  ApplyResourceChangeRequest,
+  ApplyResourceChangeResponse,
+  Diagnostic,
+  ObjectValue,
+  Path,
+  ReadResourceResponse,
+  Value,
+} from '../../engine/protocol';
+import { MINUTE, describeUpdate, errorDiag, failureDiag, requestToken, retryInUse, waitContext, waitUpdate, type Ctx } from './common';
+import { UpdateFailedError, errorMessage, errorName, isInUse, isNotFound } from './errors';
+import { waitFor, type WaitContext } from './wait';
+
+export const IDP_TYPE = 'aws_eks_identity_provider_config';
+const OIDC_FIELDS = ['client_id', 'groups_claim', 'groups_prefix', 'identity_provider_config_name', 'issuer_url', 'required_claims', 'username_claim', 'username_prefix'] as const;
+
+/** hashicorp/aws 5.100's defaults: 40 min to associate or disassociate. */
+export const IDP_TIMEOUTS = { create: 40 * MINUTE, update: 40 * MINUTE, delete: 40 * MINUTE };
+
+export function parseIdpId(id: string): { cluster: string; name: string } | undefined {
+  const parts = id.split(':');
+  if (parts.length !== 2 || !parts[0] || !parts[1]) return undefined;
+  return { cluster: parts[0], name: parts[1] };
+}
+
+function oidcOf(state: ObjectValue | null): ObjectValue {
+  const o = state?.oidc;
+  if (Array.isArray(o) && o[0] && typeof o[0] === 'object' && !Array.isArray(o[0])) return o[0] as ObjectValue;
+  if (o && typeof o === 'object' && !Array.isArray(o)) return o as ObjectValue;
+  return {};
+}
+
+function strOrUndef(v: Value | undefined): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function tagsOf(v: Value | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  return out;
+}
+
+/** Same expansion as hashicorp/aws: empty strings and empty maps are not sent. */
+export function oidcRequest(oidc: ObjectValue): OidcIdentityProviderConfigRequest {
+  const claims = tagsOf(oidc.required_claims);
+  return {
+    identityProviderConfigName: strOrUndef(oidc.identity_provider_config_name),
+    issuerUrl: strOrUndef(oidc.issuer_url),
+    clientId: strOrUndef(oidc.client_id),
+    usernameClaim: strOrUndef(oidc.username_claim),
+    usernamePrefix: strOrUndef(oidc.username_prefix),
+    groupsClaim: strOrUndef(oidc.groups_claim),
+    groupsPrefix: strOrUndef(oidc.groups_prefix),
+    requiredClaims: Object.keys(claims).length ? claims : undefined,
+  };
+}
+
+/**
+ * State as hashicorp/aws 5.100 stores it: unset oidc strings "", collections following `like` (the
+ * planned or prior state) where EKS returns nothing, so that null and {} never show up as a change.
+ */
+export function idpState(c: OidcIdentityProviderConfig, like: ObjectValue | null): ObjectValue {
+  const likeOidc = oidcOf(like);
+  const claims = c.requiredClaims && Object.keys(c.requiredClaims).length ? { ...c.requiredClaims } : emptyLike(likeOidc.required_claims);
+  const tags = c.tags && Object.keys(c.tags).length ? { ...c.tags } : emptyLike(like?.tags);
+  const tagsAll = c.tags && Object.keys(c.tags).length ? { ...c.tags } : emptyLike(like?.tags_all, {});
+  return {
+    arn: c.identityProviderConfigArn ?? null,
+    cluster_name: c.clusterName ?? null,
+    id: `${c.clusterName ?? ''}:${c.identityProviderConfigName ?? ''}`,
+    oidc: [
+      {
+        client_id: c.clientId ?? '',
+        groups_claim: c.groupsClaim ?? '',
+        groups_prefix: c.groupsPrefix ?? '',
+        identity_provider_config_name: c.identityProviderConfigName ?? '',
+        issuer_url: c.issuerUrl ?? '',
+        required_claims: claims,
+        username_claim: c.usernameClaim ?? '',
+        username_prefix: c.usernamePrefix ?? '',
+      },
+    ],
+    status: c.status ?? null,
+    tags,
+    tags_all: tagsAll,
+    timeouts: like?.timeouts ?? null,
+  };
+}
+
+function emptyLike(v: Value | undefined, fallback: ObjectValue | null = null): ObjectValue | null {
+  if (v === null) return null;
+  if (v && typeof v === 'object' && !Array.isArray(v)) return {};
+  return fallback;
+}
+
+async function describe(ctx: Ctx, cluster: string, name: string, signal?: AbortSignal): Promise<OidcIdentityProviderConfig | undefined> {
+  try {
+    const out = await ctx.client.send(new DescribeIdentityProviderConfigCommand({ clusterName: cluster, identityProviderConfig: { type: 'oidc', name } }), {
+      abortSignal: signal,
+    });
+    return out.identityProviderConfig?.oidc;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+export async function readIdp(ctx: Ctx, address: string, prior: ObjectValue, signal?: AbortSignal): Promise<ReadResourceResponse> {
+  const id = typeof prior.id === 'string' ? parseIdpId(prior.id) : undefined;
+  const cluster = id?.cluster ?? (prior.cluster_name as string);
+  const name = id?.name ?? (oidcOf(prior).identity_provider_config_name as string);
+  if (!cluster || !name) return { newState: null, diagnostics: [errorDiag(address, `${address}: state has no usable id ("${String(prior.id)}")`)] };
+  try {
+    const c = await describe(ctx, cluster, name, signal);
+    return { newState: c ? idpState(c, prior) : null, diagnostics: [] };
+  } catch (e) {
+    return { newState: prior, diagnostics: [failureDiag(address, `reading identity provider config ${cluster}:${name}`, e)] };
+  }
+}
+
+export async function importIdp(ctx: Ctx, id: string, signal?: AbortSignal): Promise<{ state: ObjectValue | null; diagnostics: Diagnostic[] }> {
+  const parsed = parseIdpId(id);
+  if (!parsed) return { state: null, diagnostics: [{ severity: 'error', summary: `unexpected format of ID ("${id}"), expected cluster-name:config-name` }] };
+  try {
+    const c = await describe(ctx, parsed.cluster, parsed.name, signal);
+    if (!c) return { state: null, diagnostics: [{ severity: 'error', summary: `cannot import ${IDP_TYPE}: identity provider config ${id} not found` }] };
+    return { state: idpState(c, null), diagnostics: [] };
+  } catch (e) {
+    return { state: null, diagnostics: [{ severity: 'error', summary: `cannot import ${IDP_TYPE} ${id}: ${errorMessage(e)}` }] };
+  }
+}
+
+/** Does an existing config carry the settings we are about to associate? (a crashed apply's leftover) */
+function sameSettings(c: OidcIdentityProviderConfig, want: OidcIdentityProviderConfigRequest): boolean {
+  const eq = (a: string | undefined, b: string | undefined) => (a ?? '') === (b ?? '');
+  const claims = (m: Record<string, string> | undefined) => JSON.stringify(Object.entries(m ?? {}).sort());
+  return (
+    eq(c.issuerUrl, want.issuerUrl) &&
+    eq(c.clientId, want.clientId) &&
+    eq(c.usernameClaim, want.usernameClaim) &&
+    eq(c.usernamePrefix, want.usernamePrefix) &&
+    eq(c.groupsClaim, want.groupsClaim) &&
+    eq(c.groupsPrefix, want.groupsPrefix) &&
+    claims(c.requiredClaims) === claims(want.requiredClaims)
+  );
+}
+
+/** Waits until the config is ACTIVE and (when known) its association update is Successful. */
+async function waitAssociated(ctx: Ctx, cluster: string, name: string, updateId: string | undefined, wctx: WaitContext): Promise<OidcIdentityProviderConfig> {
+  const what = `association of identity provider config ${name} to cluster ${cluster}`;
+  let updateDone = updateId === undefined;
+  return waitFor(what, wctx, async () => {
+    if (!updateDone && updateId) {
+      const u = await describeUpdate(ctx, cluster, updateId, wctx.signal);
+      if (u?.status === 'Failed' || u?.status === 'Cancelled') throw new UpdateFailedError(u, what);
+      updateDone = u?.status === 'Successful';
+    }
+    const c = await describe(ctx, cluster, name, wctx.signal);
+    if (c?.status === 'ACTIVE' && updateDone) return { done: true, value: c };
+    return { done: false, status: `${c?.status ?? 'not visible yet'}${updateDone ? '' : ', update InProgress'}` };
+  });
+}
+
+async function waitGone(ctx: Ctx, cluster: string, name: string, updateId: string | undefined, wctx: WaitContext): Promise<void> {
+  const what = `disassociation of identity provider config ${name} from cluster ${cluster}`;
+  let updateDone = updateId === undefined;
+  await waitFor(what, wctx, async () => {
+    if (!updateDone && updateId) {
+      const u = await describeUpdate(ctx, cluster, updateId, wctx.signal);
+      if (u?.status === 'Failed' || u?.status === 'Cancelled') throw new UpdateFailedError(u, what);
+      updateDone = u?.status === 'Successful';
+    }
+    const c = await describe(ctx, cluster, name, wctx.signal);
+    if (!c && updateDone) return { done: true, value: undefined };
+    return { done: false, status: `${c?.status ?? 'gone'}${updateDone ? '' : ', update InProgress'}` };
+  });
+}
+
+/** What we record when a create stops half-way: the config as EKS has it, or the planned values. */
+async function partialState(ctx: Ctx, cluster: string, name: string, planned: ObjectValue): Promise<ObjectValue | null> {
+  try {
+    const c = await describe(ctx, cluster, name);
+    return c ? idpState(c, planned) : null;
+  } catch {
+    return { ...planned, id: `${cluster}:${name}`, arn: null, status: null, tags_all: planned.tags ?? null };
+  }
+}
+
+async function createIdp(ctx: Ctx, req: ApplyResourceChangeRequest, planned: ObjectValue): Promise<ApplyResourceChangeResponse> {
+  const address = req.address;
+  const cluster = planned.cluster_name as string;
+  const oidc = oidcRequest(oidcOf(planned));
+  const name = oidc.identityProviderConfigName ?? '';
+  const tags = tagsOf(planned.tags);
+  const wctx = waitContext(ctx, req.timeouts.create ?? IDP_TIMEOUTS.create, req.signal, req.progress);
+  let updateId: string | undefined;
+  try {
+    // Resume: a previous apply may have associated this config and crashed before recording it.
+    let existing = await describe(ctx, cluster, name, req.signal);
+    if (existing?.status === 'DELETING') {
+      await waitGone(ctx, cluster, name, undefined, wctx);
+      existing = undefined;
+    }
+    if (existing && !sameSettings(existing, oidc)) {
+      return {
+        newState: null,
+        diagnostics: [
+          errorDiag(address, `${address}: identity provider config ${name} already exists on cluster ${cluster} with other settings`, undefined, ['oidc', 0, 'identity_provider_config_name']),
+        ],
+      };
+    }
+    if (existing) {
+      req.progress(`identity provider config ${name} already ${existing.status ?? 'exists'} on cluster ${cluster}: waiting for it instead of associating again`);
+    } else {
+      const token = requestToken(req.idempotencyToken);
+      const out = await retryInUse(`associating ${name} to ${cluster}`, wctx, async () => {
+        try {
+          return await ctx.client.send(
+            new AssociateIdentityProviderConfigCommand({ clusterName: cluster, oidc, tags: Object.keys(tags).length ? tags : undefined, clientRequestToken: token }),
+            { abortSignal: req.signal },
+          );
+        } catch (e) {
+          // Lost our own earlier response (timeout, crash): EKS already has it. Never associate twice.
+          if (isInUse(e) || errorName(e) === 'InvalidRequestException') {
+            const again = await describe(ctx, cluster, name, req.signal);
+            if (again && sameSettings(again, oidc) && again.status !== 'DELETING') return undefined;
+          }
+          throw e;
+        }
+      });
+      updateId = out?.update?.id;
+    }
+    const c = await waitAssociated(ctx, cluster, name, updateId, wctx);
+    return { newState: idpState(c, planned), diagnostics: [] };
+  } catch (e) {
+    const state = await partialState(ctx, cluster, name, planned);
+    return { newState: state, diagnostics: [failureDiag(address, `associating identity provider config ${cluster}:${name}`, e)] };
+  }
+}
+
+async function deleteIdp(ctx: Ctx, req: ApplyResourceChangeRequest, prior: ObjectValue): Promise<ApplyResourceChangeResponse> {
+  const address = req.address;
+  const id = typeof prior.id === 'string' ? parseIdpId(prior.id) : undefined;
+  const cluster = id?.cluster ?? (prior.cluster_name as string);
+  const name = id?.name ?? (oidcOf(prior).identity_provider_config_name as string);
+  const wctx = waitContext(ctx, req.timeouts.delete ?? IDP_TIMEOUTS.delete, req.signal, req.progress);
+  let updateId: string | undefined;
+  try {
+    const existing = await describe(ctx, cluster, name, req.signal);
+    if (!existing) return { newState: null, diagnostics: [] };
+    if (existing.status !== 'DELETING') {
+      const token = requestToken(req.idempotencyToken);
+      const out = await retryInUse(`disassociating ${name} from ${cluster}`, wctx, async () => {
+        try {
+          return await ctx.client.send(
+            new DisassociateIdentityProviderConfigCommand({ clusterName: cluster, identityProviderConfig: { type: 'oidc', name }, clientRequestToken: token }),
+            { abortSignal: req.signal },
+          );
+        } catch (e) {
+          if (isNotFound(e)) return undefined;
+          if (/not associated|already (being )?(deleted|disassociat)|is deleting|in DELETING/i.test(errorMessage(e))) return undefined;
+          throw e;
+        }
+      });
+      updateId = out?.update?.id;
+    }
+    await waitGone(ctx, cluster, name, updateId, wctx);
+    return { newState: null, diagnostics: [] };
+  } catch (e) {
+    let state: ObjectValue | null = prior;
+    try {
+      const c = await describe(ctx, cluster, name);
+      state = c ? idpState(c, prior) : null;
+    } catch {
+      // Keep the prior state: better a config we try to delete again than one we forget.
+    }
+    return { newState: state, diagnostics: [failureDiag(address, `disassociating identity provider config ${cluster}:${name}`, e)] };
+  }
+}
+
+/** Tags are the only in-place change (TagResource/UntagResource on the config's ARN). */
+async function updateIdp(ctx: Ctx, req: ApplyResourceChangeRequest, prior: ObjectValue, planned: ObjectValue): Promise<ApplyResourceChangeResponse> {
+  const arn = prior.arn as string;
+  const before = tagsOf(prior.tags_all ?? prior.tags);
+  const after = tagsOf(planned.tags);
+  const removed = Object.keys(before).filter((k) => !(k in after));
+  const changed = Object.fromEntries(Object.entries(after).filter(([k, v]) => before[k] !== v));
+  try {
+    if (removed.length) await ctx.client.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: removed }), { abortSignal: req.signal });
+    if (Object.keys(changed).length) await ctx.client.send(new TagResourceCommand({ resourceArn: arn, tags: changed }), { abortSignal: req.signal });
+    const read = await readIdp(ctx, req.address, planned, req.signal);
+    return { newState: read.newState, diagnostics: read.diagnostics };
+  } catch (e) {
+    return { newState: prior, diagnostics: [failureDiag(req.address, `updating tags of ${String(prior.id)}`, e)] };
+  }
+}
+
+export async function applyIdp(ctx: Ctx, req: ApplyResourceChangeRequest): Promise<ApplyResourceChangeResponse> {
+  const { priorState: prior, plannedState: planned } = req;
+  if (!planned) return prior ? deleteIdp(ctx, req, prior) : { newState: null, diagnostics: [] };
+  if (!prior) return createIdp(ctx, req, planned);
+  return updateIdp(ctx, req, prior, planned);
+}
+
+/** Attributes whose change replaces the config (hashicorp/aws 5.100: cluster_name and all of oidc). */
+export function idpRequiresReplace(path: Path): boolean {
+  return path[0] === 'cluster_name' || path[0] === 'oidc';
+}
+
+export { OIDC_FIELDS };

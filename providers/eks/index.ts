@@ -1,0 +1,198 @@
+import type { EKSClient } from '@aws-sdk/client-eks';
+import {
+  UNKNOWN,
+  isUnknown,
+  type ChangeDescription,
+  type Diagnostic,
+  type ObjectValue,
+  type Path,
+  type PlanResourceChangeRequest,
+  type PlanResourceChangeResponse,
+  type Provider,
+  type ProviderSchema,
+  type ResourceSchema,
+  type Value,
+} from '../../engine/protocol';
+import { DEFAULT_TUNING, createClient, firstBlock, tuningFromEnv, type Tuning } from './client';
+import { CLUSTER_TYPE, applyCluster, clusterRequiresReplace, clusterState, describeCluster, readCluster } from './cluster';
+import { errorDiag, failureDiag, type Ctx } from './common';
+import { IDP_TYPE, applyIdp, idpRequiresReplace, importIdp, parseIdpId, readIdp } from './idp';
+import schemaJson from './schema.json';
+import { changedPaths, mergeComputed, shape } from './state';
+import { validateCluster, validateClusterConfigs, validateIdentityProviderConfig, type Issue } from './validation';
+
+export { validateCluster, validateClusterConfigs, validateIdentityProviderConfig } from './validation';
+
+/** hashicorp/aws 5.100.0's schema for the resources we implement, straight from `providers schema -json`. */
+function loadSchema(): ProviderSchema {
+  const s = schemaJson as unknown as {
+    provider_schema: ResourceSchema;
+    resource_schemas: Record<string, ResourceSchema>;
+    data_source_schemas: Record<string, ResourceSchema>;
+  };
+  return { provider: s.provider_schema, resources: s.resource_schemas, dataSources: s.data_source_schemas };
+}
+
+function toDiags(address: string, issues: Issue[]): Diagnostic[] {
+  return issues.map((i) => ({ severity: 'error', summary: i.message, address, attribute: i.path }));
+}
+
+/** Defaults hashicorp/aws 5.100 fills in at plan time (Default: in its schema). */
+function withDefaults(typeName: string, v: ObjectValue): ObjectValue {
+  if (typeName !== CLUSTER_TYPE) return v;
+  const out = { ...v };
+  if (out.bootstrap_self_managed_addons === null) out.bootstrap_self_managed_addons = true;
+  if (Array.isArray(out.vpc_config)) {
+    out.vpc_config = (out.vpc_config as ObjectValue[]).map((b) => ({
+      ...b,
+      endpoint_private_access: b.endpoint_private_access ?? false,
+      endpoint_public_access: b.endpoint_public_access ?? true,
+    }));
+  }
+  return out;
+}
+
+function isEmptyMap(v: Value | undefined): boolean {
+  return v === null || v === undefined || (typeof v === 'object' && !Array.isArray(v) && !isUnknown(v) && Object.keys(v).length === 0);
+}
+
+export type EksProviderOptions = Partial<Tuning>;
+
+export function createEksProvider(options: EksProviderOptions = {}): Provider {
+  const schema = loadSchema();
+  let ctx: Ctx | undefined;
+  let tuning: Tuning = { ...DEFAULT_TUNING, ...options };
+
+  const notConfigured = (address: string): Diagnostic => errorDiag(address, `${address}: the aws provider is not configured`);
+  const blockOf = (typeName: string) => schema.resources[typeName]?.block;
+
+  function plan(req: PlanResourceChangeRequest): PlanResourceChangeResponse {
+    const block = blockOf(req.typeName);
+    if (!block) return { plannedState: null, requiresReplace: [], diagnostics: [errorDiag(req.address, `${req.address}: unsupported resource type ${req.typeName}`)] };
+    if (!req.config || !req.proposedNewState) return { plannedState: null, requiresReplace: [], diagnostics: [] };
+    const config = withDefaults(req.typeName, shape(block, req.config));
+    const setTagsAll = (planned: ObjectValue, prior: ObjectValue | null): ObjectValue => {
+      if (isUnknown(planned.tags)) planned.tags_all = UNKNOWN;
+      else if (!isEmptyMap(planned.tags)) planned.tags_all = planned.tags;
+      else planned.tags_all = prior ? (isEmptyMap(prior.tags_all) ? prior.tags_all : {}) : UNKNOWN;
+      return planned;
+    };
+    if (!req.priorState) {
+      return { plannedState: setTagsAll(mergeComputed(block, config, null, true), null), requiresReplace: [], diagnostics: [] };
+    }
+    const prior = shape(block, req.priorState);
+    const tentative = mergeComputed(block, config, prior, false);
+    const changes = changedPaths(block, prior, tentative);
+    if (changes.length === 0) return { plannedState: req.priorState, requiresReplace: [], diagnostics: [] };
+    const forceNew = req.typeName === IDP_TYPE ? idpRequiresReplace : clusterRequiresReplace;
+    const requiresReplace: Path[] = changes.filter(forceNew);
+    if (requiresReplace.length) {
+      return { plannedState: setTagsAll(mergeComputed(block, config, null, true), null), requiresReplace, diagnostics: [] };
+    }
+    return { plannedState: setTagsAll(tentative, prior), requiresReplace: [], diagnostics: [] };
+  }
+
+  return {
+    getSchema: () => schema,
+
+    async configure(req) {
+      tuning = tuningFromEnv(req.env, { ...DEFAULT_TUNING, ...options });
+      const { client, diagnostics } = createClient(req.config, req.env, tuning);
+      if (client) {
+        ctx?.client.destroy();
+        ctx = { client: client as EKSClient, tuning };
+      }
+      return { diagnostics };
+    },
+
+    validateResourceConfig(req) {
+      if (req.typeName === IDP_TYPE) return { diagnostics: toDiags(req.address, validateIdentityProviderConfig(req.config)) };
+      if (req.typeName === CLUSTER_TYPE) return { diagnostics: toDiags(req.address, validateCluster(req.config)) };
+      return { diagnostics: [] };
+    },
+
+    validateConfiguration(req) {
+      const clusters = req.resources
+        .filter((r) => r.typeName === CLUSTER_TYPE)
+        .map((r) => ({ address: r.address, name: r.config.name, version: r.config.version }));
+      const configs = req.resources
+        .filter((r) => r.typeName === IDP_TYPE)
+        .map((r) => ({ address: r.address, cluster_name: r.config.cluster_name, oidc: r.config.oidc }));
+      return {
+        diagnostics: validateClusterConfigs({ clusters, configs }).map((i) => ({ severity: 'error', summary: i.message, address: i.address, attribute: i.path })),
+      };
+    },
+
+    async readResource(req) {
+      if (!ctx) return { newState: req.priorState, diagnostics: [notConfigured(req.address)] };
+      if (req.typeName === IDP_TYPE) return readIdp(ctx, req.address, req.priorState, req.signal);
+      if (req.typeName === CLUSTER_TYPE) return readCluster(ctx, req.address, req.priorState, req.signal);
+      return { newState: req.priorState, diagnostics: [errorDiag(req.address, `${req.address}: unsupported resource type ${req.typeName}`)] };
+    },
+
+    async readDataSource(req) {
+      if (!ctx) return { state: null, diagnostics: [notConfigured(req.address)] };
+      if (req.typeName !== CLUSTER_TYPE) return { state: null, diagnostics: [errorDiag(req.address, `${req.address}: unsupported data source ${req.typeName}`)] };
+      const name = typeof req.config.name === 'string' ? req.config.name : '';
+      try {
+        const c = await describeCluster(ctx, name, req.signal);
+        if (!c) return { state: null, diagnostics: [errorDiag(req.address, `${req.address}: EKS cluster "${name}" not found`, undefined, ['name'])] };
+        return { state: shape(schema.dataSources[CLUSTER_TYPE].block, clusterState(c, req.config, true)), diagnostics: [] };
+      } catch (e) {
+        return { state: null, diagnostics: [failureDiag(req.address, `reading cluster ${name}`, e)] };
+      }
+    },
+
+    planResourceChange: plan,
+
+    async applyResourceChange(req) {
+      if (!ctx) return { newState: req.priorState, diagnostics: [notConfigured(req.address)] };
+      const block = blockOf(req.typeName);
+      const planned = req.plannedState && block ? req.plannedState : null;
+      if (req.typeName === IDP_TYPE) return applyIdp(ctx, { ...req, plannedState: planned });
+      if (req.typeName === CLUSTER_TYPE) return applyCluster(ctx, { ...req, plannedState: planned });
+      return { newState: req.priorState, diagnostics: [errorDiag(req.address, `${req.address}: unsupported resource type ${req.typeName}`)] };
+    },
+
+    async importResourceState(req) {
+      if (!ctx) return { state: null, diagnostics: [notConfigured(req.typeName)] };
+      if (req.typeName === IDP_TYPE) return importIdp(ctx, req.id, req.signal);
+      if (req.typeName === CLUSTER_TYPE) {
+        const r = await readCluster(ctx, `${CLUSTER_TYPE}.import`, { id: req.id }, req.signal);
+        if (!r.newState && r.diagnostics.length === 0) return { state: null, diagnostics: [{ severity: 'error', summary: `cannot import ${CLUSTER_TYPE}: cluster "${req.id}" not found` }] };
+        return { state: r.newState, diagnostics: r.diagnostics };
+      }
+      return { state: null, diagnostics: [{ severity: 'error', summary: `import of ${req.typeName} is not supported` }] };
+    },
+
+    concurrencyKey(typeName, state) {
+      // One EKS update per cluster at a time: both types serialise on the cluster name.
+      if (!state) return undefined;
+      if (typeName === IDP_TYPE) {
+        const c = state.cluster_name ?? (typeof state.id === 'string' ? parseIdpId(state.id)?.cluster : undefined);
+        return typeof c === 'string' && c ? `eks-cluster:${c}` : undefined;
+      }
+      if (typeName === CLUSTER_TYPE) return typeof state.name === 'string' && state.name ? `eks-cluster:${state.name}` : undefined;
+      return undefined;
+    },
+
+    describeChange(change: ChangeDescription): string[] {
+      if (change.typeName !== IDP_TYPE) return [];
+      const replacing = change.actions.includes('delete') && change.actions.includes('create');
+      const deleting = change.actions.length === 1 && change.actions[0] === 'delete';
+      if (!replacing && !deleting) return [];
+      const src = change.before ?? change.after ?? {};
+      const cluster = typeof src.cluster_name === 'string' ? src.cluster_name : '?';
+      const name = firstBlock(src.oidc)?.identity_provider_config_name;
+      const n = typeof name === 'string' ? name : '?';
+      return replacing
+        ? [`OIDC logins to cluster ${cluster} fail while config ${n} is re-associated (EKS takes 20–40 min).`]
+        : [`OIDC logins to cluster ${cluster} through config ${n} stop working once it is disassociated.`];
+    },
+
+    async close() {
+      ctx?.client.destroy();
+      ctx = undefined;
+    },
+  };
+}

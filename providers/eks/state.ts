@@ -1,0 +1,154 @@
+import { UNKNOWN, isUnknown, type BlockSchema, type CtyType, type ObjectValue, type Path, type Value } from '../../engine/protocol';
+
+/**
+ * Schema-driven shaping of values, so state has exactly Terraform's shape: every attribute present
+ * (null when unset), list/set blocks always arrays, single blocks null or an object, string sets
+ * sorted (cty orders sets of strings lexically).
+ */
+
+function isSetType(t: CtyType): boolean {
+  return Array.isArray(t) && t[0] === 'set';
+}
+
+function sortSet(v: Value): Value {
+  if (!Array.isArray(v)) return v;
+  if (v.every((x) => typeof x === 'string')) return [...(v as string[])].sort();
+  return v;
+}
+
+/** Accepts a block given as a list of objects (cdktf) or as one object (hand-written JSON). */
+function blockItems(v: Value | undefined): ObjectValue[] {
+  if (v === undefined || v === null) return [];
+  if (Array.isArray(v)) return v.filter((x): x is ObjectValue => x !== null && typeof x === 'object' && !Array.isArray(x));
+  if (typeof v === 'object' && !isUnknown(v)) return [v as ObjectValue];
+  return [];
+}
+
+export function shape(block: BlockSchema, v: ObjectValue | null | undefined): ObjectValue {
+  const src = v ?? {};
+  const out: ObjectValue = {};
+  for (const [name, attr] of Object.entries(block.attributes ?? {})) {
+    const x = src[name];
+    out[name] = x === undefined ? null : isSetType(attr.type) ? sortSet(x) : x;
+  }
+  for (const [name, bt] of Object.entries(block.block_types ?? {})) {
+    const x = src[name];
+    if (isUnknown(x)) {
+      out[name] = UNKNOWN;
+    } else if (bt.nesting_mode === 'single') {
+      const items = blockItems(x);
+      out[name] = items.length ? shape(bt.block, items[0]) : null;
+    } else {
+      out[name] = blockItems(x).map((item) => shape(bt.block, item));
+    }
+  }
+  return out;
+}
+
+/** Terraform's SDK treats an unset primitive, "" , [] and {} alike when diffing; so do we. */
+function isEmpty(v: Value | undefined): boolean {
+  if (v === undefined || v === null || v === '') return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === 'object' && !isUnknown(v)) return Object.keys(v).length === 0;
+  return false;
+}
+
+export function valuesEqual(a: Value | undefined, b: Value | undefined, set = false): boolean {
+  if (isUnknown(a) || isUnknown(b)) return isUnknown(a) && isUnknown(b);
+  if (isEmpty(a) && isEmpty(b)) return true;
+  if (a === null || b === null || a === undefined || b === undefined) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return false;
+    const [x, y] = set ? [sortSet(a) as Value[], sortSet(b) as Value[]] : [a, b];
+    return x.every((item, i) => valuesEqual(item, y[i]));
+  }
+  if (typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) if (!valuesEqual(a[k], b[k])) return false;
+    return true;
+  }
+  return a === b;
+}
+
+/**
+ * Paths of attributes whose configured value differs between two shaped values, computed-only
+ * attributes excluded (they follow from the others). Block count changes are reported at the block.
+ */
+export function changedPaths(block: BlockSchema, a: ObjectValue, b: ObjectValue, base: Path = []): Path[] {
+  const out: Path[] = [];
+  for (const [name, attr] of Object.entries(block.attributes ?? {})) {
+    if (attr.computed && !attr.optional && !attr.required) continue;
+    // An optional+computed attribute left unset in config keeps its value: not a change.
+    if (attr.computed && b[name] === null) continue;
+    if (!valuesEqual(a[name], b[name], isSetType(attr.type))) out.push([...base, name]);
+  }
+  for (const [name, bt] of Object.entries(block.block_types ?? {})) {
+    const x = a[name];
+    const y = b[name];
+    if (bt.nesting_mode === 'single') {
+      if (!valuesEqual(x, y)) out.push([...base, name]);
+      continue;
+    }
+    const xs = Array.isArray(x) ? (x as ObjectValue[]) : [];
+    const ys = Array.isArray(y) ? (y as ObjectValue[]) : [];
+    if (isUnknown(y)) {
+      out.push([...base, name]);
+    } else if (xs.length !== ys.length) {
+      // An optional+computed block left out of config keeps what EKS reports.
+      if (!(ys.length === 0 && isComputedBlock(bt.block))) out.push([...base, name]);
+    } else {
+      xs.forEach((item, i) => out.push(...changedPaths(bt.block, item, ys[i], [...base, name, i])));
+    }
+  }
+  return out;
+}
+
+/** A block whose attributes are all computed or optional+computed (EKS fills it when unset). */
+function isComputedBlock(block: BlockSchema): boolean {
+  const attrs = Object.values(block.attributes ?? {});
+  return attrs.length > 0 && attrs.some((a) => a.computed) && attrs.every((a) => a.computed || a.optional) && attrs.some((a) => a.computed && a.optional);
+}
+
+/**
+ * The planned state: config values, with computed attributes that config leaves unset taken from the
+ * prior state (or UNKNOWN when there is none). `fresh` marks every such computed value UNKNOWN
+ * (creation or replacement: EKS decides them anew).
+ */
+export function mergeComputed(block: BlockSchema, config: ObjectValue, prior: ObjectValue | null, fresh: boolean): ObjectValue {
+  const out: ObjectValue = { ...config };
+  for (const [name, attr] of Object.entries(block.attributes ?? {})) {
+    if (!attr.computed) continue;
+    const c = config[name];
+    if (c !== null && c !== undefined) continue;
+    out[name] = fresh || !prior ? UNKNOWN : (prior[name] ?? null);
+  }
+  for (const [name, bt] of Object.entries(block.block_types ?? {})) {
+    const c = config[name];
+    if (!Array.isArray(c)) continue;
+    const p = prior && Array.isArray(prior[name]) ? (prior[name] as ObjectValue[]) : [];
+    if (c.length === 0 && !fresh && p.length > 0 && isComputedBlock(bt.block)) {
+      out[name] = p;
+      continue;
+    }
+    if (c.length === 0 && isComputedBlock(bt.block)) {
+      out[name] = fresh || !prior ? UNKNOWN : [];
+      continue;
+    }
+    out[name] = (c as ObjectValue[]).map((item, i) => mergeComputed(bt.block, item, p[i] ?? null, fresh || p[i] === undefined));
+  }
+  return out;
+}
+
+/** The value at a path, undefined when the path does not exist. */
+export function getPath(v: Value, path: Path): Value | undefined {
+  let cur: Value | undefined = v;
+  for (const p of path) {
+    if (cur === null || cur === undefined || typeof cur !== 'object') return undefined;
+    cur = Array.isArray(cur) ? cur[p as number] : (cur as ObjectValue)[p as string];
+  }
+  return cur;
+}
+
+export function samePath(a: Path, b: Path): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

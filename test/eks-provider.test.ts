@@ -1,0 +1,272 @@
+import test, { type ExecutionContext } from 'ava';
+import { AssociateIdentityProviderConfigCommand, EKSClient } from '@aws-sdk/client-eks';
+import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../emulator/index';
+import { isUnknown, type ObjectValue, type Provider } from '../engine/protocol';
+import { createEksProvider } from '../providers/eks/index';
+
+/** Emulator + provider configured against it, with fast polls; both stopped at teardown. */
+async function setup(t: ExecutionContext, opts: EmulatorOptions = {}): Promise<{ emu: EmulatorHandle; p: Provider }> {
+  const emu = await startEmulator({ port: 0, clusterCreateMs: 20, clusterDeleteMs: 20, updateMs: 30, seed: 1, ...opts });
+  t.teardown(() => emu.close());
+  const p = createEksProvider({ pollInitialMs: 5, pollMaxMs: 40, maxAttempts: 10 });
+  t.teardown(() => p.close?.());
+  const r = await p.configure({
+    config: { region: 'us-east-1', access_key: 'test', secret_key: 'test', skip_credentials_validation: true, endpoints: [{ eks: emu.url }] },
+    env: {},
+  });
+  t.deepEqual(r.diagnostics, []);
+  return { emu, p };
+}
+
+const clusterConfig = (name: string, extra: ObjectValue = {}): ObjectValue => ({
+  name,
+  role_arn: 'arn:aws:iam::000000000000:role/eks',
+  version: '1.31',
+  vpc_config: [{ subnet_ids: ['subnet-b', 'subnet-a'] }],
+  ...extra,
+});
+
+const idpConfig = (cluster: string, name: string, extra: ObjectValue = {}, tags: ObjectValue | null = null): ObjectValue => ({
+  cluster_name: cluster,
+  oidc: [{ client_id: 'kubernetes', identity_provider_config_name: name, issuer_url: `https://${name}.example.com`, ...extra }],
+  tags,
+});
+
+let tokenSeq = 0;
+/** Plans and applies one change as the engine would; returns the apply response. */
+async function change(p: Provider, typeName: string, prior: ObjectValue | null, config: ObjectValue | null, extra: Partial<Parameters<Provider['applyResourceChange']>[0]> = {}) {
+  const address = `${typeName}.test`;
+  const plan = p.planResourceChange({ typeName, address, priorState: prior, proposedNewState: config, config });
+  const progress: string[] = [];
+  const res = await p.applyResourceChange({
+    typeName,
+    address,
+    priorState: prior,
+    plannedState: plan.plannedState,
+    config,
+    timeouts: {},
+    idempotencyToken: `tok-${++tokenSeq}`,
+    progress: (m) => progress.push(m),
+    ...extra,
+  });
+  return { ...res, plan, progress };
+}
+
+async function createCluster(t: ExecutionContext, p: Provider, name: string, version = '1.31'): Promise<ObjectValue> {
+  const r = await change(p, 'aws_eks_cluster', null, clusterConfig(name, { version }));
+  t.deepEqual(r.diagnostics, []);
+  t.truthy(r.newState);
+  return r.newState!;
+}
+
+test('a cluster and an identity provider config are created, read, retagged in place and deleted', async (t) => {
+  const { emu, p } = await setup(t);
+  const cluster = await createCluster(t, p, 'prod');
+  t.is(cluster.status, 'ACTIVE');
+  t.is(cluster.id, 'prod');
+  t.deepEqual((cluster.vpc_config as ObjectValue[])[0].subnet_ids, ['subnet-a', 'subnet-b']);
+  t.regex(String(cluster.created_at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+
+  const cfg = idpConfig('prod', 'okta', { username_prefix: 'okta:', required_claims: { aud: 'kube' } }, { team: 'a' });
+  const created = await change(p, 'aws_eks_identity_provider_config', null, cfg);
+  t.deepEqual(created.diagnostics, []);
+  const s = created.newState!;
+  t.is(s.id, 'prod:okta');
+  t.is(s.status, 'ACTIVE');
+  t.regex(String(s.arn), /identityproviderconfig\/prod\/oidc\/okta/);
+  t.deepEqual(s.tags, { team: 'a' });
+  t.deepEqual(s.tags_all, { team: 'a' });
+  t.deepEqual(Object.keys(s).sort(), ['arn', 'cluster_name', 'id', 'oidc', 'status', 'tags', 'tags_all', 'timeouts']);
+  t.deepEqual((s.oidc as ObjectValue[])[0], {
+    client_id: 'kubernetes',
+    groups_claim: '',
+    groups_prefix: '',
+    identity_provider_config_name: 'okta',
+    issuer_url: 'https://okta.example.com',
+    required_claims: { aud: 'kube' },
+    username_claim: '',
+    username_prefix: 'okta:',
+  });
+  t.true(created.progress.length > 0, 'progress reported while waiting');
+
+  // Refresh of an unchanged config: same state, and the plan is a no-op.
+  const read = await p.readResource({ typeName: 'aws_eks_identity_provider_config', address: 'x', priorState: s });
+  t.deepEqual(read.newState, s);
+  const noop = p.planResourceChange({ typeName: 'aws_eks_identity_provider_config', address: 'x', priorState: s, proposedNewState: cfg, config: cfg });
+  t.deepEqual(noop.requiresReplace, []);
+  t.deepEqual(noop.plannedState, s);
+
+  const retag = { ...cfg, tags: { team: 'b', env: 'prod' } };
+  const updated = await change(p, 'aws_eks_identity_provider_config', s, retag);
+  t.deepEqual(updated.plan.requiresReplace, []);
+  t.deepEqual(updated.plan.plannedState?.tags_all, { team: 'b', env: 'prod' });
+  t.deepEqual(updated.diagnostics, []);
+  t.deepEqual(updated.newState?.tags, { env: 'prod', team: 'b' });
+  t.is(emu.updates().filter((u) => u.type === 'AssociateIdentityProviderConfig').length, 1, 'retagging did not re-associate');
+
+  const deleted = await change(p, 'aws_eks_identity_provider_config', updated.newState, null);
+  t.deepEqual(deleted.diagnostics, []);
+  t.is(deleted.newState, null);
+  const gone = await p.readResource({ typeName: 'aws_eks_identity_provider_config', address: 'x', priorState: s });
+  t.is(gone.newState, null, 'a config gone on read is null');
+  t.deepEqual(gone.diagnostics, []);
+
+  const again = await change(p, 'aws_eks_identity_provider_config', updated.newState, null);
+  t.deepEqual(again.diagnostics, [], 'deleting a config that is already gone is done');
+
+  const clusterGone = await change(p, 'aws_eks_cluster', cluster, null);
+  t.deepEqual(clusterGone.diagnostics, []);
+  t.is((await p.readResource({ typeName: 'aws_eks_cluster', address: 'c', priorState: cluster })).newState, null);
+});
+
+test('changing an oidc field or the cluster name plans a replacement; tags alone an update', (t) => {
+  const p = createEksProvider();
+  const prior: ObjectValue = {
+    id: 'prod:okta',
+    arn: 'arn:x',
+    cluster_name: 'prod',
+    status: 'ACTIVE',
+    tags: null,
+    tags_all: {},
+    timeouts: null,
+    oidc: [{ client_id: 'k', groups_claim: '', groups_prefix: '', identity_provider_config_name: 'okta', issuer_url: 'https://a', required_claims: null, username_claim: '', username_prefix: '' }],
+  };
+  const plan = (config: ObjectValue) => p.planResourceChange({ typeName: 'aws_eks_identity_provider_config', address: 'a', priorState: prior, proposedNewState: config, config });
+  const base = idpConfig('prod', 'okta', { client_id: 'k', issuer_url: 'https://a' });
+  t.deepEqual(plan(base).requiresReplace, []);
+  t.deepEqual(plan(base).plannedState, prior);
+  t.deepEqual(plan(idpConfig('prod', 'okta', { client_id: 'k2', issuer_url: 'https://a' })).requiresReplace, [['oidc', 0, 'client_id']]);
+  t.deepEqual(plan(idpConfig('prod', 'okta', { client_id: 'k', issuer_url: 'https://a', username_prefix: 'x:' })).requiresReplace, [['oidc', 0, 'username_prefix']]);
+  t.deepEqual(plan(idpConfig('dev', 'okta', { client_id: 'k', issuer_url: 'https://a' })).requiresReplace, [['cluster_name']]);
+  const replaced = plan(idpConfig('dev', 'okta', { client_id: 'k', issuer_url: 'https://a' })).plannedState!;
+  t.true(isUnknown(replaced.arn) && isUnknown(replaced.id) && isUnknown(replaced.status));
+  const retag = plan({ ...base, tags: { a: 'b' } });
+  t.deepEqual(retag.requiresReplace, []);
+  t.is(retag.plannedState?.arn, 'arn:x');
+  t.deepEqual(retag.plannedState?.tags_all, { a: 'b' });
+});
+
+test('import by cluster:name reads the config; a malformed or unknown id is an error', async (t) => {
+  const { p } = await setup(t);
+  await createCluster(t, p, 'imp');
+  const created = await change(p, 'aws_eks_identity_provider_config', null, idpConfig('imp', 'dex'));
+  t.deepEqual(created.diagnostics, []);
+  const imp = await p.importResourceState({ typeName: 'aws_eks_identity_provider_config', id: 'imp:dex' });
+  t.deepEqual(imp.diagnostics, []);
+  t.is(imp.state?.id, 'imp:dex');
+  t.is((imp.state?.oidc as ObjectValue[])[0].issuer_url, 'https://dex.example.com');
+  const bad = await p.importResourceState({ typeName: 'aws_eks_identity_provider_config', id: 'nocolon' });
+  t.regex(bad.diagnostics[0].summary, /expected cluster-name:config-name/);
+  const missing = await p.importResourceState({ typeName: 'aws_eks_identity_provider_config', id: 'imp:nope' });
+  t.regex(missing.diagnostics[0].summary, /not found/);
+  const ds = await p.readDataSource({ typeName: 'aws_eks_cluster', address: 'data.aws_eks_cluster.imp', config: { name: 'imp' } });
+  t.deepEqual(ds.diagnostics, []);
+  t.is(ds.state?.status, 'ACTIVE');
+  t.is(ds.state?.version, '1.31');
+});
+
+test('two associations on one cluster at once: the second retries the 409 until the first is done', async (t) => {
+  const { emu, p } = await setup(t, { updateMs: 150 });
+  await createCluster(t, p, 'busy', '1.32');
+  const [a, b] = await Promise.all([
+    change(p, 'aws_eks_identity_provider_config', null, idpConfig('busy', 'one')),
+    change(p, 'aws_eks_identity_provider_config', null, idpConfig('busy', 'two')),
+  ]);
+  t.deepEqual(a.diagnostics, []);
+  t.deepEqual(b.diagnostics, []);
+  t.is(a.newState?.status, 'ACTIVE');
+  t.is(b.newState?.status, 'ACTIVE');
+  const assoc = emu.updates().filter((u) => u.type === 'AssociateIdentityProviderConfig');
+  t.is(assoc.length, 2);
+  t.true([...a.progress, ...b.progress].some((m) => /cluster busy/.test(m)), 'one of them saw the cluster busy');
+});
+
+test('a Failed association update is an error naming the address, with the update errors', async (t) => {
+  const { emu, p } = await setup(t);
+  await createCluster(t, p, 'failing');
+  emu.setFaults({ failUpdateRate: 1 });
+  const r = await change(p, 'aws_eks_identity_provider_config', null, idpConfig('failing', 'okta'));
+  t.is(r.diagnostics.length, 1);
+  t.is(r.diagnostics[0].address, 'aws_eks_identity_provider_config.test');
+  t.regex(r.diagnostics[0].summary, /associating identity provider config failing:okta failed/);
+  t.regex(r.diagnostics[0].detail ?? '', /Failed/);
+});
+
+test('a wait past its timeout fails with the last status; an abort stops waiting and keeps what exists', async (t) => {
+  const { p } = await setup(t, { updateMs: 5_000 });
+  await createCluster(t, p, 'slow');
+  const timedOut = await change(p, 'aws_eks_identity_provider_config', null, idpConfig('slow', 'okta'), { timeouts: { create: 100 } });
+  t.regex(timedOut.diagnostics[0].summary, /timeout while waiting for association of identity provider config okta to cluster slow \(last status CREATING/);
+  t.is(timedOut.newState?.status, 'CREATING', 'partial state records the config being associated');
+
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 100);
+  const started = Date.now();
+  const aborted = await change(p, 'aws_eks_identity_provider_config', timedOut.newState, null, { signal: ac.signal, timeouts: { delete: 60_000 } });
+  t.true(Date.now() - started < 3_000, 'stopped waiting promptly');
+  t.regex(aborted.diagnostics[0].summary, /interrupted/);
+  t.truthy(aborted.newState, 'the config still exists and stays in state');
+});
+
+test('resume: a config already CREATING from a crashed apply is waited for, never associated twice', async (t) => {
+  const { emu, p } = await setup(t, { updateMs: 200 });
+  await createCluster(t, p, 'resume');
+  const sdk = new EKSClient({ region: 'us-east-1', endpoint: emu.url, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  t.teardown(() => sdk.destroy());
+  await sdk.send(
+    new AssociateIdentityProviderConfigCommand({
+      clusterName: 'resume',
+      oidc: { identityProviderConfigName: 'okta', issuerUrl: 'https://okta.example.com', clientId: 'kubernetes' },
+    }),
+  );
+  const r = await change(p, 'aws_eks_identity_provider_config', null, idpConfig('resume', 'okta'));
+  t.deepEqual(r.diagnostics, []);
+  t.is(r.newState?.status, 'ACTIVE');
+  t.is(emu.updates().filter((u) => u.type === 'AssociateIdentityProviderConfig' && u.clusterName === 'resume').length, 1);
+  t.true(r.progress.some((m) => /already .* waiting for it/.test(m)));
+});
+
+test('throttling and server errors are retried by the client', async (t) => {
+  const { emu, p } = await setup(t);
+  emu.setFaults({ throttleRate: 0.3, errorRate: 0.2, seed: 7 });
+  const cluster = await change(p, 'aws_eks_cluster', null, clusterConfig('flaky'));
+  t.deepEqual(cluster.diagnostics, []);
+  const r = await change(p, 'aws_eks_identity_provider_config', null, idpConfig('flaky', 'okta'));
+  t.deepEqual(r.diagnostics, []);
+  t.is(r.newState?.status, 'ACTIVE');
+});
+
+test('cluster: version, logging and endpoint access update in place, each waited for; name replaces', async (t) => {
+  const { emu, p } = await setup(t);
+  const prior = await createCluster(t, p, 'upd');
+  const cfg = clusterConfig('upd', {
+    version: '1.32',
+    enabled_cluster_log_types: ['audit', 'api'],
+    vpc_config: [{ subnet_ids: ['subnet-a', 'subnet-b'], endpoint_private_access: true }],
+    tags: { team: 'x' },
+  });
+  const r = await change(p, 'aws_eks_cluster', prior, cfg);
+  t.deepEqual(r.plan.requiresReplace, []);
+  t.deepEqual(r.diagnostics, []);
+  t.is(r.newState?.version, '1.32');
+  t.deepEqual(r.newState?.enabled_cluster_log_types, ['api', 'audit']);
+  t.is((r.newState?.vpc_config as ObjectValue[])[0].endpoint_private_access, true);
+  t.deepEqual(r.newState?.tags_all, { team: 'x' });
+  const types = emu.updates().filter((u) => u.clusterName === 'upd').map((u) => u.type);
+  t.true(types.includes('VersionUpdate'));
+  t.true(emu.updates().every((u) => u.clusterName !== 'upd' || u.status === 'Successful'));
+  const noop = p.planResourceChange({ typeName: 'aws_eks_cluster', address: 'a', priorState: r.newState, proposedNewState: cfg, config: cfg });
+  t.deepEqual(noop.plannedState, r.newState, 'no diff after the update');
+  const rename = p.planResourceChange({ typeName: 'aws_eks_cluster', address: 'a', priorState: r.newState, proposedNewState: { ...cfg, name: 'upd2' }, config: { ...cfg, name: 'upd2' } });
+  t.deepEqual(rename.requiresReplace, [['name']]);
+});
+
+test('describeChange warns that logins fail while a config is re-associated; concurrency key is the cluster', (t) => {
+  const p = createEksProvider();
+  const before: ObjectValue = { cluster_name: 'prod', oidc: [{ identity_provider_config_name: 'okta' }] };
+  t.deepEqual(p.describeChange?.({ typeName: 'aws_eks_identity_provider_config', address: 'a', actions: ['delete', 'create'], before, after: before, replacePaths: [['oidc', 0, 'client_id']] }), [
+    'OIDC logins to cluster prod fail while config okta is re-associated (EKS takes 20–40 min).',
+  ]);
+  t.deepEqual(p.describeChange?.({ typeName: 'aws_eks_identity_provider_config', address: 'a', actions: ['update'], before, after: before, replacePaths: [] }), []);
+  t.is(p.concurrencyKey?.('aws_eks_identity_provider_config', before), p.concurrencyKey?.('aws_eks_cluster', { name: 'prod' }));
+});
