@@ -1,0 +1,89 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { EKSClient } from '@aws-sdk/client-eks';
+import type { ObjectValue } from '../engine/protocol';
+import type { StackLocation } from '../engine/stack-files';
+import { createClient, DEFAULT_TUNING, tuningFromEnv } from '../providers/eks/client';
+import { compare } from './compare';
+import { loadDesired } from './desired';
+import { applyIgnores, type IgnoreRule } from './ignore';
+import { readLive } from './live';
+import type { Desired, DriftReport } from './model';
+import { inShard, type Shard } from './shard';
+
+export * from './model';
+export { compare, exitCode, summarize } from './compare';
+export { applyIgnores, loadIgnoreFile, parseIgnoreRules, IgnoreFileError, type IgnoreRule } from './ignore';
+export { parseShard, shardOf, inShard, type Shard } from './shard';
+export { renderHuman, renderMarkdown, reportJson, summaryLine, unifiedDiff } from './render';
+export { buildDesired, loadDesired } from './desired';
+export { readLive } from './live';
+
+export class DriftSetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DriftSetupError';
+  }
+}
+
+export type DriftOptions = {
+  rawJson: Record<string, unknown>;
+  loc: StackLocation;
+  env: NodeJS.ProcessEnv;
+  concurrency: number;
+  timeoutMs: number;
+  shard?: Shard;
+  ignore?: readonly IgnoreRule[];
+  statePath?: string;
+  signal?: AbortSignal;
+  progress?: (message: string) => void;
+};
+
+/**
+ * createClient's connection pool holds 50 sockets; with a higher --concurrency the extra calls
+ * would queue inside the agent, so the pool is sized to the limit (same handler, bigger pool).
+ */
+type ResizableHandler = { updateHttpClientConfig?: (key: 'httpAgent' | 'httpsAgent', value: http.Agent | https.Agent) => void };
+function sizePool(client: EKSClient, sockets: number): void {
+  const handler = client.config.requestHandler as unknown as ResizableHandler;
+  if (sockets <= 50 || typeof handler.updateHttpClientConfig !== 'function') return;
+  handler.updateHttpClientConfig('httpAgent', new http.Agent({ keepAlive: true, maxSockets: sockets }));
+  handler.updateHttpClientConfig('httpsAgent', new https.Agent({ keepAlive: true, maxSockets: sockets }));
+}
+
+export function shardDesired(desired: Desired, shard: Shard | undefined): Desired {
+  if (!shard) return desired;
+  return {
+    ...desired,
+    clusters: desired.clusters.filter((c) => inShard(c.name, shard)),
+    configs: desired.configs.filter((c) => inShard(c.cluster, shard)),
+    // Declarations with no known cluster are reported by shard 1 alone, so exactly once.
+    errors: desired.errors.filter((e) => (e.cluster === null ? shard.index === 1 : inShard(e.cluster, shard))),
+  };
+}
+
+/** The whole check: desired from the stack, live through the SDK, compare, ignore rules. */
+export async function runDrift(opts: DriftOptions): Promise<DriftReport> {
+  const { desired: all, config } = loadDesired(opts.rawJson, opts.loc, { statePath: opts.statePath });
+  const desired = shardDesired(all, opts.shard);
+  const providerBody: ObjectValue = config.providers.get('aws')?.body ?? {};
+  const { client, diagnostics } = createClient(providerBody, opts.env, tuningFromEnv(opts.env, DEFAULT_TUNING));
+  if (!client) throw new DriftSetupError(`provider.aws: ${diagnostics.map((d) => d.summary).join('; ')}`);
+  sizePool(client, opts.concurrency);
+
+  const budget = new AbortController();
+  const timer = setTimeout(() => budget.abort(new Error(`the drift check's time budget (${Math.round(opts.timeoutMs / 1000)} s, --timeout) was spent`)), opts.timeoutMs);
+  const onOuterAbort = () => budget.abort(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error('interrupted'));
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  try {
+    const names = [...new Set(desired.clusters.map((c) => c.name))];
+    opts.progress?.(`Reading ${names.length} cluster(s) with up to ${opts.concurrency} calls in flight...`);
+    const live = await readLive(names, { client, concurrency: opts.concurrency, signal: budget.signal });
+    const report = compare(desired, live, { shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : null });
+    return applyIgnores(report, opts.ignore ?? []);
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+    client.destroy();
+  }
+}

@@ -1,0 +1,127 @@
+import { createTwoFilesPatch } from 'diff';
+import { STATUSES, type DriftReport, type ResourceDrift, type Status } from './model';
+
+/**
+ * Renderers: each takes the finished report model and returns text. Nothing here decides a verdict.
+ */
+
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (typeof v === 'object' && v !== null) {
+    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+  }
+  return v;
+}
+
+function docText(v: Record<string, unknown> | null | undefined): string {
+  return v ? `${JSON.stringify(canonical(v), null, 2)}\n` : '';
+}
+
+/** A unified diff from the live object to the planned one (sorted keys on both sides). */
+export function unifiedDiff(r: ResourceDrift): string {
+  const patch = createTwoFilesPatch('live', 'planned', docText(r.live), docText(r.planned), undefined, undefined, { context: 3 });
+  // Drop the "Index"/"===" preamble lines: the ---/+++ header says it all.
+  return patch.split('\n').filter((l) => !l.startsWith('Index: ') && !/^=+$/.test(l)).join('\n').trimEnd();
+}
+
+export function reportJson(report: DriftReport): string {
+  const resources = report.resources.map((r) => {
+    const out: Record<string, unknown> = {
+      address: r.address, type: r.type, cluster: r.cluster, name: r.name, status: r.status,
+      differences: r.differences.map((d) => ({ path: d.path, expected: d.expected, actual: d.actual, requires_replacement: d.requires_replacement, ...(d.ignored ? { ignored: d.ignored } : {}) })),
+      fix: r.fix, error: r.error,
+    };
+    if (r.reason !== undefined) out.reason = r.reason;
+    if (r.identities) out.identities = r.identities;
+    return out;
+  });
+  return `${JSON.stringify({ format_version: report.format_version, stack: report.stack, shard: report.shard, summary: report.summary, resources }, null, 2)}\n`;
+}
+
+const SYMBOL: Record<Status, string> = { in_sync: ' ', changed: '~', missing: '+', unmanaged: '?', unknown: '!', ignored: '-' };
+const ANSI = { red: '\u001b[31m', green: '\u001b[32m', yellow: '\u001b[33m', cyan: '\u001b[36m', dim: '\u001b[2m', bold: '\u001b[1m', reset: '\u001b[0m' };
+type Color = Exclude<keyof typeof ANSI, 'reset'>;
+const STATUS_COLOR: Record<Status, Color> = { in_sync: 'dim', changed: 'yellow', missing: 'green', unmanaged: 'cyan', unknown: 'red', ignored: 'dim' };
+
+function label(r: ResourceDrift): string {
+  return r.address ?? `(unmanaged) ${r.cluster}:${r.name}`;
+}
+
+export function summaryLine(report: DriftReport): string {
+  const s = report.summary;
+  const parts = STATUSES.filter((k) => k === 'in_sync' || s[k] > 0).map((k) => `${s[k]} ${k}`);
+  const verdict = s.unknown > 0 ? 'Drift check incomplete' : s.changed + s.missing + s.unmanaged > 0 ? 'Drift found' : 'No drift';
+  return `${verdict}: ${parts.join(', ')}${report.shard ? ` (shard ${report.shard})` : ''}.`;
+}
+
+function differenceLine(d: ResourceDrift['differences'][number]): string {
+  const v = (x: string | null) => (x === null ? '(unset)' : JSON.stringify(x));
+  const tag = d.ignored ? ` (ignored: ${d.ignored})` : d.requires_replacement ? ' (requires replacement)' : '';
+  return `${d.path}: live ${v(d.actual)}, declared ${v(d.expected)}${tag}`;
+}
+
+export function renderHuman(report: DriftReport, opts: { color: boolean; verbose?: boolean }): string {
+  const paint = (c: Color, s: string) => (opts.color ? `${ANSI[c]}${s}${ANSI.reset}` : s);
+  const lines: string[] = [`Drift check of stack ${report.stack}${report.shard ? `, shard ${report.shard}` : ''}`, ''];
+  for (const r of report.resources) {
+    if (r.status === 'in_sync' && !opts.verbose) continue;
+    lines.push(paint(STATUS_COLOR[r.status], `${SYMBOL[r.status]} ${label(r)}: ${r.status.replace('_', ' ')}`));
+    if (r.error) lines.push(`    error: ${r.error}`);
+    if (r.reason) lines.push(`    reason: ${r.reason}`);
+    for (const d of r.differences) lines.push(`    ${differenceLine(d)}`);
+    if (r.fix) lines.push(`    fix: ${r.fix}`);
+    if (r.identities?.length) {
+      lines.push('    sample identities (live → planned):');
+      for (const id of r.identities) lines.push(paint(id.changed ? 'yellow' : 'dim', `      ${id.changed ? '*' : ' '} ${id.name}: ${id.changed ? `${id.live} → ${id.planned}` : `${id.planned} (unchanged)`}`));
+    }
+    if ((r.status === 'changed' || r.status === 'missing' || r.status === 'unmanaged') && (r.live || r.planned)) {
+      for (const l of unifiedDiff(r).split('\n')) {
+        const c: Color | undefined = l.startsWith('+') && !l.startsWith('+++') ? 'green' : l.startsWith('-') && !l.startsWith('---') ? 'red' : l.startsWith('@@') ? 'cyan' : undefined;
+        lines.push(`    ${c ? paint(c, l) : l}`);
+      }
+    }
+    lines.push('');
+  }
+  lines.push(paint('bold', summaryLine(report)));
+  return `${lines.join('\n')}\n`;
+}
+
+function mdEscape(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/</g, '&lt;');
+}
+
+export function renderMarkdown(report: DriftReport): string {
+  const s = report.summary;
+  const out: string[] = [
+    `### eksidp drift: stack \`${report.stack}\`${report.shard ? ` (shard ${report.shard})` : ''}`,
+    '',
+    summaryLine(report),
+    '',
+    '| status | count |',
+    '| --- | ---: |',
+    ...STATUSES.map((k) => `| ${k} | ${s[k]} |`),
+    '',
+  ];
+  for (const r of report.resources) {
+    if (r.status === 'in_sync') continue;
+    out.push('<details>', `<summary><code>${mdEscape(label(r))}</code>: <b>${r.status}</b></summary>`, '');
+    if (r.error) out.push(`Error: ${mdEscape(r.error)}`, '');
+    if (r.reason) out.push(`Ignored: ${mdEscape(r.reason)}`, '');
+    if (r.differences.length) {
+      out.push('| path | live | declared | replacement |', '| --- | --- | --- | --- |');
+      for (const d of r.differences) {
+        out.push(`| \`${mdEscape(d.path)}\` | ${d.actual === null ? '_unset_' : `\`${mdEscape(d.actual)}\``} | ${d.expected === null ? '_unset_' : `\`${mdEscape(d.expected)}\``} | ${d.ignored ? `ignored: ${mdEscape(d.ignored)}` : d.requires_replacement ? 'yes' : 'no'} |`);
+      }
+      out.push('');
+    }
+    if (r.fix) out.push(`Fix: ${mdEscape(r.fix)}`, '');
+    if (r.identities?.length) {
+      out.push('Sample identities (live → planned):', '');
+      for (const id of r.identities) out.push(`- ${id.changed ? '**' : ''}${mdEscape(id.name)}${id.changed ? '**' : ''}: ${mdEscape(id.changed ? `${id.live} → ${id.planned}` : `${id.planned} (unchanged)`)}`);
+      out.push('');
+    }
+    if (r.live || r.planned) out.push('```diff', unifiedDiff(r), '```', '');
+    out.push('</details>', '');
+  }
+  return `${out.join('\n')}\n`;
+}
