@@ -75,11 +75,18 @@ test('whoami exits 1 naming an unknown address, and names an unresolvable ${...}
 test('whoami without claims maps the config\'s sample identities; one rejected means exit 3', (t) => {
   const r = whoami(['--config', OKTA, '--json']);
   t.is(r.status, 3);
-  const out = JSON.parse(r.stdout) as { identities: Array<Record<string, unknown>> };
+  const out = JSON.parse(r.stdout) as { identities: Array<Record<string, unknown>>; binding_findings: unknown };
   t.deepEqual(out.identities.map((i) => [i.name, i.accepted, i.username ?? i.reason]), [
     ['alice', true, 'oidc:alice@example.com'],
     ['mallory', false, 'username claim email missing'],
   ]);
+  t.deepEqual(out.binding_findings, [{
+    severity: 'warning',
+    code: 'group-prefix-missing',
+    binding: 'ClusterRole/view',
+    subject: 'readers',
+    message: 'ClusterRole/view: group readers lacks the config\'s groups prefix "oidc:", so no token maps to it',
+  }]);
 });
 
 test('a token never appears in output or errors, accepted, rejected, malformed or misplaced', (t) => {

@@ -5,7 +5,7 @@ import { EXIT } from '../command';
 import { stringFlag, UsageError, type Parsed } from '../args';
 import { readTerraformJson, resolveStack } from '../../engine/stack-files';
 import {
-  bindingsForConfig, decodeJwt, findIdentityProviderConfig, identityMetadata, IdentityDataError, JwtDecodeError, mapIdentity,
+  bindingsForConfig, checkBindings, decodeJwt, findIdentityProviderConfig, identityMetadata, IdentityDataError, JwtDecodeError, mapIdentity,
   oidcFromTerraform, parseSampleIdentities, rolesFor, type MappingResult, type OidcConfig, type RbacBinding, type SampleIdentity,
 } from '../../identity';
 
@@ -175,12 +175,16 @@ export const command: Command = {
     }
 
     const results = input.identities.map((id) => ({ name: id.name, result: mapIdentity(config, id.claims) }));
+    // Bindings whose subjects this config can never produce (missing prefixes, no groups claim).
+    const findings = bindings ? checkBindings(config, bindings) : [];
     if (values.json) {
       const identities = results.map(({ name, result }) => ({ name, ...resultJson(result, bindings) }));
-      io.stdout.write(`${JSON.stringify({ config: address, signature_verified: false, identities })}\n`);
+      const bindingFindings = findings.map((f) => ({ severity: f.severity, code: f.code, message: f.message, ...(f.binding ? { binding: f.binding } : {}), ...(f.subject ? { subject: f.subject } : {}) }));
+      io.stdout.write(`${JSON.stringify({ config: address, signature_verified: false, identities, binding_findings: bindingFindings })}\n`);
     } else {
       const lines = [`${address} (${describeConfig(config)})`];
       for (const { name, result } of results) lines.push(`${name}:`, ...humanLines(result, bindings, paint, '  '));
+      for (const f of findings) lines.push(`${paint('yellow', f.severity)}: ${f.message}`);
       lines.push(`note: ${SIGNATURE_NOTE}`);
       io.stdout.write(lines.join('\n') + '\n');
     }
