@@ -123,7 +123,7 @@ export class Eks {
       const access = obj(b, 'accessConfig') ?? {};
       const tags = tagsParam(b) ?? (Object.create(null) as Tags);
       const upgrade = obj(b, 'upgradePolicy') ?? {};
-      const zonal = obj(b, 'zonalShiftConfig') ?? {};
+      const zonal = obj(b, 'zonalShiftConfig');
       const logging = loggingParam(b, emptyLogging()) ?? emptyLogging();
       const encryption = b.encryptionConfig;
       if (encryption !== undefined && !(Array.isArray(encryption) && encryption.length <= 1 && encryption.every(isObj))) throw invalidParameter('encryptionConfig must be a list of at most one object', name);
@@ -163,7 +163,8 @@ export class Eks {
           bootstrapClusterCreatorAdminPermissions: bool(access, 'bootstrapClusterCreatorAdminPermissions') ?? true,
         },
         upgradePolicy: { supportType: (str(upgrade, 'supportType', { path: 'upgradePolicy.supportType', oneOf: ['STANDARD', 'EXTENDED'] }) ?? 'EXTENDED') as 'STANDARD' | 'EXTENDED' },
-        zonalShiftConfig: { enabled: bool(zonal, 'enabled', 'zonalShiftConfig.enabled') ?? false },
+        // AWS reports zonal shift only once it has been configured.
+        zonalShiftConfig: zonal ? { enabled: bool(zonal, 'enabled', 'zonalShiftConfig.enabled') ?? false } : undefined,
         tags,
         clientRequestToken: str(b, 'clientRequestToken'),
         encryptionConfig: encryption as ClusterRec['encryptionConfig'],

@@ -49,8 +49,8 @@ export type ClusterPatch = {
   controlPlaneScalingConfig?: ControlPlaneScalingConfig;
 };
 
-export type ClusterRec = Required<Pick<ClusterPatch, 'version' | 'platformVersion' | 'resourcesVpcConfig' | 'logging' | 'accessConfig' | 'upgradePolicy' | 'zonalShiftConfig' | 'kubernetesNetworkConfig'>> &
-  Omit<ClusterPatch, 'version' | 'platformVersion' | 'resourcesVpcConfig' | 'logging' | 'accessConfig' | 'upgradePolicy' | 'zonalShiftConfig' | 'kubernetesNetworkConfig'> & {
+export type ClusterRec = Required<Pick<ClusterPatch, 'version' | 'platformVersion' | 'resourcesVpcConfig' | 'logging' | 'accessConfig' | 'upgradePolicy' | 'kubernetesNetworkConfig'>> &
+  Omit<ClusterPatch, 'version' | 'platformVersion' | 'resourcesVpcConfig' | 'logging' | 'accessConfig' | 'upgradePolicy' | 'kubernetesNetworkConfig'> & {
   name: string;
   arn: string;
   /** Internal identity: a re-created cluster with the same name does not see the old one's updates. */

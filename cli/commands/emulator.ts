@@ -1,0 +1,54 @@
+import { numberFlag, stringFlag, type CommandSpec } from '../args';
+import { EXIT, type Command } from '../command';
+
+const spec: CommandSpec = {
+  name: 'emulator',
+  summary: 'Run the embedded EKS API emulator (EKS REST-JSON over HTTP, for the SDK and Terraform\'s AWS provider) until SIGINT/SIGTERM.',
+  usage: 'eksidp emulator [--host 127.0.0.1] [--port 4599] [--data DIR] [fault flags]',
+  flags: {
+    host: { type: 'string', valueName: 'ADDR', description: 'Address to listen on (loopback unless named explicitly)', default: '127.0.0.1' },
+    port: { type: 'string', valueName: 'N', description: 'Port; 0 picks a free one', default: '4599' },
+    data: { type: 'string', valueName: 'DIR', description: 'Persist state in DIR (atomic writes); a restart continues where it stopped' },
+    'latency-ms': { type: 'string', valueName: 'N', description: 'Added latency per EKS API call' },
+    'throttle-rate': { type: 'string', valueName: 'R', description: 'Fraction 0..1 of calls answered 429 ThrottlingException' },
+    'error-rate': { type: 'string', valueName: 'R', description: 'Fraction 0..1 of calls answered 500 ServerException / 503 ServiceUnavailableException' },
+    'reset-rate': { type: 'string', valueName: 'R', description: 'Fraction 0..1 of calls whose connection is reset without a response' },
+    seed: { type: 'string', valueName: 'N', description: 'Seed for the fault dice (same seed, same faults)' },
+    'cluster-create-ms': { type: 'string', valueName: 'N', description: 'How long a cluster stays CREATING (default 1000)' },
+    'cluster-delete-ms': { type: 'string', valueName: 'N', description: 'How long a cluster stays DELETING (default 500)' },
+    'update-ms': { type: 'string', valueName: 'N', description: 'How long an update stays InProgress (default 500)' },
+    'fail-update-rate': { type: 'string', valueName: 'R', description: 'Fraction 0..1 of updates that end Failed' },
+  },
+};
+
+export const command: Command = {
+  spec,
+  async run(args, io) {
+    const v = args.values;
+    const rate = (n: string) => numberFlag(spec, v, n, { min: 0, max: 1 });
+    const ms = (n: string) => numberFlag(spec, v, n, { min: 0 });
+    const opts = {
+      host: stringFlag(v, 'host'),
+      port: numberFlag(spec, v, 'port', { min: 0, max: 65535, integer: true }),
+      dataDir: stringFlag(v, 'data'),
+      latencyMs: ms('latency-ms'),
+      throttleRate: rate('throttle-rate'),
+      errorRate: rate('error-rate'),
+      resetRate: rate('reset-rate'),
+      seed: numberFlag(spec, v, 'seed', { integer: true }),
+      clusterCreateMs: ms('cluster-create-ms'),
+      clusterDeleteMs: ms('cluster-delete-ms'),
+      updateMs: ms('update-ms'),
+      failUpdateRate: rate('fail-update-rate'),
+    };
+    // Loaded here so `eksidp emulator --help` stays instant.
+    const { startEmulator } = await import('../../emulator');
+    const em = await startEmulator(opts);
+    io.stdout.write(`EKS emulator listening on ${em.url}\n`);
+    if (opts.dataDir) io.stderr.write(`State persisted in ${opts.dataDir}\n`);
+    io.stderr.write('Admin API under /_emulator/ (state, updates, calls, faults, health). Stop with Ctrl-C.\n');
+    if (!io.signal.aborted) await new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
+    await em.close();
+    return EXIT.OK;
+  },
+};
