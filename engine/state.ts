@@ -163,6 +163,8 @@ export class StateManager {
     const run = async () => {
       const key = this.contentKey();
       if (key === this.persisted) return;
+      // No state file yet and nothing to record: do not create an empty one.
+      if (!this.existsOnDisk && this.persisted === '' && this.state.resources.length === 0) return;
       if (this.persisted !== '' || this.existsOnDisk) this.state.serial += 1;
       else this.state.serial = Math.max(this.state.serial, 1);
       this.state.terraform_version = TERRAFORM_VERSION;

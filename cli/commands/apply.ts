@@ -1,0 +1,67 @@
+import path from 'node:path';
+import { stringFlag, UsageError } from '../args';
+import type { Command } from '../command';
+import { EXIT } from '../command';
+import { applyAndReport, COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf } from '../../engine/cli-support';
+import { hasChanges, plan } from '../../engine/plan';
+import { checkPlanFile, readPlanFile } from '../../engine/planfile';
+import { renderPlan } from '../../engine/render';
+
+/**
+ * `eksidp apply [PLANFILE]`: with a saved plan, applies exactly it (refused when the stack, the
+ * configuration or the state changed since); without, plans, shows and asks for approval.
+ */
+export const command: Command = {
+  spec: {
+    name: 'apply',
+    summary: 'Apply a saved plan, or plan and apply after approval.',
+    usage: 'eksidp apply [PLANFILE] [--auto-approve] [--stack NAME | --dir DIR] [--parallelism N] [--target ADDR]... [--no-color]',
+    maxPositionals: 1,
+    flags: {
+      ...STACK_FLAGS,
+      'auto-approve': { type: 'boolean', description: 'Apply without asking (needed when stdin is not a terminal).' },
+      target: { type: 'string', multiple: true, valueName: 'ADDR', description: 'Only this resource and its dependencies (repeatable).' },
+      ...PARALLELISM_FLAG,
+      ...COLOR_FLAG,
+    },
+  },
+  async run({ values, positionals }, io) {
+    const planFile = positionals[0];
+    const parallelism = parallelismOf('apply', values);
+    if (planFile && targetsOf(values).length > 0) throw new UsageError('eksidp apply: --target cannot be used with a saved plan (the plan already fixes what is applied)');
+    return guarded(io, values, async () => {
+      if (planFile) {
+        const pf = readPlanFile(path.resolve(io.cwd, planFile));
+        const explicit = stringFlag(values, 'stack') !== undefined || stringFlag(values, 'dir') !== undefined;
+        const loc = explicit ? locate(values, io) : { name: pf.stack.name, dir: path.dirname(pf.stack.file), file: pf.stack.file };
+        const config = loadConfig(loc);
+        const session = await openSession(config, io, 'apply');
+        try {
+          const s = session.state;
+          const exists = s.state.serial > 0 || s.state.resources.length > 0;
+          checkPlanFile(pf, { stackName: loc.name, configHash: config.hash, statePath: config.statePath, lineage: s.state.lineage, serial: s.state.serial, stateExists: exists });
+          // A plan made with no state fixed the lineage its idempotency tokens use.
+          if (!exists) s.state.lineage = pf.state.lineage;
+          if (!hasChanges(pf.plan)) { io.stdout.write('No changes. Apply complete! Resources: 0 added, 0 changed, 0 destroyed.\n'); return EXIT.OK; }
+          return await applyAndReport(session, pf.plan, io, values, 'Apply');
+        } finally {
+          await session.close();
+        }
+      }
+      const config = loadConfig(locate(values, io));
+      const session = await openSession(config, io, 'apply');
+      try {
+        const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, { targets: targetsOf(values), parallelism, signal: io.signal });
+        io.stdout.write(renderPlan(p, colorsFor(io, values)));
+        if (!hasChanges(p)) { io.stdout.write('\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.\n'); return EXIT.OK; }
+        if (values['auto-approve'] !== true && !(await confirm(io, "Do you want to perform these actions? Only 'yes' will be accepted to approve."))) {
+          io.stderr.write('Apply cancelled.\n');
+          return EXIT.ERROR;
+        }
+        return await applyAndReport(session, p, io, values, 'Apply');
+      } finally {
+        await session.close();
+      }
+    });
+  },
+};

@@ -1,0 +1,49 @@
+import { UsageError } from '../args';
+import type { Command } from '../command';
+import { EXIT } from '../command';
+import { COLOR_FLAG, guarded, loadConfig, locate, openSession, STACK_FLAGS } from '../../engine/cli-support';
+import { providerAddress } from '../../engine/config';
+import { transitiveDeps } from '../../engine/graph';
+import { hasErrors } from '../../engine/protocol';
+import { EngineError } from '../../engine/util';
+
+/** `eksidp import ADDR ID`: brings an existing object under management (the address must be in the configuration). */
+export const command: Command = {
+  spec: {
+    name: 'import',
+    summary: 'Import an existing object into state.',
+    usage: 'eksidp import ADDR ID [--stack NAME | --dir DIR]',
+    maxPositionals: 2,
+    flags: { ...STACK_FLAGS, ...COLOR_FLAG },
+  },
+  async run({ values, positionals }, io) {
+    const [address, id] = positionals;
+    if (!address || !id) throw new UsageError('eksidp import: expected ADDR and ID, e.g. eksidp import aws_eks_identity_provider_config.okta my-cluster:okta');
+    return guarded(io, values, async () => {
+      const config = loadConfig(locate(values, io));
+      const r = config.resources.find((x) => x.address === address);
+      if (!r || r.mode !== 'managed') throw new EngineError(`${address}: no such resource in the configuration; add it to the stack before importing`);
+      const session = await openSession(config, io, 'import');
+      try {
+        if (session.state.find(address)) throw new EngineError(`${address}: already managed (it is in state); remove it from state first to import another object`);
+        const provider = session.ws.providers.get(r.provider)!;
+        io.stderr.write(`${address}: Importing from ID "${id}"...\n`);
+        const imp = await provider.importResourceState({ typeName: r.type, id, signal: io.signal });
+        if (hasErrors(imp.diagnostics) || !imp.state) throw new EngineError(imp.diagnostics.length ? imp.diagnostics.map((d) => ({ ...d, address: d.address ?? address })) : `${address}: import of "${id}" returned no object`);
+        const read = await provider.readResource({ typeName: r.type, address, priorState: imp.state, signal: io.signal });
+        if (hasErrors(read.diagnostics)) throw new EngineError(read.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
+        if (!read.newState) throw new EngineError(`${address}: cannot import non-existent remote object "${id}"`);
+        const deps = [...transitiveDeps(session.ws.graph.deps, address)].sort();
+        const schema = session.ws.schemas.get(r.provider)!.resources[r.type]!;
+        session.state.set({ mode: 'managed', type: r.type, name: r.name, provider: providerAddress(config.providers.get(r.provider)!.source) }, {
+          schema_version: schema.version, attributes: read.newState, sensitive_attributes: [], ...(deps.length ? { dependencies: deps } : {}),
+        });
+        await session.state.persist();
+        io.stdout.write(`${address}: Import prepared!\n\nImport successful!\n\nThe resources that were imported are shown above. These resources are now in your state and will be managed by eksidp.\n`);
+        return EXIT.OK;
+      } finally {
+        await session.close();
+      }
+    });
+  },
+};

@@ -1,0 +1,47 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../args';
+import type { Command } from '../command';
+import { EXIT } from '../command';
+import { COLOR_FLAG, colorsFor, guarded } from '../../engine/cli-support';
+import { parseConfig, type StackConfig } from '../../engine/config';
+import { jsonPlan } from '../../engine/json-plan';
+import { readPlanFile } from '../../engine/planfile';
+import { renderPlan } from '../../engine/render';
+
+/** `eksidp show FILE [--json]`: renders a saved plan, for people or in `terraform show -json` form. */
+export const command: Command = {
+  spec: {
+    name: 'show',
+    summary: 'Render a saved plan file.',
+    usage: 'eksidp show PLANFILE [--json] [--no-color]',
+    maxPositionals: 1,
+    flags: {
+      json: { type: 'boolean', description: 'Print the plan in the `terraform show -json` format on stdout only.' },
+      ...COLOR_FLAG,
+    },
+  },
+  async run({ values, positionals }, io) {
+    const file = positionals[0];
+    if (!file) throw new UsageError('eksidp show: a plan file is required: eksidp show PLANFILE');
+    return guarded(io, values, async () => {
+      const pf = readPlanFile(path.resolve(io.cwd, file));
+      if (!values.json) {
+        io.stdout.write(renderPlan(pf.plan, colorsFor(io, values)));
+        return EXIT.OK;
+      }
+      // The configuration section comes from the stack file when it is still there.
+      let config: StackConfig | undefined;
+      try {
+        const loc = { name: pf.stack.name, dir: path.dirname(pf.stack.file), file: pf.stack.file };
+        config = parseConfig(JSON.parse(fs.readFileSync(pf.stack.file, 'utf8')) as Record<string, unknown>, loc);
+      } catch {
+        config = undefined;
+      }
+      const sources = new Map<string, string>(config ? [...config.providers].map(([n, p]) => [n, p.source]) : []);
+      for (const c of pf.plan.changes) if (!sources.has(c.provider)) sources.set(c.provider, c.providerAddress.replace(/^provider\["(.*)"\]$/, '$1'));
+      io.stdout.write(JSON.stringify(jsonPlan(pf.plan, config?.resources ?? [], sources)) + '\n');
+      return EXIT.OK;
+    });
+  },
+};

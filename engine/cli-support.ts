@@ -1,0 +1,154 @@
+import readline from 'node:readline';
+import type { FlagSpec, Parsed } from '../cli/args';
+import { numberFlag, stringFlag, UsageError } from '../cli/args';
+import type { Io } from '../cli/command';
+import { EXIT } from '../cli/command';
+import { providerFactory } from '../providers/registry';
+import { apply, type ApplyResult, type ApplyUi, type StepKind } from './apply';
+import { parseConfig, type StackConfig } from './config';
+import { acquireLock, type StateLock } from './lock';
+import type { Plan } from './plan';
+import { colorEnabled, colors, renderDiagnostics, type Colors } from './render';
+import { readTerraformJson, resolveStack, StackInputError, type StackLocation } from './stack-files';
+import { StateManager } from './state';
+import { EngineError, formatElapsed } from './util';
+import { closeWorkspace, openWorkspace, type Workspace } from './workspace';
+
+/** Glue shared by the plan/apply/destroy/show/import/state/force-unlock commands. */
+
+export const STACK_FLAGS: Record<string, FlagSpec> = {
+  stack: { type: 'string', valueName: 'NAME', description: 'Stack from cdktf.out/manifest.json (default: the only stack).' },
+  dir: { type: 'string', valueName: 'DIR', description: 'Folder holding a cdk.tf.json, instead of --stack.' },
+};
+export const COLOR_FLAG: Record<string, FlagSpec> = {
+  color: { type: 'boolean', description: 'Colour (default on a terminal); --no-color or NO_COLOR turns it off.' },
+};
+export const PARALLELISM_FLAG: Record<string, FlagSpec> = {
+  parallelism: { type: 'string', valueName: 'N', description: 'Resource operations at once (default 10).' },
+};
+
+export function colorsFor(io: Io, values: Parsed['values'], stream: 'stdout' | 'stderr' = 'stdout'): Colors {
+  return colors(colorEnabled(io[stream], io.env, values.color === false));
+}
+
+export function parallelismOf(name: string, values: Parsed['values']): number {
+  return numberFlag({ name, summary: '', usage: '', flags: PARALLELISM_FLAG }, values, 'parallelism', { min: 1, max: 256, integer: true }) ?? 10;
+}
+
+export function targetsOf(values: Parsed['values']): string[] {
+  const t = values.target;
+  return Array.isArray(t) ? t.map(String) : typeof t === 'string' ? [t] : [];
+}
+
+export function locate(values: Parsed['values'], io: Io): StackLocation {
+  try {
+    return resolveStack({ stack: stringFlag(values, 'stack'), dir: stringFlag(values, 'dir'), cwd: io.cwd });
+  } catch (e) {
+    if (e instanceof StackInputError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+export function loadConfig(loc: StackLocation): StackConfig {
+  try {
+    return parseConfig(readTerraformJson(loc), loc);
+  } catch (e) {
+    if (e instanceof StackInputError) throw new EngineError(e.message);
+    throw e;
+  }
+}
+
+export type Session = { config: StackConfig; state: StateManager; ws: Workspace; lock?: StateLock; close(): Promise<void> };
+
+/** Locks (when asked), reads state, instantiates and validates providers. Call close() in finally. */
+export async function openSession(config: StackConfig, io: Io, lockOperation?: string): Promise<Session> {
+  const lock = lockOperation ? acquireLock(config.statePath, lockOperation) : undefined;
+  try {
+    const state = StateManager.load(config.statePath);
+    const ws = await openWorkspace(config, providerFactory, { env: io.env, state: state.state });
+    return { config, state, ws, lock, close: async () => { try { await closeWorkspace(ws); } finally { lock?.release(); } } };
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+}
+
+/** Runs a command body, printing engine errors as one line each; returns the exit code. */
+export async function guarded(io: Io, values: Parsed['values'], body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof EngineError) {
+      io.stderr.write(renderDiagnostics(e.diagnostics, colorsFor(io, values, 'stderr')));
+      return EXIT.ERROR;
+    }
+    throw e;
+  }
+}
+
+const VERBS: Record<StepKind, [string, string, string]> = {
+  create: ['Creating...', 'Still creating...', 'Creation complete'],
+  update: ['Modifying...', 'Still modifying...', 'Modifications complete'],
+  delete: ['Destroying...', 'Still destroying...', 'Destruction complete'],
+  read: ['Reading...', 'Still reading...', 'Read complete'],
+};
+
+/** Progress lines on stderr, one per step, as Terraform prints them. */
+export function progressUi(io: Io, c: Colors): ApplyUi {
+  const w = (s: string) => io.stderr.write(s + '\n');
+  return {
+    start: (a, k, id) => w(`${c.bold(a)}: ${VERBS[k][0]}${id ? ` [id=${id}]` : ''}`),
+    still: (a, k, ms) => w(`${c.bold(a)}: ${VERBS[k][1]} [${formatElapsed(ms)} elapsed]`),
+    done: (a, k, ms, id) => w(`${c.bold(a)}: ${VERBS[k][2]} after ${formatElapsed(ms)}${id ? ` [id=${id}]` : ''}`),
+    failed: (a, k) => w(`${c.bold(a)}: ${c.red(`${k} failed`)}`),
+    progress: (a, m) => w(`${c.bold(a)}: ${m}`),
+  };
+}
+
+/** Asks on a TTY; without one (and without --auto-approve) it is an error and nothing is done. */
+export async function confirm(io: Io, question: string): Promise<boolean> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) throw new EngineError('refusing to apply without confirmation: stdin is not a terminal; review the plan and pass --auto-approve, or apply a saved plan file');
+  io.stderr.write(`\n${question}\n  Enter a value: `);
+  const rl = readline.createInterface({ input: stdin, output: io.stderr as NodeJS.WritableStream, terminal: false });
+  try {
+    const answer = await new Promise<string | null>((resolve) => {
+      rl.once('line', (l) => resolve(l));
+      rl.once('close', () => resolve(null));
+      io.signal.addEventListener('abort', () => resolve(null), { once: true });
+    });
+    return answer?.trim() === 'yes';
+  } finally {
+    rl.close();
+  }
+}
+
+/** Applies and prints the summary; returns the exit code. */
+export async function applyAndReport(session: Session, plan: Plan, io: Io, values: Parsed['values'], verb: 'Apply' | 'Destroy'): Promise<number> {
+  const c = colorsFor(io, values, 'stderr');
+  const result: ApplyResult = await apply(session.ws, plan, session.state, {
+    parallelism: parallelismOf('apply', values), signal: io.signal, ui: progressUi(io, c), tty: io.stderr.isTTY === true,
+  });
+  const out = colorsFor(io, values);
+  if (result.diagnostics.some((d) => d.severity === 'error')) {
+    io.stderr.write('\n' + renderDiagnostics(result.diagnostics, c));
+    if (result.skipped.length) io.stderr.write(`Skipped because a dependency failed: ${result.skipped.join(', ')}\n`);
+    io.stderr.write(`${verb} failed. Resources: ${result.added} added, ${result.changed} changed, ${result.destroyed} destroyed. State saved to ${session.config.statePath}.\n`);
+    return EXIT.ERROR;
+  }
+  io.stdout.write(`\n${out.green(out.bold(`${verb} complete!`))} Resources: ${verb === 'Destroy' ? `${result.destroyed} destroyed` : `${result.added} added, ${result.changed} changed, ${result.destroyed} destroyed`}.\n`);
+  return EXIT.OK;
+}
+
+/** The package version, found from source (tsx) or from dist/ alike. */
+export const VERSION: string = (() => {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const path = require('node:path') as typeof import('node:path');
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'eksidp' && pkg.version) return pkg.version;
+    } catch { /* keep walking up */ }
+    if (path.dirname(dir) === dir) return '0.0.0';
+  }
+})();

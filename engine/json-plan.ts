@@ -1,0 +1,114 @@
+import type { ResourceConfig } from './config';
+import { collectReferences } from './expressions';
+import type { ObjectValue, Value } from './protocol';
+import { isUnknown } from './protocol';
+import type { Plan, ResourceChange } from './plan';
+import { resourceAddress, TERRAFORM_VERSION, type StateV4 } from './state';
+import { isObject } from './util';
+
+/** The plan in `terraform show -json` format (format_version 1.2), built from the plan model. */
+
+/** Values with unknowns removed (null in `after`; planned_values omits them). */
+function known(v: Value, omit: boolean): Value {
+  if (isUnknown(v)) return null;
+  if (Array.isArray(v)) return v.map((x) => known(x, omit));
+  if (isObject(v)) {
+    const out: ObjectValue = {};
+    for (const [k, x] of Object.entries(v)) if (!(omit && isUnknown(x))) out[k] = known(x, omit);
+    return out;
+  }
+  return v;
+}
+
+/** Terraform's unknownAsBool/sensitiveAsBool shape: lists keep positions, objects omit false. */
+export function boolMirror(v: Value, pred: (x: Value) => boolean): Value {
+  if (pred(v)) return true;
+  if (Array.isArray(v)) return v.map((x) => boolMirror(x, pred));
+  if (isObject(v)) {
+    const out: ObjectValue = {};
+    for (const [k, x] of Object.entries(v)) {
+      const m = boolMirror(x, pred);
+      if (m !== false) out[k] = m;
+    }
+    return out;
+  }
+  return false;
+}
+
+const never = () => false;
+
+function providerName(addr: string): string {
+  return addr.replace(/^provider\["(.*)"\]$/, '$1');
+}
+
+function stateValues(state: StateV4) {
+  return {
+    root_module: {
+      resources: state.resources.filter((r) => r.instances[0]).map((r) => ({
+        address: resourceAddress(r), mode: r.mode, type: r.type, name: r.name, provider_name: providerName(r.provider),
+        schema_version: r.instances[0]!.schema_version, values: r.instances[0]!.attributes, sensitive_values: boolMirror(r.instances[0]!.attributes, never),
+      })),
+    },
+  };
+}
+
+function expressions(body: ObjectValue): ObjectValue {
+  const out: ObjectValue = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (Array.isArray(v) && v.length > 0 && v.every(isObject)) { out[k] = v.map((b) => expressions(b as ObjectValue)); continue; }
+    const refs = collectReferences(v).refs;
+    if (refs.length === 0) { out[k] = { constant_value: v }; continue; }
+    const list: string[] = [];
+    for (const { ref } of refs) {
+      const full = [ref.target, ...ref.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))].join('');
+      for (const s of [full.replace(/\]\./g, '].'), ref.target]) if (!list.includes(s)) list.push(s);
+    }
+    out[k] = { references: list };
+  }
+  return out;
+}
+
+export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], providerSources: Map<string, string>): Record<string, unknown> {
+  const change = (c: ResourceChange) => ({
+    address: c.address,
+    mode: c.mode,
+    type: c.type,
+    name: c.name,
+    provider_name: providerName(c.providerAddress),
+    change: {
+      actions: c.actions,
+      before: c.before,
+      after: c.after === null ? null : known(c.after, false),
+      after_unknown: c.after === null ? false : boolMirror(c.after, isUnknown),
+      before_sensitive: c.before === null ? false : boolMirror(c.before, never),
+      after_sensitive: c.after === null ? false : boolMirror(c.after, never),
+      ...(c.replacePaths.length > 0 ? { replace_paths: c.replacePaths } : {}),
+    },
+    ...(c.reason ? { action_reason: c.reason } : {}),
+  });
+  const planned = plan.changes.filter((c) => c.after !== null).map((c) => ({
+    address: c.address, mode: c.mode, type: c.type, name: c.name, provider_name: providerName(c.providerAddress), schema_version: c.schemaVersion,
+    values: known(c.after!, true), sensitive_values: boolMirror(c.after!, never),
+  }));
+  const out: Record<string, unknown> = {
+    format_version: '1.2',
+    terraform_version: TERRAFORM_VERSION,
+    planned_values: { root_module: { resources: planned } },
+    resource_changes: plan.changes.map(change),
+  };
+  if (plan.priorState.resources.length > 0) out.prior_state = { format_version: '1.0', terraform_version: TERRAFORM_VERSION, values: stateValues(plan.priorState) };
+  out.configuration = {
+    provider_config: Object.fromEntries([...providerSources].map(([name, source]) => [name, { name, full_name: source }])),
+    root_module: {
+      resources: resources.map((r) => ({
+        address: r.address, mode: r.mode, type: r.type, name: r.name, provider_config_key: r.provider, expressions: expressions(r.body), schema_version: 0,
+        ...(r.dependsOn.length ? { depends_on: r.dependsOn } : {}),
+      })),
+    },
+  };
+  out.timestamp = plan.createdAt;
+  out.applyable = plan.changes.some((c) => c.actions[0] !== 'no-op');
+  out.complete = plan.targets.length === 0;
+  out.errored = false;
+  return out;
+}

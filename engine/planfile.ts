@@ -1,0 +1,63 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Plan } from './plan';
+import type { StackLocation } from './stack-files';
+import { EngineError } from './util';
+
+/** Saved plans: eksidp's own JSON format, documented in engine/PLANFILE.md. */
+
+export const PLANFILE_FORMAT = 'eksidp-plan';
+export const PLANFILE_VERSION = 1;
+
+export type PlanFile = {
+  format: typeof PLANFILE_FORMAT;
+  format_version: number;
+  eksidp_version: string;
+  stack: { name: string; file: string };
+  config_hash: string;
+  state: { path: string; lineage: string; serial: number };
+  plan: Plan;
+};
+
+export function writePlanFile(file: string, plan: Plan, loc: StackLocation, version: string): void {
+  const body: PlanFile = {
+    format: PLANFILE_FORMAT,
+    format_version: PLANFILE_VERSION,
+    eksidp_version: version,
+    stack: { name: loc.name, file: loc.file },
+    config_hash: plan.configHash,
+    state: { path: plan.statePath, lineage: plan.prior.lineage, serial: plan.prior.serial },
+    plan,
+  };
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  fs.writeFileSync(tmp, JSON.stringify(body, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  fs.renameSync(tmp, file);
+  fs.chmodSync(file, 0o600);
+}
+
+export function readPlanFile(file: string): PlanFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new EngineError(`cannot read plan file ${file}: ${(e as Error).message}`);
+  }
+  const p = json as Partial<PlanFile>;
+  if (p?.format !== PLANFILE_FORMAT) throw new EngineError(`${file} is not an eksidp plan file`);
+  if (p.format_version !== PLANFILE_VERSION) throw new EngineError(`${file} has plan format version ${String(p.format_version)}; this eksidp reads version ${PLANFILE_VERSION}`);
+  if (!p.plan || !Array.isArray(p.plan.changes) || !p.state || !p.stack) throw new EngineError(`${file} is an incomplete plan file`);
+  return p as PlanFile;
+}
+
+/** Refuses a saved plan whose stack, configuration or state moved on since it was made. */
+export function checkPlanFile(pf: PlanFile, current: { stackName: string; configHash: string; statePath: string; lineage: string; serial: number; stateExists: boolean }): void {
+  if (pf.stack.name !== current.stackName) throw new EngineError(`the saved plan is for stack '${pf.stack.name}', not '${current.stackName}'`);
+  if (path.resolve(pf.state.path) !== path.resolve(current.statePath)) throw new EngineError(`the saved plan is for state ${pf.state.path}, not ${current.statePath}`);
+  if (pf.config_hash !== current.configHash) throw new EngineError('Saved plan is stale: the configuration changed since the plan was made. Run plan again.');
+  if (current.stateExists && (pf.state.lineage !== current.lineage || pf.state.serial !== current.serial)) {
+    throw new EngineError(`Saved plan is stale: the state changed since the plan was made (plan: lineage ${pf.state.lineage} serial ${pf.state.serial}; now: lineage ${current.lineage} serial ${current.serial}). Run plan again.`);
+  }
+  if (!current.stateExists && pf.state.serial !== 0) throw new EngineError('Saved plan is stale: the state it was made from no longer exists. Run plan again.');
+}

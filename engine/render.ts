@@ -1,0 +1,139 @@
+import type { Diagnostic, ObjectValue, Path, Value } from './protocol';
+import { isUnknown } from './protocol';
+import { hasChanges, planCounts, type Plan, type ResourceChange } from './plan';
+import { formatDiagnostic, isObject, valuesEqual } from './util';
+
+/** Human rendering of a plan, in Terraform's layout. Works only on the plan model. */
+
+export type Colors = { green(s: string): string; red(s: string): string; yellow(s: string): string; bold(s: string): string; cyan(s: string): string };
+
+export function colors(enabled: boolean): Colors {
+  const wrap = (code: number) => (s: string) => (enabled ? `\x1b[${code}m${s}\x1b[0m` : s);
+  return { green: wrap(32), red: wrap(31), yellow: wrap(33), bold: wrap(1), cyan: wrap(36) };
+}
+
+/** Colour only on a TTY, and never with NO_COLOR or --no-color. */
+export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, noColorFlag: boolean): boolean {
+  return stream.isTTY === true && !noColorFlag && (env.NO_COLOR === undefined || env.NO_COLOR === '');
+}
+
+const KNOWN_AFTER = '(known after apply)';
+
+function scalar(v: Value): string {
+  if (isUnknown(v)) return KNOWN_AFTER;
+  if (v === null) return 'null';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return v.length === 0 ? '[]' : `[${v.map(scalar).join(', ')}]`;
+  if (typeof v === 'object') {
+    const keys = Object.keys(v).sort();
+    return keys.length === 0 ? '{}' : `{ ${keys.map((k) => `${/^[A-Za-z_][\w-]*$/.test(k) ? k : JSON.stringify(k)} = ${scalar(v[k]!)}`).join(', ')} }`;
+  }
+  return String(v);
+}
+
+const isBlockList = (v: Value | undefined): v is ObjectValue[] => Array.isArray(v) && v.length > 0 && v.every((x) => isObject(x));
+
+function pathMatches(paths: Path[], p: Path): boolean {
+  return paths.some((r) => r.length === p.length && r.every((x, i) => x === p[i]));
+}
+
+type Mode = 'create' | 'delete' | 'update';
+
+function renderBody(before: ObjectValue | null, after: ObjectValue | null, mode: Mode, indent: string, replacePaths: Path[], at: Path, c: Colors, out: string[]): void {
+  const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])].sort();
+  const attrKeys = keys.filter((k) => !isBlockList(before?.[k]) && !isBlockList(after?.[k]));
+  const blockKeys = keys.filter((k) => !attrKeys.includes(k));
+  let hidden = 0;
+  let hiddenBlocks = 0;
+  const sym = { '+': c.green('+'), '-': c.red('-'), '~': c.yellow('~') };
+  // Collected first so the '=' signs align over the attributes actually shown, as Terraform does.
+  const rows: [string, string, string][] = [];
+  for (const k of attrKeys) {
+    const b = before?.[k] ?? null;
+    const a = after?.[k] ?? null;
+    const forces = pathMatches(replacePaths, [...at, k]) ? c.red(' # forces replacement') : '';
+    if (mode === 'create') { if (a !== null && !(Array.isArray(a) && a.length === 0)) rows.push([sym['+'], k, `${scalar(a)}${forces}`]); continue; }
+    if (mode === 'delete') { if (b !== null) rows.push([sym['-'], k, `${scalar(b)} -> null`]); continue; }
+    if (valuesEqual(b, a)) { if (b !== null) hidden++; continue; }
+    if (b === null) rows.push([sym['+'], k, `${scalar(a)}${forces}`]);
+    else if (a === null) rows.push([sym['-'], k, `${scalar(b)} -> null${forces}`]);
+    else rows.push([sym['~'], k, `${scalar(b)} -> ${scalar(a)}${forces}`]);
+  }
+  const width = Math.max(0, ...rows.map((r) => r[1].length));
+  for (const [sy, k, rest] of rows) out.push(`${indent}${sy} ${k.padEnd(width)} = ${rest}`);
+  for (const k of blockKeys) {
+    const bl = (Array.isArray(before?.[k]) ? before![k] : []) as Value[];
+    const al = (Array.isArray(after?.[k]) ? after![k] : []) as Value[];
+    for (let i = 0; i < Math.max(bl.length, al.length); i++) {
+      const b = isObject(bl[i]) ? (bl[i] as ObjectValue) : null;
+      const a = isObject(al[i]) ? (al[i] as ObjectValue) : null;
+      const m: Mode = mode !== 'update' ? mode : b === null ? 'create' : a === null ? 'delete' : 'update';
+      if (m === 'update' && valuesEqual(b, a)) { hiddenBlocks++; continue; }
+      const s = m === 'create' ? sym['+'] : m === 'delete' ? sym['-'] : sym['~'];
+      const forces = pathMatches(replacePaths, [...at, k]) ? c.red(' # forces replacement') : '';
+      out.push(`${indent}${s} ${k} {${forces}`);
+      renderBody(b, a, m, indent + '    ', replacePaths, [...at, k, i], c, out);
+      out.push(`${indent}  }`);
+    }
+  }
+  if (hidden > 0) out.push(`${indent}  # (${hidden} unchanged attribute${hidden === 1 ? '' : 's'} hidden)`);
+  if (hiddenBlocks > 0) out.push(`${indent}  # (${hiddenBlocks} unchanged block${hiddenBlocks === 1 ? '' : 's'} hidden)`);
+}
+
+export function changeHeader(ch: ResourceChange): { symbol: string; text: string } {
+  const a = ch.actions.join(',');
+  switch (a) {
+    case 'create': return { symbol: '  +', text: 'will be created' };
+    case 'delete': return { symbol: '  -', text: 'will be destroyed' };
+    case 'update': return { symbol: '  ~', text: 'will be updated in-place' };
+    case 'delete,create': return { symbol: '-/+', text: ch.reason === 'replace_because_tainted' ? 'is tainted, so must be replaced' : 'must be replaced' };
+    case 'create,delete': return { symbol: '+/-', text: ch.reason === 'replace_because_tainted' ? 'is tainted, so must be replaced' : 'must be replaced' };
+    case 'read': return { symbol: ' <=', text: 'will be read during apply' };
+    default: return { symbol: '   ', text: 'has no changes' };
+  }
+}
+
+export function renderChange(ch: ResourceChange, c: Colors): string[] {
+  const out: string[] = [];
+  const { symbol, text } = changeHeader(ch);
+  out.push(`  ${c.bold(`# ${ch.address}`)} ${text}`);
+  if (ch.reason === 'delete_because_no_resource_config') out.push(`  # (because ${ch.address} is not in configuration)`);
+  const colored = symbol.includes('/') ? c.yellow(symbol) : symbol.includes('+') ? c.green(symbol) : symbol.includes('-') ? c.red(symbol) : c.yellow(symbol);
+  const kw = ch.mode === 'data' ? 'data' : 'resource';
+  out.push(`${colored} ${kw} "${ch.type}" "${ch.name}" {`);
+  const mode: Mode = ch.actions[0] === 'delete' && ch.actions.length === 1 ? 'delete' : ch.before === null || ch.actions.join() === 'read' ? 'create' : 'update';
+  renderBody(ch.actions.join() === 'read' ? null : ch.before, ch.after, mode, '      ', ch.replacePaths, [], c, out);
+  out.push('    }');
+  for (const n of ch.notes) out.push(`  ${c.yellow('# Note:')} ${n}`);
+  return out;
+}
+
+export function renderPlan(plan: Plan, c: Colors): string {
+  const out: string[] = [];
+  for (const w of plan.warnings) out.push(`${c.yellow('Warning:')} ${formatDiagnostic(w)}`, '');
+  if (!hasChanges(plan)) {
+    out.push(c.bold('No changes.') + (plan.destroy ? ' No objects need to be destroyed.' : ' Your infrastructure matches the configuration.'));
+    return out.join('\n') + '\n';
+  }
+  const used = new Set(plan.changes.map((ch) => ch.actions.join()));
+  out.push('eksidp used the selected providers to generate the following execution plan. Resource actions are indicated with the following symbols:');
+  if (used.has('create')) out.push(`  ${c.green('+')} create`);
+  if (used.has('update')) out.push(`  ${c.yellow('~')} update in-place`);
+  if (used.has('delete')) out.push(`  ${c.red('-')} destroy`);
+  if (used.has('delete,create')) out.push(`${c.yellow('-/+')} destroy and then create replacement`);
+  if (used.has('create,delete')) out.push(`${c.yellow('+/-')} create replacement and then destroy`);
+  if (used.has('read')) out.push(` ${c.cyan('<=')} read (data resources)`);
+  out.push('', 'eksidp will perform the following actions:', '');
+  for (const ch of plan.changes) {
+    if (ch.actions[0] === 'no-op') continue;
+    out.push(...renderChange(ch, c), '');
+  }
+  const n = planCounts(plan.changes);
+  out.push(`${c.bold('Plan:')} ${n.add} to add, ${n.change} to change, ${n.destroy} to destroy.`);
+  if (plan.targets.length > 0) out.push('', `${c.yellow('Warning:')} resource targeting is in effect (${plan.targets.join(', ')}): the plan may be incomplete.`);
+  return out.join('\n') + '\n';
+}
+
+export function renderDiagnostics(diags: readonly Diagnostic[], c: Colors): string {
+  return diags.map((d) => `${d.severity === 'error' ? c.red('Error:') : c.yellow('Warning:')} ${formatDiagnostic(d)}\n`).join('');
+}
