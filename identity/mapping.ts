@@ -11,6 +11,9 @@ import type { MapOptions, MappingRejected, MappingResult, OidcConfig, RejectionC
  *   `idTokenVerifier.Verify`/`verifyAudience`, `getUsername` (email_verified), `getGroups`
  *   (`stringOrArray`), `claims.unmarshalClaim`/`hasClaim`.
  * - github.com/coreos/go-oidc `IDTokenVerifier.Verify`: iss, aud, exp, nbf (5 min leeway).
+ * - kubernetes.io docs, "Authenticating" (reference/access-authn-authz/authentication), OpenID Connect
+ *   Tokens: the `--oidc-*` flags; EKS API reference, OidcIdentityProviderConfigRequest: the same
+ *   usernamePrefix default (`issuerurl#` unless the claim is `email`, `-` for none).
  * The token's signature is never checked here: that needs the issuer's keys (a network call).
  */
 
