@@ -53,7 +53,7 @@ function renderBody(before: ObjectValue | null, after: ObjectValue | null, mode:
     const a = after?.[k] ?? null;
     const forces = pathMatches(replacePaths, [...at, k]) ? c.red(' # forces replacement') : '';
     if (mode === 'create') { if (a !== null && !(Array.isArray(a) && a.length === 0)) rows.push([sym['+'], k, `${scalar(a)}${forces}`]); continue; }
-    if (mode === 'delete') { if (b !== null) rows.push([sym['-'], k, `${scalar(b)} -> null`]); continue; }
+    if (mode === 'delete') { if (b !== null && !(Array.isArray(b) && b.length === 0)) rows.push([sym['-'], k, `${scalar(b)} -> null`]); continue; }
     if (valuesEqual(b, a)) { if (b !== null) hidden++; continue; }
     if (b === null) rows.push([sym['+'], k, `${scalar(a)}${forces}`]);
     else if (a === null) rows.push([sym['-'], k, `${scalar(b)} -> null${forces}`]);

@@ -86,7 +86,8 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
     schemas.set(p.name, provider.getSchema());
   }
   const ws: Workspace = { config, graph, providers, schemas, byAddress: new Map(config.resources.map((r) => [r.address, r])), providerNames };
-  if (hasErrors(diags)) throw new EngineError(diags);
+  // Graph problems (cycles, unknown references) are reported together with validation problems.
+  if (diags.length > diagnostics.length && hasErrors(diags)) throw new EngineError(diags);
 
   // Provider configuration: literals and variables only.
   for (const p of providerConfigs.values()) {
@@ -98,7 +99,7 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
     const res = await provider.configure({ config: conf, env: opts.env });
     diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? `provider.${p.name}` })));
   }
-  if (hasErrors(diags)) throw new EngineError(diags);
+  if (diags.length > diagnostics.length && hasErrors(diags)) throw new EngineError(diags);
   diags.push(...validateStatic(ws));
   if (hasErrors(diags)) throw new EngineError(diags);
   return ws;
@@ -112,7 +113,7 @@ function staticLookup(ws: Workspace): Lookup {
       return name in ws.config.variables ? { value: ws.config.variables[name]! } : { error: 'undeclared variable' };
     }
     const target = ws.byAddress.get(ref.target);
-    if (!target) return { error: 'undeclared resource' };
+    if (!target) return { value: UNKNOWN }; // reported by the graph
     const schema = resourceSchema(ws, target);
     const problem = schema ? checkSchemaPath(schema.block, ref.path) : undefined;
     return problem ? { error: problem } : { value: UNKNOWN };
