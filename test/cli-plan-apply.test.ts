@@ -1,0 +1,147 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+
+const bin = path.join(__dirname, '..', 'node_modules', '.bin', 'eksidp');
+
+type Run = { code: number | null; stdout: string; stderr: string };
+
+function run(cwd: string, args: string[], opts: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => { stderr += d; opts.onStderr?.(stderr, child); });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function stack(t: ExecutionContext, resources: Record<string, unknown>, provider: Record<string, unknown> = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-cli-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const write = (res: Record<string, unknown>, prov: Record<string, unknown> = provider) =>
+    fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ '//': { metadata: { stack: 'x' } }, provider: { memory: [{ path: 'cloud.json', ...prov }] }, resource: { memory_item: res } }));
+  write(resources);
+  const cloud = () => (fs.existsSync(path.join(dir, 'cloud.json')) ? JSON.parse(fs.readFileSync(path.join(dir, 'cloud.json'), 'utf8')) : { objects: {}, events: [] });
+  const state = () => JSON.parse(fs.readFileSync(path.join(dir, 'terraform.tfstate'), 'utf8'));
+  return { dir, write, cloud, state };
+}
+
+test('plan, apply and plan again: exit codes, summaries, JSON on stdout only', async (t) => {
+  const s = stack(t, { a: { name: 'a' }, b: { name: 'b', value: '${memory_item.a.arn}' } });
+  const plan = await run(s.dir, ['plan', '--dir', '.', '--detailed-exitcode']);
+  t.is(plan.code, 2, plan.stderr);
+  t.regex(plan.stdout, /# memory_item\.b will be created[\s\S]*\+ value\s+= \(known after apply\)[\s\S]*Plan: 2 to add, 0 to change, 0 to destroy\./);
+  t.false(fs.existsSync(path.join(s.dir, 'terraform.tfstate')), 'plan writes no state');
+  const json = await run(s.dir, ['plan', '--dir', '.', '--json']);
+  t.is(json.code, 0);
+  t.is(json.stderr, '');
+  t.deepEqual(JSON.parse(json.stdout).resource_changes.map((c: { change: { actions: string[] } }) => c.change.actions), [['create'], ['create']]);
+  const apply = await run(s.dir, ['apply', '--dir', '.', '--auto-approve']);
+  t.is(apply.code, 0, apply.stderr);
+  t.regex(apply.stderr, /memory_item\.a: Creating\.\.\.\nmemory_item\.a: Creation complete after \d+s \[id=mem-a\]/);
+  t.regex(apply.stdout, /Apply complete! Resources: 2 added, 0 changed, 0 destroyed\./);
+  const again = await run(s.dir, ['plan', '--dir', '.', '--detailed-exitcode']);
+  t.is(again.code, 0);
+  t.regex(again.stdout, /No changes\. Your infrastructure matches the configuration\./);
+});
+
+test('apply without a terminal and without --auto-approve changes nothing and exits 1', async (t) => {
+  const s = stack(t, { a: { name: 'a' } });
+  const r = await run(s.dir, ['apply', '--dir', '.']);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /stdin is not a terminal.*--auto-approve/);
+  t.deepEqual(s.cloud().objects, {});
+});
+
+test('a configuration error exits 1 naming the address and attribute, before any API call', async (t) => {
+  const s = stack(t, { a: { name: 'a', nonsense: true } });
+  const r = await run(s.dir, ['apply', '--dir', '.', '--auto-approve']);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /Error: memory_item\.a: nonsense: Unsupported argument/);
+  t.false(fs.existsSync(path.join(s.dir, 'cloud.json')));
+});
+
+test('a saved plan applies exactly, and is refused once the configuration or the state changed', async (t) => {
+  const s = stack(t, { a: { name: 'a', value: 'one' } });
+  t.is((await run(s.dir, ['plan', '--dir', '.', '--out', 'p1'])).code, 0);
+  t.is(fs.statSync(path.join(s.dir, 'p1')).mode & 0o777, 0o600);
+  const shown = await run(s.dir, ['show', 'p1']);
+  t.regex(shown.stdout, /Plan: 1 to add/);
+  const shownJson = await run(s.dir, ['show', 'p1', '--json']);
+  t.is(JSON.parse(shownJson.stdout).format_version, '1.2');
+  s.write({ a: { name: 'a', value: 'two' } });
+  const stale = await run(s.dir, ['apply', 'p1']);
+  t.is(stale.code, 1);
+  t.regex(stale.stderr, /Saved plan is stale: the configuration changed/);
+  t.deepEqual(s.cloud().objects, {});
+  t.is((await run(s.dir, ['plan', '--dir', '.', '--out', 'p2'])).code, 0);
+  t.is((await run(s.dir, ['plan', '--dir', '.', '--out', 'p3'])).code, 0);
+  const ok = await run(s.dir, ['apply', 'p2']);
+  t.is(ok.code, 0, ok.stderr);
+  t.is(s.cloud().objects['mem-a'].value, 'two');
+  const moved = await run(s.dir, ['apply', 'p3']);
+  t.is(moved.code, 1);
+  t.regex(moved.stderr, /Saved plan is stale: the state changed since the plan was made/);
+});
+
+test('a concurrent apply fails at once naming the holder; a stale lock names the force-unlock command', async (t) => {
+  const s = stack(t, { a: { name: 'a' } }, { apply_delay_ms: 1500 });
+  const lockFile = path.join(s.dir, '.terraform.tfstate.lock.info');
+  let second: Promise<Run> | undefined;
+  const first = run(s.dir, ['apply', '--dir', '.', '--auto-approve'], {
+    onStderr: (text) => { if (!second && text.includes('Creating...')) second = run(s.dir, ['apply', '--dir', '.', '--auto-approve']); },
+  });
+  const r1 = await first;
+  const r2 = await second!;
+  t.is(r1.code, 0, r1.stderr);
+  t.is(r2.code, 1);
+  t.regex(r2.stderr, /the state is locked by .*@.* pid \d+ \(apply since/);
+  t.false(fs.existsSync(lockFile));
+  fs.writeFileSync(lockFile, JSON.stringify({ ID: 'dead-lock-id', Operation: 'apply', Who: 'x@y', Pid: 2 ** 22 + 4321, Host: os.hostname(), Created: new Date().toISOString() }));
+  const blocked = await run(s.dir, ['plan', '--dir', '.']);
+  t.is(blocked.code, 1);
+  t.regex(blocked.stderr, /the lock is stale.*eksidp force-unlock dead-lock-id/);
+  t.is((await run(s.dir, ['force-unlock', 'wrong-id', '--dir', '.'])).code, 1);
+  const unlock = await run(s.dir, ['force-unlock', 'dead-lock-id', '--dir', '.']);
+  t.is(unlock.code, 0, unlock.stderr);
+  t.is((await run(s.dir, ['plan', '--dir', '.'])).code, 0);
+});
+
+test('Ctrl-C during apply starts nothing new, finishes the step in flight, saves state and exits 1', async (t) => {
+  // One concurrency group, so the items are created one at a time.
+  const items = Object.fromEntries(['a', 'b', 'c', 'd'].map((n) => [n, { name: n, group: 'g' }]));
+  const s = stack(t, items, { apply_delay_ms: 700 });
+  let sent = false;
+  const r = await run(s.dir, ['apply', '--dir', '.', '--auto-approve'], {
+    onStderr: (text, child) => { if (!sent && text.includes('Creating...')) { sent = true; child.kill('SIGINT'); } },
+  });
+  t.is(r.code, 1);
+  t.regex(r.stderr, /Interrupt received/);
+  t.regex(r.stderr, /Apply interrupted: 3 change\(s\) not started/);
+  const inState = s.state().resources.map((x: { name: string }) => x.name);
+  t.deepEqual(inState, ['a']);
+  t.deepEqual(Object.keys(s.cloud().objects), ['mem-a']);
+  t.false(fs.existsSync(path.join(s.dir, '.terraform.tfstate.lock.info')));
+});
+
+test('import, state list/show and destroy', async (t) => {
+  const s = stack(t, { x: { name: 'x', value: 'v' } });
+  fs.writeFileSync(path.join(s.dir, 'cloud.json'), JSON.stringify({ objects: { 'mem-x': { id: 'mem-x', name: 'x', value: 'v', arn: 'arn:memory:::item/x', status: 'ready' } }, events: [] }));
+  const imp = await run(s.dir, ['import', 'memory_item.x', 'mem-x', '--dir', '.']);
+  t.is(imp.code, 0, imp.stderr);
+  const twice = await run(s.dir, ['import', 'memory_item.x', 'mem-x', '--dir', '.']);
+  t.is(twice.code, 1);
+  t.regex(twice.stderr, /already managed/);
+  t.is((await run(s.dir, ['plan', '--dir', '.', '--detailed-exitcode'])).code, 0);
+  t.is((await run(s.dir, ['state', 'list', '--dir', '.'])).stdout, 'memory_item.x\n');
+  const show = await run(s.dir, ['state', 'show', 'memory_item.x', '--dir', '.']);
+  t.regex(show.stdout, /# memory_item\.x:\nresource "memory_item" "x" \{[\s\S]*id\s+= "mem-x"/);
+  const destroy = await run(s.dir, ['destroy', '--dir', '.', '--auto-approve']);
+  t.is(destroy.code, 0, destroy.stderr);
+  t.regex(destroy.stdout, /Destroy complete! Resources: 1 destroyed\./);
+  t.deepEqual(s.cloud().objects, {});
+  t.is((await run(s.dir, ['state', 'list', '--dir', '.'])).stdout, '');
+});
