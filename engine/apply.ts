@@ -166,11 +166,12 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
           if (res.newState) {
             values.set(c.address, res.newState);
             state.set({ mode: 'managed', type: c.type, name: c.name, provider: c.providerAddress }, {
+              // A create that failed part-way leaves an object to replace on the next run, as Terraform taints it.
+              // Key order follows Terraform's writer (status before schema_version).
+              ...(failed && s.kind === 'create' ? { status: 'tainted' as const } : {}),
               schema_version: c.schemaVersion,
               attributes: res.newState,
               sensitive_attributes: [],
-              // A create that failed part-way leaves an object to replace on the next run, as Terraform taints it.
-              ...(failed && s.kind === 'create' ? { status: 'tainted' as const } : {}),
               ...(c.dependencies.length ? { dependencies: c.dependencies } : {}),
               ...(c.actions.join() === 'create,delete' ? { create_before_destroy: true } : {}),
             });
