@@ -1,4 +1,5 @@
 import {
+  AssociateEncryptionConfigCommand,
   CreateClusterCommand,
   DeleteClusterCommand,
   DescribeClusterCommand,
@@ -40,7 +41,9 @@ const FORCE_NEW: Path[] = [
   ['remote_network_config'],
 ];
 
-export function clusterRequiresReplace(path: Path): boolean {
+export function clusterRequiresReplace(path: Path, prior?: ObjectValue, planned?: ObjectValue): boolean {
+  // Envelope encryption cannot be removed once enabled (5.100's ForceNewIfChange).
+  if (path.length === 1 && path[0] === 'encryption_config') return !!firstBlock(prior?.encryption_config) && !firstBlock(planned?.encryption_config);
   return FORCE_NEW.some((p) => p.every((x, i) => x === path[i]));
 }
 
@@ -85,7 +88,7 @@ export function clusterState(c: Cluster, like: ObjectValue | null, forDataSource
   const tags = c.tags && Object.keys(c.tags).length ? { ...c.tags } : emptyLike(like?.tags);
   const state: ObjectValue = {
     access_config: c.accessConfig
-      ? [{ authentication_mode: c.accessConfig.authenticationMode ?? null, bootstrap_cluster_creator_admin_permissions: bool(likeAccess?.bootstrap_cluster_creator_admin_permissions) ?? null }]
+      ? [{ authentication_mode: c.accessConfig.authenticationMode ?? null, bootstrap_cluster_creator_admin_permissions: bool(likeAccess?.bootstrap_cluster_creator_admin_permissions) ?? false }]
       : [],
     arn: c.arn ?? null,
     certificate_authority: list(c.certificateAuthority).map((ca) => ({ data: ca.data ?? '' })),
@@ -340,6 +343,24 @@ async function updateCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
   }
   if (vchanged('subnet_ids')) config('subnet update', { resourcesVpcConfig: { subnetIds: strs(nv.subnet_ids) } });
   if (vchanged('security_group_ids')) config('security group update', { resourcesVpcConfig: { securityGroupIds: strs(nv.security_group_ids) } });
+  const enc = firstBlock(planned.encryption_config);
+  if (enc && !firstBlock(prior.encryption_config)) {
+    // Envelope encryption can be added in place (removing it replaces the cluster).
+    steps.push({
+      what: 'encryption config association',
+      run: async (token) =>
+        (
+          await ctx.client.send(
+            new AssociateEncryptionConfigCommand({
+              clusterName: name,
+              clientRequestToken: token,
+              encryptionConfig: [{ resources: strs(enc.resources), provider: { keyArn: str(firstBlock(enc.provider)?.key_arn) } }],
+            }),
+            { abortSignal: req.signal },
+          )
+        ).update?.id,
+    });
+  }
   const zonal = firstBlock(planned.zonal_shift_config);
   if (changed('zonal_shift_config')) config('zonal shift update', { zonalShiftConfig: { enabled: bool(zonal?.enabled) ?? false } });
 

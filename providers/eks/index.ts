@@ -85,7 +85,7 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
     const changes = changedPaths(block, prior, tentative);
     if (changes.length === 0) return { plannedState: req.priorState, requiresReplace: [], diagnostics: [] };
     const forceNew = req.typeName === IDP_TYPE ? idpRequiresReplace : clusterRequiresReplace;
-    const requiresReplace: Path[] = changes.filter(forceNew);
+    const requiresReplace: Path[] = changes.filter((c) => forceNew(c, prior, tentative));
     if (requiresReplace.length) {
       return { plannedState: setTagsAll(mergeComputed(block, config, null, true), null), requiresReplace, diagnostics: [] };
     }

@@ -45,9 +45,12 @@ export function shape(block: BlockSchema, v: ObjectValue | null | undefined): Ob
   return out;
 }
 
-/** Terraform's SDK treats an unset primitive, "" , [] and {} alike when diffing; so do we. */
+/**
+ * Terraform's SDK (v2) compares by zero values: unset, "", false, [] and {} are alike when diffing (the
+ * oracle plans no change from null to false). So do we.
+ */
 function isEmpty(v: Value | undefined): boolean {
-  if (v === undefined || v === null || v === '') return true;
+  if (v === undefined || v === null || v === '' || v === false) return true;
   if (Array.isArray(v)) return v.length === 0;
   if (typeof v === 'object' && !isUnknown(v)) return Object.keys(v).length === 0;
   return false;
@@ -95,7 +98,7 @@ export function changedPaths(block: BlockSchema, a: ObjectValue, b: ObjectValue,
       out.push([...base, name]);
     } else if (xs.length !== ys.length) {
       // An optional+computed block left out of config keeps what EKS reports.
-      if (!(ys.length === 0 && isComputedBlock(bt.block))) out.push([...base, name]);
+      if (!(ys.length === 0 && isComputedBlock(bt.block, name))) out.push([...base, name]);
     } else {
       xs.forEach((item, i) => out.push(...changedPaths(bt.block, item, ys[i], [...base, name, i])));
     }
@@ -103,8 +106,15 @@ export function changedPaths(block: BlockSchema, a: ObjectValue, b: ObjectValue,
   return out;
 }
 
-/** A block whose attributes are all computed or optional+computed (EKS fills it when unset). */
-function isComputedBlock(block: BlockSchema): boolean {
+/**
+ * Optional+Computed blocks of hashicorp/aws 5.100 (left out of config, they keep what EKS reports).
+ * `providers schema -json` does not say a block is computed, so they are listed by name.
+ */
+const COMPUTED_BLOCKS = new Set(['access_config', 'kubernetes_network_config', 'elastic_load_balancing', 'upgrade_policy', 'remote_pod_networks']);
+
+/** A block EKS fills when config leaves it out. */
+function isComputedBlock(block: BlockSchema, name = ''): boolean {
+  if (COMPUTED_BLOCKS.has(name)) return true;
   const attrs = Object.values(block.attributes ?? {});
   return attrs.length > 0 && attrs.some((a) => a.computed) && attrs.every((a) => a.computed || a.optional) && attrs.some((a) => a.computed && a.optional);
 }
@@ -126,11 +136,11 @@ export function mergeComputed(block: BlockSchema, config: ObjectValue, prior: Ob
     const c = config[name];
     if (!Array.isArray(c)) continue;
     const p = prior && Array.isArray(prior[name]) ? (prior[name] as ObjectValue[]) : [];
-    if (c.length === 0 && !fresh && p.length > 0 && isComputedBlock(bt.block)) {
+    if (c.length === 0 && !fresh && p.length > 0 && isComputedBlock(bt.block, name)) {
       out[name] = p;
       continue;
     }
-    if (c.length === 0 && isComputedBlock(bt.block)) {
+    if (c.length === 0 && isComputedBlock(bt.block, name)) {
       out[name] = fresh || !prior ? UNKNOWN : [];
       continue;
     }
