@@ -30,6 +30,9 @@ const ROUTES: [method: string, path: string, op: string][] = [
   ['GET', '/tags/{resourceArn}', 'ListTagsForResource'],
 ];
 
+/** Operations that never change state: no write to the data dir after them. */
+const READ_ONLY = new Set(['DescribeCluster', 'ListClusters', 'ListUpdates', 'DescribeUpdate', 'DescribeIdentityProviderConfig', 'ListIdentityProviderConfigs', 'ListAccessEntries', 'ListAddons', 'ListTagsForResource']);
+
 const COMPILED = ROUTES.map(([method, p, op]) => ({ method, parts: p.split('/').slice(1), op }));
 const RATE_KEYS = ['throttleRate', 'errorRate', 'resetRate', 'failUpdateRate'] as const;
 const MS_KEYS = ['latencyMs', 'clusterCreateMs', 'clusterDeleteMs', 'updateMs'] as const;
@@ -223,7 +226,7 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     advance();
     const input: OpInput = { params, query, body };
     const result = eks.operations[op]!(input);
-    if (req.method !== 'GET') store.persist();
+    if (!READ_ONLY.has(op)) store.persist();
     return send(res, result.status, result.body);
   };
 
