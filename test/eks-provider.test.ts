@@ -3,6 +3,7 @@ import { AssociateIdentityProviderConfigCommand, EKSClient } from '@aws-sdk/clie
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../emulator/index';
 import { isUnknown, type ObjectValue, type Provider } from '../engine/protocol';
 import { createEksProvider } from '../providers/eks/index';
+import { requestToken } from '../providers/eks/common';
 
 /** Emulator + provider configured against it, with fast polls; both stopped at teardown. */
 async function setup(t: ExecutionContext, opts: EmulatorOptions = {}): Promise<{ emu: EmulatorHandle; p: Provider }> {
@@ -228,12 +229,45 @@ test('resume: a config already CREATING from a crashed apply is waited for, neve
 
 test('throttling and server errors are retried by the client', async (t) => {
   const { emu, p } = await setup(t);
-  emu.setFaults({ throttleRate: 0.3, errorRate: 0.2, seed: 7 });
+  emu.setFaults({ throttleRate: 0.2, errorRate: 0.1, seed: 7 });
   const cluster = await change(p, 'aws_eks_cluster', null, clusterConfig('flaky'));
   t.deepEqual(cluster.diagnostics, []);
   const r = await change(p, 'aws_eks_identity_provider_config', null, idpConfig('flaky', 'okta'));
   t.deepEqual(r.diagnostics, []);
   t.is(r.newState?.status, 'ACTIVE');
+  const calls = emu.calls();
+  t.true(Object.values(calls).reduce((a, b) => a + b, 0) > 0);
+});
+
+test('the idempotency token reaches EKS as clientRequestToken, shortened deterministically when too long', async (t) => {
+  const { emu, p } = await setup(t);
+  await createCluster(t, p, 'tok');
+  const long = 'x'.repeat(100);
+  const r = await change(p, 'aws_eks_identity_provider_config', null, idpConfig('tok', 'okta'), { idempotencyToken: long });
+  t.deepEqual(r.diagnostics, []);
+  const u = emu.updates().find((x) => x.type === 'AssociateIdentityProviderConfig' && x.clusterName === 'tok');
+  t.is(u?.clientRequestToken, requestToken(long));
+  t.is(requestToken(long).length, 64);
+  t.is(requestToken(long), requestToken(long));
+  t.is(requestToken('short-token_1'), 'short-token_1');
+});
+
+test('configure: endpoints as an object or from AWS_ENDPOINT_URL_EKS; missing region is an error', async (t) => {
+  const emu = await startEmulator({ port: 0, clusterCreateMs: 10 });
+  t.teardown(() => emu.close());
+  for (const [config, env] of [
+    [{ region: 'us-east-1', access_key: 'a', secret_key: 'b', endpoints: { eks: emu.url } }, {}],
+    [{ region: 'us-east-1', access_key: 'a', secret_key: 'b' }, { AWS_ENDPOINT_URL_EKS: emu.url }],
+  ] as [ObjectValue, NodeJS.ProcessEnv][]) {
+    const p = createEksProvider({ pollInitialMs: 5, pollMaxMs: 20 });
+    t.teardown(() => p.close?.());
+    t.deepEqual((await p.configure({ config, env })).diagnostics, []);
+    const ds = await p.readDataSource({ typeName: 'aws_eks_cluster', address: 'data.aws_eks_cluster.none', config: { name: 'none' } });
+    t.regex(ds.diagnostics[0]?.summary ?? '', /EKS cluster "none" not found/, 'the call reached the emulator');
+  }
+  const p = createEksProvider();
+  const r = await p.configure({ config: {}, env: {} });
+  t.regex(r.diagnostics[0]?.summary ?? '', /No AWS region/);
 });
 
 test('cluster: version, logging and endpoint access update in place, each waited for; name replaces', async (t) => {
