@@ -67,6 +67,9 @@ test('a cluster and an identity provider config are created, read, retagged in p
   t.is(cluster.id, 'prod');
   t.deepEqual((cluster.vpc_config as ObjectValue[])[0].subnet_ids, ['subnet-a', 'subnet-b']);
   t.regex(String(cluster.created_at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  t.is(cluster.tags, null, 'no tags configured: null, as planned');
+  const refreshed = await p.readResource({ typeName: 'aws_eks_cluster', address: 'c', priorState: cluster });
+  t.deepEqual(refreshed.newState, cluster, 'a refresh of an unchanged cluster changes nothing (no null-vs-empty drift)');
 
   const cfg = idpConfig('prod', 'okta', { username_prefix: 'okta:', required_claims: { aud: 'kube' } }, { team: 'a' });
   const created = await change(p, 'aws_eks_identity_provider_config', null, cfg);

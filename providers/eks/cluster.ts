@@ -16,7 +16,7 @@ import type { ApplyResourceChangeRequest, ApplyResourceChangeResponse, ObjectVal
 import { firstBlock } from './client';
 import { MINUTE, errorDiag, failureDiag, requestToken, retryInUse, waitContext, waitUpdate, type Ctx } from './common';
 import { isInUse, isNotFound } from './errors';
-import { valuesEqual } from './state';
+import { alignEmpty, valuesEqual } from './state';
 import { waitFor, type WaitContext } from './wait';
 
 export const CLUSTER_TYPE = 'aws_eks_cluster';
@@ -162,7 +162,7 @@ export function clusterState(c: Cluster, like: ObjectValue | null, forDataSource
   state.force_update_version = bool(like?.force_update_version) ?? null;
   state.tags_all = c.tags && Object.keys(c.tags).length ? { ...c.tags } : (emptyLike(like?.tags_all) ?? {});
   state.timeouts = like?.timeouts ?? null;
-  return state;
+  return alignEmpty(state, like ?? undefined) as ObjectValue;
 }
 
 export async function describeCluster(ctx: Ctx, name: string, signal?: AbortSignal): Promise<Cluster | undefined> {

@@ -18,6 +18,7 @@ import type {
 } from '../../engine/protocol';
 import { MINUTE, describeUpdate, errorDiag, failureDiag, requestToken, retryInUse, waitContext, waitUpdate, type Ctx } from './common';
 import { UpdateFailedError, errorMessage, errorName, isInUse, isNotFound } from './errors';
+import { alignEmpty } from './state';
 import { waitFor, type WaitContext } from './wait';
 
 export const IDP_TYPE = 'aws_eks_identity_provider_config';
@@ -73,7 +74,7 @@ export function idpState(c: OidcIdentityProviderConfig, like: ObjectValue | null
   const claims = c.requiredClaims && Object.keys(c.requiredClaims).length ? { ...c.requiredClaims } : emptyLike(likeOidc.required_claims);
   const tags = c.tags && Object.keys(c.tags).length ? { ...c.tags } : emptyLike(like?.tags);
   const tagsAll = c.tags && Object.keys(c.tags).length ? { ...c.tags } : emptyLike(like?.tags_all, {});
-  return {
+  const state: ObjectValue = {
     arn: c.identityProviderConfigArn ?? null,
     cluster_name: c.clusterName ?? null,
     id: `${c.clusterName ?? ''}:${c.identityProviderConfigName ?? ''}`,
@@ -94,6 +95,7 @@ export function idpState(c: OidcIdentityProviderConfig, like: ObjectValue | null
     tags_all: tagsAll,
     timeouts: like?.timeouts ?? null,
   };
+  return alignEmpty(state, like ?? undefined) as ObjectValue;
 }
 
 function emptyLike(v: Value | undefined, fallback: ObjectValue | null = null): ObjectValue | null {

@@ -162,3 +162,27 @@ export function getPath(v: Value, path: Path): Value | undefined {
 export function samePath(a: Path, b: Path): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
+
+function isEmptyCollection(v: Value | undefined): boolean {
+  return (Array.isArray(v) && v.length === 0) || (v !== null && typeof v === 'object' && !Array.isArray(v) && !isUnknown(v) && Object.keys(v).length === 0);
+}
+
+/**
+ * Null and empty collections mean the same to Terraform, but a refresh that turns one into the other
+ * reads as drift. Where EKS's answer is empty and the state we compare against (`like`) holds the
+ * other form, keep `like`'s form.
+ */
+export function alignEmpty(v: Value, like: Value | undefined): Value {
+  if (like === undefined || isUnknown(like)) return v;
+  if (v === null && isEmptyCollection(like)) return like;
+  if (isEmptyCollection(v) && like === null) return null;
+  if (Array.isArray(v) && Array.isArray(like) && v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))) {
+    return v.map((x, i) => alignEmpty(x, like[i]));
+  }
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && like !== null && typeof like === 'object' && !Array.isArray(like)) {
+    const out: ObjectValue = {};
+    for (const [k, x] of Object.entries(v)) out[k] = alignEmpty(x, (like as ObjectValue)[k]);
+    return out;
+  }
+  return v;
+}
