@@ -115,11 +115,10 @@ test('fault injection with a seed is deterministic: same seed, same throttles/er
   t.notDeepEqual(ra, rc);
   for (const kind of ['reset', 'ThrottlingException', 'ResourceNotFoundException']) t.true(ra.includes(kind), `${kind} in ${ra.join(',')}`);
   t.true(ra.includes('ServerException') || ra.includes('ServiceUnavailableException'));
-  const throttled = await raw(a.url, 'GET', '/clusters/none');
-  // Re-seeding restarts the sequence.
+  // Re-seeding restarts the sequence, even after further calls moved it on.
+  await outcomes(a.url, 3);
   a.setFaults({ seed: 42 });
   t.deepEqual(await outcomes(a.url, 40), ra);
-  t.truthy(throttled);
   // Faults never touch the admin API.
   a.setFaults({ throttleRate: 1, resetRate: 0, errorRate: 0 });
   t.like(await raw(a.url, 'GET', '/_emulator/health'), { status: 200 });

@@ -261,3 +261,26 @@ test('UpdateClusterVersion and UpdateClusterConfig run as updates and apply thei
   await t.throwsAsync(eks.send(new UpdateClusterConfigCommand({ name: 'up', logging: { clusterLogging: [{ types: ['api'], enabled: true }] }, upgradePolicy: { supportType: 'STANDARD' } })), { instanceOf: InvalidParameterException, message: /Only one type of update/ });
   await t.throwsAsync(eks.send(new UpdateClusterConfigCommand({ name: 'ghost', upgradePolicy: { supportType: 'STANDARD' } })), { instanceOf: ResourceNotFoundException });
 });
+
+test('DeleteCluster refuses a cluster still being created, and takes its configs with it once ACTIVE', async (t) => {
+  const { eks, em } = await setup(t, { clusterCreateMs: 1500 });
+  await createCluster(eks, 'del');
+  await t.throwsAsync(eks.send(new DeleteClusterCommand({ name: 'del' })), { instanceOf: ResourceInUseException, message: 'Cannot delete because cluster del is currently being created' });
+  await t.throwsAsync(associate(eks, 'del', oidc('early')), { instanceOf: ResourceInUseException, message: /cluster del is currently CREATING/ });
+  em.setFaults({ clusterCreateMs: 0 });
+  await createCluster(eks, 'del2');
+  await associate(eks, 'del2', oidc('a'));
+  const d = await eks.send(new DisassociateIdentityProviderConfigCommand({ clusterName: 'del2', identityProviderConfig: { type: 'oidc', name: 'a' }, clientRequestToken: 'dis-1' }));
+  // A replay with the same token is the same update, not a second disassociation.
+  const replay = await eks.send(new DisassociateIdentityProviderConfigCommand({ clusterName: 'del2', identityProviderConfig: { type: 'oidc', name: 'a' }, clientRequestToken: 'dis-1' }));
+  t.is(replay.update!.id, d.update!.id);
+  await associate(eks, 'del2', oidc('b'));
+  await eks.send(new DeleteClusterCommand({ name: 'del2' }));
+  await t.throwsAsync(eks.send(new DescribeClusterCommand({ name: 'del2' })), { instanceOf: ResourceNotFoundException });
+  await t.throwsAsync(describeConfig(eks, 'del2', 'b'), { instanceOf: ResourceNotFoundException, message: 'No cluster found for name: del2.' });
+  // A new cluster with the old name starts with no configs and no updates.
+  await createCluster(eks, 'del2');
+  t.deepEqual((await eks.send(new ListIdentityProviderConfigsCommand({ clusterName: 'del2' }))).identityProviderConfigs, []);
+  t.deepEqual((await eks.send(new ListUpdatesCommand({ name: 'del2' }))).updateIds, []);
+  await t.throwsAsync(eks.send(new DescribeUpdateCommand({ name: 'del2', updateId: d.update!.id })), { instanceOf: ResourceNotFoundException });
+});
