@@ -31,6 +31,13 @@ const CLUSTER_CASES: Record<string, Change> = {
   authentication_mode: (r) => (block(r, 'access_config').authentication_mode = 'API'),
   enabled_cluster_log_types: (r) => (r.enabled_cluster_log_types = ['api', 'audit']),
   bootstrap_self_managed_addons: (r) => (r.bootstrap_self_managed_addons = false),
+  security_group_ids: (r) => (block(r, 'vpc_config').security_group_ids = ['sg-1']),
+  endpoint_private_access: (r) => (block(r, 'vpc_config').endpoint_private_access = true),
+  ip_family: (r) => (block(r, 'kubernetes_network_config').ip_family = 'ipv6'),
+  upgrade_policy: (r) => (r.upgrade_policy = [{ support_type: 'STANDARD' }]),
+  encryption_config: (r) => (r.encryption_config = [{ resources: ['secrets'], provider: [{ key_arn: 'arn:aws:kms:us-east-1:000000000000:key/k' }] }]),
+  bootstrap_admin_false: (r) => (block(r, 'access_config').bootstrap_cluster_creator_admin_permissions = false),
+  bootstrap_admin_true: (r) => (block(r, 'access_config').bootstrap_cluster_creator_admin_permissions = true),
 };
 
 const IDP_CASES: Record<string, Change> = {
@@ -39,6 +46,10 @@ const IDP_CASES: Record<string, Change> = {
   username_prefix: (r) => (block(r, 'oidc').username_prefix = 'o:'),
   required_claims: (r) => (block(r, 'oidc').required_claims = { aud: 'x' }),
   tags: (r) => (r.tags = { team: 'b' }),
+  untag: (r) => (r.tags = null),
+  groups_claim: (r) => (block(r, 'oidc').groups_claim = 'groups'),
+  identity_provider_config_name: (r) => (block(r, 'oidc').identity_provider_config_name = 'okta2'),
+  cluster_name: (r) => (r.cluster_name = 'elsewhere'),
 };
 
 const clusterBase = (name: string): ObjectValue => ({
