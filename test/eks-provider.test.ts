@@ -4,6 +4,7 @@ import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../emu
 import { isUnknown, type ObjectValue, type Provider } from '../engine/protocol';
 import { createEksProvider } from '../providers/eks/index';
 import { requestToken } from '../providers/eks/common';
+import { DEFAULT_TUNING, LOOPBACK_TUNING, isLoopback, tuningFromEnv } from '../providers/eks/client';
 
 /** Emulator + provider configured against it, with fast polls; both stopped at teardown. */
 async function setup(t: ExecutionContext, opts: EmulatorOptions = {}): Promise<{ emu: EmulatorHandle; p: Provider }> {
@@ -306,4 +307,16 @@ test('describeChange warns that logins fail while a config is re-associated; con
   ]);
   t.deepEqual(p.describeChange?.({ typeName: 'aws_eks_identity_provider_config', address: 'a', actions: ['update'], before, after: before, replacePaths: [] }), []);
   t.is(p.concurrencyKey?.('aws_eks_identity_provider_config', before), p.concurrencyKey?.('aws_eks_cluster', { name: 'prod' }));
+});
+
+test('poll delays: short against a loopback endpoint, Terraform-like against AWS, overridable by env', (t) => {
+  t.true(isLoopback('http://127.0.0.1:4599'));
+  t.true(isLoopback('http://localhost:1'));
+  t.false(isLoopback('https://eks.us-east-1.amazonaws.com'));
+  t.false(isLoopback(undefined));
+  const tuned = tuningFromEnv({ EKSIDP_POLL_INITIAL_MS: '10', EKSIDP_POLL_MAX_MS: '100' }, DEFAULT_TUNING);
+  t.is(tuned.pollInitialMs, 10);
+  t.is(tuned.pollMaxMs, 100);
+  t.is(tuningFromEnv({ EKSIDP_POLL_INITIAL_MS: 'soon' }, DEFAULT_TUNING).pollInitialMs, DEFAULT_TUNING.pollInitialMs, 'a malformed value keeps the default');
+  t.true(LOOPBACK_TUNING.pollInitialMs < DEFAULT_TUNING.pollInitialMs);
 });

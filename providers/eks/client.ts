@@ -14,6 +14,23 @@ export type Tuning = {
 };
 
 export const DEFAULT_TUNING: Tuning = { pollInitialMs: 2_000, pollMaxMs: 30_000, maxAttempts: 8, requestTimeoutMs: 60_000 };
+/** Against a loopback endpoint (the embedded emulator) updates take seconds, not minutes: poll faster. */
+export const LOOPBACK_TUNING: Pick<Tuning, 'pollInitialMs' | 'pollMaxMs'> = { pollInitialMs: 200, pollMaxMs: 2_000 };
+
+/** The EKS endpoint the client will use: `endpoints.eks`, then AWS_ENDPOINT_URL_EKS / AWS_ENDPOINT_URL. */
+export function endpointOf(config: ObjectValue, env: NodeJS.ProcessEnv): string | undefined {
+  return str(firstBlock(config.endpoints)?.eks) ?? str(env.AWS_ENDPOINT_URL_EKS) ?? str(env.AWS_ENDPOINT_URL);
+}
+
+export function isLoopback(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
 
 function str(v: Value | undefined): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
@@ -50,7 +67,7 @@ export function tuningFromEnv(env: NodeJS.ProcessEnv, base: Tuning): Tuning {
  */
 export function createClient(config: ObjectValue, env: NodeJS.ProcessEnv, tuning: Tuning): { client?: EKSClient; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const endpoint = str(firstBlock(config.endpoints)?.eks) ?? str(env.AWS_ENDPOINT_URL_EKS) ?? str(env.AWS_ENDPOINT_URL);
+  const endpoint = endpointOf(config, env);
   const region = str(config.region) ?? str(env.AWS_REGION) ?? str(env.AWS_DEFAULT_REGION) ?? (endpoint ? 'us-east-1' : undefined);
   if (!region) {
     diagnostics.push({ severity: 'error', summary: 'No AWS region: set region in the aws provider block, or AWS_REGION' });

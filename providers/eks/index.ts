@@ -13,7 +13,7 @@ import {
   type ResourceSchema,
   type Value,
 } from '../../engine/protocol';
-import { DEFAULT_TUNING, createClient, firstBlock, tuningFromEnv, type Tuning } from './client';
+import { DEFAULT_TUNING, LOOPBACK_TUNING, createClient, endpointOf, firstBlock, isLoopback, tuningFromEnv, type Tuning } from './client';
 import { CLUSTER_TYPE, applyCluster, clusterRequiresReplace, clusterState, describeCluster, readCluster } from './cluster';
 import { errorDiag, failureDiag, type Ctx } from './common';
 import { IDP_TYPE, applyIdp, idpRequiresReplace, importIdp, parseIdpId, readIdp } from './idp';
@@ -96,7 +96,8 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
     getSchema: () => schema,
 
     async configure(req) {
-      tuning = tuningFromEnv(req.env, { ...DEFAULT_TUNING, ...options });
+      const base = isLoopback(endpointOf(req.config, req.env)) ? { ...DEFAULT_TUNING, ...LOOPBACK_TUNING } : DEFAULT_TUNING;
+      tuning = tuningFromEnv(req.env, { ...base, ...options });
       const { client, diagnostics } = createClient(req.config, req.env, tuning);
       if (client) {
         ctx?.client.destroy();
