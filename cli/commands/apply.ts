@@ -53,7 +53,13 @@ export const command: Command = {
       try {
         const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, { targets: targetsOf(values), parallelism, signal: io.signal });
         io.stdout.write(renderPlan(p, colorsFor(io, values)));
-        if (!hasChanges(p)) { io.stdout.write('\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.\n'); return EXIT.OK; }
+        if (!hasChanges(p)) {
+          // As Terraform does, keep what the refresh found (objects gone, attributes read back).
+          session.state.state.resources = structuredClone(p.priorState.resources);
+          await session.state.persist();
+          io.stdout.write('\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.\n');
+          return EXIT.OK;
+        }
         if (values['auto-approve'] !== true && !(await confirm(io, "Do you want to perform these actions? Only 'yes' will be accepted to approve."))) {
           io.stderr.write('Apply cancelled.\n');
           return EXIT.ERROR;
