@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { EKSClient } from '@aws-sdk/client-eks';
@@ -72,6 +73,8 @@ export async function runDrift(opts: DriftOptions): Promise<DriftReport> {
   sizePool(client, opts.concurrency);
 
   const budget = new AbortController();
+  // Every in-flight call listens on the budget's signal: many listeners are expected, not a leak.
+  setMaxListeners(0, budget.signal);
   const timer = setTimeout(() => budget.abort(new Error(`the drift check's time budget (${Math.round(opts.timeoutMs / 1000)} s, --timeout) was spent`)), opts.timeoutMs);
   const onOuterAbort = () => budget.abort(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error('interrupted'));
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
