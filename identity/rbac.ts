@@ -33,6 +33,15 @@ function isSystemSubject(s: string): boolean {
 
 type SubjectKind = 'user' | 'group';
 
+/**
+ * Whether a config can ever produce this subject: a username needs the config's username prefix (an
+ * empty prefix produces anything), a group needs a groups claim and the groups prefix.
+ */
+export function canProduce(config: OidcConfig, kind: SubjectKind, subject: string): boolean {
+  if (kind === 'user') return subject.startsWith(effectiveUsernamePrefix(config));
+  return config.groupsClaim !== undefined && config.groupsClaim !== '' && subject.startsWith(effectiveGroupsPrefix(config));
+}
+
 function subjectFindings(kind: SubjectKind, subject: string, label: string, prefix: string, previousPrefix: string | undefined): Finding | undefined {
   if (isSystemSubject(subject)) return undefined;
   const prefixChanged = previousPrefix !== undefined && previousPrefix !== prefix && previousPrefix !== '';
@@ -62,8 +71,12 @@ function subjectFindings(kind: SubjectKind, subject: string, label: string, pref
  * Checks bindings against a config: subjects must carry its username/groups prefix; with `previous`,
  * subjects still on the old prefix are named; with `identities`, says who is rejected, who loses
  * which role (against `previous`), and who is bound to nothing.
+ *
+ * `siblings` are the cluster's other configs: bindings are per cluster, so a subject that any of
+ * them can produce (a `dex:eng` group next to an okta config) is fine and not flagged here.
  */
-export function checkBindings(config: OidcConfig, bindings: RbacBinding[], identities: SampleIdentity[] = [], previous?: OidcConfig): Finding[] {
+export function checkBindings(config: OidcConfig, bindings: RbacBinding[], identities: SampleIdentity[] = [], previous?: OidcConfig, siblings: OidcConfig[] = []): Finding[] {
+  const bySibling = (kind: SubjectKind, s: string) => siblings.some((c) => canProduce(c, kind, s));
   const findings: Finding[] = [];
   const userPrefix = effectiveUsernamePrefix(config);
   const groupPrefix = effectiveGroupsPrefix(config);
@@ -74,10 +87,11 @@ export function checkBindings(config: OidcConfig, bindings: RbacBinding[], ident
   for (const b of bindings) {
     const label = bindingLabel(b);
     for (const u of b.users ?? []) {
+      if (bySibling('user', u)) continue;
       const f = subjectFindings('user', u, label, userPrefix, prevUserPrefix);
       if (f) findings.push(f);
     }
-    const groups = (b.groups ?? []).filter((g) => !isSystemSubject(g));
+    const groups = (b.groups ?? []).filter((g) => !isSystemSubject(g) && !bySibling('group', g));
     if (groups.length === 0) continue;
     if (!config.groupsClaim) {
       groupBound.push(label);
@@ -118,6 +132,40 @@ export function checkBindings(config: OidcConfig, bindings: RbacBinding[], ident
     }
     if (roles.length === 0 && lost.length === 0) {
       findings.push({ severity: 'info', code: 'identity-unbound', identity: id.name, message: `${id.name} (${after.username}) is bound to no role` });
+    }
+  }
+  return findings;
+}
+
+export type ClusterConfig = { name: string; config: OidcConfig };
+
+function prefixList(configs: ClusterConfig[], kind: SubjectKind): string {
+  const parts = configs
+    .filter((c) => kind === 'user' || c.config.groupsClaim)
+    .map((c) => `${JSON.stringify(kind === 'user' ? effectiveUsernamePrefix(c.config) : effectiveGroupsPrefix(c.config))} (${c.name})`);
+  return parts.length ? parts.join(', ') : kind === 'group' ? 'none: no config has a groups claim' : 'none';
+}
+
+/**
+ * The synth-time check for one cluster: every binding subject must be producible by at least one of
+ * the cluster's configs. One finding per subject (not one per config), naming the prefixes in use.
+ */
+export function checkClusterBindings(configs: ClusterConfig[], bindings: RbacBinding[]): Finding[] {
+  const findings: Finding[] = [];
+  if (configs.length === 0) return findings;
+  for (const b of bindings) {
+    const label = bindingLabel(b);
+    for (const [kind, subjects] of [['user', b.users ?? []], ['group', b.groups ?? []]] as const) {
+      for (const s of subjects) {
+        if (isSystemSubject(s) || configs.some((c) => canProduce(c.config, kind, s))) continue;
+        findings.push({
+          severity: 'warning',
+          code: kind === 'user' ? 'user-prefix-missing' : 'group-prefix-missing',
+          binding: label,
+          subject: s,
+          message: `${label}: ${kind} ${s} matches no identity provider config of the cluster (${kind === 'user' ? 'username' : 'groups'} prefixes: ${prefixList(configs, kind)}), so no token maps to it`,
+        });
+      }
     }
   }
   return findings;

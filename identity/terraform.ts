@@ -196,3 +196,22 @@ export function bindingsForConfig(tfJson: Json, configResource: Json): { cluster
   if (!hit) return { bindings: [] };
   return { cluster: hit[0], bindings: identityMetadata(hit[1]).rbacBindings };
 }
+
+/**
+ * The other identity provider configs on the same cluster as `entry` (same `cluster_name` value:
+ * the same reference or literal). Configs whose `oidc` block can't be read offline are left out.
+ */
+export function siblingConfigs(tfJson: Json, entry: ConfigEntry): Array<{ address: string; config: OidcConfig }> {
+  const cluster = entry.resource.cluster_name;
+  if (typeof cluster !== 'string') return [];
+  const out: Array<{ address: string; config: OidcConfig }> = [];
+  for (const c of listIdentityProviderConfigs(tfJson)) {
+    if (c.address === entry.address || c.resource.cluster_name !== cluster) continue;
+    try {
+      out.push({ address: c.address, config: oidcFromTerraform(c.resource.oidc) });
+    } catch (e) {
+      if (!(e instanceof IdentityDataError)) throw e;
+    }
+  }
+  return out;
+}

@@ -6,7 +6,7 @@ import { stringFlag, UsageError, type Parsed } from '../args';
 import { readTerraformJson, resolveStack } from '../../engine/stack-files';
 import {
   bindingsForConfig, checkBindings, decodeJwt, findIdentityProviderConfig, identityMetadata, IdentityDataError, JwtDecodeError, mapIdentity,
-  oidcFromTerraform, parseSampleIdentities, rolesFor, type MappingResult, type OidcConfig, type RbacBinding, type SampleIdentity,
+  oidcFromTerraform, parseSampleIdentities, rolesFor, siblingConfigs, type MappingResult, type OidcConfig, type RbacBinding, type SampleIdentity,
 } from '../../identity';
 
 /**
@@ -139,6 +139,7 @@ export const command: Command = {
     let config: OidcConfig;
     let sampleIdentities: SampleIdentity[];
     let bindings: RbacBinding[] | undefined;
+    let siblings: OidcConfig[] = [];
     try {
       const entry = findIdentityProviderConfig(tf, ref);
       address = entry.address;
@@ -147,6 +148,7 @@ export const command: Command = {
         sampleIdentities = identityMetadata(entry.resource).sampleIdentities;
         const found = bindingsForConfig(tf, entry.resource);
         bindings = found.cluster ? found.bindings : undefined;
+        siblings = siblingConfigs(tf, entry).map((s) => s.config);
       } catch (e) {
         if (e instanceof IdentityDataError) throw new IdentityDataError(`${entry.address}: ${e.message}`, e.field);
         throw e;
@@ -175,8 +177,9 @@ export const command: Command = {
     }
 
     const results = input.identities.map((id) => ({ name: id.name, result: mapIdentity(config, id.claims) }));
-    // Bindings whose subjects this config can never produce (missing prefixes, no groups claim).
-    const findings = bindings ? checkBindings(config, bindings) : [];
+    // Bindings whose subjects no config of the cluster can produce (missing prefixes, no groups
+    // claim): bindings are per cluster, so a subject another config produces is not this one's problem.
+    const findings = bindings ? checkBindings(config, bindings, [], undefined, siblings) : [];
     if (values.json) {
       const identities = results.map(({ name, result }) => ({ name, ...resultJson(result, bindings) }));
       const bindingFindings = findings.map((f) => ({ severity: f.severity, code: f.code, message: f.message, ...(f.binding ? { binding: f.binding } : {}), ...(f.subject ? { subject: f.subject } : {}) }));
