@@ -93,15 +93,19 @@ const VERBS: Record<StepKind, [string, string, string]> = {
   read: ['Reading...', 'Still reading...', 'Read complete'],
 };
 
-/** Progress lines on stderr, one per step, as Terraform prints them. */
+/**
+ * Progress lines on stderr as Terraform prints them. Off a terminal (CI logs) only one line per step
+ * start and end; the provider's wait messages and `Still ...` ticks are for people watching.
+ */
 export function progressUi(io: Io, c: Colors): ApplyUi {
   const w = (s: string) => io.stderr.write(s + '\n');
+  const tty = io.stderr.isTTY === true;
   return {
     start: (a, k, id) => w(`${c.bold(a)}: ${VERBS[k][0]}${id ? ` [id=${id}]` : ''}`),
     still: (a, k, ms) => w(`${c.bold(a)}: ${VERBS[k][1]} [${formatElapsed(ms)} elapsed]`),
     done: (a, k, ms, id) => w(`${c.bold(a)}: ${VERBS[k][2]} after ${formatElapsed(ms)}${id ? ` [id=${id}]` : ''}`),
     failed: (a, k) => w(`${c.bold(a)}: ${c.red(`${k} failed`)}`),
-    progress: (a, m) => w(`${c.bold(a)}: ${m}`),
+    progress: (a, m) => { if (tty) w(`${c.bold(a)}: ${m}`); },
   };
 }
 
