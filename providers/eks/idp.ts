@@ -22,7 +22,6 @@ import { alignEmpty } from './state';
 import { waitFor, type WaitContext } from './wait';
 
 export const IDP_TYPE = 'aws_eks_identity_provider_config';
-const OIDC_FIELDS = ['client_id', 'groups_claim', 'groups_prefix', 'identity_provider_config_name', 'issuer_url', 'required_claims', 'username_claim', 'username_prefix'] as const;
 
 /** hashicorp/aws 5.100's defaults: 40 min to associate or disassociate. */
 export const IDP_TIMEOUTS = { create: 40 * MINUTE, update: 40 * MINUTE, delete: 40 * MINUTE };
@@ -318,4 +317,3 @@ export function idpRequiresReplace(path: Path): boolean {
   return path[0] === 'cluster_name' || path[0] === 'oidc';
 }
 
-export { OIDC_FIELDS };

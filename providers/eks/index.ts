@@ -148,10 +148,8 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
 
     async applyResourceChange(req) {
       if (!ctx) return { newState: req.priorState, diagnostics: [notConfigured(req.address)] };
-      const block = blockOf(req.typeName);
-      const planned = req.plannedState && block ? req.plannedState : null;
-      if (req.typeName === IDP_TYPE) return applyIdp(ctx, { ...req, plannedState: planned });
-      if (req.typeName === CLUSTER_TYPE) return applyCluster(ctx, { ...req, plannedState: planned });
+      if (req.typeName === IDP_TYPE) return applyIdp(ctx, req);
+      if (req.typeName === CLUSTER_TYPE) return applyCluster(ctx, req);
       return { newState: req.priorState, diagnostics: [errorDiag(req.address, `${req.address}: unsupported resource type ${req.typeName}`)] };
     },
 
