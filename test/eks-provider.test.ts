@@ -194,7 +194,7 @@ test('a Failed association update is an error naming the address, with the updat
   t.is(r.diagnostics.length, 1);
   t.is(r.diagnostics[0].address, 'aws_eks_identity_provider_config.test');
   t.regex(r.diagnostics[0].summary, /associating identity provider config failing:okta failed/);
-  t.regex(r.diagnostics[0].detail ?? '', /Failed/);
+  t.regex(r.diagnostics[0].detail ?? '', /EKS update \S+ Failed: Unknown: Update AssociateIdentityProviderConfig failed .*\(okta\)/);
 });
 
 test('a wait past its timeout fails with the last status; an abort stops waiting and keeps what exists', async (t) => {
@@ -319,4 +319,23 @@ test('poll delays: short against a loopback endpoint, Terraform-like against AWS
   t.is(tuned.pollMaxMs, 100);
   t.is(tuningFromEnv({ EKSIDP_POLL_INITIAL_MS: 'soon' }, DEFAULT_TUNING).pollInitialMs, DEFAULT_TUNING.pollInitialMs, 'a malformed value keeps the default');
   t.true(LOOPBACK_TUNING.pollInitialMs < DEFAULT_TUNING.pollInitialMs);
+});
+
+test('cluster: an update started while another update runs waits out the 409; a Failed update names its errors', async (t) => {
+  const { emu, p } = await setup(t, { updateMs: 200 });
+  const prior = await createCluster(t, p, 'queue', '1.32');
+  const sdk = new EKSClient({ region: 'us-east-1', endpoint: emu.url, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  t.teardown(() => sdk.destroy());
+  await sdk.send(new AssociateIdentityProviderConfigCommand({ clusterName: 'queue', oidc: { identityProviderConfigName: 'x', issuerUrl: 'https://x.example.com', clientId: 'k' } }));
+  const r = await change(p, 'aws_eks_cluster', prior, clusterConfig('queue', { version: '1.33' }));
+  t.deepEqual(r.diagnostics, []);
+  t.is(r.newState?.version, '1.33');
+  t.true(r.progress.some((m) => /cluster busy/.test(m)));
+
+  emu.setFaults({ failUpdateRate: 1 });
+  const failed = await change(p, 'aws_eks_cluster', r.newState, clusterConfig('queue', { version: '1.33', enabled_cluster_log_types: ['api'] }));
+  t.is(failed.diagnostics.length, 1);
+  t.regex(failed.diagnostics[0].summary, /aws_eks_cluster\.test: updating cluster queue failed/);
+  t.regex(failed.diagnostics[0].detail ?? '', /Failed: Unknown: /);
+  t.truthy(failed.newState, 'the cluster stays in state');
 });
