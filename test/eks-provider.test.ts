@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava';
-import { AssociateIdentityProviderConfigCommand, EKSClient } from '@aws-sdk/client-eks';
+import { AssociateIdentityProviderConfigCommand, DisassociateIdentityProviderConfigCommand, EKSClient } from '@aws-sdk/client-eks';
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../emulator/index';
 import { isUnknown, type ObjectValue, type Provider } from '../engine/protocol';
 import { createEksProvider } from '../providers/eks/index';
@@ -229,6 +229,13 @@ test('resume: a config already CREATING from a crashed apply is waited for, neve
   t.is(r.newState?.status, 'ACTIVE');
   t.is(emu.updates().filter((u) => u.type === 'AssociateIdentityProviderConfig' && u.clusterName === 'resume').length, 1);
   t.true(r.progress.some((m) => /already .* waiting for it/.test(m)));
+
+  // A destroy that crashed after disassociating: the config is DELETING; we wait, never disassociate twice.
+  await sdk.send(new DisassociateIdentityProviderConfigCommand({ clusterName: 'resume', identityProviderConfig: { type: 'oidc', name: 'okta' } }));
+  const d = await change(p, 'aws_eks_identity_provider_config', r.newState, null);
+  t.deepEqual(d.diagnostics, []);
+  t.is(d.newState, null);
+  t.is(emu.updates().filter((u) => u.type === 'DisassociateIdentityProviderConfig' && u.clusterName === 'resume').length, 1);
 });
 
 test('throttling and server errors are retried by the client', async (t) => {
