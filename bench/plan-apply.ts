@@ -1,0 +1,253 @@
+/**
+ * Plan/apply benchmark: eksidp vs Terraform (hashicorp/aws 5.100, offline mirror), side by side in one
+ * run on the same stack shape and the same emulator (20 ms latency per call), at 1, 50 and 200 clusters
+ * each with one identity provider config.
+ *
+ *   npm run build && npx tsx bench/plan-apply.ts [--sizes 1,50,200] [--no-terraform]
+ *
+ * Per size: eksidp applies into one folder and Terraform into another (cluster name prefixes keep the
+ * two fleets apart on the one emulator). Then both configurations are edited the same way (a tag
+ * change on every 4th cluster, an issuer change forcing replacement on every 10th config) and each
+ * folder is planned by both tools, so each tool reads state written by itself and by the other. The
+ * actions must be identical (eksidp `plan --json` vs `terraform show -json` resource_changes).
+ * Times are of whole processes (start-up included); `terraform init` is setup, not timed. Peak memory
+ * is the sum of VmHWM over the process tree (Terraform runs the AWS provider as a child process).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { terraformAvailable, terraformEnv } from '../test/helpers/terraform';
+
+const ROOT = path.join(__dirname, '..');
+const EKSIDP = path.join(ROOT, 'node_modules', '.bin', 'eksidp');
+const TARGET_PLAN_RATIO = 10;
+const TARGET_PEAK_MB = 150;
+const TERRAFORM_REF = { planS: 16.8, peakMb: 640 };
+
+type Run = { code: number; stdout: string; stderr: string; seconds: number; peakMb: number };
+
+function args(): { sizes: number[]; terraform: boolean } {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf('--sizes');
+  const sizes = i >= 0 ? (argv[i + 1] ?? '').split(',').map(Number) : [1, 50, 200];
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--sizes takes positive integers, e.g. --sizes 1,50,200');
+  return { sizes, terraform: !argv.includes('--no-terraform') };
+}
+
+/** Every process below pid, from /proc/<pid>/task/<tid>/children (any thread may have forked). */
+function descendants(pid: number, out: Set<number> = new Set()): Set<number> {
+  let tasks: string[] = [];
+  try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const tid of tasks) {
+    let text = '';
+    try { text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8'); } catch { continue; }
+    for (const c of text.split(' ').filter(Boolean).map(Number)) if (!out.has(c)) { out.add(c); descendants(c, out); }
+  }
+  return out;
+}
+
+function hwmKb(pid: number): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch { return undefined; }
+}
+
+/** Runs a whole process, timing it and polling the peak RSS of it and its children. */
+function timed(cmd: string, argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(cmd, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const peaks = new Map<number, number>();
+    const poll = () => {
+      if (child.pid === undefined) return;
+      for (const p of [child.pid, ...descendants(child.pid)]) {
+        const kb = hwmKb(p);
+        if (kb !== undefined) peaks.set(p, Math.max(peaks.get(p) ?? 0, kb));
+      }
+    };
+    poll();
+    const timer = setInterval(poll, 20);
+    child.on('error', (e) => { clearInterval(timer); reject(e); });
+    child.on('close', (code) => {
+      clearInterval(timer);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const peakMb = [...peaks.values()].reduce((a, b) => a + b, 0) / 1024;
+      resolve({ code: code ?? 1, stdout, stderr, seconds, peakMb });
+    });
+  });
+}
+
+function must(r: Run, what: string, ok: number[] = [0]): Run {
+  if (!ok.includes(r.code)) throw new Error(`${what} exited ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+  return r;
+}
+
+function stackJson(endpoint: string, prefix: string, n: number, edited: boolean): string {
+  const clusters: Record<string, unknown> = {};
+  const configs: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) {
+    const name = `${prefix}-${String(i).padStart(4, '0')}`;
+    clusters[`c${i}`] = {
+      name, version: '1.32', role_arn: 'arn:aws:iam::000000000000:role/eks-cluster',
+      vpc_config: [{ subnet_ids: ['subnet-0aaa1111', 'subnet-0bbb2222'] }],
+      tags: { team: 'platform', tier: edited && i % 4 === 0 ? 'gold' : 'silver' },
+    };
+    configs[`c${i}`] = {
+      cluster_name: `\${aws_eks_cluster.c${i}.name}`,
+      oidc: [{
+        client_id: 'kubernetes', identity_provider_config_name: 'corp-sso',
+        issuer_url: edited && i % 10 === 0 ? 'https://sso2.example.com/oauth2' : 'https://sso.example.com/oauth2',
+        username_claim: 'email', username_prefix: 'corp:', groups_claim: 'groups', groups_prefix: 'corp:',
+        required_claims: { aud: 'kubernetes' },
+      }],
+      tags: { owner: 'identity' },
+    };
+  }
+  return JSON.stringify({
+    terraform: { required_providers: { aws: { source: 'hashicorp/aws', version: '5.100.0' } }, backend: { local: { path: 'terraform.tfstate' } } },
+    provider: {
+      aws: [{
+        region: 'us-east-1', access_key: 'bench', secret_key: 'bench', skip_credentials_validation: true,
+        skip_requesting_account_id: true, skip_metadata_api_check: true, skip_region_validation: true, endpoints: [{ eks: endpoint }],
+      }],
+    },
+    resource: { aws_eks_cluster: clusters, aws_eks_identity_provider_config: configs },
+  });
+}
+
+type Actions = Record<string, string>;
+function actionsOf(json: string): Actions {
+  const plan = JSON.parse(json) as { resource_changes?: { address: string; change: { actions: string[] } }[] };
+  return Object.fromEntries((plan.resource_changes ?? []).map((c) => [c.address, c.change.actions.join(',')]));
+}
+function summary(a: Actions): string {
+  const counts: Record<string, number> = {};
+  for (const v of Object.values(a)) counts[v] = (counts[v] ?? 0) + 1;
+  return Object.entries(counts).sort().map(([k, v]) => `${v} ${k}`).join(', ');
+}
+function sameActions(a: Actions, b: Actions): string | undefined {
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) if (a[k] !== b[k]) return `${k}: eksidp ${a[k] ?? 'absent'}, terraform ${b[k] ?? 'absent'}`;
+  return undefined;
+}
+
+async function startEmulator(): Promise<{ url: string; stop(): void }> {
+  const child = spawn(EKSIDP, ['emulator', '--port', '0', '--latency-ms', '20', '--cluster-create-ms', '50', '--update-ms', '50'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`emulator exited ${code}`)));
+  });
+  const url = /https?:\/\/\S+/.exec(line)?.[0];
+  if (!url) throw new Error(`emulator said: ${line}`);
+  return { url, stop: () => { child.kill('SIGTERM'); } };
+}
+
+type Row = { size: number; tool: string; planOwn: number; planOther?: number; apply: number; peakMb: number; actions: string; same: string };
+
+async function main(): Promise<void> {
+  const { sizes, terraform } = args();
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first (the eksidp bin runs dist/)');
+  const withTf = terraform && terraformAvailable;
+  if (terraform && !terraformAvailable) process.stderr.write('terraform or the hashicorp/aws 5.100.0 mirror is missing: eksidp only\n');
+  const em = await startEmulator();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-bench-'));
+  const eEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const tEnv = terraformEnv();
+  const tf = (dir: string, a: string[]) => timed('terraform', [...a, '-input=false', '-no-color'], dir, tEnv);
+  const ek = (dir: string, a: string[]) => timed(EKSIDP, [...a, '--dir', dir], dir, eEnv);
+  const rows: Row[] = [];
+  process.stderr.write(`emulator ${em.url} (20 ms per call), work folder ${work}\n`);
+  try {
+    for (const n of sizes) {
+      const dirs = { eksidp: path.join(work, `eksidp-${n}`), terraform: path.join(work, `terraform-${n}`) };
+      const write = (edited: boolean) => {
+        for (const [tool, dir] of Object.entries(dirs)) {
+          fs.mkdirSync(dir, { recursive: true });
+          fs.writeFileSync(path.join(dir, 'cdk.tf.json'), stackJson(em.url, `${tool[0]}${n}`, n, edited));
+        }
+      };
+      write(false);
+      const tools = withTf ? (['eksidp', 'terraform'] as const) : (['eksidp'] as const);
+      if (withTf) await Promise.all(Object.values(dirs).map(async (d) => must(await tf(d, ['init']), `terraform init (${d})`)));
+
+      process.stderr.write(`[${n}] apply...\n`);
+      const applyE = must(await ek(dirs.eksidp, ['apply', '--auto-approve']), `eksidp apply (${n})`);
+      const applyT = withTf ? must(await tf(dirs.terraform, ['apply', '-auto-approve']), `terraform apply (${n})`) : undefined;
+
+      write(true);
+      process.stderr.write(`[${n}] plan...\n`);
+      const plans: Record<string, Record<string, { run: Run; actions: Actions }>> = { eksidp: {}, terraform: {} };
+      for (const [owner, dir] of Object.entries(withTf ? dirs : { eksidp: dirs.eksidp })) {
+        const e = must(await ek(dir, ['plan', '--json']), `eksidp plan (${owner}'s state, ${n})`);
+        plans.eksidp![owner] = { run: e, actions: actionsOf(e.stdout) };
+        if (withTf) {
+          const t = must(await tf(dir, ['plan', '-out=bench.tfplan']), `terraform plan (${owner}'s state, ${n})`);
+          const shown = spawnSync('terraform', ['show', '-json', 'bench.tfplan'], { cwd: dir, env: tEnv, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+          if (shown.status !== 0) throw new Error(`terraform show -json: ${shown.stderr}`);
+          plans.terraform![owner] = { run: t, actions: actionsOf(shown.stdout) };
+        }
+      }
+      const verdict = Object.keys(plans.eksidp!).map((owner) => {
+        if (!withTf) return 'n/a';
+        const d = sameActions(plans.eksidp![owner]!.actions, plans.terraform![owner]!.actions);
+        return d ? `DIFFERENT (${owner}'s state: ${d})` : 'identical';
+      });
+      const same = verdict.every((v) => v === 'identical') ? 'identical' : verdict.join('; ');
+      for (const tool of tools) {
+        const own = plans[tool]![tool]!;
+        const other = plans[tool]![tool === 'eksidp' ? 'terraform' : 'eksidp'];
+        const apply = tool === 'eksidp' ? applyE : applyT!;
+        const peak = Math.max(apply.peakMb, own.run.peakMb, other?.run.peakMb ?? 0);
+        rows.push({ size: n, tool, planOwn: own.run.seconds, planOther: other?.run.seconds, apply: apply.seconds, peakMb: peak, actions: summary(own.actions), same });
+      }
+    }
+  } finally {
+    em.stop();
+    if (process.env.EKSIDP_BENCH_KEEP !== '1') fs.rmSync(work, { recursive: true, force: true });
+  }
+  report(rows, withTf);
+}
+
+function report(rows: Row[], withTf: boolean): void {
+  const f = (x: number | undefined, d = 2) => (x === undefined ? '-' : x.toFixed(d));
+  const lines = [
+    '| clusters | tool | plan s (own state) | plan s (other\'s state) | apply s | peak MB | plan actions | same actions |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | --- | --- |',
+    ...rows.map((r) => `| ${r.size} | ${r.tool} | ${f(r.planOwn)} | ${f(r.planOther)} | ${f(r.apply)} | ${f(r.peakMb, 0)} | ${r.actions} | ${r.same} |`),
+  ];
+  process.stdout.write(`\n${lines.join('\n')}\n\n`);
+  let ok = true;
+  for (const n of [...new Set(rows.map((r) => r.size))]) {
+    const e = rows.find((r) => r.size === n && r.tool === 'eksidp')!;
+    const t = rows.find((r) => r.size === n && r.tool === 'terraform');
+    const parts = [`${n} clusters: eksidp peak ${f(e.peakMb, 0)} MB`];
+    if (t) {
+      const planRatio = t.planOwn / e.planOwn;
+      parts.push(`plan ${f(planRatio, 1)}x faster (terraform ${f(t.planOwn)} s / eksidp ${f(e.planOwn)} s)`, `apply ${f(t.apply / e.apply, 1)}x faster`, `memory ${f(t.peakMb / e.peakMb, 1)}x less`, `actions ${e.same}`);
+      if (n === 200) {
+        const checks = [
+          [`plan >= ${TARGET_PLAN_RATIO}x faster than terraform`, planRatio >= TARGET_PLAN_RATIO],
+          [`peak < ${TARGET_PEAK_MB} MB`, e.peakMb < TARGET_PEAK_MB],
+          ['identical actions', e.same === 'identical'],
+        ] as const;
+        for (const [what, pass] of checks) { parts.push(`target ${what}: ${pass ? 'MET' : 'MISSED'}`); ok &&= pass; }
+      }
+    } else if (n === 200) {
+      parts.push(`target peak < ${TARGET_PEAK_MB} MB: ${e.peakMb < TARGET_PEAK_MB ? 'MET' : 'MISSED'}`, `target plan: ${f(TERRAFORM_REF.planS / TARGET_PLAN_RATIO)} s or less (Terraform's measured ${TERRAFORM_REF.planS} s / ${TARGET_PLAN_RATIO}): ${e.planOwn <= TERRAFORM_REF.planS / TARGET_PLAN_RATIO ? 'MET' : 'MISSED'}`);
+      ok &&= e.peakMb < TARGET_PEAK_MB;
+    }
+    process.stdout.write(`${parts.join('; ')}\n`);
+  }
+  if (!withTf) process.stdout.write(`(without Terraform; its reference figures at 200 clusters: plan ${TERRAFORM_REF.planS} s, peak ${TERRAFORM_REF.peakMb} MB)\n`);
+  process.exitCode = ok ? 0 : 1;
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`${e.message}\n`);
+  process.exitCode = 1;
+});
