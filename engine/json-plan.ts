@@ -106,6 +106,13 @@ export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], provi
       })),
     },
   };
+  // Providers' machine-readable details go under one extension key, so `terraform show -json`
+  // consumers that read only Terraform's keys see an unchanged document.
+  const extension: Record<string, ObjectValue[]> = {};
+  for (const c of plan.changes) {
+    for (const [kind, value] of Object.entries(c.details?.data ?? {})) (extension[kind] ??= []).push({ address: c.address, ...value });
+  }
+  if (Object.keys(extension).length > 0) out.eksidp = extension;
   out.timestamp = plan.createdAt;
   out.applyable = plan.changes.some((c) => c.actions[0] !== 'no-op');
   out.complete = plan.targets.length === 0;

@@ -1,6 +1,6 @@
 import { getPath, type Lookup } from './expressions';
 import { transitiveDeps } from './graph';
-import type { Diagnostic, ObjectValue, Path, Value } from './protocol';
+import type { ChangeDescription, ChangeDetails, Diagnostic, ObjectValue, Path, RelatedResource, Value } from './protocol';
 import { hasErrors, isUnknown, UNKNOWN } from './protocol';
 import { proposedNew } from './schema';
 import { resourceAddress, type StateInstance, type StateV4 } from './state';
@@ -40,6 +40,8 @@ export type ResourceChange = {
   schemaVersion: number;
   /** Plain-language lines from the provider (describeChange). */
   notes: string[];
+  /** Sections and extension data from the provider (describeChangeDetails); absent when it gave none. */
+  details?: ChangeDetails;
 };
 
 export type Plan = {
@@ -63,7 +65,30 @@ export type PlanOptions = {
   targets?: string[];
   parallelism?: number;
   signal?: AbortSignal;
+  /**
+   * Passed through to providers' describeChange hooks, never interpreted by the engine: `metadata`,
+   * each resource's `//` value by address (see resourceMetadata), and caller `options`.
+   */
+  describe?: { metadata?: Record<string, Value>; options?: Record<string, Value> };
 };
+
+/**
+ * Each resource's `//` value in a raw Terraform JSON document, by address. Configuration parsing drops
+ * `//` keys (they are comments to Terraform); descriptions may still want them.
+ */
+export function resourceMetadata(rawJson: Record<string, unknown>): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  for (const [prefix, root] of [['', rawJson.resource], ['data.', rawJson.data]] as const) {
+    if (!isObject(root)) continue;
+    for (const [type, byName] of Object.entries(root)) {
+      if (!isObject(byName)) continue;
+      for (const [name, body] of Object.entries(byName)) {
+        if (isObject(body) && body['//'] !== undefined) out[`${prefix}${type}.${name}`] = body['//'];
+      }
+    }
+  }
+  return out;
+}
 
 export function isReplace(c: { actions: Action[] }): boolean {
   return c.actions.length === 2;
@@ -257,10 +282,28 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
     }
     kept = changes.filter((c) => selected.has(c.address));
   }
+  // What descriptions may look at beyond the change itself: every resource's values and metadata
+  // (data sources read during plan are in `values` only), plus the caller's opaque options.
+  const metadata = opts.describe?.metadata ?? {};
+  const related: RelatedResource[] = changes.map((c) => ({ address: c.address, typeName: c.type, mode: c.mode, values: c.after, ...(c.address in metadata ? { metadata: metadata[c.address] } : {}) }));
+  for (const r of ws.byAddress.values()) {
+    const v = values.get(r.address);
+    if (r.mode === 'data' && !changes.some((c) => c.address === r.address) && isObject(v)) {
+      related.push({ address: r.address, typeName: r.type, mode: 'data', values: v, ...(r.address in metadata ? { metadata: metadata[r.address] } : {}) });
+    }
+  }
   for (const c of kept) {
     if (c.actions[0] === 'no-op') continue;
     const provider = ws.providers.get(c.provider);
-    c.notes = provider?.describeChange?.({ typeName: c.type, address: c.address, actions: c.actions, before: c.before, after: c.after, replacePaths: c.replacePaths }) ?? [];
+    const desc: ChangeDescription = {
+      typeName: c.type, address: c.address, actions: c.actions, before: c.before, after: c.after, replacePaths: c.replacePaths,
+      ...(c.address in metadata ? { metadata: metadata[c.address] } : {}),
+      related: related.filter((r) => r.address !== c.address),
+      ...(opts.describe?.options ? { options: opts.describe.options } : {}),
+    };
+    c.notes = provider?.describeChange?.(desc) ?? [];
+    const details = provider?.describeChangeDetails?.(desc);
+    if (details && (details.sections.length > 0 || Object.keys(details.data ?? {}).length > 0)) c.details = details;
   }
   return {
     stackName: ws.config.stack.name,

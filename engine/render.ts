@@ -1,4 +1,4 @@
-import type { Diagnostic, ObjectValue, Path, Value } from './protocol';
+import type { DetailLine, Diagnostic, ObjectValue, Path, Value } from './protocol';
 import { isUnknown } from './protocol';
 import { hasChanges, planCounts, type Plan, type ResourceChange } from './plan';
 import { formatDiagnostic, isObject, valuesEqual } from './util';
@@ -93,6 +93,15 @@ export function changeHeader(ch: ResourceChange): { symbol: string; text: string
   }
 }
 
+function toned(l: DetailLine, c: Colors): string {
+  switch (l.tone) {
+    case 'loss': return c.red(l.text);
+    case 'gain': return c.green(l.text);
+    case 'change': case 'warning': return c.yellow(l.text);
+    default: return l.text;
+  }
+}
+
 export function renderChange(ch: ResourceChange, c: Colors): string[] {
   const out: string[] = [];
   const { symbol, text } = changeHeader(ch);
@@ -105,6 +114,10 @@ export function renderChange(ch: ResourceChange, c: Colors): string[] {
   renderBody(ch.actions.join() === 'read' ? null : ch.before, ch.after, mode, '      ', ch.replacePaths, [], c, out);
   out.push('    }');
   for (const n of ch.notes) out.push(`  ${c.yellow('# Note:')} ${n}`);
+  for (const section of ch.details?.sections ?? []) {
+    out.push(`  # ${section.title}`);
+    for (const l of section.lines) out.push(`  #   ${toned(l, c)}`);
+  }
   return out;
 }
 

@@ -1,19 +1,48 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError, stringFlag } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
 import { COLOR_FLAG, colorsFor, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf, VERSION } from '../../engine/cli-support';
 import { jsonPlan } from '../../engine/json-plan';
-import { hasChanges, plan } from '../../engine/plan';
+import { hasChanges, plan, resourceMetadata } from '../../engine/plan';
+import { readTerraformJson, type StackLocation } from '../../engine/stack-files';
+import type { Value } from '../../engine/protocol';
+import { IdentityDataError, parseSampleIdentities } from '../../identity';
 import { writePlanFile } from '../../engine/planfile';
 import { renderPlan } from '../../engine/render';
+
+/** `--identities FILE`: a JSON list of {name, claims}, checked here so a bad file is a usage error. */
+function readIdentities(file: string, cwd: string): Value {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(path.resolve(cwd, file), 'utf8'));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new UsageError(`--identities ${file}: ${err.code === 'ENOENT' ? 'no such file' : err instanceof SyntaxError ? `not valid JSON: ${err.message}` : err.message}`);
+  }
+  try {
+    return parseSampleIdentities(json, file) as unknown as Value;
+  } catch (e) {
+    if (e instanceof IdentityDataError) throw new UsageError(`--identities ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * What the providers' change descriptions get beyond the plan: each resource's `//` metadata (sample
+ * identities, RBAC bindings) and the --identities override, opaque to the engine.
+ */
+function describeInputs(loc: StackLocation, identities: Value | undefined): { metadata: Record<string, Value>; options?: Record<string, Value> } {
+  return { metadata: resourceMetadata(readTerraformJson(loc)), ...(identities !== undefined ? { options: { sample_identities: identities } } : {}) };
+}
 
 /** `eksidp plan`: refresh, compare with the configuration, show (or save) the changes. */
 export const command: Command = {
   spec: {
     name: 'plan',
     summary: 'Show the changes needed to reach the stack\'s configuration (exit 2 with --detailed-exitcode when there are changes).',
-    usage: 'eksidp plan [--stack NAME | --dir DIR] [--out FILE] [--json] [--detailed-exitcode] [--refresh=false] [--target ADDR]... [--parallelism N] [--no-color]',
+    usage: 'eksidp plan [--stack NAME | --dir DIR] [--out FILE] [--json] [--detailed-exitcode] [--refresh=false] [--target ADDR]... [--parallelism N] [--identities FILE] [--no-color]',
     flags: {
       ...STACK_FLAGS,
       out: { type: 'string', valueName: 'FILE', description: 'Save the plan for `eksidp apply FILE` (written 0600).' },
@@ -22,6 +51,7 @@ export const command: Command = {
       refresh: { type: 'string', valueName: 'BOOL', description: 'Read live objects first (default true).' },
       target: { type: 'string', multiple: true, valueName: 'ADDR', description: 'Only this resource and its dependencies (repeatable).' },
       destroy: { type: 'boolean', description: 'Plan to destroy everything in state.' },
+      identities: { type: 'string', valueName: 'FILE', description: 'JSON list of {name, claims} previewed under every changed identity provider config (instead of its sample identities).' },
       ...PARALLELISM_FLAG,
       ...COLOR_FLAG,
     },
@@ -30,6 +60,8 @@ export const command: Command = {
     const refreshText = stringFlag(values, 'refresh') ?? 'true';
     if (refreshText !== 'true' && refreshText !== 'false') throw new UsageError(`eksidp plan: --refresh must be true or false, got '${refreshText}'`);
     const parallelism = parallelismOf('plan', values);
+    const identitiesFile = stringFlag(values, 'identities');
+    const identities = identitiesFile === undefined ? undefined : readIdentities(identitiesFile, io.cwd);
     return guarded(io, values, async () => {
       const loc = locate(values, io);
       const config = loadConfig(loc);
@@ -37,6 +69,7 @@ export const command: Command = {
       try {
         const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, {
           refresh: refreshText === 'true', targets: targetsOf(values), parallelism, signal: io.signal, destroy: values.destroy === true,
+          describe: describeInputs(loc, identities),
         });
         const out = stringFlag(values, 'out');
         if (out) writePlanFile(path.resolve(io.cwd, out), p, loc, VERSION);

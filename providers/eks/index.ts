@@ -16,6 +16,7 @@ import {
 import { DEFAULT_TUNING, LOOPBACK_TUNING, createClient, endpointOf, firstBlock, isLoopback, tuningFromEnv, type Tuning } from './client';
 import { CLUSTER_TYPE, applyCluster, clusterRequiresReplace, clusterState, describeCluster, readCluster } from './cluster';
 import { errorDiag, failureDiag, type Ctx } from './common';
+import { describeIdentityChange } from './describe';
 import { IDP_TYPE, applyIdp, idpRequiresReplace, importIdp, parseIdpId, readIdp } from './idp';
 import schemaJson from './schema.json';
 import { changedPaths, mergeComputed, shape } from './state';
@@ -188,6 +189,9 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
         ? [`OIDC logins to cluster ${cluster} fail while config ${n} is re-associated (EKS takes 20–40 min).`]
         : [`OIDC logins to cluster ${cluster} through config ${n} stop working once it is disassociated.`];
     },
+
+    // Who can log in before and after a config change, and the RBAC bindings it affects (describe.ts).
+    describeChangeDetails: describeIdentityChange,
 
     async close() {
       ctx?.client.destroy();
