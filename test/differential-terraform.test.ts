@@ -125,6 +125,15 @@ function t_assertNoErrors(d: { severity: string; summary: string }[]): void {
   if (errs.length) throw new Error(errs.map((e) => e.summary).join('\n'));
 }
 
+/** A value's form: which attributes, and null / "" / [] / {} / booleans exactly, other strings as "string". */
+function signature(v: unknown): unknown {
+  if (v === null || v === '' || typeof v === 'boolean') return v;
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'number') return 'number';
+  if (Array.isArray(v)) return v.map(signature);
+  return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, signature(x)]));
+}
+
 const sortPaths = (ps: Path[]) => [...ps].map((p) => JSON.stringify(p)).sort().map((s) => JSON.parse(s) as Path);
 
 terraformTest(test, 'plan actions and replace paths match terraform + hashicorp/aws 5.100 for each attribute change', async (t) => {
@@ -163,6 +172,26 @@ terraformTest(test, 'plan actions and replace paths match terraform + hashicorp/
     t.deepEqual(ours(p, r.type, r.name, read.newState!, cfg), { actions: ['no-op'], replace: [] }, `${r.type}.${r.name}: no diff after our refresh`);
     ourStates.set(`${r.type}.${r.name}`, read.newState!);
   }
+
+  // What we store after creating the same objects has Terraform's shape: same attributes, and the
+  // same choice between null, "", [] and {} everywhere (only names, ids and timestamps differ).
+  const created: Record<string, ObjectValue> = {};
+  for (const [type, cfg] of [
+    ['aws_eks_cluster', clusterBase('ours')],
+    ['aws_eks_identity_provider_config', idpBase('ours')],
+  ] as [string, ObjectValue][]) {
+    const planned = p.planResourceChange({ typeName: type, address: `${type}.ours`, priorState: null, proposedNewState: cfg, config: cfg });
+    const res = await p.applyResourceChange({
+      typeName: type, address: `${type}.ours`, priorState: null, plannedState: planned.plannedState, config: cfg,
+      timeouts: {}, idempotencyToken: `diff-${type}`, progress: () => {},
+    });
+    t.deepEqual(res.diagnostics, []);
+    created[type] = res.newState!;
+  }
+  const tfCluster = tfState.resources.find((r) => r.type === 'aws_eks_cluster' && r.name === 'c_tags')!.instances[0].attributes;
+  const tfIdp = tfState.resources.find((r) => r.type === 'aws_eks_identity_provider_config' && r.name === 'i_client_id')!.instances[0].attributes;
+  t.deepEqual(signature(created.aws_eks_cluster), signature(tfCluster), 'cluster state shape differs from Terraform\'s');
+  t.deepEqual(signature(created.aws_eks_identity_provider_config), signature(tfIdp), 'identity provider config state shape differs from Terraform\'s');
 
   // The changed configuration, planned by Terraform from its state and by us from the same prior.
   const changed = stack(emu.url, true);
