@@ -41,15 +41,19 @@ export type DriftOptions = {
 };
 
 /**
- * createClient's connection pool holds 50 sockets; with a higher --concurrency the extra calls
- * would queue inside the agent, so the pool is sized to the limit (same handler, bigger pool).
+ * createClient's connection pool holds 50 sockets; with a higher --concurrency the extra calls would
+ * queue inside the agent. Node agents read maxSockets per request, so raising it on the handler's
+ * own agent is enough. This reaches into the SDK handler's resolved config (guarded: a different
+ * shape is left alone); a `maxSockets` in providers/eks Tuning would make it unnecessary.
  */
-type ResizableHandler = { updateHttpClientConfig?: (key: 'httpAgent' | 'httpsAgent', value: http.Agent | https.Agent) => void };
-function sizePool(client: EKSClient, sockets: number): void {
-  const handler = client.config.requestHandler as unknown as ResizableHandler;
-  if (sockets <= 50 || typeof handler.updateHttpClientConfig !== 'function') return;
-  handler.updateHttpClientConfig('httpAgent', new http.Agent({ keepAlive: true, maxSockets: sockets }));
-  handler.updateHttpClientConfig('httpsAgent', new https.Agent({ keepAlive: true, maxSockets: sockets }));
+type HandlerInternals = { configProvider?: Promise<{ httpAgent?: unknown; httpsAgent?: unknown } | undefined> };
+async function sizePool(client: EKSClient, sockets: number): Promise<void> {
+  if (sockets <= 50) return;
+  const handler = client.config.requestHandler as unknown as HandlerInternals;
+  const cfg = await handler.configProvider?.catch(() => undefined);
+  for (const agent of [cfg?.httpAgent, cfg?.httpsAgent]) {
+    if (agent instanceof http.Agent || agent instanceof https.Agent) agent.maxSockets = Math.max(agent.maxSockets, sockets);
+  }
 }
 
 export function shardDesired(desired: Desired, shard: Shard | undefined): Desired {
@@ -70,7 +74,7 @@ export async function runDrift(opts: DriftOptions): Promise<DriftReport> {
   const providerBody: ObjectValue = config.providers.get('aws')?.body ?? {};
   const { client, diagnostics } = createClient(providerBody, opts.env, tuningFromEnv(opts.env, DEFAULT_TUNING));
   if (!client) throw new DriftSetupError(`provider.aws: ${diagnostics.map((d) => d.summary).join('; ')}`);
-  sizePool(client, opts.concurrency);
+  await sizePool(client, opts.concurrency);
 
   const budget = new AbortController();
   // Every in-flight call listens on the budget's signal: many listeners are expected, not a leak.
