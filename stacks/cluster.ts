@@ -1,7 +1,9 @@
 import { Construct } from 'constructs';
+import { Annotations } from 'cdktf';
+import { checkClusterBindings } from '../identity';
 import { EksCluster } from '@cdktf/provider-aws/lib/eks-cluster';
 import { DataAwsEksCluster } from '@cdktf/provider-aws/lib/data-aws-eks-cluster';
-import { OidcIdentityProvider } from './identity-provider';
+import { OidcIdentityProvider, oidcConfig } from './identity-provider';
 import { resourceName } from './names';
 import type { ClusterSpec, IdentityProviderSpec } from './types';
 import { clusterErrors } from './validation';
@@ -48,6 +50,8 @@ export class OidcCluster extends Construct {
     }
     spec.identityProviders.forEach((idp, i) => this.addIdentityProvider(idp, clusterNameRef, i));
     this.node.addValidation({ validate: () => clusterErrors(spec) });
+    // Warnings, not errors: a binding no config can match is a likely typo, but the stack is valid.
+    for (const message of bindingWarnings(spec)) Annotations.of(this).addWarning(message);
   }
 
   private addIdentityProvider(idp: IdentityProviderSpec, clusterNameRef: string, index: number): void {
@@ -56,4 +60,14 @@ export class OidcCluster extends Construct {
     const id = this.node.tryFindChild(idp.name) || !idp.name ? `${idp.name || 'config'}-${index}` : idp.name;
     this.identityProviders.push(new OidcIdentityProvider(this, id, { ...idp, clusterNameRef, clusterName: this.spec.name }));
   }
+}
+
+/**
+ * The cluster's RBAC bindings against its configs: every user and group subject must carry the
+ * prefix of at least one config (bindings are per cluster, so `dex:eng` next to an okta config is fine).
+ */
+export function bindingWarnings(spec: ClusterSpec): string[] {
+  if (!spec.rbacBindings?.length || spec.identityProviders.length === 0) return [];
+  const configs = spec.identityProviders.map((idp) => ({ name: idp.name, config: oidcConfig(idp) }));
+  return checkClusterBindings(configs, spec.rbacBindings).map((f) => `cluster ${spec.name}: ${f.message}`);
 }
