@@ -106,7 +106,7 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
 }
 
 /** Lookup for static validation: references check their path against the target's schema and are UNKNOWN. */
-function staticLookup(ws: Workspace): Lookup {
+function staticLookup(ws: Workspace, literals = false): Lookup {
   return (ref) => {
     if (ref.kind === 'var') {
       const name = ref.target.slice(4);
@@ -116,7 +116,14 @@ function staticLookup(ws: Workspace): Lookup {
     if (!target) return { value: UNKNOWN }; // reported by the graph
     const schema = resourceSchema(ws, target);
     const problem = schema ? checkSchemaPath(schema.block, ref.path) : undefined;
-    return problem ? { error: problem } : { value: UNKNOWN };
+    if (problem) return { error: problem };
+    // With `literals`, a top-level attribute set to a literal is known already (a provider never changes
+    // a configured value): `${aws_eks_cluster.main.name}` lets cross-resource rules (one issuer per
+    // cluster, the per-version config limit) run before any API call.
+    const attr = !literals ? undefined : ref.path.length === 1 && typeof ref.path[0] === 'string' && schema?.block.attributes?.[ref.path[0]] ? ref.path[0] : undefined;
+    const literal = attr === undefined ? undefined : target.body[attr];
+    if ((typeof literal === 'string' && !/[$%]\{/.test(literal)) || typeof literal === 'number' || typeof literal === 'boolean') return { value: literal };
+    return { value: UNKNOWN };
   };
 }
 
@@ -139,7 +146,9 @@ export function validateStatic(ws: Workspace): Diagnostic[] {
     diags.push(...provider.validateResourceConfig({ typeName: r.type, address: r.address, config: conf }).diagnostics.map((d) => ({ ...d, address: d.address ?? r.address })));
     if (r.mode === 'managed') {
       const list = byProvider.get(r.provider) ?? [];
-      list.push({ address: r.address, typeName: r.type, config: conf });
+      // Per-resource rules saw references as unknown (each problem is reported once, where it is written).
+      const known = conformBlock(schema.block, evaluate(r.body, staticLookup(ws, true)).value, r.address, [], []);
+      list.push({ address: r.address, typeName: r.type, config: known });
       byProvider.set(r.provider, list);
     }
   }
