@@ -1,6 +1,7 @@
 import type { EKSClient } from '@aws-sdk/client-eks';
 import {
   UNKNOWN,
+  formatPath,
   isUnknown,
   type ChangeDescription,
   type Diagnostic,
@@ -57,6 +58,9 @@ function isEmptyMap(v: Value | undefined): boolean {
   return v === null || v === undefined || (typeof v === 'object' && !Array.isArray(v) && !isUnknown(v) && Object.keys(v).length === 0);
 }
 
+/** In-place cluster changes Terraform makes that eksidp's apply does not implement yet. */
+const NOT_UPDATED_IN_PLACE: Path[] = [['compute_config'], ['storage_config'], ['remote_network_config'], ['kubernetes_network_config', 0, 'elastic_load_balancing']];
+
 export type EksProviderOptions = Partial<Tuning>;
 
 export function createEksProvider(options: EksProviderOptions = {}): Provider {
@@ -89,6 +93,21 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
     const requiresReplace: Path[] = changes.filter((c) => forceNew(c, prior, tentative));
     if (requiresReplace.length) {
       return { plannedState: setTagsAll(mergeComputed(block, config, null, true), null), requiresReplace, diagnostics: [] };
+    }
+    if (req.typeName !== IDP_TYPE) {
+      // Terraform updates these in place, but eksidp's apply does not send them yet: refuse at plan
+      // time rather than report an update that changes nothing.
+      const unsupported = changes.filter((c) => NOT_UPDATED_IN_PLACE.some((p) => c[0] === p[0] && (p.length === 1 || c[2] === p[2])));
+      if (unsupported.length) {
+        return {
+          plannedState: null,
+          requiresReplace: [],
+          diagnostics: unsupported.map((c) => ({
+            ...errorDiag(req.address, `${req.address}: eksidp cannot yet update ${formatPath(c)} of an existing cluster in place; apply this change with Terraform`),
+            attribute: c,
+          })),
+        };
+      }
     }
     return { plannedState: setTagsAll(tentative, prior), requiresReplace: [], diagnostics: [] };
   }
