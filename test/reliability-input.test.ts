@@ -136,3 +136,45 @@ test('a number for a string is converted as Terraform does: the apply succeeds',
 test(`the bad-input table has at least 30 cases (${cases.length})`, (t) => {
   t.true(cases.length >= 30);
 });
+
+test('corrupt, truncated and newer-format state: a clear error, no API call, the file left byte for byte', (t) => slot(async () => {
+  const em = await emulator(t);
+  const dir = tmp(t, 'eksidp-state-');
+  writeStack(dir, stack(em.url));
+  const good = JSON.stringify({ version: 4, terraform_version: '1.11.4', serial: 3, lineage: 'b5b8c3c0-0000-4000-8000-000000000000', outputs: {}, resources: [], check_results: null }, null, 2);
+  const variants: [string, string, RegExp][] = [
+    ['truncated', good.slice(0, good.length / 2), /state file .*terraform\.tfstate is corrupt .*nothing was changed.*\.backup/],
+    ['garbage', '\u0000\u0001not json', /state file .*terraform\.tfstate is corrupt/],
+    ['not a state', '{"hello": "world"}', /not a Terraform state/],
+    ['newer format', good.replace('"version": 4', '"version": 5'), /format version 5, newer than this eksidp supports \(4\); nothing was changed/],
+  ];
+  for (const [what, text, want] of variants) {
+    for (const args of [['plan', '--dir', '.'], APPLY, ['destroy', '--dir', '.', '--auto-approve'], ['state', 'list', '--dir', '.']]) {
+      fs.writeFileSync(path.join(dir, 'terraform.tfstate'), text);
+      const r = await cli(dir, args);
+      t.is(r.code, 1, `${what} / ${args[0]}: ${r.stderr}`);
+      t.regex(r.stderr, want, `${what} / ${args[0]}`);
+      t.is(fs.readFileSync(path.join(dir, 'terraform.tfstate'), 'utf8'), text, `${what} / ${args[0]}: state untouched`);
+      t.false(fs.existsSync(path.join(dir, 'terraform.tfstate.backup')));
+      t.false(fs.existsSync(path.join(dir, '.terraform.tfstate.lock.info')), 'lock released');
+    }
+  }
+  t.is(totalCalls(em), 0);
+}));
+
+test('a plan file from another stack is refused and nothing is applied', (t) => slot(async () => {
+  const em = await emulator(t);
+  const a = tmp(t, 'eksidp-plan-a-');
+  const b = tmp(t, 'eksidp-plan-b-');
+  writeStack(a, stack(em.url));
+  writeStack(b, stack(em.url, { clusters: { main: clusterRes('rel-other') } }));
+  const p = await cli(a, ['plan', '--dir', '.', '--out', 'a.plan']);
+  t.is(p.code, 0, p.stderr);
+  const before = fs.readFileSync(path.join(a, 'a.plan'));
+  const r = await cli(b, ['apply', path.join(a, 'a.plan'), '--dir', '.']);
+  t.is(r.code, 1, r.stderr);
+  t.true(r.stderr.includes(`the saved plan is for stack '${path.basename(a)}', not '${path.basename(b)}'`), r.stderr);
+  t.deepEqual(fs.readFileSync(path.join(a, 'a.plan')), before);
+  t.false(fs.existsSync(path.join(b, 'terraform.tfstate')));
+  t.is(totalCalls(em), 0);
+}));
