@@ -74,3 +74,12 @@ test('the project\'s local stack has no binding warning, and whoami does not fla
   t.deepEqual(out.binding_findings, []);
   t.deepEqual(out.identities.find((x) => x.name === 'dev-dana')!.roles.map((r) => r.binding), ['ClusterRole/edit']);
 });
+
+test('checkBindings leaves a subject another config of the cluster produces to that config, and still flags the rest', (t) => {
+  const { checkBindings } = require('../identity') as typeof import('../identity');
+  const okta = { issuerUrl: 'https://okta', clientId: 'k', groupsClaim: 'groups', groupsPrefix: 'okta:', usernamePrefix: 'okta:' };
+  const dex = { issuerUrl: 'https://dex', clientId: 'k', groupsClaim: 'groups', groupsPrefix: 'dex:', usernamePrefix: 'dex:' };
+  const bindings = [{ role: 'edit', groups: ['okta:eng', 'dex:eng', 'ldap:eng'], users: ['dex:root', 'root'] }];
+  t.deepEqual(checkBindings(okta, bindings, [], undefined, [dex]).map((f) => f.subject), ['root', 'ldap:eng']);
+  t.deepEqual(checkBindings(okta, bindings).map((f) => f.subject), ['dex:root', 'root', 'dex:eng', 'ldap:eng']);
+});

@@ -33,7 +33,7 @@ function readIdentities(file: string, cwd: string): Value {
  * What the providers' change descriptions get beyond the plan: each resource's `//` metadata (sample
  * identities, RBAC bindings) and the --identities override, opaque to the engine.
  */
-function describeInputs(loc: StackLocation, identities: Value | undefined): { metadata: Record<string, Value>; options?: Record<string, Value> } {
+export function describeInputs(loc: StackLocation, identities: Value | undefined): { metadata: Record<string, Value>; options?: Record<string, Value> } {
   return { metadata: resourceMetadata(readTerraformJson(loc)), ...(identities !== undefined ? { options: { sample_identities: identities } } : {}) };
 }
 
