@@ -11,7 +11,8 @@
  * folder is planned by both tools, so each tool reads state written by itself and by the other. The
  * actions must be identical (eksidp `plan --json` vs `terraform show -json` resource_changes).
  * Times are of whole processes (start-up included); `terraform init` is setup, not timed. Peak memory
- * is the sum of VmHWM over the process tree (Terraform runs the AWS provider as a child process).
+ * is the process tree's (Terraform runs the AWS provider as a child process): the largest sum of RSS
+ * over processes alive at one 20 ms poll, and at least the root's VmHWM.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -48,11 +49,11 @@ function descendants(pid: number, out: Set<number> = new Set()): Set<number> {
   return out;
 }
 
-function hwmKb(pid: number): number | undefined {
+function statusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch { return undefined; }
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch { return 0; }
 }
 
 /** Runs a whole process, timing it and polling the peak RSS of it and its children. */
@@ -63,13 +64,15 @@ function timed(cmd: string, argv: string[], cwd: string, env: NodeJS.ProcessEnv)
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const peaks = new Map<number, number>();
+    // Terraform starts the provider plugin more than once per run, one after another: summing each
+    // process's VmHWM would count them all at once. So: the largest sum of RSS of the processes alive
+    // together at one poll, and at least the root's own VmHWM (eksidp runs no children).
+    let peakKb = 0;
     const poll = () => {
       if (child.pid === undefined) return;
-      for (const p of [child.pid, ...descendants(child.pid)]) {
-        const kb = hwmKb(p);
-        if (kb !== undefined) peaks.set(p, Math.max(peaks.get(p) ?? 0, kb));
-      }
+      const kids = [...descendants(child.pid)];
+      const together = statusKb(child.pid, 'VmRSS') + kids.reduce((a, p) => a + statusKb(p, 'VmRSS'), 0);
+      peakKb = Math.max(peakKb, together, statusKb(child.pid, 'VmHWM'));
     };
     poll();
     const timer = setInterval(poll, 20);
@@ -77,7 +80,7 @@ function timed(cmd: string, argv: string[], cwd: string, env: NodeJS.ProcessEnv)
     child.on('close', (code) => {
       clearInterval(timer);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const peakMb = [...peaks.values()].reduce((a, b) => a + b, 0) / 1024;
+      const peakMb = peakKb / 1024;
       resolve({ code: code ?? 1, stdout, stderr, seconds, peakMb });
     });
   });
@@ -173,7 +176,8 @@ async function main(): Promise<void> {
       };
       write(false);
       const tools = withTf ? (['eksidp', 'terraform'] as const) : (['eksidp'] as const);
-      if (withTf) await Promise.all(Object.values(dirs).map(async (d) => must(await tf(d, ['init']), `terraform init (${d})`)));
+      // One after another: parallel inits race to fill the shared plugin cache.
+      if (withTf) for (const d of Object.values(dirs)) must(await tf(d, ['init']), `terraform init (${d})`);
 
       process.stderr.write(`[${n}] apply...\n`);
       const applyE = must(await ek(dirs.eksidp, ['apply', '--auto-approve']), `eksidp apply (${n})`);
