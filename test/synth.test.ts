@@ -60,3 +60,16 @@ terraformTest(test, 'terraform init and validate accept every synthesized stack 
     t.is(result.error_count, 0);
   }
 });
+
+test('eksidp synth prints synth-time warnings (an RBAC binding no config can produce) to stderr and still succeeds', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'cdktf.json'), JSON.stringify({ app: 'npx tsx app.ts' }));
+  const env = {
+    name: 'warned', region: 'us-east-1', endpoint: 'http://127.0.0.1:1',
+    clusters: [{ name: 'c1', version: '1.32', roleArn: 'r', subnetIds: ['s'], identityProviders: [{ name: 'okta', issuerUrl: 'https://okta.example.com', clientId: 'k', groupsClaim: 'groups', groupsPrefix: 'okta:' }], rbacBindings: [{ role: 'edit', groups: ['oidc:eng'] }] }],
+  };
+  fs.writeFileSync(path.join(dir, 'app.ts'), `import { synth as s } from ${JSON.stringify(path.join(projectRoot, 'main'))};\nexport function synth(o: { outdir?: string }) { s({ ...o, envs: [${JSON.stringify(env)}] }); }\n`);
+  const r = await run(bin, ['synth'], { cwd: dir });
+  t.regex(r.stderr, /Warning: \[warned\/c1\] cluster c1: ClusterRole\/edit: group oidc:eng matches no identity provider config/);
+  t.true(fs.existsSync(path.join(dir, 'cdktf.out', 'stacks', 'warned', 'cdk.tf.json')));
+});

@@ -6,6 +6,7 @@ import { applyAndReport, COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, lo
 import { hasChanges, plan } from '../../engine/plan';
 import { checkPlanFile, readPlanFile } from '../../engine/planfile';
 import { renderPlan } from '../../engine/render';
+import { describeInputs } from './plan';
 
 /**
  * `eksidp apply [PLANFILE]`: with a saved plan, applies exactly it (refused when the stack, the
@@ -48,10 +49,15 @@ export const command: Command = {
           await session.close();
         }
       }
-      const config = loadConfig(locate(values, io));
+      const loc = locate(values, io);
+      const config = loadConfig(loc);
       const session = await openSession(config, io, 'apply');
       try {
-        const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, { targets: targetsOf(values), parallelism, signal: io.signal });
+        const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, {
+          targets: targetsOf(values), parallelism, signal: io.signal,
+          // The same identity preview as `eksidp plan` shows, before the approval prompt.
+          describe: describeInputs(loc, undefined),
+        });
         io.stdout.write(renderPlan(p, colorsFor(io, values)));
         if (!hasChanges(p)) {
           // As Terraform does, keep what the refresh found (objects gone, attributes read back).

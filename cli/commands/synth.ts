@@ -31,7 +31,10 @@ export function appEntry(app: string): { file: string; typescript: boolean } | u
 
 type AppModule = { synth?: (opts: { outdir?: string; context?: Record<string, unknown> }) => unknown };
 
-export async function synthInProcess(cwd: string, outdirFlag?: string): Promise<{ outdir: string; stacks: string[] }> {
+type Annotation = { constructPath?: string; level?: string; message?: string };
+type ManifestJson = { stacks: Record<string, { annotations?: Annotation[] }> };
+
+export async function synthInProcess(cwd: string, outdirFlag?: string): Promise<{ outdir: string; stacks: string[]; warnings: string[] }> {
   const cfg = readCdktfJson(cwd);
   const entry = cfg.app ? appEntry(cfg.app) : undefined;
   if (!entry) throw new UsageError(`cannot run the app '${cfg.app ?? ''}' from cdktf.json in-process: eksidp synth runs 'npx tsx FILE' or 'node FILE' apps; use 'npx cdktf synth' for others`);
@@ -50,11 +53,14 @@ export async function synthInProcess(cwd: string, outdirFlag?: string): Promise<
   const mod = require(path.resolve(cwd, entry.file)) as AppModule;
   // An app that synthesizes on import has written its output already; ours exports synth() instead.
   if (typeof mod.synth === 'function') await mod.synth({ outdir, context });
-  const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, unknown> };
+  const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8')) as ManifestJson;
   const stacks = Object.keys(manifest.stacks);
+  // Warnings (e.g. RBAC bindings no config can produce) live in the manifest's annotations, as cdktf writes them.
+  const warnings = Object.values(manifest.stacks).flatMap((st) =>
+    (st.annotations ?? []).filter((a) => a.level === '@cdktf/warn').map((a) => `[${a.constructPath ?? ''}] ${a.message ?? ''}`));
   // Like cdktf, drop folders of stacks that no longer exist.
   for (const old of before) if (!stacks.includes(old)) fs.rmSync(path.join(stacksDir, old), { recursive: true, force: true });
-  return { outdir, stacks };
+  return { outdir, stacks, warnings };
 }
 
 export const command: Command = {
@@ -67,7 +73,8 @@ export const command: Command = {
     },
   },
   async run(args, io) {
-    const { outdir, stacks } = await synthInProcess(io.cwd, stringFlag(args.values, 'output'));
+    const { outdir, stacks, warnings } = await synthInProcess(io.cwd, stringFlag(args.values, 'output'));
+    for (const w of warnings) io.stderr.write(`Warning: ${w}\n`);
     io.stderr.write(`Generated Terraform code for the stacks: ${stacks.join(', ')} in ${path.relative(io.cwd, outdir) || '.'}\n`);
     return EXIT.OK;
   },
