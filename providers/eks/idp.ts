@@ -222,8 +222,7 @@ async function createIdp(ctx: Ctx, req: ApplyResourceChangeRequest, planned: Obj
     if (existing) {
       req.progress(`identity provider config ${name} already ${existing.status ?? 'exists'} on cluster ${cluster}: waiting for it instead of associating again`);
     } else {
-      const token = requestToken(req.idempotencyToken);
-      const out = await retryInUse(`associating ${name} to ${cluster}`, wctx, async () => {
+      const associate = (token: string) => retryInUse(`associating ${name} to ${cluster}`, wctx, async () => {
         try {
           return await ctx.client.send(
             new AssociateIdentityProviderConfigCommand({ clusterName: cluster, oidc, tags: Object.keys(tags).length ? tags : undefined, clientRequestToken: token }),
@@ -238,6 +237,12 @@ async function createIdp(ctx: Ctx, req: ApplyResourceChangeRequest, planned: Obj
           throw e;
         }
       });
+      let out = await associate(requestToken(req.idempotencyToken));
+      // EKS answers a reused clientRequestToken with the original update: after an association that
+      // ended Failed (no config left), the same plan would replay that failure forever. Retry once
+      // with a token derived from the failed update, so a resumed run still sends the same one.
+      const first = out?.update?.id ? await describeUpdate(ctx, cluster, out.update.id, req.signal) : undefined;
+      if (first?.id && (first.status === 'Failed' || first.status === 'Cancelled')) out = await associate(requestToken(req.idempotencyToken, first.id));
       updateId = out?.update?.id;
     }
     const c = await waitAssociated(ctx, cluster, name, updateId, wctx);
