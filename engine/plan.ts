@@ -184,7 +184,9 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
   }
   if (hasErrors(diags)) throw new EngineError(diags);
 
-  const instanceOf = (address: string): StateInstance | undefined => state.resources.find((x) => resourceAddress(x) === address)?.instances[0];
+  // A map, not a search per resource: plans read every resource and fleets have hundreds.
+  const instances = new Map<string, StateInstance | undefined>(state.resources.map((x) => [resourceAddress(x), x.instances[0]]));
+  const instanceOf = (address: string): StateInstance | undefined => instances.get(address);
   const values = new Map<string, Value>();
   for (const r of state.resources) if (r.instances[0]) values.set(resourceAddress(r), r.instances[0].attributes);
   const changes: ResourceChange[] = [];

@@ -48,7 +48,32 @@ export function sha256(text: string): string {
 /** Deep equality; an unknown value equals nothing (it may change). */
 export function valuesEqual(a: Value | undefined, b: Value | undefined): boolean {
   if (isUnknown(a) || isUnknown(b)) return false;
-  return canonicalJson(a ?? null) === canonicalJson(b ?? null);
+  return jsonEqual(a ?? null, b ?? null);
+}
+
+/**
+ * Equality of two JSON-like values as canonicalJson would compare them (key order ignored, object keys
+ * holding undefined absent), without building strings: plans compare every attribute of every
+ * resource, and string building dominated plan time at fleet scale.
+ */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] ?? null, b[i] ?? null)) return false;
+    return true;
+  }
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null || Array.isArray(b)) return false;
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  let count = 0;
+  for (const k in ao) {
+    if (ao[k] === undefined) continue;
+    count++;
+    if (bo[k] === undefined || !jsonEqual(ao[k], bo[k])) return false;
+  }
+  for (const k in bo) if (bo[k] !== undefined) count--;
+  return count === 0;
 }
 
 export function containsUnknown(v: Value | undefined): boolean {
