@@ -239,10 +239,14 @@ async function createIdp(ctx: Ctx, req: ApplyResourceChangeRequest, planned: Obj
       });
       let out = await associate(requestToken(req.idempotencyToken));
       // EKS answers a reused clientRequestToken with the original update: after an association that
-      // ended Failed (no config left), the same plan would replay that failure forever. Retry once
-      // with a token derived from the failed update, so a resumed run still sends the same one.
-      const first = out?.update?.id ? await describeUpdate(ctx, cluster, out.update.id, req.signal) : undefined;
-      if (first?.id && (first.status === 'Failed' || first.status === 'Cancelled')) out = await associate(requestToken(req.idempotencyToken, first.id));
+      // ended Failed (no config left), the same plan would replay that failure forever. Retry
+      // with a token derived from the failed update (a chain: each retry may itself replay a failure),
+      // so a resumed run still sends the same tokens.
+      for (let i = 0; i < 5 && out?.update?.id; i++) {
+        const u = await describeUpdate(ctx, cluster, out.update.id, req.signal);
+        if (!u?.id || (u.status !== 'Failed' && u.status !== 'Cancelled')) break;
+        out = await associate(requestToken(req.idempotencyToken, u.id));
+      }
       updateId = out?.update?.id;
     }
     const c = await waitAssociated(ctx, cluster, name, updateId, wctx);
