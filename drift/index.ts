@@ -1,7 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import http from 'node:http';
-import https from 'node:https';
-import type { EKSClient } from '@aws-sdk/client-eks';
 import type { ObjectValue } from '../engine/protocol';
 import type { StackLocation } from '../engine/stack-files';
 import { createClient, DEFAULT_TUNING, tuningFromEnv } from '../providers/eks/client';
@@ -40,22 +37,6 @@ export type DriftOptions = {
   progress?: (message: string) => void;
 };
 
-/**
- * createClient's connection pool holds 50 sockets; with a higher --concurrency the extra calls would
- * queue inside the agent. Node agents read maxSockets per request, so raising it on the handler's
- * own agent is enough. This reaches into the SDK handler's resolved config (guarded: a different
- * shape is left alone); a `maxSockets` in providers/eks Tuning would make it unnecessary.
- */
-type HandlerInternals = { configProvider?: Promise<{ httpAgent?: unknown; httpsAgent?: unknown } | undefined> };
-async function sizePool(client: EKSClient, sockets: number): Promise<void> {
-  if (sockets <= 50) return;
-  const handler = client.config.requestHandler as unknown as HandlerInternals;
-  const cfg = await handler.configProvider?.catch(() => undefined);
-  for (const agent of [cfg?.httpAgent, cfg?.httpsAgent]) {
-    if (agent instanceof http.Agent || agent instanceof https.Agent) agent.maxSockets = Math.max(agent.maxSockets, sockets);
-  }
-}
-
 export function shardDesired(desired: Desired, shard: Shard | undefined): Desired {
   if (!shard) return desired;
   return {
@@ -72,9 +53,10 @@ export async function runDrift(opts: DriftOptions): Promise<DriftReport> {
   const { desired: all, config } = loadDesired(opts.rawJson, opts.loc, { statePath: opts.statePath });
   const desired = shardDesired(all, opts.shard);
   const providerBody: ObjectValue = config.providers.get('aws')?.body ?? {};
-  const { client, diagnostics } = createClient(providerBody, opts.env, tuningFromEnv(opts.env, DEFAULT_TUNING));
+  // As many pooled sockets as calls in flight, so --concurrency is not capped by the pool.
+  const tuning = { ...tuningFromEnv(opts.env, DEFAULT_TUNING), maxSockets: Math.max(50, opts.concurrency) };
+  const { client, diagnostics } = createClient(providerBody, opts.env, tuning);
   if (!client) throw new DriftSetupError(`provider.aws: ${diagnostics.map((d) => d.summary).join('; ')}`);
-  await sizePool(client, opts.concurrency);
 
   const budget = new AbortController();
   // Every in-flight call listens on the budget's signal: many listeners are expected, not a leak.

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EngineError } from './util';
+import { EngineError, pidAlive } from './util';
 
 /**
  * A lock file next to the state (`.terraform.tfstate.lock.info`, Terraform's local-backend name and
@@ -17,15 +17,6 @@ export type LockInfo = { ID: string; Operation: string; Info: string; Who: strin
 
 export function lockPath(statePath: string): string {
   return path.join(path.dirname(statePath), `.${path.basename(statePath)}.lock.info`);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export function readLock(statePath: string): LockInfo | null {

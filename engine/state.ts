@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ObjectValue } from './protocol';
-import { canonicalJson, EngineError } from './util';
+import { canonicalJson, EngineError, pidAlive } from './util';
 
 /**
  * Terraform state format v4, exactly as Terraform 1.11 writes it, so Terraform reads eksidp's state
@@ -84,6 +84,26 @@ export function readState(file: string): StateV4 | null {
   return { ...s, outputs: s.outputs ?? {}, check_results: s.check_results ?? null } as StateV4;
 }
 
+/**
+ * A process killed between writing its temp file and the rename leaves `.<state>.<pid>.<rand>.tmp`
+ * behind. Called with the lock held: temp files whose writer is gone are removed (never read).
+ */
+export function removeDeadWritersTempFiles(file: string): void {
+  const dir = path.dirname(file);
+  const prefix = `.${path.basename(file)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
 /** Writes atomically: temp file, fsync, keep previous as .backup, rename; 0600. */
 export function writeStateFile(file: string, state: StateV4): void {
   const dir = path.dirname(file);
@@ -127,6 +147,7 @@ export class StateManager {
   }
 
   static load(file: string): StateManager {
+    removeDeadWritersTempFiles(file);
     const s = readState(file);
     return new StateManager(file, s, s !== null);
   }

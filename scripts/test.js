@@ -14,9 +14,11 @@ forward(child.stderr, process.stderr);
 child.on('close', (code, signal) => {
   // eslint-disable-next-line no-control-regex
   const text = out.replace(/\x1b\[[0-9;]*m/g, '');
-  const count = (re) => { let n = 0; for (const m of text.matchAll(re)) n += Number(m[1]); return n; };
-  const passed = count(/^\s*(\d+) tests? passed/gm);
-  const failed = count(/^\s*(\d+) tests? failed/gm) + count(/^\s*(\d+) uncaught exceptions?/gm) + count(/^\s*(\d+) unhandled rejections?/gm);
+  const count = (re) => { let n = 0; for (const m of text.matchAll(re)) n += Number(m[1] ?? 1); return n; };
+  // Verbose mode prints one line per test: ✔ passed, ✘ failed. (Ava's summary omits the passed count
+  // when something failed.)
+  const passed = count(/^\s*✔ /gm);
+  const failed = count(/^\s*✘ /gm) + count(/^\s*(\d+) uncaught exceptions?/gm) + count(/^\s*(\d+) unhandled rejections?/gm);
   const skipped = count(/^\s*(\d+) tests? skipped/gm);
   const exit = code ?? (signal ? 1 : 0);
   const failedShown = exit !== 0 && failed === 0 ? 1 : failed;

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { jsonPlan } from '../engine/json-plan';
 import { acquireLock, forceUnlock, lockPath } from '../engine/lock';
@@ -6,7 +8,7 @@ import { planCounts } from '../engine/plan';
 import { checkPlanFile, readPlanFile, writePlanFile } from '../engine/planfile';
 import { isUnknown } from '../engine/protocol';
 import { colors, renderPlan } from '../engine/render';
-import { readState, StateManager, writeStateFile } from '../engine/state';
+import { readState, removeDeadWritersTempFiles, StateManager, writeStateFile } from '../engine/state';
 import { engineErrors, harness } from './fixtures/engine/harness';
 
 const actionsOf = (changes: { address: string; actions: string[] }[]) => Object.fromEntries(changes.map((c) => [c.address, c.actions.join(',')]));
@@ -283,4 +285,16 @@ test('import reads the object into state through the provider; apply refuses not
   t.is(imp.state!.size, null);
   const missing = await provider.importResourceState({ typeName: 'memory_item', id: 'nope' });
   t.regex(missing.diagnostics[0]!.summary, /no memory_item with id "nope"/);
+});
+
+test('temp state files left by a killed writer are removed on the next load; a live writer\'s are kept', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-tmpstate-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'terraform.tfstate');
+  const dead = `.terraform.tfstate.999999999.abcd1234.tmp`;
+  const live = `.terraform.tfstate.${process.pid}.abcd1234.tmp`;
+  const other = 'unrelated.tmp';
+  for (const f of [dead, live, other]) fs.writeFileSync(path.join(dir, f), '{');
+  removeDeadWritersTempFiles(file);
+  t.deepEqual(fs.readdirSync(dir).sort(), [live, other].sort());
 });

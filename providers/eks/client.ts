@@ -11,6 +11,8 @@ export type Tuning = {
   /** SDK attempts per call (throttling and 5xx are retried by the SDK's adaptive mode). */
   maxAttempts: number;
   requestTimeoutMs: number;
+  /** Sockets per host in the keep-alive pool (default 50); callers running more calls at once raise it. */
+  maxSockets?: number;
 };
 
 export const DEFAULT_TUNING: Tuning = { pollInitialMs: 2_000, pollMaxMs: 30_000, maxAttempts: 8, requestTimeoutMs: 60_000 };
@@ -85,8 +87,8 @@ export function createClient(config: ObjectValue, env: NodeJS.ProcessEnv, tuning
     maxAttempts: tuning.maxAttempts,
     // Keep-alive: a plan of many configs is many small calls to one host.
     requestHandler: {
-      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 50 }),
-      httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 50 }),
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets: tuning.maxSockets ?? 50 }),
+      httpsAgent: new https.Agent({ keepAlive: true, maxSockets: tuning.maxSockets ?? 50 }),
       requestTimeout: tuning.requestTimeoutMs,
       connectionTimeout: 10_000,
     },
