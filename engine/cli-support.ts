@@ -24,15 +24,16 @@ export const COLOR_FLAG: Record<string, FlagSpec> = {
   color: { type: 'boolean', description: 'Colour (default on a terminal); --no-color or NO_COLOR turns it off.' },
 };
 export const PARALLELISM_FLAG: Record<string, FlagSpec> = {
-  parallelism: { type: 'string', valueName: 'N', description: 'Resource operations at once (default 10).' },
+  parallelism: { type: 'string', valueName: 'N', description: 'Resource changes at once (default 10); also caps refresh reads, which otherwise run 32 at once.' },
 };
 
 export function colorsFor(io: Io, values: Parsed['values'], stream: 'stdout' | 'stderr' = 'stdout'): Colors {
   return colors(colorEnabled(io[stream], io.env, values.color === false));
 }
 
-export function parallelismOf(name: string, values: Parsed['values']): number {
-  return numberFlag({ name, summary: '', usage: '', flags: PARALLELISM_FLAG }, values, 'parallelism', { min: 1, max: 256, integer: true }) ?? 10;
+/** The --parallelism flag, or undefined when not given (plan and apply then use their own defaults). */
+export function parallelismOf(name: string, values: Parsed['values']): number | undefined {
+  return numberFlag({ name, summary: '', usage: '', flags: PARALLELISM_FLAG }, values, 'parallelism', { min: 1, max: 256, integer: true });
 }
 
 export function targetsOf(values: Parsed['values']): string[] {

@@ -9,6 +9,8 @@ import { providerNameFor, resolveConfig, resourceSchema, type Workspace } from '
 import type { ResourceConfig } from './config';
 import { providerAddress } from './config';
 
+export const DEFAULT_READ_PARALLELISM = 32;
+
 /**
  * Planning: refresh the state, then compare configuration with state resource by resource through
  * the provider's planResourceChange. The result is an immutable Plan; apply executes exactly it.
@@ -63,6 +65,7 @@ export type PlanOptions = {
   destroy?: boolean;
   refresh?: boolean;
   targets?: string[];
+  /** At most this many resource operations at once (default: 32 reads during refresh). */
   parallelism?: number;
   signal?: AbortSignal;
   /**
@@ -158,7 +161,10 @@ export function makeLookup(ws: Workspace, values: Map<string, Value>): Lookup {
 export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: string; serial: number }, opts: PlanOptions = {}): Promise<Plan> {
   const diags: Diagnostic[] = [];
   const state = structuredClone(stateIn);
-  const parallelism = opts.parallelism ?? 10;
+  // Reads are cheap calls that mostly wait on the network: by default more run at once than changes
+  // (Terraform reads 10 at a time, which makes refresh latency-bound at fleet scale). An explicit
+  // --parallelism caps reads too.
+  const parallelism = opts.parallelism ?? DEFAULT_READ_PARALLELISM;
 
   // Refresh: read every managed resource in parallel (bounded); gone objects leave the state.
   if (opts.refresh !== false) {
