@@ -11,10 +11,11 @@ import { resolveConfig, resourceSchema, timeoutsOf, type Workspace } from './wor
  * filled in as dependencies complete, and the provider's final plan must agree with the saved one.
  *
  * Resume after a crash: every change carries a deterministic idempotency token (hash of lineage,
- * address, step and the final planned values). A re-run after a crash mid-create plans the same
- * create with the same values, so the provider sends the same token (EKS clientRequestToken) and
- * gets the object already being made instead of a second one; the EKS provider also finds a config
- * that is still CREATING on its own read. So no extra "read planned resource" hook is needed.
+ * the plan's prior serial, address, step and the final planned values). A re-run after a crash
+ * before any state write plans the same create with the same values, so the provider sends the
+ * same token (EKS clientRequestToken) and gets the object already being made instead of a second
+ * one; otherwise the EKS provider finds the object still CREATING on its own and waits for it.
+ * So no extra "read planned resource" hook is needed.
  */
 
 export type StepKind = 'create' | 'update' | 'delete' | 'read';
@@ -48,8 +49,15 @@ type Step = {
   key?: string;
 };
 
-export function idempotencyToken(lineage: string, address: string, kind: StepKind, planned: Value): string {
-  return sha256(`${lineage}\n${address}\n${kind}\n${canonicalJson(planned)}`).slice(0, 32);
+/**
+ * The plan's prior serial is part of the token: a later plan (after the change completed, or after
+ * a destroy) must not replay an old request, which EKS would answer with the old, possibly deleted,
+ * object. A re-plan after a crash that wrote nothing has the same serial and so the same tokens;
+ * after a crash that wrote state, the provider finds the object being made on its own (EKS answers
+ * "already exists" / "in use") and waits for it instead of making it twice.
+ */
+export function idempotencyToken(lineage: string, serial: number, address: string, kind: StepKind, planned: Value): string {
+  return sha256(`${lineage}\n${serial}\n${address}\n${kind}\n${canonicalJson(planned)}`).slice(0, 32);
 }
 
 function buildSteps(plan: Plan): Step[] {
@@ -128,7 +136,7 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
         const config = null;
         const res = await provider.applyResourceChange({
           typeName: c.type, address: c.address, priorState: c.before, plannedState: null, config,
-          timeouts: timeoutsOf(c.before, c.address), idempotencyToken: idempotencyToken(lineage, c.address, 'delete', c.before), progress, signal: opts.signal,
+          timeouts: timeoutsOf(c.before, c.address), idempotencyToken: idempotencyToken(lineage, plan.prior.serial, c.address, 'delete', c.before), progress, signal: opts.signal,
         });
         stepDiags.push(...res.diagnostics);
         if (!s.deposed) {
@@ -159,7 +167,7 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
         if (!hasErrors(stepDiags)) {
           const res = await provider.applyResourceChange({
             typeName: c.type, address: c.address, priorState: prior, plannedState: planned, config,
-            timeouts: timeoutsOf(config, c.address), idempotencyToken: idempotencyToken(lineage, c.address, s.kind, planned), progress, signal: opts.signal,
+            timeouts: timeoutsOf(config, c.address), idempotencyToken: idempotencyToken(lineage, plan.prior.serial, c.address, s.kind, planned), progress, signal: opts.signal,
           });
           stepDiags.push(...res.diagnostics);
           const failed = hasErrors(res.diagnostics);

@@ -64,4 +64,12 @@ test('plan, apply, re-plan, replace and destroy an EKS cluster with identity pro
   i = io(dir);
   t.is(await run(['destroy', '--dir', '.', '--auto-approve'], i), 0, i.err());
   t.deepEqual((em.snapshot() as { clusters: unknown[] }).clusters, []);
+
+  // The same stack applied again after the destroy creates everything anew: requests of the earlier
+  // plan are not replayed (EKS would answer a replayed CreateCluster with the deleted cluster).
+  i = io(dir);
+  t.is(await run(['apply', '--dir', '.', '--auto-approve'], i), 0, i.err());
+  t.regex(i.out(), /Apply complete! Resources: 3 added, 0 changed, 0 destroyed\./);
+  const live = em.snapshot() as { clusters: { status: string; configs: unknown[] }[] };
+  t.deepEqual(live.clusters.map((c) => [c.status, c.configs.length]), [['ACTIVE', 2]]);
 });
