@@ -93,7 +93,7 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
   const result: ApplyResult = { diagnostics, added: 0, changed: 0, destroyed: 0, skipped: [], notStarted: [], interrupted: false };
   const lineage = state.state.lineage;
   // Start from the refreshed state the plan was made from (refresh results and data sources).
-  state.state.resources = structuredClone(plan.priorState.resources);
+  state.replaceResources(structuredClone(plan.priorState.resources));
   await state.persist();
 
   const values = new Map<string, Value>();

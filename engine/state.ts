@@ -1,8 +1,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { ObjectValue } from './protocol';
-import { canonicalJson, EngineError, pidAlive } from './util';
+import type { ObjectValue, Value } from './protocol';
+import { EngineError, pidAlive, valuesEqual } from './util';
 
 /**
  * Terraform state format v4, exactly as Terraform 1.11 writes it, so Terraform reads eksidp's state
@@ -105,28 +106,34 @@ export function removeDeadWritersTempFiles(file: string): void {
 }
 
 /** Writes atomically: temp file, fsync, keep previous as .backup, rename; 0600. */
-export function writeStateFile(file: string, state: StateV4): void {
+export async function writeStateFile(file: string, state: StateV4): Promise<void> {
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
+  // The text is taken now: later changes go into the next write.
   const text = JSON.stringify(state, null, 2) + '\n';
+  await fsp.mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
-  const fd = fs.openSync(tmp, 'wx', 0o600);
+  // Asynchronous I/O: while one write (and its fsync) is in flight, apply goes on, and the changes
+  // made meanwhile are coalesced into the next write.
+  const fh = await fsp.open(tmp, 'wx', 0o600);
   try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
+    await fh.writeFile(text);
+    await fh.sync();
   } finally {
-    fs.closeSync(fd);
+    await fh.close();
   }
   if (fs.existsSync(file)) {
     // The backup is the previous state, as Terraform keeps it; copy so the live file is never missing.
-    fs.copyFileSync(file, `${file}.backup`);
-    fs.chmodSync(`${file}.backup`, 0o600);
+    await fsp.copyFile(file, `${file}.backup`);
+    await fsp.chmod(`${file}.backup`, 0o600);
   }
-  fs.renameSync(tmp, file);
+  await fsp.rename(tmp, file);
   try {
-    const dfd = fs.openSync(dir, 'r');
-    fs.fsyncSync(dfd);
-    fs.closeSync(dfd);
+    const dh = await fsp.open(dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
   } catch {
     // fsync of a directory is not possible everywhere; the rename itself is atomic.
   }
@@ -138,22 +145,23 @@ export function writeStateFile(file: string, state: StateV4): void {
  */
 export class StateManager {
   state: StateV4;
-  private persisted: string;
+  /**
+   * Whether the resources changed since the last write. Tracked per change (set/replaceResources)
+   * rather than by re-serialising the whole state on every persist: with hundreds of resources that
+   * made apply quadratic. Queued persists after one write find nothing dirty: writes coalesce.
+   */
+  private dirty = false;
+  private written = false;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(readonly file: string, initial: StateV4 | null, private readonly existsOnDisk: boolean) {
     this.state = initial ? structuredClone(initial) : emptyState();
-    this.persisted = existsOnDisk ? this.contentKey() : '';
   }
 
   static load(file: string): StateManager {
     removeDeadWritersTempFiles(file);
     const s = readState(file);
     return new StateManager(file, s, s !== null);
-  }
-
-  private contentKey(): string {
-    return canonicalJson({ resources: this.state.resources, outputs: this.state.outputs });
   }
 
   find(address: string): StateResource | undefined {
@@ -164,15 +172,27 @@ export class StateManager {
     return this.find(address)?.instances[0];
   }
 
+  /** Replaces every resource (e.g. with what a refresh found); dirty only if something differs. */
+  replaceResources(resources: StateResource[]): void {
+    if (valuesEqual(resources as unknown as Value, this.state.resources as unknown as Value)) return;
+    this.state.resources = resources;
+    this.dirty = true;
+  }
+
   /** Sets (or with null, removes) one resource's single instance. */
   set(r: { mode: 'managed' | 'data'; type: string; name: string; provider: string }, instance: StateInstance | null): void {
     const address = resourceAddress(r);
     const idx = this.state.resources.findIndex((x) => resourceAddress(x) === address);
     if (instance === null) {
-      if (idx >= 0) this.state.resources.splice(idx, 1);
+      if (idx >= 0) {
+        this.state.resources.splice(idx, 1);
+        this.dirty = true;
+      }
       return;
     }
     const entry: StateResource = { mode: r.mode, type: r.type, name: r.name, provider: r.provider, instances: [instance] };
+    if (idx >= 0 && valuesEqual(this.state.resources[idx] as unknown as Value, entry as unknown as Value)) return;
+    this.dirty = true;
     if (idx >= 0) this.state.resources[idx] = entry;
     else this.state.resources.push(entry);
     // Terraform's writer sorts by mode string ("data" < "managed"), then type, then name.
@@ -182,15 +202,15 @@ export class StateManager {
   /** Persists if anything changed since the last write; serialised so parallel callers never interleave. */
   persist(): Promise<void> {
     const run = async () => {
-      const key = this.contentKey();
-      if (key === this.persisted) return;
+      if (!this.dirty) return;
+      this.dirty = false;
       // No state file yet and nothing to record: do not create an empty one.
-      if (!this.existsOnDisk && this.persisted === '' && this.state.resources.length === 0) return;
-      if (this.persisted !== '' || this.existsOnDisk) this.state.serial += 1;
+      if (!this.existsOnDisk && !this.written && this.state.resources.length === 0) return;
+      if (this.written || this.existsOnDisk) this.state.serial += 1;
       else this.state.serial = Math.max(this.state.serial, 1);
       this.state.terraform_version = TERRAFORM_VERSION;
-      writeStateFile(this.file, this.state);
-      this.persisted = key;
+      await writeStateFile(this.file, this.state);
+      this.written = true;
     };
     this.chain = this.chain.then(run, run);
     return this.chain;

@@ -233,14 +233,14 @@ test('state writes are atomic, 0600, keep a backup, bump serial and keep lineage
   });
 });
 
-test('corrupt, truncated or newer state is a clear error and is left untouched', (t) => {
+test('corrupt, truncated or newer state is a clear error and is left untouched', async (t) => {
   const h = harness(t);
   fs.writeFileSync(h.statePath, '{"version": 4, "serial": 1, "lin');
   t.throws(() => readState(h.statePath), { message: /is corrupt/ });
   fs.writeFileSync(h.statePath, JSON.stringify({ version: 5, serial: 1, lineage: 'x', resources: [] }));
   t.throws(() => readState(h.statePath), { message: /format version 5, newer than this eksidp supports/ });
   t.is(JSON.parse(fs.readFileSync(h.statePath, 'utf8')).version, 5);
-  writeStateFile(h.statePath, { version: 4, terraform_version: '1.11.4', serial: 3, lineage: 'l', outputs: {}, resources: [], check_results: null });
+  await writeStateFile(h.statePath, { version: 4, terraform_version: '1.11.4', serial: 3, lineage: 'l', outputs: {}, resources: [], check_results: null });
   t.is(readState(h.statePath)!.serial, 3);
 });
 

@@ -26,7 +26,7 @@ terraformTest(test, 'eksidp reads Terraform state and Terraform reads state eksi
 
   // Rewrite it through eksidp's writer (new serial, same lineage): Terraform must accept it as is.
   const mgr = new StateManager(file, tfState, true);
-  writeStateFile(file, { ...mgr.state, serial: tfState.serial + 1 });
+  await writeStateFile(file, { ...mgr.state, serial: tfState.serial + 1 });
   const plan = await terraform(dir, ['plan', '-detailed-exitcode', '-input=false']);
   t.is(plan.code, 0, plan.stdout + plan.stderr);
   const list = await terraform(dir, ['state', 'list']);

@@ -61,7 +61,7 @@ export const command: Command = {
         io.stdout.write(renderPlan(p, colorsFor(io, values)));
         if (!hasChanges(p)) {
           // As Terraform does, keep what the refresh found (objects gone, attributes read back).
-          session.state.state.resources = structuredClone(p.priorState.resources);
+          session.state.replaceResources(structuredClone(p.priorState.resources));
           await session.state.persist();
           io.stdout.write('\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.\n');
           return EXIT.OK;
