@@ -20,6 +20,9 @@ import { idpState } from '../providers/eks/idp';
 import { terraformAvailable, terraformEnv } from '../test/helpers/terraform';
 import { clusterName, fleetStack, sdkClient, seedFleet, writeStack, type FleetSpec } from '../test/fixtures/drift/fleet';
 
+// Quiet the AWS SDK's Node-version notice (read when the first client is built), as the CLI does.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const LATENCY_MS = 20;
 const STARTUP_S = 0.3;
 const root = path.join(__dirname, '..');

@@ -70,5 +70,63 @@ export function readTerraformJson(loc: StackLocation): Record<string, unknown> {
     throw new StackInputError(`${loc.file} is not valid JSON: ${(e as Error).message}`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new StackInputError(`${loc.file}: the top level must be a JSON object`);
+  const dup = findDuplicateKey(text);
+  if (dup) {
+    // JSON.parse keeps the last of two equal keys silently; Terraform rejects them.
+    const [section, type, name] = dup;
+    const what = (section === 'resource' || section === 'data') && dup.length === 3
+      ? `${section === 'data' ? 'data.' : ''}${type}.${name}: duplicate resource address`
+      : `duplicate key ${dup.join('.')}`;
+    throw new StackInputError(`${what} (the key "${dup[dup.length - 1]}" appears twice in the same object of ${path.basename(loc.file)})`);
+  }
   return json as Record<string, unknown>;
+}
+
+/**
+ * The path of the first key that appears twice in one object of a JSON text (already known to be
+ * valid JSON), or undefined.
+ */
+export function findDuplicateKey(text: string): string[] | undefined {
+  let i = 0;
+  const skipSpace = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
+  };
+  const readString = (): string => {
+    const start = i++;
+    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const value = (at: string[]): string[] | undefined => {
+    skipSpace();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      i++;
+      skipSpace();
+      if (text[i] === (c === '{' ? '}' : ']')) {
+        i++;
+        return undefined;
+      }
+      const seen = new Set<string>();
+      for (let n = 0; ; n++) {
+        let key = String(n);
+        if (c === '{') {
+          skipSpace();
+          key = readString();
+          if (seen.has(key)) return [...at, key];
+          seen.add(key);
+          skipSpace();
+          i++; // the colon
+        }
+        const found = value([...at, key]);
+        if (found) return found;
+        skipSpace();
+        if (text[i++] !== ',') return undefined; // the closing bracket
+      }
+    }
+    if (c === '"') readString();
+    else while (i < text.length && !',}] \t\n\r'.includes(text[i]!)) i++;
+    return undefined;
+  };
+  return value([]);
 }

@@ -36,6 +36,12 @@ const APPLY = ['apply', '--dir', '.', '--auto-approve'];
 
 const cases: Case[] = [
   { name: 'malformed JSON', stack: (u) => JSON.stringify(stack(u)).slice(0, 120), want: /cdk\.tf\.json.*(JSON|Unexpected|Unterminated)/i },
+  {
+    name: 'duplicate address (the same JSON key twice)',
+    // JSON.parse would keep the second silently; Terraform rejects it, and so must eksidp.
+    stack: (u) => JSON.stringify(stack(u), null, 1).replace('"aws_eks_cluster": {', '"aws_eks_cluster": {\n "main": {"name": "shadowed"},'),
+    want: /aws_eks_cluster\.main: duplicate resource address/,
+  },
   { name: 'top level is not an object', stack: () => '[1, 2]', want: /cdk\.tf\.json.*object/i },
   { name: 'unknown resource type', stack: (u) => ({ ...stack(u), resource: { ...(stack(u).resource as Json), aws_eks_clusterz: { x: { name: 'x' } } } }), want: /aws_eks_clusterz\.x: provider "aws" has no resource type "aws_eks_clusterz"/ },
   { name: 'unknown attribute', stack: (u) => stack(u, { configs: cfg({}, { colour: 'blue' }) }), want: /aws_eks_identity_provider_config\.okta: colour: Unsupported argument/ },
