@@ -3,20 +3,11 @@
  * environments.ts); constructs turn them into Terraform resources.
  */
 
-/** A synthetic person whose claims the identity preview maps under each config (never real data). */
-export type SampleIdentity = {
-  name: string;
-  claims: Record<string, unknown>;
-};
+import type { RbacBinding, SampleIdentity } from '../identity/types';
 
-/** An RBAC binding the team expects on a cluster: the subjects must carry the config's prefixes. */
-export type RbacBinding = {
-  role: string;
-  kind?: 'ClusterRole' | 'Role';
-  namespace?: string;
-  users?: string[];
-  groups?: string[];
-};
+// Sample identities and RBAC bindings are the identity library's types: the constructs write them
+// into the synthesized JSON exactly as the identity preview reads them.
+export type { RbacBinding, SampleIdentity };
 
 export type IdentityProviderSpec = {
   /** identity_provider_config_name: unique per cluster. */

@@ -1,11 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import test from 'ava';
-import { parseCommandArgs } from '../cli/args';
-import type { Command, Io } from '../cli/command';
 import { startEmulator } from '../emulator';
+import { captureIo, runCommand } from './helpers/in-process';
 
 /**
  * The engine with the real EKS provider (registry name `aws`) against the embedded emulator, through
@@ -13,20 +11,8 @@ import { startEmulator } from '../emulator';
  * and destroy. Short emulator durations keep it to a few seconds.
  */
 
-// cli/index.ts finds package.json relative to dist/, so the commands are run directly here.
-async function run(argv: string[], io: Io): Promise<number> {
-  const [name, ...rest] = argv;
-  const command = (require(`../cli/commands/${name}`) as { command: Command }).command;
-  return command.run(parseCommandArgs(command.spec, rest), io);
-}
-
-function io(cwd: string): Io & { out: () => string; err: () => string } {
-  const stdout = new PassThrough(), stderr = new PassThrough();
-  let o = '', e = '';
-  stdout.on('data', (d) => (o += d));
-  stderr.on('data', (d) => (e += d));
-  return { stdout, stderr, env: { ...process.env, NO_COLOR: '1', EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '200' }, cwd, signal: new AbortController().signal, out: () => o, err: () => e };
-}
+const run = runCommand;
+const io = (cwd: string) => captureIo(cwd, { EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '200' });
 
 test('plan, apply, re-plan, replace and destroy an EKS cluster with identity provider configs on the emulator', async (t) => {
   const em = await startEmulator({ port: 0, clusterCreateMs: 100, clusterDeleteMs: 50, updateMs: 100 });

@@ -1,11 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import test from 'ava';
-import { parseCommandArgs } from '../cli/args';
-import type { Command, Io } from '../cli/command';
 import { startEmulator } from '../emulator';
+import { captureIo, runCommand } from './helpers/in-process';
 
 /**
  * The identity preview in `eksidp plan` / `eksidp show`, with the real EKS provider against the
@@ -13,19 +11,8 @@ import { startEmulator } from '../emulator';
  * replaced, created and removed configs, and RBAC warnings from the cluster's bindings.
  */
 
-async function run(argv: string[], io: Io): Promise<number> {
-  const [name, ...rest] = argv;
-  const command = (require(`../cli/commands/${name}`) as { command: Command }).command;
-  return command.run(parseCommandArgs(command.spec, rest), io);
-}
-
-function io(cwd: string): Io & { out: () => string; err: () => string } {
-  const stdout = new PassThrough(), stderr = new PassThrough();
-  let o = '', e = '';
-  stdout.on('data', (d) => (o += d));
-  stderr.on('data', (d) => (e += d));
-  return { stdout, stderr, env: { ...process.env, NO_COLOR: '1', EKSIDP_POLL_INITIAL_MS: '20', EKSIDP_POLL_MAX_MS: '50' }, cwd, signal: new AbortController().signal, out: () => o, err: () => e };
-}
+const run = runCommand;
+const io = (cwd: string) => captureIo(cwd, { EKSIDP_POLL_INITIAL_MS: '20', EKSIDP_POLL_MAX_MS: '50' });
 
 type Oidc = Record<string, unknown>;
 
@@ -169,5 +156,6 @@ test('plan previews sample identities and RBAC for created, replaced and removed
   // A malformed --identities file is a usage error naming the entry.
   fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify([{ claims: {} }]));
   i = io(dir);
-  await t.throwsAsync(run(['plan', '--dir', '.', '--identities', 'bad.json'], i), { message: /--identities bad\.json\[0\] needs a non-empty string "name"/ });
+  t.is(await run(['plan', '--dir', '.', '--identities', 'bad.json'], i), 1);
+  t.regex(i.err(), /--identities bad\.json\[0\] needs a non-empty string "name"/);
 });
