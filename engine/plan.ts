@@ -1,6 +1,6 @@
 import { getPath, type Lookup } from './expressions';
 import { transitiveDeps } from './graph';
-import type { ChangeDescription, ChangeDetails, Diagnostic, ObjectValue, Path, RelatedResource, Value } from './protocol';
+import type { ChangeDescription, ChangeDetails, Diagnostic, ObjectValue, Path, ReadDataSourceResponse, RelatedResource, Value } from './protocol';
 import { hasErrors, isUnknown, UNKNOWN } from './protocol';
 import { proposedNew } from './schema';
 import { resourceAddress, type StateInstance, type StateV4 } from './state';
@@ -201,6 +201,18 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
 
   const depsOf = (address: string) => [...transitiveDeps(ws.graph.deps, address)].sort();
   if (!opts.destroy) {
+    // Data sources that depend on nothing are read up front, in parallel: the walk below goes one
+    // resource at a time, and a fleet of adopted clusters would pay one round trip per data source.
+    const prefetched = new Map<string, ReadDataSourceResponse>();
+    const independent = ws.graph.order.filter((a) => ws.byAddress.get(a)!.mode === 'data' && [...(ws.graph.deps.get(a) ?? [])].length === 0);
+    await mapBounded(independent, parallelism, async (address) => {
+      const r = ws.byAddress.get(address)!;
+      const scratch: Diagnostic[] = [];
+      const config = resolveConfig(ws, r, lookup, scratch);
+      // Anything unusual is left to the walk, which reports it once.
+      if (scratch.length > 0 || containsUnknown(config)) return;
+      prefetched.set(address, await ws.providers.get(r.provider)!.readDataSource({ typeName: r.type, address, config, signal: opts.signal }));
+    });
     for (const address of ws.graph.order) {
       const r = ws.byAddress.get(address)!;
       configured.add(address);
@@ -219,7 +231,7 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
           changes.push({ ...base, actions: ['read'], before: null, after, replacePaths: [], priorDependencies: [] });
           continue;
         }
-        const res = await provider.readDataSource({ typeName: r.type, address, config, signal: opts.signal });
+        const res = prefetched.get(address) ?? await provider.readDataSource({ typeName: r.type, address, config, signal: opts.signal });
         diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
         if (res.state === null) { diags.push(error('data source returned no object', address)); continue; }
         values.set(address, res.state);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import test from 'ava';
 import { jsonPlan } from '../engine/json-plan';
 import { acquireLock, forceUnlock, lockPath } from '../engine/lock';
-import { planCounts } from '../engine/plan';
+import { plan, planCounts } from '../engine/plan';
 import { checkPlanFile, readPlanFile, writePlanFile } from '../engine/planfile';
 import { isUnknown } from '../engine/protocol';
 import { colors, renderPlan } from '../engine/render';
@@ -190,6 +190,21 @@ test('data sources are read during plan, or deferred to apply when their config 
   t.deepEqual(p2.changes.find((c) => c.address === 'data.memory_item.later')!.actions, ['read']);
   t.deepEqual(result.diagnostics, []);
   t.is(readState(h.statePath)!.resources.find((r) => r.name === 'later')!.instances[0]!.attributes.id, 'mem-c');
+});
+
+test('independent data sources are read in parallel during plan, not one after another', async (t) => {
+  const h = harness(t);
+  const names = ['a', 'b', 'c', 'd'];
+  h.write(Object.fromEntries(names.map((n) => [n, { name: n, value: n }])));
+  await h.apply();
+  // Adopted clusters are data sources with no dependencies: a fleet of them must not cost one round trip each.
+  h.write(Object.fromEntries(names.map((n) => [n, { name: n, value: n }])), { read_delay_ms: 40 },
+    { data: { memory_item: Object.fromEntries(names.map((n) => [`d_${n}`, { name: n }])) } });
+  const { ws, state, provider } = await h.open();
+  const p = await plan(ws, state.state, { lineage: state.state.lineage, serial: state.state.serial });
+  t.deepEqual(p.changes.filter((c) => c.actions[0] !== 'no-op'), []);
+  t.is(provider.requests.filter((r) => r.verb === 'read-data').length, names.length, 'each data source read once');
+  t.true(provider.maxConcurrentDataReads > 1, `at most ${provider.maxConcurrentDataReads} read at once`);
 });
 
 test('the JSON plan has the terraform show -json shape', async (t) => {

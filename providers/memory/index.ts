@@ -14,7 +14,7 @@ import { isUnknown, UNKNOWN } from '../../engine/protocol';
  * by `provider.memory.path` (so spawned CLI tests can look at it), with an event log of every apply
  * (start/end times, concurrency key, idempotency token) and fault hooks set in the provider block:
  * `fail_on` (names whose apply fails), `fail_partial` (a failing create still leaves an object),
- * `apply_delay_ms` (slow applies).
+ * `apply_delay_ms` (slow applies), `read_delay_ms` (slow data source reads).
  */
 
 export const MEMORY_SCHEMA: ProviderSchema = {
@@ -26,6 +26,7 @@ export const MEMORY_SCHEMA: ProviderSchema = {
         fail_on: { type: ['list', 'string'], optional: true, description: 'names whose apply fails' },
         fail_partial: { type: 'bool', optional: true, description: 'a failing create leaves a partial object' },
         apply_delay_ms: { type: 'number', optional: true, description: 'delay of each apply' },
+        read_delay_ms: { type: 'number', optional: true, description: 'delay of each data source read' },
       },
     },
   },
@@ -78,6 +79,10 @@ export class MemoryProvider implements Provider {
   private failOn = new Set<string>();
   private failPartial = false;
   private delay = 0;
+  private readDelay = 0;
+  private readsInFlight = 0;
+  /** The most data source reads that were in flight at once. */
+  maxConcurrentDataReads = 0;
   /** Every request, for tests that check what the engine sent. */
   readonly requests: { verb: string; address?: string; token?: string }[] = [];
 
@@ -91,6 +96,7 @@ export class MemoryProvider implements Provider {
     if (Array.isArray(c.fail_on)) for (const n of c.fail_on) if (typeof n === 'string') this.failOn.add(n);
     this.failPartial = c.fail_partial === true;
     this.delay = typeof c.apply_delay_ms === 'number' ? c.apply_delay_ms : 0;
+    this.readDelay = typeof c.read_delay_ms === 'number' ? c.read_delay_ms : 0;
     return { diagnostics: [] };
   }
 
@@ -140,6 +146,11 @@ export class MemoryProvider implements Provider {
 
   async readDataSource(req: ReadDataSourceRequest): Promise<ReadDataSourceResponse> {
     this.requests.push({ verb: 'read-data', address: req.address });
+    if (this.readDelay > 0) {
+      this.maxConcurrentDataReads = Math.max(this.maxConcurrentDataReads, ++this.readsInFlight);
+      await sleep(this.readDelay);
+      this.readsInFlight--;
+    }
     const obj = Object.values(this.load().objects).find((o) => o.name === req.config.name);
     if (!obj) return { state: null, diagnostics: [err(`no memory_item named "${String(req.config.name)}"`, req.address, ['name'])] };
     return { state: { name: obj.name!, id: obj.id!, value: obj.value ?? null, arn: obj.arn! }, diagnostics: [] };
