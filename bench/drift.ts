@@ -12,13 +12,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DescribeIdentityProviderConfigCommand } from '@aws-sdk/client-eks';
 import { startEmulator } from '../emulator';
-import { emptyState, writeStateFile } from '../engine/state';
-import { mapBounded } from '../engine/util';
-import { idpState } from '../providers/eks/idp';
 import { terraformAvailable, terraformEnv } from '../test/helpers/terraform';
-import { clusterName, fleetStack, sdkClient, seedFleet, writeStack, type FleetSpec } from '../test/fixtures/drift/fleet';
+import { fleetStack, sdkClient, seedFleet, writeStack, writeTerraformStateFromLive, type FleetSpec } from '../test/fixtures/drift/fleet';
 
 // Quiet the AWS SDK's Node-version notice (read when the first client is built), as the CLI does.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -58,24 +54,6 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): 
   });
 }
 
-async function writeTerraformState(dir: string, spec: FleetSpec, endpoint: string): Promise<void> {
-  const client = sdkClient(endpoint);
-  const state = emptyState();
-  const idx = Array.from({ length: spec.clusters }, (_, i) => i);
-  const attrs = await mapBounded(idx, 32, async (i) => {
-    const name = clusterName(spec, i);
-    const out = await client.send(new DescribeIdentityProviderConfigCommand({ clusterName: name, identityProviderConfig: { type: 'oidc', name: 'okta' } }));
-    return { key: `${name.replace(/-/g, '_')}_okta`, attributes: idpState(out.identityProviderConfig!.oidc!, null) };
-  });
-  client.destroy();
-  state.resources = attrs.map(({ key, attributes }) => ({
-    mode: 'managed', type: 'aws_eks_identity_provider_config', name: key, provider: 'provider["registry.terraform.io/hashicorp/aws"]',
-    instances: [{ schema_version: 0, attributes, sensitive_attributes: [] }],
-  }));
-  state.serial = 1;
-  writeStateFile(path.join(dir, 'terraform.tfstate'), state);
-}
-
 type Row = { n: number; calls: number; callsExact: boolean; idealS: number; eksidp: Measured; driftCode: number; tf?: Measured; tfDrifted?: number };
 
 async function bench(n: number): Promise<Row> {
@@ -105,7 +83,7 @@ async function bench(n: number): Promise<Row> {
     const row: Row = { n, calls: total, callsExact, idealS, eksidp, driftCode: eksidp.code };
     if (withTerraform && terraformAvailable) {
       emu.setFaults({ latencyMs: 0 });
-      await writeTerraformState(dir, spec, emu.url);
+      await writeTerraformStateFromLive(dir, spec, emu.url);
       const init = await run('terraform', ['init', '-input=false', '-no-color'], dir, terraformEnv());
       if (init.code !== 0) throw new Error(`terraform init failed: ${init.stderr}`);
       emu.setFaults({ latencyMs: LATENCY_MS });
