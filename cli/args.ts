@@ -19,6 +19,12 @@ export type FlagSpec = {
   default?: string | boolean;
 };
 
+/** `--stack NAME | --dir DIR`: how every command that reads a stack names it. */
+export const STACK_FLAGS: Record<string, FlagSpec> = {
+  stack: { type: 'string', valueName: 'NAME', description: 'Stack from cdktf.out/manifest.json (default: the only stack).' },
+  dir: { type: 'string', valueName: 'DIR', description: 'Folder holding a cdk.tf.json, instead of --stack.' },
+};
+
 export type CommandSpec = {
   name: string;
   summary: string;

@@ -16,10 +16,7 @@ import { closeWorkspace, openWorkspace, type Workspace } from './workspace';
 
 /** Glue shared by the plan/apply/destroy/show/import/state/force-unlock commands. */
 
-export const STACK_FLAGS: Record<string, FlagSpec> = {
-  stack: { type: 'string', valueName: 'NAME', description: 'Stack from cdktf.out/manifest.json (default: the only stack).' },
-  dir: { type: 'string', valueName: 'DIR', description: 'Folder holding a cdk.tf.json, instead of --stack.' },
-};
+export { STACK_FLAGS } from '../cli/args';
 export const COLOR_FLAG: Record<string, FlagSpec> = {
   color: { type: 'boolean', description: 'Colour (default on a terminal); --no-color or NO_COLOR turns it off.' },
 };

@@ -3,23 +3,16 @@
  * environments.ts); constructs turn them into Terraform resources.
  */
 
-import type { RbacBinding, SampleIdentity } from '../identity/types';
+import type { OidcConfig, RbacBinding, SampleIdentity } from '../identity/types';
 
-// Sample identities and RBAC bindings are the identity library's types: the constructs write them
-// into the synthesized JSON exactly as the identity preview reads them.
+// The OIDC settings, sample identities and RBAC bindings are the identity library's types: the
+// constructs write them into the synthesized JSON exactly as the identity preview reads them.
+// (usernamePrefix unset with a claim other than `email`: Kubernetes prefixes the issuer URL and `#`.)
 export type { RbacBinding, SampleIdentity };
 
-export type IdentityProviderSpec = {
+export type IdentityProviderSpec = OidcConfig & {
   /** identity_provider_config_name: unique per cluster. */
   name: string;
-  issuerUrl: string;
-  clientId: string;
-  usernameClaim?: string;
-  /** Unset with a claim other than `email`: Kubernetes prefixes the issuer URL and `#`; `-` disables. */
-  usernamePrefix?: string;
-  groupsClaim?: string;
-  groupsPrefix?: string;
-  requiredClaims?: Record<string, string>;
   tags?: Record<string, string>;
   sampleIdentities?: SampleIdentity[];
 };

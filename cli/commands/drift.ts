@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command, Io } from '../command';
-import { numberFlag, stringFlag, UsageError, type Parsed } from '../args';
+import { numberFlag, STACK_FLAGS, stringFlag, UsageError, type Parsed } from '../args';
 import { readTerraformJson, resolveStack } from '../../engine/stack-files';
 import { parseDuration } from '../../engine/util';
 import { exitCode, loadIgnoreFile, parseShard, renderHuman, renderMarkdown, reportJson, runDrift, summaryLine, type Shard } from '../../drift';
@@ -19,8 +19,7 @@ const spec = {
   summary: 'Compare live EKS identity provider configs and clusters with the stack. Exit 0 in sync, 2 drift, 1 error or unknown.',
   usage: 'eksidp drift [--stack NAME | --dir DIR] [--format human|json|markdown] [--out FILE] [--ignore-file FILE] [--concurrency N] [--timeout 10m] [--shard i/n]',
   flags: {
-    stack: { type: 'string', valueName: 'NAME', description: 'Stack in cdktf.out/manifest.json (default: the only one).' },
-    dir: { type: 'string', valueName: 'DIR', description: 'Folder holding a cdk.tf.json, instead of --stack.' },
+    ...STACK_FLAGS,
     format: { type: 'string', valueName: 'FORMAT', description: 'human, json (schema: drift/SCHEMA.md) or markdown (a pull-request comment).', default: 'human' },
     out: { type: 'string', valueName: 'FILE', description: 'Write the report to FILE; the terminal gets a one-line summary.' },
     'ignore-file': { type: 'string', valueName: 'FILE', description: 'Ignore rules (default drift-ignore.json in the current folder, when present).' },

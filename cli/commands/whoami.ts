@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command, Io } from '../command';
 import { EXIT } from '../command';
-import { stringFlag, UsageError, type Parsed } from '../args';
+import { STACK_FLAGS, stringFlag, UsageError, type Parsed } from '../args';
 import { readTerraformJson, resolveStack } from '../../engine/stack-files';
 import {
   bindingsForConfig, checkBindings, decodeJwt, findIdentityProviderConfig, identityMetadata, IdentityDataError, JwtDecodeError, mapIdentity,
@@ -23,8 +23,7 @@ const spec = {
   summary: 'Show the Kubernetes username and groups a token or claims set maps to under an identity provider config (offline).',
   usage: 'eksidp whoami [--stack NAME | --dir DIR] --config ADDR (--claims FILE | --token JWT | --identities FILE) [--json]',
   flags: {
-    stack: { type: 'string', valueName: 'NAME', description: 'Stack in cdktf.out/manifest.json (default: the only one).' },
-    dir: { type: 'string', valueName: 'DIR', description: 'Folder holding a cdk.tf.json, instead of --stack.' },
+    ...STACK_FLAGS,
     config: { type: 'string', valueName: 'ADDR', description: 'The config: aws_eks_identity_provider_config.NAME, or NAME / its config name when unambiguous.' },
     claims: { type: 'string', valueName: 'FILE', description: 'JSON object of ID-token claims (iss/aud/exp checked only when present).' },
     token: { type: 'string', valueName: 'JWT', description: 'A compact JWT, or - to read it from stdin; it must carry iss, aud and exp. Never printed.' },

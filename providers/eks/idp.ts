@@ -155,16 +155,28 @@ function sameSettings(c: OidcIdentityProviderConfig, want: OidcIdentityProviderC
   );
 }
 
+/**
+ * Polls an association/disassociation update until it is Successful (then stops asking); a Failed or
+ * Cancelled update throws with its errors. With no update id there is nothing to track: done.
+ */
+function updateTracker(ctx: Ctx, cluster: string, updateId: string | undefined, what: string, signal: AbortSignal | undefined): () => Promise<boolean> {
+  let done = updateId === undefined;
+  return async () => {
+    if (!done && updateId) {
+      const u = await describeUpdate(ctx, cluster, updateId, signal);
+      if (u?.status === 'Failed' || u?.status === 'Cancelled') throw new UpdateFailedError(u, what);
+      done = u?.status === 'Successful';
+    }
+    return done;
+  };
+}
+
 /** Waits until the config is ACTIVE and (when known) its association update is Successful. */
 async function waitAssociated(ctx: Ctx, cluster: string, name: string, updateId: string | undefined, wctx: WaitContext): Promise<OidcIdentityProviderConfig> {
   const what = `association of identity provider config ${name} to cluster ${cluster}`;
-  let updateDone = updateId === undefined;
+  const updateSucceeded = updateTracker(ctx, cluster, updateId, what, wctx.signal);
   return waitFor(what, wctx, async () => {
-    if (!updateDone && updateId) {
-      const u = await describeUpdate(ctx, cluster, updateId, wctx.signal);
-      if (u?.status === 'Failed' || u?.status === 'Cancelled') throw new UpdateFailedError(u, what);
-      updateDone = u?.status === 'Successful';
-    }
+    const updateDone = await updateSucceeded();
     const c = await describe(ctx, cluster, name, wctx.signal);
     if (c?.status === 'ACTIVE' && updateDone) return { done: true, value: c };
     return { done: false, status: `${c?.status ?? 'not visible yet'}${updateDone ? '' : ', update InProgress'}` };
@@ -173,13 +185,9 @@ async function waitAssociated(ctx: Ctx, cluster: string, name: string, updateId:
 
 async function waitGone(ctx: Ctx, cluster: string, name: string, updateId: string | undefined, wctx: WaitContext): Promise<void> {
   const what = `disassociation of identity provider config ${name} from cluster ${cluster}`;
-  let updateDone = updateId === undefined;
+  const updateSucceeded = updateTracker(ctx, cluster, updateId, what, wctx.signal);
   await waitFor(what, wctx, async () => {
-    if (!updateDone && updateId) {
-      const u = await describeUpdate(ctx, cluster, updateId, wctx.signal);
-      if (u?.status === 'Failed' || u?.status === 'Cancelled') throw new UpdateFailedError(u, what);
-      updateDone = u?.status === 'Successful';
-    }
+    const updateDone = await updateSucceeded();
     const c = await describe(ctx, cluster, name, wctx.signal);
     if (!c && updateDone) return { done: true, value: undefined };
     return { done: false, status: `${c?.status ?? 'gone'}${updateDone ? '' : ', update InProgress'}` };
