@@ -36,17 +36,18 @@ export type StackConfig = {
   resources: ResourceConfig[];
   variables: Record<string, Value>;
   /** sha256 of the canonical configuration, for stale saved plans. */
-  hash: string;
+  readonly hash: string;
   warnings: Diagnostic[];
 };
 
 /** Removes `//` comment keys at every level. */
 export function stripComments(v: unknown): Value {
+  if (typeof v !== 'object' || v === null) return v as Value;
   if (Array.isArray(v)) return v.map(stripComments);
-  if (typeof v === 'object' && v !== null) {
-    return Object.fromEntries(Object.entries(v).filter(([k]) => k !== '//').map(([k, x]) => [k, stripComments(x)]));
-  }
-  return v as Value;
+  const out: ObjectValue = {};
+  const o = v as Record<string, unknown>;
+  for (const k in o) if (k !== '//') out[k] = stripComments(o[k]);
+  return out;
 }
 
 /** `provider["registry.terraform.io/hashicorp/aws"]`, as state and plans name it. */
@@ -189,6 +190,12 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
   if (diags.length > 0) throw new EngineError(diags);
   // Providers used without a provider block get an empty configuration, as in Terraform.
   for (const r of resources) if (!providers.has(r.provider)) providers.set(r.provider, { name: r.provider, source: sourceOf(r.provider), body: {} });
-  const hash = sha256(canonicalJson(json));
-  return { stack: loc, statePath, providers, resources, variables, hash, warnings };
+  // Computed when asked (saved plans): a drift check or a plan without --out never needs it.
+  let hash: string | undefined;
+  return {
+    stack: loc, statePath, providers, resources, variables, warnings,
+    get hash() {
+      return (hash ??= sha256(canonicalJson(json)));
+    },
+  };
 }

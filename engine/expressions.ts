@@ -87,15 +87,29 @@ export function parseTemplate(s: string): Template | null | string {
 export function collectReferences(value: Value, at: Path = []): { refs: { ref: Reference; at: Path }[]; errors: { message: string; at: Path }[] } {
   const refs: { ref: Reference; at: Path }[] = [];
   const errors: { message: string; at: Path }[] = [];
-  const walk = (v: Value, p: Path) => {
+  // One mutable path, copied only where a reference or an error is recorded: configs are mostly
+  // plain strings, and a path array per value was most of this walk at fleet scale.
+  const p: (string | number)[] = [...at];
+  const walk = (v: Value) => {
     if (typeof v === 'string') {
       const t = parseTemplate(v);
-      if (typeof t === 'string') errors.push({ message: t, at: p });
-      else if (t) for (const part of t.parts) if (typeof part !== 'string') refs.push({ ref: part, at: p });
-    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...p, i]));
-    else if (isObject(v)) for (const [k, x] of Object.entries(v)) walk(x, [...p, k]);
+      if (typeof t === 'string') errors.push({ message: t, at: [...p] });
+      else if (t) for (const part of t.parts) if (typeof part !== 'string') refs.push({ ref: part, at: [...p] });
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        p.push(i);
+        walk(v[i]!);
+        p.pop();
+      }
+    } else if (isObject(v)) {
+      for (const k in v) {
+        p.push(k);
+        walk(v[k]!);
+        p.pop();
+      }
+    }
   };
-  walk(value, at);
+  walk(value);
   return { refs, errors };
 }
 

@@ -88,16 +88,24 @@ export function readTerraformJson(loc: StackLocation): Record<string, unknown> {
  */
 export function findDuplicateKey(text: string): string[] | undefined {
   let i = 0;
+  // The path of the value being read: one array, pushed and popped (a copy per value was most of the cost).
+  const at: string[] = [];
   const skipSpace = () => {
     while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
   };
   const readString = (): string => {
     const start = i++;
-    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    let escaped = false;
+    while (text[i] !== '"') {
+      if (text[i] === '\\') {
+        escaped = true;
+        i += 2;
+      } else i++;
+    }
     i++;
-    return JSON.parse(text.slice(start, i)) as string;
+    return escaped ? (JSON.parse(text.slice(start, i)) as string) : text.slice(start + 1, i - 1);
   };
-  const value = (at: string[]): string[] | undefined => {
+  const value = (): string[] | undefined => {
     skipSpace();
     const c = text[i];
     if (c === '{' || c === '[') {
@@ -107,10 +115,10 @@ export function findDuplicateKey(text: string): string[] | undefined {
         i++;
         return undefined;
       }
-      const seen = new Set<string>();
+      const seen = c === '{' ? new Set<string>() : undefined;
       for (let n = 0; ; n++) {
         let key = String(n);
-        if (c === '{') {
+        if (seen) {
           skipSpace();
           key = readString();
           if (seen.has(key)) return [...at, key];
@@ -118,7 +126,9 @@ export function findDuplicateKey(text: string): string[] | undefined {
           skipSpace();
           i++; // the colon
         }
-        const found = value([...at, key]);
+        at.push(key);
+        const found = value();
+        at.pop();
         if (found) return found;
         skipSpace();
         if (text[i++] !== ',') return undefined; // the closing bracket
@@ -128,5 +138,5 @@ export function findDuplicateKey(text: string): string[] | undefined {
     else while (i < text.length && !',}] \t\n\r'.includes(text[i]!)) i++;
     return undefined;
   };
-  return value([]);
+  return value();
 }
