@@ -1,7 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import type { ObjectValue } from '../engine/protocol';
 import type { StackLocation } from '../engine/stack-files';
-import { createClient, DEFAULT_TUNING, tuningFromEnv } from '../providers/eks/client';
+import { DEFAULT_TUNING, tuningFromEnv } from '../providers/eks/client';
+import { openConnection } from '../providers/eks/reads';
 import { compare } from './compare';
 import { loadDesired } from './desired';
 import { applyIgnores, type IgnoreRule } from './ignore';
@@ -55,8 +56,8 @@ export async function runDrift(opts: DriftOptions): Promise<DriftReport> {
   const providerBody: ObjectValue = config.providers.get('aws')?.body ?? {};
   // As many pooled sockets as calls in flight, so --concurrency is not capped by the pool.
   const tuning = { ...tuningFromEnv(opts.env, DEFAULT_TUNING), maxSockets: Math.max(50, opts.concurrency) };
-  const { client, diagnostics } = createClient(providerBody, opts.env, tuning);
-  if (!client) throw new DriftSetupError(`provider.aws: ${diagnostics.map((d) => d.summary).join('; ')}`);
+  const { connection, diagnostics } = openConnection(providerBody, opts.env, tuning);
+  if (!connection) throw new DriftSetupError(`provider.aws: ${diagnostics.map((d) => d.summary).join('; ')}`);
 
   const budget = new AbortController();
   // Every in-flight call listens on the budget's signal: many listeners are expected, not a leak.
@@ -67,12 +68,12 @@ export async function runDrift(opts: DriftOptions): Promise<DriftReport> {
   try {
     const names = [...new Set(desired.clusters.map((c) => c.name))];
     opts.progress?.(`Reading ${names.length} cluster(s) with up to ${opts.concurrency} calls in flight...`);
-    const live = await readLive(names, { client, concurrency: opts.concurrency, signal: budget.signal });
+    const live = await readLive(names, { reads: connection.reads, concurrency: opts.concurrency, signal: budget.signal });
     const report = compare(desired, live, { shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : null });
     return applyIgnores(report, opts.ignore ?? []);
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onOuterAbort);
-    client.destroy();
+    connection.close();
   }
 }

@@ -1,17 +1,12 @@
-import {
-  DescribeClusterCommand,
-  DescribeIdentityProviderConfigCommand,
-  ListIdentityProviderConfigsCommand,
-  type EKSClient,
-} from '@aws-sdk/client-eks';
 import { errorMessage, errorName, isNotFound } from '../providers/eks/errors';
+import type { EksReads } from '../providers/eks/reads';
 import type { LiveCluster, LiveConfigRead } from './model';
 
 /**
  * The live reader: per cluster DescribeCluster, ListIdentityProviderConfigs (every page) and one
  * DescribeIdentityProviderConfig per config: exactly these calls, no more. In-flight calls are
  * capped by one limiter shared by all clusters; throttling and 5xx are retried by the SDK client's
- * adaptive retry mode. Every failure becomes an error on what it concerns, never an absence.
+ * adaptive retry strategy (reads.ts uses the client's own). Every failure becomes an error on what it concerns, never an absence.
  */
 
 /** A FIFO semaphore for in-flight API calls. */
@@ -33,7 +28,7 @@ export class Limiter {
 }
 
 export type ReadOptions = {
-  client: EKSClient;
+  reads: EksReads;
   concurrency: number;
   /** Aborted when the run's budget is spent or the user interrupts: unread clusters become errors. */
   signal: AbortSignal;
@@ -51,13 +46,13 @@ function describeError(e: unknown, signal: AbortSignal): string {
 }
 
 async function readCluster(name: string, opts: ReadOptions, limiter: Limiter): Promise<LiveCluster> {
-  const { client, signal } = opts;
+  const { reads, signal } = opts;
   const call = <T>(fn: () => Promise<T>) => {
     if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     return limiter.run(fn);
   };
   // DescribeCluster and the first page of the list are independent: issue them together.
-  const described = call(() => client.send(new DescribeClusterCommand({ name }), { abortSignal: signal })).then(
+  const described = call(() => reads.describeCluster(name, signal)).then(
     (out) => ({ ok: out.cluster } as const),
     (e: unknown) => ({ err: e } as const),
   );
@@ -66,7 +61,7 @@ async function readCluster(name: string, opts: ReadOptions, limiter: Limiter): P
     let nextToken: string | undefined;
     try {
       do {
-        const out = await call(() => client.send(new ListIdentityProviderConfigsCommand({ clusterName: name, nextToken }), { abortSignal: signal }));
+        const out = await call(() => reads.listIdentityProviderConfigs(name, nextToken, signal));
         for (const c of out.identityProviderConfigs ?? []) if (c.name && (c.type ?? 'oidc') === 'oidc') names.push(c.name);
         nextToken = out.nextToken;
       } while (nextToken);
@@ -88,9 +83,7 @@ async function readCluster(name: string, opts: ReadOptions, limiter: Limiter): P
   const configs = await Promise.all(
     l.map(async (cfg): Promise<LiveConfigRead> => {
       try {
-        const out = await call(() =>
-          client.send(new DescribeIdentityProviderConfigCommand({ clusterName: name, identityProviderConfig: { type: 'oidc', name: cfg } }), { abortSignal: signal }),
-        );
+        const out = await call(() => reads.describeIdentityProviderConfig(name, cfg, signal));
         const oidc = out.identityProviderConfig?.oidc;
         return oidc ? { name: cfg, config: oidc } : { name: cfg, gone: true };
       } catch (e) {

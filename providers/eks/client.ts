@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { EKSClient, type EKSClientConfig } from '@aws-sdk/client-eks';
+import type { EKSClient, EKSClientConfig } from '@aws-sdk/client-eks';
 import type { Diagnostic, ObjectValue, Value } from '../../engine/protocol';
 
 /** Settings that tune the provider's own behaviour (not the AWS provider block's). */
@@ -62,27 +62,48 @@ export function tuningFromEnv(env: NodeJS.ProcessEnv, base: Tuning): Tuning {
   };
 }
 
+/** How to reach EKS, as the `aws` provider block (and the environment) say. */
+export type ClientSettings = {
+  region: string;
+  /** Custom endpoint (`endpoints.eks`, AWS_ENDPOINT_URL_EKS): used as is. */
+  endpoint?: string;
+  /** Static keys from the provider block; otherwise the SDK's default chain (with `profile`). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  profile?: string;
+  tuning: Tuning;
+};
+
 /**
- * Builds the SDK client from the `aws` provider block as hashicorp/aws reads it: region, static keys,
- * profile, `endpoints.eks`; then AWS_ENDPOINT_URL_EKS; otherwise the SDK's default chains.
- * The skip_* flags are accepted and ignored (we never call STS or IMDS ourselves).
+ * Reads the `aws` provider block as hashicorp/aws does: region, static keys, profile, `endpoints.eks`;
+ * then AWS_ENDPOINT_URL_EKS; otherwise the SDK's default chains. The skip_* flags are accepted and
+ * ignored (we never call STS or IMDS ourselves).
  */
-export function createClient(config: ObjectValue, env: NodeJS.ProcessEnv, tuning: Tuning): { client?: EKSClient; diagnostics: Diagnostic[] } {
-  const diagnostics: Diagnostic[] = [];
+export function resolveSettings(config: ObjectValue, env: NodeJS.ProcessEnv, tuning: Tuning): { settings?: ClientSettings; diagnostics: Diagnostic[] } {
   const endpoint = endpointOf(config, env);
   const region = str(config.region) ?? str(env.AWS_REGION) ?? str(env.AWS_DEFAULT_REGION) ?? (endpoint ? 'us-east-1' : undefined);
-  if (!region) {
-    diagnostics.push({ severity: 'error', summary: 'No AWS region: set region in the aws provider block, or AWS_REGION' });
-    return { diagnostics };
-  }
+  if (!region) return { diagnostics: [{ severity: 'error', summary: 'No AWS region: set region in the aws provider block, or AWS_REGION' }] };
   const accessKey = str(config.access_key);
   const secretKey = str(config.secret_key);
   if ((accessKey === undefined) !== (secretKey === undefined)) {
-    diagnostics.push({ severity: 'error', summary: 'The aws provider block sets only one of access_key and secret_key: set both or neither' });
-    return { diagnostics };
+    return { diagnostics: [{ severity: 'error', summary: 'The aws provider block sets only one of access_key and secret_key: set both or neither' }] };
   }
+  const settings: ClientSettings = { region, tuning };
+  if (endpoint) settings.endpoint = endpoint;
+  if (accessKey && secretKey) settings.credentials = { accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken: str(config.token) };
+  else if (str(config.profile)) settings.profile = str(config.profile);
+  return { settings, diagnostics: [] };
+}
+
+/**
+ * The SDK client for these settings. The SDK is loaded here, on first use, not at import: it costs
+ * ~0.1 s of start-up, and a run that only reads through an explicit endpoint with static keys (the
+ * embedded emulator) never needs it (see reads.ts).
+ */
+export function newClient(settings: ClientSettings): EKSClient {
+  const { EKSClient: Client } = require('@aws-sdk/client-eks') as typeof import('@aws-sdk/client-eks');
+  const { tuning } = settings;
   const clientConfig: EKSClientConfig = {
-    region,
+    region: settings.region,
     retryMode: 'adaptive',
     maxAttempts: tuning.maxAttempts,
     // Keep-alive: a plan of many configs is many small calls to one host.
@@ -93,8 +114,8 @@ export function createClient(config: ObjectValue, env: NodeJS.ProcessEnv, tuning
       connectionTimeout: 10_000,
     },
   };
-  if (endpoint) clientConfig.endpoint = endpoint;
-  if (accessKey && secretKey) clientConfig.credentials = { accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken: str(config.token) };
-  else if (str(config.profile)) clientConfig.profile = str(config.profile);
-  return { client: new EKSClient(clientConfig), diagnostics };
+  if (settings.endpoint) clientConfig.endpoint = settings.endpoint;
+  if (settings.credentials) clientConfig.credentials = { ...settings.credentials };
+  else if (settings.profile) clientConfig.profile = settings.profile;
+  return new Client(clientConfig);
 }

@@ -2,7 +2,6 @@ import {
   AssociateEncryptionConfigCommand,
   CreateClusterCommand,
   DeleteClusterCommand,
-  DescribeClusterCommand,
   TagResourceCommand,
   UntagResourceCommand,
   UpdateClusterConfigCommand,
@@ -167,7 +166,7 @@ export function clusterState(c: Cluster, like: ObjectValue | null, forDataSource
 
 export async function describeCluster(ctx: Ctx, name: string, signal?: AbortSignal): Promise<Cluster | undefined> {
   try {
-    return (await ctx.client.send(new DescribeClusterCommand({ name }), { abortSignal: signal })).cluster;
+    return (await ctx.reads.describeCluster(name, signal)).cluster;
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw e;

@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import { DescribeUpdateCommand, type EKSClient, type Update } from '@aws-sdk/client-eks';
 import type { Diagnostic, Path, Progress } from '../../engine/protocol';
 import type { Tuning } from './client';
+import type { EksReads } from './reads';
 import { UpdateFailedError, errorMessage, errorName, isInUse } from './errors';
 import { AbortedError, Backoff, WaitTimeoutError, waitFor, type WaitContext } from './wait';
 
-export type Ctx = { client: EKSClient; tuning: Tuning };
+/** What the resource code uses: the SDK client for writes and waits, `reads` for the read calls (reads.ts). */
+export type Ctx = { readonly client: EKSClient; readonly reads: EksReads; readonly tuning: Tuning };
 
 export const MINUTE = 60_000;
 

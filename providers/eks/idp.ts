@@ -1,6 +1,5 @@
 import {
   AssociateIdentityProviderConfigCommand,
-  DescribeIdentityProviderConfigCommand,
   DisassociateIdentityProviderConfigCommand,
   TagResourceCommand,
   UntagResourceCommand,
@@ -105,10 +104,7 @@ function emptyLike(v: Value | undefined, fallback: ObjectValue | null = null): O
 
 async function describe(ctx: Ctx, cluster: string, name: string, signal?: AbortSignal): Promise<OidcIdentityProviderConfig | undefined> {
   try {
-    const out = await ctx.client.send(new DescribeIdentityProviderConfigCommand({ clusterName: cluster, identityProviderConfig: { type: 'oidc', name } }), {
-      abortSignal: signal,
-    });
-    return out.identityProviderConfig?.oidc;
+    return (await ctx.reads.describeIdentityProviderConfig(cluster, name, signal)).identityProviderConfig?.oidc;
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw e;

@@ -1,4 +1,3 @@
-import type { EKSClient } from '@aws-sdk/client-eks';
 import {
   UNKNOWN,
   formatPath,
@@ -14,12 +13,13 @@ import {
   type ResourceSchema,
   type Value,
 } from '../../engine/protocol';
-import { DEFAULT_TUNING, LOOPBACK_TUNING, createClient, endpointOf, firstBlock, isLoopback, tuningFromEnv, type Tuning } from './client';
+import { DEFAULT_TUNING, LOOPBACK_TUNING, endpointOf, firstBlock, isLoopback, tuningFromEnv, type Tuning } from './client';
 import { CLUSTER_TYPE, applyCluster, clusterRequiresReplace, clusterState, describeCluster, readCluster } from './cluster';
-import { errorDiag, failureDiag, type Ctx } from './common';
+import { errorDiag, failureDiag } from './common';
 import { describeIdentityChange } from './describe';
 import { IDP_TYPE, applyIdp, idpRequiresReplace, importIdp, parseIdpId, readIdp } from './idp';
 import schemaJson from './schema.json';
+import { openConnection, type Connection } from './reads';
 import { changedPaths, mergeComputed, shape } from './state';
 import { validateCluster, validateClusterConfigs, validateIdentityProviderConfig, type Issue } from './validation';
 
@@ -65,7 +65,7 @@ export type EksProviderOptions = Partial<Tuning>;
 
 export function createEksProvider(options: EksProviderOptions = {}): Provider {
   const schema = loadSchema();
-  let ctx: Ctx | undefined;
+  let ctx: Connection | undefined;
   let tuning: Tuning = { ...DEFAULT_TUNING, ...options };
 
   const notConfigured = (address: string): Diagnostic => errorDiag(address, `${address}: the aws provider is not configured`);
@@ -118,10 +118,10 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
     async configure(req) {
       const base = isLoopback(endpointOf(req.config, req.env)) ? { ...DEFAULT_TUNING, ...LOOPBACK_TUNING } : DEFAULT_TUNING;
       tuning = tuningFromEnv(req.env, { ...base, ...options });
-      const { client, diagnostics } = createClient(req.config, req.env, tuning);
-      if (client) {
-        ctx?.client.destroy();
-        ctx = { client: client as EKSClient, tuning };
+      const { connection, diagnostics } = openConnection(req.config, req.env, tuning);
+      if (connection) {
+        ctx?.close();
+        ctx = connection;
       }
       return { diagnostics };
     },
@@ -213,7 +213,7 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
     describeChangeDetails: describeIdentityChange,
 
     async close() {
-      ctx?.client.destroy();
+      ctx?.close();
       ctx = undefined;
     },
   };

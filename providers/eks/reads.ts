@@ -1,0 +1,293 @@
+import type { DescribeClusterResponse, DescribeIdentityProviderConfigResponse, EKSClient, ListIdentityProviderConfigsResponse } from '@aws-sdk/client-eks';
+import { ServiceException } from '@smithy/core/client';
+import { AdaptiveRetryStrategy, isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
+import type { AwsCredentialIdentity, RetryErrorInfo, RetryErrorType, RetryStrategy, RetryStrategyV2, RetryToken } from '@smithy/types';
+import type { Diagnostic, ObjectValue } from '../../engine/protocol';
+import { newClient, resolveSettings, type ClientSettings, type Tuning } from './client';
+import { Http1Pool, type Http1Response } from './http1';
+import { SigV4Signer } from './sigv4';
+
+/**
+ * The three read calls that a refresh and a drift check make thousands of times: DescribeCluster,
+ * ListIdentityProviderConfigs and DescribeIdentityProviderConfig.
+ *
+ * Why not `client.send`: the SDK's per-call pipeline (middleware stack, endpoint rules, schema serde)
+ * costs ~1.5-2 ms of CPU per call, which made a 1,000-cluster drift check CPU-bound. `leanReads`
+ * takes everything that matters from the SDK client (region, resolved endpoint, credential chain,
+ * the client's own adaptive retry strategy and clock offset) and does only the signing (sigv4.ts)
+ * and the HTTP exchange (http1.ts) itself. With an explicit endpoint and static keys (the embedded
+ * emulator) it needs no SDK client at all: the same AdaptiveRetryStrategy class, no SDK start-up.
+ * Results and errors have the SDK's shapes (the same output types; ServiceException with name,
+ * $fault and $metadata), so callers cannot tell them apart; test/eks-reads.test.ts holds the two to
+ * that. EKSIDP_SDK_READS=1 switches back to `client.send`.
+ */
+export interface EksReads {
+  describeCluster(name: string, signal?: AbortSignal): Promise<DescribeClusterResponse>;
+  listIdentityProviderConfigs(clusterName: string, nextToken: string | undefined, signal?: AbortSignal): Promise<ListIdentityProviderConfigsResponse>;
+  describeIdentityProviderConfig(clusterName: string, name: string, signal?: AbortSignal): Promise<DescribeIdentityProviderConfigResponse>;
+  /** Closes pooled connections (the SDK client itself is the caller's to destroy). */
+  close(): void;
+}
+
+export function sdkReads(client: EKSClient): EksReads {
+  const sdk = require('@aws-sdk/client-eks') as typeof import('@aws-sdk/client-eks');
+  return {
+    describeCluster: (name, signal) => client.send(new sdk.DescribeClusterCommand({ name }), { abortSignal: signal }),
+    listIdentityProviderConfigs: (clusterName, nextToken, signal) =>
+      client.send(new sdk.ListIdentityProviderConfigsCommand({ clusterName, nextToken }), { abortSignal: signal }),
+    describeIdentityProviderConfig: (clusterName, name, signal) =>
+      client.send(new sdk.DescribeIdentityProviderConfigCommand({ clusterName, identityProviderConfig: { type: 'oidc', name } }), { abortSignal: signal }),
+    close: () => {},
+  };
+}
+
+/**
+ * What the EKS provider and the drift checker hold: the SDK client, created on first use (writes,
+ * waits, the credential chain), and the reads.
+ */
+export type Connection = { readonly client: EKSClient; readonly reads: EksReads; readonly tuning: Tuning; close(): void };
+
+/** Lean reads unless EKSIDP_SDK_READS=1. */
+export function openConnection(config: ObjectValue, env: NodeJS.ProcessEnv, tuning: Tuning): { connection?: Connection; diagnostics: Diagnostic[] } {
+  const { settings, diagnostics } = resolveSettings(config, env, tuning);
+  if (!settings) return { diagnostics };
+  let client: EKSClient | undefined;
+  const lazy = () => (client ??= newClient(settings));
+  const reads = env.EKSIDP_SDK_READS === '1' ? sdkReads(lazy()) : leanReads(settings, lazy);
+  return {
+    diagnostics,
+    connection: {
+      get client() {
+        return lazy();
+      },
+      reads,
+      tuning,
+      close() {
+        reads.close();
+        client?.destroy();
+      },
+    },
+  };
+}
+
+type Context = {
+  url: URL;
+  /** Path prefix of a custom endpoint (`http://host/prefix/`), without the trailing slash. */
+  basePath: string;
+  region: string;
+  signer: SigV4Signer;
+  credentials: () => Promise<AwsCredentialIdentity>;
+  /** The SDK's correction for a skewed local clock, in ms. */
+  clockOffset: () => number;
+  retry: RetryStrategyV2;
+  pool: Http1Pool;
+};
+
+type Exchange = { method: 'GET' | 'POST'; path: string; query?: Record<string, string>; body?: string };
+
+// Shapes of the three outputs that are timestamps on the wire (epoch seconds), per the service model;
+// test/eks-reads.test.ts checks this list against eks-2017-11-01.service.json.
+export const TIMESTAMP_PATHS = ['cluster.createdAt', 'cluster.connectorConfig.activationExpiry'] as const;
+
+export function leanReads(settings: ClientSettings, client: () => EKSClient): EksReads {
+  let ctx: Promise<Context> | undefined;
+  const context = () => (ctx ??= resolveContext(settings, client));
+  const exchange = async <T>(x: Exchange, signal: AbortSignal | undefined): Promise<T> => send<T>(await context(), x, signal);
+  const seg = encodeURIComponent;
+  return {
+    describeCluster: async (name, signal) => {
+      const out = await exchange<DescribeClusterResponse>({ method: 'GET', path: `/clusters/${seg(name)}` }, signal);
+      return out.cluster === undefined ? {} : { cluster: reviveTimestamps(out.cluster) };
+    },
+    listIdentityProviderConfigs: async (clusterName, nextToken, signal) => {
+      const out = await exchange<ListIdentityProviderConfigsResponse>(
+        { method: 'GET', path: `/clusters/${seg(clusterName)}/identity-provider-configs`, query: nextToken === undefined ? undefined : { nextToken } },
+        signal,
+      );
+      // Members the response lacks are absent, not undefined, as in the SDK's output.
+      const res: ListIdentityProviderConfigsResponse = {};
+      if (out.identityProviderConfigs !== undefined) res.identityProviderConfigs = out.identityProviderConfigs;
+      if (out.nextToken !== undefined) res.nextToken = out.nextToken;
+      return res;
+    },
+    describeIdentityProviderConfig: async (clusterName, name, signal) => {
+      const out = await exchange<DescribeIdentityProviderConfigResponse>(
+        {
+          method: 'POST',
+          path: `/clusters/${seg(clusterName)}/identity-provider-configs/describe`,
+          body: JSON.stringify({ identityProviderConfig: { type: 'oidc', name } }),
+        },
+        signal,
+      );
+      return out.identityProviderConfig === undefined ? {} : { identityProviderConfig: out.identityProviderConfig };
+    },
+    close: () => {
+      void ctx?.then((c) => c.pool.close(), () => {});
+    },
+  };
+}
+
+async function resolveContext(settings: ClientSettings, sdkClient: () => EKSClient): Promise<Context> {
+  const { tuning } = settings;
+  const pool = (url: URL) => new Http1Pool(url, { maxSockets: tuning.maxSockets ?? 50, timeoutMs: tuning.requestTimeoutMs });
+  if (settings.endpoint && settings.credentials) {
+    // Nothing to resolve: the endpoint is used as is and the keys are static.
+    const url = new URL(settings.endpoint);
+    const credentials = { ...settings.credentials };
+    return {
+      url, basePath: url.pathname.replace(/\/+$/, ''), region: settings.region, signer: new SigV4Signer(),
+      credentials: async () => credentials, clockOffset: () => 0,
+      retry: new AdaptiveRetryStrategy(async () => tuning.maxAttempts), pool: pool(url),
+    };
+  }
+  const c = sdkClient().config;
+  const region = await c.region();
+  const custom = c.isCustomEndpoint && c.endpoint ? await c.endpoint() : undefined;
+  const params = {
+    Region: region,
+    UseFIPS: await c.useFipsEndpoint(),
+    UseDualStack: await c.useDualstackEndpoint(),
+    Endpoint: custom ? `${custom.protocol}//${custom.hostname}${custom.port ? `:${custom.port}` : ''}${custom.path}` : undefined,
+  };
+  const url = c.endpointProvider(params, {}).url;
+  return {
+    url,
+    basePath: url.pathname.replace(/\/+$/, ''),
+    region,
+    signer: new SigV4Signer(),
+    credentials: () => c.credentials(),
+    clockOffset: () => c.systemClockOffset ?? 0,
+    retry: v2(await c.retryStrategy(), c.maxAttempts),
+    pool: pool(url),
+  };
+}
+
+/** newClient always configures the adaptive (v2) strategy; a legacy one is replaced by its v2 equivalent. */
+function v2(s: RetryStrategy | RetryStrategyV2, maxAttempts: () => Promise<number>): RetryStrategyV2 {
+  return 'acquireInitialRetryToken' in s ? s : new AdaptiveRetryStrategy(maxAttempts);
+}
+
+async function send<T>(ctx: Context, x: Exchange, signal: AbortSignal | undefined): Promise<T> {
+  let token: RetryToken = await ctx.retry.acquireInitialRetryToken('');
+  for (;;) {
+    if (signal?.aborted) throw abortError(signal);
+    try {
+      const out = await attempt<T>(ctx, x, token.getRetryCount() + 1, signal);
+      ctx.retry.recordSuccess(token);
+      return out;
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      const info: RetryErrorInfo = { error: e as RetryErrorInfo['error'], errorType: retryErrorType(e) };
+      try {
+        token = await ctx.retry.refreshRetryTokenForRetry(token, info);
+      } catch {
+        throw e;
+      }
+      await sleep(token.getRetryDelay(), signal);
+    }
+  }
+}
+
+function retryErrorType(e: unknown): RetryErrorType {
+  const err = e as Parameters<typeof isThrottlingError>[0];
+  if (isThrottlingError(err)) return 'THROTTLING';
+  if (isTransientError(err)) return 'TRANSIENT';
+  if (isServerError(err)) return 'SERVER_ERROR';
+  return 'CLIENT_ERROR';
+}
+
+async function attempt<T>(ctx: Context, x: Exchange, attempts: number, signal: AbortSignal | undefined): Promise<T> {
+  const { url } = ctx;
+  const path = ctx.basePath + x.path;
+  const headers = ctx.signer.sign({
+    method: x.method,
+    host: url.host,
+    path,
+    query: x.query,
+    headers: x.body === undefined ? undefined : { 'content-type': 'application/json' },
+    body: x.body,
+    region: ctx.region,
+    service: 'eks',
+    credentials: await ctx.credentials(),
+    date: new Date(Date.now() + ctx.clockOffset()),
+  });
+  headers['user-agent'] = USER_AGENT;
+  const qs = x.query ? `?${new URLSearchParams(x.query).toString()}` : '';
+  const res: Http1Response = await ctx.pool.request({ method: x.method, path: path + qs, headers, body: x.body }, signal);
+  const requestId = res.headers['x-amzn-requestid'];
+  if (res.status < 200 || res.status >= 300) throw errorFromResponse(res.status, res.headers, res.body, requestId, attempts);
+  try {
+    return dropNulls(res.body === '' ? {} : JSON.parse(res.body)) as T;
+  } catch {
+    throw serviceError('SerializationException', `Unparseable response from EKS (HTTP ${res.status})`, res.status, requestId, attempts);
+  }
+}
+
+const USER_AGENT = 'eksidp aws-sdk-js/client-eks';
+
+/** rest-json errors: the type from X-Amzn-ErrorType, else the body's __type/code, without namespace or suffix. */
+function errorFromResponse(status: number, headers: Record<string, string>, text: string, requestId: string | undefined, attempts: number): ServiceException {
+  let body: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = text === '' ? {} : JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+  } catch {
+    // Not JSON (a proxy's HTML page, say): the status alone names the error.
+  }
+  const raw = headers['x-amzn-errortype'] ?? (typeof body.__type === 'string' ? body.__type : undefined) ?? (typeof body.code === 'string' ? body.code : undefined);
+  const name = raw ? raw.split(':')[0]!.split('#').pop()! : status >= 500 ? 'UnknownError' : `HTTP${status}`;
+  const message = typeof body.message === 'string' ? body.message : typeof body.Message === 'string' ? body.Message : `HTTP ${status}`;
+  const err = serviceError(name, message, status, requestId, attempts);
+  // Members such as clusterName/nodegroupName travel in the body; keep them as the SDK does.
+  for (const [k, v] of Object.entries(body)) if (k !== '__type' && k !== 'message' && k !== 'Message' && !(k in err)) (err as unknown as Record<string, unknown>)[k] = v;
+  return err;
+}
+
+function serviceError(name: string, message: string, status: number, requestId: string | undefined, attempts: number): ServiceException {
+  return new ServiceException({
+    name,
+    message,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status, requestId, attempts },
+  });
+}
+
+/** The SDK drops nulls from nested structures, lists and maps; do the same so results compare equal. */
+function dropNulls(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.filter((x) => x !== null && x !== undefined).map(dropNulls);
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    const x = o[k];
+    if (x === null || x === undefined) delete o[k];
+    else if (typeof x === 'object') o[k] = dropNulls(x);
+  }
+  return o;
+}
+
+function reviveTimestamps<T extends object>(cluster: T): T {
+  const c = cluster as Record<string, unknown>;
+  if (typeof c.createdAt === 'number') c.createdAt = new Date(Math.round(c.createdAt * 1000));
+  const cc = c.connectorConfig as Record<string, unknown> | undefined;
+  if (cc && typeof cc.activationExpiry === 'number') cc.activationExpiry = new Date(Math.round(cc.activationExpiry * 1000));
+  return cluster;
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(abortError(signal!));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

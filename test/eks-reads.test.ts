@@ -1,0 +1,187 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { AssociateIdentityProviderConfigCommand, CreateClusterCommand, EKSClient } from '@aws-sdk/client-eks';
+import { startEmulator, type EmulatorOptions } from '../emulator';
+import { DEFAULT_TUNING, type Tuning } from '../providers/eks/client';
+import { openConnection, sdkReads, TIMESTAMP_PATHS, type EksReads } from '../providers/eks/reads';
+import { fleetStack, seedFleet, writeStack, type FleetSpec } from './fixtures/drift/fleet';
+
+/**
+ * The lean read path (providers/eks/reads.ts) against the SDK's own `client.send`, on the same
+ * emulator: the same results, the same errors, the same retries; and what it exists for (no SDK
+ * loaded by a drift check on an explicit endpoint with static keys).
+ */
+
+const TUNING: Tuning = { ...DEFAULT_TUNING, maxAttempts: 3 };
+const KEYS = { access_key: 'test', secret_key: 'test' };
+
+async function setup(t: ExecutionContext, opts: EmulatorOptions = {}) {
+  const em = await startEmulator({ port: 0, clusterCreateMs: 0, clusterDeleteMs: 0, updateMs: 0, ...opts });
+  t.teardown(() => em.close());
+  const admin = new EKSClient({ region: 'us-east-1', endpoint: em.url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  t.teardown(() => admin.destroy());
+  return { em, admin };
+}
+
+/** Lean reads (static keys + endpoint: no SDK client) and SDK reads on one endpoint. */
+function both(t: ExecutionContext, url: string, tuning: Tuning = TUNING): { lean: EksReads; sdk: EksReads } {
+  const lean = openConnection({ region: 'us-east-1', ...KEYS, endpoints: [{ eks: url }] }, {}, tuning).connection!;
+  const viaSdk = openConnection({ region: 'us-east-1', ...KEYS, endpoints: [{ eks: url }] }, {}, tuning).connection!;
+  t.teardown(() => {
+    lean.close();
+    viaSdk.close();
+  });
+  return { lean: lean.reads, sdk: sdkReads(viaSdk.client) };
+}
+
+async function seed(admin: EKSClient, name: string) {
+  await admin.send(new CreateClusterCommand({
+    name, version: '1.31', roleArn: 'arn:aws:iam::000000000000:role/eks', tags: { team: 'platform', 'cost-center': '' },
+    resourcesVpcConfig: { subnetIds: ['subnet-1', 'subnet-2'], endpointPublicAccess: true },
+  }));
+  await admin.send(new AssociateIdentityProviderConfigCommand({
+    clusterName: name,
+    oidc: {
+      identityProviderConfigName: 'okta', issuerUrl: 'https://okta.example.com/oauth2/default', clientId: 'eks',
+      usernameClaim: 'email', usernamePrefix: 'okta:', groupsClaim: 'groups', groupsPrefix: 'okta:', requiredClaims: { aud: 'eks', 'hd': 'example.com' },
+    },
+    tags: { env: 'test' },
+  }));
+}
+
+/** What an error looks like to callers: the fields they read. */
+function errorShape(e: unknown) {
+  const err = e as Error & { $fault?: string; $metadata?: { httpStatusCode?: number } };
+  return { isError: err instanceof Error, name: err.name, message: err.message, fault: err.$fault, status: err.$metadata?.httpStatusCode };
+}
+
+/** The outcome; a result's $metadata (request id, attempts) is the SDK's bookkeeping, which no caller reads. */
+async function settle<T>(p: Promise<T>): Promise<{ ok: unknown } | { err: ReturnType<typeof errorShape> }> {
+  try {
+    const { $metadata: _ignored, ...rest } = (await p) as T & { $metadata?: unknown };
+    return { ok: rest };
+  } catch (e) {
+    return { err: errorShape(e) };
+  }
+}
+
+test('the timestamp members of the three outputs are exactly those the service model declares', (t) => {
+  type Shape = { type: string; members?: Record<string, { shape: string }>; member?: { shape: string }; value?: { shape: string } };
+  const model = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'emulator', 'eks-2017-11-01.service.json'), 'utf8')) as { shapes: Record<string, Shape> };
+  const found: string[] = [];
+  const walk = (name: string, at: string, seen: Set<string>) => {
+    const s = model.shapes[name]!;
+    if (s.type === 'timestamp') return void found.push(at);
+    if (seen.has(name)) return;
+    const next = new Set(seen).add(name);
+    if (s.type === 'structure') for (const [k, m] of Object.entries(s.members ?? {})) walk(m.shape, at ? `${at}.${k}` : k, next);
+    if (s.type === 'list') walk(s.member!.shape, `${at}[]`, next);
+    if (s.type === 'map') walk(s.value!.shape, `${at}{}`, next);
+  };
+  for (const out of ['DescribeClusterResponse', 'ListIdentityProviderConfigsResponse', 'DescribeIdentityProviderConfigResponse']) walk(out, '', new Set());
+  t.deepEqual(found.sort(), [...TIMESTAMP_PATHS].sort());
+});
+
+test('lean reads return exactly what the SDK returns, for found and not-found objects', async (t) => {
+  const { em, admin } = await setup(t);
+  await seed(admin, 'alpha');
+  await admin.send(new CreateClusterCommand({ name: 'bare', roleArn: 'arn:aws:iam::000000000000:role/eks', resourcesVpcConfig: { subnetIds: ['subnet-1'] } }));
+  const { lean, sdk } = both(t, em.url);
+  const cases: [string, (r: EksReads) => Promise<unknown>][] = [
+    ['DescribeCluster alpha', (r) => r.describeCluster('alpha')],
+    ['DescribeCluster bare', (r) => r.describeCluster('bare')],
+    ['DescribeCluster missing', (r) => r.describeCluster('missing')],
+    ['ListIdentityProviderConfigs alpha', (r) => r.listIdentityProviderConfigs('alpha', undefined)],
+    ['ListIdentityProviderConfigs bare', (r) => r.listIdentityProviderConfigs('bare', undefined)],
+    ['ListIdentityProviderConfigs missing', (r) => r.listIdentityProviderConfigs('missing', undefined)],
+    ['DescribeIdentityProviderConfig alpha:okta', (r) => r.describeIdentityProviderConfig('alpha', 'okta')],
+    ['DescribeIdentityProviderConfig alpha:gone', (r) => r.describeIdentityProviderConfig('alpha', 'gone')],
+    ['DescribeIdentityProviderConfig missing:okta', (r) => r.describeIdentityProviderConfig('missing', 'okta')],
+  ];
+  for (const [what, call] of cases) {
+    const [a, b] = [await settle(call(lean)), await settle(call(sdk))];
+    t.deepEqual(a, b, what);
+  }
+  // The comparison above is not vacuous: real objects, real errors, a real Date.
+  const c = await lean.describeCluster('alpha');
+  t.true(c.cluster?.createdAt instanceof Date);
+  t.deepEqual(c.cluster?.tags, { team: 'platform', 'cost-center': '' });
+  t.deepEqual((await lean.describeIdentityProviderConfig('alpha', 'okta')).identityProviderConfig?.oidc?.requiredClaims, { aud: 'eks', hd: 'example.com' });
+  t.like(errorShape(await lean.describeCluster('missing').catch((e: unknown) => e)), { name: 'ResourceNotFoundException', status: 404, fault: 'client' });
+});
+
+test('the SDK-derived context (credentials from the environment chain) reads the same as static keys', async (t) => {
+  const { em, admin } = await setup(t);
+  await seed(admin, 'alpha');
+  // The SDK's chain reads process.env itself (openConnection's env only names region and endpoint).
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  process.env.AWS_ACCESS_KEY_ID = 'from-env';
+  process.env.AWS_SECRET_ACCESS_KEY = 'secret';
+  t.teardown(() => {
+    for (const [k, v] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+  const env = { AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_EKS: em.url };
+  const { connection } = openConnection({}, env, TUNING);
+  t.teardown(() => connection!.close());
+  const viaChain = await settle(connection!.reads.describeIdentityProviderConfig('alpha', 'okta'));
+  const { sdk } = both(t, em.url);
+  t.deepEqual(viaChain, await settle(sdk.describeIdentityProviderConfig('alpha', 'okta')));
+  t.like(viaChain, { ok: { identityProviderConfig: { oidc: { identityProviderConfigName: 'okta' } } } });
+});
+
+test('throttling and server errors are retried with the adaptive strategy; the last error surfaces once attempts run out', async (t) => {
+  const { em, admin } = await setup(t, { seed: 7 });
+  await seed(admin, 'alpha');
+  const { lean } = both(t, em.url, { ...TUNING, maxAttempts: 8 });
+  em.setFaults({ throttleRate: 0.2, errorRate: 0.15, resetRate: 0.1 });
+  em.resetCalls();
+  for (let i = 0; i < 12; i++) t.is((await lean.describeCluster('alpha')).cluster?.name, 'alpha');
+  t.true((em.calls().DescribeCluster ?? 0) > 12, 'some calls were retried');
+
+  em.setFaults({ throttleRate: 1, errorRate: 0, resetRate: 0 });
+  em.resetCalls();
+  const { lean: strict } = both(t, em.url, { ...TUNING, maxAttempts: 2 });
+  const e = (await strict.describeCluster('alpha').catch((x: unknown) => x)) as Error & { $metadata?: { attempts?: number; httpStatusCode?: number } };
+  t.is(e.name, 'ThrottlingException');
+  t.is(e.$metadata?.httpStatusCode, 429);
+  t.is(em.calls().DescribeCluster, 2, 'exactly maxAttempts calls');
+});
+
+test('aborting the signal ends calls in flight at once with its reason', async (t) => {
+  const { em, admin } = await setup(t);
+  await seed(admin, 'alpha');
+  const { lean } = both(t, em.url);
+  em.setFaults({ latencyMs: 5_000 });
+  const ac = new AbortController();
+  const started = Date.now();
+  const calls = [lean.describeCluster('alpha', ac.signal), lean.listIdentityProviderConfigs('alpha', undefined, ac.signal)];
+  setTimeout(() => ac.abort(new Error('budget spent')), 100);
+  for (const c of calls) await t.throwsAsync(c, { message: 'budget spent' });
+  t.true(Date.now() - started < 2_000);
+  em.setFaults({ latencyMs: 0 });
+  t.is((await lean.describeCluster('alpha')).cluster?.name, 'alpha', 'the pool still serves new calls');
+});
+
+test('a drift check on an explicit endpoint with static keys never loads the AWS SDK (start-up cost)', async (t) => {
+  const { em, admin } = await setup(t);
+  const spec: FleetSpec = { clusters: 3, dataSources: true, prefix: 'sdkfree-' };
+  await seedFleet(admin, spec);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-reads-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  writeStack(dir, fleetStack(spec, em.url));
+  const cli = path.join(__dirname, '..', 'dist', 'cli', 'index.js');
+  const script = `require(${JSON.stringify(cli)}).main(['drift', '--dir', ${JSON.stringify(dir)}, '--format', 'json']).then((code) => {
+    process.stderr.write('SDK_LOADED=' + Object.keys(require.cache).some((k) => k.includes('@aws-sdk/client-eks')) + ' CODE=' + code + '\\n');
+  });`;
+  const out = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+    execFile(process.execPath, ['-e', script], { env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr }))),
+  );
+  t.regex(out.stderr, /SDK_LOADED=false CODE=0/);
+  t.is((JSON.parse(out.stdout) as { summary: { in_sync: number } }).summary.in_sync, 3);
+});
