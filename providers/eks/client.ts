@@ -94,13 +94,20 @@ export function resolveSettings(config: ObjectValue, env: NodeJS.ProcessEnv, tun
   return { settings, diagnostics: [] };
 }
 
+let loaded: typeof import('@aws-sdk/client-eks') | undefined;
+
+/** The SDK module, loaded on first use (~0.1 s of start-up): a run that only reads never pays for it. */
+export function sdk(): typeof import('@aws-sdk/client-eks') {
+  return (loaded ??= require('@aws-sdk/client-eks') as typeof import('@aws-sdk/client-eks'));
+}
+
 /**
  * The SDK client for these settings. The SDK is loaded here, on first use, not at import: it costs
  * ~0.1 s of start-up, and a run that only reads through an explicit endpoint with static keys (the
  * embedded emulator) never needs it (see reads.ts).
  */
 export function newClient(settings: ClientSettings): EKSClient {
-  const { EKSClient: Client } = require('@aws-sdk/client-eks') as typeof import('@aws-sdk/client-eks');
+  const Client = sdk().EKSClient;
   const { tuning } = settings;
   const clientConfig: EKSClientConfig = {
     region: settings.region,

@@ -1,18 +1,6 @@
-import {
-  AssociateEncryptionConfigCommand,
-  CreateClusterCommand,
-  DeleteClusterCommand,
-  TagResourceCommand,
-  UntagResourceCommand,
-  UpdateClusterConfigCommand,
-  UpdateClusterVersionCommand,
-  type Cluster,
-  type CreateClusterRequest,
-  type LogType,
-  type UpdateClusterConfigRequest,
-} from '@aws-sdk/client-eks';
+import type { Cluster, CreateClusterRequest, LogType, UpdateClusterConfigRequest } from '@aws-sdk/client-eks';
 import type { ApplyResourceChangeRequest, ApplyResourceChangeResponse, ObjectValue, Path, ReadResourceResponse, Value } from '../../engine/protocol';
-import { firstBlock } from './client';
+import { firstBlock, sdk } from './client';
 import { MINUTE, errorDiag, failureDiag, requestToken, retryInUse, waitContext, waitUpdate, type Ctx } from './common';
 import { isInUse, isNotFound } from './errors';
 import { alignEmpty, valuesEqual } from './state';
@@ -249,7 +237,7 @@ async function createCluster(ctx: Ctx, req: ApplyResourceChangeRequest, planned:
   try {
     const input = createRequest(planned, requestToken(req.idempotencyToken));
     try {
-      await ctx.client.send(new CreateClusterCommand(input), { abortSignal: req.signal });
+      await ctx.client.send(new (sdk().CreateClusterCommand)(input), { abortSignal: req.signal });
     } catch (e) {
       // A resumed apply: our earlier CreateCluster went through. Wait for it rather than fail.
       const existing = isInUse(e) ? await describeCluster(ctx, name, req.signal) : undefined;
@@ -269,7 +257,7 @@ async function deleteCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
   try {
     await retryInUse(`deleting cluster ${name}`, wctx, async () => {
       try {
-        await ctx.client.send(new DeleteClusterCommand({ name }), { abortSignal: req.signal });
+        await ctx.client.send(new (sdk().DeleteClusterCommand)({ name }), { abortSignal: req.signal });
       } catch (e) {
         if (isNotFound(e)) return;
         // Already being deleted (a resumed destroy) is what we want; any other 409 is retried.
@@ -296,7 +284,7 @@ async function updateCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
   const config = (what: string, input: Omit<UpdateClusterConfigRequest, 'name' | 'clientRequestToken'>) =>
     steps.push({
       what,
-      run: async (token) => (await ctx.client.send(new UpdateClusterConfigCommand({ name, clientRequestToken: token, ...input }), { abortSignal: req.signal })).update?.id,
+      run: async (token) => (await ctx.client.send(new (sdk().UpdateClusterConfigCommand)({ name, clientRequestToken: token, ...input }), { abortSignal: req.signal })).update?.id,
     });
 
   if (str(planned.version) && changed('version')) {
@@ -305,7 +293,7 @@ async function updateCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
       run: async (token) =>
         (
           await ctx.client.send(
-            new UpdateClusterVersionCommand({ name, version: str(planned.version), clientRequestToken: token, force: bool(planned.force_update_version) }),
+            new (sdk().UpdateClusterVersionCommand)({ name, version: str(planned.version), clientRequestToken: token, force: bool(planned.force_update_version) }),
             { abortSignal: req.signal },
           )
         ).update?.id,
@@ -350,7 +338,7 @@ async function updateCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
       run: async (token) =>
         (
           await ctx.client.send(
-            new AssociateEncryptionConfigCommand({
+            new (sdk().AssociateEncryptionConfigCommand)({
               clusterName: name,
               clientRequestToken: token,
               encryptionConfig: [{ resources: strs(enc.resources), provider: { keyArn: str(firstBlock(enc.provider)?.key_arn) } }],
@@ -374,8 +362,8 @@ async function updateCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
       const removed = Object.keys(before).filter((k) => !(k in after));
       const set = Object.fromEntries(Object.entries(after).filter(([k, v]) => before[k] !== v));
       const arn = str(prior.arn) ?? '';
-      if (removed.length) await ctx.client.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: removed }), { abortSignal: req.signal });
-      if (Object.keys(set).length) await ctx.client.send(new TagResourceCommand({ resourceArn: arn, tags: set }), { abortSignal: req.signal });
+      if (removed.length) await ctx.client.send(new (sdk().UntagResourceCommand)({ resourceArn: arn, tagKeys: removed }), { abortSignal: req.signal });
+      if (Object.keys(set).length) await ctx.client.send(new (sdk().TagResourceCommand)({ resourceArn: arn, tags: set }), { abortSignal: req.signal });
     }
     const c = await describeCluster(ctx, name, req.signal);
     return { newState: c ? clusterState(c, planned) : null, diagnostics: [] };

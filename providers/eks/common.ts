@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { DescribeUpdateCommand, type EKSClient, type Update } from '@aws-sdk/client-eks';
+import type { EKSClient, Update } from '@aws-sdk/client-eks';
 import type { Diagnostic, Path, Progress } from '../../engine/protocol';
-import type { Tuning } from './client';
+import { sdk, type Tuning } from './client';
 import type { EksReads } from './reads';
 import { UpdateFailedError, errorMessage, errorName, isInUse } from './errors';
 import { AbortedError, Backoff, WaitTimeoutError, waitFor, type WaitContext } from './wait';
@@ -45,7 +45,7 @@ export async function retryInUse<T>(what: string, wctx: WaitContext, fn: () => P
 }
 
 export async function describeUpdate(ctx: Ctx, cluster: string, updateId: string, signal?: AbortSignal): Promise<Update | undefined> {
-  const out = await ctx.client.send(new DescribeUpdateCommand({ name: cluster, updateId }), { abortSignal: signal });
+  const out = await ctx.client.send(new (sdk().DescribeUpdateCommand)({ name: cluster, updateId }), { abortSignal: signal });
   return out.update;
 }
 

@@ -1,11 +1,5 @@
-import {
-  AssociateIdentityProviderConfigCommand,
-  DisassociateIdentityProviderConfigCommand,
-  TagResourceCommand,
-  UntagResourceCommand,
-  type OidcIdentityProviderConfig,
-  type OidcIdentityProviderConfigRequest,
-} from '@aws-sdk/client-eks';
+import type { OidcIdentityProviderConfig, OidcIdentityProviderConfigRequest } from '@aws-sdk/client-eks';
+import { sdk } from './client';
 import type {
   ApplyResourceChangeRequest,
   ApplyResourceChangeResponse,
@@ -229,7 +223,7 @@ async function createIdp(ctx: Ctx, req: ApplyResourceChangeRequest, planned: Obj
       const associate = (token: string) => retryInUse(`associating ${name} to ${cluster}`, wctx, async () => {
         try {
           return await ctx.client.send(
-            new AssociateIdentityProviderConfigCommand({ clusterName: cluster, oidc, tags: Object.keys(tags).length ? tags : undefined, clientRequestToken: token }),
+            new (sdk().AssociateIdentityProviderConfigCommand)({ clusterName: cluster, oidc, tags: Object.keys(tags).length ? tags : undefined, clientRequestToken: token }),
             { abortSignal: req.signal },
           );
         } catch (e) {
@@ -276,7 +270,7 @@ async function deleteIdp(ctx: Ctx, req: ApplyResourceChangeRequest, prior: Objec
       const out = await retryInUse(`disassociating ${name} from ${cluster}`, wctx, async () => {
         try {
           return await ctx.client.send(
-            new DisassociateIdentityProviderConfigCommand({ clusterName: cluster, identityProviderConfig: { type: 'oidc', name }, clientRequestToken: token }),
+            new (sdk().DisassociateIdentityProviderConfigCommand)({ clusterName: cluster, identityProviderConfig: { type: 'oidc', name }, clientRequestToken: token }),
             { abortSignal: req.signal },
           );
         } catch (e) {
@@ -309,8 +303,8 @@ async function updateIdp(ctx: Ctx, req: ApplyResourceChangeRequest, prior: Objec
   const removed = Object.keys(before).filter((k) => !(k in after));
   const changed = Object.fromEntries(Object.entries(after).filter(([k, v]) => before[k] !== v));
   try {
-    if (removed.length) await ctx.client.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: removed }), { abortSignal: req.signal });
-    if (Object.keys(changed).length) await ctx.client.send(new TagResourceCommand({ resourceArn: arn, tags: changed }), { abortSignal: req.signal });
+    if (removed.length) await ctx.client.send(new (sdk().UntagResourceCommand)({ resourceArn: arn, tagKeys: removed }), { abortSignal: req.signal });
+    if (Object.keys(changed).length) await ctx.client.send(new (sdk().TagResourceCommand)({ resourceArn: arn, tags: changed }), { abortSignal: req.signal });
     const read = await readIdp(ctx, req.address, planned, req.signal);
     return { newState: read.newState, diagnostics: read.diagnostics };
   } catch (e) {

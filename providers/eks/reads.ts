@@ -3,7 +3,7 @@ import { ServiceException } from '@smithy/core/client';
 import { AdaptiveRetryStrategy, isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { AwsCredentialIdentity, RetryErrorInfo, RetryErrorType, RetryStrategy, RetryStrategyV2, RetryToken } from '@smithy/types';
 import type { Diagnostic, ObjectValue } from '../../engine/protocol';
-import { newClient, resolveSettings, type ClientSettings, type Tuning } from './client';
+import { newClient, resolveSettings, sdk, type ClientSettings, type Tuning } from './client';
 import { Http1Pool, type Http1Response } from './http1';
 import { SigV4Signer } from './sigv4';
 
@@ -30,13 +30,13 @@ export interface EksReads {
 }
 
 export function sdkReads(client: EKSClient): EksReads {
-  const sdk = require('@aws-sdk/client-eks') as typeof import('@aws-sdk/client-eks');
+  const eks = sdk();
   return {
-    describeCluster: (name, signal) => client.send(new sdk.DescribeClusterCommand({ name }), { abortSignal: signal }),
+    describeCluster: (name, signal) => client.send(new eks.DescribeClusterCommand({ name }), { abortSignal: signal }),
     listIdentityProviderConfigs: (clusterName, nextToken, signal) =>
-      client.send(new sdk.ListIdentityProviderConfigsCommand({ clusterName, nextToken }), { abortSignal: signal }),
+      client.send(new eks.ListIdentityProviderConfigsCommand({ clusterName, nextToken }), { abortSignal: signal }),
     describeIdentityProviderConfig: (clusterName, name, signal) =>
-      client.send(new sdk.DescribeIdentityProviderConfigCommand({ clusterName, identityProviderConfig: { type: 'oidc', name } }), { abortSignal: signal }),
+      client.send(new eks.DescribeIdentityProviderConfigCommand({ clusterName, identityProviderConfig: { type: 'oidc', name } }), { abortSignal: signal }),
     close: () => {},
   };
 }
