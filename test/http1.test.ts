@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
 import test, { type ExecutionContext } from 'ava';
 import { Http1Pool } from '../providers/eks/http1';
 
@@ -190,4 +193,25 @@ test('aborting a signal fails only the requests that carry it; a refused connect
     });
   });
   await t.throwsAsync(pool(t, refused).request(get()), { code: 'ECONNREFUSED' });
+});
+
+test('https: the certificate is verified (a self-signed one is refused) and, once trusted, the connection is reused', async (t) => {
+  const dir = path.join(__dirname, 'fixtures', 'tls');
+  const cert = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
+  let connections = 0;
+  const srv = tls.createServer({ cert, key: fs.readFileSync(path.join(dir, 'key.pem')) }, (socket) => {
+    connections++;
+    socket.on('error', () => {});
+    socket.on('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure'));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  t.teardown(() => srv.close());
+  const url = new URL(`https://127.0.0.1:${(srv.address() as net.AddressInfo).port}/`);
+  const refused = await t.throwsAsync(pool(t, url).request(get()));
+  t.regex(String((refused as NodeJS.ErrnoException | undefined)?.code), /SELF_SIGNED/);
+  const trusted = new Http1Pool(url, { maxSockets: 2, timeoutMs: 5_000, ca: cert });
+  t.teardown(() => trusted.close());
+  t.is((await trusted.request(get())).body, 'secure');
+  t.is((await trusted.request(get())).body, 'secure');
+  t.is(connections, 1, 'one TLS session for both requests (the refused handshake never became one)');
 });

@@ -16,7 +16,12 @@ import tls from 'node:tls';
 
 export type Http1Request = { method: string; path: string; headers: Record<string, string>; body?: string };
 export type Http1Response = { status: number; headers: Record<string, string>; body: string };
-export type Http1Options = { maxSockets: number; timeoutMs: number };
+export type Http1Options = {
+  maxSockets: number;
+  timeoutMs: number;
+  /** Extra trusted CA for https (tests); the default is Node's trust store, and verification is always on. */
+  ca?: string;
+};
 
 type Pending = { req: Http1Request; resolve: (r: Http1Response) => void; reject: (e: Error) => void; signal?: AbortSignal };
 
@@ -55,7 +60,7 @@ export class Http1Pool {
     const host = this.url.hostname.replace(/^\[|\]$/g, '');
     const socket =
       this.url.protocol === 'https:'
-        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] })
+        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ca: this.opts.ca })
         : net.connect({ host, port });
     socket.setNoDelay(true);
     return new Conn(socket, this.url.host, this.opts.timeoutMs, {
