@@ -185,3 +185,30 @@ test('a drift check on an explicit endpoint with static keys never loads the AWS
   t.regex(out.stderr, /SDK_LOADED=false CODE=0/);
   t.is((JSON.parse(out.stdout) as { summary: { in_sync: number } }).summary.in_sync, 3);
 });
+
+test('a skewed local clock is corrected from the server Date, as the SDK does, and the read succeeds', async (t) => {
+  const http = await import('node:http');
+  const skewMs = 3_600_000; // the server's clock runs an hour ahead of ours
+  const seen: string[] = [];
+  const srv = http.createServer((req, res) => {
+    const amzDate = String(req.headers['x-amz-date']);
+    seen.push(amzDate);
+    const signedAt = Date.parse(amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
+    const serverNow = Date.now() + skewMs;
+    res.setHeader('date', new Date(serverNow).toUTCString());
+    res.setHeader('content-type', 'application/json');
+    if (Math.abs(serverNow - signedAt) > 300_000) {
+      res.writeHead(403, { 'x-amzn-errortype': 'InvalidSignatureException' });
+      res.end(JSON.stringify({ message: 'Signature expired: the request time is too far from the server time' }));
+    } else res.end(JSON.stringify({ cluster: { name: 'alpha', version: '1.32', createdAt: 1764000000.5 } }));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  t.teardown(() => srv.close());
+  const url = `http://127.0.0.1:${(srv.address() as import('node:net').AddressInfo).port}`;
+  const { connection } = openConnection({ region: 'us-east-1', ...KEYS, endpoints: [{ eks: url }] }, {}, TUNING);
+  t.teardown(() => connection!.close());
+  const out = await connection!.reads.describeCluster('alpha');
+  t.is(out.cluster?.name, 'alpha');
+  t.deepEqual(out.cluster?.createdAt, new Date(1764000000500));
+  t.is(seen.length, 2, 'one refused request, then one signed with the corrected clock');
+});

@@ -77,8 +77,8 @@ type Context = {
   region: string;
   signer: SigV4Signer;
   credentials: () => Promise<AwsCredentialIdentity>;
-  /** The SDK's correction for a skewed local clock, in ms. */
-  clockOffset: () => number;
+  /** Correction for a skewed local clock, in ms: the SDK client's own when there is one. */
+  clock: { offset: number };
   retry: RetryStrategyV2;
   pool: Http1Pool;
 };
@@ -136,7 +136,7 @@ async function resolveContext(settings: ClientSettings, sdkClient: () => EKSClie
     const credentials = { ...settings.credentials };
     return {
       url, basePath: url.pathname.replace(/\/+$/, ''), region: settings.region, signer: new SigV4Signer(),
-      credentials: async () => credentials, clockOffset: () => 0,
+      credentials: async () => credentials, clock: { offset: 0 },
       retry: new AdaptiveRetryStrategy(async () => tuning.maxAttempts), pool: pool(url),
     };
   }
@@ -156,7 +156,14 @@ async function resolveContext(settings: ClientSettings, sdkClient: () => EKSClie
     region,
     signer: new SigV4Signer(),
     credentials: () => c.credentials(),
-    clockOffset: () => c.systemClockOffset ?? 0,
+    clock: {
+      get offset() {
+        return c.systemClockOffset ?? 0;
+      },
+      set offset(ms: number) {
+        c.systemClockOffset = ms;
+      },
+    },
     retry: v2(await c.retryStrategy(), c.maxAttempts),
     pool: pool(url),
   };
@@ -209,13 +216,22 @@ async function attempt<T>(ctx: Context, x: Exchange, attempts: number, signal: A
     region: ctx.region,
     service: 'eks',
     credentials: await ctx.credentials(),
-    date: new Date(Date.now() + ctx.clockOffset()),
+    date: new Date(Date.now() + ctx.clock.offset),
   });
+  const sentAt = Date.now();
+  const offsetBefore = ctx.clock.offset;
   headers['user-agent'] = USER_AGENT;
   const qs = x.query ? `?${new URLSearchParams(x.query).toString()}` : '';
   const res: Http1Response = await ctx.pool.request({ method: x.method, path: path + qs, headers, body: x.body }, signal);
   const requestId = res.headers['x-amzn-requestid'];
-  if (res.status < 200 || res.status >= 300) throw errorFromResponse(res.status, res.headers, res.body, requestId, attempts);
+  const offset = serverClockOffset(res.headers, ctx.clock.offset, sentAt);
+  ctx.clock.offset = offset;
+  if (res.status < 200 || res.status >= 300) {
+    const err = errorFromResponse(res.status, res.headers, res.body, requestId, attempts);
+    // As the SDK's signer: a correction this large makes the error retryable (signed again with it).
+    if (Math.abs(offset) >= 240_000 && offset !== offsetBefore) (err.$metadata as { clockSkewCorrected?: boolean }).clockSkewCorrected = true;
+    throw err;
+  }
   try {
     return dropNulls(res.body === '' ? {} : JSON.parse(res.body)) as T;
   } catch {
@@ -224,6 +240,18 @@ async function attempt<T>(ctx: Context, x: Exchange, attempts: number, signal: A
 }
 
 const USER_AGENT = 'eksidp aws-sdk-js/client-eks';
+
+/**
+ * The clock offset a response's Date header implies, as the SDK's signer computes it (not through a
+ * cache, which adds Age, and not from a response that took over 15 minutes).
+ */
+function serverClockOffset(headers: Record<string, string>, current: number, sentAt: number): number {
+  if (headers.date === undefined || headers.age !== undefined) return current;
+  const server = Date.parse(headers.date);
+  const now = Date.now();
+  if (Number.isNaN(server) || now - sentAt > 900_000) return current;
+  return server - now;
+}
 
 /** rest-json errors: the type from X-Amzn-ErrorType, else the body's __type/code, without namespace or suffix. */
 function errorFromResponse(status: number, headers: Record<string, string>, text: string, requestId: string | undefined, attempts: number): ServiceException {
