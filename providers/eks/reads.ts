@@ -241,13 +241,17 @@ async function attempt<T>(ctx: Context, x: Exchange, attempts: number, signal: A
 
 const USER_AGENT = 'eksidp aws-sdk-js/client-eks';
 
+let lastDate = { text: '', ms: Number.NaN };
+
 /**
  * The clock offset a response's Date header implies, as the SDK's signer computes it (not through a
  * cache, which adds Age, and not from a response that took over 15 minutes).
  */
 function serverClockOffset(headers: Record<string, string>, current: number, sentAt: number): number {
   if (headers.date === undefined || headers.age !== undefined) return current;
-  const server = Date.parse(headers.date);
+  // Date has one-second resolution: thousands of responses share a handful of values, parsed once each.
+  if (headers.date !== lastDate.text) lastDate = { text: headers.date, ms: Date.parse(headers.date) };
+  const server = lastDate.ms;
   const now = Date.now();
   if (Number.isNaN(server) || now - sentAt > 900_000) return current;
   return server - now;
