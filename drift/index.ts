@@ -7,7 +7,7 @@ import { compare } from './compare';
 import { loadDesired } from './desired';
 import { applyIgnores, type IgnoreRule } from './ignore';
 import { readLive } from './live';
-import type { Desired, DriftReport } from './model';
+import type { Desired, DriftReport, LiveCluster } from './model';
 import { inShard, type Shard } from './shard';
 
 export * from './model';
@@ -36,6 +36,12 @@ export type DriftOptions = {
   statePath?: string;
   signal?: AbortSignal;
   progress?: (message: string) => void;
+  /**
+   * Called every heartbeatMs (default 10 s) while clusters are still being read: a throttled run
+   * against a large fleet can take minutes, and a silent scheduled job looks hung.
+   */
+  heartbeat?: (message: string) => void;
+  heartbeatMs?: number;
 };
 
 export function shardDesired(desired: Desired, shard: Shard | undefined): Desired {
@@ -68,7 +74,18 @@ export async function runDrift(opts: DriftOptions): Promise<DriftReport> {
   try {
     const names = [...new Set(desired.clusters.map((c) => c.name))];
     opts.progress?.(`Reading ${names.length} cluster(s) with up to ${opts.concurrency} calls in flight...`);
-    const live = await readLive(names, { reads: connection.reads, concurrency: opts.concurrency, signal: budget.signal });
+    let read = 0;
+    const started = Date.now();
+    const beat = opts.heartbeat
+      ? setInterval(() => opts.heartbeat!(`Read ${read} of ${names.length} cluster(s) (${Math.round((Date.now() - started) / 1000)} s elapsed)...`), opts.heartbeatMs ?? 10_000)
+      : undefined;
+    beat?.unref();
+    let live: LiveCluster[];
+    try {
+      live = await readLive(names, { reads: connection.reads, concurrency: opts.concurrency, signal: budget.signal, onCluster: (done) => (read = done) });
+    } finally {
+      clearInterval(beat);
+    }
     const report = compare(desired, live, { shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : null });
     return applyIgnores(report, opts.ignore ?? []);
   } finally {

@@ -269,3 +269,20 @@ test('the eksidp binary prints pure JSON on stdout matching the documented schem
   }
   t.is(p.stderr, '');
 });
+
+test('a slow run reports its progress every heartbeat (a scheduled job that reads for minutes does not look hung)', async (t) => {
+  const f = await fleet(t, { clusters: 4 });
+  f.emu.setFaults({ latencyMs: 60 });
+  const { runDrift } = await import('../drift');
+  const beats: string[] = [];
+  const report = await runDrift({
+    rawJson: JSON.parse(fs.readFileSync(path.join(f.dir, 'cdk.tf.json'), 'utf8')) as Record<string, unknown>,
+    loc: { name: 'fleet', dir: f.dir, file: path.join(f.dir, 'cdk.tf.json') },
+    env: {}, concurrency: 1, timeoutMs: 60_000, heartbeat: (m) => beats.push(m), heartbeatMs: 100,
+  });
+  t.deepEqual(report.summary, { ...report.summary, in_sync: 8, unknown: 0 }, '4 clusters and their 4 configs, all read');
+  t.true(beats.length >= 3, `${beats.length} heartbeats in a ~0.7 s read`);
+  t.regex(beats[0]!, /^Read [0-3] of 4 cluster\(s\) \(\d+ s elapsed\)\.\.\.$/);
+  const counts = beats.map((b) => Number(/^Read (\d+)/.exec(b)![1]));
+  t.deepEqual(counts, [...counts].sort((a, b) => a - b), 'progress never goes backwards');
+});

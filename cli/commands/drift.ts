@@ -68,6 +68,7 @@ export const command: Command = {
       rawJson, loc, env: io.env, concurrency, timeoutMs, shard, ignore, signal: io.signal,
       statePath: stateFlag === undefined ? undefined : path.resolve(io.cwd, stateFlag),
       progress: io.stderr.isTTY ? (m) => io.stderr.write(`${m}\n`) : undefined,
+      heartbeat: (m) => io.stderr.write(`${m}\n`),
     });
 
     const out = stringFlag(values, 'out');
