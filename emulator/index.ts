@@ -22,12 +22,22 @@ export type EmulatorOptions = {
   clusterDeleteMs?: number;
   updateMs?: number;
   failUpdateRate?: number;
+  /**
+   * Requests per second the account may make (a token bucket over all API calls, as EKS throttles);
+   * calls beyond it get 429 ThrottlingException. 0 = no limit.
+   */
+  rateLimit?: number;
+  /** Bucket size: calls allowed at once after idling (default: one second's worth). */
+  rateBurst?: number;
   region?: string /* us-east-1 */;
   accountId?: string /* 000000000000 */;
   maxBodyBytes?: number;
 };
 
-export type FaultSettings = Pick<EmulatorOptions, 'latencyMs' | 'throttleRate' | 'errorRate' | 'resetRate' | 'failUpdateRate' | 'clusterCreateMs' | 'clusterDeleteMs' | 'updateMs' | 'seed'>;
+export type FaultSettings = Pick<
+  EmulatorOptions,
+  'latencyMs' | 'throttleRate' | 'errorRate' | 'resetRate' | 'failUpdateRate' | 'clusterCreateMs' | 'clusterDeleteMs' | 'updateMs' | 'seed' | 'rateLimit' | 'rateBurst'
+>;
 
 export type EmulatorHandle = {
   url: string;

@@ -36,6 +36,7 @@ const READ_ONLY = new Set(['DescribeCluster', 'ListClusters', 'ListUpdates', 'De
 const COMPILED = ROUTES.map(([method, p, op]) => ({ method, parts: p.split('/').slice(1), op }));
 const RATE_KEYS = ['throttleRate', 'errorRate', 'resetRate', 'failUpdateRate'] as const;
 const MS_KEYS = ['latencyMs', 'clusterCreateMs', 'clusterDeleteMs', 'updateMs'] as const;
+const PER_SECOND_KEYS = ['rateLimit', 'rateBurst'] as const;
 
 type Matched = { op: string; params: Record<string, string> };
 
@@ -74,8 +75,22 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     clusterDeleteMs: opts.clusterDeleteMs ?? 500,
     updateMs: opts.updateMs ?? 500,
     seed: opts.seed ?? Math.floor(Math.random() * 2 ** 32),
+    rateLimit: opts.rateLimit ?? 0,
+    rateBurst: opts.rateBurst ?? 0,
   };
   checkFaults(faults);
+  // The account's token bucket (rateLimit > 0): refilled continuously, rateBurst deep.
+  const bucket = { tokens: -1, at: 0 };
+  const takeToken = (): boolean => {
+    if (faults.rateLimit <= 0) return true;
+    const depth = faults.rateBurst > 0 ? faults.rateBurst : faults.rateLimit;
+    const now = Date.now();
+    bucket.tokens = bucket.tokens < 0 ? depth : Math.min(depth, bucket.tokens + ((now - bucket.at) / 1000) * faults.rateLimit);
+    bucket.at = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  };
   // Two streams: call faults and update failures stay reproducible independently of each other.
   let callDice = seededRandom(faults.seed);
   let updateDice = seededRandom(faults.seed ^ 0x9e3779b9);
@@ -196,7 +211,9 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
 
     // Always four draws per call, so a seed gives the same fault sequence whatever the rates.
     const [reset, throttle, error, which] = [callDice(), callDice(), callDice(), callDice()];
+    const withinRate = takeToken();
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    if (!withinRate) return sendError(res, new EksError('ThrottlingException', 'Rate exceeded', params.name ? { clusterName: params.name } : {}));
     if (reset < faults.resetRate) {
       req.socket.destroy();
       return undefined;
@@ -272,6 +289,9 @@ function checkFaults(f: Required<FaultSettings>): void {
   }
   for (const k of MS_KEYS) {
     if (typeof f[k] !== 'number' || !Number.isFinite(f[k]) || f[k] < 0) throw new RangeError(`${k} must be a number of milliseconds >= 0, got ${String(f[k])}`);
+  }
+  for (const k of PER_SECOND_KEYS) {
+    if (typeof f[k] !== 'number' || !Number.isFinite(f[k]) || f[k] < 0) throw new RangeError(`${k} must be a number of calls per second >= 0, got ${String(f[k])}`);
   }
   if (typeof f.seed !== 'number' || !Number.isInteger(f.seed)) throw new RangeError(`seed must be an integer, got ${String(f.seed)}`);
 }

@@ -286,3 +286,16 @@ test('a slow run reports its progress every heartbeat (a scheduled job that read
   const counts = beats.map((b) => Number(/^Read (\d+)/.exec(b)![1]));
   t.deepEqual(counts, [...counts].sort((a, b) => a - b), 'progress never goes backwards');
 });
+
+test('against an account rate limit (a token bucket, as EKS throttles) the adaptive retries converge: every verdict, nothing unknown', async (t) => {
+  const f = await fleet(t, { clusters: 20, dataSources: true });
+  f.emu.setFaults({ rateLimit: 30, rateBurst: 10, latencyMs: 5 });
+  f.emu.resetCalls();
+  const started = Date.now();
+  const { code, report } = await driftJson(f, ['--concurrency', '16']);
+  const calls = Object.values(f.emu.calls()).reduce((a, b) => a + b, 0);
+  t.log(`${Date.now() - started} ms, ${calls} calls for 60 reads (${calls - 60} throttled and retried)`);
+  t.is(code, 0);
+  t.deepEqual(report.summary, { ...report.summary, in_sync: 20, unknown: 0 });
+  t.true(calls > 60, 'the limit was hit');
+});

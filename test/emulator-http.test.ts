@@ -138,6 +138,23 @@ test('latency is added to each EKS call without blocking concurrent calls', asyn
   t.true(Date.now() - s < 150, 'admin calls get no latency');
 });
 
+test('an account rate limit is a token bucket: a burst passes, the rest gets 429 ThrottlingException, and it refills', async (t) => {
+  const em = await setup(t, { rateLimit: 1, rateBurst: 4 });
+  const first = await Promise.all(Array.from({ length: 10 }, () => raw(em.url, 'GET', '/clusters')));
+  const ok = first.filter((r) => r !== 'reset' && r.status === 200).length;
+  const throttled = first.filter((r) => r !== 'reset' && r.status === 429 && r.type === 'ThrottlingException').length;
+  t.is(ok, 4, 'the burst');
+  t.is(throttled, 6);
+  await new Promise((r) => setTimeout(r, 1_100)); // one per second: at least one token back (three would take 3 s)
+  const later = await Promise.all(Array.from({ length: 4 }, () => raw(em.url, 'GET', '/clusters')));
+  const refilled = later.filter((r) => r !== 'reset' && r.status === 200).length;
+  t.true(refilled >= 1 && refilled <= 2, `${refilled} calls passed after 1.1 s`);
+  em.setFaults({ rateLimit: 0 });
+  const free = await Promise.all(Array.from({ length: 10 }, () => raw(em.url, 'GET', '/clusters')));
+  t.true(free.every((r) => r !== 'reset' && r.status === 200), 'rateLimit 0 lifts the limit');
+  t.throws(() => em.setFaults({ rateLimit: -1 }), { message: /rateLimit must be a number of calls per second/ });
+});
+
 test('failUpdateRate makes updates end Failed with an error entry; a failed association leaves no config', async (t) => {
   const em = await setup(t, { failUpdateRate: 1 });
   const eks = client(t, em.url);

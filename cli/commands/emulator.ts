@@ -13,6 +13,8 @@ const spec: CommandSpec = {
     'throttle-rate': { type: 'string', valueName: 'R', description: 'Fraction 0..1 of calls answered 429 ThrottlingException' },
     'error-rate': { type: 'string', valueName: 'R', description: 'Fraction 0..1 of calls answered 500 ServerException / 503 ServiceUnavailableException' },
     'reset-rate': { type: 'string', valueName: 'R', description: 'Fraction 0..1 of calls whose connection is reset without a response' },
+    'rate-limit': { type: 'string', valueName: 'N', description: 'Calls per second the account may make (token bucket, as EKS throttles); beyond it 429 ThrottlingException' },
+    'rate-burst': { type: 'string', valueName: 'N', description: 'Token bucket size for --rate-limit (default: one second of calls)' },
     seed: { type: 'string', valueName: 'N', description: 'Seed for the fault dice (same seed, same faults)' },
     'cluster-create-ms': { type: 'string', valueName: 'N', description: 'How long a cluster stays CREATING (default 1000)' },
     'cluster-delete-ms': { type: 'string', valueName: 'N', description: 'How long a cluster stays DELETING (default 500)' },
@@ -40,6 +42,8 @@ export const command: Command = {
       clusterDeleteMs: ms('cluster-delete-ms'),
       updateMs: ms('update-ms'),
       failUpdateRate: rate('fail-update-rate'),
+      rateLimit: numberFlag(spec, v, 'rate-limit', { min: 0 }),
+      rateBurst: numberFlag(spec, v, 'rate-burst', { min: 0 }),
     };
     // Loaded here so `eksidp emulator --help` stays instant.
     const { startEmulator } = await import('../../emulator');
