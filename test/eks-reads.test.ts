@@ -5,8 +5,8 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { AssociateIdentityProviderConfigCommand, CreateClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { startEmulator, type EmulatorOptions } from '../emulator';
-import { DEFAULT_TUNING, type Tuning } from '../providers/eks/client';
-import { openConnection, sdkReads, TIMESTAMP_PATHS, type EksReads } from '../providers/eks/reads';
+import { DEFAULT_TUNING, newClient, type Tuning } from '../providers/eks/client';
+import { openConnection, resolveEndpoint, sdkReads, TIMESTAMP_PATHS, type EksReads } from '../providers/eks/reads';
 import { fleetStack, seedFleet, writeStack, type FleetSpec } from './fixtures/drift/fleet';
 
 /**
@@ -211,4 +211,19 @@ test('a skewed local clock is corrected from the server Date, as the SDK does, a
   t.is(out.cluster?.name, 'alpha');
   t.deepEqual(out.cluster?.createdAt, new Date(1764000000500));
   t.is(seen.length, 2, 'one refused request, then one signed with the corrected clock');
+});
+
+test('without a custom endpoint, lean reads go where the SDK would: its endpoint rules per partition (no call is made)', async (t) => {
+  const where = async (region: string, endpoint?: string) => {
+    const client = newClient({ region, endpoint, tuning: TUNING });
+    try {
+      return (await resolveEndpoint(client)).url.href;
+    } finally {
+      client.destroy();
+    }
+  };
+  t.is(await where('eu-west-1'), 'https://eks.eu-west-1.amazonaws.com/');
+  t.is(await where('cn-north-1'), 'https://eks.cn-north-1.amazonaws.com.cn/');
+  t.is(await where('us-gov-west-1'), 'https://eks.us-gov-west-1.amazonaws.com/');
+  t.is(await where('us-east-1', 'http://127.0.0.1:4599/prefix'), 'http://127.0.0.1:4599/prefix');
 });

@@ -141,15 +141,7 @@ async function resolveContext(settings: ClientSettings, sdkClient: () => EKSClie
     };
   }
   const c = sdkClient().config;
-  const region = await c.region();
-  const custom = c.isCustomEndpoint && c.endpoint ? await c.endpoint() : undefined;
-  const params = {
-    Region: region,
-    UseFIPS: await c.useFipsEndpoint(),
-    UseDualStack: await c.useDualstackEndpoint(),
-    Endpoint: custom ? `${custom.protocol}//${custom.hostname}${custom.port ? `:${custom.port}` : ''}${custom.path}` : undefined,
-  };
-  const url = c.endpointProvider(params, {}).url;
+  const { url, region } = await resolveEndpoint(sdkClient());
   return {
     url,
     basePath: url.pathname.replace(/\/+$/, ''),
@@ -167,6 +159,20 @@ async function resolveContext(settings: ClientSettings, sdkClient: () => EKSClie
     retry: v2(await c.retryStrategy(), c.maxAttempts),
     pool: pool(url),
   };
+}
+
+/** Where the SDK client would send EKS calls: its endpoint rules (partition, FIPS, dual-stack) or its custom endpoint. */
+export async function resolveEndpoint(client: EKSClient): Promise<{ url: URL; region: string }> {
+  const c = client.config;
+  const region = await c.region();
+  const custom = c.isCustomEndpoint && c.endpoint ? await c.endpoint() : undefined;
+  const params = {
+    Region: region,
+    UseFIPS: await c.useFipsEndpoint(),
+    UseDualStack: await c.useDualstackEndpoint(),
+    Endpoint: custom ? `${custom.protocol}//${custom.hostname}${custom.port ? `:${custom.port}` : ''}${custom.path}` : undefined,
+  };
+  return { url: c.endpointProvider(params, {}).url, region };
 }
 
 /** newClient always configures the adaptive (v2) strategy; a legacy one is replaced by its v2 equivalent. */
