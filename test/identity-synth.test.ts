@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import test from 'ava';
 import { parseCommandArgs } from '../cli/args';
-import type { Command, Io } from '../cli/command';
+import type { Command } from '../cli/command';
 import { synth } from '../main';
 import { environments } from '../stacks/environments';
 import type { EnvironmentSpec } from '../stacks/types';
+import { captureIo } from './helpers/in-process';
 
 /**
  * RBAC consistency at synth time: bindings whose subjects no config of the cluster can produce are
@@ -56,19 +56,11 @@ test('subjects every config can produce raise no warning; a sample identity its 
   t.deepEqual(warnings(rejected.manifest, 'wrong'), ['config okta: sample identity alice is rejected (required claim hd=example.com missing)']);
 });
 
-function io(cwd: string): Io & { out: () => string; err: () => string } {
-  const stdout = new PassThrough(), stderr = new PassThrough();
-  let o = '', e = '';
-  stdout.on('data', (d) => (o += d));
-  stderr.on('data', (d) => (e += d));
-  return { stdout, stderr, env: { ...process.env, NO_COLOR: '1' }, cwd, signal: new AbortController().signal, out: () => o, err: () => e };
-}
-
 test('the project\'s local stack has no binding warning, and whoami does not flag dex:eng against the okta config', async (t) => {
   const { outdir, manifest } = synthTo(t, environments({ EKSIDP_LOCAL_ENDPOINT: 'http://127.0.0.1:1' }));
   t.deepEqual(warnings(manifest, 'local'), []);
   const whoami = (require('../cli/commands/whoami') as { command: Command }).command;
-  const i = io(outdir);
+  const i = captureIo(outdir);
   t.is(await whoami.run(parseCommandArgs(whoami.spec, ['--dir', path.join('stacks', 'local'), '--config', 'dev_okta', '--json']), i), 0, i.err());
   const out = JSON.parse(i.out()) as { binding_findings: unknown[]; identities: Array<{ name: string; roles: Array<{ binding: string }> }> };
   t.deepEqual(out.binding_findings, []);

@@ -1,11 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import test from 'ava';
-import { parseCommandArgs } from '../cli/args';
-import type { Command, Io } from '../cli/command';
 import { startEmulator } from '../emulator';
+import { captureIo, runCommand } from './helpers/in-process';
 import { terraform, terraformTest, type TfResult } from './helpers/terraform';
 
 /**
@@ -58,17 +56,11 @@ function stack(endpoint: string, edit: { tier?: string; partnerPrefix?: string }
   }, null, 2);
 }
 
+/** `eksidp ARGV` in this process, through the real dispatcher. */
 async function eksidp(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [name, ...rest] = argv;
-  // The commands run in-process (cli/index.ts looks for dist/), as in engine-eks-emulator.test.ts.
-  const command = (require(`../cli/commands/${name}`) as { command: Command }).command;
-  const stdout = new PassThrough(), stderr = new PassThrough();
-  let o = '', e = '';
-  stdout.on('data', (d) => (o += d));
-  stderr.on('data', (d) => (e += d));
-  const io: Io = { stdout, stderr, cwd, signal: new AbortController().signal, env: { ...process.env, NO_COLOR: '1', EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '200' } };
-  const code = await command.run(parseCommandArgs(command.spec, rest), io);
-  return { code, stdout: o, stderr: e };
+  const io = captureIo(cwd, { EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '200' });
+  const code = await runCommand(argv, io);
+  return { code, stdout: io.out(), stderr: io.err() };
 }
 
 const tf = (dir: string, args: string[]): Promise<TfResult> => terraform(dir, [...args, '-input=false', '-no-color']);
