@@ -29,16 +29,19 @@ export const terraformRequired = process.env.EKSIDP_REQUIRE_TERRAFORM === '1';
 const missingWhat = !terraformOnPath() ? 'the terraform CLI is not on PATH' : 'the offline provider mirror of hashicorp/aws 5.100.0 was not found';
 
 let configFile: string | undefined;
-/** A CLI config of our own (the machine's TF_CLI_CONFIG_FILE points at a missing file). */
+/**
+ * A CLI config of our own (the machine's TF_CLI_CONFIG_FILE points at a missing file). No
+ * plugin_cache_dir: Terraform's cache is not safe for concurrent inits, and tests init in parallel
+ * (seen in CI: "failed to create directory .../registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64:
+ * file exists"). From an unpacked mirror, init symlinks the provider instead (about a second).
+ */
 export function terraformCliConfig(): string {
   if (configFile) return configFile;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-tfrc-'));
-  const cache = path.join(os.tmpdir(), 'eksidp-tf-plugin-cache');
-  fs.mkdirSync(cache, { recursive: true });
   configFile = path.join(dir, 'terraform.rc');
   fs.writeFileSync(
     configFile,
-    `plugin_cache_dir = "${cache}"\nprovider_installation {\n  filesystem_mirror {\n    path    = "${mirror}"\n    include = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n`,
+    `provider_installation {\n  filesystem_mirror {\n    path    = "${mirror}"\n    include = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n`,
   );
   return configFile;
 }
