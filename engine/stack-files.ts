@@ -90,32 +90,38 @@ export function findDuplicateKey(text: string): string[] | undefined {
   let i = 0;
   // The path of the value being read: one array, pushed and popped (a copy per value was most of the cost).
   const at: string[] = [];
+  // Character codes, not one-character strings: this scans every byte of a fleet-sized stack.
+  const SPACE = 32, LF = 10, CR = 13, TAB = 9, QUOTE = 34, BACKSLASH = 92, COMMA = 44, LBRACE = 123, RBRACE = 125, LBRACKET = 91, RBRACKET = 93;
   const skipSpace = () => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
+    for (let c = text.charCodeAt(i); c === SPACE || c === LF || c === CR || c === TAB; c = text.charCodeAt(++i));
   };
   const readString = (): string => {
-    const start = i++;
-    let escaped = false;
-    while (text[i] !== '"') {
-      if (text[i] === '\\') {
-        escaped = true;
-        i += 2;
-      } else i++;
+    const start = i;
+    let end = text.indexOf('"', start + 1);
+    // A quote preceded by an odd number of backslashes is part of the string.
+    for (;;) {
+      let b = 0;
+      while (text.charCodeAt(end - 1 - b) === BACKSLASH) b++;
+      if (b % 2 === 0) break;
+      end = text.indexOf('"', end + 1);
     }
-    i++;
-    return escaped ? (JSON.parse(text.slice(start, i)) as string) : text.slice(start + 1, i - 1);
+    // Any escape means the key's value is what JSON.parse makes of it (searched within the string only).
+    let escaped = false;
+    for (let j = start + 1; j < end && !escaped; j++) escaped = text.charCodeAt(j) === BACKSLASH;
+    i = end + 1;
+    return escaped ? (JSON.parse(text.slice(start, i)) as string) : text.slice(start + 1, end);
   };
   const value = (): string[] | undefined => {
     skipSpace();
-    const c = text[i];
-    if (c === '{' || c === '[') {
+    const c = text.charCodeAt(i);
+    if (c === LBRACE || c === LBRACKET) {
       i++;
       skipSpace();
-      if (text[i] === (c === '{' ? '}' : ']')) {
+      if (text.charCodeAt(i) === (c === LBRACE ? RBRACE : RBRACKET)) {
         i++;
         return undefined;
       }
-      const seen = c === '{' ? new Set<string>() : undefined;
+      const seen = c === LBRACE ? new Set<string>() : undefined;
       for (let n = 0; ; n++) {
         let key = String(n);
         if (seen) {
@@ -131,11 +137,14 @@ export function findDuplicateKey(text: string): string[] | undefined {
         at.pop();
         if (found) return found;
         skipSpace();
-        if (text[i++] !== ',') return undefined; // the closing bracket
+        if (text.charCodeAt(i++) !== COMMA) return undefined; // the closing bracket
       }
     }
-    if (c === '"') readString();
-    else while (i < text.length && !',}] \t\n\r'.includes(text[i]!)) i++;
+    if (c === QUOTE) readString();
+    else {
+      // A number, true, false or null: up to the next delimiter.
+      for (let d = text.charCodeAt(i); i < text.length && d !== COMMA && d !== RBRACE && d !== RBRACKET && d !== SPACE && d !== LF && d !== CR && d !== TAB; d = text.charCodeAt(++i));
+    }
     return undefined;
   };
   return value();

@@ -1,5 +1,3 @@
-import http from 'node:http';
-import https from 'node:https';
 import type { EKSClient, EKSClientConfig } from '@aws-sdk/client-eks';
 import type { Diagnostic, ObjectValue, Value } from '../../engine/protocol';
 
@@ -108,6 +106,9 @@ export function sdk(): typeof import('@aws-sdk/client-eks') {
  */
 export function newClient(settings: ClientSettings): EKSClient {
   const Client = sdk().EKSClient;
+  // Loaded with the SDK, which is the only user of node's HTTP agents here.
+  const http = require('node:http') as typeof import('node:http');
+  const https = require('node:https') as typeof import('node:https');
   const { tuning } = settings;
   const clientConfig: EKSClientConfig = {
     region: settings.region,

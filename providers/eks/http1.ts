@@ -1,5 +1,4 @@
 import net from 'node:net';
-import tls from 'node:tls';
 
 /**
  * A small keep-alive HTTP/1.1 client for the lean read path (reads.ts): one request at a time per
@@ -60,7 +59,7 @@ export class Http1Pool {
     const host = this.url.hostname.replace(/^\[|\]$/g, '');
     const socket =
       this.url.protocol === 'https:'
-        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ca: this.opts.ca })
+        ? (require('node:tls') as typeof import('node:tls')).connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ca: this.opts.ca })
         : net.connect({ host, port });
     socket.setNoDelay(true);
     return new Conn(socket, this.url.host, this.opts.timeoutMs, {

@@ -1,4 +1,4 @@
-import crypto, { createHmac } from 'node:crypto';
+import crypto, { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { AwsCredentialIdentity } from '@smithy/types';
 
 /**
@@ -45,7 +45,11 @@ function canonicalValue(v: string): string {
   return /\s\s|[\t\n\r]/.test(t) ? t.replace(/\s+/g, ' ') : t;
 }
 
+/** Paths that are already canonical: plain segments, nothing a second encoding would change. */
+const PLAIN_PATH = /^(\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$/;
+
 function canonicalPath(path: string): string {
+  if (PLAIN_PATH.test(path)) return path;
   const out: string[] = [];
   for (const seg of path.split('/')) {
     if (seg === '' || seg === '.') continue;
@@ -66,12 +70,19 @@ function canonicalQuery(query: Record<string, string> | undefined): string {
 }
 
 export class SigV4Signer {
-  private cached: { credentials: AwsCredentialIdentity; scope: string; key: Buffer } | undefined;
+  // The key as a KeyObject: createHmac would otherwise convert a Buffer key on every call.
+  private cached: { credentials: AwsCredentialIdentity; scope: string; key: KeyObject } | undefined;
+  private clock = { second: Number.NaN, amzDate: '' };
 
   /** The headers to send: the input's, host, x-amz-content-sha256, x-amz-date, x-amz-security-token, authorization. */
   sign(input: SignInput): Record<string, string> {
-    const iso = input.date.toISOString();
-    const amzDate = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+    // x-amz-date has one-second resolution: format it once per second.
+    const second = Math.floor(input.date.getTime() / 1000);
+    if (second !== this.clock.second) {
+      const iso = input.date.toISOString();
+      this.clock = { second, amzDate: `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z` };
+    }
+    const amzDate = this.clock.amzDate;
     const day = amzDate.slice(0, 8);
     const scope = `${day}/${input.region}/${input.service}/aws4_request`;
     const payloadHash = input.body ? sha256Hex(input.body) : EMPTY_SHA256;
@@ -90,12 +101,12 @@ export class SigV4Signer {
   }
 
   /** Derived once per credentials object and day (the SDK's providers hand out a new object on refresh). */
-  private signingKey(credentials: AwsCredentialIdentity, scope: string, day: string, region: string, service: string): Buffer {
+  private signingKey(credentials: AwsCredentialIdentity, scope: string, day: string, region: string, service: string): KeyObject {
     const c = this.cached;
     if (c && c.credentials === credentials && c.scope === scope) return c.key;
     let key = createHmac('sha256', `AWS4${credentials.secretAccessKey}`).update(day).digest();
     for (const part of [region, service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
-    this.cached = { credentials, scope, key };
-    return key;
+    this.cached = { credentials, scope, key: createSecretKey(key) };
+    return this.cached.key;
   }
 }
