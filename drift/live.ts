@@ -5,8 +5,9 @@ import type { LiveCluster, LiveConfigRead } from './model';
 /**
  * The live reader: per cluster DescribeCluster, ListIdentityProviderConfigs (every page) and one
  * DescribeIdentityProviderConfig per config: exactly these calls, no more. In-flight calls are
- * capped by one limiter shared by all clusters; throttling and 5xx are retried by the SDK client's
- * adaptive retry strategy (reads.ts uses the client's own). Every failure becomes an error on what it concerns, never an absence.
+ * capped by one limiter shared by all clusters; throttling and 5xx are retried with the SDK's
+ * adaptive retry strategy (providers/eks/reads.ts). Every failure becomes an error on what it
+ * concerns, never an absence.
  */
 
 /** A FIFO semaphore for in-flight API calls. */

@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { AssociateIdentityProviderConfigCommand, CreateClusterCommand, EKSClient } from '@aws-sdk/client-eks';
+import { AssociateIdentityProviderConfigCommand, CreateClusterCommand, type EKSClient } from '@aws-sdk/client-eks';
 import { startEmulator, type EmulatorOptions } from '../emulator';
 import { DEFAULT_TUNING, newClient, type Tuning } from '../providers/eks/client';
 import { openConnection, resolveEndpoint, sdkReads, TIMESTAMP_PATHS, type EksReads } from '../providers/eks/reads';
-import { fleetStack, seedFleet, writeStack, type FleetSpec } from './fixtures/drift/fleet';
+import { fleetStack, sdkClient, seedFleet, writeStack, type FleetSpec } from './fixtures/drift/fleet';
 
 /**
  * The lean read path (providers/eks/reads.ts) against the SDK's own `client.send`, on the same
@@ -21,7 +21,7 @@ const KEYS = { access_key: 'test', secret_key: 'test' };
 async function setup(t: ExecutionContext, opts: EmulatorOptions = {}) {
   const em = await startEmulator({ port: 0, clusterCreateMs: 0, clusterDeleteMs: 0, updateMs: 0, ...opts });
   t.teardown(() => em.close());
-  const admin = new EKSClient({ region: 'us-east-1', endpoint: em.url, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  const admin = sdkClient(em.url);
   t.teardown(() => admin.destroy());
   return { em, admin };
 }

@@ -276,6 +276,7 @@ function codeError(message: string, code: string, name = 'Error'): Error {
   return Object.assign(new Error(message), { code, name });
 }
 
-function abortReason(signal: AbortSignal): Error {
+/** What an aborted call fails with: the signal's reason when it is an Error. */
+export function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
 }

@@ -4,7 +4,9 @@ import { AdaptiveRetryStrategy, isServerError, isThrottlingError, isTransientErr
 import type { AwsCredentialIdentity, RetryErrorInfo, RetryErrorType, RetryStrategy, RetryStrategyV2, RetryToken } from '@smithy/types';
 import type { Diagnostic, ObjectValue } from '../../engine/protocol';
 import { newClient, resolveSettings, sdk, type ClientSettings, type Tuning } from './client';
-import { Http1Pool, type Http1Response } from './http1';
+import type { Ctx } from './common';
+import { abortReason, Http1Pool, type Http1Response } from './http1';
+import { sleep } from './wait';
 import { SigV4Signer } from './sigv4';
 
 /**
@@ -45,7 +47,7 @@ export function sdkReads(client: EKSClient): EksReads {
  * What the EKS provider and the drift checker hold: the SDK client, created on first use (writes,
  * waits, the credential chain), and the reads.
  */
-export type Connection = { readonly client: EKSClient; readonly reads: EksReads; readonly tuning: Tuning; close(): void };
+export type Connection = Ctx & { close(): void };
 
 /** Lean reads unless EKSIDP_SDK_READS=1. */
 export function openConnection(config: ObjectValue, env: NodeJS.ProcessEnv, tuning: Tuning): { connection?: Connection; diagnostics: Diagnostic[] } {
@@ -85,19 +87,23 @@ type Context = {
 
 type Exchange = { method: 'GET' | 'POST'; path: string; query?: Record<string, string>; body?: string };
 
-// Shapes of the three outputs that are timestamps on the wire (epoch seconds), per the service model;
-// test/eks-reads.test.ts checks this list against eks-2017-11-01.service.json.
+// Members of the three outputs that are timestamps on the wire (epoch seconds), per the service model:
+// reviveTimestamps converts exactly these; test/eks-reads.test.ts checks the list against the model.
 export const TIMESTAMP_PATHS = ['cluster.createdAt', 'cluster.connectorConfig.activationExpiry'] as const;
 
 export function leanReads(settings: ClientSettings, client: () => EKSClient): EksReads {
   let ctx: Promise<Context> | undefined;
   const context = () => (ctx ??= resolveContext(settings, client));
-  const exchange = async <T>(x: Exchange, signal: AbortSignal | undefined): Promise<T> => send<T>(await context(), x, signal);
+  const exchange = async <T extends object>(x: Exchange, signal: AbortSignal | undefined): Promise<T> => {
+    const out = await send<T>(await context(), x, signal);
+    reviveTimestamps(out);
+    return out;
+  };
   const seg = encodeURIComponent;
   return {
     describeCluster: async (name, signal) => {
       const out = await exchange<DescribeClusterResponse>({ method: 'GET', path: `/clusters/${seg(name)}` }, signal);
-      return out.cluster === undefined ? {} : { cluster: reviveTimestamps(out.cluster) };
+      return out.cluster === undefined ? {} : { cluster: out.cluster };
     },
     listIdentityProviderConfigs: async (clusterName, nextToken, signal) => {
       const out = await exchange<ListIdentityProviderConfigsResponse>(
@@ -129,35 +135,35 @@ export function leanReads(settings: ClientSettings, client: () => EKSClient): Ek
 
 async function resolveContext(settings: ClientSettings, sdkClient: () => EKSClient): Promise<Context> {
   const { tuning } = settings;
-  const pool = (url: URL) => new Http1Pool(url, { maxSockets: tuning.maxSockets ?? 50, timeoutMs: tuning.requestTimeoutMs });
+  let where: Pick<Context, 'url' | 'region' | 'credentials' | 'clock' | 'retry'>;
   if (settings.endpoint && settings.credentials) {
     // Nothing to resolve: the endpoint is used as is and the keys are static.
-    const url = new URL(settings.endpoint);
     const credentials = { ...settings.credentials };
-    return {
-      url, basePath: url.pathname.replace(/\/+$/, ''), region: settings.region, signer: new SigV4Signer(),
-      credentials: async () => credentials, clock: { offset: 0 },
-      retry: new AdaptiveRetryStrategy(async () => tuning.maxAttempts), pool: pool(url),
+    where = {
+      url: new URL(settings.endpoint), region: settings.region, credentials: async () => credentials, clock: { offset: 0 },
+      retry: new AdaptiveRetryStrategy(async () => tuning.maxAttempts),
+    };
+  } else {
+    const c = sdkClient().config;
+    where = {
+      ...(await resolveEndpoint(sdkClient())),
+      credentials: () => c.credentials(),
+      clock: {
+        get offset() {
+          return c.systemClockOffset ?? 0;
+        },
+        set offset(ms: number) {
+          c.systemClockOffset = ms;
+        },
+      },
+      retry: v2(await c.retryStrategy(), c.maxAttempts),
     };
   }
-  const c = sdkClient().config;
-  const { url, region } = await resolveEndpoint(sdkClient());
   return {
-    url,
-    basePath: url.pathname.replace(/\/+$/, ''),
-    region,
+    ...where,
+    basePath: where.url.pathname.replace(/\/+$/, ''),
     signer: new SigV4Signer(),
-    credentials: () => c.credentials(),
-    clock: {
-      get offset() {
-        return c.systemClockOffset ?? 0;
-      },
-      set offset(ms: number) {
-        c.systemClockOffset = ms;
-      },
-    },
-    retry: v2(await c.retryStrategy(), c.maxAttempts),
-    pool: pool(url),
+    pool: new Http1Pool(where.url, { maxSockets: tuning.maxSockets ?? 50, timeoutMs: tuning.requestTimeoutMs }),
   };
 }
 
@@ -183,7 +189,7 @@ function v2(s: RetryStrategy | RetryStrategyV2, maxAttempts: () => Promise<numbe
 async function send<T>(ctx: Context, x: Exchange, signal: AbortSignal | undefined): Promise<T> {
   let token: RetryToken = await ctx.retry.acquireInitialRetryToken('');
   for (;;) {
-    if (signal?.aborted) throw abortError(signal);
+    if (signal?.aborted) throw abortReason(signal);
     try {
       const out = await attempt<T>(ctx, x, token.getRetryCount() + 1, signal);
       ctx.retry.recordSuccess(token);
@@ -196,7 +202,10 @@ async function send<T>(ctx: Context, x: Exchange, signal: AbortSignal | undefine
       } catch {
         throw e;
       }
-      await sleep(token.getRetryDelay(), signal);
+      // wait.ts's sleep rejects with its own AbortedError; callers see the signal's reason, as for a call in flight.
+      await sleep(token.getRetryDelay(), signal).catch(() => {
+        throw abortReason(signal!);
+      });
     }
   }
 }
@@ -305,29 +314,16 @@ function dropNulls(v: unknown): unknown {
   return o;
 }
 
-function reviveTimestamps<T extends object>(cluster: T): T {
-  const c = cluster as Record<string, unknown>;
-  if (typeof c.createdAt === 'number') c.createdAt = new Date(Math.round(c.createdAt * 1000));
-  const cc = c.connectorConfig as Record<string, unknown> | undefined;
-  if (cc && typeof cc.activationExpiry === 'number') cc.activationExpiry = new Date(Math.round(cc.activationExpiry * 1000));
-  return cluster;
-}
+const TIMESTAMP_KEYS = TIMESTAMP_PATHS.map((p) => {
+  const keys = p.split('.');
+  return { parents: keys.slice(0, -1), last: keys[keys.length - 1]! };
+});
 
-function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortError(signal!));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Epoch seconds on the wire become Dates, as the SDK's deserializer makes them. */
+function reviveTimestamps(out: object): void {
+  for (const { parents, last } of TIMESTAMP_KEYS) {
+    let o = out as Record<string, unknown> | undefined;
+    for (const k of parents) o = o?.[k] !== null && typeof o?.[k] === 'object' ? (o[k] as Record<string, unknown>) : undefined;
+    if (o && typeof o[last] === 'number') o[last] = new Date(Math.round((o[last] as number) * 1000));
+  }
 }
