@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../lib/files';
 import type { ObjectValue, Value } from './protocol';
 import { EngineError, pidAlive, valuesEqual } from './util';
 
@@ -99,44 +100,33 @@ export function removeDeadWritersTempFiles(file: string): void {
     return;
   }
   for (const name of names) {
-    const m = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length)) : null;
+    // `.<state>.<pid>.<hex>.tmp`, and `.<state>.backup.<pid>.<hex>.tmp` for the backup (lib/files.ts).
+    const m = name.startsWith(prefix) ? /^(?:backup\.)?(\d+)\.[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length)) : null;
     if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
     fs.rmSync(path.join(dir, name), { force: true });
   }
 }
 
-/** Writes atomically: temp file, fsync, keep previous as .backup, rename; 0600. */
+/**
+ * Writes atomically through lib/files.ts (exclusive temp file, fsync, rename; 0600), keeping the
+ * previous file as `.backup`, written the same way: a symlink planted at either name is replaced,
+ * never written through.
+ */
 export async function writeStateFile(file: string, state: StateV4): Promise<void> {
   const dir = path.dirname(file);
-  // The text is taken now: later changes go into the next write.
+  // The text is taken now: later changes go into the next write. Asynchronous I/O: while one write
+  // (and its fsync) is in flight, apply goes on, and the changes made meanwhile coalesce into the next.
   const text = JSON.stringify(state, null, 2) + '\n';
   await fsp.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
-  // Asynchronous I/O: while one write (and its fsync) is in flight, apply goes on, and the changes
-  // made meanwhile are coalesced into the next write.
-  const fh = await fsp.open(tmp, 'wx', 0o600);
+  let previous: Buffer | undefined;
   try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    previous = await fsp.readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  if (fs.existsSync(file)) {
-    // The backup is the previous state, as Terraform keeps it; copy so the live file is never missing.
-    await fsp.copyFile(file, `${file}.backup`);
-    await fsp.chmod(`${file}.backup`, 0o600);
-  }
-  await fsp.rename(tmp, file);
-  try {
-    const dh = await fsp.open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch {
-    // fsync of a directory is not possible everywhere; the rename itself is atomic.
-  }
+  // The backup is the previous state, as Terraform keeps it; the live file is never missing meanwhile.
+  if (previous !== undefined) await writeFileAtomic(`${file}.backup`, previous);
+  await writeFileAtomic(file, text, { syncDir: true });
 }
 
 /**
