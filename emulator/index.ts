@@ -1,13 +1,19 @@
+import type { CallRecord } from './calls';
 import { serve } from './server';
 import type { UpdateRecord } from './store';
 
 /**
  * The embedded EKS emulator: the EKS REST-JSON API (the parts identity provider management and
- * Terraform's aws_eks_cluster use) over node:http, with lifecycles, limits, idempotency, optional
- * persistence and seeded fault injection. Admin API under /_emulator/.
+ * Terraform's aws_eks_cluster use) and STS (GetCallerIdentity, AssumeRole, AssumeRoleWithWebIdentity)
+ * over node:http on one port, with accounts whose keys are SigV4-verified, clusters per account and
+ * region, lifecycles, limits, idempotency, optional persistence and seeded fault injection.
+ * Admin API under /_emulator/.
  */
 
 export type { UpdateRecord } from './store';
+export type { CallRecord } from './calls';
+export type { AccountsConfig, AccountSpec, RoleSpec, WebIdentityTrust } from './accounts';
+export { parseAccounts, AccountsError, DEFAULT_ACCOUNT } from './accounts';
 
 export type EmulatorOptions = {
   host?: string /* default 127.0.0.1 */;
@@ -29,9 +35,21 @@ export type EmulatorOptions = {
   rateLimit?: number;
   /** Bucket size: calls allowed at once after idling (default: one second's worth). */
   rateBurst?: number;
+  /** Region of unsigned requests (signed ones use their credential scope's region). */
   region?: string /* us-east-1 */;
+  /** Account of unsigned requests and of keys the accounts document does not list. */
   accountId?: string /* 000000000000 */;
   maxBodyBytes?: number;
+  /** The accounts document (schema in emulator/README.md), checked strictly; `--accounts FILE`. */
+  accounts?: unknown;
+  /** false: no SigV4, session token or expiry checks at all (default true: listed keys are verified). */
+  verifySignatures?: boolean;
+  /** Host header names accepted besides loopback ones (e.g. a name a test proxy maps here). */
+  allowHosts?: string[];
+  /** Concurrent connections served; more are closed at once (default 256). */
+  maxConnections?: number;
+  /** Where warnings go (default: stderr). */
+  log?: (line: string) => void;
 };
 
 export type FaultSettings = Pick<
@@ -44,12 +62,19 @@ export type EmulatorHandle = {
   port: number;
   close(): Promise<void>;
   setFaults(f: Partial<FaultSettings>): void;
-  /** State as JSON. */
+  /** Replaces the accounts document (same schema as --accounts); throws AccountsError naming the field. */
+  setAccounts(config: unknown): void;
+  /** State as JSON (clusters of every account and region, each with its accountId and region). */
   snapshot(): unknown;
   /** Every update ever started, incl. type, cluster, config name, status, clientRequestToken, times. */
   updates(): UpdateRecord[];
-  /** API calls served per operation name, excluding admin. */
+  /** EKS API calls served per operation name, excluding admin and STS. */
   calls(): Record<string, number>;
+  /** STS calls per Action name. */
+  stsCalls(): Record<string, number>;
+  /** The last 10,000 EKS and STS calls: who signed them (key, account, region, principal), the answer, STS parameters. */
+  callLog(): CallRecord[];
+  /** Clears the counts and the log. */
   resetCalls(): void;
 };
 

@@ -1,19 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logging, LogType, UpdateParam, UpdateType, VpcConfigResponse } from '@aws-sdk/client-eks';
 import { EksError, inUse, invalidParameter, notFound } from './errors';
-import type { ClusterPatch, ClusterRec, ConfigRec, Store, Tags, UpdateRecord } from './store';
+import type { ClusterPatch, ClusterRec, ConfigRec, Scope, Store, Tags, UpdateRecord } from './store';
 import { bool, BadRequest, checkTags, int, isObj, NAME_MAX, NAME_PATTERN, obj, type Obj, str, strList, strMap, tagsParam, versionAtLeast } from './validate';
 import { clusterWire, configWire, updateWire } from './wire';
 
-/** What operations need from the server: identity, current durations, and the seeded dice. */
+/** What operations need from the server: current durations and the seeded dice. */
 export type Runtime = {
-  region: string;
-  accountId: string;
   durations(): { create: number; delete: number; update: number };
   rollUpdateFailure(): boolean;
 };
 
-export type OpInput = { params: Record<string, string>; query: URLSearchParams; body: Obj };
+/** One call: path parameters, query, JSON body, and the caller's account and region (whose clusters it sees). */
+export type OpInput = { params: Record<string, string>; query: URLSearchParams; body: Obj; scope: Scope };
 export type OpResult = { status: number; body: unknown };
 type Handler = (input: OpInput) => OpResult;
 
@@ -32,7 +31,7 @@ export class Eks {
 
   readonly operations: Record<string, Handler> = {
     CreateCluster: (i) => this.createCluster(i),
-    DescribeCluster: (i) => ok({ cluster: clusterWire(this.cluster(i.params.name!)) }),
+    DescribeCluster: (i) => ok({ cluster: clusterWire(this.cluster(i, i.params.name!)) }),
     ListClusters: (i) => this.listClusters(i),
     DeleteCluster: (i) => this.deleteCluster(i),
     UpdateClusterVersion: (i) => this.updateClusterVersion(i),
@@ -45,31 +44,33 @@ export class Eks {
     ListUpdates: (i) => this.listUpdates(i),
     TagResource: (i) => this.tagResource(i),
     UntagResource: (i) => this.untagResource(i),
-    ListTagsForResource: (i) => ok({ tags: { ...this.taggable(i.params.resourceArn!).tags } }),
+    ListTagsForResource: (i) => ok({ tags: { ...this.taggable(i).tags } }),
     // Read by Terraform's aws_eks_cluster on some paths; nothing is ever created in them here.
-    ListAccessEntries: (i) => (this.cluster(i.params.name!), ok({ accessEntries: [] })),
-    ListAddons: (i) => (this.cluster(i.params.name!), ok({ addons: [] })),
+    ListAccessEntries: (i) => (this.cluster(i, i.params.name!), ok({ accessEntries: [] })),
+    ListAddons: (i) => (this.cluster(i, i.params.name!), ok({ addons: [] })),
   };
 
   // --- lookups ---
 
-  private cluster(name: string): ClusterRec {
-    const c = this.store.clusters.get(name);
+  private cluster(i: OpInput, name: string): ClusterRec {
+    const c = this.store.part(i.scope).clusters.get(name);
     if (!c) throw notFound(`No cluster found for name: ${name}.`, name);
     return c;
   }
 
-  private clusterArn(name: string): string {
-    return `arn:aws:eks:${this.rt.region}:${this.rt.accountId}:cluster/${name}`;
+  private clusterArn(s: Scope, name: string): string {
+    return `arn:aws:eks:${s.region}:${s.accountId}:cluster/${name}`;
   }
 
   /** A cluster or config by ARN, for the tag operations (NotFound/BadRequest as the model says). */
-  private taggable(arn: string): ClusterRec | ConfigRec {
+  private taggable(i: OpInput): ClusterRec | ConfigRec {
+    const arn = i.params.resourceArn!;
     const m = /^arn:aws:eks:([^:]+):(\d{12}):(cluster|identityproviderconfig)\/(.+)$/.exec(arn);
     if (!m) throw new EksError('BadRequestException', `${arn.slice(0, 200)} is not a valid EKS resource ARN`);
     const [, , , kind, rest] = m;
     const parts = rest!.split('/');
-    const c = this.store.clusters.get(parts[0]!);
+    // Only the caller's own account and region: another account's ARN is not found, as on AWS.
+    const c = this.store.part(i.scope).clusters.get(parts[0]!);
     if (kind === 'cluster' && parts.length === 1 && c && c.arn === arn) return c;
     if (kind === 'identityproviderconfig' && parts.length === 4 && parts[1] === 'oidc' && c) {
       const cfg = c.configs.get(parts[2]!);
@@ -93,7 +94,7 @@ export class Eks {
   private idempotent(op: string, cluster: string, input: OpInput, run: () => OpResult): OpResult {
     const token = str(input.body, 'clientRequestToken', { max: 128 });
     if (!token) return run();
-    const key = `${op}\u0000${cluster}\u0000${token}`;
+    const key = `${input.scope.accountId}\u0000${input.scope.region}\u0000${op}\u0000${cluster}\u0000${token}`;
     const { clientRequestToken: _omit, ...rest } = input.body;
     const hash = createHash('sha256').update(canonical({ params: input.params, body: rest })).digest('hex');
     const seen = this.store.idempotency.get(key);
@@ -127,22 +128,25 @@ export class Eks {
       const logging = loggingParam(b, emptyLogging()) ?? emptyLogging();
       const encryption = b.encryptionConfig;
       if (encryption !== undefined && !(Array.isArray(encryption) && encryption.length <= 1 && encryption.every(isObj))) throw invalidParameter('encryptionConfig must be a list of at most one object', name);
-      if (this.store.clusters.has(name)) throw inUse(`Cluster already exists with name: ${name}`, name);
+      const scope = i.scope;
+      if (this.store.part(scope).clusters.has(name)) throw inUse(`Cluster already exists with name: ${name}`, name);
 
       const id = hex(32);
       const now = Date.now();
       const c: ClusterRec = {
         name,
-        arn: this.clusterArn(name),
+        accountId: scope.accountId,
+        region: scope.region,
+        arn: this.clusterArn(scope, name),
         uid: randomUUID(),
         createdAt: now,
         version,
         platformVersion: 'eks.1',
         roleArn,
         status: 'CREATING',
-        endpoint: `https://${id}.gr7.${this.rt.region}.eks.amazonaws.com`,
+        endpoint: `https://${id}.gr7.${scope.region}.eks.amazonaws.com`,
         certificateData: Buffer.from(`-----BEGIN CERTIFICATE-----\nemulated-${id}\n-----END CERTIFICATE-----\n`).toString('base64'),
-        issuer: `https://oidc.eks.${this.rt.region}.amazonaws.com/id/${id}`,
+        issuer: `https://oidc.eks.${scope.region}.amazonaws.com/id/${id}`,
         resourcesVpcConfig: {
           subnetIds,
           securityGroupIds: strList(vpc, 'securityGroupIds', 'resourcesVpcConfig.securityGroupIds') ?? [],
@@ -184,7 +188,7 @@ export class Eks {
 
   private listClusters(i: OpInput): OpResult {
     const max = maxResults(i.query);
-    const names = this.store.names();
+    const names = this.store.part(i.scope).names();
     const after = readToken(i.query, 'clusters', '');
     const start = after === undefined ? 0 : upperBound(names, String(after));
     const page = names.slice(start, start + max);
@@ -193,7 +197,7 @@ export class Eks {
   }
 
   private deleteCluster(i: OpInput): OpResult {
-    const c = this.cluster(i.params.name!);
+    const c = this.cluster(i, i.params.name!);
     if (c.status === 'DELETING') return ok({ cluster: clusterWire(c) });
     if (c.activeUpdateId) throw inUse(`Cannot delete because cluster ${c.name} currently has update ${c.activeUpdateId} in progress`, c.name);
     if (c.status === 'CREATING') throw inUse(`Cannot delete because cluster ${c.name} is currently being created`, c.name);
@@ -209,6 +213,8 @@ export class Eks {
     const now = Date.now();
     const u: UpdateRecord = {
       id: randomUUID(),
+      accountId: c.accountId,
+      region: c.region,
       clusterName: c.name,
       clusterUid: c.uid,
       type,
@@ -229,7 +235,7 @@ export class Eks {
     const name = i.params.name!;
     return this.idempotent('UpdateClusterVersion', name, i, () => {
       const version = str(i.body, 'version', { required: true })!;
-      const c = this.cluster(name);
+      const c = this.cluster(i, name);
       if (!SUPPORTED_VERSIONS.includes(version)) throw invalidParameter(`unsupported Kubernetes version ${version}`, name);
       const [cur, next] = [minor(c.version), minor(version)];
       if (next === cur) throw invalidParameter(`Cluster ${name} is already at Kubernetes version ${version}`, name);
@@ -245,7 +251,7 @@ export class Eks {
     const name = i.params.name!;
     return this.idempotent('UpdateClusterConfig', name, i, () => {
       const b = i.body;
-      const c = this.cluster(name);
+      const c = this.cluster(i, name);
       const kinds: { type: UpdateType; params: UpdateParam[]; patch: ClusterPatch }[] = [];
       const vpc = obj(b, 'resourcesVpcConfig');
       if (vpc) {
@@ -316,14 +322,14 @@ export class Eks {
   }
 
   private describeUpdate(i: OpInput): OpResult {
-    const c = this.cluster(i.params.name!);
+    const c = this.cluster(i, i.params.name!);
     const u = this.store.updates.get(i.params.updateId!);
     if (!u || u.clusterUid !== c.uid) throw notFound(`No update found for ID: ${i.params.updateId}`, c.name);
     return ok({ update: updateWire(u) });
   }
 
   private listUpdates(i: OpInput): OpResult {
-    const c = this.cluster(i.params.name!);
+    const c = this.cluster(i, i.params.name!);
     for (const q of ['nodegroupName', 'addonName', 'capabilityName']) {
       const v = i.query.get(q);
       if (v) throw notFound(`No ${q.replace('Name', '')} found for name: ${v}.`, c.name);
@@ -362,7 +368,7 @@ export class Eks {
       }
       const tags = tagsParam(b) ?? (Object.create(null) as Tags);
 
-      const c = this.cluster(name);
+      const c = this.cluster(i, name);
       if (c.configs.has(cfgName)) throw inUse(`Identity provider config ${cfgName} already exists on cluster ${name}`, name);
       const size = Buffer.byteLength(JSON.stringify(o));
       const configs = [...c.configs.values()];
@@ -378,7 +384,7 @@ export class Eks {
       this.assertIdle(c, 'AssociateIdentityProviderConfig');
       const cfg: ConfigRec = {
         name: cfgName,
-        arn: `arn:aws:eks:${this.rt.region}:${this.rt.accountId}:identityproviderconfig/${name}/oidc/${cfgName}/${randomUUID()}`,
+        arn: `arn:aws:eks:${c.region}:${c.accountId}:identityproviderconfig/${name}/oidc/${cfgName}/${randomUUID()}`,
         clusterName: name,
         issuerUrl, clientId, usernameClaim, usernamePrefix, groupsClaim, groupsPrefix, requiredClaims,
         tags,
@@ -397,7 +403,7 @@ export class Eks {
     const type = str(ref, 'type', { required: true, path: 'identityProviderConfig.type' })!;
     const cfgName = str(ref, 'name', { required: true, path: 'identityProviderConfig.name' })!;
     if (type !== 'oidc') throw invalidParameter(`identityProviderConfig.type must be 'oidc', got '${type.slice(0, 40)}'`, name);
-    const c = this.cluster(name);
+    const c = this.cluster(i, name);
     const cfg = c.configs.get(cfgName);
     if (!cfg) throw notFound(`No identity provider config found for name: ${cfgName} on cluster ${name}.`, name);
     return { c, cfg };
@@ -409,7 +415,7 @@ export class Eks {
   }
 
   private listConfigs(i: OpInput): OpResult {
-    const c = this.cluster(i.params.name!);
+    const c = this.cluster(i, i.params.name!);
     const max = maxResults(i.query);
     const names = [...c.configs.keys()].sort();
     const after = readToken(i.query, 'configs', c.uid);
@@ -434,7 +440,7 @@ export class Eks {
   // --- tags ---
 
   private tagResource(i: OpInput): OpResult {
-    const target = this.taggable(i.params.resourceArn!);
+    const target = this.taggable(i);
     const tags = strMap(i.body, 'tags');
     if (!tags) throw new EksError('BadRequestException', 'tags is required');
     const merged = Object.assign(Object.create(null) as Tags, target.tags, tags);
@@ -450,7 +456,7 @@ export class Eks {
   }
 
   private untagResource(i: OpInput): OpResult {
-    const target = this.taggable(i.params.resourceArn!);
+    const target = this.taggable(i);
     const keys = i.query.getAll('tagKeys');
     if (keys.length < 1 || keys.length > 50) throw new EksError('BadRequestException', `tagKeys must name 1 to 50 keys, got ${keys.length}`);
     const next = Object.assign(Object.create(null) as Tags, target.tags);

@@ -2,10 +2,16 @@ import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EksError, notFound } from './errors';
+import { DEFAULT_ACCOUNT, Directory, parseAccounts } from './accounts';
+import { adminRoute, type AdminContext } from './admin';
+import { type AuthFailure, authenticate, type Authenticated, type AuthSettings } from './auth';
+import { type CallRecord, Calls } from './calls';
+import { bodyTypeProblem, isLoopbackAddress, refuseAtDoor, type Doors } from './doors';
+import { EksError, type ErrorType, notFound } from './errors';
 import { Eks, type OpInput } from './operations';
 import { seededRandom } from './rng';
 import { Store, type UpdateRecord } from './store';
+import { errorXml, recordedParams, runSts, STS_ACTIONS, StsError } from './sts';
 import { isObj, NAME_MAX, NAME_PATTERN, type Obj } from './validate';
 import type { EmulatorHandle, EmulatorOptions, FaultSettings } from './index';
 
@@ -39,6 +45,24 @@ const MS_KEYS = ['latencyMs', 'clusterCreateMs', 'clusterDeleteMs', 'updateMs'] 
 const PER_SECOND_KEYS = ['rateLimit', 'rateBurst'] as const;
 
 type Matched = { op: string; params: Record<string, string> };
+
+/** How an authentication failure reads in each protocol (AWS's codes). */
+const EKS_AUTH_ERRORS: Record<AuthFailure['kind'], ErrorType> = {
+  incomplete: 'IncompleteSignatureException',
+  signature: 'InvalidSignatureException',
+  token: 'UnrecognizedClientException',
+  expired: 'ExpiredTokenException',
+  region: 'UnrecognizedClientException',
+};
+const STS_AUTH_ERRORS: Record<AuthFailure['kind'], [code: string, status: number]> = {
+  incomplete: ['IncompleteSignature', 400],
+  signature: ['SignatureDoesNotMatch', 403],
+  token: ['InvalidClientTokenId', 403],
+  expired: ['ExpiredToken', 403],
+  region: ['RegionDisabledException', 403],
+};
+
+export const DEFAULT_MAX_CONNECTIONS = 256;
 
 /** Matches a raw path; path parameters are percent-decoded data, never interpreted further. */
 function route(method: string, rawPath: string): Matched | 'no-route' {
@@ -79,16 +103,19 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     rateBurst: opts.rateBurst ?? 0,
   };
   checkFaults(faults);
-  // The account's token bucket (rateLimit > 0): refilled continuously, rateBurst deep.
-  const bucket = { tokens: -1, at: 0 };
-  const takeToken = (): boolean => {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // One token bucket per account (rateLimit > 0): refilled continuously, rateBurst deep.
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  const takeToken = (accountId: string): boolean => {
     if (faults.rateLimit <= 0) return true;
     const depth = faults.rateBurst > 0 ? faults.rateBurst : faults.rateLimit;
     const now = Date.now();
-    bucket.tokens = bucket.tokens < 0 ? depth : Math.min(depth, bucket.tokens + ((now - bucket.at) / 1000) * faults.rateLimit);
-    bucket.at = now;
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
+    let b = buckets.get(accountId);
+    if (!b) buckets.set(accountId, (b = { tokens: depth, at: now }));
+    b.tokens = Math.min(depth, b.tokens + ((now - b.at) / 1000) * faults.rateLimit);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
     return true;
   };
   // Two streams: call faults and update failures stay reproducible independently of each other.
@@ -97,13 +124,16 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
   const debug = Boolean(process.env.EKSIDP_EMULATOR_DEBUG);
   const store = new Store(opts.dataDir);
+  const dir = new Directory(opts.accounts === undefined ? undefined : parseAccounts(opts.accounts, 'accounts option'), store.sessions);
+  const defaults = { accountId: opts.accountId ?? DEFAULT_ACCOUNT, region: opts.region ?? 'us-east-1' };
+  const auth: AuthSettings = { dir, verify: opts.verifySignatures ?? true, defaultAccount: defaults.accountId, defaultRegion: defaults.region };
   const eks = new Eks(store, {
-    region: opts.region ?? 'us-east-1',
-    accountId: opts.accountId ?? '000000000000',
     durations: () => ({ create: faults.clusterCreateMs, delete: faults.clusterDeleteMs, update: faults.updateMs }),
     rollUpdateFailure: () => updateDice() < faults.failUpdateRate,
   });
-  let calls: Record<string, number> = {};
+  const calls = new Calls();
+  // Aborted on close: in-flight waits (injected latency) end at once instead of holding the process.
+  const stopping = new AbortController();
 
   const advance = () => {
     if (store.advance(Date.now())) store.persist();
@@ -120,6 +150,7 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
       updateDice = seededRandom(faults.seed ^ 0x9e3779b9);
     }
   };
+  const adminCtx: AdminContext = { store, eks, dir, calls, defaults, faults, setFaults, advance };
 
   const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const text = JSON.stringify(body);
@@ -127,6 +158,11 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     res.end(text);
   };
   const sendError = (res: http.ServerResponse, e: EksError) => send(res, e.status, e.body(), { 'x-amzn-errortype': e.type });
+  const sendXml = (res: http.ServerResponse, status: number, xml: string, requestId: string) => {
+    res.writeHead(status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml), 'x-amzn-requestid': requestId });
+    res.end(xml);
+  };
+  const sendStsError = (res: http.ServerResponse, e: StsError, requestId = randomUUID()) => sendXml(res, e.status, errorXml(e, requestId), requestId);
 
   /** Reads the body up to maxBody; over it, answers 413 without reading further and drops the connection. */
   const readBody = (req: http.IncomingMessage, res: http.ServerResponse): Promise<Buffer | undefined> => {
@@ -159,44 +195,87 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     });
   };
 
+  const hasBody = (req: http.IncomingMessage) => Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+
+  /** Logs a call, and its answer once sent. */
+  const record = (res: http.ServerResponse, r: CallRecord) => {
+    calls.add(r);
+    res.once('finish', () => {
+      r.status = res.statusCode;
+      const type = res.getHeader('x-amzn-errortype');
+      if (type !== undefined) r.error = String(type);
+    });
+  };
+  const recordOf = (service: 'eks' | 'sts', operation: string, a: Authenticated): CallRecord => ({
+    at: Date.now(), service, operation, status: 0, accessKeyId: a.caller?.accessKeyId, verified: a.caller?.verified ?? false,
+    accountId: a.accountId, region: a.region, principal: a.caller?.arn,
+  });
+
   const admin = async (req: http.IncomingMessage, res: http.ServerResponse, p: string) => {
-    advance();
-    const m = req.method;
-    if (m === 'GET' && p === '/_emulator/health') return send(res, 200, { ok: true, clusters: store.clusters.size });
-    if (m === 'GET' && p === '/_emulator/state') return send(res, 200, store.snapshot());
-    if (m === 'GET' && p === '/_emulator/updates') return send(res, 200, { updates: [...store.updates.values()] });
-    if (m === 'GET' && p === '/_emulator/calls') return send(res, 200, calls);
-    if (m === 'POST' && p === '/_emulator/calls/reset') { calls = {}; return send(res, 200, {}); }
-    if (p === '/_emulator/faults' && (m === 'GET' || m === 'POST')) {
-      if (m === 'POST') {
-        const buf = await readBody(req, res);
-        if (!buf) return undefined;
-        let f: unknown;
-        try {
-          f = buf.length ? JSON.parse(buf.toString('utf8')) : {};
-        } catch {
-          return sendError(res, new EksError('SerializationException', 'faults: body is not valid JSON'));
-        }
-        if (!isObj(f)) return sendError(res, new EksError('InvalidParameterException', 'faults: body must be a JSON object'));
-        try {
-          const unknown = Object.keys(f).filter((k) => !(k in faults));
-          if (unknown.length) throw new Error(`unknown fault setting(s): ${unknown.join(', ')}`);
-          setFaults(f as Partial<FaultSettings>);
-        } catch (e) {
-          return sendError(res, new EksError('InvalidParameterException', `faults: ${(e as Error).message}`));
-        }
+    let body: unknown;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const problem = bodyTypeProblem(req.method ?? 'POST', req.headers['content-type'], hasBody(req), 'json');
+      if (problem) {
+        req.resume();
+        return sendError(res, new EksError('UnsupportedMediaTypeException', problem));
       }
-      return send(res, 200, faults);
+      const buf = await readBody(req, res);
+      if (!buf) return undefined;
+      try {
+        body = buf.length ? JSON.parse(buf.toString('utf8')) : undefined;
+      } catch {
+        return sendError(res, new EksError('SerializationException', `${p}: body is not valid JSON`));
+      }
     }
-    return sendError(res, new EksError('UnknownOperationException', `No emulator admin endpoint ${m} ${p}`));
+    const r = adminRoute(adminCtx, req.method ?? 'GET', p, body);
+    return send(res, r.status, r.body);
+  };
+
+  const sts = async (req: http.IncomingMessage, res: http.ServerResponse, url: string) => {
+    const problem = bodyTypeProblem('POST', req.headers['content-type'], true, 'form');
+    if (problem) {
+      req.resume();
+      return sendStsError(res, new StsError('UnsupportedMediaType', problem, 415));
+    }
+    const buf = await readBody(req, res);
+    if (!buf) return undefined;
+    const form = new URLSearchParams(buf.toString('utf8'));
+    const action = form.get('Action') ?? '';
+    calls.sts[action] = (calls.sts[action] ?? 0) + 1;
+    if (debug && !(STS_ACTIONS as readonly string[]).includes(action)) process.stderr.write(`eks-emulator: unknown STS action ${JSON.stringify(action.slice(0, 100))} (${[...form.keys()].join(', ')})\n`);
+    const requestId = randomUUID();
+    const a = authenticate({ method: 'POST', url, rawHeaders: req.rawHeaders, body: buf }, 'sts', auth, Date.now());
+    if ('kind' in a) {
+      const [code, status] = STS_AUTH_ERRORS[a.kind];
+      calls.add({ at: Date.now(), service: 'sts', operation: action, status, error: code, accessKeyId: a.accessKeyId, verified: false, accountId: '', region: '', params: recordedParams(form) });
+      return sendStsError(res, new StsError(code, a.message, status), requestId);
+    }
+    const r = { ...recordOf('sts', action, a), params: recordedParams(form) };
+    record(res, r);
+    try {
+      const xml = runSts(action, form, { dir, caller: a.caller, now: Date.now() }, requestId);
+      if (action !== 'GetCallerIdentity') store.persist();
+      return sendXml(res, 200, xml, requestId);
+    } catch (e) {
+      if (!(e instanceof StsError)) throw e;
+      r.error = e.code;
+      return sendStsError(res, e, requestId);
+    }
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
-    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const isSts = req.method === 'POST' && rawPath === '/';
+    const refusal = refuseAtDoor(req.headers, doors);
+    if (refusal) {
+      req.resume();
+      return isSts ? sendStsError(res, new StsError('AccessDenied', refusal, 403)) : sendError(res, new EksError('AccessDeniedException', refusal));
+    }
     if (rawPath.startsWith('/_emulator/')) return admin(req, res, rawPath);
+    if (isSts) return sts(req, res, url);
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
 
     const matched = route(req.method ?? 'GET', rawPath);
     if (matched === 'no-route') {
@@ -204,15 +283,27 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
       req.resume();
       return sendError(res, new EksError('UnknownOperationException', `The EKS emulator does not implement ${req.method} ${rawPath}`));
     }
+    const problem = bodyTypeProblem(req.method ?? 'GET', req.headers['content-type'], hasBody(req), 'json');
+    if (problem) {
+      req.resume();
+      return sendError(res, new EksError('UnsupportedMediaTypeException', problem));
+    }
     const { op, params } = matched;
-    calls[op] = (calls[op] ?? 0) + 1;
+    calls.eks[op] = (calls.eks[op] ?? 0) + 1;
     const buf = await readBody(req, res);
     if (!buf) return undefined;
+    const a = authenticate({ method: req.method ?? 'GET', url, rawHeaders: req.rawHeaders, body: buf }, 'eks', auth, Date.now());
+    if ('kind' in a) {
+      const e = new EksError(EKS_AUTH_ERRORS[a.kind], a.message);
+      calls.add({ at: Date.now(), service: 'eks', operation: op, status: e.status, error: e.type, accessKeyId: a.accessKeyId, verified: false, accountId: '', region: '' });
+      return sendError(res, e);
+    }
+    record(res, recordOf('eks', op, a));
 
     // Always four draws per call, so a seed gives the same fault sequence whatever the rates.
     const [reset, throttle, error, which] = [callDice(), callDice(), callDice(), callDice()];
-    const withinRate = takeToken();
-    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    const withinRate = takeToken(a.accountId);
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs, undefined, { signal: stopping.signal });
     if (!withinRate) return sendError(res, new EksError('ThrottlingException', 'Rate exceeded', params.name ? { clusterName: params.name } : {}));
     if (reset < faults.resetRate) {
       req.socket.destroy();
@@ -241,7 +332,7 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
       return sendError(res, notFound(`No cluster found for name: ${params.name.slice(0, 200)}.`));
     }
     advance();
-    const input: OpInput = { params, query, body };
+    const input: OpInput = { params, query, body, scope: { accountId: a.accountId, region: a.region } };
     const result = eks.operations[op]!(input);
     if (!READ_ONLY.has(op)) store.persist();
     return send(res, result.status, result.body);
@@ -249,15 +340,19 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
-      if (res.headersSent) return;
+      // Stopping: the connection is gone and the answer does not matter.
+      if (res.headersSent || stopping.signal.aborted) return;
       if (e instanceof EksError) return sendError(res, e);
       process.stderr.write(`eks-emulator: internal error on ${req.method} ${req.url}: ${(e as Error).stack ?? String(e)}\n`);
       sendError(res, new EksError('ServerException', `Internal emulator error: ${(e as Error).message}`));
     });
   });
   server.keepAliveTimeout = 10_000;
+  // Beyond the cap, node closes new connections at once: a flood cannot exhaust memory or sockets.
+  server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
 
   const host = opts.host ?? '127.0.0.1';
+  const doors: Doors = { allowHosts: opts.allowHosts ?? [], loopbackOnly: isLoopbackAddress(host) };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 4599, host, () => {
@@ -267,19 +362,27 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  if (!doors.loopbackOnly) {
+    log(`eks-emulator: WARNING: listening on ${host}, which is not a loopback address: anyone who can reach it can read and change its state (admin API included)${doors.allowHosts.length ? '' : ' and any Host name is accepted'}.`);
+  }
 
   return {
     url: `http://${urlHost}:${port}`,
     port,
     close: () => new Promise<void>((resolve, reject) => {
+      stopping.abort();
       server.close((e) => (e ? reject(e) : resolve()));
+      // Idle keep-alive and in-flight connections alike: close() alone waits for them.
       server.closeAllConnections();
     }),
     setFaults,
+    setAccounts: (config: unknown) => dir.setConfig(parseAccounts(config, 'accounts')),
     snapshot: () => { advance(); return store.snapshot(); },
     updates: (): UpdateRecord[] => { advance(); return [...store.updates.values()].map((u) => ({ ...u })); },
-    calls: () => ({ ...calls }),
-    resetCalls: () => { calls = {}; },
+    calls: () => ({ ...calls.eks }),
+    stsCalls: () => ({ ...calls.sts }),
+    callLog: () => calls.log(),
+    resetCalls: () => calls.reset(),
   };
 }
 

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomicSync } from '../lib/files';
+import type { SessionRec } from './accounts';
 import type {
   AccessConfigResponse, ClusterStatus, ComputeConfigResponse, ConfigStatus, ControlPlaneScalingConfig, EncryptionConfig,
   ErrorDetail, KubernetesNetworkConfigResponse, Logging, RemoteNetworkConfigResponse, StorageConfigResponse, UpdateParam,
@@ -7,11 +9,15 @@ import type {
 } from '@aws-sdk/client-eks';
 
 /**
- * The emulator's state: plain records in Maps (O(1) lookups by name/ARN/ID), plus a min-heap of
- * due transitions (cluster CREATING→ACTIVE, DELETING→gone, update InProgress→done). Transitions
- * are applied lazily by `advance(now)`, which every request calls first: no timers to lose, and a
- * restarted emulator finishes work from each item's start time + duration.
+ * The emulator's state: plain records in Maps (O(1) lookups by name/ARN/ID), one set of clusters per
+ * account and region (a Partition), plus a min-heap of due transitions (cluster CREATING→ACTIVE,
+ * DELETING→gone, update InProgress→done). Transitions are applied lazily by `advance(now)`, which
+ * every request calls first: no timers to lose, and a restarted emulator finishes work from each
+ * item's start time + duration.
  */
+
+/** Where a request's clusters live: the caller's account and the region it signed for. */
+export type Scope = { accountId: string; region: string };
 
 export type Tags = Record<string, string>;
 
@@ -49,7 +55,7 @@ export type ClusterPatch = {
   controlPlaneScalingConfig?: ControlPlaneScalingConfig;
 };
 
-export type ClusterRec = Required<Pick<ClusterPatch, 'version' | 'platformVersion' | 'resourcesVpcConfig' | 'logging' | 'accessConfig' | 'upgradePolicy' | 'kubernetesNetworkConfig'>> &
+export type ClusterRec = Scope & Required<Pick<ClusterPatch, 'version' | 'platformVersion' | 'resourcesVpcConfig' | 'logging' | 'accessConfig' | 'upgradePolicy' | 'kubernetesNetworkConfig'>> &
   Omit<ClusterPatch, 'version' | 'platformVersion' | 'resourcesVpcConfig' | 'logging' | 'accessConfig' | 'upgradePolicy' | 'kubernetesNetworkConfig'> & {
   name: string;
   arn: string;
@@ -72,7 +78,7 @@ export type ClusterRec = Required<Pick<ClusterPatch, 'version' | 'platformVersio
 };
 
 /** Every update ever started (exported through `updates()` and the admin API). */
-export type UpdateRecord = {
+export type UpdateRecord = Scope & {
   id: string;
   clusterName: string;
   clusterUid: string;
@@ -92,7 +98,8 @@ export type UpdateRecord = {
 
 export type IdempotencyEntry = { hash: string; status: number; body: string };
 
-type Due = { at: number; kind: 'cluster' | 'update'; key: string };
+/** A due transition; clusters by reference (a re-created cluster of the same name is another object). */
+type Due = { at: number; kind: 'cluster'; cluster: ClusterRec } | { at: number; kind: 'update'; key: string };
 
 /** Binary min-heap on `at`: the next due transition in O(log n). */
 class DueHeap {
@@ -131,30 +138,32 @@ class DueHeap {
   }
 }
 
+type PersistedCluster = Omit<ClusterRec, 'configs'> & { configs: ConfigRec[] };
+
+/** Version 2: clusters and updates carry their account and region; issued STS sessions are kept. */
 type Persisted = {
   format: 'eksidp-emulator-state';
-  version: 1;
+  version: 2;
   savedAt: number;
-  clusters: (Omit<ClusterRec, 'configs'> & { configs: ConfigRec[] })[];
+  clusters: PersistedCluster[];
   updates: UpdateRecord[];
   idempotency: [string, IdempotencyEntry][];
+  sessions: SessionRec[];
 };
 
-export class Store {
-  readonly clusters = new Map<string, ClusterRec>();
-  readonly updates = new Map<string, UpdateRecord>();
-  readonly idempotency = new Map<string, IdempotencyEntry>();
-  private readonly due = new DueHeap();
-  private sortedNames: string[] | undefined;
-  private readonly file: string | undefined;
+/** Version 1 (one account and region): migrated on load, the scope read from each cluster's ARN. */
+type PersistedV1 = Omit<Persisted, 'version' | 'clusters' | 'updates' | 'sessions'> & {
+  version: 1;
+  clusters: Omit<PersistedCluster, keyof Scope>[];
+  updates: Omit<UpdateRecord, keyof Scope>[];
+};
 
-  constructor(dataDir?: string) {
-    this.file = dataDir ? path.join(dataDir, 'state.json') : undefined;
-    if (dataDir) {
-      fs.mkdirSync(dataDir, { recursive: true });
-      this.load();
-    }
-  }
+export const STATE_FILE = 'state.json';
+
+/** The clusters of one account in one region, with their names sorted on demand. */
+export class Partition {
+  readonly clusters = new Map<string, ClusterRec>();
+  private sortedNames: string[] | undefined;
 
   /** Cluster names in sorted order, cached until a cluster is added or removed. */
   names(): string[] {
@@ -162,15 +171,64 @@ export class Store {
     return this.sortedNames;
   }
 
-  addCluster(c: ClusterRec): void {
+  set(c: ClusterRec): void {
     this.clusters.set(c.name, c);
     this.sortedNames = undefined;
-    if (c.dueAt !== undefined) this.due.push({ at: c.dueAt, kind: 'cluster', key: c.name });
+  }
+
+  delete(name: string): void {
+    this.clusters.delete(name);
+    this.sortedNames = undefined;
+  }
+}
+
+const EMPTY = new Partition();
+const scopeKey = (s: Scope) => `${s.accountId}/${s.region}`;
+
+export class Store {
+  private readonly partitions = new Map<string, Partition>();
+  readonly updates = new Map<string, UpdateRecord>();
+  readonly idempotency = new Map<string, IdempotencyEntry>();
+  /** STS sessions issued (owned by the server's Directory; kept here so they persist). */
+  readonly sessions = new Map<string, SessionRec>();
+  private readonly due = new DueHeap();
+  private readonly file: string | undefined;
+
+  constructor(dataDir?: string) {
+    this.file = dataDir ? path.join(dataDir, STATE_FILE) : undefined;
+    if (dataDir) {
+      fs.mkdirSync(dataDir, { recursive: true });
+      this.load();
+    }
+  }
+
+  /** The clusters of a scope (an empty, shared partition when it has none: reads create nothing). */
+  part(scope: Scope): Partition {
+    return this.partitions.get(scopeKey(scope)) ?? EMPTY;
+  }
+
+  /** Every cluster of every account and region. */
+  *allClusters(): IterableIterator<ClusterRec> {
+    for (const p of this.partitions.values()) yield* p.clusters.values();
+  }
+
+  clusterCount(): number {
+    let n = 0;
+    for (const p of this.partitions.values()) n += p.clusters.size;
+    return n;
+  }
+
+  addCluster(c: ClusterRec): void {
+    const key = scopeKey(c);
+    let p = this.partitions.get(key);
+    if (!p) this.partitions.set(key, (p = new Partition()));
+    p.set(c);
+    if (c.dueAt !== undefined) this.due.push({ at: c.dueAt, kind: 'cluster', cluster: c });
   }
 
   scheduleCluster(c: ClusterRec, at: number): void {
     c.dueAt = at;
-    this.due.push({ at, kind: 'cluster', key: c.name });
+    this.due.push({ at, kind: 'cluster', cluster: c });
   }
 
   addUpdate(u: UpdateRecord, cluster: ClusterRec): void {
@@ -186,31 +244,30 @@ export class Store {
     let changed = false;
     for (let d = this.due.peek(); d && d.at <= now; d = this.due.peek()) {
       this.due.pop();
-      if (d.kind === 'cluster') changed = this.finishCluster(d) || changed;
-      else changed = this.finishUpdate(d) || changed;
+      if (d.kind === 'cluster') changed = this.finishCluster(d.cluster, d.at) || changed;
+      else changed = this.finishUpdate(d.key) || changed;
     }
     return changed;
   }
 
-  private finishCluster(d: Due): boolean {
-    const c = this.clusters.get(d.key);
+  private finishCluster(c: ClusterRec, at: number): boolean {
+    const p = this.part(c);
     // Stale entries (the cluster was re-created or rescheduled) are skipped.
-    if (!c || c.dueAt !== d.at) return false;
+    if (p.clusters.get(c.name) !== c || c.dueAt !== at) return false;
     c.dueAt = undefined;
     if (c.status === 'CREATING') {
       c.status = 'ACTIVE';
     } else if (c.status === 'DELETING') {
-      this.clusters.delete(c.name);
-      this.sortedNames = undefined;
+      p.delete(c.name);
     }
     return true;
   }
 
-  private finishUpdate(d: Due): boolean {
-    const u = this.updates.get(d.key);
+  private finishUpdate(id: string): boolean {
+    const u = this.updates.get(id);
     if (!u || u.status !== 'InProgress') return false;
     u.finishedAt = u.dueAt;
-    const c = this.clusters.get(u.clusterName);
+    const c = this.part(u).clusters.get(u.clusterName);
     const cluster = c && c.uid === u.clusterUid ? c : undefined;
     if (u.fail) {
       u.status = 'Failed';
@@ -239,29 +296,28 @@ export class Store {
 
   // --- persistence ---
 
-  snapshot(): Persisted {
+  /** The state as persisted; issued sessions (with their secrets) only when asked, for the data file. */
+  snapshot(withSessions = false): Persisted {
     return {
       format: 'eksidp-emulator-state',
-      version: 1,
+      version: 2,
       savedAt: Date.now(),
-      clusters: [...this.clusters.values()].map((c) => ({ ...c, configs: [...c.configs.values()] })),
+      clusters: [...this.allClusters()].map((c) => ({ ...c, configs: [...c.configs.values()] })),
       updates: [...this.updates.values()],
       idempotency: [...this.idempotency.entries()],
+      sessions: withSessions ? [...this.sessions.values()] : [],
     };
   }
 
-  /** Writes the whole state atomically (temp file, fsync, rename), only when a dataDir is set. */
+  /**
+   * Writes the whole state through lib/files.ts (exclusive random temp name, fsync, rename: a symlink
+   * planted at the data file is replaced, never written through), only when a dataDir is set.
+   */
   persist(): void {
     if (!this.file) return;
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, JSON.stringify(this.snapshot()));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.file);
+    const now = Date.now();
+    for (const [k, s] of this.sessions) if (s.expiration <= now) this.sessions.delete(k);
+    writeFileAtomicSync(this.file, JSON.stringify(this.snapshot(true)));
   }
 
   private load(): void {
@@ -272,10 +328,16 @@ export class Store {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw e;
     }
-    const data = JSON.parse(text) as Persisted;
-    if (data.format !== 'eksidp-emulator-state' || data.version !== 1) {
-      throw new Error(`${this.file}: not an emulator state file (format ${String(data.format)}, version ${String(data.version)})`);
+    let raw: Persisted | PersistedV1;
+    try {
+      raw = JSON.parse(text) as Persisted | PersistedV1;
+    } catch (e) {
+      throw new Error(`${this.file}: not an emulator state file (${(e as Error).message})`);
     }
+    if (raw?.format !== 'eksidp-emulator-state' || (raw.version !== 1 && raw.version !== 2)) {
+      throw new Error(`${this.file}: not an emulator state file this version reads (format ${String(raw?.format)}, version ${String(raw?.version)}; known: 1, 2)`);
+    }
+    const data = raw.version === 1 ? migrateV1(raw, this.file!) : raw;
     for (const c of data.clusters) {
       const configs = new Map<string, ConfigRec>(c.configs.map((x) => [x.name, { ...x, requiredClaims: nullProto(x.requiredClaims), tags: nullProto(x.tags)! }]));
       this.addCluster({ ...c, tags: nullProto(c.tags)!, configs });
@@ -285,7 +347,28 @@ export class Store {
       if (u.status === 'InProgress') this.due.push({ at: u.dueAt, kind: 'update', key: u.id });
     }
     for (const [k, v] of data.idempotency) this.idempotency.set(k, v);
+    for (const s of data.sessions) this.sessions.set(s.accessKeyId, s);
   }
+}
+
+/**
+ * Version 1 kept one account and region; each cluster's ARN names them. Updates take their
+ * cluster's scope (one whose cluster is gone can never be reached again: it keeps the ARN's
+ * default of the first cluster, or us-east-1/000000000000). Idempotency keys gain the scope.
+ */
+function migrateV1(v1: PersistedV1, file: string): Persisted {
+  const byUid = new Map<string, Scope>();
+  const clusters = v1.clusters.map((c) => {
+    const m = /^arn:aws[a-z-]*:eks:([^:]+):(\d{12}):cluster\//.exec(c.arn);
+    if (!m) throw new Error(`${file}: version 1 cluster ${c.name} has an ARN this version cannot read (${c.arn})`);
+    const scope = { region: m[1]!, accountId: m[2]! };
+    byUid.set(c.uid, scope);
+    return { ...c, ...scope };
+  });
+  const fallback: Scope = clusters[0] ? { accountId: clusters[0].accountId, region: clusters[0].region } : { accountId: '000000000000', region: 'us-east-1' };
+  const updates = v1.updates.map((u) => ({ ...u, ...(byUid.get(u.clusterUid) ?? fallback) }));
+  const idempotency = v1.idempotency.map(([k, v]): [string, IdempotencyEntry] => [`${fallback.accountId}\u0000${fallback.region}\u0000${k}`, v]);
+  return { format: v1.format, version: 2, savedAt: v1.savedAt, clusters, updates, idempotency, sessions: [] };
 }
 
 function nullProto(m: Tags | undefined): Tags | undefined {

@@ -126,7 +126,8 @@ test('the SDK-derived context (credentials from the environment chain) reads the
       else process.env[k] = v;
     }
   });
-  const env = { AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_EKS: em.url };
+  // The region the seed used: the emulator keeps clusters per account and region, as AWS does.
+  const env = { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_EKS: em.url };
   const { connection } = openConnection({}, env, TUNING);
   t.teardown(() => connection!.close());
   const viaChain = await settle(connection!.reads.describeIdentityProviderConfig('alpha', 'okta'));

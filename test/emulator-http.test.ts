@@ -79,7 +79,7 @@ test('request bodies are bounded: a declared or streamed body over the limit get
   t.like(await raw(em.url, 'POST', '/clusters', Buffer.alloc(2048, 'a')), { status: 413, type: 'RequestEntityTooLargeException' });
   // Chunked: no content-length, so the limit is enforced while reading.
   const streamed = await new Promise<Raw>((resolve) => {
-    const req = http.request(`${em.url}/clusters`, { method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+    const req = http.request(`${em.url}/clusters`, { method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked', 'content-type': 'application/json' } }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['x-amzn-errortype'] as string, body: '' }));
     });

@@ -1,0 +1,74 @@
+import { type Caller, type Directory, SESSION_KEY_PREFIX } from './accounts';
+import { amzDateMs, headerValue, MAX_SKEW_MS, parseAuthorization, type SignedRequest, verify } from './sigv4';
+
+/**
+ * Who sent a request, and in which region. Keys the accounts file lists (and sessions STS issued)
+ * are verified: SigV4 recomputed, session token compared, expiry and clock skew checked. Any other
+ * key passes unchecked as the default account; an unsigned request is the default account in the
+ * default region. Failures are protocol-neutral here; the server renders them as EKS or STS errors.
+ */
+
+export type AuthFailure = {
+  /** incomplete: malformed auth; signature: wrong signature/scope/clock; token: unknown key or token; expired; region: not enabled. */
+  kind: 'incomplete' | 'signature' | 'token' | 'expired' | 'region';
+  message: string;
+  /** The key the request named, when it could be read (for the call log). */
+  accessKeyId?: string;
+};
+
+export type Authenticated = { caller: Caller | undefined; accountId: string; region: string };
+
+export type AuthSettings = {
+  dir: Directory;
+  /** false: no signature, token or expiry checks at all (keys still name their account). */
+  verify: boolean;
+  defaultAccount: string;
+  defaultRegion: string;
+};
+
+const SANE_REGION = /^[a-z0-9-]{1,40}$/;
+
+const fmt = (ms: number) => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '');
+
+export function authenticate(req: SignedRequest, service: 'eks' | 'sts', s: AuthSettings, now: number): Authenticated | AuthFailure {
+  const header = headerValue(req.rawHeaders, 'authorization');
+  if (header === undefined) return { caller: undefined, accountId: s.defaultAccount, region: s.defaultRegion };
+  const a = parseAuthorization(header);
+  if ('problem' in a) {
+    if (!s.verify) return { caller: undefined, accountId: s.defaultAccount, region: s.defaultRegion };
+    return { kind: 'incomplete', message: a.problem };
+  }
+  const fail = (kind: AuthFailure['kind'], message: string): AuthFailure => ({ kind, message, accessKeyId: a.accessKeyId });
+  if (!SANE_REGION.test(a.region)) return fail('incomplete', `Credential should be scoped to a valid region, not '${a.region.slice(0, 60)}'.`);
+  const key = s.dir.key(a.accessKeyId);
+  const region = a.region;
+  if (!key) {
+    // An issued session key the emulator no longer knows (restarted without --data) is refused:
+    // taking it for an unlisted key would silently switch accounts.
+    if (s.verify && a.accessKeyId.startsWith(SESSION_KEY_PREFIX)) return fail('token', 'The security token included in the request is invalid.');
+    const accountId = s.defaultAccount;
+    return { caller: { accountId, arn: `arn:aws:iam::${accountId}:root`, userId: accountId, accessKeyId: a.accessKeyId, verified: false }, accountId, region };
+  }
+  const caller = s.dir.callerFor(key, a.accessKeyId);
+  if (!s.verify) return { caller: { ...caller, verified: false }, accountId: caller.accountId, region };
+
+  if (key.kind === 'session' && headerValue(req.rawHeaders, 'x-amz-security-token') !== key.session.sessionToken) {
+    return fail('token', 'The security token included in the request is invalid.');
+  }
+  const amzDate = headerValue(req.rawHeaders, 'x-amz-date');
+  const signedAt = amzDateMs(amzDate);
+  if (Number.isNaN(signedAt)) return fail('incomplete', "Authorization header requires existence of a valid 'X-Amz-Date' header (yyyymmddThhmmssZ).");
+  if (a.service !== service) return fail('signature', `Credential should be scoped to correct service: '${service}'.`);
+  if (amzDate!.slice(0, 8) !== a.day) return fail('signature', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${a.day}' != '${amzDate!.slice(0, 8)}', from '${amzDate}'.`);
+  if (signedAt < now - MAX_SKEW_MS) return fail('signature', `Signature expired: ${amzDate} is now earlier than ${fmt(now - MAX_SKEW_MS)} (${fmt(now)} - 15 min.)`);
+  if (signedAt > now + MAX_SKEW_MS) return fail('signature', `Signature not yet current: ${amzDate} is still later than ${fmt(now + MAX_SKEW_MS)} (${fmt(now)} + 15 min.)`);
+  const secret = key.kind === 'user' ? key.secretAccessKey : key.session.secretAccessKey;
+  const v = verify(req, a, secret, amzDate!);
+  if (!v.ok) return fail('signature', v.problem);
+  if (key.kind === 'session' && key.session.expiration <= now) return fail('expired', 'The security token included in the request is expired');
+  const regions = s.dir.regions(caller.accountId);
+  if (regions && !regions.includes(region)) {
+    return fail('region', `Region ${region} is not enabled for account ${caller.accountId} (the accounts file lists ${regions.join(', ')})`);
+  }
+  return { caller, accountId: caller.accountId, region };
+}
