@@ -85,7 +85,8 @@ test('an ID token given to whoami is never printed, also when it is rejected', a
   const bad = `${b64({ alg: 'RS256' })}.${b64({ iss: 'https://evil.example.com', aud: 'kubernetes', exp: now - 600, email: 'x' })}.${sig}`;
   for (const token of [good, bad, `${good}garbage.x`]) {
     for (const extra of [[], ['--json']]) {
-      const r = await cli(dir, ['whoami', '--dir', '.', '--config', 'aws_eks_identity_provider_config.okta', '--token', token, ...extra]);
+      // From the environment: a token on the command line is refused (test/whoami.test.ts).
+      const r = await cli(dir, ['whoami', '--dir', '.', '--config', 'aws_eks_identity_provider_config.okta', ...extra], { env: { EKSIDP_TOKEN: token } });
       t.true([0, 1, 3].includes(r.code!), `exit ${r.code}`);
       const all = r.stdout + r.stderr;
       t.false(all.includes(sig), 'signature printed');

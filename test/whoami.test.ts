@@ -1,5 +1,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 // Runs the built CLI (npm test compiles first; run `npm run build` before running this file alone).
@@ -8,8 +10,10 @@ const fixtures = path.join(__dirname, 'fixtures', 'identity');
 const stackDir = path.join(fixtures, 'prod');
 const OKTA = 'aws_eks_identity_provider_config.prod_okta';
 
-function whoami(args: string[], input?: string) {
-  const r = spawnSync(bin, ['whoami', '--dir', stackDir, ...args], { encoding: 'utf8', input, env: { ...process.env, NO_COLOR: '1' } });
+function whoami(args: string[], input?: string, env: NodeJS.ProcessEnv = {}) {
+  const base = { ...process.env };
+  delete base.EKSIDP_TOKEN;
+  const r = spawnSync(bin, ['whoami', '--dir', stackDir, ...args], { encoding: 'utf8', input, env: { ...base, NO_COLOR: '1', ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -89,35 +93,66 @@ test('whoami without claims maps the config\'s sample identities; one rejected m
   }]);
 });
 
-test('a token never appears in output or errors, accepted, rejected, malformed or misplaced', (t) => {
+test('a token never appears in output or errors, accepted, rejected, malformed or misplaced; it comes from stdin, a file or EKSIDP_TOKEN', (t) => {
   const good = jwt({ ...aliceClaims, exp: nowSec() + 600 });
   const expired = jwt({ ...aliceClaims, exp: nowSec() - 600 });
   const noExp = jwt(aliceClaims);
-  const cases: Array<{ args: string[]; input?: string; status: number; out: RegExp }> = [
-    { args: ['--token', good], status: 0, out: /username: oidc:alice@example\.com/ },
-    { args: ['--token', good, '--json'], status: 0, out: /"signature_verified":false/ },
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-whoami-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, text: string) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, text, { mode: 0o600 });
+    return p;
+  };
+  const cases: Array<{ args: string[]; input?: string; env?: NodeJS.ProcessEnv; status: number; out: RegExp }> = [
     { args: ['--token', '-'], input: `${good}\n`, status: 0, out: /username: oidc:alice@example\.com/ },
-    { args: ['--token', expired], status: 3, out: /rejected: token expired at/ },
-    { args: ['--token', noExp], status: 3, out: /rejected: no exp claim/ },
+    { args: ['--token', '-', '--json'], input: good, status: 0, out: /"signature_verified":false/ },
+    { args: ['--token-file', file('good.jwt', `${good}\n`)], status: 0, out: /username: oidc:alice@example\.com/ },
+    { args: [], env: { EKSIDP_TOKEN: good }, status: 0, out: /username: oidc:alice@example\.com/ },
+    { args: ['--token', '-'], input: expired, status: 3, out: /rejected: token expired at/ },
+    { args: ['--token-file', file('noexp.jwt', noExp)], status: 3, out: /rejected: no exp claim/ },
   ];
   const secretPart = good.split('.')[2]!;
   const malformed = `${good.split('.')[0]}.${secretPart}`;
   const outputs: string[] = [];
   for (const c of cases) {
-    const r = whoami(['--config', OKTA, ...c.args], c.input);
+    const r = whoami(['--config', OKTA, ...c.args], c.input, c.env);
     t.is(r.status, c.status, `${c.args.join(' ')}: ${r.stderr}`);
     t.regex(r.stdout, c.out);
     outputs.push(r.stdout + r.stderr);
   }
-  // Malformed, extra part, and a token pasted as a positional argument: usage errors that say why.
-  for (const args of [['--token', malformed], ['--token', `${good}.extra`], [good]]) {
-    const r = whoami(['--config', OKTA, ...args]);
-    t.is(r.status, 1);
+  // Malformed, extra part, a token pasted as a positional argument, a token file that is not there
+  // (its name could be a pasted token): usage errors that say why.
+  const usage: Array<{ args: string[]; input?: string; env?: NodeJS.ProcessEnv; err: RegExp }> = [
+    { args: ['--token', '-'], input: malformed, err: /--token: the token is not a compact JWT/ },
+    { args: ['--token-file', file('extra.jwt', `${good}.extra`)], err: /--token-file: the token is not a compact JWT/ },
+    { args: [], env: { EKSIDP_TOKEN: malformed }, err: /EKSIDP_TOKEN: the token is not a compact JWT/ },
+    { args: [good], err: /unexpected argument \(not shown: it may be a token\)/ },
+    { args: ['--token-file', good], err: /--token-file: (no such file|cannot be read) \(name not shown\)/ },
+    { args: ['--token-file', file('x.jwt', good)], env: { EKSIDP_TOKEN: good }, err: /use one of .*\(got --token-file, EKSIDP_TOKEN\)/ },
+  ];
+  for (const c of usage) {
+    const r = whoami(['--config', OKTA, ...c.args], c.input, c.env);
+    t.is(r.status, 1, r.stderr);
     t.is(r.stdout, '');
-    t.regex(r.stderr, /token/);
+    t.regex(r.stderr, c.err);
     outputs.push(r.stdout + r.stderr);
   }
   for (const [i, text] of outputs.entries()) {
     for (const tok of [good, expired, noExp, malformed, secretPart]) t.false(text.includes(tok), `run ${i} leaked a token`);
+  }
+});
+
+test('an inline token (--token JWT, --token=JWT) is refused before anything is read, saying why and not showing it', (t) => {
+  const good = jwt({ ...aliceClaims, exp: nowSec() + 600 });
+  for (const args of [['--token', good], [`--token=${good}`], ['--token', good, '--json'], ['--token', 'not-even-a-jwt']]) {
+    // --dir points nowhere: the refusal comes before the stack is read.
+    const r = spawnSync(bin, ['whoami', '--dir', '/nonexistent-eksidp-stack', '--config', OKTA, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    t.is(r.status, 1);
+    t.is(r.stdout, '');
+    t.regex(r.stderr, /visible to every user of this machine in the process list \(ps\)/);
+    t.regex(r.stderr, /--token - \(stdin\), --token-file FILE or the EKSIDP_TOKEN environment variable/);
+    t.false(r.stderr.includes(good));
+    t.false(r.stderr.includes(good.split('.')[1]!));
   }
 });

@@ -4,6 +4,7 @@ import type { Command, Io } from '../command';
 import { EXIT } from '../command';
 import { STACK_FLAGS, stringFlag, UsageError, type Parsed } from '../args';
 import { readTerraformJson, resolveStack } from '../../engine/stack-files';
+import { escapeControls as e } from '../../lib/escape';
 import {
   bindingsForConfig, checkBindings, decodeJwt, findIdentityProviderConfig, identityMetadata, IdentityDataError, JwtDecodeError, mapIdentity,
   oidcFromTerraform, parseSampleIdentities, rolesFor, siblingConfigs, type MappingResult, type OidcConfig, type RbacBinding, type SampleIdentity,
@@ -13,20 +14,26 @@ import {
  * `eksidp whoami`: the Kubernetes username and groups a token (or a claims set, or each sample
  * identity) maps to under one identity provider config of a stack. Offline: no API call, no state,
  * so the token's signature is never checked and the output says so. A token is a secret: it never
- * appears in any output or error.
+ * appears in any output or error, and it is never taken from the command line, where every local
+ * user can read it (`ps`, /proc/PID/cmdline): stdin, a file or EKSIDP_TOKEN instead.
+ * Usernames, groups and reasons are built from claims and the stack: escaped before printing.
  */
+
+const TOKEN_ENV = 'EKSIDP_TOKEN';
+const INLINE_TOKEN = `--token takes only '-' (read the token from stdin): a token given on the command line is visible to every user of this machine in the process list (ps) while eksidp runs, so it is refused (not shown). Pass it with --token - (stdin), --token-file FILE or the ${TOKEN_ENV} environment variable`;
 
 const SIGNATURE_NOTE = 'signature not verified: this check is offline; kube-apiserver also verifies the token against the issuer\'s signing keys';
 
 const spec = {
   name: 'whoami',
   summary: 'Show the Kubernetes username and groups a token or claims set maps to under an identity provider config (offline).',
-  usage: 'eksidp whoami [--stack NAME | --dir DIR] --config ADDR (--claims FILE | --token JWT | --identities FILE) [--json]',
+  usage: 'eksidp whoami [--stack NAME | --dir DIR] --config ADDR (--claims FILE | --token - | --token-file FILE | --identities FILE) [--json]   (or the token in EKSIDP_TOKEN)',
   flags: {
     ...STACK_FLAGS,
     config: { type: 'string', valueName: 'ADDR', description: 'The config: aws_eks_identity_provider_config.NAME, or NAME / its config name when unambiguous.' },
     claims: { type: 'string', valueName: 'FILE', description: 'JSON object of ID-token claims (iss/aud/exp checked only when present).' },
-    token: { type: 'string', valueName: 'JWT', description: 'A compact JWT, or - to read it from stdin; it must carry iss, aud and exp. Never printed.' },
+    token: { type: 'string', valueName: '-', description: 'Read a compact JWT from stdin (it must carry iss, aud and exp; never printed). A token on the command line is refused: ps shows it to every local user. EKSIDP_TOKEN works too.' },
+    'token-file': { type: 'string', valueName: 'FILE', description: 'Read the compact JWT from FILE (same checks as --token -).' },
     identities: { type: 'string', valueName: 'FILE', description: 'JSON list of {name, claims}; without --claims/--token/--identities, the config\'s sample identities are used.' },
     json: { type: 'boolean', description: 'Print JSON to stdout only.' },
     color: { type: 'boolean', description: 'Colour (default on a terminal); --no-color or NO_COLOR turns it off.' },
@@ -59,25 +66,49 @@ async function readStdin(io: Io): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+function readTokenFile(io: Io, file: string): string {
+  try {
+    return fs.readFileSync(path.resolve(io.cwd, file), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // The name is not echoed: a token pasted in its place would be printed.
+    throw new UsageError(`--token-file: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : 'cannot be read'} (name not shown)`);
+  }
+}
+
+/** Where the token comes from: stdin, a file or the environment; never the command line. */
+async function readToken(io: Io, values: Parsed['values']): Promise<{ raw: string; from: string } | undefined> {
+  const flag = stringFlag(values, 'token');
+  const file = stringFlag(values, 'token-file');
+  const env = io.env[TOKEN_ENV];
+  if (flag !== undefined) return { raw: await readStdin(io), from: '--token' };
+  if (file !== undefined) return { raw: readTokenFile(io, file), from: '--token-file' };
+  if (env !== undefined && env !== '') return { raw: env, from: TOKEN_ENV };
+  return undefined;
+}
+
 async function readInput(io: Io, values: Parsed['values'], sampleIdentities: SampleIdentity[], address: string): Promise<Input> {
   const claimsFile = stringFlag(values, 'claims');
-  const token = stringFlag(values, 'token');
   const identitiesFile = stringFlag(values, 'identities');
-  if ([claimsFile, token, identitiesFile].filter((v) => v !== undefined).length > 1) {
-    throw new UsageError('eksidp whoami: use one of --claims, --token and --identities');
+  const given = [
+    claimsFile !== undefined && '--claims', stringFlag(values, 'token') !== undefined && '--token -', stringFlag(values, 'token-file') !== undefined && '--token-file',
+    identitiesFile !== undefined && '--identities', io.env[TOKEN_ENV] ? TOKEN_ENV : false,
+  ].filter((x): x is string => typeof x === 'string');
+  if (given.length > 1) {
+    throw new UsageError(`eksidp whoami: use one of --claims, --token -, --token-file, --identities and ${TOKEN_ENV} (got ${given.join(', ')})`);
   }
+  const token = await readToken(io, values);
   if (claimsFile !== undefined) {
     const claims = readJsonFile(io, claimsFile, 'claims');
     if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new UsageError(`--claims ${claimsFile}: must be a JSON object of claims`);
     return { kind: 'single', claims: claims as Record<string, unknown>, strict: false };
   }
   if (token !== undefined) {
-    const raw = token === '-' ? await readStdin(io) : token;
     try {
-      return { kind: 'single', claims: decodeJwt(raw).claims, strict: true };
-    } catch (e) {
-      if (e instanceof JwtDecodeError) throw new UsageError(`--token: ${e.message}`);
-      throw e;
+      return { kind: 'single', claims: decodeJwt(token.raw).claims, strict: true };
+    } catch (err) {
+      if (err instanceof JwtDecodeError) throw new UsageError(`${token.from}: ${err.message}`);
+      throw err;
     }
   }
   if (identitiesFile !== undefined) {
@@ -89,7 +120,7 @@ async function readInput(io: Io, values: Parsed['values'], sampleIdentities: Sam
     }
   }
   if (sampleIdentities.length > 0) return { kind: 'identities', identities: sampleIdentities };
-  throw new UsageError(`eksidp whoami: pass --claims FILE, --token JWT or --identities FILE (${address} has no sample identities)`);
+  throw new UsageError(`eksidp whoami: pass --claims FILE, --token - (stdin), --token-file FILE, ${TOKEN_ENV} or --identities FILE (${e(address)} has no sample identities)`);
 }
 
 function colorOn(io: Io, values: Parsed['values']): boolean {
@@ -104,22 +135,22 @@ function resultJson(r: MappingResult, bindings: RbacBinding[] | undefined): Reco
 }
 
 function humanLines(r: MappingResult, bindings: RbacBinding[] | undefined, paint: (c: 'red' | 'green' | 'yellow', s: string) => string, indent: string): string[] {
-  if (!r.accepted) return [`${indent}${paint('red', 'rejected')}: ${r.reason}`];
+  if (!r.accepted) return [`${indent}${paint('red', 'rejected')}: ${e(r.reason)}`];
   const lines = [
     `${indent}${paint('green', 'accepted')}`,
-    `${indent}  username: ${r.username}`,
-    `${indent}  groups:   ${r.groups.length ? r.groups.join(', ') : '(none)'}`,
+    `${indent}  username: ${e(r.username)}`,
+    `${indent}  groups:   ${r.groups.length ? r.groups.map(e).join(', ') : '(none)'}`,
   ];
   if (bindings) {
     const roles = rolesFor(r, bindings);
-    lines.push(`${indent}  roles:    ${roles.length ? roles.map((g) => `${g.label} (via ${g.via})`).join(', ') : '(none of the stack\'s bindings)'}`);
+    lines.push(`${indent}  roles:    ${roles.length ? roles.map((g) => `${e(g.label)} (via ${e(g.via)})`).join(', ') : '(none of the stack\'s bindings)'}`);
   }
-  for (const w of r.warnings) lines.push(`${indent}  ${paint('yellow', 'warning')}: ${w}`);
+  for (const w of r.warnings) lines.push(`${indent}  ${paint('yellow', 'warning')}: ${e(w)}`);
   return lines;
 }
 
-function describeConfig(c: OidcConfig): string {
-  return `issuer ${c.issuerUrl}, client ID ${c.clientId}`;
+function describeConfig(address: string, c: OidcConfig): string {
+  return `${e(address)} (issuer ${e(c.issuerUrl)}, client ID ${e(c.clientId)})`;
 }
 
 export const command: Command = {
@@ -127,8 +158,11 @@ export const command: Command = {
   async run(args, io) {
     const { values, positionals } = args;
     if (positionals.length > 0) {
-      throw new UsageError('eksidp whoami: unexpected argument (not shown: it may be a token); pass a token with --token JWT or --token -');
+      throw new UsageError(`eksidp whoami: unexpected argument (not shown: it may be a token); pass a token with --token - (stdin), --token-file FILE or ${TOKEN_ENV}`);
     }
+    // Before anything else: the token is already in the process list, say so at once.
+    const tokenFlag = stringFlag(values, 'token');
+    if (tokenFlag !== undefined && tokenFlag !== '-') throw new UsageError(`eksidp whoami: ${INLINE_TOKEN}`);
     const ref = stringFlag(values, 'config');
     if (ref === undefined) throw new UsageError('eksidp whoami: --config ADDR is required (e.g. aws_eks_identity_provider_config.NAME)');
     const loc = resolveStack({ stack: stringFlag(values, 'stack'), dir: stringFlag(values, 'dir'), cwd: io.cwd });
@@ -152,12 +186,12 @@ export const command: Command = {
         if (e instanceof IdentityDataError) throw new IdentityDataError(`${entry.address}: ${e.message}`, e.field);
         throw e;
       }
-    } catch (e) {
-      if (e instanceof IdentityDataError) {
-        io.stderr.write(`Error: ${e.message} (${path.relative(io.cwd, loc.file) || loc.file})\n`);
+    } catch (err) {
+      if (err instanceof IdentityDataError) {
+        io.stderr.write(`Error: ${e(err.message)} (${path.relative(io.cwd, loc.file) || loc.file})\n`);
         return EXIT.ERROR;
       }
-      throw e;
+      throw err;
     }
 
     const input = await readInput(io, values, sampleIdentities, address);
@@ -170,7 +204,7 @@ export const command: Command = {
       if (values.json) {
         io.stdout.write(`${JSON.stringify({ ...resultJson(r, bindings), config: address, signature_verified: false })}\n`);
       } else {
-        io.stdout.write([`${address} (${describeConfig(config)})`, ...humanLines(r, bindings, paint, ''), `note: ${SIGNATURE_NOTE}`].join('\n') + '\n');
+        io.stdout.write([describeConfig(address, config), ...humanLines(r, bindings, paint, ''), `note: ${SIGNATURE_NOTE}`].join('\n') + '\n');
       }
       return r.accepted ? EXIT.OK : EXIT.REJECTED;
     }
@@ -184,9 +218,9 @@ export const command: Command = {
       const bindingFindings = findings.map((f) => ({ severity: f.severity, code: f.code, message: f.message, ...(f.binding ? { binding: f.binding } : {}), ...(f.subject ? { subject: f.subject } : {}) }));
       io.stdout.write(`${JSON.stringify({ config: address, signature_verified: false, identities, binding_findings: bindingFindings })}\n`);
     } else {
-      const lines = [`${address} (${describeConfig(config)})`];
-      for (const { name, result } of results) lines.push(`${name}:`, ...humanLines(result, bindings, paint, '  '));
-      for (const f of findings) lines.push(`${paint('yellow', f.severity)}: ${f.message}`);
+      const lines = [describeConfig(address, config)];
+      for (const { name, result } of results) lines.push(`${e(name)}:`, ...humanLines(result, bindings, paint, '  '));
+      for (const f of findings) lines.push(`${paint('yellow', f.severity)}: ${e(f.message)}`);
       lines.push(`note: ${SIGNATURE_NOTE}`);
       io.stdout.write(lines.join('\n') + '\n');
     }
