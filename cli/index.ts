@@ -3,6 +3,12 @@ import path from 'node:path';
 import { helpText, parseCommandArgs, UsageError } from './args';
 import type { Command, Io } from './command';
 import { EXIT } from './command';
+import { escapeControls } from '../lib/escape';
+
+/** An error message as printed: each line's controls escaped (messages can quote files and API text). */
+function messageLines(message: string): string {
+  return message.split('\n').map(escapeControls).join('\n');
+}
 
 // Silence the AWS SDK's Node-version notice before any SDK module loads: it is printed on every
 // start under Node 20 and is not actionable for users of this CLI (engines declares node >=20).
@@ -30,6 +36,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   'force-unlock': { summary: 'Remove a stale state lock by its ID', load: () => require('./commands/force-unlock').command },
   drift: { summary: 'Compare live identity provider configs with the stack', load: () => require('./commands/drift').command },
   whoami: { summary: 'Show the username and groups a token maps to under a config', load: () => require('./commands/whoami').command },
+  'pr-comment': { summary: 'Render the pull-request comment from a plan\'s output and a Markdown drift report', load: () => require('./commands/pr-comment').command },
   emulator: { summary: 'Run the embedded EKS API emulator', load: () => require('./commands/emulator').command },
 };
 
@@ -84,11 +91,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return await command.run(parsed, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr.write(`Error: ${e.message}\n`);
+      io.stderr.write(`Error: ${messageLines(e.message)}\n`);
       return EXIT.ERROR;
     }
     const err = e as Error;
-    io.stderr.write(`Error: ${err.message}\n`);
+    io.stderr.write(`Error: ${messageLines(err.message)}\n`);
     if (io.env.EKSIDP_DEBUG) io.stderr.write(`${err.stack}\n`);
     return EXIT.ERROR;
   }

@@ -1,8 +1,12 @@
 import { createTwoFilesPatch } from 'diff';
+import { escapeControls, htmlCode, mdCode, mdFence } from '../lib/escape';
 import { STATUSES, type DriftReport, type ResourceDrift, type Status } from './model';
 
 /**
  * Renderers: each takes the finished report model and returns text. Nothing here decides a verdict.
+ * Every string that came from the stack or the API (names, paths, values, errors, identities) goes
+ * through lib/escape.ts where it enters a line: escapeControls for terminals, mdCode/htmlCode/mdFence
+ * for Markdown. The model itself keeps the raw values (the JSON report is JSON-escaped).
  */
 
 function canonical(v: unknown): unknown {
@@ -47,6 +51,8 @@ function label(r: ResourceDrift): string {
   return r.address ?? `(unmanaged) ${r.cluster}:${r.name}`;
 }
 
+const e = escapeControls;
+
 export function summaryLine(report: DriftReport): string {
   const s = report.summary;
   const parts = STATUSES.filter((k) => k === 'in_sync' || s[k] > 0).map((k) => `${s[k]} ${k}`);
@@ -55,27 +61,28 @@ export function summaryLine(report: DriftReport): string {
 }
 
 function differenceLine(d: ResourceDrift['differences'][number]): string {
-  const v = (x: string | null) => (x === null ? '(unset)' : JSON.stringify(x));
-  const tag = d.ignored ? ` (ignored: ${d.ignored})` : d.requires_replacement ? ' (requires replacement)' : '';
-  return `${d.path}: live ${v(d.actual)}, declared ${v(d.expected)}${tag}`;
+  const v = (x: string | null) => (x === null ? '(unset)' : e(JSON.stringify(x)));
+  const tag = d.ignored ? ` (ignored: ${e(d.ignored)})` : d.requires_replacement ? ' (requires replacement)' : '';
+  return `${e(d.path)}: live ${v(d.actual)}, declared ${v(d.expected)}${tag}`;
 }
 
 export function renderHuman(report: DriftReport, opts: { color: boolean; verbose?: boolean }): string {
   const paint = (c: Color, s: string) => (opts.color ? `${ANSI[c]}${s}${ANSI.reset}` : s);
-  const lines: string[] = [`Drift check of stack ${report.stack}${report.shard ? `, shard ${report.shard}` : ''}`, ''];
+  const lines: string[] = [`Drift check of stack ${e(report.stack)}${report.shard ? `, shard ${e(report.shard)}` : ''}`, ''];
   for (const r of report.resources) {
     if (r.status === 'in_sync' && !opts.verbose) continue;
-    lines.push(paint(STATUS_COLOR[r.status], `${SYMBOL[r.status]} ${label(r)}: ${r.status.replace('_', ' ')}`));
-    if (r.error) lines.push(`    error: ${r.error}`);
-    if (r.reason) lines.push(`    reason: ${r.reason}`);
+    lines.push(paint(STATUS_COLOR[r.status], `${SYMBOL[r.status]} ${e(label(r))}: ${r.status.replace('_', ' ')}`));
+    if (r.error) lines.push(`    error: ${e(r.error)}`);
+    if (r.reason) lines.push(`    reason: ${e(r.reason)}`);
     for (const d of r.differences) lines.push(`    ${differenceLine(d)}`);
-    if (r.fix) lines.push(`    fix: ${r.fix}`);
+    if (r.fix) lines.push(`    fix: ${e(r.fix)}`);
     if (r.identities?.length) {
       lines.push('    sample identities (live → planned):');
-      for (const id of r.identities) lines.push(paint(id.changed ? 'yellow' : 'dim', `      ${id.changed ? '*' : ' '} ${id.name}: ${id.changed ? `${id.live} → ${id.planned}` : `${id.planned} (unchanged)`}`));
+      for (const id of r.identities) lines.push(paint(id.changed ? 'yellow' : 'dim', `      ${id.changed ? '*' : ' '} ${e(id.name)}: ${id.changed ? `${e(id.live)} → ${e(id.planned)}` : `${e(id.planned)} (unchanged)`}`));
     }
     if ((r.status === 'changed' || r.status === 'missing' || r.status === 'unmanaged') && (r.live || r.planned)) {
-      for (const l of unifiedDiff(r).split('\n')) {
+      for (const raw of unifiedDiff(r).split('\n')) {
+        const l = e(raw);
         const c: Color | undefined = l.startsWith('+') && !l.startsWith('+++') ? 'green' : l.startsWith('-') && !l.startsWith('---') ? 'red' : l.startsWith('@@') ? 'cyan' : undefined;
         lines.push(`    ${c ? paint(c, l) : l}`);
       }
@@ -86,14 +93,10 @@ export function renderHuman(report: DriftReport, opts: { color: boolean; verbose
   return `${lines.join('\n')}\n`;
 }
 
-function mdEscape(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/</g, '&lt;');
-}
-
 export function renderMarkdown(report: DriftReport): string {
   const s = report.summary;
   const out: string[] = [
-    `### eksidp drift: stack \`${report.stack}\`${report.shard ? ` (shard ${report.shard})` : ''}`,
+    `### eksidp drift: stack ${mdCode(report.stack)}${report.shard ? ` (shard ${report.shard})` : ''}`,
     '',
     summaryLine(report),
     '',
@@ -102,25 +105,29 @@ export function renderMarkdown(report: DriftReport): string {
     ...STATUSES.map((k) => `| ${k} | ${s[k]} |`),
     '',
   ];
+  const cell = (x: string) => mdCode(x, { table: true });
   for (const r of report.resources) {
     if (r.status === 'in_sync') continue;
-    out.push('<details>', `<summary><code>${mdEscape(label(r))}</code>: <b>${r.status}</b></summary>`, '');
-    if (r.error) out.push(`Error: ${mdEscape(r.error)}`, '');
-    if (r.reason) out.push(`Ignored: ${mdEscape(r.reason)}`, '');
+    out.push('<details>', `<summary>${htmlCode(label(r))}: <b>${r.status}</b></summary>`, '');
+    if (r.error) out.push(`Error: ${mdCode(r.error)}`, '');
+    if (r.reason) out.push(`Ignored: ${mdCode(r.reason)}`, '');
     if (r.differences.length) {
       out.push('| path | live | declared | replacement |', '| --- | --- | --- | --- |');
       for (const d of r.differences) {
-        out.push(`| \`${mdEscape(d.path)}\` | ${d.actual === null ? '_unset_' : `\`${mdEscape(d.actual)}\``} | ${d.expected === null ? '_unset_' : `\`${mdEscape(d.expected)}\``} | ${d.ignored ? `ignored: ${mdEscape(d.ignored)}` : d.requires_replacement ? 'yes' : 'no'} |`);
+        out.push(`| ${cell(d.path)} | ${d.actual === null ? '_unset_' : cell(d.actual)} | ${d.expected === null ? '_unset_' : cell(d.expected)} | ${d.ignored ? `ignored: ${cell(d.ignored)}` : d.requires_replacement ? 'yes' : 'no'} |`);
       }
       out.push('');
     }
-    if (r.fix) out.push(`Fix: ${mdEscape(r.fix)}`, '');
+    if (r.fix) out.push(`Fix: ${mdCode(r.fix)}`, '');
     if (r.identities?.length) {
       out.push('Sample identities (live → planned):', '');
-      for (const id of r.identities) out.push(`- ${id.changed ? '**' : ''}${mdEscape(id.name)}${id.changed ? '**' : ''}: ${mdEscape(id.changed ? `${id.live} → ${id.planned}` : `${id.planned} (unchanged)`)}`);
+      for (const id of r.identities) {
+        const name = id.changed ? `**${mdCode(id.name)}**` : mdCode(id.name);
+        out.push(`- ${name}: ${id.changed ? `${mdCode(id.live)} → ${mdCode(id.planned)}` : `${mdCode(id.planned)} (unchanged)`}`);
+      }
       out.push('');
     }
-    if (r.live || r.planned) out.push('```diff', unifiedDiff(r), '```', '');
+    if (r.live || r.planned) out.push(mdFence(unifiedDiff(r), 'diff'), '');
     out.push('</details>', '');
   }
   return `${out.join('\n')}\n`;

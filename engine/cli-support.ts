@@ -12,6 +12,7 @@ import { colorEnabled, colors, renderDiagnostics, type Colors } from './render';
 import { readTerraformJson, resolveStack, StackInputError, type StackLocation } from './stack-files';
 import { StateManager } from './state';
 import { EngineError, formatElapsed } from './util';
+import { escapeControls } from '../lib/escape';
 import { closeWorkspace, openWorkspace, type Workspace } from './workspace';
 
 /** Glue shared by the plan/apply/destroy/show/import/state/force-unlock commands. */
@@ -98,12 +99,14 @@ const VERBS: Record<StepKind, [string, string, string]> = {
 export function progressUi(io: Io, c: Colors): ApplyUi {
   const w = (s: string) => io.stderr.write(s + '\n');
   const tty = io.stderr.isTTY === true;
+  // Ids and the providers' progress messages come from the API.
+  const e = escapeControls;
   return {
-    start: (a, k, id) => w(`${c.bold(a)}: ${VERBS[k][0]}${id ? ` [id=${id}]` : ''}`),
-    still: (a, k, ms) => w(`${c.bold(a)}: ${VERBS[k][1]} [${formatElapsed(ms)} elapsed]`),
-    done: (a, k, ms, id) => w(`${c.bold(a)}: ${VERBS[k][2]} after ${formatElapsed(ms)}${id ? ` [id=${id}]` : ''}`),
-    failed: (a, k) => w(`${c.bold(a)}: ${c.red(`${k} failed`)}`),
-    progress: (a, m) => { if (tty) w(`${c.bold(a)}: ${m}`); },
+    start: (a, k, id) => w(`${c.bold(e(a))}: ${VERBS[k][0]}${id ? ` [id=${e(id)}]` : ''}`),
+    still: (a, k, ms) => w(`${c.bold(e(a))}: ${VERBS[k][1]} [${formatElapsed(ms)} elapsed]`),
+    done: (a, k, ms, id) => w(`${c.bold(e(a))}: ${VERBS[k][2]} after ${formatElapsed(ms)}${id ? ` [id=${e(id)}]` : ''}`),
+    failed: (a, k) => w(`${c.bold(e(a))}: ${c.red(`${k} failed`)}`),
+    progress: (a, m) => { if (tty) w(`${c.bold(e(a))}: ${e(m)}`); },
   };
 }
 
@@ -134,7 +137,7 @@ export async function applyAndReport(session: Session, plan: Plan, io: Io, value
   const out = colorsFor(io, values);
   if (result.diagnostics.some((d) => d.severity === 'error')) {
     io.stderr.write('\n' + renderDiagnostics(result.diagnostics, c));
-    if (result.skipped.length) io.stderr.write(`Skipped because a dependency failed: ${result.skipped.join(', ')}\n`);
+    if (result.skipped.length) io.stderr.write(`Skipped because a dependency failed: ${escapeControls(result.skipped.join(', '))}\n`);
     io.stderr.write(`${verb} failed. Resources: ${result.added} added, ${result.changed} changed, ${result.destroyed} destroyed. State saved to ${session.config.statePath}.\n`);
     return EXIT.ERROR;
   }

@@ -1,9 +1,14 @@
 import type { DetailLine, Diagnostic, ObjectValue, Path, Value } from './protocol';
 import { isUnknown } from './protocol';
 import { hasChanges, planCounts, type Plan, type ResourceChange } from './plan';
+import { escapeControls as e } from '../lib/escape';
 import { formatDiagnostic, isObject, valuesEqual } from './util';
 
-/** Human rendering of a plan, in Terraform's layout. Works only on the plan model. */
+/**
+ * Human rendering of a plan, in Terraform's layout. Works only on the plan model. Values, keys,
+ * addresses, notes, identity-preview lines and diagnostics carry live or stack text: each goes
+ * through escapeControls where it enters a line, before any colour is added.
+ */
 
 export type Colors = { green(s: string): string; red(s: string): string; yellow(s: string): string; bold(s: string): string; cyan(s: string): string };
 
@@ -22,11 +27,12 @@ const KNOWN_AFTER = '(known after apply)';
 function scalar(v: Value): string {
   if (isUnknown(v)) return KNOWN_AFTER;
   if (v === null) return 'null';
-  if (typeof v === 'string') return JSON.stringify(v);
+  // JSON.stringify escapes C0 controls; escapeControls also DEL, C1 and bidi controls.
+  if (typeof v === 'string') return e(JSON.stringify(v));
   if (Array.isArray(v)) return v.length === 0 ? '[]' : `[${v.map(scalar).join(', ')}]`;
   if (typeof v === 'object') {
     const keys = Object.keys(v).sort();
-    return keys.length === 0 ? '{}' : `{ ${keys.map((k) => `${/^[A-Za-z_][\w-]*$/.test(k) ? k : JSON.stringify(k)} = ${scalar(v[k]!)}`).join(', ')} }`;
+    return keys.length === 0 ? '{}' : `{ ${keys.map((k) => `${/^[A-Za-z_][\w-]*$/.test(k) ? k : e(JSON.stringify(k))} = ${scalar(v[k]!)}`).join(', ')} }`;
   }
   return String(v);
 }
@@ -52,12 +58,13 @@ function renderBody(before: ObjectValue | null, after: ObjectValue | null, mode:
     const b = before?.[k] ?? null;
     const a = after?.[k] ?? null;
     const forces = pathMatches(replacePaths, [...at, k]) ? c.red(' # forces replacement') : '';
-    if (mode === 'create') { if (a !== null && !(Array.isArray(a) && a.length === 0)) rows.push([sym['+'], k, `${scalar(a)}${forces}`]); continue; }
-    if (mode === 'delete') { if (b !== null && !(Array.isArray(b) && b.length === 0)) rows.push([sym['-'], k, `${scalar(b)} -> null`]); continue; }
+    const name = e(k);
+    if (mode === 'create') { if (a !== null && !(Array.isArray(a) && a.length === 0)) rows.push([sym['+'], name, `${scalar(a)}${forces}`]); continue; }
+    if (mode === 'delete') { if (b !== null && !(Array.isArray(b) && b.length === 0)) rows.push([sym['-'], name, `${scalar(b)} -> null`]); continue; }
     if (valuesEqual(b, a)) { if (b !== null) hidden++; continue; }
-    if (b === null) rows.push([sym['+'], k, `${scalar(a)}${forces}`]);
-    else if (a === null) rows.push([sym['-'], k, `${scalar(b)} -> null${forces}`]);
-    else rows.push([sym['~'], k, `${scalar(b)} -> ${scalar(a)}${forces}`]);
+    if (b === null) rows.push([sym['+'], name, `${scalar(a)}${forces}`]);
+    else if (a === null) rows.push([sym['-'], name, `${scalar(b)} -> null${forces}`]);
+    else rows.push([sym['~'], name, `${scalar(b)} -> ${scalar(a)}${forces}`]);
   }
   const width = Math.max(0, ...rows.map((r) => r[1].length));
   for (const [sy, k, rest] of rows) out.push(`${indent}${sy} ${k.padEnd(width)} = ${rest}`);
@@ -71,7 +78,7 @@ function renderBody(before: ObjectValue | null, after: ObjectValue | null, mode:
       if (m === 'update' && valuesEqual(b, a)) { hiddenBlocks++; continue; }
       const s = m === 'create' ? sym['+'] : m === 'delete' ? sym['-'] : sym['~'];
       const forces = pathMatches(replacePaths, [...at, k]) ? c.red(' # forces replacement') : '';
-      out.push(`${indent}${s} ${k} {${forces}`);
+      out.push(`${indent}${s} ${e(k)} {${forces}`);
       renderBody(b, a, m, indent + '    ', replacePaths, [...at, k, i], c, out);
       out.push(`${indent}  }`);
     }
@@ -105,25 +112,28 @@ function toned(l: DetailLine, c: Colors): string {
 export function renderChange(ch: ResourceChange, c: Colors): string[] {
   const out: string[] = [];
   const { symbol, text } = changeHeader(ch);
-  out.push(`  ${c.bold(`# ${ch.address}`)} ${text}`);
-  if (ch.reason === 'delete_because_no_resource_config') out.push(`  # (because ${ch.address} is not in configuration)`);
+  const address = e(ch.address);
+  out.push(`  ${c.bold(`# ${address}`)} ${text}`);
+  if (ch.reason === 'delete_because_no_resource_config') out.push(`  # (because ${address} is not in configuration)`);
   const colored = symbol.includes('/') ? c.yellow(symbol) : symbol.includes('+') ? c.green(symbol) : symbol.includes('-') ? c.red(symbol) : c.yellow(symbol);
   const kw = ch.mode === 'data' ? 'data' : 'resource';
-  out.push(`${colored} ${kw} "${ch.type}" "${ch.name}" {`);
+  out.push(`${colored} ${kw} "${e(ch.type)}" "${e(ch.name)}" {`);
   const mode: Mode = ch.actions[0] === 'delete' && ch.actions.length === 1 ? 'delete' : ch.before === null || ch.actions.join() === 'read' ? 'create' : 'update';
   renderBody(ch.actions.join() === 'read' ? null : ch.before, ch.after, mode, '      ', ch.replacePaths, [], c, out);
   out.push('    }');
-  for (const n of ch.notes) out.push(`  ${c.yellow('# Note:')} ${n}`);
+  for (const n of ch.notes) out.push(`  ${c.yellow('# Note:')} ${e(n)}`);
+  // The providers' detail lines (the identity preview) hold usernames and groups built from claims
+  // and live prefixes.
   for (const section of ch.details?.sections ?? []) {
-    out.push(`  # ${section.title}`);
-    for (const l of section.lines) out.push(`  #   ${toned(l, c)}`);
+    out.push(`  # ${e(section.title)}`);
+    for (const l of section.lines) out.push(`  #   ${toned({ ...l, text: e(l.text) }, c)}`);
   }
   return out;
 }
 
 export function renderPlan(plan: Plan, c: Colors): string {
   const out: string[] = [];
-  for (const w of plan.warnings) out.push(`${c.yellow('Warning:')} ${formatDiagnostic(w)}`, '');
+  for (const w of plan.warnings) out.push(`${c.yellow('Warning:')} ${e(formatDiagnostic(w))}`, '');
   if (!hasChanges(plan)) {
     out.push(c.bold('No changes.') + (plan.destroy ? ' No objects need to be destroyed.' : ' Your infrastructure matches the configuration.'));
     return out.join('\n') + '\n';
@@ -143,10 +153,11 @@ export function renderPlan(plan: Plan, c: Colors): string {
   }
   const n = planCounts(plan.changes);
   out.push(`${c.bold('Plan:')} ${n.add} to add, ${n.change} to change, ${n.destroy} to destroy.`);
-  if (plan.targets.length > 0) out.push('', `${c.yellow('Warning:')} resource targeting is in effect (${plan.targets.join(', ')}): the plan may be incomplete.`);
+  if (plan.targets.length > 0) out.push('', `${c.yellow('Warning:')} resource targeting is in effect (${e(plan.targets.join(', '))}): the plan may be incomplete.`);
   return out.join('\n') + '\n';
 }
 
 export function renderDiagnostics(diags: readonly Diagnostic[], c: Colors): string {
-  return diags.map((d) => `${d.severity === 'error' ? c.red('Error:') : c.yellow('Warning:')} ${formatDiagnostic(d)}\n`).join('');
+  // Diagnostics carry API error messages: one line each, whatever the message holds.
+  return diags.map((d) => `${d.severity === 'error' ? c.red('Error:') : c.yellow('Warning:')} ${e(formatDiagnostic(d))}\n`).join('');
 }

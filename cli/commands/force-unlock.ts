@@ -3,6 +3,7 @@ import type { Command } from '../command';
 import { EXIT } from '../command';
 import { COLOR_FLAG, guarded, loadConfig, locate, STACK_FLAGS } from '../../engine/cli-support';
 import { forceUnlock } from '../../engine/lock';
+import { escapeControls } from '../../lib/escape';
 
 /** `eksidp force-unlock ID`: removes a stale state lock; the ID must match the lock's. */
 export const command: Command = {
@@ -19,7 +20,8 @@ export const command: Command = {
     return guarded(io, values, async () => {
       const config = loadConfig(locate(values, io));
       const held = forceUnlock(config.statePath, id);
-      io.stdout.write(`The state lock ${held.ID} (held by ${held.Who} pid ${held.Pid} for ${held.Operation}) has been removed.\n`);
+      // The lock file's fields are whatever was written there.
+      io.stdout.write(escapeControls(`The state lock ${held.ID} (held by ${held.Who} pid ${held.Pid} for ${held.Operation}) has been removed.`) + '\n');
       return EXIT.OK;
     });
   },

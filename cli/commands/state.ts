@@ -5,25 +5,28 @@ import { COLOR_FLAG, guarded, loadConfig, locate, STACK_FLAGS } from '../../engi
 import type { ObjectValue, Value } from '../../engine/protocol';
 import { readState, resourceAddress } from '../../engine/state';
 import { EngineError, isObject } from '../../engine/util';
+import { escapeControls as e } from '../../lib/escape';
+
+// State holds what the API returned: strings and keys are escaped as they enter a line.
 
 function hclValue(v: Value, indent: string): string {
   if (v === null) return 'null';
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return e(JSON.stringify(v));
   if (Array.isArray(v)) return v.length === 0 ? '[]' : `[\n${v.map((x) => `${indent}    ${hclValue(x, indent + '    ')},`).join('\n')}\n${indent}]`;
   if (isObject(v)) {
     const keys = Object.keys(v).sort();
-    return keys.length === 0 ? '{}' : `{\n${keys.map((k) => `${indent}    ${JSON.stringify(k)} = ${hclValue(v[k]!, indent + '    ')}`).join('\n')}\n${indent}}`;
+    return keys.length === 0 ? '{}' : `{\n${keys.map((k) => `${indent}    ${e(JSON.stringify(k))} = ${hclValue(v[k]!, indent + '    ')}`).join('\n')}\n${indent}}`;
   }
   return String(v);
 }
 
 function renderResource(kind: string, type: string, name: string, attrs: ObjectValue, indent: string): string[] {
-  const out = [`${indent}${kind}${kind ? ' ' : ''}${type}${name ? ` "${name}"` : ''} {`];
+  const out = [`${indent}${kind}${kind ? ' ' : ''}${e(type)}${name ? ` "${e(name)}"` : ''} {`];
   const keys = Object.keys(attrs).sort();
   const blockKeys = keys.filter((k) => Array.isArray(attrs[k]) && (attrs[k] as Value[]).length > 0 && (attrs[k] as Value[]).every(isObject));
   const attrKeys = keys.filter((k) => !blockKeys.includes(k) && attrs[k] !== null);
-  const w = Math.max(0, ...attrKeys.map((k) => k.length));
-  for (const k of attrKeys) out.push(`${indent}    ${k.padEnd(w)} = ${hclValue(attrs[k]!, indent + '    ')}`);
+  const w = Math.max(0, ...attrKeys.map((k) => e(k).length));
+  for (const k of attrKeys) out.push(`${indent}    ${e(k).padEnd(w)} = ${hclValue(attrs[k]!, indent + '    ')}`);
   for (const k of blockKeys) for (const b of attrs[k] as ObjectValue[]) out.push('', ...renderResource('', k, '', b, indent + '    '));
   out.push(`${indent}}`);
   return out;
@@ -48,12 +51,12 @@ export const command: Command = {
       const state = readState(config.statePath);
       const resources = state?.resources ?? [];
       if (sub === 'list') {
-        for (const r of resources) io.stdout.write(`${resourceAddress(r)}\n`);
+        for (const r of resources) io.stdout.write(`${e(resourceAddress(r))}\n`);
         return EXIT.OK;
       }
       const r = resources.find((x) => resourceAddress(x) === address);
       if (!r || !r.instances[0]) throw new EngineError(`${address}: no such resource in state ${config.statePath}`);
-      io.stdout.write([`# ${address}:`, ...renderResource(r.mode === 'data' ? 'data' : 'resource', `"${r.type}"`, r.name, r.instances[0].attributes, '')].join('\n') + '\n');
+      io.stdout.write([`# ${e(address)}:`, ...renderResource(r.mode === 'data' ? 'data' : 'resource', `"${r.type}"`, r.name, r.instances[0].attributes, '')].join('\n') + '\n');
       return EXIT.OK;
     });
   },
