@@ -2,11 +2,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createFileExclusiveSync } from '../lib/files';
 import { EngineError, pidAlive } from './util';
 
 /**
  * A lock file next to the state (`.terraform.tfstate.lock.info`, Terraform's local-backend name and
- * fields) created with O_EXCL, so two eksidp runs never write the same state at once.
+ * fields) created exclusively (lib/files.ts: written whole, then linked into place; an existing file
+ * or planted symlink makes it fail), so two eksidp runs never write the same state at once.
  *
  * It does NOT keep out a concurrent Terraform run: Terraform's local backend locks with fcntl on the
  * state file itself and does not look at this file. Do not run Terraform and eksidp against one state
@@ -45,9 +47,7 @@ export function acquireLock(statePath: string, operation: string): StateLock {
     Host: os.hostname(),
   };
   try {
-    const fd = fs.openSync(file, 'wx', 0o600);
-    fs.writeSync(fd, JSON.stringify(info, null, 2) + '\n');
-    fs.closeSync(fd);
+    createFileExclusiveSync(file, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new EngineError(`cannot create lock file ${file}: ${(e as Error).message}`);
     let held: LockInfo | null = null;

@@ -1,11 +1,15 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomicSync } from '../lib/files';
 import type { Plan } from './plan';
 import type { StackLocation } from './stack-files';
 import { EngineError } from './util';
 
-/** Saved plans: eksidp's own JSON format, documented in engine/PLANFILE.md. */
+/**
+ * Saved plans: eksidp's own JSON format, documented in engine/PLANFILE.md. A plan file holds state
+ * values and dictates changes (credential-equivalent): written 0600 through lib/files.ts, so a
+ * symlink planted at its path is replaced, never written through or chmod-ed.
+ */
 
 export const PLANFILE_FORMAT = 'eksidp-plan';
 export const PLANFILE_VERSION = 1;
@@ -30,11 +34,7 @@ export function writePlanFile(file: string, plan: Plan, loc: StackLocation, vers
     state: { path: plan.statePath, lineage: plan.prior.lineage, serial: plan.prior.serial },
     plan,
   };
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${crypto.randomBytes(4).toString('hex')}.tmp`);
-  fs.writeFileSync(tmp, JSON.stringify(body, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-  fs.renameSync(tmp, file);
-  fs.chmodSync(file, 0o600);
+  writeFileAtomicSync(path.resolve(file), JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
 }
 
 export function readPlanFile(file: string): PlanFile {

@@ -72,6 +72,28 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, opt
   }
 }
 
+/**
+ * Creates `file` only when nothing (file or symlink) has that name, for lock files, where a rename
+ * would replace another run's lock: the data is written complete to an exclusive temp name, then
+ * hard-linked into place. link() fails with EEXIST on any existing name and never follows a symlink,
+ * and no reader ever sees a half-written file.
+ */
+export function createFileExclusiveSync(file: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
+  const tmp = tempNameFor(file);
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, opts.mode ?? 0o600);
+  try {
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.linkSync(tmp, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 async function syncDir(dir: string): Promise<void> {
   try {
     const dh = await fsp.open(dir, 'r');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command, Io } from '../command';
 import { numberFlag, STACK_FLAGS, stringFlag, UsageError, type Parsed } from '../args';
 import { readTerraformJson, resolveStack } from '../../engine/stack-files';
+import { writeFileAtomicSync } from '../../lib/files';
 import { parseDuration } from '../../engine/util';
 import { exitCode, loadIgnoreFile, parseShard, renderHuman, renderMarkdown, reportJson, runDrift, summaryLine, type Shard } from '../../drift';
 
@@ -76,7 +77,9 @@ export const command: Command = {
     if (out !== undefined) {
       const file = path.resolve(io.cwd, out);
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, text);
+      // Through lib/files.ts: a symlink planted at the report's path is replaced, not written through.
+      // 0644: a report holds live values but no state or secret, and CI uploads it.
+      writeFileAtomicSync(file, text, { mode: 0o644 });
       io.stdout.write(`${summaryLine(report)} Report (${format}): ${out}\n`);
     } else {
       io.stdout.write(text);

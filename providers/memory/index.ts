@@ -7,6 +7,7 @@ import type {
   ValidateResourceConfigRequest, ValidateResourceConfigResponse, Value,
 } from '../../engine/protocol';
 import { isUnknown, UNKNOWN } from '../../engine/protocol';
+import { writeFileAtomicSync } from '../../lib/files';
 
 /**
  * An in-memory provider that proves the protocol seam: the engine plans and applies `memory_item`
@@ -112,7 +113,7 @@ export class MemoryProvider implements Provider {
 
   private save(cloud: MemoryCloud): void {
     if (!this.file) { this.inMemory = cloud; return; }
-    fs.writeFileSync(this.file, JSON.stringify(cloud, null, 2));
+    writeFileAtomicSync(this.file, JSON.stringify(cloud, null, 2));
   }
 
   validateResourceConfig(req: ValidateResourceConfigRequest): ValidateResourceConfigResponse {
