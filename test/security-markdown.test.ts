@@ -2,16 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { renderMarkdown, unifiedDiff } from '../drift/render';
-import { CLUSTER_TYPE, CONFIG_TYPE, type DriftReport, type ResourceDrift } from '../drift/model';
 import { renderPullRequestComment } from '../cli/commands/pr-comment';
 import { escapeControls, mdCode } from '../lib/escape';
-import { emptyState, writeStateFile } from '../engine/state';
-import { idpState } from '../providers/eks/idp';
-import { captureIo, runCommand } from './helpers/in-process';
-import { tempDir } from './helpers/project';
-import {
-  HOSTILE, hostileConfig, hostileEndpoint, markdownProblems, parseMarkdown, RAW_CONTROL, stackJson, tableRows, tokensOf, type FakeCluster,
-} from './fixtures/security/hostile';
+import { HOSTILE, hostileProject, hostileReport, markdownProblems, parseMarkdown, RAW_CONTROL, tableRows, tokensOf } from './fixtures/security/hostile';
 
 /**
  * Issue 19, item 1: live values (tags, oidc fields, config names, error messages), stack values
@@ -22,28 +15,6 @@ import {
  */
 
 const fenceOf = (body: string, info: string) => ({ info, content: `${body.split('\n').map(escapeControls).join('\n')}\n` });
-
-function hostileReport(v: string): DriftReport {
-  const live = { cluster_name: v, oidc: { client_id: v, groups_claim: v, groups_prefix: v, identity_provider_config_name: v, issuer_url: v, required_claims: { [v]: v }, username_claim: v, username_prefix: v }, tags: { [v]: v } };
-  const planned = { cluster_name: 'prod', oidc: { client_id: 'kubernetes', identity_provider_config_name: 'okta', issuer_url: 'https://idp.example.com' }, tags: { env: 'prod' } };
-  const resources: ResourceDrift[] = [
-    {
-      address: `aws_eks_identity_provider_config.${v}`, type: CONFIG_TYPE, cluster: v, name: v, status: 'changed',
-      differences: [
-        { path: `tags.${v}`, expected: null, actual: v, requires_replacement: false },
-        { path: 'oidc.username_prefix', expected: v, actual: `${v}x`, requires_replacement: true },
-        { path: 'tags.env', expected: v, actual: v, requires_replacement: false, ignored: v },
-      ],
-      fix: `eksidp apply --target ${v}`, error: null,
-      identities: [{ name: v, live: v, planned: v, changed: true }, { name: v, live: v, planned: v, changed: false }],
-      live, planned,
-    },
-    { address: `aws_eks_identity_provider_config.${v}x`, type: CONFIG_TYPE, cluster: v, name: v, status: 'ignored', differences: [], fix: null, error: null, reason: v },
-    { address: null, type: CONFIG_TYPE, cluster: v, name: v, status: 'unmanaged', differences: [], fix: v, error: null, live, planned: null },
-    { address: `aws_eks_cluster.${v}`, type: CLUSTER_TYPE, cluster: v, name: v, status: 'unknown', differences: [], fix: null, error: `DescribeCluster ${v}: InvalidParameterException: ${v}` },
-  ];
-  return { format_version: '1.0', stack: v, shard: null, summary: { in_sync: 0, changed: 1, missing: 0, unmanaged: 1, unknown: 1, ignored: 1 }, resources };
-}
 
 test(`drift's Markdown leaves each of ${HOSTILE.length} hostile strings inert in every field, and each value reads back exactly`, (t) => {
   for (const { name, value } of HOSTILE) {
@@ -105,43 +76,13 @@ test('the pull-request comment fences the plan text longer than any backtick run
 
 // ---------------------------------------------------------------------------------------------
 
-const SAMPLE = (v: string) => ({ eksidp: { sample_identities: [{ name: v, claims: { email: 'a@example.com', [v]: v, groups: [v] } }] } });
-
 test(`end to end: ${HOSTILE.length} hostile strings from a hostile endpoint (tags, every oidc field, config names, errors) and the stack (sample identities) through drift --format markdown, plan and pr-comment`, async (t) => {
   // In groups of 4, so each comment stays under the size limit and shows everything.
   for (let g = 0; g < HOSTILE.length; g += 4) await endToEnd(t, HOSTILE.slice(g, g + 4));
 });
 
 async function endToEnd(t: ExecutionContext, hostile: typeof HOSTILE): Promise<void> {
-  const live = new Map<string, FakeCluster>();
-  const declared: Parameters<typeof stackJson>[1] = [];
-  for (const [i, { value }] of hostile.entries()) {
-    const c = `c${String(i).padStart(2, '0')}`;
-    // Live: cluster tags, a managed config with every field hostile, an unmanaged config named so.
-    live.set(c, { tags: { team: value, [value]: value }, configs: [hostileConfig(c, 'okta', value), hostileConfig(c, value, value)] });
-    declared.push({ key: c, name: c, tags: { team: 'platform' }, configs: [{ key: `${c}_okta`, name: 'okta', meta: SAMPLE(value) }] });
-    // A cluster whose every read fails with the hostile string as the message.
-    const e = `e${String(i).padStart(2, '0')}`;
-    live.set(e, { tags: {}, configs: [], error: value });
-    declared.push({ key: e, name: e, tags: {}, configs: [{ key: `${e}_okta`, name: 'okta' }] });
-  }
-  const endpoint = await hostileEndpoint(t, live);
-  const dir = tempDir(t, 'eksidp-sec-md-');
-  fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(stackJson(endpoint, declared)));
-  // State as if the configs had been applied with the live (hostile) values: the plan's "before".
-  const state = emptyState();
-  state.serial = 1;
-  state.resources = [...live].filter(([, c]) => !c.error).map(([name, c]) => ({
-    mode: 'managed', type: 'aws_eks_identity_provider_config', name: `${name}_okta`, provider: 'provider["registry.terraform.io/hashicorp/aws"]',
-    instances: [{ schema_version: 0, attributes: idpState(c.configs[0]!, null), sensitive_attributes: [] }],
-  }));
-  await writeStateFile(path.join(dir, 'terraform.tfstate'), state);
-
-  const cli = async (argv: string[]) => {
-    const io = captureIo(dir, { EKSIDP_MAX_ATTEMPTS: '1', AWS_EC2_METADATA_DISABLED: 'true' });
-    const code = await runCommand(argv, io);
-    return { code, out: io.out(), err: io.err() };
-  };
+  const { dir, cli } = await hostileProject(t, hostile);
   const json = await cli(['drift', '--dir', '.', '--format', 'json', '--out', 'drift.json']);
   t.is(json.code, 1, json.err);
   const report = JSON.parse(fs.readFileSync(path.join(dir, 'drift.json'), 'utf8')) as { resources: { status: string; differences: unknown[] }[] };
