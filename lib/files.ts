@@ -19,6 +19,12 @@ export type WriteOptions = {
   mode?: number;
   /** Also fsync the folder after the rename (durable rename; skipped where not possible). */
   syncDir?: boolean;
+  /**
+   * fsync the data before the rename (default true). Only a file whose loss on power failure does
+   * not matter may skip it (the memory test provider's cloud, rewritten on every call); the temp
+   * name stays exclusive and the rename atomic either way.
+   */
+  fsync?: boolean;
 };
 
 export function tempNameFor(file: string): string {
@@ -31,7 +37,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
   try {
     try {
       await fh.writeFile(data);
-      await fh.sync();
+      if (opts.fsync !== false) await fh.sync();
     } finally {
       await fh.close();
     }
@@ -49,7 +55,7 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, opt
   try {
     try {
       fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
+      if (opts.fsync !== false) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }

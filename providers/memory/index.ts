@@ -113,7 +113,8 @@ export class MemoryProvider implements Provider {
 
   private save(cloud: MemoryCloud): void {
     if (!this.file) { this.inMemory = cloud; return; }
-    writeFileAtomicSync(this.file, JSON.stringify(cloud, null, 2));
+    // No fsync: a test double's cloud, rewritten on every call (timing tests measure its applies).
+    writeFileAtomicSync(this.file, JSON.stringify(cloud, null, 2), { fsync: false });
   }
 
   validateResourceConfig(req: ValidateResourceConfigRequest): ValidateResourceConfigResponse {
