@@ -353,6 +353,9 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
 
   const host = opts.host ?? '127.0.0.1';
   const doors: Doors = { allowHosts: opts.allowHosts ?? [], loopbackOnly: isLoopbackAddress(host) };
+  if (!doors.loopbackOnly) {
+    log(`eks-emulator: WARNING: binding ${host}, which is not a loopback address: anyone who can reach it can read and change its state (admin API included)${doors.allowHosts.length ? '' : ', and any Host name is accepted'}.`);
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 4599, host, () => {
@@ -362,9 +365,6 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  if (!doors.loopbackOnly) {
-    log(`eks-emulator: WARNING: listening on ${host}, which is not a loopback address: anyone who can reach it can read and change its state (admin API included)${doors.allowHosts.length ? '' : ' and any Host name is accepted'}.`);
-  }
 
   return {
     url: `http://${urlHost}:${port}`,
