@@ -259,3 +259,33 @@ test('`eksidp emulator` rejects an out-of-range rate with a usage error', async 
   t.is(code, 1);
   t.regex(err, /--throttle-rate must be a number between 0 and 1, got '1\.5'/);
 });
+
+test('the data file is written through lib/files.ts: a symlink planted at the old temp name or at the data file is never written through', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-emu-link-'));
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-emu-victim-'));
+  t.teardown(() => { fs.rmSync(dataDir, { recursive: true, force: true }); fs.rmSync(outside, { recursive: true, force: true }); });
+  const victim = path.join(outside, 'precious');
+  fs.writeFileSync(victim, 'precious\n');
+  // The name the emulator used to open with 'w' (following links): state.json.<pid>.tmp.
+  fs.symlinkSync(victim, path.join(dataDir, `state.json.${process.pid}.tmp`));
+  // A dangling link at the data file itself: reading finds nothing; writing must replace the link, not create its target.
+  const created = path.join(outside, 'created-through-link');
+  fs.symlinkSync(created, path.join(dataDir, 'state.json'));
+
+  const em = await startEmulator({ port: 0, dataDir, clusterCreateMs: 0 });
+  t.like(await raw(em.url, 'POST', '/clusters', clusterBody('linked')), { status: 200 });
+  await em.close();
+  t.is(fs.readFileSync(victim, 'utf8'), 'precious\n', 'the planted temp-name link\'s target is untouched');
+  t.false(fs.existsSync(created), 'nothing was written through the link at the data file');
+  const st = fs.lstatSync(path.join(dataDir, 'state.json'));
+  t.true(st.isFile(), 'the link was replaced by the data file');
+  t.is(st.mode & 0o777, 0o600);
+  t.like(JSON.parse(fs.readFileSync(path.join(dataDir, 'state.json'), 'utf8')), { format: 'eksidp-emulator-state', version: 2 });
+  t.deepEqual(fs.readdirSync(dataDir).filter((f) => f.endsWith('.tmp')), [`state.json.${process.pid}.tmp`], 'no temp file of ours left behind');
+
+  // A link at the data file to a file that is not emulator state: refused at start, target untouched.
+  fs.rmSync(path.join(dataDir, 'state.json'));
+  fs.symlinkSync(victim, path.join(dataDir, 'state.json'));
+  await t.throwsAsync(startEmulator({ port: 0, dataDir }), { message: /state\.json: not an emulator state file/ });
+  t.is(fs.readFileSync(victim, 'utf8'), 'precious\n');
+});
