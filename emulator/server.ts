@@ -1,7 +1,6 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_ACCOUNT, Directory, parseAccounts } from './accounts';
 import { adminRoute, type AdminContext } from './admin';
 import { type AuthFailure, authenticate, type Authenticated, type AuthSettings } from './auth';
@@ -132,8 +131,14 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     rollUpdateFailure: () => updateDice() < faults.failUpdateRate,
   });
   const calls = new Calls();
-  // Aborted on close: in-flight waits (injected latency) end at once instead of holding the process.
-  const stopping = new AbortController();
+  // Injected latency: the timers are cleared on close, so a held request never holds the process
+  // (its connection is destroyed; the handler's promise just never settles).
+  let stopping = false;
+  const timers = new Set<NodeJS.Timeout>();
+  const delay = (ms: number) => new Promise<void>((resolve) => {
+    const timer = setTimeout(() => { timers.delete(timer); resolve(); }, ms);
+    timers.add(timer);
+  });
 
   const advance = () => {
     if (store.advance(Date.now())) store.persist();
@@ -303,7 +308,7 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     // Always four draws per call, so a seed gives the same fault sequence whatever the rates.
     const [reset, throttle, error, which] = [callDice(), callDice(), callDice(), callDice()];
     const withinRate = takeToken(a.accountId);
-    if (faults.latencyMs > 0) await sleep(faults.latencyMs, undefined, { signal: stopping.signal });
+    if (faults.latencyMs > 0) await delay(faults.latencyMs);
     if (!withinRate) return sendError(res, new EksError('ThrottlingException', 'Rate exceeded', params.name ? { clusterName: params.name } : {}));
     if (reset < faults.resetRate) {
       req.socket.destroy();
@@ -341,7 +346,7 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       // Stopping: the connection is gone and the answer does not matter.
-      if (res.headersSent || stopping.signal.aborted) return;
+      if (res.headersSent || stopping) return;
       if (e instanceof EksError) return sendError(res, e);
       process.stderr.write(`eks-emulator: internal error on ${req.method} ${req.url}: ${(e as Error).stack ?? String(e)}\n`);
       sendError(res, new EksError('ServerException', `Internal emulator error: ${(e as Error).message}`));
@@ -370,7 +375,9 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     url: `http://${urlHost}:${port}`,
     port,
     close: () => new Promise<void>((resolve, reject) => {
-      stopping.abort();
+      stopping = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
       server.close((e) => (e ? reject(e) : resolve()));
       // Idle keep-alive and in-flight connections alike: close() alone waits for them.
       server.closeAllConnections();
