@@ -1,5 +1,5 @@
 import { type Caller, type Directory, SESSION_KEY_PREFIX } from './accounts';
-import { amzDateMs, headerValue, MAX_SKEW_MS, parseAuthorization, type SignedRequest, verify } from './sigv4';
+import { ALGORITHM, amzDateMs, credentialOf, headerValue, MAX_SKEW_MS, parseAuthorization, type SignedRequest, verify } from './sigv4';
 
 /**
  * Who sent a request, and in which region. Keys the accounts file lists (and sessions STS issued)
@@ -32,23 +32,33 @@ const fmt = (ms: number) => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, 
 
 export function authenticate(req: SignedRequest, service: 'eks' | 'sts', s: AuthSettings, now: number): Authenticated | AuthFailure {
   const header = headerValue(req.rawHeaders, 'authorization');
-  if (header === undefined) return { caller: undefined, accountId: s.defaultAccount, region: s.defaultRegion };
+  if (header === undefined) {
+    // Query-string (presigned) auth is not verified here: refused rather than taken as unsigned.
+    if (s.verify && req.url.includes('X-Amz-Signature=')) return { kind: 'incomplete', message: 'Query-string (presigned) authentication is not supported by the emulator: sign with the Authorization header' };
+    return { caller: undefined, accountId: s.defaultAccount, region: s.defaultRegion };
+  }
+  const cred = credentialOf(header);
+  const key = cred && s.dir.key(cred.accessKeyId);
+  if (!key) {
+    if (!cred || !header.startsWith(`${ALGORITHM} `)) {
+      if (!s.verify) return { caller: undefined, accountId: s.defaultAccount, region: s.defaultRegion };
+      return { kind: 'incomplete', message: `Authorization header requires a '${ALGORITHM} Credential=KEY/DATE/REGION/SERVICE/aws4_request' credential. Authorization=${header.slice(0, 200)}` };
+    }
+    if (!SANE_REGION.test(cred.region)) return { kind: 'incomplete', message: `Credential should be scoped to a valid region, not '${cred.region.slice(0, 60)}'.`, accessKeyId: cred.accessKeyId };
+    // An issued session key the emulator no longer knows (restarted without --data) is refused:
+    // taking it for an unlisted key would silently switch accounts.
+    if (s.verify && cred.accessKeyId.startsWith(SESSION_KEY_PREFIX)) return { kind: 'token', message: 'The security token included in the request is invalid.', accessKeyId: cred.accessKeyId };
+    const accountId = s.defaultAccount;
+    return { caller: { accountId, arn: `arn:aws:iam::${accountId}:root`, userId: accountId, accessKeyId: cred.accessKeyId, verified: false }, accountId, region: cred.region };
+  }
   const a = parseAuthorization(header);
   if ('problem' in a) {
     if (!s.verify) return { caller: undefined, accountId: s.defaultAccount, region: s.defaultRegion };
-    return { kind: 'incomplete', message: a.problem };
+    return { kind: 'incomplete', message: a.problem, accessKeyId: cred.accessKeyId };
   }
   const fail = (kind: AuthFailure['kind'], message: string): AuthFailure => ({ kind, message, accessKeyId: a.accessKeyId });
   if (!SANE_REGION.test(a.region)) return fail('incomplete', `Credential should be scoped to a valid region, not '${a.region.slice(0, 60)}'.`);
-  const key = s.dir.key(a.accessKeyId);
   const region = a.region;
-  if (!key) {
-    // An issued session key the emulator no longer knows (restarted without --data) is refused:
-    // taking it for an unlisted key would silently switch accounts.
-    if (s.verify && a.accessKeyId.startsWith(SESSION_KEY_PREFIX)) return fail('token', 'The security token included in the request is invalid.');
-    const accountId = s.defaultAccount;
-    return { caller: { accountId, arn: `arn:aws:iam::${accountId}:root`, userId: accountId, accessKeyId: a.accessKeyId, verified: false }, accountId, region };
-  }
   const caller = s.dir.callerFor(key, a.accessKeyId);
   if (!s.verify) return { caller: { ...caller, verified: false }, accountId: caller.accountId, region };
 

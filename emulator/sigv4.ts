@@ -23,6 +23,19 @@ export type Authorization = {
   signature: string;
 };
 
+/**
+ * The key and region an Authorization header names, read cheaply (no full parse): most requests
+ * carry keys no accounts file lists, and those need nothing more.
+ */
+export function credentialOf(header: string): { accessKeyId: string; region: string } | undefined {
+  const at = header.indexOf('Credential=');
+  if (at < 0) return undefined;
+  const start = at + 11;
+  const end = header.indexOf(',', start);
+  const parts = header.slice(start, end < 0 ? undefined : end).trim().split('/');
+  return parts.length === 5 && parts[0] ? { accessKeyId: parts[0], region: parts[2]! } : undefined;
+}
+
 /** Parses `AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/eks/aws4_request, SignedHeaders=a;b, Signature=hex`. */
 export function parseAuthorization(header: string): Authorization | { problem: string } {
   if (!header.startsWith(`${ALGORITHM} `)) return { problem: `Unsupported authorization type (only ${ALGORITHM} is accepted)` };

@@ -198,6 +198,8 @@ test('a wrong signature gets 403 InvalidSignatureException (EKS) and SignatureDo
   t.regex(stale.body, /Signature expired: \d{8}T\d{6}Z is now earlier than/);
   const garbled = await send(em.url, 'GET', '/clusters', { authorization: `AWS4-HMAC-SHA256 Credential=${CI.accessKeyId}/20260101/us-east-1/eks/aws4_request` });
   t.like(garbled, { status: 400, type: 'IncompleteSignatureException' });
+  const presigned = await send(em.url, 'GET', `/clusters?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${CI.accessKeyId}%2F20260101%2Fus-east-1%2Feks%2Faws4_request&X-Amz-Signature=00`, {});
+  t.like(presigned, { status: 400, type: 'IncompleteSignatureException' }, 'query-string auth is refused, not taken for an unsigned request');
   t.deepEqual((em.snapshot() as { clusters: unknown[] }).clusters, [], 'nothing was created by a refused request');
 
   const good = await signedSend(em.url, create);
