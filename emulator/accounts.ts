@@ -64,6 +64,12 @@ function fields(v: unknown, path: string, allowed: string[]): Json {
   return v;
 }
 
+/** A JSON object used as a map (any keys): its entries. */
+function entries(v: unknown, path: string): [string, unknown][] {
+  if (!isObject(v)) throw new AccountsError(`${path} must be an object`);
+  return Object.entries(v);
+}
+
 function string(v: unknown, path: string, pattern?: RegExp): string {
   if (typeof v !== 'string' || v === '') throw new AccountsError(`${path} must be a non-empty string`);
   if (pattern && !pattern.test(v)) throw new AccountsError(`${path} '${v.slice(0, 100)}' does not match ${pattern.source}`);
@@ -85,19 +91,17 @@ const PRINCIPAL = /^(\*|\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|user\/.+|role\/.
 /** Checks a parsed accounts document and returns it typed; throws AccountsError naming the path. */
 export function parseAccounts(doc: unknown, where = 'accounts file'): AccountsConfig {
   const top = fields(doc, where, ['accounts']);
-  const accounts = fields(top.accounts ?? {}, `${where}: accounts`, Object.keys(isObject(top.accounts) ? top.accounts : {}));
   const out: AccountsConfig = { accounts: {} };
   const keys = new Map<string, string>();
-  for (const [id, raw] of Object.entries(accounts)) {
+  for (const [id, raw] of entries(top.accounts ?? {}, `${where}: accounts`)) {
     const p = `${where}: accounts.${id}`;
     if (!ACCOUNT_ID.test(id)) throw new AccountsError(`${p}: an account id is 12 digits`);
     const a = fields(raw, p, ['regions', 'users', 'roles']);
     const spec: AccountSpec = {};
     if (a.regions !== undefined) spec.regions = strings(a.regions, `${p}.regions`, REGION);
     if (a.users !== undefined) {
-      const users = fields(a.users, `${p}.users`, Object.keys(isObject(a.users) ? a.users : {}));
       spec.users = {};
-      for (const [name, u] of Object.entries(users)) {
+      for (const [name, u] of entries(a.users, `${p}.users`)) {
         const up = `${p}.users.${name}`;
         string(name, up, NAME);
         const f = fields(u, up, ['accessKeyId', 'secretAccessKey']);
@@ -110,9 +114,8 @@ export function parseAccounts(doc: unknown, where = 'accounts file'): AccountsCo
       }
     }
     if (a.roles !== undefined) {
-      const roles = fields(a.roles, `${p}.roles`, Object.keys(isObject(a.roles) ? a.roles : {}));
       spec.roles = {};
-      for (const [name, r] of Object.entries(roles)) {
+      for (const [name, r] of entries(a.roles, `${p}.roles`)) {
         const rp = `${p}.roles.${name}`;
         string(name, rp, NAME);
         const f = fields(r, rp, ['trust', 'maxSessionDuration', 'credentialLifetimeSeconds']);

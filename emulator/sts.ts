@@ -113,6 +113,20 @@ function commonChecks(form: URLSearchParams): void {
   param(form, 'SourceIdentity', { min: 2, max: 64, pattern: /^[\w+=,.@-]*$/ });
 }
 
+/**
+ * PackedPolicySize: the percentage of the packed-size limit that the session policy and tags take
+ * (AWS packs them into the token; its compression is not reproduced, so this is by plain length).
+ */
+function packedSize(form: URLSearchParams): string | undefined {
+  const tags = members(form, 'Tags', 'Key').map((k, i) => k + (form.get(`Tags.member.${i + 1}.Value`) ?? ''));
+  const policy = form.get('Policy') ?? '';
+  if (!policy && tags.length === 0) return undefined;
+  const bytes = Buffer.byteLength(policy) + tags.reduce((n, t) => n + Buffer.byteLength(t), 0);
+  const percent = Math.max(1, Math.ceil((bytes / 2048) * 100));
+  if (percent > 100) throw new StsError('PackedPolicyTooLarge', `Packed size of the session policy and tags consumes ${percent}% of allotted space, please use a smaller policy or fewer tags.`);
+  return String(percent);
+}
+
 function credentialsXml(s: SessionRec): Node[] {
   return [
     ['AccessKeyId', s.accessKeyId],
@@ -155,6 +169,7 @@ export function runSts(action: string, form: URLSearchParams, ctx: StsContext, r
       const sessionName = param(form, 'RoleSessionName', { required: true, min: 2, max: 64, pattern: SESSION_NAME })!;
       const externalId = param(form, 'ExternalId', { min: 2, max: 1224, pattern: /^[\w+=,.@:/-]*$/ });
       commonChecks(form);
+      const packed = packedSize(form);
       const role = dir.role(arn);
       const denied = () => new StsError('AccessDenied', `User: ${c.arn} is not authorized to perform: sts:AssumeRole on resource: ${arn}`, 403);
       if (!role || !trusts(role.spec.trust.principals, c)) throw denied();
@@ -166,7 +181,7 @@ export function runSts(action: string, form: URLSearchParams, ctx: StsContext, r
       return responseXml(action, [
         ['Credentials', credentialsXml(s)],
         assumedRoleUser(s),
-        ['PackedPolicySize', form.has('Policy') || form.has('Tags.member.1.Key') ? '6' : undefined],
+        ['PackedPolicySize', packed],
         ['SourceIdentity', sourceIdentity],
       ], requestId);
     }
@@ -175,6 +190,7 @@ export function runSts(action: string, form: URLSearchParams, ctx: StsContext, r
       const sessionName = param(form, 'RoleSessionName', { required: true, min: 2, max: 64, pattern: SESSION_NAME })!;
       const token = param(form, 'WebIdentityToken', { required: true, min: 4, max: 20000 })!;
       commonChecks(form);
+      const packed = packedSize(form);
       const claims = decodeJwt(token);
       const accountId = /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(arn)?.[1];
       if (accountId === undefined || !dir.hasIssuer(accountId, claims.iss)) throw new StsError('InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${claims.iss}`);
@@ -192,7 +208,7 @@ export function runSts(action: string, form: URLSearchParams, ctx: StsContext, r
         ['Credentials', credentialsXml(s)],
         ['SubjectFromWebIdentityToken', claims.sub],
         assumedRoleUser(s),
-        ['PackedPolicySize', form.has('Policy') || form.has('Tags.member.1.Key') ? '6' : undefined],
+        ['PackedPolicySize', packed],
         ['Provider', claims.iss],
         ['Audience', claims.aud.find((a) => trust.audiences === undefined || trust.audiences.includes(a))],
         ['SourceIdentity', s.sourceIdentity],

@@ -101,6 +101,7 @@ test('AssumeRole and a chain of two: each hop\'s credentials are the role\'s, an
   const lifetime = first.Credentials!.Expiration!.getTime() - Date.now();
   t.true(lifetime > 7190_000 && lifetime <= 7200_000, `Expiration honours DurationSeconds (${lifetime} ms)`);
   t.like(first.AssumedRoleUser, { Arn: 'arn:aws:sts::111111111111:assumed-role/hop/hop-1' });
+  t.is(first.PackedPolicySize, undefined, 'no session policy or tags');
   t.regex(first.AssumedRoleUser!.AssumedRoleId!, /^AROA[A-Z2-7]{17}:hop-1$/);
 
   const hop = asIdentity(first.Credentials);
@@ -141,7 +142,7 @@ test('AssumeRole honours DurationSeconds bounds and ExternalId, and records ever
     Tags: [{ Key: 'team', Value: 'platform' }, { Key: 'run', Value: '7' }], TransitiveTagKeys: ['team'], SourceIdentity: 'alice',
   }));
   t.is(r.SourceIdentity, 'alice');
-  t.is(r.PackedPolicySize, 6);
+  t.is(r.PackedPolicySize, 6, 'the policy and tags (105 bytes) take 6% of the 2,048-byte allotment, rounded up');
   const lifetime = r.Credentials!.Expiration!.getTime() - Date.now();
   t.true(lifetime > 890_000 && lifetime <= 900_000, `${lifetime} ms`);
   const [entry] = em.callLog();
