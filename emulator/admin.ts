@@ -94,6 +94,7 @@ export function adminRoute(ctx: AdminContext, method: string, path: string, body
   if (m === 'GET' && path === '/_emulator/updates') return ok({ updates: [...store.updates.values()] });
   if (m === 'GET' && path === '/_emulator/calls') return ok(calls.eks);
   if (m === 'GET' && path === '/_emulator/calls/sts') return ok(calls.sts);
+  if (m === 'GET' && path === '/_emulator/calls/iam') return ok(calls.iam);
   if (m === 'GET' && path === '/_emulator/calls/log') return ok({ calls: calls.log() });
   if (m === 'POST' && path === '/_emulator/calls/reset') {
     calls.reset();

@@ -30,7 +30,7 @@ const SANE_REGION = /^[a-z0-9-]{1,40}$/;
 
 const fmt = (ms: number) => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '');
 
-export function authenticate(req: SignedRequest, service: 'eks' | 'sts', s: AuthSettings, now: number): Authenticated | AuthFailure {
+export function authenticate(req: SignedRequest, service: 'eks' | 'sts' | 'iam', s: AuthSettings, now: number): Authenticated | AuthFailure {
   const header = headerValue(req.rawHeaders, 'authorization');
   if (header === undefined) {
     // Query-string (presigned) auth is not verified here: refused rather than taken as unsigned.
@@ -76,7 +76,8 @@ export function authenticate(req: SignedRequest, service: 'eks' | 'sts', s: Auth
   const v = verify(req, a, secret, amzDate!);
   if (!v.ok) return fail('signature', v.problem);
   if (key.kind === 'session' && key.session.expiration <= now) return fail('expired', 'The security token included in the request is expired');
-  const regions = s.dir.regions(caller.accountId);
+  // IAM is global: no region to enable.
+  const regions = service === 'iam' ? undefined : s.dir.regions(caller.accountId);
   if (regions && !regions.includes(region)) {
     return fail('region', `Region ${region} is not enabled for account ${caller.accountId} (the accounts file lists ${regions.join(', ')})`);
   }

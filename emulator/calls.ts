@@ -1,5 +1,5 @@
 /**
- * What the emulator was asked: counts per EKS operation and per STS action (apart, so "zero EKS
+ * What the emulator was asked: counts per EKS operation and per STS (and IAM) action (apart, so "zero EKS
  * calls" stays checkable when a client asked STS first), and a bounded log of recent calls with
  * who signed them, for tests that assert which credentials and parameters were sent.
  */
@@ -7,8 +7,8 @@
 export type CallRecord = {
   /** Epoch ms. */
   at: number;
-  service: 'eks' | 'sts';
-  /** EKS operation or STS Action. */
+  service: 'eks' | 'sts' | 'iam';
+  /** EKS operation, or STS / IAM Action. */
   operation: string;
   /** HTTP status answered (0 while in flight or when the connection was reset). */
   status: number;
@@ -32,6 +32,7 @@ export const CALL_LOG_SIZE = 10_000;
 export class Calls {
   eks: Record<string, number> = {};
   sts: Record<string, number> = {};
+  iam: Record<string, number> = {};
   private ring: CallRecord[] = [];
   private next = 0;
 
@@ -51,6 +52,7 @@ export class Calls {
   reset(): void {
     this.eks = {};
     this.sts = {};
+    this.iam = {};
     this.ring = [];
     this.next = 0;
   }

@@ -72,6 +72,8 @@ export type EmulatorHandle = {
   calls(): Record<string, number>;
   /** STS calls per Action name. */
   stsCalls(): Record<string, number>;
+  /** IAM calls per Action name (GetUser, which Terraform's provider asks for the account id). */
+  iamCalls(): Record<string, number>;
   /** The last 10,000 EKS and STS calls: who signed them (key, account, region, principal), the answer, STS parameters. */
   callLog(): CallRecord[];
   /** Clears the counts and the log. */

@@ -10,7 +10,7 @@ import { EksError, type ErrorType, notFound } from './errors';
 import { Eks, type OpInput } from './operations';
 import { seededRandom } from './rng';
 import { Store, type UpdateRecord } from './store';
-import { errorXml, recordedParams, runSts, STS_ACTIONS, StsError } from './sts';
+import { errorXml, IAM_ACTIONS, IAM_NS, IAM_VERSION, recordedParams, runIam, runSts, STS_ACTIONS, STS_NS, StsError } from './sts';
 import { isObj, NAME_MAX, NAME_PATTERN, type Obj } from './validate';
 import type { EmulatorHandle, EmulatorOptions, FaultSettings } from './index';
 
@@ -167,7 +167,7 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     res.writeHead(status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml), 'x-amzn-requestid': requestId });
     res.end(xml);
   };
-  const sendStsError = (res: http.ServerResponse, e: StsError, requestId = randomUUID()) => sendXml(res, e.status, errorXml(e, requestId), requestId);
+  const sendStsError = (res: http.ServerResponse, e: StsError, requestId = randomUUID(), ns = STS_NS) => sendXml(res, e.status, errorXml(e, requestId, ns), requestId);
 
   /** Reads the body up to maxBody; over it, answers 413 without reading further and drops the connection. */
   const readBody = (req: http.IncomingMessage, res: http.ServerResponse): Promise<Buffer | undefined> => {
@@ -211,7 +211,7 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
       if (type !== undefined) r.error = String(type);
     });
   };
-  const recordOf = (service: 'eks' | 'sts', operation: string, a: Authenticated): CallRecord => ({
+  const recordOf = (service: CallRecord['service'], operation: string, a: Authenticated): CallRecord => ({
     at: Date.now(), service, operation, status: 0, accessKeyId: a.caller?.accessKeyId, verified: a.caller?.verified ?? false,
     accountId: a.accountId, region: a.region, principal: a.caller?.arn,
   });
@@ -236,7 +236,8 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     return send(res, r.status, r.body);
   };
 
-  const sts = async (req: http.IncomingMessage, res: http.ServerResponse, url: string) => {
+  /** `POST /`: STS, or IAM (GetUser) when the form names IAM's version. */
+  const queryProtocol = async (req: http.IncomingMessage, res: http.ServerResponse, url: string) => {
     const problem = bodyTypeProblem('POST', req.headers['content-type'], true, 'form');
     if (problem) {
       req.resume();
@@ -246,25 +247,30 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     if (!buf) return undefined;
     const form = new URLSearchParams(buf.toString('utf8'));
     const action = form.get('Action') ?? '';
-    calls.sts[action] = (calls.sts[action] ?? 0) + 1;
-    if (debug && !(STS_ACTIONS as readonly string[]).includes(action)) process.stderr.write(`eks-emulator: unknown STS action ${JSON.stringify(action.slice(0, 100))} (${[...form.keys()].join(', ')})\n`);
+    const service = form.get('Version') === IAM_VERSION ? 'iam' : 'sts';
+    const ns = service === 'iam' ? IAM_NS : STS_NS;
+    calls[service][action] = (calls[service][action] ?? 0) + 1;
+    if (debug && !(service === 'iam' ? IAM_ACTIONS : STS_ACTIONS as readonly string[]).includes(action)) {
+      process.stderr.write(`eks-emulator: unknown ${service.toUpperCase()} action ${JSON.stringify(action.slice(0, 100))} (${[...form.keys()].join(', ')})\n`);
+    }
     const requestId = randomUUID();
-    const a = authenticate({ method: 'POST', url, rawHeaders: req.rawHeaders, body: buf }, 'sts', auth, Date.now());
+    const a = authenticate({ method: 'POST', url, rawHeaders: req.rawHeaders, body: buf }, service, auth, Date.now());
     if ('kind' in a) {
       const [code, status] = STS_AUTH_ERRORS[a.kind];
-      calls.add({ at: Date.now(), service: 'sts', operation: action, status, error: code, accessKeyId: a.accessKeyId, verified: false, accountId: '', region: '', params: recordedParams(form) });
-      return sendStsError(res, new StsError(code, a.message, status), requestId);
+      calls.add({ at: Date.now(), service, operation: action, status, error: code, accessKeyId: a.accessKeyId, verified: false, accountId: '', region: '', params: recordedParams(form) });
+      return sendStsError(res, new StsError(code, a.message, status), requestId, ns);
     }
-    const r = { ...recordOf('sts', action, a), params: recordedParams(form) };
+    const r = { ...recordOf(service, action, a), params: recordedParams(form) };
     record(res, r);
     try {
-      const xml = runSts(action, form, { dir, caller: a.caller, now: Date.now() }, requestId);
-      if (action !== 'GetCallerIdentity') store.persist();
+      const ctx = { dir, caller: a.caller, now: Date.now() };
+      const xml = service === 'iam' ? runIam(action, form, ctx, requestId) : runSts(action, form, ctx, requestId);
+      if (action.startsWith('AssumeRole')) store.persist();
       return sendXml(res, 200, xml, requestId);
     } catch (e) {
       if (!(e instanceof StsError)) throw e;
       r.error = e.code;
-      return sendStsError(res, e, requestId);
+      return sendStsError(res, e, requestId, ns);
     }
   };
 
@@ -279,7 +285,7 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
       return isSts ? sendStsError(res, new StsError('AccessDenied', refusal, 403)) : sendError(res, new EksError('AccessDeniedException', refusal));
     }
     if (rawPath.startsWith('/_emulator/')) return admin(req, res, rawPath);
-    if (isSts) return sts(req, res, url);
+    if (isSts) return queryProtocol(req, res, url);
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
 
     const matched = route(req.method ?? 'GET', rawPath);
@@ -388,6 +394,7 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     updates: (): UpdateRecord[] => { advance(); return [...store.updates.values()].map((u) => ({ ...u })); },
     calls: () => ({ ...calls.eks }),
     stsCalls: () => ({ ...calls.sts }),
+    iamCalls: () => ({ ...calls.iam }),
     callLog: () => calls.log(),
     resetCalls: () => calls.reset(),
   };

@@ -7,6 +7,8 @@ import {
  * STS over the query protocol, as the SDKs send it: `POST /` with a form body
  * (`Action=AssumeRole&Version=2011-06-15&...`), XML answers in AWS's shapes, XML errors
  * (`<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>`).
+ * IAM's GetUser (same protocol, Version 2010-05-08) is here too: Terraform's provider asks it for
+ * the account id when credentials validation is skipped.
  */
 
 export const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -18,16 +20,17 @@ export class StsError extends Error {
   }
 }
 
+/** Text content only (no attributes are ever built from data): &, < and > are all that need escaping. */
 export function xmlEscape(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
 }
 
-export function errorXml(e: StsError, requestId: string): string {
-  return `<ErrorResponse xmlns="${STS_NS}">\n  <Error>\n    <Type>${e.type}</Type>\n    <Code>${xmlEscape(e.code)}</Code>\n    <Message>${xmlEscape(e.message)}</Message>\n  </Error>\n  <RequestId>${requestId}</RequestId>\n</ErrorResponse>\n`;
+export function errorXml(e: StsError, requestId: string, ns = STS_NS): string {
+  return `<ErrorResponse xmlns="${ns}">\n  <Error>\n    <Type>${e.type}</Type>\n    <Code>${xmlEscape(e.code)}</Code>\n    <Message>${xmlEscape(e.message)}</Message>\n  </Error>\n  <RequestId>${requestId}</RequestId>\n</ErrorResponse>\n`;
 }
 
 /** `<Action>Response><ActionResult>…</ActionResult><ResponseMetadata>…` from nested [name, value] pairs. */
-type Node = [string, string | Node[] | undefined];
+export type Node = [string, string | Node[] | undefined];
 function render(nodes: Node[], indent: string): string {
   let out = '';
   for (const [name, v] of nodes) {
@@ -37,8 +40,8 @@ function render(nodes: Node[], indent: string): string {
   return out;
 }
 
-export function responseXml(action: string, result: Node[], requestId: string): string {
-  return `<${action}Response xmlns="${STS_NS}">\n${render([[`${action}Result`, result], ['ResponseMetadata', [['RequestId', requestId]]]], '  ')}</${action}Response>\n`;
+export function responseXml(action: string, result: Node[], requestId: string, ns = STS_NS): string {
+  return `<${action}Response xmlns="${ns}">\n${render([[`${action}Result`, result], ['ResponseMetadata', [['RequestId', requestId]]]], '  ')}</${action}Response>\n`;
 }
 
 /** Member lists as the query protocol flattens them: `Name.member.1.Field`. */
@@ -54,7 +57,7 @@ function members(form: URLSearchParams, name: string, field?: string): string[] 
 /** The parameters STS was sent, as the call log records them (lists expanded, secrets left out). */
 export function recordedParams(form: URLSearchParams): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of ['RoleArn', 'RoleSessionName', 'DurationSeconds', 'ExternalId', 'Policy', 'SourceIdentity', 'ProviderId', 'SerialNumber']) {
+  for (const k of ['RoleArn', 'RoleSessionName', 'DurationSeconds', 'ExternalId', 'Policy', 'SourceIdentity', 'ProviderId', 'SerialNumber', 'UserName']) {
     const v = form.get(k);
     if (v !== null) out[k] = v;
   }
@@ -217,6 +220,32 @@ export function runSts(action: string, form: URLSearchParams, ctx: StsContext, r
     default:
       throw new StsError('InvalidAction', `Could not find operation ${action.slice(0, 100)} for version ${form.get('Version') ?? 'NO_VERSION_SPECIFIED'}`);
   }
+}
+
+export const IAM_NS = 'https://iam.amazonaws.com/doc/2010-05-08/';
+export const IAM_VERSION = '2010-05-08';
+export const IAM_ACTIONS = ['GetUser'] as const;
+
+/** IAM GetUser: the caller's own user (or root for an unlisted key), or a named user of its account. */
+export function runIam(action: string, form: URLSearchParams, ctx: StsContext, requestId: string): string {
+  const { dir, caller } = ctx;
+  if (action !== 'GetUser') throw new StsError('InvalidAction', `Could not find operation ${action.slice(0, 100)} for version ${IAM_VERSION}`);
+  if (!caller) throw new StsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
+  const name = param(form, 'UserName', { min: 1, max: 128, pattern: /^[\w+=,.@-]+$/ });
+  const created = '2020-01-01T00:00:00Z';
+  let user: Node[];
+  if (name !== undefined) {
+    if (!dir.config.accounts[caller.accountId]?.users?.[name]) throw new StsError('NoSuchEntity', `The user with name ${name} cannot be found.`, 404);
+    const arn = `arn:aws:iam::${caller.accountId}:user/${name}`;
+    user = [['Path', '/'], ['UserName', name], ['UserId', uniqueId('AIDA', arn)], ['Arn', arn], ['CreateDate', created]];
+  } else if (caller.session) {
+    throw new StsError('ValidationError', 'Must specify userName when calling with non-User credentials');
+  } else if (caller.arn.endsWith(':root')) {
+    user = [['UserId', caller.userId], ['Arn', caller.arn], ['CreateDate', created]];
+  } else {
+    user = [['Path', '/'], ['UserName', caller.arn.slice(caller.arn.lastIndexOf('/') + 1)], ['UserId', caller.userId], ['Arn', caller.arn], ['CreateDate', created]];
+  }
+  return responseXml(action, [['User', user]], requestId, IAM_NS);
 }
 
 export type Claims = { iss: string; sub: string; aud: string[]; exp?: number; nbf?: number };

@@ -94,6 +94,25 @@ test('the STS XML is AWS\'s: namespace, Result and ResponseMetadata/RequestId; e
   t.like(em.stsCalls(), { GetCallerIdentity: 1, AssumeRole: 1, GetSessionToken: 1 });
 });
 
+test('IAM GetUser (which Terraform asks for the account id when it skips credentials validation) answers the caller\'s user, in IAM\'s XML', async (t) => {
+  const em = await setup(t);
+  const getUser = (credentials: AwsCredentialIdentity, extra = '', service: 'iam' | 'sts' = 'iam') => signedSend(em.url, { method: 'POST', path: '/', body: `Action=GetUser&Version=2010-05-08${extra}`, headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, credentials, service });
+  const ci = await getUser(CI);
+  t.is(ci.status, 200, ci.body);
+  t.regex(ci.body, /^<GetUserResponse xmlns="https:\/\/iam\.amazonaws\.com\/doc\/2010-05-08\/">\s*<GetUserResult>\s*<User>\s*<Path>\/<\/Path>\s*<UserName>ci<\/UserName>\s*<UserId>AIDA\w{17}<\/UserId>\s*<Arn>arn:aws:iam::111111111111:user\/ci<\/Arn>\s*<CreateDate>[\dT:-]+Z<\/CreateDate>\s*<\/User>\s*<\/GetUserResult>\s*<ResponseMetadata>\s*<RequestId>[0-9a-f-]{36}<\/RequestId>/);
+  t.regex((await getUser(UNLISTED)).body, /<Arn>arn:aws:iam::000000000000:root<\/Arn>/);
+  const named = await getUser(CI, '&UserName=nobody');
+  t.is(named.status, 404);
+  t.regex(named.body, /^<ErrorResponse xmlns="https:\/\/iam\.amazonaws\.com\/doc\/2010-05-08\/">[\s\S]*<Code>NoSuchEntity<\/Code>/);
+  const hop = asIdentity((await sts(t, em.url, CI).send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::111111111111:role/hop', RoleSessionName: 'x1' }))).Credentials);
+  t.regex((await getUser(hop)).body, /<Code>ValidationError<\/Code>\s*<Message>Must specify userName when calling with non-User credentials<\/Message>/);
+  const scopedForSts = await getUser(CI, '', 'sts');
+  t.is(scopedForSts.status, 403);
+  t.regex(scopedForSts.body, /<Code>SignatureDoesNotMatch<\/Code>\s*<Message>Credential should be scoped to correct service: 'iam'/);
+  t.deepEqual(em.iamCalls(), { GetUser: 5 });
+  t.deepEqual(em.stsCalls(), { AssumeRole: 1 });
+});
+
 test('AssumeRole and a chain of two: each hop\'s credentials are the role\'s, and the chain ends in the target account', async (t) => {
   const em = await setup(t);
   const first = await sts(t, em.url, CI).send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::111111111111:role/hop', RoleSessionName: 'hop-1', DurationSeconds: 7200 }));

@@ -38,7 +38,7 @@ export type SignedCall = {
   headers?: Record<string, string>;
   credentials: AwsCredentialIdentity;
   region?: string;
-  service?: 'eks' | 'sts';
+  service?: 'eks' | 'sts' | 'iam';
   date?: Date;
 };
 
