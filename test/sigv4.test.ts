@@ -1,35 +1,13 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import test from 'ava';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
 import { SigV4Signer, type SignInput } from '../providers/eks/sigv4';
+import { Sha256 } from './helpers/aws-signing';
 
 /**
  * The lean read path's SigV4 (providers/eks/sigv4.ts) against the SDK's own signer on the same
- * requests: same signed headers, same signature. The emulator does not check signatures, so this
- * is what keeps real-AWS reads honest.
+ * requests: same signed headers, same signature. The emulator also verifies signatures made with
+ * keys its accounts file lists (test/emulator-accounts.test.ts sends this signer's requests there).
  */
-
-/** The hash primitive the reference signer takes (the SDK passes its own node-crypto one). */
-class Sha256 {
-  private readonly h: Hash | Hmac;
-  constructor(secret?: SourceData) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.h.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-  reset(): void {}
-}
-
-function bytes(d: SourceData): string | Uint8Array {
-  if (typeof d === 'string') return d;
-  if (ArrayBuffer.isView(d)) return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-  return new Uint8Array(d);
-}
 
 const date = new Date('2026-11-28T20:21:09.123Z');
 const base: Omit<SignInput, 'method' | 'path'> = {

@@ -9,7 +9,7 @@ import type { AwsCredentialIdentity, SourceData } from '@smithy/types';
  */
 
 /** The hash primitive @smithy/signature-v4 takes (the SDK passes its own node-crypto one). */
-class Sha256 {
+export class Sha256 {
   private readonly h: Hash | Hmac;
   constructor(secret?: SourceData) {
     this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
