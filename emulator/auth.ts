@@ -28,6 +28,8 @@ export type AuthSettings = {
 
 const SANE_REGION = /^[a-z0-9-]{1,40}$/;
 
+const regionMessage = (region: string, accountId: string, regions: string[]) => `Region ${region} is not enabled for account ${accountId} (the accounts file lists ${regions.join(', ')})`;
+
 const fmt = (ms: number) => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '');
 
 export function authenticate(req: SignedRequest, service: 'eks' | 'sts' | 'iam', s: AuthSettings, now: number): Authenticated | AuthFailure {
@@ -49,6 +51,8 @@ export function authenticate(req: SignedRequest, service: 'eks' | 'sts' | 'iam',
     // taking it for an unlisted key would silently switch accounts.
     if (s.verify && cred.accessKeyId.startsWith(SESSION_KEY_PREFIX)) return { kind: 'token', message: 'The security token included in the request is invalid.', accessKeyId: cred.accessKeyId };
     const accountId = s.defaultAccount;
+    const regions = service === 'iam' ? undefined : s.dir.regions(accountId);
+    if (regions && !regions.includes(cred.region)) return { kind: 'region', message: regionMessage(cred.region, accountId, regions), accessKeyId: cred.accessKeyId };
     return { caller: { accountId, arn: `arn:aws:iam::${accountId}:root`, userId: accountId, accessKeyId: cred.accessKeyId, verified: false }, accountId, region: cred.region };
   }
   const a = parseAuthorization(header);
@@ -79,7 +83,7 @@ export function authenticate(req: SignedRequest, service: 'eks' | 'sts' | 'iam',
   // IAM is global: no region to enable.
   const regions = service === 'iam' ? undefined : s.dir.regions(caller.accountId);
   if (regions && !regions.includes(region)) {
-    return fail('region', `Region ${region} is not enabled for account ${caller.accountId} (the accounts file lists ${regions.join(', ')})`);
+    return fail('region', regionMessage(region, caller.accountId, regions));
   }
   return { caller, accountId: caller.accountId, region };
 }

@@ -319,6 +319,12 @@ test('with verification off, any signature passes, but keys still name their acc
   t.like(em.callLog().at(-1), { verified: false, accountId: '111111111111' });
 });
 
+test('regions declared for the default account apply to unlisted keys too', async (t) => {
+  const em = await setup(t, { accounts: { accounts: { '000000000000': { regions: ['eu-west-1'] } } } });
+  await t.throwsAsync(eks(t, em.url, UNLISTED, 'us-east-1').send(new ListClustersCommand({})), { name: 'UnrecognizedClientException', message: /Region us-east-1 is not enabled for account 000000000000/ });
+  await t.notThrowsAsync(eks(t, em.url, UNLISTED, 'eu-west-1').send(new ListClustersCommand({})));
+});
+
 test('with a data dir, clusters per account, sessions and a version 1 data file survive a restart (v1 is migrated; unknown versions are refused)', async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-emu-acct-'));
   t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
