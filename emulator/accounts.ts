@@ -256,9 +256,9 @@ export class Directory {
     return Object.values(this.config.accounts[accountId]?.roles ?? {}).some((r) => r.trust.webIdentity?.some((w) => w.issuer === issuer));
   }
 
-  /** Drops expired sessions (they could never be used again). */
-  prune(now: number): void {
-    for (const [k, s] of this.sessions) if (s.expiration <= now) this.sessions.delete(k);
+  /** Drops sessions that expired before `before` (epoch ms). */
+  prune(before: number): void {
+    for (const [k, s] of this.sessions) if (s.expiration <= before) this.sessions.delete(k);
   }
 
   /** The config with secrets masked, for the admin API. */

@@ -315,8 +315,6 @@ export class Store {
    */
   persist(): void {
     if (!this.file) return;
-    const now = Date.now();
-    for (const [k, s] of this.sessions) if (s.expiration <= now) this.sessions.delete(k);
     writeFileAtomicSync(this.file, JSON.stringify(this.snapshot(true)));
   }
 

@@ -144,6 +144,9 @@ function issue(dir: Directory, form: URLSearchParams, role: NonNullable<ReturnTy
   const lifetime = Math.min(seconds, role.spec.credentialLifetimeSeconds ?? seconds);
   // Whole seconds: the XML carries no milliseconds, and the client must not think it has longer.
   const s = newSession({ expiration: Math.floor((now + lifetime * 1000) / 1000) * 1000, accountId: role.accountId, roleName: role.name, sessionName, sourceIdentity });
+  // Sessions expired for a day are dropped, so the map (and the data file) stays small; until then a
+  // late caller still hears "expired", as from AWS, not "invalid".
+  dir.prune(now - 24 * 3600 * 1000);
   dir.sessions.set(s.accessKeyId, s);
   return s;
 }
