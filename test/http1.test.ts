@@ -4,10 +4,13 @@ import path from 'node:path';
 import tls from 'node:tls';
 import test, { type ExecutionContext } from 'ava';
 import { Http1Pool } from '../providers/eks/http1';
+import { createTransport } from '../providers/eks/transport';
 
 /**
  * The lean read path's HTTP/1.1 client (providers/eks/http1.ts) against a scripted raw TCP server:
  * every framing EKS or a proxy in front of it may use, connection reuse and loss, limits, timeouts.
+ * The hostile servers at the end (issue 19, item 7) run against both HTTP clients eksidp has: this
+ * one and the undici transport (providers/eks/transport.ts) that the SDK client and proxied reads use.
  */
 
 type Script = (req: { head: string; body: string; socket: net.Socket; connection: number }) => void;
@@ -214,4 +217,143 @@ test('https: the certificate is verified (a self-signed one is refused) and, onc
   t.is((await trusted.request(get())).body, 'secure');
   t.is((await trusted.request(get())).body, 'secure');
   t.is(connections, 1, 'one TLS session for both requests (the refused handshake never became one)');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Hostile servers, against both clients: each ends with a clear error within the request deadline,
+// and what the client buffered stays bounded (the server counts what it could write before the
+// client hung up: an unbounded client would have taken all of it).
+
+type Client = { get(): Promise<{ status: number; body: string }>; close(): void };
+const LIMITS = { maxHeaderBytes: 16 * 1024, maxResponseBytes: 256 * 1024 };
+const DEADLINE_MS = 1_500;
+
+const clients: Record<string, (url: URL) => Client> = {
+  http1: (url) => {
+    const p = new Http1Pool(url, { maxSockets: 2, timeoutMs: DEADLINE_MS, ...LIMITS });
+    return { get: () => p.request(get()), close: () => p.close() };
+  },
+  undici: (url) => {
+    const tr = createTransport({
+      proxy: { httpProxy: '', httpsProxy: '', noProxy: '' }, maxSockets: 2, requestTimeoutMs: DEADLINE_MS, connectTimeoutMs: 1_000,
+      maxHeaderBytes: LIMITS.maxHeaderBytes, maxResponseBytes: LIMITS.maxResponseBytes,
+    });
+    return {
+      get: async () => {
+        const r = await tr.send(url, get());
+        return { status: r.status, body: r.body.toString('utf8') };
+      },
+      close: () => void tr.close(),
+    };
+  },
+};
+
+/** At most this much is offered by a flooding server; a bounded client hangs up long before. */
+const FLOOD_CAP = 64 * 1024 * 1024;
+
+/** A server that writes `head` then `next()` repeatedly (respecting backpressure) until the client goes or the cap is hit. */
+async function flooder(t: ExecutionContext, head: string, next: () => string) {
+  let written = 0;
+  let capped = false;
+  const { url } = await server(t, ({ socket }) => {
+    socket.write(head);
+    written += head.length;
+    const pump = () => {
+      while (!socket.destroyed && written < FLOOD_CAP) {
+        const piece = next();
+        written += piece.length;
+        if (!socket.write(piece)) return void socket.once('drain', pump);
+      }
+      if (written >= FLOOD_CAP) capped = true;
+    };
+    pump();
+  });
+  return { url, stats: () => ({ written, capped }) };
+}
+
+async function failsClearly(t: ExecutionContext, p: Promise<unknown>, expected: { code?: RegExp; message: RegExp }) {
+  const started = Date.now();
+  const err = (await t.throwsAsync(p)) as NodeJS.ErrnoException | undefined;
+  const ms = Date.now() - started;
+  t.regex(err?.message ?? '', expected.message);
+  if (expected.code) t.regex(String(err?.code), expected.code);
+  t.true(ms < DEADLINE_MS + 1_000, `failed after ${ms} ms (deadline ${DEADLINE_MS} ms)`);
+  return err;
+}
+
+for (const [name, make] of Object.entries(clients)) {
+  test.serial(`${name}: endless headers end with a header-size error, memory bounded`, async (t) => {
+    const line = `x-junk: ${'a'.repeat(1000)}\r\n`;
+    const { url, stats } = await flooder(t, 'HTTP/1.1 200 OK\r\n', () => line);
+    const c = make(url);
+    t.teardown(() => c.close());
+    await failsClearly(t, c.get(), { code: /HEADER|HPE_/, message: /head|header/i });
+    t.false(stats().capped, 'the client hung up before the server ran out of headers to send');
+    t.true(stats().written < 16 * 1024 * 1024, `the server got ${stats().written} bytes out before the client hung up`);
+  });
+
+  for (const [framing, head, next] of [
+    ['Content-Length larger than the limit', 'HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n', () => 'b'.repeat(4096)],
+    ['chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', () => `1000\r\n${'b'.repeat(4096)}\r\n`],
+    ['delimited by close', 'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n', () => 'b'.repeat(4096)],
+  ] as const) {
+    test.serial(`${name}: an endless body (${framing}) ends with a size error, memory bounded`, async (t) => {
+      const { url, stats } = await flooder(t, head, next);
+      const c = make(url);
+      t.teardown(() => c.close());
+      await failsClearly(t, c.get(), { code: /TOO_LARGE|MAX_SIZE/, message: new RegExp(`exceeds ${LIMITS.maxResponseBytes} bytes|too large`) });
+      t.false(stats().capped);
+      t.true(stats().written < 16 * 1024 * 1024, `the server got ${stats().written} bytes out before the client hung up`);
+    });
+  }
+
+  for (const [what, head, drip] of [
+    ['the head', '', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Slow: ' + 'z'.repeat(1000)],
+    ['the body', 'HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n', 'y'.repeat(100000)],
+  ] as const) {
+    test.serial(`${name}: a server trickling ${what} a byte every 20 ms hits the whole-request deadline`, async (t) => {
+      const { url } = await server(t, ({ socket }) => {
+        socket.write(head);
+        let i = 0;
+        const timer = setInterval(() => (socket.destroyed || i >= drip.length ? clearInterval(timer) : socket.write(drip[i++]!)), 20);
+        socket.on('close', () => clearInterval(timer));
+      });
+      const c = make(url);
+      t.teardown(() => c.close());
+      const started = Date.now();
+      await failsClearly(t, c.get(), { code: /^ETIMEDOUT$/, message: /within 1500 ms|in time/ });
+      t.true(Date.now() - started >= DEADLINE_MS - 50, 'not before the deadline');
+    });
+  }
+
+  for (const bad of ['0x10', '1e3', '', '-3', '1.5', '2, 3']) {
+    test(`${name}: Content-Length ${JSON.stringify(bad)} is refused with a clear error`, async (t) => {
+      const { url } = await server(t, ({ socket }) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${bad}\r\n\r\n{}`));
+      const c = make(url);
+      t.teardown(() => c.close());
+      await failsClearly(t, c.get(), { code: /^HPE_/, message: /Content-Length/i });
+    });
+  }
+
+  test(`${name}: a well-formed response still goes through after the hostile ones (the limits are not too tight)`, async (t) => {
+    const body = JSON.stringify({ cluster: { name: 'a'.repeat(200_000) } });
+    const { url } = await server(t, ({ socket }) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Fine: ${'h'.repeat(8000)}\r\n\r\n${body}`));
+    const c = make(url);
+    t.teardown(() => c.close());
+    const r = await c.get();
+    t.is(r.status, 200);
+    t.is(r.body, body);
+  });
+}
+
+test('http1: header values with CR, LF or NUL are refused before anything is written', async (t) => {
+  let requests = 0;
+  const { url } = await server(t, ({ socket }) => {
+    requests++;
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+  });
+  const p = pool(t, url);
+  await t.throwsAsync(p.request({ method: 'GET', path: '/x', headers: { 'x-amz-security-token': 'abc\r\nx-injected: 1' } }), { code: 'ERR_INVALID_HEADER' });
+  t.is((await p.request(get())).body, 'ok');
+  t.is(requests, 1, 'only the valid request reached the server');
 });

@@ -1,45 +1,84 @@
 import net from 'node:net';
+import type { SecureContext } from 'node:tls';
+import { abortReason, SignalWatch } from './abort';
 
 /**
- * A small keep-alive HTTP/1.1 client for the lean read path (reads.ts): one request at a time per
- * connection, up to maxSockets connections, requests queued beyond that.
+ * A small keep-alive HTTP/1.1 client for the lean read path (reads.ts) on direct connections: one
+ * request at a time per connection, up to maxSockets connections, requests queued beyond that.
+ * Everything else (proxies, the SDK client) goes through undici (transport.ts).
  *
- * Why not node:http: on this workload (thousands of tiny JSON GETs in a short-lived process) its
- * client costs ~0.37 ms of CPU per request, most of it before the JIT has warmed up; this costs
- * ~0.14 ms, which is the difference between a 1,000-cluster drift check bound by API latency and
- * one bound by CPU. It handles what EKS and proxies in front of it send: Content-Length and chunked
- * bodies, bodies delimited by close, 1xx interim responses, `Connection: close`, and servers that
- * close idle connections. Connection failures carry node's error codes (ECONNRESET, ETIMEDOUT...)
- * so the SDK's retry strategy classifies them as transient. test/http1.test.ts covers the framing.
+ * Why not undici here too: measured side by side on a 1,000-cluster drift check (bench/README.md),
+ * undici costs ~0.2 ms more CPU per read call than this, four times the 0.05 ms the project allows
+ * (about +0.6 s of CPU per 1,000 clusters): module loading, its per-request objects and header
+ * validation. Why not node:http: ~0.37 ms per request on this workload, most of it before the JIT
+ * has warmed up.
+ *
+ * What it handles: Content-Length and chunked bodies (decoded as they arrive), bodies delimited by
+ * close, 1xx interim responses, `Connection: close`, servers that close idle connections. What it
+ * refuses, each with a clear error and the connection dropped: a response head over maxHeaderBytes,
+ * a body over maxResponseBytes, a Content-Length that is not plain digits (`0x10`, `1e3`, empty,
+ * two different values), a malformed chunk, header values with CR, LF or NUL in the request. The
+ * deadline covers the whole request (queueing, connect, headers and body), so a server trickling
+ * bytes cannot hold it. Connection failures carry node's error codes (ECONNRESET, ETIMEDOUT...) so
+ * the SDK's retry strategy classifies them as transient. test/http1.test.ts covers all of it.
  */
 
 export type Http1Request = { method: string; path: string; headers: Record<string, string>; body?: string };
 export type Http1Response = { status: number; headers: Record<string, string>; body: string };
 export type Http1Options = {
   maxSockets: number;
+  /** Deadline for a whole request, from `request()` to the last byte of the body. */
   timeoutMs: number;
-  /** Extra trusted CA for https (tests); the default is Node's trust store, and verification is always on. */
+  /** Largest response head (status line and headers) accepted; default 64 KiB. */
+  maxHeaderBytes?: number;
+  /** Largest response body accepted; default 8 MiB. */
+  maxResponseBytes?: number;
+  /** Extra trusted CA (PEM) for https, replacing the default roots; verification is always on. */
   ca?: string;
 };
 
-type Pending = { req: Http1Request; resolve: (r: Http1Response) => void; reject: (e: Error) => void; signal?: AbortSignal };
+const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
+const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+type Pending = {
+  req: Http1Request;
+  resolve: (r: Http1Response) => void;
+  reject: (e: Error) => void;
+  signal?: AbortSignal;
+  timer?: NodeJS.Timeout;
+  conn?: Conn;
+  done: boolean;
+};
+
+type Limits = { maxHeaderBytes: number; maxResponseBytes: number };
 
 const CRLF2 = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
+const UNSAFE_VALUE = /[\r\n\0]/;
 
 export class Http1Pool {
   private readonly free: Conn[] = [];
   private readonly queue: Pending[] = [];
   private open = 0;
   private closed = false;
-  /** Connections busy per abort signal: one listener per signal (EventTarget listeners cost ~10 µs each). */
-  private readonly busy = new WeakMap<AbortSignal, Set<Conn>>();
+  private readonly watched = new SignalWatch<Pending>((p, reason) => this.fail(p, reason));
+  private readonly limits: Limits;
+  private secureContext: SecureContext | undefined;
 
-  constructor(private readonly url: URL, private readonly opts: Http1Options) {}
+  constructor(private readonly url: URL, private readonly opts: Http1Options) {
+    this.limits = { maxHeaderBytes: opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, maxResponseBytes: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES };
+  }
 
   request(req: Http1Request, signal?: AbortSignal): Promise<Http1Response> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(codeError('The connection pool is closed', 'ERR_POOL_CLOSED'));
-      const p: Pending = { req, resolve, reject, signal };
+      if (signal?.aborted) return reject(abortReason(signal));
+      for (const k in req.headers) {
+        if (UNSAFE_VALUE.test(req.headers[k]!) || UNSAFE_VALUE.test(k)) return reject(codeError(`Invalid character in the ${k} request header`, 'ERR_INVALID_HEADER'));
+      }
+      const p: Pending = { req, resolve, reject, signal, done: false };
+      p.timer = setTimeout(() => this.fail(p, codeError(`No complete response from ${this.url.host} within ${this.opts.timeoutMs} ms`, 'ETIMEDOUT', 'TimeoutError')), this.opts.timeoutMs);
+      if (signal) this.watched.watch(signal, p);
       const conn = this.free.pop() ?? (this.open < this.opts.maxSockets ? this.connect() : undefined);
       if (conn) conn.run(p);
       else this.queue.push(p);
@@ -49,34 +88,37 @@ export class Http1Pool {
   /** Closes every connection; queued requests fail. */
   close(): void {
     this.closed = true;
-    for (const p of this.queue.splice(0)) p.reject(codeError('The connection pool is closed', 'ERR_POOL_CLOSED'));
+    for (const p of this.queue.splice(0)) this.fail(p, codeError('The connection pool is closed', 'ERR_POOL_CLOSED'));
     for (const c of this.free.splice(0)) c.destroy();
+  }
+
+  /** Ends `p` with `e` wherever it is: queued (removed), in flight (its connection is dropped). */
+  private fail(p: Pending, e: Error): void {
+    if (p.done) return;
+    if (p.conn) {
+      p.conn.abort(e);
+      return;
+    }
+    const i = this.queue.indexOf(p);
+    if (i >= 0) this.queue.splice(i, 1);
+    settle(p, this.watched);
+    p.reject(e);
   }
 
   private connect(): Conn {
     this.open++;
     const port = Number(this.url.port) || (this.url.protocol === 'https:' ? 443 : 80);
     const host = this.url.hostname.replace(/^\[|\]$/g, '');
-    const socket =
-      this.url.protocol === 'https:'
-        ? (require('node:tls') as typeof import('node:tls')).connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ca: this.opts.ca })
-        : net.connect({ host, port });
+    let socket: net.Socket;
+    if (this.url.protocol === 'https:') {
+      const tls = require('node:tls') as typeof import('node:tls');
+      // One TLS context for a custom CA: building it per connection would parse the bundle each time.
+      if (this.opts.ca) this.secureContext ??= tls.createSecureContext({ ca: this.opts.ca });
+      socket = tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ...(this.secureContext ? { secureContext: this.secureContext } : {}) });
+    } else socket = net.connect({ host, port });
     socket.setNoDelay(true);
-    return new Conn(socket, this.url.host, this.opts.timeoutMs, {
-      watch: (c, signal) => {
-        let set = this.busy.get(signal);
-        if (!set) {
-          const mine = new Set<Conn>();
-          set = mine;
-          this.busy.set(signal, mine);
-          signal.addEventListener('abort', () => {
-            for (const conn of [...mine]) conn.abort(abortReason(signal));
-            mine.clear();
-          }, { once: true });
-        }
-        set.add(c);
-      },
-      unwatch: (c, signal) => void this.busy.get(signal)?.delete(c),
+    return new Conn(socket, this.url.host, this.limits, {
+      settled: (p) => settle(p, this.watched),
       idle: (c) => {
         const next = this.queue.shift();
         if (next) c.run(next);
@@ -95,34 +137,53 @@ export class Http1Pool {
   }
 }
 
-type Hooks = { idle: (c: Conn) => void; gone: (c: Conn) => void; watch: (c: Conn, s: AbortSignal) => void; unwatch: (c: Conn, s: AbortSignal) => void };
+/** Marks `p` finished: no timer, no signal watch, no connection. */
+function settle(p: Pending, watched: SignalWatch<Pending>): void {
+  p.done = true;
+  p.conn = undefined;
+  clearTimeout(p.timer);
+  if (p.signal) watched.unwatch(p.signal, p);
+}
+
+type Hooks = { idle: (c: Conn) => void; gone: (c: Conn) => void; settled: (p: Pending) => void };
+
+/** How the body of the response being read is delimited, once its head is parsed. */
+type BodyState =
+  | { kind: 'length'; remaining: number }
+  | { kind: 'close' }
+  | { kind: 'chunked'; decoder: ChunkedDecoder };
 
 class Conn {
   private current: Pending | undefined;
-  private chunks: Buffer[] = [];
-  private length = 0;
+  /** Response head bytes so far (before the blank line). */
+  private head: Buffer[] = [];
+  private headLength = 0;
+  /** The last bytes of the head so far (at most 3), where a blank line may have begun. */
+  private headTail: Buffer = EMPTY;
+  private status = 0;
+  private headers: Record<string, string> = {};
+  private keepAlive = false;
+  private body: BodyState | undefined;
+  private bodyChunks: Buffer[] = [];
+  private bodyLength = 0;
   private dead = false;
 
-  constructor(private readonly socket: net.Socket, private readonly host: string, private readonly timeoutMs: number, private readonly hooks: Hooks) {
+  constructor(private readonly socket: net.Socket, private readonly host: string, private readonly limits: Limits, private readonly hooks: Hooks) {
     socket.on('data', (d: Buffer) => this.onData(d));
-    socket.on('end', () => this.fail(codeError('The server closed the connection before the response ended', 'ECONNRESET'), true));
+    socket.on('end', () => this.onEnd());
     socket.on('error', (e: Error) => this.fail(e));
     socket.on('close', () => this.fail(codeError('socket hang up', 'ECONNRESET')));
-    socket.on('timeout', () => this.fail(codeError(`No response within ${timeoutMs} ms`, 'ETIMEDOUT', 'TimeoutError')));
   }
 
   run(p: Pending): void {
-    if (p.signal?.aborted) {
-      p.reject(abortReason(p.signal));
+    if (p.done) {
       this.hooks.idle(this);
       return;
     }
     this.current = p;
-    this.chunks = [];
-    this.length = 0;
+    p.conn = this;
+    this.resetResponse();
     this.socket.ref();
-    this.socket.setTimeout(this.timeoutMs);
-    if (p.signal) this.hooks.watch(this, p.signal);
     const { req } = p;
     let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${this.host}\r\n`;
     for (const k in req.headers) if (k !== 'host') head += `${k}: ${req.headers[k]}\r\n`;
@@ -138,78 +199,138 @@ class Conn {
     this.fail(reason);
   }
 
+  private resetResponse(): void {
+    this.head = [];
+    this.headLength = 0;
+    this.headTail = EMPTY;
+    this.headers = {};
+    this.body = undefined;
+    this.bodyChunks = [];
+    this.bodyLength = 0;
+  }
+
   private onData(d: Buffer): void {
     if (!this.current) {
       // Bytes nobody asked for: the connection can no longer be trusted.
       this.socket.destroy();
       return;
     }
-    this.chunks.push(d);
-    this.length += d.length;
-    this.tryParse(false);
-  }
-
-  /** Completes the response if the bytes so far hold all of it; `eof` when the server closed. */
-  private tryParse(eof: boolean): boolean {
-    let buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
-    this.chunks = [buf];
-    for (;;) {
-      const end = buf.indexOf(CRLF2);
-      if (end < 0) return false;
-      const lines = buf.toString('latin1', 0, end).split('\r\n');
-      const m = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0]!);
-      if (!m) return this.fail(codeError(`Malformed HTTP response: ${JSON.stringify(lines[0]!.slice(0, 80))}`, 'HPE_INVALID_CONSTANT'));
-      const status = Number(m[2]);
-      const headers: Record<string, string> = {};
-      for (let i = 1; i < lines.length; i++) {
-        const line = lines[i]!;
-        const colon = line.indexOf(':');
-        if (colon <= 0) continue;
-        const k = line.slice(0, colon).trim().toLowerCase();
-        const v = line.slice(colon + 1).trim();
-        headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+    let data = d;
+    while (data.length > 0 && this.current) {
+      if (!this.body) {
+        const rest = this.readHead(data);
+        if (rest === undefined) return;
+        data = rest;
+        // readHead set the body's delimitation, unless an interim 1xx response ended (the real head follows).
+        const body = this.body as BodyState | undefined;
+        if (!body) continue;
+        if (body.kind === 'length' && body.remaining === 0) return void this.complete(data.length === 0);
+        if (data.length === 0) return;
       }
-      const bodyStart = end + 4;
-      if (status >= 100 && status < 200) {
-        // Interim response (100 Continue...): the real one follows.
-        buf = buf.subarray(bodyStart);
-        this.chunks = [buf];
-        this.length = buf.length;
-        continue;
-      }
-      const keepAlive = m[1] === '1' ? !/\bclose\b/i.test(headers.connection ?? '') : /\bkeep-alive\b/i.test(headers.connection ?? '');
-      const noBody = this.current!.req.method === 'HEAD' || status === 204 || status === 304;
-      let body: Buffer | undefined;
-      let reusable = keepAlive;
-      if (noBody) body = Buffer.alloc(0);
-      else if (/\bchunked\b/i.test(headers['transfer-encoding'] ?? '')) {
-        const r = dechunk(buf, bodyStart);
-        if (r === 'incomplete') return eof ? this.fail(codeError('The connection closed inside a chunked body', 'ECONNRESET')) : false;
-        if (r === 'malformed') return this.fail(codeError('Malformed chunked body', 'HPE_INVALID_CHUNK_SIZE'));
-        body = r.body;
-        reusable = keepAlive && r.end === buf.length;
-      } else if (headers['content-length'] !== undefined) {
-        const len = Number(headers['content-length']);
-        if (!Number.isInteger(len) || len < 0) return this.fail(codeError(`Bad Content-Length ${headers['content-length']}`, 'HPE_INVALID_CONTENT_LENGTH'));
-        if (buf.length < bodyStart + len) return eof ? this.fail(codeError('The connection closed inside the body', 'ECONNRESET')) : false;
-        body = buf.subarray(bodyStart, bodyStart + len);
-        reusable = keepAlive && buf.length === bodyStart + len;
-      } else {
-        // Delimited by the end of the connection.
-        if (!eof) return false;
-        body = buf.subarray(bodyStart);
-        reusable = false;
-      }
-      this.finish({ status, headers, body: body.toString('utf8') }, reusable);
-      return true;
+      const rest = this.readBody(data);
+      if (rest === undefined) return;
+      data = rest;
     }
   }
 
-  private finish(res: Http1Response, reusable: boolean): void {
+  /**
+   * Adds bytes to the response head; when the blank line is found, parses it and returns the bytes
+   * after it (undefined while the head is incomplete, or when the request has failed). Each byte is
+   * searched once (with the 3 before it, for a boundary split across chunks) and copied once.
+   */
+  private readHead(data: Buffer): Buffer | undefined {
+    const tail = this.headTail;
+    const probe = tail.length === 0 ? data : Buffer.concat([tail, data]);
+    const at = probe.indexOf(CRLF2);
+    const max = this.limits.maxHeaderBytes;
+    if (at < 0) {
+      this.head.push(data);
+      this.headLength += data.length;
+      if (this.headLength > max) return void this.fail(codeError(`The response head from ${this.host} exceeds ${max} bytes`, 'HPE_HEADER_OVERFLOW'));
+      this.headTail = Buffer.from(probe.subarray(Math.max(0, probe.length - 3)));
+      return undefined;
+    }
+    // Where the head ends (after the blank line) in `data`'s coordinates.
+    const endInData = at + 4 - tail.length;
+    const headBytes = this.headLength + endInData - 4;
+    if (headBytes > max) return void this.fail(codeError(`The response head from ${this.host} exceeds ${max} bytes`, 'HPE_HEADER_OVERFLOW'));
+    this.head.push(data.subarray(0, endInData));
+    const joined = this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head, this.headLength + endInData);
+    const rest = data.subarray(endInData);
+    const end = joined.length - 4;
+    this.head = [];
+    this.headLength = 0;
+    this.headTail = EMPTY;
+    const lines = joined.toString('latin1', 0, end).split('\r\n');
+    const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]!);
+    if (!m) return void this.fail(codeError(`Malformed HTTP response from ${this.host}: ${JSON.stringify(lines[0]!.slice(0, 80))}`, 'HPE_INVALID_CONSTANT'));
+    const status = Number(m[2]);
+    const headers: Record<string, string> = {};
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const colon = line.indexOf(':');
+      if (colon <= 0) continue;
+      const k = line.slice(0, colon).trim().toLowerCase();
+      const v = line.slice(colon + 1).trim();
+      headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+    }
+    // Interim response (100 Continue...): the real one follows.
+    if (status >= 100 && status < 200) return rest;
+    this.status = status;
+    this.headers = headers;
+    this.keepAlive = m[1] === '1' ? !/\bclose\b/i.test(headers.connection ?? '') : /\bkeep-alive\b/i.test(headers.connection ?? '');
+    const noBody = this.current!.req.method === 'HEAD' || status === 204 || status === 304;
+    if (noBody) this.body = { kind: 'length', remaining: 0 };
+    else if (/\bchunked\b/i.test(headers['transfer-encoding'] ?? '')) this.body = { kind: 'chunked', decoder: new ChunkedDecoder(this.limits.maxHeaderBytes) };
+    else if (headers['content-length'] !== undefined) {
+      const len = contentLength(headers['content-length']);
+      if (len === undefined) return void this.fail(codeError(`Bad Content-Length from ${this.host}: ${JSON.stringify(headers['content-length'])}`, 'HPE_INVALID_CONTENT_LENGTH'));
+      if (len > this.limits.maxResponseBytes) return void this.fail(tooLarge(this.host, this.limits.maxResponseBytes));
+      this.body = { kind: 'length', remaining: len };
+    } else this.body = { kind: 'close' };
+    return rest;
+  }
+
+  /** Consumes body bytes; returns what follows the body (undefined while it is incomplete or failed). */
+  private readBody(data: Buffer): Buffer | undefined {
+    const body = this.body!;
+    if (body.kind === 'length') {
+      const take = Math.min(body.remaining, data.length);
+      this.addBody(data.subarray(0, take));
+      body.remaining -= take;
+      if (body.remaining > 0) return undefined;
+      const rest = data.subarray(take);
+      this.complete(rest.length === 0);
+      return undefined;
+    }
+    if (body.kind === 'close') {
+      if (this.bodyLength + data.length > this.limits.maxResponseBytes) return void this.fail(tooLarge(this.host, this.limits.maxResponseBytes));
+      this.addBody(data);
+      return undefined;
+    }
+    const r = body.decoder.push(data, (chunk) => this.addBody(chunk));
+    if (r === 'malformed') return void this.fail(codeError(`Malformed chunked body from ${this.host}`, 'HPE_INVALID_CHUNK_SIZE'));
+    if (this.bodyLength > this.limits.maxResponseBytes) return void this.fail(tooLarge(this.host, this.limits.maxResponseBytes));
+    if (r === 'more') return undefined;
+    this.complete(r.rest.length === 0);
+    return undefined;
+  }
+
+  private addBody(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.bodyChunks.push(chunk);
+    this.bodyLength += chunk.length;
+  }
+
+  /** The response is complete; the connection is reused when nothing followed it and the server allows. */
+  private complete(nothingAfter: boolean): void {
     const p = this.current!;
+    const body = this.bodyChunks.length === 1 ? this.bodyChunks[0]! : Buffer.concat(this.bodyChunks, this.bodyLength);
+    const res: Http1Response = { status: this.status, headers: this.headers, body: body.toString('utf8') };
+    const reusable = this.keepAlive && nothingAfter && this.body?.kind !== 'close' && !this.dead;
     this.release();
-    if (reusable && !this.dead) {
-      this.socket.setTimeout(0);
+    this.hooks.settled(p);
+    if (reusable) {
       // An idle pooled connection must not keep the process alive.
       this.socket.unref();
       p.resolve(res);
@@ -222,9 +343,15 @@ class Conn {
     }
   }
 
+  private onEnd(): void {
+    // A body delimited by the end of the connection is complete now.
+    if (this.current && this.body?.kind === 'close') return this.complete(false);
+    const midway = this.current && (this.body !== undefined || this.headLength > 0);
+    this.fail(codeError(midway ? `The connection to ${this.host} closed before the response ended` : 'The server closed the connection before the response ended', 'ECONNRESET'));
+  }
+
   /** The connection is finished: the request in flight (if any) fails with `e`. */
-  private fail(e: Error, eof = false): false {
-    if (eof && this.current && this.length > 0 && this.tryParse(true)) return false;
+  private fail(e: Error): void {
     const p = this.current;
     this.release();
     if (!this.dead) {
@@ -232,51 +359,83 @@ class Conn {
       this.socket.destroy();
       this.hooks.gone(this);
     }
-    p?.reject(e);
-    return false;
+    if (p && !p.done) {
+      this.hooks.settled(p);
+      p.reject(e);
+    }
   }
 
   private release(): void {
-    if (this.current?.signal) this.hooks.unwatch(this, this.current.signal);
     this.current = undefined;
-    this.chunks = [];
-    this.length = 0;
+    this.resetResponse();
   }
 }
 
-/** Decodes a chunked body starting at `at`: the body and where it ended, or why it cannot yet. */
-function dechunk(buf: Buffer, at: number): { body: Buffer; end: number } | 'incomplete' | 'malformed' {
-  const parts: Buffer[] = [];
-  let pos = at;
-  for (;;) {
-    const eol = buf.indexOf('\r\n', pos, 'latin1');
-    if (eol < 0) return 'incomplete';
-    const sizeText = buf.toString('latin1', pos, eol).split(';')[0]!.trim();
-    if (!/^[0-9a-fA-F]+$/.test(sizeText)) return 'malformed';
-    const size = parseInt(sizeText, 16);
-    pos = eol + 2;
-    if (size === 0) {
-      // Trailers, then an empty line.
-      for (;;) {
-        const t = buf.indexOf('\r\n', pos, 'latin1');
-        if (t < 0) return 'incomplete';
-        const empty = t === pos;
-        pos = t + 2;
-        if (empty) return { body: Buffer.concat(parts), end: pos };
+/**
+ * Decodes a chunked body as its bytes arrive: chunk-size lines (extensions ignored), data, CRLF,
+ * and after the last chunk, trailers up to a blank line. Size lines and trailers are bounded.
+ */
+class ChunkedDecoder {
+  private state: 'size' | 'data' | 'data-crlf' | 'trailers' = 'size';
+  private line = '';
+  private remaining = 0;
+  private trailerBytes = 0;
+
+  constructor(private readonly maxLineBytes: number) {}
+
+  /** Feeds bytes; returns 'more', 'malformed', or the bytes after the body when it ended. */
+  push(data: Buffer, emit: (chunk: Buffer) => void): 'more' | 'malformed' | { rest: Buffer } {
+    let pos = 0;
+    while (pos < data.length) {
+      if (this.state === 'data') {
+        const take = Math.min(this.remaining, data.length - pos);
+        emit(data.subarray(pos, pos + take));
+        pos += take;
+        this.remaining -= take;
+        if (this.remaining === 0) {
+          this.state = 'data-crlf';
+          this.line = '';
+        }
+        continue;
+      }
+      const nl = data.indexOf(10, pos);
+      const end = nl < 0 ? data.length : nl + 1;
+      this.line += data.toString('latin1', pos, end);
+      pos = end;
+      if (this.line.length > this.maxLineBytes) return 'malformed';
+      if (nl < 0) break;
+      const line = this.line.endsWith('\r\n') ? this.line.slice(0, -2) : undefined;
+      this.line = '';
+      if (line === undefined) return 'malformed';
+      if (this.state === 'data-crlf') {
+        if (line !== '') return 'malformed';
+        this.state = 'size';
+      } else if (this.state === 'size') {
+        const sizeText = line.split(';')[0]!.trim();
+        if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) return 'malformed';
+        this.remaining = parseInt(sizeText, 16);
+        this.state = this.remaining === 0 ? 'trailers' : 'data';
+      } else {
+        this.trailerBytes += line.length + 2;
+        if (this.trailerBytes > this.maxLineBytes) return 'malformed';
+        if (line === '') return { rest: data.subarray(pos) };
       }
     }
-    if (buf.length < pos + size + 2) return 'incomplete';
-    parts.push(buf.subarray(pos, pos + size));
-    if (buf[pos + size] !== 13 || buf[pos + size + 1] !== 10) return 'malformed';
-    pos += size + 2;
+    return 'more';
   }
+}
+
+/** Content-Length as RFC 9110 allows it: digits only; a list of equal values is that value. */
+function contentLength(raw: string): number | undefined {
+  const values = raw.split(',').map((v) => v.trim());
+  if (!values.every((v) => /^\d{1,15}$/.test(v) && v === values[0])) return undefined;
+  return Number(values[0]);
+}
+
+function tooLarge(host: string, max: number): Error {
+  return codeError(`The response from ${host} exceeds ${max} bytes`, 'ERR_RESPONSE_TOO_LARGE');
 }
 
 function codeError(message: string, code: string, name = 'Error'): Error {
   return Object.assign(new Error(message), { code, name });
-}
-
-/** What an aborted call fails with: the signal's reason when it is an Error. */
-export function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
 }
