@@ -5,8 +5,9 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { AssociateIdentityProviderConfigCommand, CreateClusterCommand, type EKSClient } from '@aws-sdk/client-eks';
 import { startEmulator, type EmulatorOptions } from '../emulator';
-import { DEFAULT_TUNING, newClient, type Tuning } from '../providers/eks/client';
-import { openConnection, resolveEndpoint, sdkReads, TIMESTAMP_PATHS, type EksReads } from '../providers/eks/reads';
+import { DEFAULT_TUNING, newClient, resolveSettings, type Tuning } from '../providers/eks/client';
+import * as eksModule from '@aws-sdk/client-eks';
+import { ERROR_SHAPES, openConnection, resolveEndpoint, sdkReads, TIMESTAMP_PATHS, type EksReads } from '../providers/eks/reads';
 import { fleetStack, sdkClient, seedFleet, writeStack, type FleetSpec } from './fixtures/drift/fleet';
 
 /**
@@ -52,10 +53,31 @@ async function seed(admin: EKSClient, name: string) {
   }));
 }
 
-/** What an error looks like to callers: the fields they read. */
+/**
+ * Everything about an error that a caller, a log or a JSON report could see: its own properties and
+ * which are enumerable, their values, $metadata, its JSON, and whether the SDK's class for its name
+ * accepts it. Only what differs per request is masked (the request id's value, the raw response).
+ */
 function errorShape(e: unknown) {
-  const err = e as Error & { $fault?: string; $metadata?: { httpStatusCode?: number } };
-  return { isError: err instanceof Error, name: err.name, message: err.message, fault: err.$fault, status: err.$metadata?.httpStatusCode };
+  const err = e as Error & Record<string, unknown> & { $metadata?: Record<string, unknown>; $response?: { statusCode?: number } };
+  const own = Object.getOwnPropertyNames(err).filter((k) => k !== 'stack');
+  const mask = (m: Record<string, unknown> | undefined) => m && { ...m, requestId: typeof m.requestId };
+  const json = JSON.parse(JSON.stringify(err)) as Record<string, unknown>;
+  const SdkClass = (eksModule as unknown as Record<string, unknown>)[err.name];
+  return {
+    isError: err instanceof Error,
+    name: err.name,
+    message: err.message,
+    fault: err.$fault,
+    status: err.$metadata?.httpStatusCode,
+    own: [...own].sort(),
+    enumerable: Object.keys(err).sort(),
+    values: Object.fromEntries(own.filter((k) => k !== '$metadata' && k !== '$response').sort().map((k) => [k, err[k]])),
+    metadata: mask(err.$metadata),
+    json: { ...json, $metadata: mask(json.$metadata as Record<string, unknown> | undefined) },
+    rawStatus: err.$response?.statusCode,
+    sdkClassAccepts: typeof SdkClass === 'function' ? err instanceof (SdkClass as new () => unknown) : 'no such class',
+  };
 }
 
 /** The outcome; a result's $metadata (request id, attempts) is the SDK's bookkeeping, which no caller reads. */
@@ -83,6 +105,17 @@ test('the timestamp members of the three outputs are exactly those the service m
   };
   for (const out of ['DescribeClusterResponse', 'ListIdentityProviderConfigsResponse', 'DescribeIdentityProviderConfigResponse']) walk(out, '', new Set());
   t.deepEqual(found.sort(), [...TIMESTAMP_PATHS].sort());
+});
+
+test('the modelled error shapes lean errors are built from are exactly the service model\'s', (t) => {
+  type Shape = { type: string; members?: Record<string, unknown>; error?: unknown; fault?: boolean };
+  const model = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'emulator', 'eks-2017-11-01.service.json'), 'utf8')) as { shapes: Record<string, Shape> };
+  const fromModel = Object.fromEntries(
+    Object.entries(model.shapes)
+      .filter(([, s]) => s.type === 'structure' && s.error !== undefined)
+      .map(([name, s]) => [name, { fault: s.fault ? 'server' : 'client', members: Object.keys(s.members ?? {}).filter((m) => m !== 'message') }]),
+  );
+  t.deepEqual(ERROR_SHAPES, fromModel);
 });
 
 test('lean reads return exactly what the SDK returns, for found and not-found objects', async (t) => {
@@ -169,6 +202,19 @@ test('aborting the signal ends calls in flight at once with its reason', async (
   t.is((await lean.describeCluster('alpha')).cluster?.name, 'alpha', 'the pool still serves new calls');
 });
 
+test('eksidp --version loads neither the AWS SDK nor undici (start-up cost)', async (t) => {
+  const cli = path.join(__dirname, '..', 'dist', 'cli', 'index.js');
+  const script = `require(${JSON.stringify(cli)}).main(['--version']).then((code) => {
+    const loaded = Object.keys(require.cache).filter((k) => /[\\\\/](@aws-sdk|@smithy|undici)[\\\\/]/.test(k));
+    process.stderr.write('LOADED=' + JSON.stringify(loaded) + ' CODE=' + code + '\\n');
+  });`;
+  const out = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+    execFile(process.execPath, ['-e', script], (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr }))),
+  );
+  t.regex(out.stdout, /^eksidp \d+\.\d+\.\d+/);
+  t.regex(out.stderr, /LOADED=\[\] CODE=0/);
+});
+
 test('a drift check on an explicit endpoint with static keys never loads the AWS SDK (start-up cost)', async (t) => {
   const { em, admin } = await setup(t);
   const spec: FleetSpec = { clusters: 3, dataSources: true, prefix: 'sdkfree-' };
@@ -178,12 +224,13 @@ test('a drift check on an explicit endpoint with static keys never loads the AWS
   writeStack(dir, fleetStack(spec, em.url));
   const cli = path.join(__dirname, '..', 'dist', 'cli', 'index.js');
   const script = `require(${JSON.stringify(cli)}).main(['drift', '--dir', ${JSON.stringify(dir)}, '--format', 'json']).then((code) => {
-    process.stderr.write('SDK_LOADED=' + Object.keys(require.cache).some((k) => k.includes('@aws-sdk/client-eks')) + ' CODE=' + code + '\\n');
+    const loaded = Object.keys(require.cache);
+    process.stderr.write('SDK_LOADED=' + loaded.some((k) => k.includes('@aws-sdk/client-eks')) + ' UNDICI_LOADED=' + loaded.some((k) => k.includes('/undici/')) + ' CODE=' + code + '\\n');
   });`;
   const out = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
     execFile(process.execPath, ['-e', script], { env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr }))),
   );
-  t.regex(out.stderr, /SDK_LOADED=false CODE=0/);
+  t.regex(out.stderr, /SDK_LOADED=false UNDICI_LOADED=false CODE=0/, 'direct lean reads need neither the SDK nor undici');
   t.is((JSON.parse(out.stdout) as { summary: { in_sync: number } }).summary.in_sync, 3);
 });
 
@@ -216,7 +263,7 @@ test('a skewed local clock is corrected from the server Date, as the SDK does, a
 
 test('without a custom endpoint, lean reads go where the SDK would: its endpoint rules per partition (no call is made)', async (t) => {
   const where = async (region: string, endpoint?: string) => {
-    const client = newClient({ region, endpoint, tuning: TUNING });
+    const client = newClient(resolveSettings({ region, ...(endpoint ? { endpoints: [{ eks: endpoint }] } : {}) }, {}, TUNING).settings!);
     try {
       return (await resolveEndpoint(client)).url.href;
     } finally {
@@ -227,4 +274,80 @@ test('without a custom endpoint, lean reads go where the SDK would: its endpoint
   t.is(await where('cn-north-1'), 'https://eks.cn-north-1.amazonaws.com.cn/');
   t.is(await where('us-gov-west-1'), 'https://eks.us-gov-west-1.amazonaws.com/');
   t.is(await where('us-east-1', 'http://127.0.0.1:4599/prefix'), 'http://127.0.0.1:4599/prefix');
+});
+
+test('every error the emulator produces on the three reads has the same shape from lean reads and from the SDK', async (t) => {
+  const { em, admin } = await setup(t, { seed: 5 });
+  await seed(admin, 'alpha');
+  const { lean, sdk } = both(t, em.url, { ...TUNING, maxAttempts: 1 });
+  const seen = new Set<string>();
+  const compare = async (what: string, call: (r: EksReads) => Promise<unknown>) => {
+    const a = await settle(call(lean));
+    const b = await settle(call(sdk));
+    t.deepEqual(a, b, what);
+    if ('err' in b) seen.add(b.err.name);
+  };
+  await compare('DescribeCluster, no such cluster', (r) => r.describeCluster('missing'));
+  await compare('ListIdentityProviderConfigs, no such cluster', (r) => r.listIdentityProviderConfigs('missing', undefined));
+  await compare('ListIdentityProviderConfigs, a bad page token', (r) => r.listIdentityProviderConfigs('alpha', 'not-a-token'));
+  await compare('DescribeIdentityProviderConfig, no such config', (r) => r.describeIdentityProviderConfig('alpha', 'gone'));
+  await compare('DescribeIdentityProviderConfig, no such cluster', (r) => r.describeIdentityProviderConfig('missing', 'okta'));
+  em.setFaults({ throttleRate: 1 });
+  await compare('DescribeCluster, throttled', (r) => r.describeCluster('alpha'));
+  await compare('ListIdentityProviderConfigs, throttled', (r) => r.listIdentityProviderConfigs('alpha', undefined));
+  await compare('DescribeIdentityProviderConfig, throttled', (r) => r.describeIdentityProviderConfig('alpha', 'okta'));
+  em.setFaults({ throttleRate: 0, errorRate: 1 });
+  // The emulator picks ServerException or ServiceUnavailableException at random per call: collect
+  // each kind from each path, then compare like with like.
+  const kinds = ['ServerException', 'ServiceUnavailableException'];
+  const got = { lean: new Map<string, unknown>(), sdk: new Map<string, unknown>() };
+  for (let i = 0; i < 60 && kinds.some((k) => !got.lean.has(k) || !got.sdk.has(k)); i++) {
+    for (const [which, r] of [['lean', lean], ['sdk', sdk]] as const) {
+      const out = await settle(r.describeCluster('alpha'));
+      if ('err' in out && !got[which].has(out.err.name)) got[which].set(out.err.name, out);
+    }
+  }
+  for (const k of kinds) {
+    t.deepEqual(got.lean.get(k), got.sdk.get(k), `DescribeCluster, ${k}`);
+    if (got.sdk.has(k)) seen.add(k);
+  }
+  t.deepEqual([...seen].sort(), ['InvalidParameterException', 'ResourceNotFoundException', 'ServerException', 'ServiceUnavailableException', 'ThrottlingException']);
+});
+
+test('after retries, the final error carries the same attempts and delay bookkeeping as the SDK\'s', async (t) => {
+  const { em, admin } = await setup(t);
+  await seed(admin, 'alpha');
+  const { lean, sdk } = both(t, em.url, { ...TUNING, maxAttempts: 2 });
+  em.setFaults({ throttleRate: 1 });
+  const [a, b] = [await settle(lean.describeCluster('alpha')), await settle(sdk.describeCluster('alpha'))];
+  const meta = (x: typeof a) => ('err' in x ? x.err.metadata : undefined) as Record<string, unknown> | undefined;
+  t.is(meta(a)?.attempts, 2);
+  t.is(meta(b)?.attempts, 2);
+  // The delays are jittered: equal keys, each a positive number of ms.
+  t.deepEqual(Object.keys(meta(a)!).sort(), Object.keys(meta(b)!).sort());
+  t.true((meta(a)!.totalRetryDelay as number) > 0 && (meta(b)!.totalRetryDelay as number) > 0);
+});
+
+test('errors outside the model (a new type, a body code, a namespaced __type, no type at all) have the SDK\'s shape too', async (t) => {
+  const http = await import('node:http');
+  const replies: Record<string, { status: number; headers?: Record<string, string>; body: string }> = {
+    '/clusters/newtype': { status: 400, headers: { 'x-amzn-errortype': 'BrandNewException:http://internal.amazon.com/', 'x-amz-id-2': 'ext-id' }, body: '{"message":"a new kind of error","detail":"x","clusterName":"newtype"}' },
+    '/clusters/bodycode': { status: 403, body: '{"Code":"AccessDeniedException","Message":"no"}' },
+    '/clusters/dundertype': { status: 400, body: '{"__type":"com.amazonaws.eks#InvalidParameterException","message":"bad","clusterName":"dundertype"}' },
+    '/clusters/untyped': { status: 502, body: '{"message":"bad gateway"}' },
+    '/clusters/empty': { status: 500, body: '' },
+  };
+  const srv = http.createServer((req, res) => {
+    const r = replies[req.url ?? ''] ?? { status: 404, body: '{}' };
+    res.writeHead(r.status, { 'content-type': 'application/json', 'x-amzn-requestid': `req-${Math.random()}`, ...r.headers });
+    res.end(r.body);
+  });
+  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+  t.teardown(() => srv.close());
+  const { lean, sdk } = both(t, `http://127.0.0.1:${(srv.address() as import('node:net').AddressInfo).port}`, { ...TUNING, maxAttempts: 1 });
+  for (const name of Object.keys(replies).map((p) => p.split('/').pop()!)) {
+    t.deepEqual(await settle(lean.describeCluster(name)), await settle(sdk.describeCluster(name)), name);
+  }
+  const e = (await settle(lean.describeCluster('newtype'))) as { err: ReturnType<typeof errorShape> };
+  t.like(e.err, { name: 'BrandNewException', message: 'a new kind of error', fault: 'client', values: { detail: 'x', clusterName: 'newtype' } });
 });

@@ -1,5 +1,8 @@
 import type { EKSClient, EKSClientConfig } from '@aws-sdk/client-eks';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Diagnostic, ObjectValue, Value } from '../../engine/protocol';
+import { createTransport, type Transport, type TransportSettings } from './transport';
+import { resolveTransportSettings, type RetrySettings } from './transport-settings';
 
 /** Settings that tune the provider's own behaviour (not the AWS provider block's). */
 export type Tuning = {
@@ -68,6 +71,15 @@ export type ClientSettings = {
   /** Static keys from the provider block; otherwise the SDK's default chain (with `profile`). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   profile?: string;
+  /**
+   * Credentials that refresh themselves (an assumed role...): the lean reads call it before every
+   * request and the SDK client gets it as its credentials, so both see a refreshed identity.
+   */
+  credentialProvider?: AwsCredentialIdentityProvider;
+  /** How requests travel on both paths (proxies, CA bundle, limits, timeouts): transport-settings.ts. */
+  transport: TransportSettings;
+  /** Attempts per call and the retry mode (max_retries, retry_mode, AWS_MAX_ATTEMPTS, AWS_RETRY_MODE). */
+  retry: RetrySettings;
   tuning: Tuning;
 };
 
@@ -85,11 +97,13 @@ export function resolveSettings(config: ObjectValue, env: NodeJS.ProcessEnv, tun
   if ((accessKey === undefined) !== (secretKey === undefined)) {
     return { diagnostics: [{ severity: 'error', summary: 'The aws provider block sets only one of access_key and secret_key: set both or neither' }] };
   }
-  const settings: ClientSettings = { region, tuning };
+  const wire = resolveTransportSettings(config, env, tuning);
+  if (!wire.transport || !wire.retry) return { diagnostics: wire.diagnostics };
+  const settings: ClientSettings = { region, tuning, transport: wire.transport, retry: wire.retry };
   if (endpoint) settings.endpoint = endpoint;
   if (accessKey && secretKey) settings.credentials = { accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken: str(config.token) };
   else if (str(config.profile)) settings.profile = str(config.profile);
-  return { settings, diagnostics: [] };
+  return { settings, diagnostics: wire.diagnostics };
 }
 
 let loaded: typeof import('@aws-sdk/client-eks') | undefined;
@@ -102,28 +116,23 @@ export function sdk(): typeof import('@aws-sdk/client-eks') {
 /**
  * The SDK client for these settings. The SDK is loaded here, on first use, not at import: it costs
  * ~0.1 s of start-up, and a run that only reads through an explicit endpoint with static keys (the
- * embedded emulator) never needs it (see reads.ts).
+ * embedded emulator) never needs it (see reads.ts). Its requests go through `transport` (the
+ * connection's, shared with the lean reads), or through one of its own that `destroy()` closes.
  */
-export function newClient(settings: ClientSettings): EKSClient {
+export function newClient(settings: ClientSettings, transport?: Transport): EKSClient {
   const Client = sdk().EKSClient;
-  // Loaded with the SDK, which is the only user of node's HTTP agents here.
-  const http = require('node:http') as typeof import('node:http');
-  const https = require('node:https') as typeof import('node:https');
-  const { tuning } = settings;
+  const own = transport ? undefined : createTransport(settings.transport);
+  const handler = (transport ?? own!).sdkHandler();
+  if (own) handler.destroy = () => void own.close();
   const clientConfig: EKSClientConfig = {
     region: settings.region,
-    retryMode: 'adaptive',
-    maxAttempts: tuning.maxAttempts,
-    // Keep-alive: a plan of many configs is many small calls to one host.
-    requestHandler: {
-      httpAgent: new http.Agent({ keepAlive: true, maxSockets: tuning.maxSockets ?? 50 }),
-      httpsAgent: new https.Agent({ keepAlive: true, maxSockets: tuning.maxSockets ?? 50 }),
-      requestTimeout: tuning.requestTimeoutMs,
-      connectionTimeout: 10_000,
-    },
+    retryMode: settings.retry.mode,
+    maxAttempts: settings.retry.maxAttempts,
+    requestHandler: handler,
   };
   if (settings.endpoint) clientConfig.endpoint = settings.endpoint;
-  if (settings.credentials) clientConfig.credentials = { ...settings.credentials };
+  if (settings.credentialProvider) clientConfig.credentials = settings.credentialProvider;
+  else if (settings.credentials) clientConfig.credentials = { ...settings.credentials };
   else if (settings.profile) clientConfig.profile = settings.profile;
   return new Client(clientConfig);
 }

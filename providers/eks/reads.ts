@@ -1,13 +1,16 @@
 import type { DescribeClusterResponse, DescribeIdentityProviderConfigResponse, EKSClient, ListIdentityProviderConfigsResponse } from '@aws-sdk/client-eks';
 import type { ServiceException } from '@smithy/core/client';
-import { AdaptiveRetryStrategy, isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
+import { AdaptiveRetryStrategy, isServerError, isThrottlingError, isTransientError, StandardRetryStrategy } from '@smithy/core/retry';
 import type { AwsCredentialIdentity, RetryErrorInfo, RetryErrorType, RetryStrategy, RetryStrategyV2, RetryToken } from '@smithy/types';
 import type { Diagnostic, ObjectValue } from '../../engine/protocol';
 import { newClient, resolveSettings, sdk, type ClientSettings, type Tuning } from './client';
 import type { Ctx } from './common';
-import { abortReason, Http1Pool, type Http1Response } from './http1';
+import { Http1Pool, type Http1Request, type Http1Response } from './http1';
 import { sleep } from './wait';
 import { SigV4Signer } from './sigv4';
+import { abortReason } from './abort';
+import { createTransport, type Transport } from './transport';
+import type { RetrySettings } from './transport-settings';
 
 /**
  * The three read calls that a refresh and a drift check make thousands of times: DescribeCluster,
@@ -17,7 +20,10 @@ import { SigV4Signer } from './sigv4';
  * costs ~1.5-2 ms of CPU per call, which made a 1,000-cluster drift check CPU-bound. `leanReads`
  * takes everything that matters from the SDK client (region, resolved endpoint, credential chain,
  * the client's own adaptive retry strategy and clock offset) and does only the signing (sigv4.ts)
- * and the HTTP exchange (http1.ts) itself. With an explicit endpoint and static keys (the embedded
+ * itself. Direct connections go through http1.ts (a lean keep-alive client: undici costs ~0.2 ms
+ * more CPU per call, bench/README.md); through a proxy, they take the connection's transport
+ * (transport.ts: undici), the one the SDK client sends through. Both honour the same proxy rules,
+ * CA bundle, limits and whole-request deadline. With an explicit endpoint and static keys (the embedded
  * emulator) it needs no SDK client at all: the same AdaptiveRetryStrategy class, no SDK start-up.
  * Results and errors have the SDK's shapes (the same output types; ServiceException with name,
  * $fault and $metadata), so callers cannot tell them apart; test/eks-reads.test.ts holds the two to
@@ -53,9 +59,11 @@ export type Connection = Ctx & { close(): void };
 export function openConnection(config: ObjectValue, env: NodeJS.ProcessEnv, tuning: Tuning): { connection?: Connection; diagnostics: Diagnostic[] } {
   const { settings, diagnostics } = resolveSettings(config, env, tuning);
   if (!settings) return { diagnostics };
+  // One transport for both paths: the lean reads and the SDK client share its connections.
+  const transport = createTransport(settings.transport);
   let client: EKSClient | undefined;
-  const lazy = () => (client ??= newClient(settings));
-  const reads = env.EKSIDP_SDK_READS === '1' ? sdkReads(lazy()) : leanReads(settings, lazy);
+  const lazy = () => (client ??= newClient(settings, transport));
+  const reads = env.EKSIDP_SDK_READS === '1' ? sdkReads(lazy()) : leanReads(settings, transport, lazy);
   return {
     diagnostics,
     connection: {
@@ -67,6 +75,7 @@ export function openConnection(config: ObjectValue, env: NodeJS.ProcessEnv, tuni
       close() {
         reads.close();
         client?.destroy();
+        void transport.close();
       },
     },
   };
@@ -82,7 +91,9 @@ type Context = {
   /** Correction for a skewed local clock, in ms: the SDK client's own when there is one. */
   clock: { offset: number };
   retry: RetryStrategyV2;
-  pool: Http1Pool;
+  /** One HTTP exchange with the endpoint: http1.ts when direct, the transport through a proxy. */
+  send: (req: Http1Request, signal: AbortSignal | undefined) => Promise<Http1Response>;
+  close: () => void;
 };
 
 type Exchange = { method: 'GET' | 'POST'; path: string; query?: Record<string, string>; body?: string };
@@ -91,9 +102,9 @@ type Exchange = { method: 'GET' | 'POST'; path: string; query?: Record<string, s
 // reviveTimestamps converts exactly these; test/eks-reads.test.ts checks the list against the model.
 export const TIMESTAMP_PATHS = ['cluster.createdAt', 'cluster.connectorConfig.activationExpiry'] as const;
 
-export function leanReads(settings: ClientSettings, client: () => EKSClient): EksReads {
+export function leanReads(settings: ClientSettings, transport: Transport, client: () => EKSClient): EksReads {
   let ctx: Promise<Context> | undefined;
-  const context = () => (ctx ??= resolveContext(settings, client));
+  const context = () => (ctx ??= resolveContext(settings, transport, client));
   const exchange = async <T extends object>(x: Exchange, signal: AbortSignal | undefined): Promise<T> => {
     const out = await send<T>(await context(), x, signal);
     reviveTimestamps(out);
@@ -127,22 +138,19 @@ export function leanReads(settings: ClientSettings, client: () => EKSClient): Ek
       );
       return out.identityProviderConfig === undefined ? {} : { identityProviderConfig: out.identityProviderConfig };
     },
+    // The transport belongs to the connection, which closes it; the direct pool is ours.
     close: () => {
-      void ctx?.then((c) => c.pool.close(), () => {});
+      void ctx?.then((c) => c.close(), () => {});
     },
   };
 }
 
-async function resolveContext(settings: ClientSettings, sdkClient: () => EKSClient): Promise<Context> {
-  const { tuning } = settings;
+async function resolveContext(settings: ClientSettings, transport: Transport, sdkClient: () => EKSClient): Promise<Context> {
   let where: Pick<Context, 'url' | 'region' | 'credentials' | 'clock' | 'retry'>;
-  if (settings.endpoint && settings.credentials) {
-    // Nothing to resolve: the endpoint is used as is and the keys are static.
-    const credentials = { ...settings.credentials };
-    where = {
-      url: new URL(settings.endpoint), region: settings.region, credentials: async () => credentials, clock: { offset: 0 },
-      retry: new AdaptiveRetryStrategy(async () => tuning.maxAttempts),
-    };
+  const own = settings.credentialProvider ?? (settings.credentials ? staticCredentials(settings.credentials) : undefined);
+  if (settings.endpoint && own) {
+    // Nothing to resolve: the endpoint is used as is; the credentials are static or refresh themselves.
+    where = { url: new URL(settings.endpoint), region: settings.region, credentials: own, clock: { offset: 0 }, retry: retryStrategy(settings.retry) };
   } else {
     const c = sdkClient().config;
     where = {
@@ -156,15 +164,41 @@ async function resolveContext(settings: ClientSettings, sdkClient: () => EKSClie
           c.systemClockOffset = ms;
         },
       },
-      retry: v2(await c.retryStrategy(), c.maxAttempts),
+      retry: v2(await c.retryStrategy(), settings.retry),
     };
   }
   return {
     ...where,
     basePath: where.url.pathname.replace(/\/+$/, ''),
     signer: new SigV4Signer(),
-    pool: new Http1Pool(where.url, { maxSockets: tuning.maxSockets ?? 50, timeoutMs: tuning.requestTimeoutMs }),
+    ...exchange(where.url, settings, transport),
   };
+}
+
+function exchange(url: URL, settings: ClientSettings, transport: Transport): Pick<Context, 'send' | 'close'> {
+  const t = settings.transport;
+  if (transport.proxyFor(url)) {
+    return {
+      send: async (req, signal) => {
+        const res = await transport.send(url, req, signal);
+        return { status: res.status, headers: res.headers, body: res.body.toString('utf8') };
+      },
+      close: () => {},
+    };
+  }
+  const pool = new Http1Pool(url, { maxSockets: t.maxSockets, timeoutMs: t.requestTimeoutMs, maxHeaderBytes: t.maxHeaderBytes, maxResponseBytes: t.maxResponseBytes, ca: t.ca?.pem });
+  return { send: (req, signal) => pool.request(req, signal), close: () => pool.close() };
+}
+
+function staticCredentials(keys: NonNullable<ClientSettings['credentials']>): () => Promise<AwsCredentialIdentity> {
+  const credentials = { ...keys };
+  return async () => credentials;
+}
+
+/** The strategy the SDK client builds for these settings (reads.ts uses the client's own when there is one). */
+export function retryStrategy(retry: RetrySettings): RetryStrategyV2 {
+  const attempts = async () => retry.maxAttempts;
+  return retry.mode === 'adaptive' ? new AdaptiveRetryStrategy(attempts) : new StandardRetryStrategy(attempts);
 }
 
 /** Where the SDK client would send EKS calls: its endpoint rules (partition, FIPS, dual-stack) or its custom endpoint. */
@@ -181,17 +215,20 @@ export async function resolveEndpoint(client: EKSClient): Promise<{ url: URL; re
   return { url: c.endpointProvider(params, {}).url, region };
 }
 
-/** newClient always configures the adaptive (v2) strategy; a legacy one is replaced by its v2 equivalent. */
-function v2(s: RetryStrategy | RetryStrategyV2, maxAttempts: () => Promise<number>): RetryStrategyV2 {
-  return 'acquireInitialRetryToken' in s ? s : new AdaptiveRetryStrategy(maxAttempts);
+/** newClient configures a v2 strategy (standard or adaptive); a legacy one would be replaced by the settings' own. */
+function v2(s: RetryStrategy | RetryStrategyV2, retry: RetrySettings): RetryStrategyV2 {
+  return 'acquireInitialRetryToken' in s ? s : retryStrategy(retry);
 }
 
 async function send<T>(ctx: Context, x: Exchange, signal: AbortSignal | undefined): Promise<T> {
   let token: RetryToken = await ctx.retry.acquireInitialRetryToken('');
+  // As the SDK's retry middleware: the final error's $metadata says how many attempts and how much waiting it took.
+  let attempts = 0;
+  let totalRetryDelay = 0;
   for (;;) {
     if (signal?.aborted) throw abortReason(signal);
     try {
-      const out = await attempt<T>(ctx, x, token.getRetryCount() + 1, signal);
+      const out = await attempt<T>(ctx, x, signal);
       ctx.retry.recordSuccess(token);
       return out;
     } catch (e) {
@@ -200,10 +237,19 @@ async function send<T>(ctx: Context, x: Exchange, signal: AbortSignal | undefine
       try {
         token = await ctx.retry.refreshRetryTokenForRetry(token, info);
       } catch {
+        const err = e as { $metadata?: Record<string, unknown> };
+        if (err !== null && typeof err === 'object') {
+          err.$metadata ??= {};
+          err.$metadata.attempts = attempts + 1;
+          err.$metadata.totalRetryDelay = totalRetryDelay;
+        }
         throw e;
       }
+      attempts = token.getRetryCount();
+      const delay = token.getRetryDelay();
+      totalRetryDelay += ((token as { $retryLog?: { acquisitionDelay?: number } }).$retryLog?.acquisitionDelay ?? 0) + delay;
       // wait.ts's sleep rejects with its own AbortedError; callers see the signal's reason, as for a call in flight.
-      await sleep(token.getRetryDelay(), signal).catch(() => {
+      await sleep(delay, signal).catch(() => {
         throw abortReason(signal!);
       });
     }
@@ -218,7 +264,7 @@ function retryErrorType(e: unknown): RetryErrorType {
   return 'CLIENT_ERROR';
 }
 
-async function attempt<T>(ctx: Context, x: Exchange, attempts: number, signal: AbortSignal | undefined): Promise<T> {
+async function attempt<T>(ctx: Context, x: Exchange, signal: AbortSignal | undefined): Promise<T> {
   const { url } = ctx;
   const path = ctx.basePath + x.path;
   const headers = ctx.signer.sign({
@@ -237,12 +283,11 @@ async function attempt<T>(ctx: Context, x: Exchange, attempts: number, signal: A
   const offsetBefore = ctx.clock.offset;
   headers['user-agent'] = USER_AGENT;
   const qs = x.query ? `?${new URLSearchParams(x.query).toString()}` : '';
-  const res: Http1Response = await ctx.pool.request({ method: x.method, path: path + qs, headers, body: x.body }, signal);
-  const requestId = res.headers['x-amzn-requestid'];
+  const res = await ctx.send({ method: x.method, path: path + qs, headers, body: x.body }, signal);
   const offset = serverClockOffset(res.headers, ctx.clock.offset, sentAt);
   ctx.clock.offset = offset;
   if (res.status < 200 || res.status >= 300) {
-    const err = errorFromResponse(res.status, res.headers, res.body, requestId, attempts);
+    const err = errorFromResponse(res.status, res.headers, res.body);
     // As the SDK's signer: a correction this large makes the error retryable (signed again with it).
     if (Math.abs(offset) >= 240_000 && offset !== offsetBefore) (err.$metadata as { clockSkewCorrected?: boolean }).clockSkewCorrected = true;
     throw err;
@@ -250,7 +295,8 @@ async function attempt<T>(ctx: Context, x: Exchange, attempts: number, signal: A
   try {
     return dropNulls(res.body === '' ? {} : JSON.parse(res.body)) as T;
   } catch {
-    throw serviceError('SerializationException', `Unparseable response from EKS (HTTP ${res.status})`, res.status, requestId, attempts);
+    const err = new (serviceExceptionClass())({ name: 'SerializationException', message: `Unparseable response from EKS (HTTP ${res.status})`, $fault: 'client', $metadata: responseMetadata(res.status, res.headers) });
+    throw err;
   }
 }
 
@@ -272,33 +318,95 @@ function serverClockOffset(headers: Record<string, string>, current: number, sen
   return server - now;
 }
 
-/** rest-json errors: the type from X-Amzn-ErrorType, else the body's __type/code, without namespace or suffix. */
-function errorFromResponse(status: number, headers: Record<string, string>, text: string, requestId: string | undefined, attempts: number): ServiceException {
+/**
+ * EKS's modelled errors (every error shape of the service model: the SDK resolves an error by name
+ * across all of them), with their fault and members besides `message`, in model order.
+ * test/eks-reads.test.ts checks this table against the model, and lean errors against the SDK's.
+ */
+export const ERROR_SHAPES: Readonly<Record<string, { readonly fault: 'client' | 'server'; readonly members: readonly string[] }>> = {
+  AccessDeniedException: { fault: 'client', members: [] },
+  BadRequestException: { fault: 'client', members: [] },
+  ClientException: { fault: 'client', members: ['clusterName', 'nodegroupName', 'addonName', 'subscriptionId'] },
+  InvalidParameterException: { fault: 'client', members: ['clusterName', 'nodegroupName', 'fargateProfileName', 'addonName', 'subscriptionId'] },
+  InvalidRequestException: { fault: 'client', members: ['clusterName', 'nodegroupName', 'addonName', 'subscriptionId'] },
+  InvalidStateException: { fault: 'client', members: ['clusterName'] },
+  NotFoundException: { fault: 'client', members: [] },
+  ResourceInUseException: { fault: 'client', members: ['clusterName', 'nodegroupName', 'addonName'] },
+  ResourceLimitExceededException: { fault: 'client', members: ['clusterName', 'nodegroupName', 'subscriptionId'] },
+  ResourceNotFoundException: { fault: 'client', members: ['clusterName', 'nodegroupName', 'fargateProfileName', 'addonName', 'subscriptionId'] },
+  ResourcePropagationDelayException: { fault: 'client', members: [] },
+  ServerException: { fault: 'server', members: ['clusterName', 'nodegroupName', 'addonName', 'subscriptionId'] },
+  ServiceUnavailableException: { fault: 'server', members: [] },
+  ThrottlingException: { fault: 'client', members: ['clusterName'] },
+  UnsupportedAvailabilityZoneException: { fault: 'client', members: ['clusterName', 'nodegroupName', 'validZones'] },
+};
+
+/** The SDK's ServiceException, required here and not at the top: a run without errors skips its ~15 ms of module loading. */
+function serviceExceptionClass(): typeof ServiceException {
+  return (require('@smithy/core/client') as typeof import('@smithy/core/client')).ServiceException;
+}
+
+/** $metadata as the SDK's rest-json protocol reads it from a response (attempts and delays are added by send). */
+function responseMetadata(status: number, headers: Record<string, string>): ServiceException['$metadata'] {
+  return {
+    httpStatusCode: status,
+    requestId: headers['x-amzn-requestid'] ?? headers['x-amzn-request-id'] ?? headers['x-amz-request-id'],
+    extendedRequestId: headers['x-amz-id-2'],
+    cfId: headers['x-amz-cf-id'],
+  };
+}
+
+/** The error name as the SDK's loadRestJsonErrorCode finds it: X-Amzn-ErrorType, else the body's code, else __type; cleaned. */
+function errorCode(headers: Record<string, string>, body: Record<string, unknown>): string | undefined {
+  const codeKey = Object.keys(body).find((k) => k.toLowerCase() === 'code');
+  const raw = headers['x-amzn-errortype'] ?? (codeKey !== undefined && body[codeKey] !== undefined ? body[codeKey] : body.__type);
+  if (raw === undefined) return undefined;
+  let v = String(raw);
+  if (v.includes(',')) v = v.split(',')[0]!;
+  if (v.includes(':')) v = v.split(':')[0]!;
+  if (v.includes('#')) v = v.split('#')[1]!;
+  return v;
+}
+
+/**
+ * A rest-json error response as the SDK deserialises it (AwsRestJsonProtocol.handleError and
+ * decorateServiceException): a modelled error gets its fault and every member of its shape (absent
+ * ones undefined), then `message`; any other gets the fault from the status; then body fields not
+ * yet set are copied. The class is ServiceException, not the modelled subclass (that would load the
+ * SDK), but the SDK's `instanceof` checks accept it by name, and eksidp checks names.
+ */
+function errorFromResponse(status: number, headers: Record<string, string>, text: string): ServiceException {
   let body: Record<string, unknown> = {};
   try {
     const parsed: unknown = text === '' ? {} : JSON.parse(text);
     if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
   } catch {
-    // Not JSON (a proxy's HTML page, say): the status alone names the error.
+    // Not JSON (a proxy's HTML page, say): the status and headers alone describe the error.
   }
-  const raw = headers['x-amzn-errortype'] ?? (typeof body.__type === 'string' ? body.__type : undefined) ?? (typeof body.code === 'string' ? body.code : undefined);
-  const name = raw ? raw.split(':')[0]!.split('#').pop()! : status >= 500 ? 'UnknownError' : `HTTP${status}`;
-  const message = typeof body.message === 'string' ? body.message : typeof body.Message === 'string' ? body.Message : `HTTP ${status}`;
-  const err = serviceError(name, message, status, requestId, attempts);
-  // Members such as clusterName/nodegroupName travel in the body; keep them as the SDK does.
-  for (const [k, v] of Object.entries(body)) if (k !== '__type' && k !== 'message' && k !== 'Message' && !(k in err)) (err as unknown as Record<string, unknown>)[k] = v;
+  const name = errorCode(headers, body) ?? 'Unknown';
+  const $metadata = responseMetadata(status, headers);
+  const SdkError = serviceExceptionClass();
+  const shape = Object.hasOwn(ERROR_SHAPES, name) ? ERROR_SHAPES[name] : undefined;
+  let err: ServiceException;
+  const fields = () => err as unknown as Record<string, unknown>;
+  if (shape) {
+    err = new SdkError({ name, $fault: shape.fault, $metadata });
+    for (const m of shape.members) fields()[m] = body[m];
+    fields().message = body.message ?? body.Message ?? 'UnknownError';
+  } else {
+    body.message = body.message ?? body.Message ?? 'UnknownError';
+    err = new SdkError({ name } as ConstructorParameters<typeof ServiceException>[0]);
+    Object.assign(err, { $metadata, $fault: status < 500 ? 'client' : 'server' });
+  }
+  for (const [k, v] of Object.entries(body)) {
+    const cur = fields()[k];
+    if (v !== undefined && (cur === undefined || cur === null || cur === '')) fields()[k] = v;
+  }
+  fields().message = fields().message || fields().Message || 'UnknownError';
+  delete fields().Message;
+  // The raw response, hidden as the SDK's deserializer hides it (retry-after hints are read from it).
+  Object.defineProperty(err, '$response', { value: { statusCode: status, headers, body: text }, enumerable: false, writable: false, configurable: false });
   return err;
-}
-
-function serviceError(name: string, message: string, status: number, requestId: string | undefined, attempts: number): ServiceException {
-  // Required here, not at the top: a run without errors skips its ~15 ms of module loading.
-  const { ServiceException: SdkError } = require('@smithy/core/client') as typeof import('@smithy/core/client');
-  return new SdkError({
-    name,
-    message,
-    $fault: status >= 500 ? 'server' : 'client',
-    $metadata: { httpStatusCode: status, requestId, attempts },
-  });
 }
 
 /** The SDK drops nulls from nested structures, lists and maps; do the same so results compare equal. */
