@@ -2,11 +2,13 @@
  * Drift benchmark: `eksidp drift` versus `terraform plan -refresh-only` on the same fleet, whole
  * processes side by side, against the embedded emulator with 20 ms latency per call.
  *
- *   npx tsx bench/drift.ts [--sizes 50,200,1000] [--no-terraform] [--concurrency 64]
+ *   npx tsx bench/drift.ts [--sizes 50,200,1000] [--no-terraform] [--concurrency 64] [--bin PATH]
  *
  * The fleet is N clusters (data sources) each with one OIDC config. It is seeded through the SDK
  * with latency off; Terraform's state is written from the live objects with the EKS provider's own
- * state mapping (idpState), so no slow `terraform apply` is needed.
+ * state mapping (idpState), so no slow `terraform apply` is needed. `--bin` times another build's
+ * `eksidp` (bin/eksidp.js of a checkout), to put figures before and after a change side by side.
+ * CPU per read call: bench/cpu-per-call.ts.
  */
 import { execFile } from 'node:child_process';
 import { DescribeClusterCommand, DescribeIdentityProviderConfigCommand, ListIdentityProviderConfigsCommand, type EKSClient } from '@aws-sdk/client-eks';
@@ -24,12 +26,12 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const LATENCY_MS = 20;
 const STARTUP_S = 0.3;
 const root = path.join(__dirname, '..');
-const eksidpBin = path.join(root, 'node_modules', '.bin', 'eksidp');
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
+const eksidpBin = flag('bin') ? path.resolve(flag('bin')!) : path.join(root, 'node_modules', '.bin', 'eksidp');
 const sizes = (flag('sizes') ?? '50,200,1000').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
 const concurrency = Number(flag('concurrency') ?? 64);
 const withTerraform = !process.argv.includes('--no-terraform');

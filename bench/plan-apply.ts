@@ -3,7 +3,7 @@
  * run on the same stack shape and the same emulator (20 ms latency per call), at 1, 50 and 200 clusters
  * each with one identity provider config.
  *
- *   npm run build && npx tsx bench/plan-apply.ts [--sizes 1,50,200] [--no-terraform]
+ *   npm run build && npx tsx bench/plan-apply.ts [--sizes 1,50,200] [--no-terraform] [--bin PATH]
  *
  * Per size: eksidp applies into one folder and Terraform into another (cluster name prefixes keep the
  * two fleets apart on the one emulator). Then both configurations are edited the same way (a tag
@@ -12,7 +12,8 @@
  * actions must be identical (eksidp `plan --json` vs `terraform show -json` resource_changes).
  * Times are of whole processes (start-up included); `terraform init` is setup, not timed. Peak memory
  * is the process tree's (Terraform runs the AWS provider as a child process): the largest sum of RSS
- * over processes alive at one 20 ms poll, and at least the root's VmHWM.
+ * over processes alive at one 20 ms poll, and at least the root's VmHWM. `--bin` times another build's
+ * `eksidp` (bin/eksidp.js of a checkout) against this checkout's emulator, for before/after figures.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,7 +23,9 @@ import { createInterface } from 'node:readline';
 import { terraformAvailable, terraformEnv } from '../test/helpers/terraform';
 
 const ROOT = path.join(__dirname, '..');
-const EKSIDP = path.join(ROOT, 'node_modules', '.bin', 'eksidp');
+const EMULATOR = path.join(ROOT, 'node_modules', '.bin', 'eksidp');
+const binAt = process.argv.indexOf('--bin');
+const EKSIDP = binAt >= 0 ? path.resolve(process.argv[binAt + 1]!) : EMULATOR;
 const TARGET_PLAN_RATIO = 10;
 const TARGET_PEAK_MB = 150;
 const TERRAFORM_REF = { planS: 16.8, peakMb: 640 };
@@ -140,7 +143,7 @@ function sameActions(a: Actions, b: Actions): string | undefined {
 }
 
 async function startEmulator(): Promise<{ url: string; stop(): void }> {
-  const child = spawn(EKSIDP, ['emulator', '--port', '0', '--latency-ms', '20', '--cluster-create-ms', '50', '--update-ms', '50'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(EMULATOR, ['emulator', '--port', '0', '--latency-ms', '20', '--cluster-create-ms', '50', '--update-ms', '50'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`emulator exited ${code}`)));

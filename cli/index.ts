@@ -11,7 +11,7 @@ function messageLines(message: string): string {
 }
 
 // Silence the AWS SDK's Node-version notice before any SDK module loads: it is printed on every
-// start under Node 20 and is not actionable for users of this CLI (engines declares node >=20).
+// start under Node 20 and is not actionable for users of this CLI (engines declares node >=20.18.1).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 /** The package version, found from the compiled (dist/cli) and the source (cli/) location alike. */

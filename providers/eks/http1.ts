@@ -215,55 +215,62 @@ class Conn {
       this.socket.destroy();
       return;
     }
-    let data = d;
-    while (data.length > 0 && this.current) {
+    // Offsets into `d`, not copies: the common response (head and body in one chunk) costs one slice.
+    let at = 0;
+    while (at < d.length && this.current) {
       if (!this.body) {
-        const rest = this.readHead(data);
-        if (rest === undefined) return;
-        data = rest;
+        at = this.readHead(d, at);
+        if (at < 0) return;
         // readHead set the body's delimitation, unless an interim 1xx response ended (the real head follows).
         const body = this.body as BodyState | undefined;
         if (!body) continue;
-        if (body.kind === 'length' && body.remaining === 0) return void this.complete(data.length === 0);
-        if (data.length === 0) return;
+        if (body.kind === 'length' && body.remaining === 0) return void this.complete(at === d.length);
+        if (at === d.length) return;
       }
-      const rest = this.readBody(data);
-      if (rest === undefined) return;
-      data = rest;
+      at = this.readBody(d, at);
     }
   }
 
   /**
-   * Adds bytes to the response head; when the blank line is found, parses it and returns the bytes
-   * after it (undefined while the head is incomplete, or when the request has failed). Each byte is
-   * searched once (with the 3 before it, for a boundary split across chunks) and copied once.
+   * Reads response-head bytes from `d` at `at`; when the blank line is found, parses the head and
+   * returns where the body starts in `d` (-1 while the head is incomplete, or when the request has
+   * failed). Each byte is searched once and copied at most once.
    */
-  private readHead(data: Buffer): Buffer | undefined {
-    const tail = this.headTail;
-    const probe = tail.length === 0 ? data : Buffer.concat([tail, data]);
-    const at = probe.indexOf(CRLF2);
+  private readHead(d: Buffer, at: number): number {
     const max = this.limits.maxHeaderBytes;
-    if (at < 0) {
-      this.head.push(data);
-      this.headLength += data.length;
-      if (this.headLength > max) return void this.fail(codeError(`The response head from ${this.host} exceeds ${max} bytes`, 'HPE_HEADER_OVERFLOW'));
-      this.headTail = Buffer.from(probe.subarray(Math.max(0, probe.length - 3)));
-      return undefined;
+    const tail = this.headTail;
+    let end = -1; // just after the blank line, in `d`
+    if (tail.length > 0) {
+      // A blank line split across chunks starts in the last 3 bytes seen and ends in the first 3 here.
+      const probe = Buffer.concat([tail, d.subarray(at, Math.min(d.length, at + 3))]);
+      const i = probe.indexOf(CRLF2);
+      if (i >= 0) end = at + i + 4 - tail.length;
     }
-    // Where the head ends (after the blank line) in `data`'s coordinates.
-    const endInData = at + 4 - tail.length;
-    const headBytes = this.headLength + endInData - 4;
-    if (headBytes > max) return void this.fail(codeError(`The response head from ${this.host} exceeds ${max} bytes`, 'HPE_HEADER_OVERFLOW'));
-    this.head.push(data.subarray(0, endInData));
-    const joined = this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head, this.headLength + endInData);
-    const rest = data.subarray(endInData);
-    const end = joined.length - 4;
+    if (end < 0) {
+      const i = d.indexOf(CRLF2, at);
+      if (i >= 0) end = i + 4;
+    }
+    if (end < 0) {
+      const piece = at === 0 ? d : d.subarray(at);
+      this.head.push(piece);
+      this.headLength += piece.length;
+      if (this.headLength > max) return this.fail(codeError(`The response head from ${this.host} exceeds ${max} bytes`, 'HPE_HEADER_OVERFLOW')), -1;
+      this.headTail = piece.length >= 3 ? piece.subarray(piece.length - 3) : Buffer.concat([tail, piece]).subarray(-3);
+      return -1;
+    }
+    if (this.headLength + end - at - 4 > max) return this.fail(codeError(`The response head from ${this.host} exceeds ${max} bytes`, 'HPE_HEADER_OVERFLOW')), -1;
+    let text: string;
+    if (this.head.length === 0) text = d.toString('latin1', at, end - 4);
+    else {
+      const joined = Buffer.concat([...this.head, d.subarray(at, end)]);
+      text = joined.toString('latin1', 0, joined.length - 4);
+    }
     this.head = [];
     this.headLength = 0;
     this.headTail = EMPTY;
-    const lines = joined.toString('latin1', 0, end).split('\r\n');
+    const lines = text.split('\r\n');
     const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]!);
-    if (!m) return void this.fail(codeError(`Malformed HTTP response from ${this.host}: ${JSON.stringify(lines[0]!.slice(0, 80))}`, 'HPE_INVALID_CONSTANT'));
+    if (!m) return this.fail(codeError(`Malformed HTTP response from ${this.host}: ${JSON.stringify(lines[0]!.slice(0, 80))}`, 'HPE_INVALID_CONSTANT')), -1;
     const status = Number(m[2]);
     const headers: Record<string, string> = {};
     for (let i = 1; i < lines.length; i++) {
@@ -275,45 +282,42 @@ class Conn {
       headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
     }
     // Interim response (100 Continue...): the real one follows.
-    if (status >= 100 && status < 200) return rest;
+    if (status >= 100 && status < 200) return end;
     this.status = status;
     this.headers = headers;
     this.keepAlive = m[1] === '1' ? !/\bclose\b/i.test(headers.connection ?? '') : /\bkeep-alive\b/i.test(headers.connection ?? '');
     const noBody = this.current!.req.method === 'HEAD' || status === 204 || status === 304;
     if (noBody) this.body = { kind: 'length', remaining: 0 };
-    else if (/\bchunked\b/i.test(headers['transfer-encoding'] ?? '')) this.body = { kind: 'chunked', decoder: new ChunkedDecoder(this.limits.maxHeaderBytes) };
+    else if (/\bchunked\b/i.test(headers['transfer-encoding'] ?? '')) this.body = { kind: 'chunked', decoder: new ChunkedDecoder(max) };
     else if (headers['content-length'] !== undefined) {
       const len = contentLength(headers['content-length']);
-      if (len === undefined) return void this.fail(codeError(`Bad Content-Length from ${this.host}: ${JSON.stringify(headers['content-length'])}`, 'HPE_INVALID_CONTENT_LENGTH'));
-      if (len > this.limits.maxResponseBytes) return void this.fail(tooLarge(this.host, this.limits.maxResponseBytes));
+      if (len === undefined) return this.fail(codeError(`Bad Content-Length from ${this.host}: ${JSON.stringify(headers['content-length'])}`, 'HPE_INVALID_CONTENT_LENGTH')), -1;
+      if (len > this.limits.maxResponseBytes) return this.fail(tooLarge(this.host, this.limits.maxResponseBytes)), -1;
       this.body = { kind: 'length', remaining: len };
     } else this.body = { kind: 'close' };
-    return rest;
+    return end;
   }
 
-  /** Consumes body bytes; returns what follows the body (undefined while it is incomplete or failed). */
-  private readBody(data: Buffer): Buffer | undefined {
+  /** Consumes body bytes from `d` at `at`; returns where the next response would start (`d.length` when all was taken). */
+  private readBody(d: Buffer, at: number): number {
     const body = this.body!;
     if (body.kind === 'length') {
-      const take = Math.min(body.remaining, data.length);
-      this.addBody(data.subarray(0, take));
+      const take = Math.min(body.remaining, d.length - at);
+      this.addBody(at === 0 && take === d.length ? d : d.subarray(at, at + take));
       body.remaining -= take;
-      if (body.remaining > 0) return undefined;
-      const rest = data.subarray(take);
-      this.complete(rest.length === 0);
-      return undefined;
+      if (body.remaining === 0) this.complete(at + take === d.length);
+      return d.length;
     }
     if (body.kind === 'close') {
-      if (this.bodyLength + data.length > this.limits.maxResponseBytes) return void this.fail(tooLarge(this.host, this.limits.maxResponseBytes));
-      this.addBody(data);
-      return undefined;
+      if (this.bodyLength + d.length - at > this.limits.maxResponseBytes) return this.fail(tooLarge(this.host, this.limits.maxResponseBytes)), d.length;
+      this.addBody(at === 0 ? d : d.subarray(at));
+      return d.length;
     }
-    const r = body.decoder.push(data, (chunk) => this.addBody(chunk));
-    if (r === 'malformed') return void this.fail(codeError(`Malformed chunked body from ${this.host}`, 'HPE_INVALID_CHUNK_SIZE'));
-    if (this.bodyLength > this.limits.maxResponseBytes) return void this.fail(tooLarge(this.host, this.limits.maxResponseBytes));
-    if (r === 'more') return undefined;
-    this.complete(r.rest.length === 0);
-    return undefined;
+    const r = body.decoder.push(d, at, (chunk) => this.addBody(chunk));
+    if (r === 'malformed') return this.fail(codeError(`Malformed chunked body from ${this.host}`, 'HPE_INVALID_CHUNK_SIZE')), d.length;
+    if (this.bodyLength > this.limits.maxResponseBytes) return this.fail(tooLarge(this.host, this.limits.maxResponseBytes)), d.length;
+    if (r !== 'more') this.complete(r.end === d.length);
+    return d.length;
   }
 
   private addBody(chunk: Buffer): void {
@@ -383,9 +387,9 @@ class ChunkedDecoder {
 
   constructor(private readonly maxLineBytes: number) {}
 
-  /** Feeds bytes; returns 'more', 'malformed', or the bytes after the body when it ended. */
-  push(data: Buffer, emit: (chunk: Buffer) => void): 'more' | 'malformed' | { rest: Buffer } {
-    let pos = 0;
+  /** Feeds `data` from `start`; returns 'more', 'malformed', or where the body ended in `data`. */
+  push(data: Buffer, start: number, emit: (chunk: Buffer) => void): 'more' | 'malformed' | { end: number } {
+    let pos = start;
     while (pos < data.length) {
       if (this.state === 'data') {
         const take = Math.min(this.remaining, data.length - pos);
@@ -418,7 +422,7 @@ class ChunkedDecoder {
       } else {
         this.trailerBytes += line.length + 2;
         if (this.trailerBytes > this.maxLineBytes) return 'malformed';
-        if (line === '') return { rest: data.subarray(pos) };
+        if (line === '') return { end: pos };
       }
     }
     return 'more';
@@ -427,6 +431,7 @@ class ChunkedDecoder {
 
 /** Content-Length as RFC 9110 allows it: digits only; a list of equal values is that value. */
 function contentLength(raw: string): number | undefined {
+  if (/^\d{1,15}$/.test(raw)) return Number(raw);
   const values = raw.split(',').map((v) => v.trim());
   if (!values.every((v) => /^\d{1,15}$/.test(v) && v === values[0])) return undefined;
   return Number(values[0]);
