@@ -25,6 +25,17 @@ const cases: [string, SignInput][] = [
   ['session credentials', { ...base, method: 'GET', path: '/clusters/x', credentials: { ...base.credentials, sessionToken: 'FwoGZXIvYXdzEJr//////////wEaDOPLTOKEN' } }],
   ['a custom endpoint with a port and a path prefix', { ...base, host: '127.0.0.1:4599', method: 'GET', path: '/prefix/clusters/a_b-c' }],
   ['a path segment that needs encoding', { ...base, method: 'GET', path: `/clusters/${encodeURIComponent('name with spaces')}` }],
+  [
+    'headers the SDK never signs (proxy-*, sec-*, user-agent, connection, x-amzn-trace-id...) are left out',
+    {
+      ...base, method: 'GET', path: '/clusters/x',
+      headers: { 'proxy-authorization': 'Basic abc', 'sec-fetch-mode': 'cors', 'user-agent': 'eksidp', connection: 'keep-alive', 'x-amzn-trace-id': 'Root=1', expect: '100-continue', 'x-custom': 'signed' },
+    },
+  ],
+  [
+    'header values with tabs, runs of spaces, line breaks and a non-breaking space',
+    { ...base, method: 'GET', path: '/clusters/x', headers: { 'x-a': '  two  spaces\tand a tab ', 'x-b': 'line\r\nbreak', 'x-c': 'non\u00a0breaking\u00a0 space' } },
+  ],
 ];
 
 for (const [what, input] of cases) {
@@ -41,6 +52,8 @@ for (const [what, input] of cases) {
     t.is(ours['x-amz-security-token'], signed.headers['x-amz-security-token']);
     t.is(ours['x-amz-content-sha256'], signed.headers['x-amz-content-sha256']);
     t.regex(ours.authorization!, /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20261128\/eu-west-1\/eks\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/);
+    // Every header given is still sent, signed or not.
+    for (const k of Object.keys(input.headers ?? {})) t.is(ours[k], input.headers![k]);
   });
 }
 

@@ -17,7 +17,7 @@ export type SignInput = {
   /** Request path, each segment already URI-encoded once. */
   path: string;
   query?: Record<string, string>;
-  /** Headers to send and sign besides host and x-amz-*; lower-case names. */
+  /** Headers to send besides host and x-amz-*; lower-case names. All are signed except those the SDK never signs. */
   headers?: Record<string, string>;
   body?: string;
   region: string;
@@ -39,11 +39,18 @@ export function escapeUri(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** Trimmed, inner runs of whitespace as one space (the regex only when there is something to do). */
+/** As the SDK's signer: CR and LF become spaces, runs of spaces and tabs one space, one space trimmed at each end. */
 function canonicalValue(v: string): string {
-  const t = v.trim();
-  return /\s\s|[\t\n\r]/.test(t) ? t.replace(/\s+/g, ' ') : t;
+  if (!/[\t\n\r]|  |^ | $/.test(v)) return v;
+  return v.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
 }
+
+/**
+ * Headers the SDK's signer never signs (@smithy/signature-v4's ALWAYS_UNSIGNABLE_HEADERS, proxy-*
+ * and sec-*): a proxy or a browser may add, drop or change them in transit.
+ */
+const UNSIGNABLE = new Set(['authorization', 'cache-control', 'connection', 'expect', 'from', 'keep-alive', 'max-forwards', 'pragma', 'referer', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'user-agent', 'x-amzn-trace-id']);
+const signable = (name: string) => !UNSIGNABLE.has(name) && !name.startsWith('proxy-') && !name.startsWith('sec-');
 
 /** Paths that are already canonical: plain segments, nothing a second encoding would change. */
 const PLAIN_PATH = /^(\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$/;
@@ -89,7 +96,7 @@ export class SigV4Signer {
     // x-amz-content-sha256 is signed as the SDK's signer does for EKS.
     const headers: Record<string, string> = { ...input.headers, host: input.host, 'x-amz-content-sha256': payloadHash, 'x-amz-date': amzDate };
     if (input.credentials.sessionToken) headers['x-amz-security-token'] = input.credentials.sessionToken;
-    const names = Object.keys(headers).sort();
+    const names = Object.keys(headers).filter(signable).sort();
     let canonicalHeaders = '';
     for (const n of names) canonicalHeaders += `${n}:${canonicalValue(headers[n]!)}\n`;
     const signedHeaders = names.join(';');
