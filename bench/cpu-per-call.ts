@@ -37,7 +37,7 @@ for (let i = 0; i < argv.length; i++) {
 }
 if (bins.length === 0) bins.push({ label: 'current', bin: path.join(__dirname, '..', 'node_modules', '.bin', 'eksidp') });
 
-type Cpu = { cpuS: number; wallS: number; code: number };
+type Cpu = { cpuS: number; wallS: number; peakMb: number; code: number };
 
 /** user+sys of the whole process tree (GNU time reports the child's rusage, which includes its children). */
 function cpuOf(bin: string, dir: string): Promise<Cpu> {
@@ -48,8 +48,9 @@ function cpuOf(bin: string, dir: string): Promise<Cpu> {
       const wallS = Number(process.hrtime.bigint() - started) / 1e9;
       const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
       const sys = /System time \(seconds\): ([\d.]+)/.exec(stderr);
-      if (!user || !sys) return reject(new Error(`no figures from /usr/bin/time: ${stderr.slice(-400)}`));
-      resolve({ cpuS: Number(user[1]) + Number(sys[1]), wallS, code: err ? Number((err as NodeJS.ErrnoException).code) : 0 });
+      const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+      if (!user || !sys || !rss) return reject(new Error(`no figures from /usr/bin/time: ${stderr.slice(-400)}`));
+      resolve({ cpuS: Number(user[1]) + Number(sys[1]), wallS, peakMb: Number(rss[1]) / 1024, code: err ? Number((err as NodeJS.ErrnoException).code) : 0 });
     });
   });
 }
@@ -84,19 +85,19 @@ async function main(): Promise<void> {
         if (e.code !== 0) throw new Error(`${b.label}: 0-cluster drift exited ${e.code}`);
         results.get(b.label)!.full.push(f);
         results.get(b.label)!.empty.push(e);
-        process.stderr.write(`[run ${r + 1}] ${b.label}: ${clusters} clusters ${f.cpuS.toFixed(2)} s CPU (${f.wallS.toFixed(2)} s wall), 0 clusters ${e.cpuS.toFixed(2)} s CPU\n`);
+        process.stderr.write(`[run ${r + 1}] ${b.label}: ${clusters} clusters ${f.cpuS.toFixed(2)} s CPU (${f.wallS.toFixed(2)} s wall, ${f.peakMb.toFixed(0)} MB), 0 clusters ${e.cpuS.toFixed(2)} s CPU (${e.peakMb.toFixed(0)} MB)\n`);
       }
     }
     const lines = [
       `CPU per read call, eksidp drift --concurrency ${concurrency}, ${clusters} clusters (${3 * clusters} calls) vs 0, emulator latency ${latencyMs} ms, ${runs} runs, ${os.cpus().length} CPUs`,
       '',
-      '| build | CPU s at N (runs) | CPU s at 0 (runs) | wall s at N (median) | CPU ms per call (median of runs) |',
-      '| --- | --- | --- | ---: | ---: |',
+      '| build | CPU s at N (runs) | CPU s at 0 (runs) | wall s at N (median) | peak MB at N (median) | CPU ms per call (median of runs) |',
+      '| --- | --- | --- | ---: | ---: | ---: |',
     ];
     for (const b of bins) {
       const { full: f, empty: e } = results.get(b.label)!;
       const perCall = f.map((x, i) => ((x.cpuS - e[i]!.cpuS) * 1000) / (3 * clusters));
-      lines.push(`| ${b.label} | ${f.map((x) => x.cpuS.toFixed(2)).join(', ')} | ${e.map((x) => x.cpuS.toFixed(2)).join(', ')} | ${median(f.map((x) => x.wallS)).toFixed(2)} | ${median(perCall).toFixed(3)} (${perCall.map((x) => x.toFixed(3)).join(', ')}) |`);
+      lines.push(`| ${b.label} | ${f.map((x) => x.cpuS.toFixed(2)).join(', ')} | ${e.map((x) => x.cpuS.toFixed(2)).join(', ')} | ${median(f.map((x) => x.wallS)).toFixed(2)} | ${median(f.map((x) => x.peakMb)).toFixed(0)} | ${median(perCall).toFixed(3)} (${perCall.map((x) => x.toFixed(3)).join(', ')}) |`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
