@@ -40,7 +40,8 @@ async function listen(t: ExecutionContext, srv: net.Server): Promise<number> {
 }
 
 async function emulator(t: ExecutionContext): Promise<EmulatorHandle & { port: number }> {
-  const em = await startEmulator({ port: 0, clusterCreateMs: 0, clusterDeleteMs: 0, updateMs: 0 });
+  // The emulator answers loopback Host names only, and the name the test proxy maps to it.
+  const em = await startEmulator({ port: 0, clusterCreateMs: 0, clusterDeleteMs: 0, updateMs: 0, allowHosts: [NAME] });
   t.teardown(() => em.close());
   const admin = sdkClient(em.url);
   t.teardown(() => admin.destroy());
