@@ -130,11 +130,15 @@ test('a proxy from the provider block carries lean reads, SDK reads and SDK writ
   t.is((await sdk.describeCluster('alpha')).cluster?.name, 'alpha');
   await write('beta');
   t.is((await lean.describeCluster('beta')).cluster?.name, 'beta');
+  // EKSIDP_SDK_READS=1: the connection's reads are the SDK client's, through the same proxy.
+  const viaSdk = connect(t, { endpoints: [{ eks: `http://${NAME}:${em.port}` }], http_proxy: px.url }, { EKSIDP_SDK_READS: '1' });
+  t.is((await viaSdk.reads.listIdentityProviderConfigs('alpha', undefined)).identityProviderConfigs?.length, 0);
   t.deepEqual(px.seen, [
     `GET ${NAME}:${em.port}/clusters/alpha`,
     `GET ${NAME}:${em.port}/clusters/alpha`,
     `POST ${NAME}:${em.port}/clusters`,
     `GET ${NAME}:${em.port}/clusters/beta`,
+    `GET ${NAME}:${em.port}/clusters/alpha/identity-provider-configs`,
   ]);
 });
 
