@@ -24,6 +24,11 @@ export type ResourceConfig = {
   /** Addresses from depends_on. */
   dependsOn: string[];
   lifecycle: Lifecycle;
+  /**
+   * The resource's `//` value (tool metadata: cdktf stacks put sample identities there), which
+   * Terraform ignores; absent when there is none. Kept here so no caller re-reads the raw JSON.
+   */
+  metadata?: Value;
 };
 
 export type ProviderConfig = { name: string; source: string; body: ObjectValue };
@@ -58,6 +63,15 @@ export function providerAddress(source: string): string {
 function normaliseSource(source: string): string {
   const parts = source.split('/');
   return parts.length === 2 ? `registry.terraform.io/${source}` : source;
+}
+
+/** A resource body's `//` value in the raw (unstripped) JSON. */
+function rawMetadata(rawJson: Record<string, unknown>, mode: string, type: string, name: string): Value | undefined {
+  const byType = rawJson[mode];
+  const byName = isObject(byType as Value) ? (byType as ObjectValue)[type] : undefined;
+  const body = isObject(byName ?? null) ? (byName as ObjectValue)[name] : undefined;
+  const first = Array.isArray(body) ? body[0] : body;
+  return isObject(first ?? null) && (first as ObjectValue)['//'] !== undefined ? (first as ObjectValue)['//'] : undefined;
 }
 
 /** Accepts one object or a list of objects (cdktf writes lists) for a block. */
@@ -182,7 +196,8 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
         const args: ObjectValue = {};
         for (const [k, v] of Object.entries(body)) if (!META.has(k)) args[k] = v;
         for (const e of collectReferences(args).errors) diags.push(error(e.message, address, e.at));
-        resources.push({ address, mode: mode === 'data' ? 'data' : 'managed', type, name, provider, body: args, dependsOn, lifecycle });
+        const metadata = rawMetadata(rawJson, mode, type, name);
+        resources.push({ address, mode: mode === 'data' ? 'data' : 'managed', type, name, provider, body: args, dependsOn, lifecycle, ...(metadata !== undefined ? { metadata } : {}) });
       }
     }
   }

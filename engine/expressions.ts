@@ -1,4 +1,4 @@
-import type { Path, Value } from './protocol';
+import type { ObjectValue, Path, Value } from './protocol';
 import { isUnknown, UNKNOWN } from './protocol';
 import { isObject, pathString } from './util';
 
@@ -147,35 +147,58 @@ function interpolate(v: Value): string | undefined {
  */
 export function evaluate(value: Value, lookup: Lookup, at: Path = []): { value: Value; errors: { message: string; at: Path }[] } {
   const errors: { message: string; at: Path }[] = [];
-  const walk = (v: Value, p: Path): Value => {
+  // One mutable path, copied only where an error is recorded (as in collectReferences): plans and
+  // drift checks evaluate every resource, and a path array per value was much of that at fleet scale.
+  const p: (string | number)[] = [...at];
+  const fail = (message: string): null => {
+    errors.push({ message, at: [...p] });
+    return null;
+  };
+  const walk = (v: Value): Value => {
     if (typeof v === 'string') {
       const t = parseTemplate(v);
       if (t === null) return v;
-      if (typeof t === 'string') { errors.push({ message: t, at: p }); return null; }
+      if (typeof t === 'string') return fail(t);
       if (t.whole) {
         const r = lookup(t.parts[0] as Reference);
-        if ('error' in r) { errors.push({ message: `${(t.parts[0] as Reference).text}: ${r.error}`, at: p }); return null; }
+        if ('error' in r) return fail(`${(t.parts[0] as Reference).text}: ${r.error}`);
         return r.value;
       }
       let out = '';
       for (const part of t.parts) {
         if (typeof part === 'string') { out += part; continue; }
         const r = lookup(part);
-        if ('error' in r) { errors.push({ message: `${part.text}: ${r.error}`, at: p }); return null; }
+        if ('error' in r) return fail(`${part.text}: ${r.error}`);
         if (isUnknown(r.value)) return UNKNOWN;
         const s = interpolate(r.value);
-        if (s === undefined) {
-          errors.push({ message: `cannot include '${part.text}' in a string: it is ${r.value === null ? 'null' : Array.isArray(r.value) ? 'a list' : 'an object'}`, at: p });
-          return null;
-        }
+        if (s === undefined) return fail(`cannot include '${part.text}' in a string: it is ${r.value === null ? 'null' : Array.isArray(r.value) ? 'a list' : 'an object'}`);
         out += s;
       }
       return out;
     }
-    if (Array.isArray(v)) return v.map((x, i) => walk(x, [...p, i]));
-    if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, [...p, k])]));
+    if (Array.isArray(v)) {
+      const out: Value[] = new Array(v.length);
+      for (let i = 0; i < v.length; i++) {
+        p.push(i);
+        out[i] = walk(v[i]!);
+        p.pop();
+      }
+      return out;
+    }
+    if (isObject(v)) {
+      const out: ObjectValue = {};
+      for (const k in v) {
+        p.push(k);
+        const x = walk(v[k]!);
+        // A JSON key named __proto__ stays a plain property (assignment would set the prototype).
+        if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+        else out[k] = x;
+        p.pop();
+      }
+      return out;
+    }
     return v;
   };
-  const result = walk(value, at);
+  const result = walk(value);
   return { value: result, errors };
 }

@@ -127,7 +127,8 @@ function setPath(obj: ObjectValue, path: Path, value: Value): void {
 
 /** lifecycle.ignore_changes: ignored paths keep their prior values. */
 function applyIgnoreChanges(r: ResourceConfig, config: ObjectValue, prior: ObjectValue | null): ObjectValue {
-  if (!prior) return config;
+  // Nothing to ignore (the usual case): no copy, plans and drift checks go through here per resource.
+  if (!prior || (Array.isArray(r.lifecycle.ignoreChanges) && r.lifecycle.ignoreChanges.length === 0)) return config;
   const out = clone(config);
   if (r.lifecycle.ignoreChanges === 'all') {
     for (const k of Object.keys(out)) if (k in prior && k !== 'timeouts') out[k] = clone(prior[k]!);
@@ -146,6 +147,45 @@ function unknownComputed(ws: Workspace, r: ResourceConfig, config: ObjectValue):
   const out = clone(config);
   for (const [k, a] of Object.entries(schema.block.attributes ?? {})) if (a.computed && (out[k] === null || out[k] === undefined)) out[k] = UNKNOWN;
   return out;
+}
+
+/** One managed resource's planned change, before the engine adds addresses and dependencies. */
+export type PlannedInstance = Pick<ResourceChange, 'actions' | 'before' | 'after' | 'replacePaths' | 'reason'> & { after: ObjectValue };
+
+/**
+ * One managed resource against its refreshed state instance: lifecycle.ignore_changes, the
+ * provider's planResourceChange, and the action. Pure (no I/O): plan() walks every configured
+ * resource through it, and drift checks use it offline on what they read. Problems go to `diags`;
+ * undefined when the provider planned nothing.
+ */
+export function planInstance(ws: Workspace, r: ResourceConfig, config: ObjectValue, inst: StateInstance | undefined, diags: Diagnostic[]): PlannedInstance | undefined {
+  const address = r.address;
+  const provider = ws.providers.get(r.provider)!;
+  const schema = resourceSchema(ws, r)!;
+  const tainted = inst?.status === 'tainted';
+  const priorAttrs = inst ? (inst.attributes as ObjectValue) : null;
+  const planPrior = tainted ? null : priorAttrs;
+  const effective = applyIgnoreChanges(r, config, planPrior);
+  const proposed = proposedNew(schema.block, planPrior, effective);
+  const res = provider.planResourceChange({ typeName: r.type, address, priorState: planPrior, proposedNewState: proposed, config: effective });
+  diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
+  if (hasErrors(res.diagnostics) || res.plannedState === null) {
+    if (!hasErrors(res.diagnostics)) diags.push(error('provider planned no object for a configured resource', address));
+    return undefined;
+  }
+  const planned = res.plannedState;
+  let actions: Action[];
+  let reason: ResourceChange['reason'];
+  const replacePaths = tainted ? [] : res.requiresReplace;
+  if (!priorAttrs) actions = ['create'];
+  else if (tainted) { actions = r.lifecycle.createBeforeDestroy ? ['create', 'delete'] : ['delete', 'create']; reason = 'replace_because_tainted'; }
+  else if (replacePaths.length > 0) { actions = r.lifecycle.createBeforeDestroy ? ['create', 'delete'] : ['delete', 'create']; reason = 'replace_because_cannot_update'; }
+  else if (valuesEqual(priorAttrs, planned)) actions = ['no-op'];
+  else actions = ['update'];
+  if (actions.includes('delete') && r.lifecycle.preventDestroy) {
+    diags.push(error('Instance cannot be destroyed: lifecycle.prevent_destroy is set, but the plan replaces this resource', address, replacePaths[0]));
+  }
+  return { actions, before: priorAttrs, after: planned, replacePaths, ...(reason ? { reason } : {}) };
 }
 
 export function makeLookup(ws: Workspace, values: Map<string, Value>): Lookup {
@@ -241,31 +281,10 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
         continue;
       }
       const inst = instanceOf(address);
-      const tainted = inst?.status === 'tainted';
-      const priorAttrs = inst ? (inst.attributes as ObjectValue) : null;
-      const planPrior = tainted ? null : priorAttrs;
-      const effective = applyIgnoreChanges(r, config, planPrior);
-      const proposed = proposedNew(schema.block, planPrior, effective);
-      const res = provider.planResourceChange({ typeName: r.type, address, priorState: planPrior, proposedNewState: proposed, config: effective });
-      diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
-      if (hasErrors(res.diagnostics) || res.plannedState === null) {
-        if (!hasErrors(res.diagnostics)) diags.push(error('provider planned no object for a configured resource', address));
-        continue;
-      }
-      const planned = res.plannedState;
-      values.set(address, planned);
-      let actions: Action[];
-      let reason: ResourceChange['reason'];
-      const replacePaths = tainted ? [] : res.requiresReplace;
-      if (!priorAttrs) actions = ['create'];
-      else if (tainted) { actions = r.lifecycle.createBeforeDestroy ? ['create', 'delete'] : ['delete', 'create']; reason = 'replace_because_tainted'; }
-      else if (replacePaths.length > 0) { actions = r.lifecycle.createBeforeDestroy ? ['create', 'delete'] : ['delete', 'create']; reason = 'replace_because_cannot_update'; }
-      else if (valuesEqual(priorAttrs, planned)) actions = ['no-op'];
-      else actions = ['update'];
-      if (actions.includes('delete') && r.lifecycle.preventDestroy) {
-        diags.push(error('Instance cannot be destroyed: lifecycle.prevent_destroy is set, but the plan replaces this resource', address, replacePaths[0]));
-      }
-      changes.push({ ...base, actions, before: priorAttrs, after: planned, replacePaths, ...(reason ? { reason } : {}), priorDependencies: inst?.dependencies ?? [] });
+      const planned = planInstance(ws, r, config, inst, diags);
+      if (!planned) continue;
+      values.set(address, planned.after);
+      changes.push({ ...base, ...planned, priorDependencies: inst?.dependencies ?? [] });
     }
   }
   // Deletions: in state but not in config (or everything, for destroy). Data sources just leave the state.

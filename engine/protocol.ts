@@ -59,7 +59,12 @@ export type Timeouts = { create?: number; update?: number; delete?: number; read
 /** Progress reporting while a provider waits (the engine renders `Still creating... [1m10s elapsed]`). */
 export type Progress = (message: string) => void;
 
-export type ConfigureRequest = { config: ObjectValue; env: NodeJS.ProcessEnv };
+export type ConfigureRequest = {
+  config: ObjectValue;
+  env: NodeJS.ProcessEnv;
+  /** Calls the caller may run at once (e.g. `eksidp drift --concurrency`): a provider sizes its connection pool to it. */
+  parallelism?: number;
+};
 export type ConfigureResponse = { diagnostics: Diagnostic[] };
 
 export type ValidateResourceConfigRequest = { typeName: string; address: string; config: ObjectValue };
@@ -112,6 +117,81 @@ export type ApplyResourceChangeRequest = {
 /** On error, `newState` still records whatever exists (Terraform's partial state), or null. */
 export type ApplyResourceChangeResponse = { newState: ObjectValue | null; diagnostics: Diagnostic[] };
 
+/**
+ * Beyond Terraform: bulk reads for drift checks. `readLive` reads, with at most `concurrency` calls in
+ * flight, every live object the declared resources may refer to, through calls the provider chooses
+ * (EKS: per cluster, DescribeCluster, ListIdentityProviderConfigs and one
+ * DescribeIdentityProviderConfig per config), and answers from that snapshot offline: what
+ * readResource (managed) or readDataSource (data) would return for each resource, and which live
+ * objects of the same groups no resource names. Read failures are data (`error`), never absences.
+ */
+export type LiveResourceRequest = {
+  address: string;
+  typeName: string;
+  mode: 'managed' | 'data';
+  /** The evaluated configuration; UNKNOWN where it is not known yet. */
+  config: ObjectValue;
+  /** The resource's state, when there is a state file that has it. */
+  priorState: ObjectValue | null;
+};
+
+export type LiveReadRequest = {
+  resources: LiveResourceRequest[];
+  concurrency: number;
+  signal: AbortSignal;
+  /** Read only groups (e.g. clusters) this accepts (drift `--shard`); all when absent. */
+  include?: (group: string) => boolean;
+  /** Called as each group is read. */
+  onProgress?: (done: number, total: number) => void;
+  /**
+   * Called as each group has been read, with the snapshot, which then answers for the groups read so
+   * far: a caller may judge those while the rest is still being read.
+   */
+  onGroupRead?: (group: string, snapshot: LiveSnapshot) => void;
+};
+
+export type LiveObject = {
+  /** The group the object lives in (an EKS cluster's name); null when it cannot be told. */
+  group: string | null;
+  /** Its name within the group (a config's name; a cluster's own name). */
+  name: string;
+  /**
+   * managed: the state readResource would return, from the prior state, or (without one) from the
+   * live object and the configuration, as an import followed by a refresh; data: readDataSource's
+   * state. null: the object does not exist.
+   */
+  state: ObjectValue | null;
+  /** The lifecycle status the API reports (ACTIVE, CREATING, DELETING, FAILED...), or the group's when that one makes the object unusable. */
+  liveStatus: string | null;
+  /** It still reads, but is being removed or cannot be used (EKS: DELETING, or its cluster DELETING or FAILED): a drift check reports it missing. */
+  defunct?: boolean;
+  /** Why it is absent or unusable, in the provider's words, when that needs saying. */
+  note?: string;
+  /** Why it could not be read: no verdict is possible. */
+  error?: string;
+};
+
+export type UnmanagedObject = {
+  typeName: string;
+  group: string;
+  name: string;
+  /** The id `import` takes for it. */
+  importId: string;
+  /** As an import would record it; null when it could not be read. */
+  state: ObjectValue | null;
+  liveStatus: string | null;
+  error?: string;
+};
+
+export interface LiveSnapshot {
+  /** The group a resource's object lives in, as its request names it (no read needed); null when that cannot be told. */
+  groupOf(req: LiveResourceRequest): string | null;
+  /** What was read for one resource (no call is made). */
+  resource(req: LiveResourceRequest): LiveObject;
+  /** Objects live in the groups read that none of `declared` (all of the provider's resources) names. */
+  unmanaged(declared: readonly LiveResourceRequest[]): UnmanagedObject[];
+}
+
 export type ImportResourceStateRequest = { typeName: string; id: string; signal?: AbortSignal };
 export type ImportResourceStateResponse = { state: ObjectValue | null; diagnostics: Diagnostic[] };
 
@@ -125,6 +205,8 @@ export interface Provider {
   planResourceChange(req: PlanResourceChangeRequest): PlanResourceChangeResponse;
   applyResourceChange(req: ApplyResourceChangeRequest): Promise<ApplyResourceChangeResponse>;
   importResourceState(req: ImportResourceStateRequest): Promise<ImportResourceStateResponse>;
+  /** Optional (beyond Terraform): bulk reads for drift checks (see LiveReadRequest). */
+  readLive?(req: LiveReadRequest): Promise<LiveSnapshot>;
   /**
    * A key that serialises applies: the engine runs at most one apply at a time per key (one EKS
    * update per cluster) and different keys in parallel. undefined: no constraint.

@@ -1,4 +1,6 @@
-import type { BlockSchema, CtyType, Diagnostic, ObjectValue, Path, Value } from './protocol';
+import type { AttributeSchema, BlockSchema, CtyType, Diagnostic, ObjectValue, Path, Value } from './protocol';
+
+type BlockType = NonNullable<BlockSchema['block_types']>[string];
 import { isUnknown, UNKNOWN } from './protocol';
 import { error, isObject } from './util';
 
@@ -15,11 +17,16 @@ export function typeName(t: CtyType): string {
   return `${t[0]} of ${typeName(t[1] as CtyType)}`;
 }
 
-function convert(t: CtyType, v: Value, address: string, path: Path, diags: Diagnostic[]): Value {
+/**
+ * Converts one value to its type. The value's path is `[...parent, key]`, built only when a
+ * problem is reported or a collection is entered: configuration is mostly plain strings, and a path
+ * array per value was much of a plan's (and a drift check's) time at fleet scale.
+ */
+function convert(t: CtyType, v: Value, address: string, parent: Path, key: string | number, diags: Diagnostic[]): Value {
   if (v === null || isUnknown(v)) return v;
   const bad = (what: string) => {
     const got = Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
-    diags.push(error(`Incorrect attribute value type: ${what} required, got ${got}`, address, path));
+    diags.push(error(`Incorrect attribute value type: ${what} required, got ${got}`, address, [...parent, key]));
     return null;
   };
   if (t === 'dynamic') return v;
@@ -40,27 +47,38 @@ function convert(t: CtyType, v: Value, address: string, path: Path, diags: Diagn
   }
   if (Array.isArray(t)) {
     const [kind, inner] = t;
+    const path = [...parent, key];
     if (kind === 'list' || kind === 'set') {
       if (!Array.isArray(v)) return bad(typeName(t));
-      return v.map((x, i) => convert(inner as CtyType, x, address, [...path, i], diags));
+      return v.map((x, i) => convert(inner as CtyType, x, address, path, i, diags));
     }
     if (kind === 'tuple') {
       if (!Array.isArray(v)) return bad('tuple');
       const types = inner as unknown as CtyType[];
-      return v.map((x, i) => convert(types[i] ?? 'dynamic', x, address, [...path, i], diags));
+      return v.map((x, i) => convert(types[i] ?? 'dynamic', x, address, path, i, diags));
     }
     if (kind === 'map') {
       if (!isObject(v)) return bad(typeName(t));
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, convert(inner as CtyType, x, address, [...path, k], diags)]));
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, convert(inner as CtyType, x, address, path, k, diags)]));
     }
     if (kind === 'object') {
       if (!isObject(v)) return bad('object');
       const attrs = inner as Record<string, CtyType>;
       for (const k of Object.keys(v)) if (!(k in attrs)) diags.push(error(`Unsupported attribute "${k}" in object`, address, [...path, k]));
-      return Object.fromEntries(Object.entries(attrs).map(([k, at]) => [k, convert(at, v[k] ?? null, address, [...path, k], diags)]));
+      return Object.fromEntries(Object.entries(attrs).map(([k, at]) => [k, convert(at, v[k] ?? null, address, path, k, diags)]));
     }
   }
   return v;
+}
+
+const entryCache = new WeakMap<object, [string, unknown][]>();
+const NONE: Record<string, never> = Object.freeze({});
+
+/** Object.entries of a schema's attributes or blocks, once per schema object (schemas do not change). */
+function entriesOf<T>(o: Record<string, T>): [string, T][] {
+  let e = entryCache.get(o);
+  if (!e) entryCache.set(o, (e = Object.entries(o)));
+  return e as [string, T][];
 }
 
 /** Validates and normalises one block of configuration. `raw` may contain UNKNOWN values. */
@@ -75,7 +93,7 @@ export function conformBlock(block: BlockSchema, raw: Value, address: string, pa
   for (const key of Object.keys(raw)) {
     if (!(key in attrs) && !(key in blocks)) diags.push(error(`Unsupported argument: an argument named "${key}" is not expected here`, address, [...path, key]));
   }
-  for (const [name, a] of Object.entries(attrs)) {
+  for (const [name, a] of entriesOf(attrs)) {
     const v = raw[name] ?? null;
     if (v === null) {
       if (a.required) diags.push(error(`Missing required argument: "${name}" is required`, address, [...path, name]));
@@ -87,10 +105,14 @@ export function conformBlock(block: BlockSchema, raw: Value, address: string, pa
       out[name] = null;
       continue;
     }
-    out[name] = convert(a.type, v, address, [...path, name], diags);
+    out[name] = convert(a.type, v, address, path, name, diags);
   }
-  for (const [name, bt] of Object.entries(blocks)) {
+  for (const [name, bt] of entriesOf(blocks)) {
     const v = raw[name] ?? null;
+    if (v === null && !bt.min_items) {
+      out[name] = bt.nesting_mode === 'single' ? null : bt.nesting_mode === 'map' ? {} : [];
+      continue;
+    }
     const p = [...path, name];
     if (isUnknown(v)) { out[name] = UNKNOWN; continue; }
     if (bt.nesting_mode === 'single') {
@@ -122,11 +144,11 @@ export function conformBlock(block: BlockSchema, raw: Value, address: string, pa
  */
 export function proposedNew(block: BlockSchema, prior: ObjectValue | null, config: ObjectValue): ObjectValue {
   const out: ObjectValue = {};
-  for (const [name, a] of Object.entries(block.attributes ?? {})) {
+  for (const [name, a] of entriesOf<AttributeSchema>(block.attributes ?? NONE)) {
     const c = config[name] ?? null;
     out[name] = c === null && a.computed ? (prior?.[name] ?? null) : c;
   }
-  for (const [name, bt] of Object.entries(block.block_types ?? {})) {
+  for (const [name, bt] of entriesOf<BlockType>(block.block_types ?? NONE)) {
     const c = config[name] ?? null;
     const p = prior?.[name] ?? null;
     if (isUnknown(c) || c === null) { out[name] = c; continue; }

@@ -60,7 +60,7 @@ export function timeoutsOf(config: ObjectValue | null, address: string, diags?: 
  * the whole configuration statically (schemas, references, provider validation). Throws
  * EngineError with every problem found.
  */
-export async function openWorkspace(config: StackConfig, lookup: ProviderLookup, opts: { env: NodeJS.ProcessEnv; state?: StateV4 | null }): Promise<Workspace> {
+export async function openWorkspace(config: StackConfig, lookup: ProviderLookup, opts: { env: NodeJS.ProcessEnv; state?: StateV4 | null; parallelism?: number }): Promise<Workspace> {
   const diags: Diagnostic[] = [];
   const { graph, diagnostics } = buildGraph(config.resources, config.variables);
   diags.push(...diagnostics);
@@ -96,7 +96,7 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
     for (const e of ev.errors) diags.push(error(e.message, `provider.${p.name}`, e.at));
     const conf = conformBlock(schemas.get(p.name)!.provider.block, ev.value, `provider.${p.name}`, [], diags);
     if (hasErrors(diags)) continue;
-    const res = await provider.configure({ config: conf, env: opts.env });
+    const res = await provider.configure({ config: conf, env: opts.env, ...(opts.parallelism !== undefined ? { parallelism: opts.parallelism } : {}) });
     diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? `provider.${p.name}` })));
   }
   if (diags.length > diagnostics.length && hasErrors(diags)) throw new EngineError(diags);
