@@ -1,9 +1,9 @@
 import type { Cluster, CreateClusterRequest, LogType, UpdateClusterConfigRequest } from '@aws-sdk/client-eks';
-import type { ApplyResourceChangeRequest, ApplyResourceChangeResponse, ObjectValue, Path, ReadResourceResponse, Value } from '../../engine/protocol';
+import type { ApplyResourceChangeRequest, ApplyResourceChangeResponse, BlockSchema, Diagnostic, ObjectValue, Path, ReadResourceResponse, Value } from '../../engine/protocol';
 import { firstBlock, sdk } from './client';
 import { MINUTE, errorDiag, failureDiag, requestToken, retryInUse, waitContext, waitUpdate, type Ctx } from './common';
 import { isInUse, isNotFound } from './errors';
-import { alignEmpty, valuesEqual } from './state';
+import { alignEmpty, shape, valuesEqual } from './state';
 import { waitFor, type WaitContext } from './wait';
 
 export const CLUSTER_TYPE = 'aws_eks_cluster';
@@ -152,6 +152,11 @@ export function clusterState(c: Cluster, like: ObjectValue | null, forDataSource
   return alignEmpty(state, like ?? undefined) as ObjectValue;
 }
 
+/** The aws_eks_cluster data source's state, as readDataSource returns it. */
+export function clusterDataSourceState(block: BlockSchema, c: Cluster, config: ObjectValue): ObjectValue {
+  return shape(block, clusterState(c, config, true));
+}
+
 export async function describeCluster(ctx: Ctx, name: string, signal?: AbortSignal): Promise<Cluster | undefined> {
   try {
     return (await ctx.reads.describeCluster(name, signal)).cluster;
@@ -161,12 +166,21 @@ export async function describeCluster(ctx: Ctx, name: string, signal?: AbortSign
   }
 }
 
+/** Why a DELETING or FAILED cluster's configs count as missing, said by the plan (a warning) and by drift. */
+export function unusableClusterNote(name: string, status: string): string {
+  return status === 'DELETING'
+    ? `cluster ${name} is being deleted outside eksidp (status DELETING), and its identity provider configs with it. Plans leave it alone meanwhile, as Terraform does; once it is gone, eksidp apply creates what the stack manages again.`
+    : `cluster ${name} is ${status}: EKS cannot serve identity provider configs from it. eksidp cannot repair it: delete the cluster, then eksidp apply creates what the stack manages again.`;
+}
+
 export async function readCluster(ctx: Ctx, address: string, prior: ObjectValue, signal?: AbortSignal): Promise<ReadResourceResponse> {
   const name = str(prior.id) ?? str(prior.name);
   if (!name) return { newState: null, diagnostics: [errorDiag(address, `${address}: state has no cluster name`)] };
   try {
     const c = await describeCluster(ctx, name, signal);
-    return { newState: c ? clusterState(c, prior) : null, diagnostics: [] };
+    // Kept in state, as hashicorp/aws 5.100 does (a no-op plan), with a warning.
+    const diagnostics: Diagnostic[] = c?.status === 'DELETING' || c?.status === 'FAILED' ? [{ severity: 'warning', summary: unusableClusterNote(name, c.status), address }] : [];
+    return { newState: c ? clusterState(c, prior) : null, diagnostics };
   } catch (e) {
     return { newState: prior, diagnostics: [failureDiag(address, `reading cluster ${name}`, e)] };
   }

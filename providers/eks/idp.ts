@@ -105,6 +105,12 @@ async function describe(ctx: Ctx, cluster: string, name: string, signal?: AbortS
   }
 }
 
+/** Why a DELETING config is left alone, said by the plan (a warning) and by drift (its fix). */
+export function removingConfigNote(cluster: string, name: string): string {
+  return `identity provider config ${name} of cluster ${cluster} is being removed outside eksidp (status DELETING): logins through it stop once EKS has removed it. ` +
+    'Plans leave it alone meanwhile, as Terraform does; once it is gone, eksidp apply associates it again (20–40 min on EKS).';
+}
+
 export async function readIdp(ctx: Ctx, address: string, prior: ObjectValue, signal?: AbortSignal): Promise<ReadResourceResponse> {
   const id = typeof prior.id === 'string' ? parseIdpId(prior.id) : undefined;
   const cluster = id?.cluster ?? (prior.cluster_name as string);
@@ -112,7 +118,10 @@ export async function readIdp(ctx: Ctx, address: string, prior: ObjectValue, sig
   if (!cluster || !name) return { newState: null, diagnostics: [errorDiag(address, `${address}: state has no usable id ("${String(prior.id)}")`)] };
   try {
     const c = await describe(ctx, cluster, name, signal);
-    return { newState: c ? idpState(c, prior) : null, diagnostics: [] };
+    // hashicorp/aws 5.100 keeps a DELETING config in state (its plan is a no-op: checked against
+    // Terraform in test/drift-terraform.test.ts); so do we, but we say so.
+    const diagnostics: Diagnostic[] = c?.status === 'DELETING' ? [{ severity: 'warning', summary: removingConfigNote(cluster, name), address }] : [];
+    return { newState: c ? idpState(c, prior) : null, diagnostics };
   } catch (e) {
     return { newState: prior, diagnostics: [failureDiag(address, `reading identity provider config ${cluster}:${name}`, e)] };
   }

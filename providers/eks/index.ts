@@ -14,11 +14,12 @@ import {
   type Value,
 } from '../../engine/protocol';
 import { DEFAULT_TUNING, LOOPBACK_TUNING, endpointOf, firstBlock, isLoopback, tuningFromEnv, type Tuning } from './client';
-import { CLUSTER_TYPE, applyCluster, clusterRequiresReplace, clusterState, describeCluster, readCluster } from './cluster';
+import { CLUSTER_TYPE, applyCluster, clusterDataSourceState, clusterRequiresReplace, describeCluster, readCluster } from './cluster';
 import { errorDiag, failureDiag } from './common';
 import { describeIdentityChange } from './describe';
 import { IDP_TYPE, applyIdp, idpRequiresReplace, importIdp, parseIdpId, readIdp } from './idp';
 import schemaJson from './schema.json';
+import { readLive } from './live';
 import { openConnection, type Connection } from './reads';
 import { changedPaths, mergeComputed, shape } from './state';
 import { validateCluster, validateClusterConfigs, validateIdentityProviderConfig, type Issue } from './validation';
@@ -118,6 +119,9 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
     async configure(req) {
       const base = isLoopback(endpointOf(req.config, req.env)) ? { ...DEFAULT_TUNING, ...LOOPBACK_TUNING } : DEFAULT_TUNING;
       tuning = tuningFromEnv(req.env, { ...base, ...options });
+      // One pooled socket per call in flight, so a caller's parallelism is not capped by the pool.
+      const sockets = Math.max(options.maxSockets ?? 50, req.parallelism ?? 0);
+      if (sockets !== 50) tuning.maxSockets = sockets;
       const { connection, diagnostics } = openConnection(req.config, req.env, tuning);
       if (connection) {
         ctx?.close();
@@ -158,13 +162,19 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
       try {
         const c = await describeCluster(ctx, name, req.signal);
         if (!c) return { state: null, diagnostics: [errorDiag(req.address, `${req.address}: EKS cluster "${name}" not found`, undefined, ['name'])] };
-        return { state: shape(schema.dataSources[CLUSTER_TYPE].block, clusterState(c, req.config, true)), diagnostics: [] };
+        return { state: clusterDataSourceState(schema.dataSources[CLUSTER_TYPE].block, c, req.config), diagnostics: [] };
       } catch (e) {
         return { state: null, diagnostics: [failureDiag(req.address, `reading cluster ${name}`, e)] };
       }
     },
 
     planResourceChange: plan,
+
+    // Drift checks: bulk reads through the lean read path, converted as readResource does (live.ts).
+    async readLive(req) {
+      if (!ctx) throw new Error('the aws provider is not configured');
+      return readLive(ctx, schema.dataSources[CLUSTER_TYPE].block, req);
+    },
 
     async applyResourceChange(req) {
       if (!ctx) return { newState: req.priorState, diagnostics: [notConfigured(req.address)] };
