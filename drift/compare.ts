@@ -1,160 +1,70 @@
-import type { OidcIdentityProviderConfig } from '@aws-sdk/client-eks';
-import { previewChange, type MappingResult, type OidcConfig } from '../identity';
-import {
-  CLUSTER_TYPE, CONFIG_TYPE, FORMAT_VERSION, STATUSES,
-  type Desired, type DesiredCluster, type DesiredConfig, type Difference, type DriftReport, type IdentityPreview, type LiveCluster, type ResourceDrift, type Summary,
-} from './model';
+import type { ResourceConfig } from '../engine/config';
+import { makeLookup, planInstance, type PlannedInstance } from '../engine/plan';
+import type { ChangeDescription, Diagnostic, LiveObject, LiveResourceRequest, LiveSnapshot, ObjectValue, Provider, Value } from '../engine/protocol';
+import { formatDiagnostic, isObject } from '../engine/util';
+import { resolveConfig, resourceSchema, type Workspace } from '../engine/workspace';
+import type { Declared } from './declared';
+import { argumentsDocument, differences } from './differences';
+import { FORMAT_VERSION, STATUSES, type Difference, type DriftReport, type IdentityPreview, type ResourceDrift, type Summary } from './model';
+import { inShard, type Shard } from './shard';
 
 /**
- * Pure comparison: desired model + live reads → report model. No I/O, works on copies.
- *
- * Normalisation follows what EKS and hashicorp/aws treat as equal: an absent value, null, "" and an
- * empty map are the same; maps compare by key, not order. Hence zero false drift on an unchanged fleet.
+ * The judgement, pure (no I/O): for every declared managed resource, what the plan (with refresh)
+ * would do, worked out by the engine's planInstance and the provider's planResourceChange on the
+ * state the provider's snapshot converted from the live reads. in_sync exactly when that plan is a
+ * no-op; missing when it creates (or when the object still reads but is being removed or unusable:
+ * LiveObject.defunct); changed otherwise, with a difference for every argument the plan changes.
+ * Data sources are read for what refers to them, not reported.
  */
 
-type OidcStringKey = 'clientId' | 'groupsClaim' | 'groupsPrefix' | 'issuerUrl' | 'usernameClaim' | 'usernamePrefix';
-const OIDC_FIELDS: [OidcStringKey, string][] = [
-  ['clientId', 'client_id'],
-  ['groupsClaim', 'groups_claim'],
-  ['groupsPrefix', 'groups_prefix'],
-  ['issuerUrl', 'issuer_url'],
-  ['usernameClaim', 'username_claim'],
-  ['usernamePrefix', 'username_prefix'],
-];
+/** A provider's snapshot, or why there is none (its resources are unknown). */
+export type Snapshots = Map<string, LiveSnapshot | { error: string }>;
 
-export const LOGIN_OUTAGE = 'OIDC logins through this config fail while it is re-associated: 20–40 min on EKS';
+export type CompareInput = {
+  ws: Workspace;
+  stack: string;
+  declared: Map<string, Declared>;
+  snapshots: Snapshots;
+  shard?: Shard;
+  /** Addresses of state entries the configuration no longer has, by `TYPE:ID` (the plan deletes them). */
+  stateOnly?: Map<string, string>;
+};
 
-/** "" and undefined are "not set", as the provider treats them. */
-function norm(v: string | null | undefined): string | null {
-  return v === undefined || v === null || v === '' ? null : v;
+type Mapping = { accepted: true; username: string; groups: string[] } | { accepted: false; reason: string } | null;
+
+function mappingText(m: Mapping): string {
+  if (m === null) return '(no config)';
+  if (!m.accepted) return `rejected (${m.reason})`;
+  return `${m.username}; groups ${m.groups.length ? m.groups.join(', ') : '(none)'}`;
 }
 
-function mapDiffs(prefix: string, expected: Record<string, string> | undefined, actual: Record<string, string> | undefined, replace: boolean): Difference[] {
-  const e = expected ?? {};
-  const a = actual ?? {};
-  const keys = [...new Set([...Object.keys(e), ...Object.keys(a)])].sort();
-  const out: Difference[] = [];
-  for (const k of keys) {
-    const x = norm(e[k]);
-    const y = norm(a[k]);
-    if (x !== y) out.push({ path: `${prefix}.${k}`, expected: x, actual: y, requires_replacement: replace });
-  }
-  return out;
-}
-
-/** The API's config in the identity library's shape (unset fields left out). */
-export function oidcFromApi(c: OidcIdentityProviderConfig): OidcConfig {
-  const out: OidcConfig = { issuerUrl: c.issuerUrl ?? '', clientId: c.clientId ?? '' };
-  for (const [key] of OIDC_FIELDS) {
-    if (key === 'issuerUrl' || key === 'clientId') continue;
-    const v = norm(c[key]);
-    if (v !== null) out[key] = v;
-  }
-  if (c.requiredClaims && Object.keys(c.requiredClaims).length > 0) out.requiredClaims = { ...c.requiredClaims };
-  return out;
-}
-
-function sorted(o: Record<string, string> | undefined): Record<string, string> | undefined {
-  if (!o || Object.keys(o).length === 0) return undefined;
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-/** A config as one canonical document (Terraform's attribute names, empties dropped), for diffs. */
-export function configDocument(cluster: string, name: string, oidc: OidcConfig, tags: Record<string, string> | undefined): Record<string, unknown> {
-  const o: Record<string, unknown> = {};
-  const fields: [string, string | undefined][] = [
-    ['client_id', oidc.clientId],
-    ['groups_claim', oidc.groupsClaim],
-    ['groups_prefix', oidc.groupsPrefix],
-    ['identity_provider_config_name', name],
-    ['issuer_url', oidc.issuerUrl],
-  ];
-  for (const [k, v] of fields) if (norm(v) !== null) o[k] = v;
-  const rc = sorted(oidc.requiredClaims);
-  if (rc) o.required_claims = rc;
-  for (const [k, v] of [['username_claim', oidc.usernameClaim], ['username_prefix', oidc.usernamePrefix]] as const) if (norm(v) !== null) o[k] = v;
-  const doc: Record<string, unknown> = { cluster_name: cluster, oidc: o };
-  const t = sorted(tags);
-  if (t) doc.tags = t;
-  return doc;
-}
-
-export function diffConfig(desired: DesiredConfig, live: OidcConfig, liveTags: Record<string, string> | undefined): Difference[] {
-  const out: Difference[] = [];
-  for (const [key, attr] of OIDC_FIELDS) {
-    const e = norm(desired.oidc[key]);
-    const a = norm(live[key]);
-    if (e !== a) out.push({ path: `oidc.${attr}`, expected: e, actual: a, requires_replacement: true });
-  }
-  out.push(...mapDiffs('oidc.required_claims', desired.oidc.requiredClaims, live.requiredClaims, true));
-  out.push(...mapDiffs('tags', desired.tags, liveTags, false));
-  return out;
-}
-
-function mappingText(r: MappingResult | null): string {
-  if (r === null) return '(no config)';
-  if (!r.accepted) return `rejected (${r.reason})`;
-  return `${r.username}; groups ${r.groups.length ? r.groups.join(', ') : '(none)'}`;
-}
-
-export function identityPreviews(desired: DesiredConfig, live: OidcConfig | null): IdentityPreview[] | undefined {
-  if (desired.sampleIdentities.length === 0) return undefined;
-  return previewChange(live, desired.oidc, desired.sampleIdentities).map((c) => ({
-    name: c.name,
-    live: mappingText(c.before),
-    planned: mappingText(c.after),
-    changed: c.changed,
+/** Sample identities under the live and the planned object, from the provider's change details (the plan's identity preview). */
+function identityPreviews(provider: Provider, desc: ChangeDescription): IdentityPreview[] | undefined {
+  const data = provider.describeChangeDetails?.(desc).data?.identity_changes;
+  const list = isObject(data ?? null) && Array.isArray(data!.identities) ? data!.identities : [];
+  const out = list.filter(isObject).map((c) => ({
+    name: String(c.name),
+    live: mappingText(c.before as unknown as Mapping),
+    planned: mappingText(c.after as unknown as Mapping),
+    changed: c.changed === true,
   }));
+  return out.length ? out : undefined;
 }
 
-export function configFix(status: ResourceDrift['status'], diffs: Difference[], d: { address: string | null; cluster: string; name: string }, clusterMissing = false): string | null {
-  switch (status) {
-    case 'changed': {
-      const live = diffs.filter((x) => !x.ignored);
-      if (live.some((x) => x.requires_replacement)) {
-        return `replace: eksidp apply disassociates the config and associates it again with the declared values (${LOGIN_OUTAGE})`;
-      }
-      return 'update in place: eksidp apply sets the declared tags (TagResource/UntagResource); no login impact';
-    }
-    case 'missing':
-      if (clusterMissing) return `none possible yet: cluster ${d.cluster} does not exist; once it does, eksidp apply associates the config (20–40 min on EKS)`;
-      return 're-create: eksidp apply associates the config again (20–40 min on EKS; logins through it fail until it is ACTIVE)';
-    case 'unmanaged':
-      return `none: eksidp does not delete what it does not manage. To adopt it, declare it in the stack and run: eksidp import ${CONFIG_TYPE}.NAME ${d.cluster}:${d.name}`;
-    default:
-      return null;
-  }
+function isReplace(p: PlannedInstance): boolean {
+  return p.actions.includes('create') && p.actions.includes('delete');
 }
 
-function clusterFix(status: ResourceDrift['status'], diffs: Difference[], c: DesiredCluster): string | null {
-  if (status === 'missing') return `create: eksidp apply creates cluster ${c.name} (and then its identity provider configs)`;
+function fixFor(status: ResourceDrift['status'], plan: PlannedInstance, obj: LiveObject, diffs: Difference[], notes: string[]): string | null {
+  const more = notes.length ? ` ${notes.join(' ')}` : '';
+  if (status === 'missing') return obj.note ?? `re-create: eksidp apply creates it again.${more}`;
   if (status !== 'changed') return null;
-  const parts: string[] = [];
-  const v = diffs.find((x) => x.path === 'version' && !x.ignored);
-  if (v) {
-    const older = v.expected !== null && v.actual !== null && compareVersions(v.expected, v.actual) < 0;
-    parts.push(older ? `EKS cannot downgrade ${v.actual} to ${v.expected}: set version = "${v.actual}" in the stack` : `update in place: eksidp apply upgrades Kubernetes to ${v.expected}`);
+  if (isReplace(plan)) {
+    const why = plan.reason === 'replace_because_tainted' ? ' (it is tainted in state)' : '';
+    return `replace: eksidp apply destroys it and creates it again with the declared values${why}.${more}`;
   }
-  if (diffs.some((x) => x.path.startsWith('tags.') && !x.ignored)) parts.push('update in place: eksidp apply sets the declared tags');
-  return parts.join('; ') || null;
-}
-
-function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-function clusterDocument(name: string, version: string | null | undefined, tags: Record<string, string> | undefined): Record<string, unknown> {
-  const doc: Record<string, unknown> = { name };
-  const t = sorted(tags);
-  if (t) doc.tags = t;
-  if (version) doc.version = version;
-  return doc;
+  const paths = diffs.filter((d) => !d.ignored).map((d) => d.path);
+  return `update in place: eksidp apply sets ${paths.length ? paths.join(', ') : 'what the plan shows'}; no replacement.${more}`;
 }
 
 export function summarize(resources: readonly ResourceDrift[]): Summary {
@@ -163,97 +73,204 @@ export function summarize(resources: readonly ResourceDrift[]): Summary {
   return s;
 }
 
-/** Resources in a stable order: by cluster, clusters before their configs, then by name. */
+/** Resources in a stable order: by cluster (group), then type (clusters before their configs), name, address. */
 function order(a: ResourceDrift, b: ResourceDrift): number {
-  const key = (r: ResourceDrift) => [r.cluster, r.type === CLUSTER_TYPE ? '0' : '1', r.name, r.address ?? ''];
+  const key = (r: ResourceDrift) => [r.cluster, r.type, r.name, r.address ?? ''];
   const x = key(a);
   const y = key(b);
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
   return 0;
 }
 
-export function compare(desired: Desired, live: readonly LiveCluster[], opts: { shard?: string | null } = {}): DriftReport {
-  const liveBy = new Map(live.map((l) => [l.name, l]));
-  const resources: ResourceDrift[] = [];
+function unknownEntry(r: ResourceConfig, cluster: string, name: string, error: string): ResourceDrift {
+  return { address: r.address, type: r.type, cluster, name, status: 'unknown', differences: [], fix: null, error, live_status: null };
+}
 
-  for (const e of desired.errors) {
-    resources.push({ address: e.address, type: e.type, cluster: e.cluster ?? '', name: e.name, status: 'unknown', differences: [], fix: null, error: `cannot work out the declared values: ${e.error}` });
+/**
+ * The judgement, resource by resource in dependency order (as plan() walks: what a resource refers
+ * to has its planned values first). It can run while reads are in flight: `groupRead` judges what
+ * the newly read group (cluster) allows; `finish` judges the rest and returns the report. The
+ * result is the same either way, so `compare` does it all at the end.
+ */
+export class Judgement {
+  private readonly values = new Map<string, Value>();
+  private readonly lookup;
+  private readonly resources: ResourceDrift[] = [];
+  /** Each resource's latest read request (evaluated as far as known), for unmanaged objects. */
+  private readonly requests = new Map<string, LiveResourceRequest>();
+  private readonly done = new Set<string>();
+  /** Addresses waiting for a group to be read, by provider and group. */
+  private readonly waiting = new Map<string, Set<string>>();
+  private readonly indexed = new Set<string>();
+  private readonly groupsRead = new Set<string>();
+  private readonly dependents = new Map<string, string[]>();
+  private readonly position = new Map<string, number>();
+
+  constructor(private readonly input: Omit<CompareInput, 'snapshots'>) {
+    this.lookup = makeLookup(input.ws, this.values);
+    input.ws.graph.order.forEach((a, i) => this.position.set(a, i));
+    for (const [a, deps] of input.ws.graph.deps) for (const d of deps) this.dependents.set(d, [...(this.dependents.get(d) ?? []), a]);
   }
 
-  for (const c of desired.clusters) {
-    const l = liveBy.get(c.name);
-    if (!l) continue; // not in this shard
-    if (!c.managed) continue; // data sources and literal names: read only, configs carry the verdict
-    const base = { address: c.address, type: CLUSTER_TYPE, cluster: c.name, name: c.name } as const;
-    if (l.kind === 'error') {
-      resources.push({ ...base, status: 'unknown', differences: [], fix: null, error: l.error });
-      continue;
-    }
-    if (l.kind === 'not_found') {
-      resources.push({ ...base, status: 'missing', differences: [], fix: clusterFix('missing', [], c), error: null, live: null, planned: clusterDocument(c.name, c.version, c.tags) });
-      continue;
-    }
-    const diffs: Difference[] = [];
-    if (c.version !== undefined && norm(l.version) !== c.version) diffs.push({ path: 'version', expected: c.version, actual: norm(l.version), requires_replacement: false });
-    if (c.tags !== undefined) diffs.push(...mapDiffs('tags', c.tags, l.tags, false));
-    const status = diffs.length ? 'changed' : 'in_sync';
-    resources.push({
-      ...base, status, differences: diffs, fix: clusterFix(status, diffs, c), error: null,
-      live: clusterDocument(l.name, c.version === undefined ? undefined : l.version, c.tags === undefined ? undefined : l.tags),
-      planned: clusterDocument(c.name, c.version, c.tags),
-    });
+  private inScope(group: string | null): boolean {
+    const { shard } = this.input;
+    return !shard || (group === null ? shard.index === 1 : inShard(group, shard));
   }
 
-  const declaredOn = new Map<string, Set<string>>();
-  for (const d of desired.configs) {
-    if (!declaredOn.has(d.cluster)) declaredOn.set(d.cluster, new Set());
-    declaredOn.get(d.cluster)!.add(d.name);
-    const l = liveBy.get(d.cluster);
-    if (!l) continue;
-    const base = { address: d.address, type: CONFIG_TYPE, cluster: d.cluster, name: d.name } as const;
-    const planned = configDocument(d.cluster, d.name, d.oidc, d.tags);
-    if (l.kind === 'error') { resources.push({ ...base, status: 'unknown', differences: [], fix: null, error: l.error }); continue; }
-    if (l.kind === 'not_found') {
-      resources.push({ ...base, status: 'missing', differences: [], fix: configFix('missing', [], d, true), error: null, live: null, planned });
-      continue;
+  /** A provider has read one group: judge what waited for it, and what that unblocks. */
+  groupRead(provider: string, group: string, snap: LiveSnapshot): void {
+    this.groupsRead.add(`${provider}\0${group}`);
+    if (!this.indexed.has(provider)) {
+      this.indexed.add(provider);
+      for (const [address, d] of this.input.declared) {
+        if (d.resource.provider !== provider) continue;
+        const g = snap.groupOf(d.request);
+        if (g !== null) this.wait(provider, g, address);
+      }
     }
-    if (!Array.isArray(l.configs)) { resources.push({ ...base, status: 'unknown', differences: [], fix: null, error: l.configs.error }); continue; }
-    const read = l.configs.find((x) => x.name === d.name);
-    if (!read || 'gone' in read) {
-      resources.push({ ...base, status: 'missing', differences: [], fix: configFix('missing', [], d), error: null, live: null, planned, identities: identityPreviews(d, null) });
-      continue;
-    }
-    if ('error' in read) { resources.push({ ...base, status: 'unknown', differences: [], fix: null, error: read.error }); continue; }
-    const liveOidc = oidcFromApi(read.config);
-    const diffs = diffConfig(d, liveOidc, read.config.tags);
-    const status = diffs.length ? 'changed' : 'in_sync';
-    const r: ResourceDrift = {
-      ...base, status, differences: diffs, fix: configFix(status, diffs, d), error: null,
-      live: configDocument(d.cluster, d.name, liveOidc, read.config.tags), planned,
-    };
-    if (diffs.some((x) => x.path.startsWith('oidc.'))) r.identities = identityPreviews(d, liveOidc);
-    resources.push(r);
+    const key = `${provider}\0${group}`;
+    const list = [...(this.waiting.get(key) ?? [])].sort((a, b) => this.position.get(a)! - this.position.get(b)!);
+    this.waiting.delete(key);
+    for (const address of list) this.attempt(address, snap);
   }
 
-  // Unmanaged: live configs on a cluster the stack manages (declares or reads) that no resource declares.
-  for (const c of desired.clusters) {
-    const l = liveBy.get(c.name);
-    if (!l || l.kind !== 'found' || !Array.isArray(l.configs)) continue;
-    const declared = declaredOn.get(c.name) ?? new Set<string>();
-    for (const read of l.configs) {
-      if (declared.has(read.name) || 'gone' in read) continue;
-      const base = { address: null, type: CONFIG_TYPE, cluster: c.name, name: read.name } as const;
-      if ('error' in read) { resources.push({ ...base, status: 'unknown', differences: [], fix: null, error: read.error }); continue; }
-      const liveOidc = oidcFromApi(read.config);
-      resources.push({
-        ...base, status: 'unmanaged', differences: [], fix: configFix('unmanaged', [], base), error: null,
-        live: configDocument(c.name, read.name, liveOidc, read.config.tags), planned: null,
-      });
-    }
+  private wait(provider: string, group: string, address: string): void {
+    const key = `${provider}\0${group}`;
+    if (!this.waiting.has(key)) this.waiting.set(key, new Set());
+    this.waiting.get(key)!.add(address);
   }
 
-  resources.sort(order);
-  return { format_version: FORMAT_VERSION, stack: desired.stack, shard: opts.shard ?? null, summary: summarize(resources), resources };
+  private attempt(address: string, snap: LiveSnapshot): void {
+    if (this.done.has(address)) return;
+    for (const dep of this.input.ws.graph.deps.get(address) ?? []) if (!this.done.has(dep)) return;
+    if (!this.judge(address, snap, false)) return;
+    for (const next of this.dependents.get(address) ?? []) this.attempt(next, snap);
+  }
+
+  /** Judges what is left, then lists unmanaged objects; returns the report. */
+  finish(snapshots: Snapshots): DriftReport {
+    const { ws } = this.input;
+    for (const address of ws.graph.order) {
+      if (this.done.has(address)) continue;
+      const snap = snapshots.get(ws.byAddress.get(address)!.provider);
+      this.judge(address, snap, true);
+    }
+    for (const [name, snap] of snapshots) {
+      if ('error' in snap) continue;
+      const schemas = ws.schemas.get(name);
+      const requests = [...this.input.declared.values()].filter((d) => d.resource.provider === name).map((d) => this.requests.get(d.request.address) ?? d.request);
+      for (const u of snap.unmanaged(requests)) {
+        if (!this.inScope(u.group)) continue;
+        const base = { address: null, type: u.typeName, cluster: u.group, name: u.name, differences: [], live_status: u.liveStatus };
+        if (u.error) { this.resources.push({ ...base, status: 'unknown', fix: null, error: u.error, live_status: null }); continue; }
+        const inState = this.input.stateOnly?.get(`${u.typeName}:${u.importId}`);
+        const fix = inState
+          ? `delete: ${inState} is in state but no longer in the stack, so eksidp apply destroys it. Keep it by declaring it again.`
+          : `none: eksidp does not delete what it does not manage. To adopt it, declare it in the stack and run: eksidp import ${u.typeName}.NAME ${u.importId}`;
+        const block = schemas?.resources[u.typeName]?.block;
+        this.resources.push({ ...base, status: 'unmanaged', fix, error: null, live: block ? argumentsDocument(block, u.state as ObjectValue | null) : null, planned: null });
+      }
+    }
+    const resources = [...this.resources].sort(order);
+    const { shard } = this.input;
+    return { format_version: FORMAT_VERSION, stack: this.input.stack, shard: shard ? `${shard.index}/${shard.count}` : null, summary: summarize(resources), resources };
+  }
+
+  /**
+   * One resource. Returns false (and waits) when, before the end, its group turns out not to be read
+   * yet (its configuration named it only now).
+   */
+  private judge(address: string, snap: LiveSnapshot | { error: string } | undefined, final: boolean): boolean {
+    const { ws } = this.input;
+    const d = this.input.declared.get(address)!;
+    const r = d.resource;
+    const fallback = d.request.priorState ?? d.request.config;
+    // Evaluated again now that what it refers to has planned values; without references, as before.
+    const diags: Diagnostic[] = d.refersToResources ? [] : [...d.diagnostics];
+    const config = d.refersToResources ? resolveConfig(ws, r, this.lookup, diags) : d.request.config;
+    const resolved = diags.length === 0;
+    const request: LiveResourceRequest = resolved ? { ...d.request, config } : d.request;
+    if (!snap || 'error' in snap) {
+      this.settle(address, fallback);
+      if (r.mode === 'managed' && this.inScope(null)) this.resources.push(unknownEntry(r, '', r.name, snap ? snap.error : `provider ${r.provider} cannot be drift-checked`));
+      return true;
+    }
+    if (!final) {
+      const g = snap.groupOf(request);
+      if (g !== null && !this.groupsRead.has(`${r.provider}\0${g}`)) {
+        this.wait(r.provider, g, address);
+        return false;
+      }
+    }
+    this.requests.set(address, request);
+    const obj = snap.resource(request);
+    if (r.mode === 'data') {
+      // A data source that could not be read still names its object for what refers to it.
+      this.settle(address, obj.state ?? config);
+      return true;
+    }
+    if (!this.inScope(obj.group)) {
+      this.settle(address, obj.state ?? fallback);
+      return true;
+    }
+    const cluster = obj.group ?? '';
+    if (!resolved) {
+      this.settle(address, fallback);
+      this.resources.push(unknownEntry(r, cluster, obj.name, `cannot work out the declared values: ${diags.map(formatDiagnostic).join('; ')}`));
+      return true;
+    }
+    if (obj.error) {
+      this.settle(address, fallback);
+      this.resources.push(unknownEntry(r, cluster, obj.name, obj.error));
+      return true;
+    }
+    const schema = resourceSchema(ws, r)!;
+    const instance = obj.state ? { ...(d.instance ?? { schema_version: schema.version, sensitive_attributes: [] }), attributes: obj.state } : undefined;
+    const plan = planInstance(ws, r, config, instance, diags);
+    if (!plan) {
+      this.settle(address, fallback);
+      this.resources.push(unknownEntry(r, cluster, obj.name, `cannot plan it: ${diags.filter((x) => x.severity === 'error').map(formatDiagnostic).join('; ')}`));
+      return true;
+    }
+    this.settle(address, plan.after);
+    this.resources.push(verdict(ws, r, config, obj, plan));
+    return true;
+  }
+
+  private settle(address: string, value: Value): void {
+    this.values.set(address, value);
+    this.done.add(address);
+  }
+}
+
+/** The report entry for a planned resource. */
+function verdict(ws: Workspace, r: ResourceConfig, config: ObjectValue, obj: LiveObject, plan: PlannedInstance): ResourceDrift {
+  const action = plan.actions.join(',');
+  const status: ResourceDrift['status'] = obj.defunct || action === 'create' ? 'missing' : action === 'no-op' ? 'in_sync' : 'changed';
+  const entry: ResourceDrift = {
+    address: r.address, type: r.type, cluster: obj.group ?? '', name: obj.name, status, differences: [], fix: null, error: null, live_status: obj.liveStatus,
+  };
+  if (status === 'in_sync') return entry;
+  const schema = resourceSchema(ws, r)!;
+  const provider = ws.providers.get(r.provider)!;
+  // A defunct object is described as what it will take: creating it again once it is gone.
+  const creates = status === 'missing';
+  const desc: ChangeDescription = {
+    typeName: r.type, address: r.address, actions: creates ? ['create'] : plan.actions, before: creates ? null : plan.before, after: plan.after,
+    replacePaths: plan.replacePaths, ...(r.metadata !== undefined ? { metadata: r.metadata } : {}), related: [],
+  };
+  if (status === 'changed') entry.differences = differences(schema.block, plan.before, plan.after, config, plan.replacePaths);
+  entry.fix = fixFor(status, plan, obj, entry.differences, status === 'changed' ? (provider.describeChange?.(desc) ?? []) : []);
+  const identities = creates || isReplace(plan) ? identityPreviews(provider, desc) : undefined;
+  if (identities) entry.identities = identities;
+  entry.live = argumentsDocument(schema.block, obj.state);
+  entry.planned = argumentsDocument(schema.block, plan.after);
+  return entry;
+}
+
+/** The whole judgement at once, from complete snapshots. */
+export function compare(input: CompareInput): DriftReport {
+  return new Judgement(input).finish(input.snapshots);
 }
 
 /** 0 in sync (ignored included), 2 drift, 1 anything unknown: an unread resource is never a verdict. */

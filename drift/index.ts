@@ -1,22 +1,24 @@
 import { setMaxListeners } from 'node:events';
-import type { ObjectValue } from '../engine/protocol';
+import { parseConfig } from '../engine/config';
+import type { LiveResourceRequest } from '../engine/protocol';
 import type { StackLocation } from '../engine/stack-files';
-import { DEFAULT_TUNING, tuningFromEnv } from '../providers/eks/client';
-import { openConnection } from '../providers/eks/reads';
-import { compare } from './compare';
-import { loadDesired } from './desired';
+import { readState, type StateV4 } from '../engine/state';
+import { EngineError } from '../engine/util';
+import { closeWorkspace, openWorkspace, type Workspace } from '../engine/workspace';
+import { providerFactory } from '../providers/registry';
+import { Judgement, type Snapshots } from './compare';
+import { declare, stateOnly } from './declared';
 import { applyIgnores, type IgnoreRule } from './ignore';
-import { readLive } from './live';
-import type { Desired, DriftReport, LiveCluster } from './model';
+import type { DriftReport } from './model';
 import { inShard, type Shard } from './shard';
 
 export * from './model';
-export { compare, exitCode, summarize } from './compare';
+export { compare, exitCode, summarize, Judgement, type CompareInput, type Snapshots } from './compare';
+export { declare, stateOnly, type Declared } from './declared';
+export { differences, argumentsDocument, sameValue } from './differences';
 export { applyIgnores, loadIgnoreFile, parseIgnoreRules, IgnoreFileError, type IgnoreRule } from './ignore';
 export { parseShard, shardOf, inShard, type Shard } from './shard';
 export { renderHuman, renderMarkdown, reportJson, summaryLine, unifiedDiff } from './render';
-export { buildDesired, loadDesired } from './desired';
-export { readLive } from './live';
 
 export class DriftSetupError extends Error {
   constructor(message: string) {
@@ -44,27 +46,21 @@ export type DriftOptions = {
   heartbeatMs?: number;
 };
 
-export function shardDesired(desired: Desired, shard: Shard | undefined): Desired {
-  if (!shard) return desired;
-  return {
-    ...desired,
-    clusters: desired.clusters.filter((c) => inShard(c.name, shard)),
-    configs: desired.configs.filter((c) => inShard(c.cluster, shard)),
-    // Declarations with no known cluster are reported by shard 1 alone, so exactly once.
-    errors: desired.errors.filter((e) => (e.cluster === null ? shard.index === 1 : inShard(e.cluster, shard))),
-  };
-}
-
-/** The whole check: desired from the stack, live through the SDK, compare, ignore rules. */
+/**
+ * The whole check: the stack through the engine's workspace (its configured providers), live objects
+ * through each provider's bulk reads, the judgement through the plan logic (compare.ts), ignore rules.
+ */
 export async function runDrift(opts: DriftOptions): Promise<DriftReport> {
-  const { desired: all, config } = loadDesired(opts.rawJson, opts.loc, { statePath: opts.statePath });
-  const desired = shardDesired(all, opts.shard);
-  const providerBody: ObjectValue = config.providers.get('aws')?.body ?? {};
-  // As many pooled sockets as calls in flight, so --concurrency is not capped by the pool.
-  const tuning = { ...tuningFromEnv(opts.env, DEFAULT_TUNING), maxSockets: Math.max(50, opts.concurrency) };
-  const { connection, diagnostics } = openConnection(providerBody, opts.env, tuning);
-  if (!connection) throw new DriftSetupError(`provider.aws: ${diagnostics.map((d) => d.summary).join('; ')}`);
-
+  let ws: Workspace;
+  let state: StateV4 | null;
+  try {
+    const config = parseConfig(opts.rawJson, opts.loc);
+    state = readState(opts.statePath ?? config.statePath);
+    ws = await openWorkspace(config, providerFactory, { env: opts.env, state, parallelism: opts.concurrency });
+  } catch (e) {
+    if (e instanceof EngineError) throw new DriftSetupError(e.message);
+    throw e;
+  }
   const budget = new AbortController();
   // Every in-flight call listens on the budget's signal: many listeners are expected, not a leak.
   setMaxListeners(0, budget.signal);
@@ -72,25 +68,45 @@ export async function runDrift(opts: DriftOptions): Promise<DriftReport> {
   const onOuterAbort = () => budget.abort(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error('interrupted'));
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   try {
-    const names = [...new Set(desired.clusters.map((c) => c.name))];
-    opts.progress?.(`Reading ${names.length} cluster(s) with up to ${opts.concurrency} calls in flight...`);
+    const declared = declare(ws, state);
+    const byProvider = new Map<string, LiveResourceRequest[]>();
+    for (const d of declared.values()) {
+      if (!byProvider.has(d.resource.provider)) byProvider.set(d.resource.provider, []);
+      byProvider.get(d.resource.provider)!.push(d.request);
+    }
     let read = 0;
+    let total = 0;
     const started = Date.now();
+    opts.progress?.(`Reading what ${declared.size} declaration(s) name with up to ${opts.concurrency} calls in flight...`);
     const beat = opts.heartbeat
-      ? setInterval(() => opts.heartbeat!(`Read ${read} of ${names.length} cluster(s) (${Math.round((Date.now() - started) / 1000)} s elapsed)...`), opts.heartbeatMs ?? 10_000)
+      ? setInterval(() => opts.heartbeat!(`Read ${read} of ${total} cluster(s) (${Math.round((Date.now() - started) / 1000)} s elapsed)...`), opts.heartbeatMs ?? 10_000)
       : undefined;
     beat?.unref();
-    let live: LiveCluster[];
+    const snapshots: Snapshots = new Map();
+    // Judged as clusters come in: the planning work fills the time reads spend waiting.
+    const judgement = new Judgement({ ws, stack: ws.config.stack.name, declared, ...(opts.shard ? { shard: opts.shard } : {}), stateOnly: stateOnly(ws, state) });
     try {
-      live = await readLive(names, { reads: connection.reads, concurrency: opts.concurrency, signal: budget.signal, onCluster: (done) => (read = done) });
+      for (const [name, resources] of byProvider) {
+        const provider = ws.providers.get(name)!;
+        if (!provider.readLive) {
+          snapshots.set(name, { error: `provider ${name} cannot be drift-checked (it has no bulk reads)` });
+          continue;
+        }
+        snapshots.set(name, await provider.readLive({
+          resources, concurrency: opts.concurrency, signal: budget.signal,
+          ...(opts.shard ? { include: (group: string) => inShard(group, opts.shard) } : {}),
+          onProgress: (done, of) => { read = done; total = of; },
+          onGroupRead: (group, snap) => judgement.groupRead(name, group, snap),
+        }));
+      }
     } finally {
       clearInterval(beat);
     }
-    const report = compare(desired, live, { shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : null });
+    const report = judgement.finish(snapshots);
     return applyIgnores(report, opts.ignore ?? []);
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onOuterAbort);
-    connection.close();
+    await closeWorkspace(ws);
   }
 }

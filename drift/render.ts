@@ -33,7 +33,7 @@ export function reportJson(report: DriftReport): string {
     const out: Record<string, unknown> = {
       address: r.address, type: r.type, cluster: r.cluster, name: r.name, status: r.status,
       differences: r.differences.map((d) => ({ path: d.path, expected: d.expected, actual: d.actual, requires_replacement: d.requires_replacement, ...(d.ignored ? { ignored: d.ignored } : {}) })),
-      fix: r.fix, error: r.error,
+      fix: r.fix, error: r.error, live_status: r.live_status,
     };
     if (r.reason !== undefined) out.reason = r.reason;
     if (r.identities) out.identities = r.identities;
@@ -46,6 +46,11 @@ const SYMBOL: Record<Status, string> = { in_sync: ' ', changed: '~', missing: '+
 const ANSI = { red: '\u001b[31m', green: '\u001b[32m', yellow: '\u001b[33m', cyan: '\u001b[36m', dim: '\u001b[2m', bold: '\u001b[1m', reset: '\u001b[0m' };
 type Color = Exclude<keyof typeof ANSI, 'reset'>;
 const STATUS_COLOR: Record<Status, Color> = { in_sync: 'dim', changed: 'yellow', missing: 'green', unmanaged: 'cyan', unknown: 'red', ignored: 'dim' };
+
+/** A live status worth showing: anything but the settled ACTIVE. */
+function unsettled(r: ResourceDrift): boolean {
+  return r.live_status !== null && r.live_status !== 'ACTIVE';
+}
 
 function label(r: ResourceDrift): string {
   return r.address ?? `(unmanaged) ${r.cluster}:${r.name}`;
@@ -71,7 +76,7 @@ export function renderHuman(report: DriftReport, opts: { color: boolean; verbose
   const lines: string[] = [`Drift check of stack ${e(report.stack)}${report.shard ? `, shard ${e(report.shard)}` : ''}`, ''];
   for (const r of report.resources) {
     if (r.status === 'in_sync' && !opts.verbose) continue;
-    lines.push(paint(STATUS_COLOR[r.status], `${SYMBOL[r.status]} ${e(label(r))}: ${r.status.replace('_', ' ')}`));
+    lines.push(paint(STATUS_COLOR[r.status], `${SYMBOL[r.status]} ${e(label(r))}: ${r.status.replace('_', ' ')}${unsettled(r) ? ` (live status ${e(r.live_status!)})` : ''}`));
     if (r.error) lines.push(`    error: ${e(r.error)}`);
     if (r.reason) lines.push(`    reason: ${e(r.reason)}`);
     for (const d of r.differences) lines.push(`    ${differenceLine(d)}`);
@@ -108,7 +113,7 @@ export function renderMarkdown(report: DriftReport): string {
   const cell = (x: string) => mdCode(x, { table: true });
   for (const r of report.resources) {
     if (r.status === 'in_sync') continue;
-    out.push('<details>', `<summary>${htmlCode(label(r))}: <b>${r.status}</b></summary>`, '');
+    out.push('<details>', `<summary>${htmlCode(label(r))}: <b>${r.status}</b>${unsettled(r) ? ` (live status ${htmlCode(r.live_status!)})` : ''}</summary>`, '');
     if (r.error) out.push(`Error: ${mdCode(r.error)}`, '');
     if (r.reason) out.push(`Ignored: ${mdCode(r.reason)}`, '');
     if (r.differences.length) {

@@ -28,7 +28,7 @@ async function fleet(t: ExecutionContext, spec: FleetSpec): Promise<Fleet> {
 type JsonReport = {
   format_version: string;
   summary: Record<string, number>;
-  resources: { address: string | null; type: string; cluster: string; name: string; status: string; differences: { path: string; expected: string | null; actual: string | null; requires_replacement: boolean }[]; fix: string | null; error: string | null; reason?: string; identities?: { name: string; live: string; planned: string; changed: boolean }[] }[];
+  resources: { address: string | null; type: string; cluster: string; name: string; status: string; differences: { path: string; expected: string | null; actual: string | null; requires_replacement: boolean }[]; fix: string | null; error: string | null; live_status: string | null; reason?: string; identities?: { name: string; live: string; planned: string; changed: boolean }[] }[];
 };
 
 async function driftJson(f: Fleet, extra: string[] = []): Promise<{ code: number; report: JsonReport; stderr: string }> {
@@ -260,12 +260,13 @@ test('the eksidp binary prints pure JSON on stdout matching the documented schem
   });
   t.is(p.status, 2, p.stderr);
   const report = JSON.parse(p.stdout) as JsonReport;
-  t.is(report.format_version, '1.0');
+  t.is(report.format_version, '1.1');
   t.deepEqual(Object.keys(report.summary), [...STATUSES]);
   for (const r of report.resources) {
     t.true((STATUSES as readonly string[]).includes(r.status));
-    t.deepEqual(Object.keys(r).slice(0, 8), ['address', 'type', 'cluster', 'name', 'status', 'differences', 'fix', 'error']);
+    t.deepEqual(Object.keys(r).slice(0, 9), ['address', 'type', 'cluster', 'name', 'status', 'differences', 'fix', 'error', 'live_status']);
     t.is(r.address === null, r.status === 'unmanaged');
+    t.is(r.live_status, 'ACTIVE', 'every object of the settled fleet reads ACTIVE');
   }
   t.is(p.stderr, '');
 });
