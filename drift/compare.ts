@@ -3,7 +3,7 @@ import { makeLookup, planInstance, type PlannedInstance } from '../engine/plan';
 import type { ChangeDescription, Diagnostic, LiveObject, LiveResourceRequest, LiveSnapshot, ObjectValue, Provider, Value } from '../engine/protocol';
 import { formatDiagnostic, isObject } from '../engine/util';
 import { resolveConfig, resourceSchema, type Workspace } from '../engine/workspace';
-import type { Declared } from './declared';
+import { unchangedReferences, type Declared } from './declared';
 import { argumentsDocument, differences } from './differences';
 import { FORMAT_VERSION, STATUSES, type Difference, type DriftReport, type IdentityPreview, type ResourceDrift, type Summary } from './model';
 import { inShard, type Shard } from './shard';
@@ -185,9 +185,10 @@ export class Judgement {
     const d = this.input.declared.get(address)!;
     const r = d.resource;
     const fallback = d.request.priorState ?? d.request.config;
-    // Evaluated again now that what it refers to has planned values; without references, as before.
-    const diags: Diagnostic[] = d.refersToResources ? [] : [...d.diagnostics];
-    const config = d.refersToResources ? resolveConfig(ws, r, this.lookup, diags) : d.request.config;
+    // Evaluated again now that what it refers to has planned values, unless those are what they were.
+    const again = !unchangedReferences(d, this.lookup);
+    const diags: Diagnostic[] = again ? [] : [...d.diagnostics];
+    const config = again ? resolveConfig(ws, r, this.lookup, diags) : d.request.config;
     const resolved = diags.length === 0;
     const request: LiveResourceRequest = resolved ? { ...d.request, config } : d.request;
     if (!snap || 'error' in snap) {

@@ -1,8 +1,10 @@
 import type { ResourceConfig } from '../engine/config';
+import { collectReferences, type Lookup, type Reference } from '../engine/expressions';
 import { makeLookup } from '../engine/plan';
 import type { Diagnostic, LiveResourceRequest, ObjectValue, Value } from '../engine/protocol';
 import { isUnknown } from '../engine/protocol';
 import { resourceAddress, type StateInstance, type StateV4 } from '../engine/state';
+import { valuesEqual } from '../engine/util';
 import { resolveConfig, type Workspace } from '../engine/workspace';
 
 /**
@@ -21,8 +23,8 @@ export type Declared = {
   request: LiveResourceRequest;
   /** Problems evaluating that configuration. */
   diagnostics: Diagnostic[];
-  /** Whether it refers to other resources (if not, its configuration is final already). */
-  refersToResources: boolean;
+  /** What its configuration refers to, and what each reference gave then. */
+  references: { ref: Reference; got: ReturnType<Lookup> }[];
 };
 
 /** Known configured values over the prior state's: a reference then follows the stack, as a plan would. */
@@ -44,6 +46,7 @@ export function declare(ws: Workspace, state: StateV4 | null): Map<string, Decla
     const instance = resource.mode === 'managed' ? instances.get(address) : undefined;
     const diagnostics: Diagnostic[] = [];
     const config = resolveConfig(ws, resource, lookup, diagnostics);
+    const references = collectReferences(resource.body).refs.map(({ ref }) => ({ ref, got: lookup(ref) }));
     const prior = instance ? (instance.attributes as ObjectValue) : undefined;
     known.set(address, knownValues(prior, config));
     out.set(address, {
@@ -51,7 +54,7 @@ export function declare(ws: Workspace, state: StateV4 | null): Map<string, Decla
       ...(instance ? { instance } : {}),
       request: { address, typeName: resource.type, mode: resource.mode, config, priorState: prior ?? null },
       diagnostics,
-      refersToResources: (ws.graph.deps.get(address)?.size ?? 0) > 0,
+      references,
     });
   }
   return out;
@@ -66,4 +69,16 @@ export function stateOnly(ws: Workspace, state: StateV4 | null): Map<string, str
     if (r.mode === 'managed' && !ws.byAddress.has(address) && typeof id === 'string') out.set(`${r.type}:${id}`, address);
   }
   return out;
+}
+
+/**
+ * Whether a configuration evaluated again would come out as it did here: evaluation depends on its
+ * references' values alone, so if each still gives the same, the result is the same.
+ */
+export function unchangedReferences(d: Declared, lookup: Lookup): boolean {
+  return d.references.every(({ ref, got }) => {
+    const now = lookup(ref);
+    if ('error' in got || 'error' in now) return 'error' in got && 'error' in now && got.error === now.error;
+    return valuesEqual(got.value, now.value);
+  });
 }

@@ -67,11 +67,9 @@ function normaliseSource(source: string): string {
 
 /** A resource body's `//` value in the raw (unstripped) JSON. */
 function rawMetadata(rawJson: Record<string, unknown>, mode: string, type: string, name: string): Value | undefined {
-  const byType = rawJson[mode];
-  const byName = isObject(byType as Value) ? (byType as ObjectValue)[type] : undefined;
-  const body = isObject(byName ?? null) ? (byName as ObjectValue)[name] : undefined;
-  const first = Array.isArray(body) ? body[0] : body;
-  return isObject(first ?? null) && (first as ObjectValue)['//'] !== undefined ? (first as ObjectValue)['//'] : undefined;
+  const get = (o: unknown, k: string): unknown => (typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>)[k] : undefined);
+  const body = get(get(rawJson[mode], type), name);
+  return get(Array.isArray(body) ? body[0] : body, '//') as Value | undefined;
 }
 
 /** Accepts one object or a list of objects (cdktf writes lists) for a block. */

@@ -1,7 +1,5 @@
-import type { AttributeSchema, BlockSchema, CtyType, Diagnostic, ObjectValue, Path, Value } from './protocol';
-
-type BlockType = NonNullable<BlockSchema['block_types']>[string];
-import { isUnknown, UNKNOWN } from './protocol';
+import type { BlockSchema, CtyType, Diagnostic, ObjectValue, Path, Value } from './protocol';
+import { isUnknown, schemaEntries, UNKNOWN } from './protocol';
 import { error, isObject } from './util';
 
 /**
@@ -71,16 +69,6 @@ function convert(t: CtyType, v: Value, address: string, parent: Path, key: strin
   return v;
 }
 
-const entryCache = new WeakMap<object, [string, unknown][]>();
-const NONE: Record<string, never> = Object.freeze({});
-
-/** Object.entries of a schema's attributes or blocks, once per schema object (schemas do not change). */
-function entriesOf<T>(o: Record<string, T>): [string, T][] {
-  let e = entryCache.get(o);
-  if (!e) entryCache.set(o, (e = Object.entries(o)));
-  return e as [string, T][];
-}
-
 /** Validates and normalises one block of configuration. `raw` may contain UNKNOWN values. */
 export function conformBlock(block: BlockSchema, raw: Value, address: string, path: Path, diags: Diagnostic[]): ObjectValue {
   if (!isObject(raw)) {
@@ -93,7 +81,7 @@ export function conformBlock(block: BlockSchema, raw: Value, address: string, pa
   for (const key of Object.keys(raw)) {
     if (!(key in attrs) && !(key in blocks)) diags.push(error(`Unsupported argument: an argument named "${key}" is not expected here`, address, [...path, key]));
   }
-  for (const [name, a] of entriesOf(attrs)) {
+  for (const [name, a] of schemaEntries(attrs)) {
     const v = raw[name] ?? null;
     if (v === null) {
       if (a.required) diags.push(error(`Missing required argument: "${name}" is required`, address, [...path, name]));
@@ -107,7 +95,7 @@ export function conformBlock(block: BlockSchema, raw: Value, address: string, pa
     }
     out[name] = convert(a.type, v, address, path, name, diags);
   }
-  for (const [name, bt] of entriesOf(blocks)) {
+  for (const [name, bt] of schemaEntries(blocks)) {
     const v = raw[name] ?? null;
     if (v === null && !bt.min_items) {
       out[name] = bt.nesting_mode === 'single' ? null : bt.nesting_mode === 'map' ? {} : [];
@@ -144,11 +132,11 @@ export function conformBlock(block: BlockSchema, raw: Value, address: string, pa
  */
 export function proposedNew(block: BlockSchema, prior: ObjectValue | null, config: ObjectValue): ObjectValue {
   const out: ObjectValue = {};
-  for (const [name, a] of entriesOf<AttributeSchema>(block.attributes ?? NONE)) {
+  for (const [name, a] of schemaEntries(block.attributes)) {
     const c = config[name] ?? null;
     out[name] = c === null && a.computed ? (prior?.[name] ?? null) : c;
   }
-  for (const [name, bt] of entriesOf<BlockType>(block.block_types ?? NONE)) {
+  for (const [name, bt] of schemaEntries(block.block_types)) {
     const c = config[name] ?? null;
     const p = prior?.[name] ?? null;
     if (isUnknown(c) || c === null) { out[name] = c; continue; }

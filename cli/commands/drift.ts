@@ -8,8 +8,9 @@ import { parseDuration } from '../../engine/util';
 import { exitCode, loadIgnoreFile, parseShard, renderHuman, renderMarkdown, reportJson, runDrift, summaryLine, type Shard } from '../../drift';
 
 /**
- * `eksidp drift`: live identity provider configs (and the clusters they sit on) versus the stack.
- * Exit codes as `terraform plan -detailed-exitcode`: 0 in sync, 2 drift, 1 error or anything unread.
+ * `eksidp drift`: live identity provider configs (and the clusters they sit on) versus the stack, as
+ * the next plan would judge them. Exit codes as `terraform plan -detailed-exitcode`: 0 in sync, 2
+ * drift, 1 error or anything unread.
  */
 
 const FORMATS = ['human', 'json', 'markdown'] as const;
@@ -27,7 +28,7 @@ const spec = {
     concurrency: { type: 'string', valueName: 'N', description: 'API calls in flight at most.', default: '16' },
     timeout: { type: 'string', valueName: 'DURATION', description: 'Budget for the whole check; what is unread then is unknown (exit 1).', default: '10m' },
     shard: { type: 'string', valueName: 'i/n', description: 'Check only shard i of n (split by a stable hash of the cluster name).' },
-    state: { type: 'string', valueName: 'FILE', description: 'State file used to resolve references (default: the stack\'s local backend path; optional).' },
+    state: { type: 'string', valueName: 'FILE', description: 'State the judgement starts from, as a plan\'s refresh does (default: the stack\'s local backend path; optional: without one, it is built from live).' },
     verbose: { type: 'boolean', description: 'Human format: list in-sync resources too.' },
     color: { type: 'boolean', description: 'Colour (default on a terminal); --no-color or NO_COLOR turns it off.' },
   },

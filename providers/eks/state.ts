@@ -1,4 +1,4 @@
-import { UNKNOWN, isUnknown, type BlockSchema, type CtyType, type ObjectValue, type Path, type Value } from '../../engine/protocol';
+import { UNKNOWN, isUnknown, schemaEntries, type BlockSchema, type CtyType, type ObjectValue, type Path, type Value } from '../../engine/protocol';
 
 /**
  * Schema-driven shaping of values, so state has exactly Terraform's shape: every attribute present
@@ -27,11 +27,11 @@ function blockItems(v: Value | undefined): ObjectValue[] {
 export function shape(block: BlockSchema, v: ObjectValue | null | undefined): ObjectValue {
   const src = v ?? {};
   const out: ObjectValue = {};
-  for (const [name, attr] of Object.entries(block.attributes ?? {})) {
+  for (const [name, attr] of schemaEntries(block.attributes)) {
     const x = src[name];
     out[name] = x === undefined ? null : isSetType(attr.type) ? sortSet(x) : x;
   }
-  for (const [name, bt] of Object.entries(block.block_types ?? {})) {
+  for (const [name, bt] of schemaEntries(block.block_types)) {
     const x = src[name];
     if (isUnknown(x)) {
       out[name] = UNKNOWN;
@@ -79,13 +79,13 @@ export function valuesEqual(a: Value | undefined, b: Value | undefined, set = fa
  */
 export function changedPaths(block: BlockSchema, a: ObjectValue, b: ObjectValue, base: Path = []): Path[] {
   const out: Path[] = [];
-  for (const [name, attr] of Object.entries(block.attributes ?? {})) {
+  for (const [name, attr] of schemaEntries(block.attributes)) {
     if (attr.computed && !attr.optional && !attr.required) continue;
     // An optional+computed attribute left unset in config keeps its value: not a change.
     if (attr.computed && b[name] === null) continue;
     if (!valuesEqual(a[name], b[name], isSetType(attr.type))) out.push([...base, name]);
   }
-  for (const [name, bt] of Object.entries(block.block_types ?? {})) {
+  for (const [name, bt] of schemaEntries(block.block_types)) {
     const x = a[name];
     const y = b[name];
     if (bt.nesting_mode === 'single') {
@@ -126,13 +126,13 @@ function isComputedBlock(block: BlockSchema, name = ''): boolean {
  */
 export function mergeComputed(block: BlockSchema, config: ObjectValue, prior: ObjectValue | null, fresh: boolean): ObjectValue {
   const out: ObjectValue = { ...config };
-  for (const [name, attr] of Object.entries(block.attributes ?? {})) {
+  for (const [name, attr] of schemaEntries(block.attributes)) {
     if (!attr.computed) continue;
     const c = config[name];
     if (c !== null && c !== undefined) continue;
     out[name] = fresh || !prior ? UNKNOWN : (prior[name] ?? null);
   }
-  for (const [name, bt] of Object.entries(block.block_types ?? {})) {
+  for (const [name, bt] of schemaEntries(block.block_types)) {
     const c = config[name];
     if (!Array.isArray(c)) continue;
     const p = prior && Array.isArray(prior[name]) ? (prior[name] as ObjectValue[]) : [];
