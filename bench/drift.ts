@@ -36,7 +36,7 @@ const sizes = (flag('sizes') ?? '50,200,1000').split(',').map(Number).filter((n)
 const concurrency = Number(flag('concurrency') ?? 64);
 const withTerraform = !process.argv.includes('--no-terraform');
 
-type Measured = { code: number; wallS: number; peakMb: number; stderr: string };
+type Measured = { code: number; wallS: number; peakMb: number; cpuS: number; stderr: string };
 
 /** Runs a whole process under GNU time: wall time and peak RSS (largest process of the tree). */
 function measure(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Measured> {
@@ -47,7 +47,9 @@ function measure(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEn
       const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
       if (!m) return reject(new Error(`no measurements from /usr/bin/time: ${stderr.slice(-500)}`));
       const code = err ? Number((err as NodeJS.ErrnoException).code) : 0;
-      resolve({ code, wallS, peakMb: Number(m[1]) / 1024, stderr });
+      // CPU seconds (user + system): steadier than wall time on a machine shared with other work.
+      const cpu = (what: string) => Number(new RegExp(`${what} time \\(seconds\\): ([\\d.]+)`).exec(stderr)?.[1] ?? NaN);
+      resolve({ code, wallS, peakMb: Number(m[1]) / 1024, cpuS: cpu('User') + cpu('System'), stderr });
     });
   });
 }
@@ -96,7 +98,7 @@ async function bench(n: number): Promise<Row> {
     const idealS = (3 * n * LATENCY_MS) / 1000 / concurrency + STARTUP_S;
     const report = JSON.parse(fs.readFileSync(path.join(dir, 'drift.json'), 'utf8')) as { summary: Record<string, number> };
     if (report.summary.in_sync !== n) process.stderr.write(`[${n}] WARNING: eksidp summary ${JSON.stringify(report.summary)}\n`);
-    process.stderr.write(`[${n}] eksidp drift: ${eksidp.wallS.toFixed(2)} s, ${eksidp.peakMb.toFixed(0)} MB, exit ${eksidp.code}, calls ${JSON.stringify(calls)}\n`);
+    process.stderr.write(`[${n}] eksidp drift: ${eksidp.wallS.toFixed(2)} s, ${eksidp.cpuS.toFixed(2)} s CPU, ${eksidp.peakMb.toFixed(0)} MB, exit ${eksidp.code}, calls ${JSON.stringify(calls)}\n`);
 
     const row: Row = { n, calls: total, callsExact, idealS, eksidp, driftCode: eksidp.code };
     if (withTerraform && terraformAvailable) {
