@@ -113,7 +113,8 @@ export function renderMarkdown(report: DriftReport): string {
   const cell = (x: string) => mdCode(x, { table: true });
   for (const r of report.resources) {
     if (r.status === 'in_sync') continue;
-    out.push('<details>', `<summary>${htmlCode(label(r))}: <b>${r.status}</b>${unsettled(r) ? ` (live status ${htmlCode(r.live_status!)})` : ''}</summary>`, '');
+    out.push('<details>', `<summary>${htmlCode(label(r))}: <b>${r.status}</b></summary>`, '');
+    if (unsettled(r)) out.push(`Live status: ${mdCode(r.live_status!)}`, '');
     if (r.error) out.push(`Error: ${mdCode(r.error)}`, '');
     if (r.reason) out.push(`Ignored: ${mdCode(r.reason)}`, '');
     if (r.differences.length) {

@@ -90,6 +90,8 @@ test('issue 12: a config being disassociated (DELETING) is missing with live_sta
   t.is(d.report.format_version, '1.1');
   const human = await eksidp(['drift', '--dir', e.dir], e.dir);
   t.regex(human.stdout, /\+ aws_eks_identity_provider_config\.a_okta: missing \(live status DELETING\)/);
+  const md = await eksidp(['drift', '--dir', e.dir, '--format', 'markdown'], e.dir);
+  t.regex(md.stdout, /<summary><code>aws_eks_identity_provider_config\.a_okta<\/code>: <b>missing<\/b><\/summary>\n\nLive status: `DELETING`\n/);
 
   const p = await eksidp(['plan', '--dir', e.dir, '--detailed-exitcode'], e.dir);
   t.is(p.code, 0, 'a no-op, as hashicorp/aws 5.100 plans it (test/drift-terraform.test.ts)');
