@@ -190,7 +190,7 @@ export class Judgement {
     const diags: Diagnostic[] = again ? [] : [...d.diagnostics];
     const config = again ? resolveConfig(ws, r, this.lookup, diags) : d.request.config;
     const resolved = diags.length === 0;
-    const request: LiveResourceRequest = resolved ? { ...d.request, config } : d.request;
+    const request: LiveResourceRequest = resolved && config !== d.request.config ? { ...d.request, config } : d.request;
     if (!snap || 'error' in snap) {
       this.settle(address, fallback);
       if (r.mode === 'managed' && this.inScope(null)) this.resources.push(unknownEntry(r, '', r.name, snap ? snap.error : `provider ${r.provider} cannot be drift-checked`));

@@ -56,7 +56,8 @@ function emptyLike(v: Value | undefined): ObjectValue | null {
 }
 /** Go's time.RFC3339 (what hashicorp/aws stores): no fractional seconds. */
 function rfc3339(d: Date | undefined): string | null {
-  return d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
+  // toISOString is always YYYY-MM-DDTHH:mm:ss.sssZ here (years 0-9999): drop the milliseconds.
+  return d ? `${d.toISOString().slice(0, 19)}Z` : null;
 }
 
 /** An optional block EKS reports with only default values, left out of config: keep it out of state. */
