@@ -5,7 +5,7 @@ import type { EKSClient } from '@aws-sdk/client-eks';
 import { startEmulator, type EmulatorHandle } from '../emulator';
 import { sdkClient } from './fixtures/drift/fleet';
 import {
-  associate, clusterArn, clusterStatus, configStatus, deleteCluster, disassociate, eksidp, tag, until, writeSpec,
+  associate, clusterStatus, configStatus, deleteCluster, disassociate, eksidp, retag, until, writeSpec,
   type ConfigSpec, type DriftJson, type PlanJson, type StackSpec,
 } from './fixtures/drift/stacks';
 import { tempDir } from './helpers/project';
@@ -66,7 +66,7 @@ test('issue 20 regression: a cluster role_arn edited in the stack is changed wit
 
 test('issue 20 regression: a cluster that declares no tags but has tags live is changed, as the plan removes them in place', async (t) => {
   const e = await applied(t);
-  await tag(e.client, await clusterArn(e.client, 'agree-a'), { owner: 'someone' });
+  await retag(e.emu.url, 'agree-a', undefined, { owner: 'someone' });
   const d = await drift(e);
   t.is(d.code, 2);
   const c = d.byAddress('aws_eks_cluster.a');
@@ -78,7 +78,7 @@ test('issue 20 regression: a cluster that declares no tags but has tags live is 
 test('issue 12: a config being disassociated (DELETING) is missing with live_status DELETING, exit 2; plan keeps it, as Terraform does, and says it is being removed', async (t) => {
   const e = await applied(t);
   e.emu.setFaults({ updateMs: 3_600_000 });
-  await disassociate(e.client, 'agree-a', 'okta', false);
+  await disassociate(e.emu.url, e.client, 'agree-a', 'okta', false);
   t.is(await configStatus(e.client, 'agree-a', 'okta'), 'DELETING');
   const d = await drift(e);
   t.is(d.code, 2);
@@ -101,9 +101,9 @@ test('issue 12: a config being disassociated (DELETING) is missing with live_sta
 
 test('issue 12: a config being associated (CREATING) whose values match is in sync with live_status CREATING, exit 0', async (t) => {
   const e = await applied(t);
-  await disassociate(e.client, 'agree-a', 'corp', true);
+  await disassociate(e.emu.url, e.client, 'agree-a', 'corp', true);
   e.emu.setFaults({ updateMs: 3_600_000 });
-  await associate(e.client, 'agree-a', CORP, false);
+  await associate(e.emu.url, e.client, 'agree-a', CORP, false);
   t.is(await configStatus(e.client, 'agree-a', 'corp'), 'CREATING');
   const d = await drift(e);
   t.is(d.code, 0);
@@ -118,7 +118,7 @@ test('issue 12: a config being associated (CREATING) whose values match is in sy
 test('issue 12: a cluster being deleted (DELETING) is missing, and so are its configs, with live_status DELETING; plan says so', async (t) => {
   const e = await applied(t);
   e.emu.setFaults({ clusterDeleteMs: 3_600_000 });
-  await deleteCluster(e.client, 'agree-a', false);
+  await deleteCluster(e.emu.url, e.client, 'agree-a', false);
   t.is(await clusterStatus(e.client, 'agree-a'), 'DELETING');
   const d = await drift(e);
   t.is(d.code, 2);
@@ -158,7 +158,7 @@ test('issue 12: a FAILED cluster makes it and its configs missing with live_stat
 
 test('a config disassociated and gone is missing while the plan creates it again: the two agree', async (t) => {
   const e = await applied(t);
-  await disassociate(e.client, 'agree-a', 'okta', true);
+  await disassociate(e.emu.url, e.client, 'agree-a', 'okta', true);
   await until('cluster idle', async () => (await clusterStatus(e.client, 'agree-a')) === 'ACTIVE');
   const d = await drift(e);
   t.is(d.byAddress('aws_eks_identity_provider_config.a_okta').status, 'missing');

@@ -97,8 +97,8 @@ terraformTest(test, 'objects EKS is deleting or that FAILED: terraform plan and 
   const client = sdkClient(emu.url);
   t.teardown(() => client.destroy());
   writeSpec(dir, spec, emu.url);
-  await disassociate(client, 'tfl-deleting_config', 'okta', false);
-  await deleteCluster(client, 'tfl-deleting', false);
+  await disassociate(emu.url, client, 'tfl-deleting_config', 'okta', false);
+  await deleteCluster(emu.url, client, 'tfl-deleting', false);
   t.is(await configStatus(client, 'tfl-deleting_config', 'okta'), 'DELETING');
   t.is(await clusterStatus(client, 'tfl-deleting'), 'DELETING');
   t.is(await clusterStatus(client, 'tfl-failed'), 'FAILED');
