@@ -22,7 +22,7 @@ const cases: { title: string; clusters: ClusterSpec[]; message: RegExp }[] = [
   { title: 'issuer must have no query', clusters: [cluster({ identityProviders: [idp({ issuerUrl: 'https://example.okta.com/?a=b' })] })], message: /\[test\/dev\/okta\] oidc\[0\]\.issuer_url: .*query/ },
   { title: 'issuer must have no fragment', clusters: [cluster({ identityProviders: [idp({ issuerUrl: 'https://example.okta.com/#x' })] })], message: /oidc\[0\]\.issuer_url: .*fragment/ },
   { title: 'issuer must have no userinfo', clusters: [cluster({ identityProviders: [idp({ issuerUrl: 'https://user:pw@example.okta.com' })] })], message: /oidc\[0\]\.issuer_url: .*user information/ },
-  { title: 'issuer must parse', clusters: [cluster({ identityProviders: [idp({ issuerUrl: 'not a url' })] })], message: /oidc\[0\]\.issuer_url: .*not a valid URL/ },
+  { title: 'issuer must be a URL', clusters: [cluster({ identityProviders: [idp({ issuerUrl: 'https://example.okta.com:port' })] })], message: /oidc\[0\]\.issuer_url: .*not a valid URL/ },
   { title: 'client id must not be empty', clusters: [cluster({ identityProviders: [idp({ clientId: '' })] })], message: /oidc\[0\]\.client_id: client_id must not be empty/ },
   { title: 'config name must not be empty', clusters: [cluster({ identityProviders: [idp({ name: '' })] })], message: /oidc\[0\]\.identity_provider_config_name: .*must not be empty/ },
   { title: 'config name must not contain a colon', clusters: [cluster({ identityProviders: [idp({ name: 'a:b' })] })], message: /identity_provider_config_name: .*must not contain ":"/ },
