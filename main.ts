@@ -4,6 +4,7 @@ import { App } from 'cdktf';
 import { environments } from './stacks/environments';
 import { EksIdpStack } from './stacks/eks-stack';
 import type { EnvironmentSpec } from './stacks/types';
+import { clearSynthFailed, markSynthFailed } from './engine/stack-files';
 
 /** Thrown when any stack fails synth-time validation; nothing has been written then. */
 export class StackValidationError extends Error {
@@ -44,10 +45,15 @@ export function synth(opts: BuildOptions = {}): App {
   return app;
 }
 
+// Run as the app of `cdktf synth` (or `npx tsx main.ts`): the same failed-synth marker as `eksidp
+// synth` writes, so plan/apply/drift refuse the stale output a failed `cdktf synth` leaves behind.
 if (require.main === module) {
+  const outdir = path.resolve(process.env.CDKTF_OUTDIR ?? 'cdktf.out');
   try {
-    synth();
+    synth({ outdir });
+    clearSynthFailed(outdir);
   } catch (e) {
+    markSynthFailed(outdir, 'cdktf synth (main.ts)', (e as Error).message);
     process.stderr.write(`${(e as Error).message}\n`);
     process.exit(1);
   }

@@ -39,9 +39,9 @@ export function targetsOf(values: Parsed['values']): string[] {
   return Array.isArray(t) ? t.map(String) : typeof t === 'string' ? [t] : [];
 }
 
-export function locate(values: Parsed['values'], io: Io): StackLocation {
+export function locate(values: Parsed['values'], io: Io, opts: { allowFailedSynth?: boolean } = {}): StackLocation {
   try {
-    return resolveStack({ stack: stringFlag(values, 'stack'), dir: stringFlag(values, 'dir'), cwd: io.cwd });
+    return resolveStack({ stack: stringFlag(values, 'stack'), dir: stringFlag(values, 'dir'), cwd: io.cwd, ...opts });
   } catch (e) {
     if (e instanceof StackInputError) throw new UsageError(e.message);
     throw e;

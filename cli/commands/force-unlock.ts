@@ -18,7 +18,7 @@ export const command: Command = {
     const id = positionals[0];
     if (!id) throw new UsageError('eksidp force-unlock: the lock ID is required (it is printed in the lock error)');
     return guarded(io, values, async () => {
-      const config = loadConfig(locate(values, io));
+      const config = loadConfig(locate(values, io, { allowFailedSynth: true }));
       const held = forceUnlock(config.statePath, id);
       // The lock file's fields are whatever was written there.
       io.stdout.write(escapeControls(`The state lock ${held.ID} (held by ${held.Who} pid ${held.Pid} for ${held.Operation}) has been removed.`) + '\n');

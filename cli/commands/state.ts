@@ -47,7 +47,7 @@ export const command: Command = {
     if (sub === 'show' && !address) throw new UsageError('eksidp state show: an address is required');
     if (sub === 'list' && address) throw new UsageError(`eksidp state list: unexpected argument '${address}'`);
     return guarded(io, values, async () => {
-      const config = loadConfig(locate(values, io));
+      const config = loadConfig(locate(values, io, { allowFailedSynth: true }));
       const state = readState(config.statePath);
       const resources = state?.resources ?? [];
       if (sub === 'list') {
