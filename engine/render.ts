@@ -17,9 +17,13 @@ export function colors(enabled: boolean): Colors {
   return { green: wrap(32), red: wrap(31), yellow: wrap(33), bold: wrap(1), cyan: wrap(36) };
 }
 
-/** Colour only on a TTY, and never with NO_COLOR or --no-color. */
-export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, noColorFlag: boolean): boolean {
-  return stream.isTTY === true && !noColorFlag && (env.NO_COLOR === undefined || env.NO_COLOR === '');
+/**
+ * `--color` forces colour (also when piped, and over NO_COLOR: a flag on the command line wins over the
+ * environment, as no-color.org asks), `--no-color` turns it off; otherwise colour on a TTY unless NO_COLOR.
+ */
+export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, flag: boolean | undefined): boolean {
+  if (flag !== undefined) return flag;
+  return stream.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '');
 }
 
 const KNOWN_AFTER = '(known after apply)';

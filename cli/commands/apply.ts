@@ -16,7 +16,7 @@ export const command: Command = {
   spec: {
     name: 'apply',
     summary: 'Apply a saved plan, or plan and apply after approval.',
-    usage: 'eksidp apply [PLANFILE] [--auto-approve] [--stack NAME | --dir DIR] [--parallelism N] [--target ADDR]... [--no-color]',
+    args: '[PLANFILE]',
     maxPositionals: 1,
     flags: {
       ...STACK_FLAGS,
@@ -66,7 +66,7 @@ export const command: Command = {
           io.stdout.write('\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.\n');
           return EXIT.OK;
         }
-        if (values['auto-approve'] !== true && !(await confirm(io, "Do you want to perform these actions? Only 'yes' will be accepted to approve."))) {
+        if (values['auto-approve'] !== true && !(await confirm(io, 'Do you want to perform these actions?', { description: ['eksidp will perform the actions described above.', "Only 'yes' will be accepted to approve."] }))) {
           io.stderr.write('Apply cancelled.\n');
           return EXIT.ERROR;
         }

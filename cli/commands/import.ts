@@ -12,7 +12,7 @@ export const command: Command = {
   spec: {
     name: 'import',
     summary: 'Import an existing object into state.',
-    usage: 'eksidp import ADDR ID [--stack NAME | --dir DIR]',
+    args: 'ADDR ID',
     maxPositionals: 2,
     flags: { ...STACK_FLAGS, ...COLOR_FLAG },
   },

@@ -42,13 +42,12 @@ export const command: Command = {
   spec: {
     name: 'plan',
     summary: 'Show the changes needed to reach the stack\'s configuration (exit 2 with --detailed-exitcode when there are changes).',
-    usage: 'eksidp plan [--stack NAME | --dir DIR] [--out FILE] [--json] [--detailed-exitcode] [--refresh=false] [--target ADDR]... [--parallelism N] [--identities FILE] [--no-color]',
     flags: {
       ...STACK_FLAGS,
       out: { type: 'string', valueName: 'FILE', description: 'Save the plan for `eksidp apply FILE` (written 0600).' },
       json: { type: 'boolean', description: 'Print the plan in the `terraform show -json` format on stdout only.' },
       'detailed-exitcode': { type: 'boolean', description: 'Exit 2 when there are changes (0: none, 1: error).' },
-      refresh: { type: 'string', valueName: 'BOOL', description: 'Read live objects first (default true).' },
+      refresh: { type: 'string', valueName: 'true|false', description: 'Read live objects first (default true); --refresh=false plans from state alone.' },
       target: { type: 'string', multiple: true, valueName: 'ADDR', description: 'Only this resource and its dependencies (repeatable).' },
       destroy: { type: 'boolean', description: 'Plan to destroy everything in state.' },
       identities: { type: 'string', valueName: 'FILE', description: 'JSON list of {name, claims} previewed under every changed identity provider config (instead of its sample identities).' },

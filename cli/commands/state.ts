@@ -37,7 +37,7 @@ export const command: Command = {
   spec: {
     name: 'state',
     summary: 'Inspect state: state list | state show ADDR',
-    usage: 'eksidp state list | eksidp state show ADDR  [--stack NAME | --dir DIR]',
+    args: '(list | show ADDR)',
     maxPositionals: 2,
     flags: { ...STACK_FLAGS, ...COLOR_FLAG },
   },

@@ -68,7 +68,6 @@ export const command: Command = {
   spec: {
     name: 'synth',
     summary: 'Run the cdktf app (cdktf.json "app") in-process and write cdktf.out, byte-identical to `npx cdktf synth`. Validation errors are reported and nothing is written.',
-    usage: 'eksidp synth [--output DIR]',
     flags: {
       output: { type: 'string', valueName: 'DIR', description: 'Output folder (default: cdktf.json "output", else cdktf.out)' },
     },
