@@ -15,7 +15,8 @@ import { tempDir } from './helpers/project';
 
 function stack(t: ExecutionContext): { dir: string; lockFile: string; lock(info: Record<string, unknown>): void } {
   const dir = tempDir(t, 'eksidp-unlock-');
-  fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ provider: { memory: [{ path: 'cloud.json' }] }, resource: { memory_item: { a: { name: 'a' } } } }));
+  // An absolute path: the memory provider resolves a relative one against the process's folder.
+  fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ provider: { memory: [{ path: path.join(dir, 'cloud.json') }] }, resource: { memory_item: { a: { name: 'a' } } } }));
   const lockFile = path.join(dir, '.terraform.tfstate.lock.info');
   return { dir, lockFile, lock: (info) => fs.writeFileSync(lockFile, JSON.stringify({ ID: 'lock-1', Operation: 'OperationTypeApply', Who: 'ann@build-7', Version: '1.11.4', Created: '2026-11-30T08:00:00Z', Path: 'terraform.tfstate', Info: '', ...info })) };
 }
