@@ -1,6 +1,6 @@
 import type { DetailLine, Diagnostic, ObjectValue, Path, Value } from './protocol';
 import { isUnknown } from './protocol';
-import { hasChanges, planCounts, type Plan, type ResourceChange } from './plan';
+import { hasChanges, outsideChanges, planCounts, type OutsideChange, type Plan, type ResourceChange } from './plan';
 import { escapeControls as e } from '../lib/escape';
 import { formatDiagnostic, isObject, valuesEqual } from './util';
 
@@ -135,9 +135,32 @@ export function renderChange(ch: ResourceChange, c: Colors): string[] {
   return out;
 }
 
+/**
+ * Terraform's "Objects have changed outside of Terraform" note: what refresh found deleted or changed
+ * since the last run (computed from the plan's prevRunState and priorState by outsideChanges).
+ */
+export function renderOutsideChanges(changes: readonly OutsideChange[], c: Colors): string[] {
+  if (changes.length === 0) return [];
+  const out = [
+    `${c.bold('Note: Objects have changed outside of eksidp')}`, '',
+    'eksidp detected the following changes made outside of eksidp since the last "eksidp apply" which may have affected this plan:', '',
+  ];
+  for (const ch of changes) {
+    const deleted = ch.kind === 'deleted';
+    out.push(`  ${c.bold(`# ${e(ch.address)}`)} ${deleted ? 'has been deleted' : 'has changed'}`);
+    out.push(`  ${deleted ? c.red('-') : c.yellow('~')} resource "${e(ch.type)}" "${e(ch.name)}" {`);
+    renderBody(ch.before, ch.after, deleted ? 'delete' : 'update', '      ', [], [], c, out);
+    out.push('    }', '');
+  }
+  out.push('Unless you have made equivalent changes to your configuration, or ignored the relevant attributes using ignore_changes, the following plan may include actions to undo or respond to these changes.');
+  out.push('', '─'.repeat(77), '');
+  return out;
+}
+
 export function renderPlan(plan: Plan, c: Colors): string {
   const out: string[] = [];
   for (const w of plan.warnings) out.push(`${c.yellow('Warning:')} ${e(formatDiagnostic(w))}`, '');
+  out.push(...renderOutsideChanges(outsideChanges(plan), c));
   if (!hasChanges(plan)) {
     out.push(c.bold('No changes.') + (plan.destroy ? ' No objects need to be destroyed.' : ' Your infrastructure matches the configuration.'));
     return out.join('\n') + '\n';

@@ -7,6 +7,7 @@ import { hasChanges, plan } from '../../engine/plan';
 import { checkPlanFile, readPlanFile } from '../../engine/planfile';
 import { renderPlan } from '../../engine/render';
 import { describeInputs } from './plan';
+import { refreshProgress } from '../progress';
 
 /**
  * `eksidp apply [PLANFILE]`: with a saved plan, applies exactly it (refused when the stack, the
@@ -53,11 +54,12 @@ export const command: Command = {
       const config = loadConfig(loc);
       const session = await openSession(config, io, 'apply');
       try {
+        const progress = refreshProgress(io);
         const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, {
-          targets: targetsOf(values), parallelism, signal: io.signal,
+          targets: targetsOf(values), parallelism, signal: io.signal, onRefresh: progress.onRefresh,
           // The same identity preview as `eksidp plan` shows, before the approval prompt.
           describe: describeInputs(loc, undefined),
-        });
+        }).finally(progress.stop);
         io.stdout.write(renderPlan(p, colorsFor(io, values)));
         if (!hasChanges(p)) {
           // As Terraform does, keep what the refresh found (objects gone, attributes read back).

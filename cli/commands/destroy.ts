@@ -3,6 +3,7 @@ import { EXIT } from '../command';
 import { applyAndReport, COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf } from '../../engine/cli-support';
 import { hasChanges, plan } from '../../engine/plan';
 import { renderPlan } from '../../engine/render';
+import { refreshProgress } from '../progress';
 
 /** `eksidp destroy`: plans the deletion of everything in state (dependents first) and applies it. */
 export const command: Command = {
@@ -23,7 +24,10 @@ export const command: Command = {
       const config = loadConfig(locate(values, io));
       const session = await openSession(config, io, 'destroy');
       try {
-        const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, { destroy: true, targets: targetsOf(values), parallelism, signal: io.signal });
+        const progress = refreshProgress(io);
+        const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, {
+          destroy: true, targets: targetsOf(values), parallelism, signal: io.signal, onRefresh: progress.onRefresh,
+        }).finally(progress.stop);
         io.stdout.write(renderPlan(p, colorsFor(io, values)));
         if (!hasChanges(p)) return EXIT.OK;
         if (values['auto-approve'] !== true && !(await confirm(io, 'Do you really want to destroy all resources?', {

@@ -82,7 +82,8 @@ export const command: Command = {
       // Through lib/files.ts: a symlink planted at the report's path is replaced, not written through.
       // 0644: a report holds live values but no state or secret, and CI uploads it.
       writeFileAtomicSync(file, text, { mode: 0o644 });
-      io.stdout.write(`${summaryLine(report)} Report (${format}): ${out}\n`);
+      // stdout carries the report format alone: with --out the one-line summary is a log line (stderr).
+      io.stderr.write(`${summaryLine(report)} Report (${format}): ${out}\n`);
     } else {
       io.stdout.write(text);
     }
