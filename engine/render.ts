@@ -184,7 +184,27 @@ export function renderPlan(plan: Plan, c: Colors): string {
   return out.join('\n') + '\n';
 }
 
+/**
+ * One diagnostic per cause: the same error (summary and detail) reported for several resources, such
+ * as an endpoint that does not answer, becomes one line naming them, instead of one line each.
+ */
+export function collapseRepeated(diags: readonly Diagnostic[]): Diagnostic[] {
+  const groups = new Map<string, Diagnostic[]>();
+  for (const d of diags) {
+    const key = JSON.stringify([d.severity, d.summary, d.detail ?? '', d.attribute ?? []]);
+    const g = groups.get(key);
+    if (g) g.push(d); else groups.set(key, [d]);
+  }
+  return [...groups.values()].map((g) => {
+    if (g.length === 1 || g.some((d) => !d.address)) return g[0]!;
+    const names = g.map((d) => d.address!).sort();
+    const shown = names.length > 8 ? `${names.slice(0, 8).join(', ')} and ${names.length - 8} more` : names.join(', ');
+    const { address: _address, ...rest } = g[0]!;
+    return { ...rest, summary: `${rest.summary}, for ${names.length} resources: ${shown}` };
+  });
+}
+
 export function renderDiagnostics(diags: readonly Diagnostic[], c: Colors): string {
   // Diagnostics carry API error messages: one line each, whatever the message holds.
-  return diags.map((d) => `${d.severity === 'error' ? c.red('Error:') : c.yellow('Warning:')} ${e(formatDiagnostic(d))}\n`).join('');
+  return collapseRepeated(diags).map((d) => `${d.severity === 'error' ? c.red('Error:') : c.yellow('Warning:')} ${e(formatDiagnostic(d))}\n`).join('');
 }

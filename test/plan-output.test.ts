@@ -123,3 +123,29 @@ test('plan reports each refresh read to its onRefresh hook (the CLI\'s progress 
   await h.plan({ onRefresh: (d, n) => seen.push(`${d}/${n}`) });
   t.deepEqual(seen, ['0/2', '1/2', '2/2']);
 });
+
+test('the EKS endpoint down: plan says once that it does not answer, with the hint to start the emulator, not one line per resource', async (t) => {
+  const { createServer } = await import('node:net');
+  // A loopback port nobody listens on: take one from the OS, then close it.
+  const port = await new Promise<number>((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const dir = (await import('./helpers/project')).tempDir(t, 'eksidp-down-');
+  const endpoint = `http://127.0.0.1:${port}`;
+  const attrs = (name: string) => ({ id: name, name, arn: `arn:aws:eks:us-east-1:000000000000:cluster/${name}`, version: '1.32', role_arn: 'r', tags: {}, vpc_config: [{ subnet_ids: ['s'] }] });
+  fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
+    provider: { aws: [{ region: 'us-east-1', access_key: 'x', secret_key: 'y', skip_credentials_validation: true, skip_requesting_account_id: true, skip_metadata_api_check: 'true', endpoints: [{ eks: endpoint }] }] },
+    resource: { aws_eks_cluster: Object.fromEntries(['a', 'b', 'c'].map((n) => [n, { name: n, role_arn: 'r', vpc_config: { subnet_ids: ['s'] } }])) },
+  }));
+  fs.writeFileSync(path.join(dir, 'terraform.tfstate'), JSON.stringify({
+    version: 4, terraform_version: '1.11.4', serial: 1, lineage: 'l', outputs: {},
+    resources: ['a', 'b', 'c'].map((n) => ({ mode: 'managed', type: 'aws_eks_cluster', name: n, provider: 'provider["registry.terraform.io/hashicorp/aws"]', instances: [{ schema_version: 0, attributes: attrs(n) }] })),
+  }));
+  const io = captureIo(dir, { AWS_EC2_METADATA_DISABLED: 'true' });
+  t.is(await runCommand(['plan', '--dir', '.'], io), 1);
+  t.is(io.err(), `Error: the EKS endpoint 127.0.0.1:${port} does not answer (connection refused), for 3 resources: aws_eks_cluster.a, aws_eks_cluster.b, aws_eks_cluster.c ` +
+    `(is the EKS emulator running? Start it with \`npm start\`, or \`node_modules/.bin/eksidp emulator --data .eksidp/emulator --port ${port}\`)\n`);
+});
