@@ -16,9 +16,16 @@ export class StackValidationError extends Error {
 
 export type BuildOptions = { outdir?: string; context?: Record<string, unknown>; envs?: EnvironmentSpec[] };
 
+/**
+ * cdktf records a stack trace with every annotation (warning) in manifest.json: paths of this
+ * machine and of whichever tool ran the app (dist/cli/... under `eksidp synth`, the CLI's bundle
+ * under `cdktf synth`). Off, so the output is the same whoever synthesizes it and leaks no path.
+ */
+const APP_CONTEXT = { '@cdktf/disable_stack_trace_in_metadata': true };
+
 /** Builds the cdktf app: one stack per environment. */
 export function buildApp(opts: BuildOptions = {}): App {
-  const app = new App({ ...(opts.outdir ? { outdir: opts.outdir } : {}), ...(opts.context ? { context: opts.context } : {}) });
+  const app = new App({ ...(opts.outdir ? { outdir: opts.outdir } : {}), context: { ...APP_CONTEXT, ...opts.context } });
   for (const env of opts.envs ?? environments()) new EksIdpStack(app, env);
   return app;
 }
