@@ -13,6 +13,8 @@ import { EXIT } from './command';
  */
 
 const DEFAULT_ENDPOINT = 'http://127.0.0.1:4599';
+/** Where the emulator keeps its state, relative to the project (the README's emulator command uses it too). */
+export const EMULATOR_DATA_DIR = path.join('.eksidp', 'emulator');
 
 async function emulatorListening(endpoint: string): Promise<boolean> {
   try {
@@ -35,7 +37,7 @@ export async function mainJob(io: Io): Promise<number> {
   if (await emulatorListening(endpoint)) {
     banner(io, `Using the EKS emulator already listening at ${endpoint}`);
   } else {
-    const dataDir = path.join(root, '.eksidp', 'emulator');
+    const dataDir = path.join(root, EMULATOR_DATA_DIR);
     fs.mkdirSync(dataDir, { recursive: true });
     const { startEmulator } = await import('../emulator/index');
     try {
