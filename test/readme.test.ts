@@ -80,8 +80,9 @@ async function readmeCliFlow(t: ExecutionContext, cli: 'cdktf' | 'cdktn'): Promi
   const live = emu.snapshot() as { clusters: { name: string; status: string; configs: unknown[] }[] };
   t.deepEqual(live.clusters.map((c) => `${c.name}:${c.status}:${c.configs.length} configs`).sort(), ['dev:ACTIVE:2 configs', 'legacy:ACTIVE:1 configs']);
   t.true(fs.existsSync(path.join(dir, '.eksidp', 'state', 'local.tfstate')), 'state is where the stack says: <project>/.eksidp/state/local.tfstate');
-  const plan = spawnSync(bin, ['plan', '--stack', 'local', '--detailed-exitcode', '--no-color'], { cwd: dir, env, encoding: 'utf8' });
-  t.is(plan.status, 0, `eksidp plan after ${cli} deploy: ${plan.stdout}\n${plan.stderr}`);
+  // Not spawnSync: the emulator answers from this very process.
+  const plan = await sh(`${JSON.stringify(bin)} plan --stack local --detailed-exitcode --no-color`, dir, env);
+  t.is(plan.code, 0, `eksidp plan after ${cli} deploy: ${plan.stdout}\n${plan.stderr}`);
   t.regex(plan.stdout, /No changes/);
 }
 
