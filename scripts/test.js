@@ -26,6 +26,7 @@ const NODE24_FILES = [
   'test/main-job.test.ts',
   'test/readme.test.ts',
   'test/synth.test.ts',
+  'test/synth-failed.test.ts',
   'test/cli-plan-apply.test.ts',
   'test/issuer-url.test.ts',
 ];

@@ -1,10 +1,10 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SYNTH_FAILED_FILE } from '../engine/stack-files';
 import { captureIo, runCommand } from './helpers/in-process';
-import { cdktfBin, cdktfCliTest } from './helpers/cdk-cli';
+import { cdktfBin, cdktfCliTest, cdktnBin, cdktnCliTest } from './helpers/cdk-cli';
 import { bin, projectRoot, tempDir } from './helpers/project';
 import { terraformEnv } from './helpers/terraform';
 
@@ -81,15 +81,19 @@ test('a failed synth into a folder that did not exist leaves nothing behind (no 
   t.false(fs.existsSync(path.join(dir, 'cdktf.out')));
 });
 
-cdktfCliTest(test, 'a failed cdktf synth marks the output too (main.ts writes the same marker), and eksidp plan refuses it', async (t) => {
+/** `<cli> synth` fails on the bad environment (main.ts writes the marker), eksidp plan refuses the output, a good synth clears it. */
+async function cliSynthFails(t: ExecutionContext, cli: string, name: string): Promise<void> {
   const dir = project(t);
   t.is((await sh(bin, ['synth'], dir, { EKSIDP_LOCAL_ENDPOINT: 'http://127.0.0.1:1' })).code, 0);
-  const failed = await sh(cdktfBin, ['synth'], dir, { ...terraformEnv(), EKSIDP_LOCAL_ENDPOINT: 'nope', CI: '1', FORCE_COLOR: '0' });
-  t.not(failed.code, 0);
+  const failed = await sh(cli, ['synth'], dir, { ...terraformEnv(), EKSIDP_LOCAL_ENDPOINT: 'nope', CI: '1', FORCE_COLOR: '0' });
+  t.not(failed.code, 0, `${name} synth must fail`);
   const io = captureIo(dir);
   t.is(await runCommand(['plan', '--stack', 'local', '--refresh=false'], io), 1);
   t.regex(io.err(), /the last synth into cdktf\.out failed \(cdktf synth \(main\.ts\), .*\): \[local\] endpoint: "nope" is not a valid URL/);
-  const ok = await sh(cdktfBin, ['synth'], dir, { ...terraformEnv(), EKSIDP_LOCAL_ENDPOINT: 'http://127.0.0.1:1', CI: '1', FORCE_COLOR: '0' });
+  const ok = await sh(cli, ['synth'], dir, { ...terraformEnv(), EKSIDP_LOCAL_ENDPOINT: 'http://127.0.0.1:1', CI: '1', FORCE_COLOR: '0' });
   t.is(ok.code, 0, ok.stderr);
-  t.false(fs.existsSync(path.join(dir, 'cdktf.out', SYNTH_FAILED_FILE)), 'a successful cdktf synth removes the marker');
-});
+  t.false(fs.existsSync(path.join(dir, 'cdktf.out', SYNTH_FAILED_FILE)), `a successful ${name} synth removes the marker`);
+}
+
+cdktfCliTest(test, 'a failed cdktf synth marks the output too (main.ts writes the same marker), and eksidp plan refuses it', (t) => cliSynthFails(t, cdktfBin, 'cdktf'));
+cdktnCliTest(test, 'a failed cdktn synth marks the output too (main.ts writes the same marker), and eksidp plan refuses it', (t) => cliSynthFails(t, cdktnBin, 'cdktn'));
