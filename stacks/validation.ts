@@ -110,7 +110,8 @@ export function unknownKeyErrors(env: EnvironmentSpec): string[] {
     }
     const known = Object.keys(fields);
     for (const [key, v] of Object.entries(value)) {
-      const shape = fields[key];
+      // Own keys only: `constructor` or `toString` in the data are unknown keys, not Object.prototype's.
+      const shape = Object.hasOwn(fields, key) ? fields[key] : undefined;
       if (shape === undefined) {
         const near = nearestName(key, known);
         const where = names.length ? ` (${names.join(', ')})` : '';

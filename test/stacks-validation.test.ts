@@ -86,6 +86,7 @@ const unknownKeyCases: { title: string; envs: EnvironmentSpec[]; message: RegExp
   { title: 'an environment field (acountId)', envs: [typo(env([cluster()])[0]!, { acountId: '1' })], message: /\[test\] acountId: unknown key "acountId": did you mean accountId\?/ },
   { title: 'an RBAC binding field (group)', envs: env([cluster({ rbacBindings: [typo({ role: 'edit' }, { group: ['eng'] })] })]), message: /clusters\[0\]\.rbacBindings\[0\]\.group \(cluster "dev"\): unknown key "group": did you mean groups\?/ },
   { title: 'a sample identity field (claim)', envs: env([cluster({ identityProviders: [idp({ sampleIdentities: [typo({ name: 'ann', claims: {} }, { claim: {} })] })] })]), message: /identityProviders\[0\]\.sampleIdentities\[0\]\.claim \(cluster "dev", identity provider "okta", sample identity "ann"\): unknown key "claim": did you mean claims\?/ },
+  { title: 'a key that is also an Object.prototype name (constructor)', envs: env([typo(cluster(), { constructor: 'x' })]), message: /clusters\[0\]\.constructor \(cluster "dev"\): unknown key "constructor"/ },
   { title: 'a key with no near name', envs: env([typo(cluster(), { colour: 'blue' })]), message: /clusters\[0\]\.colour \(cluster "dev"\): unknown key "colour"; known keys here: name, version, existing/ },
 ];
 
