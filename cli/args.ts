@@ -17,18 +17,27 @@ export type FlagSpec = {
   /** Shown in --help as the value's name, e.g. FILE. */
   valueName?: string;
   default?: string | boolean;
+  /** Flags sharing a group are alternatives: the usage line shows `[--stack NAME | --dir DIR]`. */
+  group?: string;
+  /** Flags sharing a label show as one `[label]` in the usage line (each is still listed in --help). */
+  collapse?: string;
+  /** Boolean flag whose negation means something (`--no-color`): the usage line shows `--[no-]color`. */
+  negatable?: boolean;
+  /** Shown without brackets in the usage line (the command checks it). */
+  required?: boolean;
 };
 
 /** `--stack NAME | --dir DIR`: how every command that reads a stack names it. */
 export const STACK_FLAGS: Record<string, FlagSpec> = {
-  stack: { type: 'string', valueName: 'NAME', description: 'Stack from cdktf.out/manifest.json (default: the only stack).' },
-  dir: { type: 'string', valueName: 'DIR', description: 'Folder holding a cdk.tf.json, instead of --stack.' },
+  stack: { type: 'string', valueName: 'NAME', group: 'stack', description: 'Stack from cdktf.out/manifest.json (default: the only stack).' },
+  dir: { type: 'string', valueName: 'DIR', group: 'stack', description: 'Folder holding a cdk.tf.json, instead of --stack.' },
 };
 
 export type CommandSpec = {
   name: string;
   summary: string;
-  usage: string;
+  /** Positional arguments as the usage line shows them (`[PLANFILE]`, `ADDR ID`); the flags part is derived from `flags`. */
+  args?: string;
   flags: Record<string, FlagSpec>;
   /** Whether positional arguments are accepted (and how many at most). */
   maxPositionals?: number;
@@ -70,10 +79,37 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): Parsed & { 
   return { values, positionals: parsed.positionals, help };
 }
 
+function flagSyntax(name: string, f: FlagSpec): string {
+  if (f.type === 'boolean') return f.negatable ? `--[no-]${name}` : `--${name}`;
+  return `--${name} ${f.valueName ?? 'VALUE'}`;
+}
+
+/**
+ * The usage line, built from the flag specs (so it cannot leave a flag out or show one that does not
+ * exist): `eksidp plan [--stack NAME | --dir DIR] [--out FILE] ... [--target ADDR]...`.
+ */
+export function usageLine(spec: CommandSpec): string {
+  const parts = [`eksidp ${spec.name}`, ...(spec.args ? [spec.args] : [])];
+  const done = new Set<string>();
+  for (const [name, f] of Object.entries(spec.flags)) {
+    if (done.has(name)) continue;
+    if (f.collapse) {
+      for (const [n, g] of Object.entries(spec.flags)) if (g.collapse === f.collapse) done.add(n);
+      parts.push(`[${f.collapse}]`);
+      continue;
+    }
+    const members = f.group ? Object.entries(spec.flags).filter(([, g]) => g.group === f.group) : [[name, f] as const];
+    for (const [n] of members) done.add(n);
+    const text = members.map(([n, g]) => flagSyntax(n, g)).join(' | ');
+    parts.push(`${f.required ? text : `[${text}]`}${f.multiple ? '...' : ''}`);
+  }
+  return parts.join(' ');
+}
+
 export function helpText(spec: CommandSpec): string {
-  const lines = [`Usage: ${spec.usage}`, '', spec.summary, '', 'Flags:'];
+  const lines = [`Usage: ${usageLine(spec)}`, '', spec.summary, '', 'Flags:'];
   const entries = Object.entries(spec.flags).map(([name, f]) => {
-    const left = `  ${f.short ? `-${f.short}, ` : ''}--${name}${f.type === 'string' ? ` ${f.valueName ?? 'VALUE'}` : ''}`;
+    const left = `  ${f.short ? `-${f.short}, ` : ''}${flagSyntax(name, f)}`;
     return [left, f.description + (f.default !== undefined && f.type === 'string' ? ` (default ${f.default})` : '')] as const;
   });
   entries.push(['  -h, --help', 'Show this help and exit.']);

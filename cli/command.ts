@@ -4,6 +4,8 @@ import type { CommandSpec, Parsed } from './args';
 export type Io = {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where confirmations are read; absent or not a TTY means nobody can answer (CI, pipes, in-process tests). */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   cwd: string;
   /** Aborted on SIGINT/SIGTERM: long commands stop starting new work. */

@@ -56,7 +56,7 @@ function topHelp(): string {
 }
 
 export function defaultIo(signal: AbortSignal): Io {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal };
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd(), signal };
 }
 
 /** Runs one CLI invocation and returns its exit code; never throws. */

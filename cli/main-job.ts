@@ -7,11 +7,14 @@ import { EXIT } from './command';
 /**
  * The main job (`npm start`): the whole cycle on the embedded default, with no AWS account.
  * Start the EKS emulator on the `local` environment's endpoint (state persisted under .eksidp/, so a
- * second run continues; an emulator already listening there is reused), synth, plan, apply, then a
- * drift check that must find the fleet in sync. A second run shows no changes.
+ * second run continues; an emulator already listening there is reused), synth, plan to a saved plan
+ * file, apply exactly that file (so the plan is printed once), then a drift check that must find the
+ * fleet in sync. A second run shows no changes.
  */
 
 const DEFAULT_ENDPOINT = 'http://127.0.0.1:4599';
+/** Where the emulator keeps its state, relative to the project (the README's emulator command uses it too). */
+export const EMULATOR_DATA_DIR = path.join('.eksidp', 'emulator');
 
 async function emulatorListening(endpoint: string): Promise<boolean> {
   try {
@@ -34,7 +37,7 @@ export async function mainJob(io: Io): Promise<number> {
   if (await emulatorListening(endpoint)) {
     banner(io, `Using the EKS emulator already listening at ${endpoint}`);
   } else {
-    const dataDir = path.join(root, '.eksidp', 'emulator');
+    const dataDir = path.join(root, EMULATOR_DATA_DIR);
     fs.mkdirSync(dataDir, { recursive: true });
     const { startEmulator } = await import('../emulator/index');
     try {
@@ -47,11 +50,14 @@ export async function mainJob(io: Io): Promise<number> {
     }
     banner(io, `Started the embedded EKS emulator at ${endpoint} (state in ${path.relative(root, dataDir)})`);
   }
+  // The saved plan holds a copy of the state: it lives in the git-ignored .eksidp/ and goes once applied.
+  const planFile = path.join('.eksidp', 'local.tfplan');
+  fs.mkdirSync(path.join(root, '.eksidp'), { recursive: true });
   try {
     const steps: [string, string[], number[]][] = [
       ['Synthesizing the cdktf app', ['synth'], [EXIT.OK]],
-      ['Planning the local stack', ['plan', '--stack', 'local'], [EXIT.OK]],
-      ['Applying the local stack', ['apply', '--stack', 'local', '--auto-approve'], [EXIT.OK]],
+      ['Planning the local stack', ['plan', '--stack', 'local', '--out', planFile], [EXIT.OK]],
+      ['Applying exactly that plan', ['apply', planFile], [EXIT.OK]],
       ['Checking for drift', ['drift', '--stack', 'local'], [EXIT.OK]],
     ];
     for (const [title, argv, ok] of steps) {
@@ -66,6 +72,7 @@ export async function mainJob(io: Io): Promise<number> {
     banner(io, 'Done: the local fleet is applied and in sync. Run `npm start` again: the plan shows no changes.');
     return EXIT.OK;
   } finally {
+    fs.rmSync(path.join(root, planFile), { force: true });
     await close?.();
   }
 }

@@ -4,6 +4,7 @@ import { EksError, inUse, invalidParameter, notFound } from './errors';
 import type { ClusterPatch, ClusterRec, ConfigRec, Scope, Store, Tags, UpdateRecord } from './store';
 import { bool, BadRequest, checkTags, int, isObj, NAME_MAX, NAME_PATTERN, obj, type Obj, str, strList, strMap, tagsParam, versionAtLeast } from './validate';
 import { clusterWire, configWire, updateWire } from './wire';
+import { issuerUrlProblem } from '../identity/issuer';
 
 /** What operations need from the server: current durations and the seeded dice. */
 export type Runtime = {
@@ -352,7 +353,8 @@ export class Eks {
       const p = (f: string) => `oidc.${f}`;
       const cfgName = str(o, 'identityProviderConfigName', { required: true, min: 1, max: NAME_MAX, pattern: NAME_PATTERN, path: p('identityProviderConfigName') })!;
       const issuerUrl = str(o, 'issuerUrl', { required: true, min: 1, max: 2048, path: p('issuerUrl') })!;
-      if (!isHttpsUrl(issuerUrl)) throw invalidParameter(`oidc.issuerUrl must be an https:// URL, got '${issuerUrl.slice(0, 200)}'`, name);
+      const issuerProblem = issuerUrlProblem(issuerUrl);
+      if (issuerProblem) throw invalidParameter(`oidc.issuerUrl ${JSON.stringify(issuerUrl.slice(0, 200))} ${issuerProblem}`, name);
       const clientId = str(o, 'clientId', { required: true, min: 1, max: 1024, path: p('clientId') })!;
       const usernameClaim = str(o, 'usernameClaim', { min: 1, max: 1024, path: p('usernameClaim') });
       const usernamePrefix = str(o, 'usernamePrefix', { min: 1, max: 1024, path: p('usernamePrefix') });
@@ -491,15 +493,6 @@ function loggingParam(body: Obj, current: Logging): Logging | undefined {
   const on = LOG_TYPES.filter((t) => enabled.has(t));
   const off = LOG_TYPES.filter((t) => !enabled.has(t));
   return { clusterLogging: [...(on.length ? [{ types: on, enabled: true }] : []), ...(off.length ? [{ types: off, enabled: false }] : [])] };
-}
-
-function isHttpsUrl(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return u.protocol === 'https:' && u.hostname !== '';
-  } catch {
-    return false;
-  }
 }
 
 function minor(version: string): number {

@@ -19,19 +19,19 @@ import { closeWorkspace, openWorkspace, type Workspace } from './workspace';
 
 export { STACK_FLAGS } from '../cli/args';
 export const COLOR_FLAG: Record<string, FlagSpec> = {
-  color: { type: 'boolean', description: 'Colour (default on a terminal); --no-color or NO_COLOR turns it off.' },
+  color: { type: 'boolean', negatable: true, description: 'Colour: --color forces it (even when piped), --no-color or NO_COLOR turns it off (default: on a terminal).' },
 };
 export const PARALLELISM_FLAG: Record<string, FlagSpec> = {
   parallelism: { type: 'string', valueName: 'N', description: 'Resource changes at once (default 10); also caps refresh reads, which otherwise run 32 at once.' },
 };
 
 export function colorsFor(io: Io, values: Parsed['values'], stream: 'stdout' | 'stderr' = 'stdout'): Colors {
-  return colors(colorEnabled(io[stream], io.env, values.color === false));
+  return colors(colorEnabled(io[stream], io.env, typeof values.color === 'boolean' ? values.color : undefined));
 }
 
 /** The --parallelism flag, or undefined when not given (plan and apply then use their own defaults). */
 export function parallelismOf(name: string, values: Parsed['values']): number | undefined {
-  return numberFlag({ name, summary: '', usage: '', flags: PARALLELISM_FLAG }, values, 'parallelism', { min: 1, max: 256, integer: true });
+  return numberFlag({ name, summary: '', flags: PARALLELISM_FLAG }, values, 'parallelism', { min: 1, max: 256, integer: true });
 }
 
 export function targetsOf(values: Parsed['values']): string[] {
@@ -39,9 +39,9 @@ export function targetsOf(values: Parsed['values']): string[] {
   return Array.isArray(t) ? t.map(String) : typeof t === 'string' ? [t] : [];
 }
 
-export function locate(values: Parsed['values'], io: Io): StackLocation {
+export function locate(values: Parsed['values'], io: Io, opts: { allowFailedSynth?: boolean } = {}): StackLocation {
   try {
-    return resolveStack({ stack: stringFlag(values, 'stack'), dir: stringFlag(values, 'dir'), cwd: io.cwd });
+    return resolveStack({ stack: stringFlag(values, 'stack'), dir: stringFlag(values, 'dir'), cwd: io.cwd, ...opts });
   } catch (e) {
     if (e instanceof StackInputError) throw new UsageError(e.message);
     throw e;
@@ -110,11 +110,18 @@ export function progressUi(io: Io, c: Colors): ApplyUi {
   };
 }
 
-/** Asks on a TTY; without one (and without --auto-approve) it is an error and nothing is done. */
-export async function confirm(io: Io, question: string): Promise<boolean> {
-  const stdin = process.stdin;
-  if (!stdin.isTTY) throw new EngineError('refusing to apply without confirmation: stdin is not a terminal; review the plan and pass --auto-approve, or apply a saved plan file');
-  io.stderr.write(`\n${question}\n  Enter a value: `);
+/**
+ * Asks on a terminal, as Terraform does (the question, indented description lines, "Enter a value:");
+ * only "yes" confirms. Without a terminal on stdin nobody can answer: `noTerminal` is thrown (an error,
+ * exit 1) and nothing is done.
+ */
+export async function confirm(io: Io, question: string, opts: { description?: string[]; noTerminal?: string } = {}): Promise<boolean> {
+  const stdin = io.stdin;
+  if (!stdin || stdin.isTTY !== true) {
+    throw new EngineError(opts.noTerminal ?? 'refusing to apply without confirmation: stdin is not a terminal; review the plan and pass --auto-approve, or apply a saved plan file');
+  }
+  const description = opts.description?.length ? `${opts.description.map((l) => `  ${l}`).join('\n')}\n\n` : '';
+  io.stderr.write(`\n${question}\n${description}  Enter a value: `);
   const rl = readline.createInterface({ input: stdin, output: io.stderr as NodeJS.WritableStream, terminal: false });
   try {
     const answer = await new Promise<string | null>((resolve) => {
@@ -122,6 +129,7 @@ export async function confirm(io: Io, question: string): Promise<boolean> {
       rl.once('close', () => resolve(null));
       io.signal.addEventListener('abort', () => resolve(null), { once: true });
     });
+    io.stderr.write('\n');
     return answer?.trim() === 'yes';
   } finally {
     rl.close();

@@ -15,7 +15,22 @@ import { EngineError, pidAlive } from './util';
  * at the same time.
  */
 
-export type LockInfo = { ID: string; Operation: string; Info: string; Who: string; Version: string; Created: string; Path: string; Pid: number; Host: string };
+/** Terraform's lock info fields, plus Pid and Host (Terraform ignores extra fields; its own locks have neither). */
+export type LockInfo = { ID: string; Operation: string; Info: string; Who: string; Version: string; Created: string; Path: string; Pid?: number; Host?: string };
+
+/** "user@host pid 123", or just Who for a lock without a pid (Terraform's). */
+export function lockHolder(held: LockInfo): string {
+  return `${held.Who}${typeof held.Pid === 'number' ? ` pid ${held.Pid}` : ''}`;
+}
+
+/**
+ * Whether the lock's holder is still running: known only for a lock taken on this host with a pid
+ * (eksidp's). A lock Terraform holds has no pid, and a process on another host cannot be checked.
+ */
+export function lockHolderLiveness(held: LockInfo): 'running' | 'gone' | 'unknown' {
+  if (held.Host !== os.hostname() || typeof held.Pid !== 'number') return 'unknown';
+  return pidAlive(held.Pid) ? 'running' : 'gone';
+}
 
 export function lockPath(statePath: string): string {
   return path.join(path.dirname(statePath), `.${path.basename(statePath)}.lock.info`);
@@ -53,8 +68,8 @@ export function acquireLock(statePath: string, operation: string): StateLock {
     let held: LockInfo | null = null;
     try { held = readLock(statePath); } catch { /* unreadable: reported below */ }
     if (!held) throw new EngineError(`Error acquiring the state lock: ${file} exists but is unreadable; remove it by hand if no other run is active`);
-    const holder = `${held.Who} pid ${held.Pid}`;
-    if (held.Host === os.hostname() && typeof held.Pid === 'number' && !pidAlive(held.Pid)) {
+    const holder = lockHolder(held);
+    if (lockHolderLiveness(held) === 'gone') {
       throw new EngineError(`Error acquiring the state lock: the lock is stale: it was taken by ${holder} (${held.Operation}, ${held.Created}), which is no longer running. If no other run uses this state, remove the lock with: eksidp force-unlock ${held.ID}`);
     }
     throw new EngineError(`Error acquiring the state lock: the state is locked by ${holder} (${held.Operation} since ${held.Created}, lock ID ${held.ID}). Wait for it to finish.`);

@@ -52,7 +52,13 @@ export type Plan = {
   statePath: string;
   /** The state the plan was made from (before refresh): apply refuses the plan if it moved on. */
   prior: { lineage: string; serial: number };
-  /** Refreshed state (data sources read): apply starts from it. */
+  /**
+   * The state as the last run left it, before refresh (Terraform's PrevRunState). Kept for display
+   * only, so that "Objects have changed outside of eksidp" can be computed against priorState; apply
+   * never reads it.
+   */
+  prevRunState: StateV4;
+  /** Refreshed state (data sources read): apply starts from it (Terraform's PriorState). */
   priorState: StateV4;
   changes: ResourceChange[];
   destroy: boolean;
@@ -67,6 +73,8 @@ export type PlanOptions = {
   targets?: string[];
   /** At most this many resource operations at once (default: 32 reads during refresh). */
   parallelism?: number;
+  /** Called after each refresh read (the CLI shows progress from it at a terminal; the engine never prints). */
+  onRefresh?: (done: number, total: number) => void;
   signal?: AbortSignal;
   /**
    * Passed through to providers' describeChange hooks, never interpreted by the engine: `metadata`,
@@ -209,6 +217,8 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
   // Refresh: read every managed resource in parallel (bounded); gone objects leave the state.
   if (opts.refresh !== false) {
     const managed = state.resources.filter((r) => r.mode === 'managed' && r.instances.length > 0);
+    let done = 0;
+    opts.onRefresh?.(0, managed.length);
     const results = await mapBounded(managed, parallelism, async (r) => {
       if (opts.signal?.aborted) return { r, newState: r.instances[0]!.attributes as ObjectValue | null };
       const provider = ws.providers.get(providerNameFor(ws, r.provider))!;
@@ -220,6 +230,8 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
       } catch (e) {
         diags.push(error(`refresh failed: ${(e as Error).message}`, address));
         return { r, newState: r.instances[0]!.attributes as ObjectValue | null };
+      } finally {
+        opts.onRefresh?.(++done, managed.length);
       }
     });
     if (opts.signal?.aborted) diags.push(error('plan interrupted'));
@@ -273,7 +285,8 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
         }
         const res = prefetched.get(address) ?? await provider.readDataSource({ typeName: r.type, address, config, signal: opts.signal });
         diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
-        if (res.state === null) { diags.push(error('data source returned no object', address)); continue; }
+        // A read that failed has said why already (e.g. no credentials): "no object" would only mislead.
+        if (res.state === null) { if (!hasErrors(res.diagnostics)) diags.push(error('data source returned no object', address)); continue; }
         values.set(address, res.state);
         const idx = state.resources.findIndex((x) => resourceAddress(x) === address);
         const entry = { mode: 'data' as const, type: r.type, name: r.name, provider: pAddr, instances: [{ schema_version: schema.version, attributes: res.state, sensitive_attributes: [] }] };
@@ -311,7 +324,8 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
   if (targets.length > 0) {
     const known = new Set([...ws.byAddress.keys(), ...state.resources.map(resourceAddress)]);
     const unknown = targets.filter((t) => !known.has(t));
-    if (unknown.length > 0) throw new EngineError(unknown.map((t) => error(`--target ${t}: no such resource in the configuration or state`, t)));
+    // The diagnostic's address is the target: the summary does not repeat it.
+    if (unknown.length > 0) throw new EngineError(unknown.map((t) => error('no such resource in the configuration or state (given as --target)', t)));
     const selected = new Set<string>(targets);
     if (opts.destroy) {
       // Destroying a target also destroys what depends on it.
@@ -349,6 +363,7 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
     configHash: ws.config.hash,
     statePath: ws.config.statePath,
     prior,
+    prevRunState: structuredClone(stateIn),
     priorState: state,
     changes: kept,
     destroy: opts.destroy === true,
@@ -356,4 +371,37 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
     createdAt: new Date().toISOString(),
     warnings: [...ws.config.warnings, ...diags.filter((d) => d.severity === 'warning')],
   };
+}
+
+/** A managed object that refresh found changed or gone since the last run (Terraform's resource drift). */
+export type OutsideChange = {
+  address: string;
+  type: string;
+  name: string;
+  kind: 'deleted' | 'changed';
+  /** As the last run left it. */
+  before: ObjectValue;
+  /** As refresh read it; null when deleted. */
+  after: ObjectValue | null;
+};
+
+/**
+ * What changed outside of eksidp: prevRunState against priorState, for the managed objects that
+ * matter to this plan. As Terraform, an object that was deleted is always reported; one that changed
+ * only when the plan acts on it (a change the plan leaves alone, such as a computed attribute moving,
+ * would only be noise). Pure: works on the plan model only.
+ */
+export function outsideChanges(plan: Plan): OutsideChange[] {
+  const after = new Map(plan.priorState.resources.filter((r) => r.mode === 'managed').map((r) => [resourceAddress(r), r]));
+  const acted = new Set(plan.changes.filter((c) => !(c.actions.length === 1 && c.actions[0] === 'no-op')).map((c) => c.address));
+  const out: OutsideChange[] = [];
+  for (const r of plan.prevRunState.resources) {
+    if (r.mode !== 'managed' || !r.instances[0]) continue;
+    const address = resourceAddress(r);
+    const before = r.instances[0].attributes as ObjectValue;
+    const now = after.get(address)?.instances[0]?.attributes as ObjectValue | undefined;
+    if (!now) out.push({ address, type: r.type, name: r.name, kind: 'deleted', before, after: null });
+    else if (acted.has(address) && !valuesEqual(before, now)) out.push({ address, type: r.type, name: r.name, kind: 'changed', before, after: now });
+  }
+  return out;
 }

@@ -48,6 +48,8 @@ export function readPlanFile(file: string): PlanFile {
   if (p?.format !== PLANFILE_FORMAT) throw new EngineError(`${file} is not an eksidp plan file`);
   if (p.format_version !== PLANFILE_VERSION) throw new EngineError(`${file} has plan format version ${String(p.format_version)}; this eksidp reads version ${PLANFILE_VERSION}`);
   if (!p.plan || !Array.isArray(p.plan.changes) || !p.state || !p.stack) throw new EngineError(`${file} is an incomplete plan file`);
+  // Files written before prevRunState existed (display only): no outside changes to show.
+  p.plan.prevRunState ??= p.plan.priorState;
   return p as PlanFile;
 }
 

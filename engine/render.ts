@@ -1,6 +1,6 @@
 import type { DetailLine, Diagnostic, ObjectValue, Path, Value } from './protocol';
 import { isUnknown } from './protocol';
-import { hasChanges, planCounts, type Plan, type ResourceChange } from './plan';
+import { hasChanges, outsideChanges, planCounts, type OutsideChange, type Plan, type ResourceChange } from './plan';
 import { escapeControls as e } from '../lib/escape';
 import { formatDiagnostic, isObject, valuesEqual } from './util';
 
@@ -17,9 +17,13 @@ export function colors(enabled: boolean): Colors {
   return { green: wrap(32), red: wrap(31), yellow: wrap(33), bold: wrap(1), cyan: wrap(36) };
 }
 
-/** Colour only on a TTY, and never with NO_COLOR or --no-color. */
-export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, noColorFlag: boolean): boolean {
-  return stream.isTTY === true && !noColorFlag && (env.NO_COLOR === undefined || env.NO_COLOR === '');
+/**
+ * `--color` forces colour (also when piped, and over NO_COLOR: a flag on the command line wins over the
+ * environment, as no-color.org asks), `--no-color` turns it off; otherwise colour on a TTY unless NO_COLOR.
+ */
+export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, flag: boolean | undefined): boolean {
+  if (flag !== undefined) return flag;
+  return stream.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '');
 }
 
 const KNOWN_AFTER = '(known after apply)';
@@ -131,9 +135,32 @@ export function renderChange(ch: ResourceChange, c: Colors): string[] {
   return out;
 }
 
+/**
+ * Terraform's "Objects have changed outside of Terraform" note: what refresh found deleted or changed
+ * since the last run (computed from the plan's prevRunState and priorState by outsideChanges).
+ */
+export function renderOutsideChanges(changes: readonly OutsideChange[], c: Colors): string[] {
+  if (changes.length === 0) return [];
+  const out = [
+    `${c.bold('Note: Objects have changed outside of eksidp')}`, '',
+    'eksidp detected the following changes made outside of eksidp since the last "eksidp apply" which may have affected this plan:', '',
+  ];
+  for (const ch of changes) {
+    const deleted = ch.kind === 'deleted';
+    out.push(`  ${c.bold(`# ${e(ch.address)}`)} ${deleted ? 'has been deleted' : 'has changed'}`);
+    out.push(`  ${deleted ? c.red('-') : c.yellow('~')} resource "${e(ch.type)}" "${e(ch.name)}" {`);
+    renderBody(ch.before, ch.after, deleted ? 'delete' : 'update', '      ', [], [], c, out);
+    out.push('    }', '');
+  }
+  out.push('Unless you have made equivalent changes to your configuration, or ignored the relevant attributes using ignore_changes, the following plan may include actions to undo or respond to these changes.');
+  out.push('', '─'.repeat(77), '');
+  return out;
+}
+
 export function renderPlan(plan: Plan, c: Colors): string {
   const out: string[] = [];
   for (const w of plan.warnings) out.push(`${c.yellow('Warning:')} ${e(formatDiagnostic(w))}`, '');
+  out.push(...renderOutsideChanges(outsideChanges(plan), c));
   if (!hasChanges(plan)) {
     out.push(c.bold('No changes.') + (plan.destroy ? ' No objects need to be destroyed.' : ' Your infrastructure matches the configuration.'));
     return out.join('\n') + '\n';
@@ -157,7 +184,27 @@ export function renderPlan(plan: Plan, c: Colors): string {
   return out.join('\n') + '\n';
 }
 
+/**
+ * One diagnostic per cause: the same error (summary and detail) reported for several resources, such
+ * as an endpoint that does not answer, becomes one line naming them, instead of one line each.
+ */
+export function collapseRepeated(diags: readonly Diagnostic[]): Diagnostic[] {
+  const groups = new Map<string, Diagnostic[]>();
+  for (const d of diags) {
+    const key = JSON.stringify([d.severity, d.summary, d.detail ?? '', d.attribute ?? []]);
+    const g = groups.get(key);
+    if (g) g.push(d); else groups.set(key, [d]);
+  }
+  return [...groups.values()].map((g) => {
+    if (g.length === 1 || g.some((d) => !d.address)) return g[0]!;
+    const names = g.map((d) => d.address!).sort();
+    const shown = names.length > 8 ? `${names.slice(0, 8).join(', ')} and ${names.length - 8} more` : names.join(', ');
+    const { address: _address, ...rest } = g[0]!;
+    return { ...rest, summary: `${rest.summary}, for ${names.length} resources: ${shown}` };
+  });
+}
+
 export function renderDiagnostics(diags: readonly Diagnostic[], c: Colors): string {
   // Diagnostics carry API error messages: one line each, whatever the message holds.
-  return diags.map((d) => `${d.severity === 'error' ? c.red('Error:') : c.yellow('Warning:')} ${e(formatDiagnostic(d))}\n`).join('');
+  return collapseRepeated(diags).map((d) => `${d.severity === 'error' ? c.red('Error:') : c.yellow('Warning:')} ${e(formatDiagnostic(d))}\n`).join('');
 }

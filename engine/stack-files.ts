@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomicSync } from '../lib/files';
 
 /**
  * Locating and reading a stack's Terraform JSON: `--stack NAME` via cdktf.out/manifest.json, or
@@ -22,17 +23,63 @@ export type StackLocation = {
   file: string;
 };
 
+/**
+ * A failed synth leaves the previous output in place (cdktf does the same), so the next plan would
+ * plan the old configuration and report "No changes" for the edit that was just refused. `eksidp
+ * synth` (and main.ts when `cdktf synth` runs it) writes this marker into the output folder when it
+ * fails and removes it when it succeeds; every command that reads a stack from that output refuses it
+ * while the marker is there.
+ */
+export const SYNTH_FAILED_FILE = 'synth-failed.json';
+
+type SynthFailure = { failedAt: string; by: string; error: string };
+
+export function markSynthFailed(outdir: string, by: string, error: string): void {
+  if (!fs.existsSync(outdir)) return; // nothing stale to protect
+  const marker: SynthFailure = { failedAt: new Date().toISOString(), by, error: error.slice(0, 4000) };
+  writeFileAtomicSync(path.join(outdir, SYNTH_FAILED_FILE), JSON.stringify(marker, null, 2) + '\n');
+}
+
+export function clearSynthFailed(outdir: string): void {
+  fs.rmSync(path.join(outdir, SYNTH_FAILED_FILE), { force: true });
+}
+
+/** Throws when the last synth into `outdir` failed. */
+function refuseAfterFailedSynth(outdir: string, cwd: string): void {
+  const file = path.join(outdir, SYNTH_FAILED_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return;
+  }
+  let m: Partial<SynthFailure> = {};
+  try { m = JSON.parse(text) as SynthFailure; } catch { /* a marker we cannot read still means "failed" */ }
+  const rel = path.relative(cwd, outdir) || '.';
+  const first = (m.error ?? '').split('\n').find((l) => l.trim() !== '' && !/^Synth-time validation failed/.test(l))?.trim();
+  throw new StackInputError(`the last synth into ${rel} failed${m.by ? ` (${m.by}${m.failedAt ? `, ${m.failedAt}` : ''})` : ''}${first ? `: ${first}` : ''}. ` +
+    `${rel} still holds the output of an earlier synth, which is not your current configuration: fix the error and run 'eksidp synth' again (${path.join(rel, SYNTH_FAILED_FILE)} is removed when a synth succeeds)`);
+}
+
 type Manifest = { version?: string; stacks?: Record<string, { name?: string; workingDirectory?: string; synthesizedStackPath?: string }> };
 
-export function resolveStack(opts: { stack?: string; dir?: string; cwd: string; outdir?: string }): StackLocation {
+/**
+ * `allowFailedSynth`: for commands that act on state or its lock only (state list/show, force-unlock),
+ * which stay usable after a failed synth.
+ */
+export function resolveStack(opts: { stack?: string; dir?: string; cwd: string; outdir?: string; allowFailedSynth?: boolean }): StackLocation {
   if (opts.stack !== undefined && opts.dir !== undefined) throw new StackInputError('use either --stack or --dir, not both');
   if (opts.dir !== undefined) {
     const dir = path.resolve(opts.cwd, opts.dir);
     const file = ['cdk.tf.json', 'main.tf.json'].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
     if (!file) throw new StackInputError(`no cdk.tf.json in ${opts.dir}`);
+    // A stack folder of a cdktf output (<outdir>/stacks/<name>): its synth marker applies too.
+    const outdir = path.dirname(path.dirname(dir));
+    if (!opts.allowFailedSynth && path.basename(path.dirname(dir)) === 'stacks' && fs.existsSync(path.join(outdir, 'manifest.json'))) refuseAfterFailedSynth(outdir, opts.cwd);
     return { name: path.basename(dir), dir, file };
   }
   const outdir = path.resolve(opts.cwd, opts.outdir ?? 'cdktf.out');
+  if (!opts.allowFailedSynth) refuseAfterFailedSynth(outdir, opts.cwd);
   const manifestFile = path.join(outdir, 'manifest.json');
   let manifest: Manifest;
   try {

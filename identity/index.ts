@@ -4,3 +4,4 @@ export * from './preview';
 export * from './rbac';
 export * from './jwt';
 export * from './terraform';
+export * from './issuer';

@@ -54,7 +54,8 @@ function side(r: MappingResult | null): string {
  * One line per identity, e.g.
  *   `alice: https://issuer#alice → oidc:alice; groups oidc:eng → idp:eng`
  *   `! bob: rejected after the change (required claim hd=example.com missing)`
- * Lines starting `!` lose access (rejected, or all groups); `+` gains it.
+ * Lines starting `!` lose access or are refused after the change (rejected, a new config that refuses
+ * them, or all groups lost); `+` gains it.
  */
 export function renderIdentityChanges(changes: IdentityChange[], opts: { color: boolean }): string[] {
   const paint = (color: keyof typeof ANSI, s: string) => (opts.color ? `${ANSI[color]}${s}${ANSI.reset}` : s);
@@ -77,7 +78,9 @@ export function renderIdentityChanges(changes: IdentityChange[], opts: { color: 
     if (a && a.accepted) {
       return paint('green', `+ ${c.name}: ${side(b)} → ${a.username}; groups ${groupsText(a.groups)}`);
     }
-    // Rejected (or no config) on both sides, for a different reason.
+    // Refused after the change (by a new config, or for another reason than before): marked like
+    // every other refusal, so a reviewer scanning for `!` sees it.
+    if (a && !a.accepted) return paint('red', `! ${c.name}: ${side(b)} → ${side(a)}`);
     return paint('dim', `${c.name}: ${side(b)} → ${side(a)}`);
   });
 }

@@ -48,3 +48,34 @@ export type EnvironmentSpec = {
   statePath?: string;
   clusters: ClusterSpec[];
 };
+
+/**
+ * The keys of each level of the environment data, for synth-time checks: synth runs the app without
+ * type-checking it, so a misspelt optional field (`groupPrefix` for `groupsPrefix`) would otherwise be
+ * ignored silently. Each table must list exactly the keys of its type (`satisfies FieldsOf<T>` fails to
+ * compile on a missing or an extra key), so the types above stay the one definition.
+ * 'value': a string, number, boolean or list of them; 'map': free-form keys (tags, claims);
+ * a table: a nested object; [table]: a list of nested objects.
+ */
+export type FieldShape = 'value' | 'map' | Fields | readonly [Fields];
+export type Fields = { readonly [key: string]: FieldShape };
+type FieldsOf<T> = { readonly [K in keyof Required<T>]: FieldShape };
+
+export const SAMPLE_IDENTITY_FIELDS = { name: 'value', claims: 'map' } as const satisfies FieldsOf<SampleIdentity>;
+
+export const RBAC_BINDING_FIELDS = { role: 'value', kind: 'value', namespace: 'value', users: 'value', groups: 'value' } as const satisfies FieldsOf<RbacBinding>;
+
+export const IDENTITY_PROVIDER_FIELDS = {
+  name: 'value', issuerUrl: 'value', clientId: 'value', usernameClaim: 'value', usernamePrefix: 'value', groupsClaim: 'value',
+  groupsPrefix: 'value', requiredClaims: 'map', tags: 'map', sampleIdentities: [SAMPLE_IDENTITY_FIELDS],
+} as const satisfies FieldsOf<IdentityProviderSpec>;
+
+export const CLUSTER_FIELDS = {
+  name: 'value', version: 'value', existing: 'value', roleArn: 'value', subnetIds: 'value', securityGroupIds: 'value',
+  endpointPublicAccess: 'value', endpointPrivateAccess: 'value', tags: 'map',
+  identityProviders: [IDENTITY_PROVIDER_FIELDS], rbacBindings: [RBAC_BINDING_FIELDS],
+} as const satisfies FieldsOf<ClusterSpec>;
+
+export const ENVIRONMENT_FIELDS = {
+  name: 'value', region: 'value', accountId: 'value', endpoint: 'value', statePath: 'value', clusters: [CLUSTER_FIELDS],
+} as const satisfies FieldsOf<EnvironmentSpec>;

@@ -104,8 +104,8 @@ test('a concurrent apply fails at once naming the holder; a stale lock names the
   const blocked = await run(s.dir, ['plan', '--dir', '.']);
   t.is(blocked.code, 1);
   t.regex(blocked.stderr, /the lock is stale.*eksidp force-unlock dead-lock-id/);
-  t.is((await run(s.dir, ['force-unlock', 'wrong-id', '--dir', '.'])).code, 1);
-  const unlock = await run(s.dir, ['force-unlock', 'dead-lock-id', '--dir', '.']);
+  t.is((await run(s.dir, ['force-unlock', 'wrong-id', '--dir', '.', '--force'])).code, 1);
+  const unlock = await run(s.dir, ['force-unlock', 'dead-lock-id', '--dir', '.', '--force']);
   t.is(unlock.code, 0, unlock.stderr);
   t.is((await run(s.dir, ['plan', '--dir', '.'])).code, 0);
 });

@@ -238,8 +238,16 @@ test('--out writes the report to the file and prints one summary line; the time 
   const out = path.join(f.dir, 'reports', 'drift.md');
   const r = await driftCli(['--dir', f.dir, '--format', 'markdown', '--out', out], { cwd: f.dir });
   t.is(r.code, 0);
-  t.is(r.stdout, `No drift: 4 in_sync. Report (markdown): ${out}\n`);
+  // stdout is for the report format alone: with --out, the summary line goes to stderr.
+  t.is(r.stdout, '');
+  t.true(r.stderr.endsWith(`No drift: 4 in_sync. Report (markdown): ${out}\n`), r.stderr);
   t.regex(fs.readFileSync(out, 'utf8'), /^### eksidp drift: stack `eksidp-drift-/);
+  const jsonOut = path.join(f.dir, 'reports', 'drift.json');
+  const j = await driftCli(['--dir', f.dir, '--format', 'json', '--out', jsonOut], { cwd: f.dir });
+  t.is(j.code, 0);
+  t.is(j.stdout, '', '--format json --out prints nothing on stdout');
+  t.regex(j.stderr, /No drift: 4 in_sync\. Report \(json\): .*drift\.json\n$/);
+  t.is(JSON.parse(fs.readFileSync(jsonOut, 'utf8')).summary.in_sync, 4);
 
   f.emu.setFaults({ latencyMs: 400 });
   const slow = await driftCli(['--dir', f.dir, '--format', 'json', '--timeout', '100ms'], { cwd: f.dir });

@@ -9,7 +9,7 @@ const idp = (extra: ObjectValue = {}, top: ObjectValue = {}): ObjectValue => ({ 
 /** One case per rule: the config, the attribute path reported and the message it must carry. */
 const RESOURCE_CASES: [string, string, ObjectValue, string, RegExp][] = [
   ['issuer must be https', 'aws_eks_identity_provider_config', idp({ issuer_url: 'http://okta.example.com' }), 'oidc[0].issuer_url', /must use https:\/\//],
-  ['issuer must parse', 'aws_eks_identity_provider_config', idp({ issuer_url: 'https://' }), 'oidc[0].issuer_url', /is not a valid URL/],
+  ['issuer must name a host', 'aws_eks_identity_provider_config', idp({ issuer_url: 'https://' }), 'oidc[0].issuer_url', /must name a host/],
   ['issuer without query', 'aws_eks_identity_provider_config', idp({ issuer_url: 'https://okta.example.com/?a=b' }), 'oidc[0].issuer_url', /must not contain a query string/],
   ['issuer without fragment', 'aws_eks_identity_provider_config', idp({ issuer_url: 'https://okta.example.com/#x' }), 'oidc[0].issuer_url', /must not contain a fragment/],
   ['issuer without userinfo', 'aws_eks_identity_provider_config', idp({ issuer_url: 'https://u:p@okta.example.com' }), 'oidc[0].issuer_url', /must not contain user information/],

@@ -342,7 +342,8 @@ test('cluster: an update started while another update runs waits out the 409; a 
   emu.setFaults({ failUpdateRate: 1 });
   const failed = await change(p, 'aws_eks_cluster', r.newState, clusterConfig('queue', { version: '1.33', enabled_cluster_log_types: ['api'] }));
   t.is(failed.diagnostics.length, 1);
-  t.regex(failed.diagnostics[0].summary, /aws_eks_cluster\.test: updating cluster queue failed/);
+  t.is(failed.diagnostics[0].address, 'aws_eks_cluster.test');
+  t.regex(failed.diagnostics[0].summary, /^updating cluster queue failed/, 'the address is the diagnostic\'s, not repeated in its summary');
   t.regex(failed.diagnostics[0].detail ?? '', /Failed: Unknown: /);
   t.truthy(failed.newState, 'the cluster stays in state');
 });

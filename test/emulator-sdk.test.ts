@@ -115,8 +115,8 @@ test('OIDC config input is validated as EKS does', async (t) => {
   const { eks } = await setup(t);
   await createCluster(eks, 'v');
   const bad: [Partial<OidcIdentityProviderConfigRequest>, RegExp][] = [
-    [{ issuerUrl: 'http://insecure.example.com' }, /issuerUrl must be an https:\/\/ URL/],
-    [{ issuerUrl: 'not a url' }, /issuerUrl must be an https:\/\/ URL/],
+    [{ issuerUrl: 'http://insecure.example.com' }, /issuerUrl "http:\/\/insecure.example.com" must use https:\/\//],
+    [{ issuerUrl: 'not a url' }, /issuerUrl "not a url" must not contain whitespace/],
     [{ clientId: '' }, /clientId must be at least 1/],
     [{ usernamePrefix: 'system:x' }, /usernamePrefix must not contain 'system:'/],
     [{ groupsPrefix: 'a-system:' }, /groupsPrefix must not contain 'system:'/],

@@ -160,7 +160,7 @@ test('destroy deletes dependents first; --target limits a plan to the target and
   t.true(log.indexOf('memory_item.b done delete') < log.indexOf('memory_item.a start delete'));
   t.deepEqual(readState(h.statePath)!.resources, []);
   t.deepEqual(h.cloud().objects, {});
-  await t.throwsAsync(() => h.plan({ targets: ['memory_item.nope'] }), { message: /--target memory_item\.nope: no such resource/ });
+  await t.throwsAsync(() => h.plan({ targets: ['memory_item.nope'] }), { message: /^memory_item\.nope: no such resource in the configuration or state \(given as --target\)$/ });
 });
 
 test('prevent_destroy refuses a plan that would destroy the resource', async (t) => {

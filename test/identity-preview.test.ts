@@ -62,6 +62,9 @@ test('previewChange: removing the groups claim loses all groups; removing the co
   t.true(added!.changed);
   t.deepEqual(added!.gainedGroups, ['eng']);
   t.is(renderIdentityChanges([added!], { color: false })[0], '+ alice: (no config) → alice; groups eng');
+  // A new config that refuses the identity carries the same `!` marker as other refusals.
+  const [refusedByNew] = previewChange(null, { ...before, requiredClaims: { hd: 'example.com' } }, [bob]);
+  t.is(renderIdentityChanges([refusedByNew!], { color: false })[0], '! bob: (no config) → rejected (required claim hd=example.com missing)');
 });
 
 const bindings: RbacBinding[] = [

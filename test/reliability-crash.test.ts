@@ -68,7 +68,12 @@ for (let trial = 1; trial <= TRIALS; trial++) {
       t.is(blocked.code, 1);
       t.true(blocked.stderr.includes(`eksidp force-unlock ${id}`), blocked.stderr);
       t.regex(blocked.stderr, /stale/);
-      const unlock = await cli(dir, ['force-unlock', id, '--dir', '.']);
+      // No terminal here: without --force the lock is kept (and the message says its holder is gone).
+      const asked = await cli(dir, ['force-unlock', id, '--dir', '.']);
+      t.is(asked.code, 1);
+      t.regex(asked.stderr, /stdin is not a terminal.*is kept\. That process is no longer running on this host\. Pass --force/);
+      t.true(fs.existsSync(lockFile));
+      const unlock = await cli(dir, ['force-unlock', id, '--dir', '.', '--force']);
       t.is(unlock.code, 0, unlock.stderr);
     }
 

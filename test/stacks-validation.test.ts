@@ -22,7 +22,7 @@ const cases: { title: string; clusters: ClusterSpec[]; message: RegExp }[] = [
   { title: 'issuer must have no query', clusters: [cluster({ identityProviders: [idp({ issuerUrl: 'https://example.okta.com/?a=b' })] })], message: /\[test\/dev\/okta\] oidc\[0\]\.issuer_url: .*query/ },
   { title: 'issuer must have no fragment', clusters: [cluster({ identityProviders: [idp({ issuerUrl: 'https://example.okta.com/#x' })] })], message: /oidc\[0\]\.issuer_url: .*fragment/ },
   { title: 'issuer must have no userinfo', clusters: [cluster({ identityProviders: [idp({ issuerUrl: 'https://user:pw@example.okta.com' })] })], message: /oidc\[0\]\.issuer_url: .*user information/ },
-  { title: 'issuer must parse', clusters: [cluster({ identityProviders: [idp({ issuerUrl: 'not a url' })] })], message: /oidc\[0\]\.issuer_url: .*not a valid URL/ },
+  { title: 'issuer must be a URL', clusters: [cluster({ identityProviders: [idp({ issuerUrl: 'https://example.okta.com:port' })] })], message: /oidc\[0\]\.issuer_url: .*not a valid URL/ },
   { title: 'client id must not be empty', clusters: [cluster({ identityProviders: [idp({ clientId: '' })] })], message: /oidc\[0\]\.client_id: client_id must not be empty/ },
   { title: 'config name must not be empty', clusters: [cluster({ identityProviders: [idp({ name: '' })] })], message: /oidc\[0\]\.identity_provider_config_name: .*must not be empty/ },
   { title: 'config name must not contain a colon', clusters: [cluster({ identityProviders: [idp({ name: 'a:b' })] })], message: /identity_provider_config_name: .*must not contain ":"/ },
@@ -75,4 +75,47 @@ test('the synth CLI reports validation errors with exit 1 and writes nothing', a
   t.is(r.code, 1);
   t.regex(r.stderr, /\[bad\/dev\/okta\] oidc\[0\]\.issuer_url: issuer_url "http:\/\/insecure\.example\.com" must use https:\/\//);
   t.false(fs.existsSync(path.join(dir, 'cdktf.out')));
+});
+
+// Unknown keys at every level of the environment data: synth never type-checks the app.
+const typo = <T>(v: T, extra: Record<string, unknown>): T => ({ ...v, ...extra }) as T;
+const unknownKeyCases: { title: string; envs: EnvironmentSpec[]; message: RegExp }[] = [
+  { title: 'an identity provider field (groupPrefix)', envs: env([cluster({ identityProviders: [idp(), typo(idp({ name: 'dex', issuerUrl: 'https://dex.example.com' }), { groupPrefix: 'dex:' })] })]),
+    message: /\[test\] clusters\[0\]\.identityProviders\[1\]\.groupPrefix \(cluster "dev", identity provider "dex"\): unknown key "groupPrefix": did you mean groupsPrefix\?/ },
+  { title: 'a cluster field (subnetId)', envs: env([typo(cluster(), { subnetId: ['s'] })]), message: /\[test\] clusters\[0\]\.subnetId \(cluster "dev"\): unknown key "subnetId": did you mean subnetIds\?/ },
+  { title: 'an environment field (acountId)', envs: [typo(env([cluster()])[0]!, { acountId: '1' })], message: /\[test\] acountId: unknown key "acountId": did you mean accountId\?/ },
+  { title: 'an RBAC binding field (group)', envs: env([cluster({ rbacBindings: [typo({ role: 'edit' }, { group: ['eng'] })] })]), message: /clusters\[0\]\.rbacBindings\[0\]\.group \(cluster "dev"\): unknown key "group": did you mean groups\?/ },
+  { title: 'a sample identity field (claim)', envs: env([cluster({ identityProviders: [idp({ sampleIdentities: [typo({ name: 'ann', claims: {} }, { claim: {} })] })] })]), message: /identityProviders\[0\]\.sampleIdentities\[0\]\.claim \(cluster "dev", identity provider "okta", sample identity "ann"\): unknown key "claim": did you mean claims\?/ },
+  { title: 'a key that is also an Object.prototype name (constructor)', envs: env([typo(cluster(), { constructor: 'x' })]), message: /clusters\[0\]\.constructor \(cluster "dev"\): unknown key "constructor"/ },
+  { title: 'a key with no near name', envs: env([typo(cluster(), { colour: 'blue' })]), message: /clusters\[0\]\.colour \(cluster "dev"\): unknown key "colour"; known keys here: name, version, existing/ },
+];
+
+for (const c of unknownKeyCases) {
+  test(`synth rejects an unknown key: ${c.title}, naming it, where it is and the nearest known name`, (t) => {
+    const outdir = path.join(tempDir(t), 'cdktf.out');
+    const err = t.throws(() => synth({ outdir, envs: c.envs }), { instanceOf: StackValidationError });
+    t.regex(err!.message, c.message);
+    t.false(fs.existsSync(outdir));
+  });
+}
+
+test('free-form maps (tags, requiredClaims, claims) take any key', (t) => {
+  const outdir = path.join(tempDir(t), 'cdktf.out');
+  synth({ outdir, envs: env([cluster({ tags: { anyKey: 'v' }, identityProviders: [idp({ requiredClaims: { hd: 'example.com' }, tags: { groupPrefix: 'x' }, sampleIdentities: [{ name: 'a', claims: { groupPrefix: 'x', email: 'a@example.com' } }] })] })]) });
+  t.true(fs.existsSync(path.join(outdir, 'stacks/test/cdk.tf.json')));
+});
+
+test('eksidp synth: a groupPrefix typo in an environment exits 1 naming the key and suggesting groupsPrefix', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const dir = tempDir(t);
+  const root = path.join(__dirname, '..');
+  fs.writeFileSync(path.join(dir, 'cdktf.json'), JSON.stringify({ app: 'npx tsx app.ts' }));
+  const envs = [{ name: 'bad', region: 'us-east-1', endpoint: 'http://127.0.0.1:1', clusters: [{ name: 'dev', version: '1.32', roleArn: 'r', subnetIds: ['s'], identityProviders: [{ name: 'dex', issuerUrl: 'https://dex.example.com', clientId: 'c', groupsClaim: 'groups', groupPrefix: 'dex:' }] }] }];
+  fs.writeFileSync(path.join(dir, 'app.ts'), `import { synth as s } from ${JSON.stringify(path.join(root, 'main'))};\nexport function synth(o: { outdir?: string }) { s({ ...o, envs: ${JSON.stringify(envs)} as never }); }\n`);
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    execFile(path.join(root, 'node_modules/.bin/eksidp'), ['synth'], { cwd: dir }, (err, _o, stderr) => resolve({ code: err ? (err as NodeJS.ErrnoException & { code: number }).code : 0, stderr }));
+  });
+  t.is(r.code, 1);
+  t.regex(r.stderr, /\[bad\] clusters\[0\]\.identityProviders\[0\]\.groupPrefix \(cluster "dev", identity provider "dex"\): unknown key "groupPrefix": did you mean groupsPrefix\?/);
+  t.false(fs.existsSync(path.join(dir, 'cdktf.out', 'stacks')));
 });

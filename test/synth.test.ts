@@ -1,30 +1,59 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { bin, projectRoot, readTree, tempDir } from './helpers/project';
 import { terraform, terraformEnv, terraformTest } from './helpers/terraform';
+import { cdktfBin, cdktfCliTest, cdktnBin, cdktnCliTest } from './helpers/cdk-cli';
 
 const run = promisify(execFile);
 
-test('eksidp synth writes the same files as npx cdktf synth, and twice the same bytes', async (t) => {
-  const dir = tempDir(t);
-  const a = path.join(dir, 'eksidp');
-  const b = path.join(dir, 'eksidp-again');
-  const c = path.join(dir, 'cdktf');
-  await run(bin, ['synth', '--output', a], { cwd: projectRoot });
-  await run(bin, ['synth', '--output', b], { cwd: projectRoot });
-  await run('npx', ['cdktf', 'synth', '--output', c], { cwd: projectRoot, env: terraformEnv() });
-  const ta = readTree(a);
-  t.deepEqual(Object.keys(ta).sort(), ['manifest.json', 'stacks/local/cdk.tf.json', 'stacks/production/cdk.tf.json', 'stacks/staging/cdk.tf.json']);
-  t.deepEqual(readTree(b), ta, 'synthesis is deterministic');
-  t.deepEqual(readTree(c), ta, 'eksidp synth and cdktf synth agree byte for byte');
-  for (const [file, text] of Object.entries(ta)) {
-    t.false(text.includes(projectRoot), `${file} leaks the machine's project path`);
-    t.false(text.includes(dir), `${file} leaks the output path`);
+/**
+ * A project folder whose app has synth-time warnings (the case where cdktf's manifest used to carry
+ * stack traces with machine paths): `npx tsx app.ts` for both the CDK CLIs and eksidp synth.
+ */
+function warnedProject(t: Parameters<typeof tempDir>[0]): string {
+  const dir = tempDir(t, 'eksidp-synth-same-');
+  fs.symlinkSync(path.join(projectRoot, 'node_modules'), path.join(dir, 'node_modules'));
+  fs.writeFileSync(path.join(dir, 'cdktf.json'), JSON.stringify({ language: 'typescript', app: 'npx tsx app.ts', sendCrashReports: 'false', terraformProviders: [], terraformModules: [], context: {} }));
+  const env = {
+    name: 'warned', region: 'us-east-1', endpoint: 'http://127.0.0.1:4599',
+    clusters: [{ name: 'c1', version: '1.32', roleArn: 'r', subnetIds: ['s'], identityProviders: [{ name: 'okta', issuerUrl: 'https://okta.example.com', clientId: 'k', groupsClaim: 'groups', groupsPrefix: 'okta:', sampleIdentities: [{ name: 'nobody', claims: { sub: 'x', aud: 'other' } }] }], rbacBindings: [{ role: 'edit', groups: ['oidc:eng'] }] }],
+  };
+  fs.writeFileSync(path.join(dir, 'app.ts'), [
+    `import { synth as s } from ${JSON.stringify(path.join(projectRoot, 'main'))};`,
+    `const envs = [${JSON.stringify(env)}];`,
+    'export function synth(o: { outdir?: string }) { s({ ...o, envs }); }',
+    'if (require.main === module) s({ outdir: process.env.CDKTF_OUTDIR, envs });',
+    '',
+  ].join('\n'));
+  return dir;
+}
+
+/** eksidp synth twice and the CDK CLI once, each into its own folder; all three trees must be equal. */
+async function sameAsCli(t: ExecutionContext, cli: string, cliName: string): Promise<void> {
+  for (const [where, cwd] of [['the project', projectRoot], ['an app with warnings', warnedProject(t)]] as const) {
+    const dir = tempDir(t);
+    const a = path.join(dir, 'eksidp'), b = path.join(dir, 'eksidp-again'), c = path.join(dir, cliName);
+    await run(bin, ['synth', '--output', a], { cwd });
+    await run(bin, ['synth', '--output', b], { cwd });
+    await run(cli, ['synth', '--output', c], { cwd, env: terraformEnv({ CI: '1', FORCE_COLOR: '0' }) });
+    const ta = readTree(a);
+    if (cwd === projectRoot) t.deepEqual(Object.keys(ta).sort(), ['manifest.json', 'stacks/local/cdk.tf.json', 'stacks/production/cdk.tf.json', 'stacks/staging/cdk.tf.json']);
+    else t.regex(ta['manifest.json']!, /"@cdktf\/warn"[\s\S]*group oidc:eng matches no identity provider config/, 'the warnings are in the manifest');
+    t.deepEqual(readTree(b), ta, `${where}: synthesis is deterministic`);
+    t.deepEqual(readTree(c), ta, `${where}: eksidp synth and ${cliName} synth agree byte for byte`);
+    for (const [file, text] of Object.entries(ta)) {
+      for (const p of [projectRoot, dir, cwd, os.homedir(), os.tmpdir()]) t.false(text.includes(p), `${where}: ${file} holds the machine path ${p}`);
+      t.notRegex(text, /"\/(?:home|root|tmp|work|usr|opt)\//, `${where}: ${file} holds an absolute path`);
+    }
   }
-});
+}
+
+cdktfCliTest(test, 'eksidp synth writes the same files as npx cdktf synth, also with warnings, twice the same bytes, and no machine path', (t) => sameAsCli(t, cdktfBin, 'cdktf'));
+cdktnCliTest(test, 'eksidp synth writes the same files as npx cdktn synth, also with warnings, twice the same bytes, and no machine path', (t) => sameAsCli(t, cdktnBin, 'cdktn'));
 
 test('the local stack targets the emulator endpoint from EKSIDP_LOCAL_ENDPOINT and keeps state outside cdktf.out', async (t) => {
   const dir = tempDir(t);

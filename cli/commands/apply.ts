@@ -7,6 +7,7 @@ import { hasChanges, plan } from '../../engine/plan';
 import { checkPlanFile, readPlanFile } from '../../engine/planfile';
 import { renderPlan } from '../../engine/render';
 import { describeInputs } from './plan';
+import { refreshProgress } from '../progress';
 
 /**
  * `eksidp apply [PLANFILE]`: with a saved plan, applies exactly it (refused when the stack, the
@@ -16,7 +17,7 @@ export const command: Command = {
   spec: {
     name: 'apply',
     summary: 'Apply a saved plan, or plan and apply after approval.',
-    usage: 'eksidp apply [PLANFILE] [--auto-approve] [--stack NAME | --dir DIR] [--parallelism N] [--target ADDR]... [--no-color]',
+    args: '[PLANFILE]',
     maxPositionals: 1,
     flags: {
       ...STACK_FLAGS,
@@ -53,11 +54,12 @@ export const command: Command = {
       const config = loadConfig(loc);
       const session = await openSession(config, io, 'apply');
       try {
+        const progress = refreshProgress(io);
         const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, {
-          targets: targetsOf(values), parallelism, signal: io.signal,
+          targets: targetsOf(values), parallelism, signal: io.signal, onRefresh: progress.onRefresh,
           // The same identity preview as `eksidp plan` shows, before the approval prompt.
           describe: describeInputs(loc, undefined),
-        });
+        }).finally(progress.stop);
         io.stdout.write(renderPlan(p, colorsFor(io, values)));
         if (!hasChanges(p)) {
           // As Terraform does, keep what the refresh found (objects gone, attributes read back).
@@ -66,7 +68,7 @@ export const command: Command = {
           io.stdout.write('\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.\n');
           return EXIT.OK;
         }
-        if (values['auto-approve'] !== true && !(await confirm(io, "Do you want to perform these actions? Only 'yes' will be accepted to approve."))) {
+        if (values['auto-approve'] !== true && !(await confirm(io, 'Do you want to perform these actions?', { description: ['eksidp will perform the actions described above.', "Only 'yes' will be accepted to approve."] }))) {
           io.stderr.write('Apply cancelled.\n');
           return EXIT.ERROR;
         }

@@ -3,13 +3,13 @@ import { EXIT } from '../command';
 import { applyAndReport, COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf } from '../../engine/cli-support';
 import { hasChanges, plan } from '../../engine/plan';
 import { renderPlan } from '../../engine/render';
+import { refreshProgress } from '../progress';
 
 /** `eksidp destroy`: plans the deletion of everything in state (dependents first) and applies it. */
 export const command: Command = {
   spec: {
     name: 'destroy',
     summary: 'Destroy everything the stack manages.',
-    usage: 'eksidp destroy [--auto-approve] [--stack NAME | --dir DIR] [--target ADDR]... [--parallelism N] [--no-color]',
     flags: {
       ...STACK_FLAGS,
       'auto-approve': { type: 'boolean', description: 'Destroy without asking (needed when stdin is not a terminal).' },
@@ -24,10 +24,16 @@ export const command: Command = {
       const config = loadConfig(locate(values, io));
       const session = await openSession(config, io, 'destroy');
       try {
-        const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, { destroy: true, targets: targetsOf(values), parallelism, signal: io.signal });
+        const progress = refreshProgress(io);
+        const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, {
+          destroy: true, targets: targetsOf(values), parallelism, signal: io.signal, onRefresh: progress.onRefresh,
+        }).finally(progress.stop);
         io.stdout.write(renderPlan(p, colorsFor(io, values)));
         if (!hasChanges(p)) return EXIT.OK;
-        if (values['auto-approve'] !== true && !(await confirm(io, "Do you really want to destroy all resources? Only 'yes' will be accepted to confirm."))) {
+        if (values['auto-approve'] !== true && !(await confirm(io, 'Do you really want to destroy all resources?', {
+          description: ['eksidp will destroy all your managed infrastructure, as shown above.', "There is no undo. Only 'yes' will be accepted to confirm."],
+          noTerminal: 'refusing to destroy without confirmation: stdin is not a terminal; review the plan and pass --auto-approve',
+        }))) {
           io.stderr.write('Destroy cancelled.\n');
           return EXIT.ERROR;
         }

@@ -5,6 +5,8 @@ import { numberFlag, STACK_FLAGS, stringFlag, UsageError, type Parsed } from '..
 import { readTerraformJson, resolveStack } from '../../engine/stack-files';
 import { writeFileAtomicSync } from '../../lib/files';
 import { parseDuration } from '../../engine/util';
+import { COLOR_FLAG } from '../../engine/cli-support';
+import { colorEnabled } from '../../engine/render';
 import { exitCode, loadIgnoreFile, parseShard, renderHuman, renderMarkdown, reportJson, runDrift, summaryLine, type Shard } from '../../drift';
 
 /**
@@ -19,10 +21,9 @@ type Format = (typeof FORMATS)[number];
 const spec = {
   name: 'drift',
   summary: 'Compare live EKS identity provider configs and clusters with the stack. Exit 0 in sync, 2 drift, 1 error or unknown.',
-  usage: 'eksidp drift [--stack NAME | --dir DIR] [--format human|json|markdown] [--out FILE] [--ignore-file FILE] [--concurrency N] [--timeout 10m] [--shard i/n]',
   flags: {
     ...STACK_FLAGS,
-    format: { type: 'string', valueName: 'FORMAT', description: 'human, json (schema: drift/SCHEMA.md) or markdown (a pull-request comment).', default: 'human' },
+    format: { type: 'string', valueName: 'human|json|markdown', description: 'human, json (schema: drift/SCHEMA.md) or markdown (a pull-request comment).', default: 'human' },
     out: { type: 'string', valueName: 'FILE', description: 'Write the report to FILE; the terminal gets a one-line summary.' },
     'ignore-file': { type: 'string', valueName: 'FILE', description: 'Ignore rules (default drift-ignore.json in the current folder, when present).' },
     concurrency: { type: 'string', valueName: 'N', description: 'API calls in flight at most.', default: '16' },
@@ -30,7 +31,7 @@ const spec = {
     shard: { type: 'string', valueName: 'i/n', description: 'Check only shard i of n (split by a stable hash of the cluster name).' },
     state: { type: 'string', valueName: 'FILE', description: 'State the judgement starts from, as a plan\'s refresh does (default: the stack\'s local backend path; optional: without one, it is built from live).' },
     verbose: { type: 'boolean', description: 'Human format: list in-sync resources too.' },
-    color: { type: 'boolean', description: 'Colour (default on a terminal); --no-color or NO_COLOR turns it off.' },
+    ...COLOR_FLAG,
   },
 } satisfies Command['spec'];
 
@@ -41,7 +42,8 @@ function formatFlag(values: Parsed['values']): Format {
 }
 
 function colorOn(io: Io, values: Parsed['values'], toFile: boolean): boolean {
-  return values.color !== false && !toFile && io.stdout.isTTY === true && !io.env.NO_COLOR;
+  // A report written to a file never carries escape codes.
+  return !toFile && colorEnabled(io.stdout, io.env, typeof values.color === 'boolean' ? values.color : undefined);
 }
 
 export const command: Command = {
@@ -81,7 +83,8 @@ export const command: Command = {
       // Through lib/files.ts: a symlink planted at the report's path is replaced, not written through.
       // 0644: a report holds live values but no state or secret, and CI uploads it.
       writeFileAtomicSync(file, text, { mode: 0o644 });
-      io.stdout.write(`${summaryLine(report)} Report (${format}): ${out}\n`);
+      // stdout carries the report format alone: with --out the one-line summary is a log line (stderr).
+      io.stderr.write(`${summaryLine(report)} Report (${format}): ${out}\n`);
     } else {
       io.stdout.write(text);
     }

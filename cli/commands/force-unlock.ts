@@ -1,27 +1,70 @@
+import path from 'node:path';
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, guarded, loadConfig, locate, STACK_FLAGS } from '../../engine/cli-support';
-import { forceUnlock } from '../../engine/lock';
+import { COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, STACK_FLAGS } from '../../engine/cli-support';
+import { forceUnlock, lockHolder, lockHolderLiveness, readLock, type LockInfo } from '../../engine/lock';
+import { EngineError } from '../../engine/util';
 import { escapeControls } from '../../lib/escape';
 
-/** `eksidp force-unlock ID`: removes a stale state lock; the ID must match the lock's. */
+const LIVENESS: Record<ReturnType<typeof lockHolderLiveness>, string> = {
+  running: 'That process is STILL RUNNING on this host: removing its lock lets another run write the state while it does.',
+  gone: 'That process is no longer running on this host.',
+  unknown: 'Whether the holder is still running is unknown (a lock taken by Terraform, or on another host, names no process this host can check).',
+};
+
+/** The lock file's fields are whatever was written there: escaped before they reach a terminal. */
+function describe(held: LockInfo, statePath: string, cwd: string): string[] {
+  return [
+    `eksidp will remove the lock on the state ${path.relative(cwd, statePath) || statePath},`,
+    `held by ${lockHolder(held)} for ${held.Operation || 'an operation'} since ${held.Created} (lock ID ${held.ID}).`,
+    LIVENESS[lockHolderLiveness(held)],
+    "This allows eksidp commands to modify this state, even though it may still be in use. Only 'yes' will be accepted to confirm.",
+  ].map(escapeControls);
+}
+
+/**
+ * `eksidp force-unlock ID`: removes a state lock whose holder died; the ID must match the lock's.
+ * As Terraform, it asks first (at a terminal) unless --force; without a terminal and without
+ * --force it refuses and the lock stays.
+ */
 export const command: Command = {
   spec: {
     name: 'force-unlock',
-    summary: 'Remove a stale state lock by its ID (only when no other run uses the state).',
-    usage: 'eksidp force-unlock LOCK_ID [--stack NAME | --dir DIR]',
+    summary: 'Remove a stale state lock by its ID (only when no other run uses the state). Asks for confirmation unless --force.',
+    args: 'LOCK_ID',
     maxPositionals: 1,
-    flags: { ...STACK_FLAGS, ...COLOR_FLAG },
+    flags: {
+      ...STACK_FLAGS,
+      force: { type: 'boolean', description: 'Do not ask for confirmation (needed when stdin is not a terminal).' },
+      ...COLOR_FLAG,
+    },
   },
   async run({ values, positionals }, io) {
     const id = positionals[0];
     if (!id) throw new UsageError('eksidp force-unlock: the lock ID is required (it is printed in the lock error)');
     return guarded(io, values, async () => {
-      const config = loadConfig(locate(values, io));
-      const held = forceUnlock(config.statePath, id);
-      // The lock file's fields are whatever was written there.
-      io.stdout.write(escapeControls(`The state lock ${held.ID} (held by ${held.Who} pid ${held.Pid} for ${held.Operation}) has been removed.`) + '\n');
+      const config = loadConfig(locate(values, io, { allowFailedSynth: true }));
+      const held = readLock(config.statePath);
+      if (!held) throw new EngineError(`no lock held on ${config.statePath}`);
+      if (held.ID !== id) throw new EngineError(`lock ID mismatch: the lock on ${config.statePath} has ID ${held.ID}, not ${id}; nothing was removed`);
+      if (values.force !== true) {
+        const yes = await confirm(io, 'Do you really want to force-unlock?', {
+          description: describe(held, config.statePath, io.cwd),
+          noTerminal: escapeControls(`refusing to force-unlock without confirmation: stdin is not a terminal; the lock ${held.ID} (held by ${lockHolder(held)} for ${held.Operation}) is kept. ` +
+            `${LIVENESS[lockHolderLiveness(held)]} Pass --force to remove it without asking.`),
+        });
+        if (!yes) {
+          io.stderr.write('force-unlock cancelled. The lock is kept.\n');
+          return EXIT.ERROR;
+        }
+      } else if (lockHolderLiveness(held) === 'running') {
+        io.stderr.write(`${colorsFor(io, values, 'stderr').yellow('Warning:')} ${escapeControls(`removing the lock of ${lockHolder(held)}, which is still running on this host.`)}\n`);
+      }
+      // forceUnlock checks the ID again: a lock taken anew while the question was open is kept.
+      const removed = forceUnlock(config.statePath, id);
+      const c = colorsFor(io, values);
+      io.stdout.write(`${c.green(c.bold('eksidp state has been successfully unlocked!'))}\n\n${escapeControls(`The lock ${removed.ID} (held by ${lockHolder(removed)} for ${removed.Operation}) has been removed; eksidp commands can now obtain a new lock on the state.`)}\n`);
       return EXIT.OK;
     });
   },

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
@@ -12,7 +13,7 @@ export const command: Command = {
   spec: {
     name: 'import',
     summary: 'Import an existing object into state.',
-    usage: 'eksidp import ADDR ID [--stack NAME | --dir DIR]',
+    args: 'ADDR ID',
     maxPositionals: 2,
     flags: { ...STACK_FLAGS, ...COLOR_FLAG },
   },
@@ -25,7 +26,12 @@ export const command: Command = {
       if (!r || r.mode !== 'managed') throw new EngineError(`${address}: no such resource in the configuration; add it to the stack before importing`);
       const session = await openSession(config, io, 'import');
       try {
-        if (session.state.find(address)) throw new EngineError(`${address}: already managed (it is in state); remove it from state first to import another object`);
+        if (session.state.find(address)) {
+          // eksidp has no `state rm` (yet): say what works today instead of pointing at a missing command.
+          throw new EngineError(`${address}: already managed (it is in state ${path.relative(io.cwd, config.statePath) || config.statePath}). To import another object at this address, the current one must leave the state first: ` +
+            `'terraform state rm ${address}' run in ${path.relative(io.cwd, config.stack.dir) || '.'} does that (Terraform reads the same state file; eksidp has no state rm command), ` +
+            `or 'eksidp destroy --target ${address}' deletes the object eksidp manages there.`);
+        }
         const provider = session.ws.providers.get(r.provider)!;
         io.stderr.write(`${address}: Importing from ID "${id}"...\n`);
         const imp = await provider.importResourceState({ typeName: r.type, id, signal: io.signal });
@@ -39,7 +45,7 @@ export const command: Command = {
           schema_version: schema.version, attributes: read.newState, sensitive_attributes: [], ...(deps.length ? { dependencies: deps } : {}),
         });
         await session.state.persist();
-        io.stdout.write(`${address}: Import prepared!\n\nImport successful!\n\nThe resources that were imported are shown above. These resources are now in your state and will be managed by eksidp.\n`);
+        io.stdout.write(`${address}: Import prepared!\n\nImport successful!\n\n${address} (ID "${id}") is now in the state and will be managed by eksidp. Run 'eksidp plan' to compare it with the configuration.\n`);
         return EXIT.OK;
       } finally {
         await session.close();

@@ -11,6 +11,7 @@ import type { Value } from '../../engine/protocol';
 import { IdentityDataError, parseSampleIdentities } from '../../identity';
 import { writePlanFile } from '../../engine/planfile';
 import { renderPlan } from '../../engine/render';
+import { refreshProgress } from '../progress';
 
 /** `--identities FILE`: a JSON list of {name, claims}, checked here so a bad file is a usage error. */
 function readIdentities(file: string, cwd: string): Value {
@@ -42,13 +43,12 @@ export const command: Command = {
   spec: {
     name: 'plan',
     summary: 'Show the changes needed to reach the stack\'s configuration (exit 2 with --detailed-exitcode when there are changes).',
-    usage: 'eksidp plan [--stack NAME | --dir DIR] [--out FILE] [--json] [--detailed-exitcode] [--refresh=false] [--target ADDR]... [--parallelism N] [--identities FILE] [--no-color]',
     flags: {
       ...STACK_FLAGS,
       out: { type: 'string', valueName: 'FILE', description: 'Save the plan for `eksidp apply FILE` (written 0600).' },
       json: { type: 'boolean', description: 'Print the plan in the `terraform show -json` format on stdout only.' },
       'detailed-exitcode': { type: 'boolean', description: 'Exit 2 when there are changes (0: none, 1: error).' },
-      refresh: { type: 'string', valueName: 'BOOL', description: 'Read live objects first (default true).' },
+      refresh: { type: 'string', valueName: 'true|false', description: 'Read live objects first (default true); --refresh=false plans from state alone.' },
       target: { type: 'string', multiple: true, valueName: 'ADDR', description: 'Only this resource and its dependencies (repeatable).' },
       destroy: { type: 'boolean', description: 'Plan to destroy everything in state.' },
       identities: { type: 'string', valueName: 'FILE', description: 'JSON list of {name, claims} previewed under every changed identity provider config (instead of its sample identities).' },
@@ -67,10 +67,11 @@ export const command: Command = {
       const config = loadConfig(loc);
       const session = await openSession(config, io, 'plan');
       try {
+        const progress = refreshProgress(io);
         const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, {
           refresh: refreshText === 'true', targets: targetsOf(values), parallelism, signal: io.signal, destroy: values.destroy === true,
-          describe: describeInputs(loc, identities),
-        });
+          describe: describeInputs(loc, identities), onRefresh: progress.onRefresh,
+        }).finally(progress.stop);
         const out = stringFlag(values, 'out');
         if (out) writePlanFile(path.resolve(io.cwd, out), p, loc, VERSION);
         if (values.json) {
@@ -79,6 +80,9 @@ export const command: Command = {
           io.stdout.write(renderPlan(p, colorsFor(io, values)));
           if (out && hasChanges(p)) io.stdout.write(`\nSaved the plan to: ${out}\n\nTo perform exactly these actions, run:\n  eksidp apply ${out}\n`);
         }
+        // Written in every case, as Terraform does; say so, and that it holds a copy of the state.
+        if (out && !hasChanges(p)) io.stderr.write(`Saved the plan to: ${out} (it has no changes: applying it changes nothing). It holds a copy of the state: keep it out of version control.\n`);
+        else if (out) io.stderr.write(`The plan file ${out} holds a copy of the state: keep it out of version control.\n`);
         return hasChanges(p) && values['detailed-exitcode'] === true ? EXIT.CHANGES : EXIT.OK;
       } finally {
         await session.close();

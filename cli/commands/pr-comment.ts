@@ -90,12 +90,11 @@ function readOptional(cwd: string, file: string | undefined, flag: string): stri
 const spec = {
   name: 'pr-comment',
   summary: 'Render the pull-request comment from a plan\'s text output and a Markdown drift report.',
-  usage: 'eksidp pr-comment --plan FILE --plan-exit N --drift FILE --drift-exit N [--out FILE]',
   flags: {
-    plan: { type: 'string', valueName: 'FILE', description: 'The output of `eksidp plan --no-color --detailed-exitcode` (a missing file is reported in the comment).' },
-    'plan-exit': { type: 'string', valueName: 'N', description: 'The plan\'s exit code (0 no changes, 2 changes, 1 error).' },
-    drift: { type: 'string', valueName: 'FILE', description: 'The report of `eksidp drift --format markdown --out FILE` (a missing file is reported in the comment).' },
-    'drift-exit': { type: 'string', valueName: 'N', description: 'The drift check\'s exit code (0 in sync, 2 drift, 1 error).' },
+    plan: { type: 'string', required: true, valueName: 'FILE', description: 'The output of `eksidp plan --no-color --detailed-exitcode` (a missing file is reported in the comment).' },
+    'plan-exit': { type: 'string', required: true, valueName: 'N', description: 'The plan\'s exit code (0 no changes, 2 changes, 1 error).' },
+    drift: { type: 'string', required: true, valueName: 'FILE', description: 'The report of `eksidp drift --format markdown --out FILE` (a missing file is reported in the comment).' },
+    'drift-exit': { type: 'string', required: true, valueName: 'N', description: 'The drift check\'s exit code (0 in sync, 2 drift, 1 error).' },
     out: { type: 'string', valueName: 'FILE', description: 'Write the comment to FILE instead of stdout.' },
   },
 } satisfies Command['spec'];

@@ -14,7 +14,7 @@ export const command: Command = {
   spec: {
     name: 'show',
     summary: 'Render a saved plan file.',
-    usage: 'eksidp show PLANFILE [--json] [--no-color]',
+    args: 'PLANFILE',
     maxPositionals: 1,
     flags: {
       json: { type: 'boolean', description: 'Print the plan in the `terraform show -json` format on stdout only.' },

@@ -37,7 +37,7 @@ export const command: Command = {
   spec: {
     name: 'state',
     summary: 'Inspect state: state list | state show ADDR',
-    usage: 'eksidp state list | eksidp state show ADDR  [--stack NAME | --dir DIR]',
+    args: '(list | show ADDR)',
     maxPositionals: 2,
     flags: { ...STACK_FLAGS, ...COLOR_FLAG },
   },
@@ -47,7 +47,7 @@ export const command: Command = {
     if (sub === 'show' && !address) throw new UsageError('eksidp state show: an address is required');
     if (sub === 'list' && address) throw new UsageError(`eksidp state list: unexpected argument '${address}'`);
     return guarded(io, values, async () => {
-      const config = loadConfig(locate(values, io));
+      const config = loadConfig(locate(values, io, { allowFailedSynth: true }));
       const state = readState(config.statePath);
       const resources = state?.resources ?? [];
       if (sub === 'list') {

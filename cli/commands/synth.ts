@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from '../command';
 import { EXIT } from '../command';
 import { stringFlag, UsageError } from '../args';
+import { clearSynthFailed, markSynthFailed } from '../../engine/stack-files';
 
 /**
  * `eksidp synth`: runs the cdktf app named in cdktf.json in this process (no `cdktf` CLI, no child
@@ -67,13 +68,24 @@ export const command: Command = {
   spec: {
     name: 'synth',
     summary: 'Run the cdktf app (cdktf.json "app") in-process and write cdktf.out, byte-identical to `npx cdktf synth`. Validation errors are reported and nothing is written.',
-    usage: 'eksidp synth [--output DIR]',
     flags: {
       output: { type: 'string', valueName: 'DIR', description: 'Output folder (default: cdktf.json "output", else cdktf.out)' },
     },
   },
   async run(args, io) {
-    const { outdir, stacks, warnings } = await synthInProcess(io.cwd, stringFlag(args.values, 'output'));
+    const flag = stringFlag(args.values, 'output');
+    let result: Awaited<ReturnType<typeof synthInProcess>>;
+    try {
+      result = await synthInProcess(io.cwd, flag);
+    } catch (e) {
+      // The previous output stays (as with cdktf): mark it, so plan/apply/drift refuse it until a synth succeeds.
+      let outdir = path.resolve(io.cwd, flag ?? 'cdktf.out');
+      try { outdir = path.resolve(io.cwd, flag ?? readCdktfJson(io.cwd).output ?? 'cdktf.out'); } catch { /* keep the default */ }
+      markSynthFailed(outdir, 'eksidp synth', (e as Error).message);
+      throw e;
+    }
+    const { outdir, stacks, warnings } = result;
+    clearSynthFailed(outdir);
     for (const w of warnings) io.stderr.write(`Warning: ${w}\n`);
     io.stderr.write(`Generated Terraform code for the stacks: ${stacks.join(', ')} in ${path.relative(io.cwd, outdir) || '.'}\n`);
     return EXIT.OK;

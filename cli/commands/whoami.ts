@@ -9,6 +9,8 @@ import {
   bindingsForConfig, checkBindings, decodeJwt, findIdentityProviderConfig, identityMetadata, IdentityDataError, JwtDecodeError, mapIdentity,
   oidcFromTerraform, parseSampleIdentities, rolesFor, siblingConfigs, type MappingResult, type OidcConfig, type RbacBinding, type SampleIdentity,
 } from '../../identity';
+import { COLOR_FLAG } from '../../engine/cli-support';
+import { colorEnabled } from '../../engine/render';
 
 /**
  * `eksidp whoami`: the Kubernetes username and groups a token (or a claims set, or each sample
@@ -27,16 +29,15 @@ const SIGNATURE_NOTE = 'signature not verified: this check is offline; kube-apis
 const spec = {
   name: 'whoami',
   summary: 'Show the Kubernetes username and groups a token or claims set maps to under an identity provider config (offline).',
-  usage: 'eksidp whoami [--stack NAME | --dir DIR] --config ADDR (--claims FILE | --token - | --token-file FILE | --identities FILE) [--json]   (or the token in EKSIDP_TOKEN)',
   flags: {
     ...STACK_FLAGS,
-    config: { type: 'string', valueName: 'ADDR', description: 'The config: aws_eks_identity_provider_config.NAME, or NAME / its config name when unambiguous.' },
-    claims: { type: 'string', valueName: 'FILE', description: 'JSON object of ID-token claims (iss/aud/exp checked only when present).' },
-    token: { type: 'string', valueName: '-', description: 'Read a compact JWT from stdin (it must carry iss, aud and exp; never printed). A token on the command line is refused: ps shows it to every local user. EKSIDP_TOKEN works too.' },
-    'token-file': { type: 'string', valueName: 'FILE', description: 'Read the compact JWT from FILE (same checks as --token -).' },
-    identities: { type: 'string', valueName: 'FILE', description: 'JSON list of {name, claims}; without --claims/--token/--identities, the config\'s sample identities are used.' },
+    config: { type: 'string', valueName: 'ADDR', required: true, description: 'The config: aws_eks_identity_provider_config.NAME, or NAME / its config name when unambiguous.' },
+    claims: { type: 'string', group: 'input', valueName: 'FILE', description: 'JSON object of ID-token claims (iss/aud/exp checked only when present).' },
+    token: { type: 'string', group: 'input', valueName: '-', description: 'Read a compact JWT from stdin (it must carry iss, aud and exp; never printed). A token on the command line is refused: ps shows it to every local user. EKSIDP_TOKEN works too.' },
+    'token-file': { type: 'string', group: 'input', valueName: 'FILE', description: 'Read the compact JWT from FILE (same checks as --token -).' },
+    identities: { type: 'string', group: 'input', valueName: 'FILE', description: 'JSON list of {name, claims}; without --claims/--token/--identities, the config\'s sample identities are used.' },
     json: { type: 'boolean', description: 'Print JSON to stdout only.' },
-    color: { type: 'boolean', description: 'Colour (default on a terminal); --no-color or NO_COLOR turns it off.' },
+    ...COLOR_FLAG,
   },
   // One positional is accepted only to refuse it without echoing it: it is likely a pasted token.
   maxPositionals: 1,
@@ -124,7 +125,7 @@ async function readInput(io: Io, values: Parsed['values'], sampleIdentities: Sam
 }
 
 function colorOn(io: Io, values: Parsed['values']): boolean {
-  return values.color !== false && !values.json && io.stdout.isTTY === true && !io.env.NO_COLOR;
+  return !values.json && colorEnabled(io.stdout, io.env, typeof values.color === 'boolean' ? values.color : undefined);
 }
 
 function resultJson(r: MappingResult, bindings: RbacBinding[] | undefined): Record<string, unknown> {

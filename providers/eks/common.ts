@@ -3,7 +3,7 @@ import type { EKSClient, Update } from '@aws-sdk/client-eks';
 import type { Diagnostic, Path, Progress } from '../../engine/protocol';
 import { sdk, type Tuning } from './client';
 import type { EksReads } from './reads';
-import { UpdateFailedError, errorMessage, errorName, isInUse } from './errors';
+import { UpdateFailedError, connectionFailure, errorMessage, errorName, isInUse } from './errors';
 import { AbortedError, Backoff, WaitTimeoutError, waitFor, type WaitContext } from './wait';
 
 /** What the resource code uses: the SDK client for writes and waits, `reads` for the read calls (reads.ts). */
@@ -67,10 +67,20 @@ export function errorDiag(address: string, summary: string, e?: unknown, attribu
   return d;
 }
 
-/** A diagnostic for a failed wait or call, worded after its cause. */
+/** A diagnostic for a failed wait or call, worded after its cause (its address is printed before it: not repeated here). */
 export function failureDiag(address: string, doing: string, e: unknown): Diagnostic {
-  if (e instanceof AbortedError || errorName(e) === 'AbortError') return errorDiag(address, `${address}: ${doing} interrupted; state records what exists so far`, e);
-  if (e instanceof WaitTimeoutError) return errorDiag(address, `${address}: ${e.message}`);
-  if (e instanceof UpdateFailedError) return errorDiag(address, `${address}: ${doing} failed`, e);
-  return errorDiag(address, `${address}: ${doing} failed: ${errorMessage(e)}`);
+  if (e instanceof AbortedError || errorName(e) === 'AbortError') return errorDiag(address, `${doing} interrupted; state records what exists so far`, e);
+  if (e instanceof WaitTimeoutError) return errorDiag(address, e.message);
+  if (e instanceof UpdateFailedError) return errorDiag(address, `${doing} failed`, e);
+  // Nobody answers: the same words for every resource, so the CLI can say it once (and how to start
+  // the embedded emulator when the endpoint is on this machine).
+  const down = connectionFailure(e);
+  if (down) {
+    const d = errorDiag(address, `the EKS endpoint ${down.target} does not answer (${down.reason})`);
+    const port = /:(\d+)$/.exec(down.target)?.[1];
+    const portFlag = port && port !== '4599' ? ` --port ${port}` : '';
+    if (down.loopback) d.detail = `is the EKS emulator running? Start it with \`npm start\`, or \`node_modules/.bin/eksidp emulator --data .eksidp/emulator${portFlag}\``;
+    return d;
+  }
+  return errorDiag(address, `${doing} failed: ${errorMessage(e)}`);
 }

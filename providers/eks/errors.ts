@@ -30,3 +30,27 @@ export function formatUpdateErrors(errors: ErrorDetail[] | undefined): string {
   if (!errors || errors.length === 0) return 'no error details';
   return errors.map((e) => `${e.errorCode ?? 'Error'}: ${e.errorMessage ?? ''}${e.resourceIds?.length ? ` (${e.resourceIds.join(', ')})` : ''}`).join('; ');
 }
+
+const CONNECTION_CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused', ECONNRESET: 'connection reset', EHOSTUNREACH: 'host unreachable', ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'name not found', EAI_AGAIN: 'name lookup failed', ETIMEDOUT: 'connection timed out',
+};
+
+/**
+ * The endpoint did not answer at all (nothing listens, unknown host, no route), as opposed to an
+ * API error: `{ target: "127.0.0.1:4599", reason: "connection refused", loopback }`, else undefined.
+ * Looks through `cause` and AggregateError (Node's happy-eyeballs connect) wrappers.
+ */
+export function connectionFailure(e: unknown): { target: string; reason: string; loopback: boolean } | undefined {
+  for (let cur: unknown = e, depth = 0; cur && depth < 5; depth++) {
+    const err = cur as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string; errors?: unknown[] };
+    const code = typeof err.code === 'string' ? err.code : undefined;
+    if (code && CONNECTION_CODES[code]) {
+      const host = err.address ?? err.hostname ?? /(?:connect|getaddrinfo) \w+ ([^\s:]+|\[[^\]]+\])/.exec(errorMessage(err))?.[1] ?? 'unknown';
+      const target = err.port !== undefined ? `${host}:${err.port}` : host;
+      return { target, reason: CONNECTION_CODES[code]!, loopback: host === 'localhost' || host === '::1' || /^127\./.test(host) };
+    }
+    cur = Array.isArray(err.errors) && err.errors.length ? err.errors[0] : err.cause;
+  }
+  return undefined;
+}

@@ -1,12 +1,14 @@
 /**
  * Validation rules for EKS clusters and OIDC identity provider configs, as pure functions over plain
- * objects. No SDK or engine imports: the provider runs them at plan time and the cdktf constructs
+ * objects. No SDK or engine imports (the issuer URL rule is identity/issuer.ts, shared with the emulator): the provider runs them at plan time and the cdktf constructs
  * (stacks/) run the very same rules at synth time.
  *
  * A value that is not known yet (a reference to a resource not yet created: `undefined`, the engine's
  * UNKNOWN marker, or a string still holding a Terraform interpolation `${...}`) is skipped, never
  * reported: it is checked again once it is known.
  */
+
+import { issuerUrlProblem } from '../../identity/issuer';
 
 export type Path = (string | number)[];
 export type Issue = { path: Path; message: string };
@@ -74,18 +76,8 @@ export function validateTags(tags: unknown, path: Path = ['tags']): Issue[] {
 export function validateIssuerUrl(url: unknown, path: Path): Issue[] {
   if (!known(url)) return [];
   if (typeof url !== 'string' || url === '') return [{ path, message: 'issuer_url must not be empty' }];
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return [{ path, message: `issuer_url "${url}" is not a valid URL` }];
-  }
-  const issues: Issue[] = [];
-  if (parsed.protocol !== 'https:') issues.push({ path, message: `issuer_url "${url}" must use https://` });
-  if (url.includes('?')) issues.push({ path, message: `issuer_url "${url}" must not contain a query string` });
-  if (url.includes('#')) issues.push({ path, message: `issuer_url "${url}" must not contain a fragment` });
-  if (parsed.username !== '' || parsed.password !== '') issues.push({ path, message: `issuer_url "${url}" must not contain user information` });
-  return issues;
+  const problem = issuerUrlProblem(url);
+  return problem ? [{ path, message: `issuer_url ${JSON.stringify(url)} ${problem}` }] : [];
 }
 
 function nonEmptyString(v: unknown, path: Path, what: string): Issue[] {
