@@ -8,6 +8,7 @@ import { openWorkspace, closeWorkspace, type Workspace } from '../engine/workspa
 import { snapshot, type ClusterRead } from '../providers/eks/live';
 import { providerFactory } from '../providers/registry';
 import { clusterState } from '../providers/eks/cluster';
+import { NO_TAG_CONFIG } from '../providers/eks/settings';
 import { idpState } from '../providers/eks/idp';
 import { providerBlock } from './fixtures/drift/fleet';
 
@@ -149,7 +150,7 @@ test('arguments EKS does not return are taken as configured without a state file
   const state = emptyState();
   state.resources.push({
     mode: 'managed', type: 'aws_eks_cluster', name: 'a', provider: 'provider["registry.terraform.io/hashicorp/aws"]',
-    instances: [{ schema_version: 1, attributes: { ...clusterState(liveCluster(), null), bootstrap_self_managed_addons: true }, sensitive_attributes: [] }],
+    instances: [{ schema_version: 1, attributes: { ...clusterState(liveCluster(), null, NO_TAG_CONFIG, 'refresh'), bootstrap_self_managed_addons: true }, sensitive_attributes: [] }],
   });
   const withState = await judge(json, [found(liveCluster(), [])], state);
   const c = byAddress(withState, C);
@@ -165,7 +166,7 @@ test('a config renamed in the stack with state: the plan reads it by its state i
   const state = emptyState();
   state.resources.push({
     mode: 'managed', type: 'aws_eks_identity_provider_config', name: 'a', provider: 'provider["registry.terraform.io/hashicorp/aws"]',
-    instances: [{ schema_version: 0, attributes: idpState(liveConfig(), null), sensitive_attributes: [] }],
+    instances: [{ schema_version: 0, attributes: idpState(liveConfig(), null, NO_TAG_CONFIG, 'refresh'), sensitive_attributes: [] }],
   });
   const withState = await judge(json, [found(liveCluster())], state);
   const i = byAddress(withState, I);
@@ -178,7 +179,7 @@ test('a config in state but gone from the stack is unmanaged, and the fix says t
   const state = emptyState();
   state.resources.push({
     mode: 'managed', type: 'aws_eks_identity_provider_config', name: 'old', provider: 'provider["registry.terraform.io/hashicorp/aws"]',
-    instances: [{ schema_version: 0, attributes: idpState(liveConfig(), null), sensitive_attributes: [] }],
+    instances: [{ schema_version: 0, attributes: idpState(liveConfig(), null, NO_TAG_CONFIG, 'refresh'), sensitive_attributes: [] }],
   });
   const r = await judge(stack({ clusters: { a: cluster() } }), [found(liveCluster())], state);
   const u = r.resources.find((x) => x.status === 'unmanaged')!;

@@ -13,12 +13,15 @@ async function setup(t: ExecutionContext, opts: EmulatorOptions = {}): Promise<{
   const p = createEksProvider({ pollInitialMs: 5, pollMaxMs: 40, maxAttempts: 10 });
   t.teardown(() => p.close?.());
   const r = await p.configure({
-    config: { region: 'us-east-1', access_key: 'test', secret_key: 'test', skip_credentials_validation: true, endpoints: [{ eks: emu.url }] },
+    config: { region: 'us-east-1', access_key: 'test', secret_key: 'test', skip_credentials_validation: true, skip_requesting_account_id: true, endpoints: [{ eks: emu.url }] },
     env: {},
   });
   t.deepEqual(r.diagnostics, []);
   return { emu, p };
 }
+
+/** Both skips: no STS call (the emulator serves EKS only here). */
+const NO_STS = { skip_credentials_validation: true, skip_requesting_account_id: true };
 
 const clusterConfig = (name: string, extra: ObjectValue = {}): ObjectValue => ({
   name,
@@ -267,8 +270,8 @@ test('configure: endpoints as an object or from AWS_ENDPOINT_URL_EKS; missing re
   const emu = await startEmulator({ port: 0, clusterCreateMs: 10 });
   t.teardown(() => emu.close());
   for (const [config, env] of [
-    [{ region: 'us-east-1', access_key: 'a', secret_key: 'b', endpoints: { eks: emu.url } }, {}],
-    [{ region: 'us-east-1', access_key: 'a', secret_key: 'b' }, { AWS_ENDPOINT_URL_EKS: emu.url }],
+    [{ region: 'us-east-1', access_key: 'a', secret_key: 'b', endpoints: { eks: emu.url }, ...NO_STS }, {}],
+    [{ region: 'us-east-1', access_key: 'a', secret_key: 'b', ...NO_STS }, { AWS_ENDPOINT_URL_EKS: emu.url }],
   ] as [ObjectValue, NodeJS.ProcessEnv][]) {
     const p = createEksProvider({ pollInitialMs: 5, pollMaxMs: 20 });
     t.teardown(() => p.close?.());

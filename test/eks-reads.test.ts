@@ -263,7 +263,7 @@ test('a skewed local clock is corrected from the server Date, as the SDK does, a
 
 test('without a custom endpoint, lean reads go where the SDK would: its endpoint rules per partition (no call is made)', async (t) => {
   const where = async (region: string, endpoint?: string) => {
-    const client = newClient(resolveSettings({ region, ...(endpoint ? { endpoints: [{ eks: endpoint }] } : {}) }, {}, TUNING).settings!);
+    const client = newClient(resolveSettings({ region, ...(endpoint ? { endpoints: [{ eks: endpoint }] } : {}) }, {}, TUNING).settings!.client);
     try {
       return (await resolveEndpoint(client)).url.href;
     } finally {

@@ -1,6 +1,8 @@
 import type { EKSClient, EKSClientConfig } from '@aws-sdk/client-eks';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Diagnostic, ObjectValue, Value } from '../../engine/protocol';
+import { credentialProvider, type StsTarget } from './credentials';
+import { eksEndpointOf, resolveProviderSettings, type AccountGuard, type TagConfig } from './settings';
 import { createTransport, type Transport, type TransportSettings } from './transport';
 import { resolveTransportSettings, type RetrySettings } from './transport-settings';
 
@@ -22,7 +24,7 @@ export const LOOPBACK_TUNING: Pick<Tuning, 'pollInitialMs' | 'pollMaxMs'> = { po
 
 /** The EKS endpoint the client will use: `endpoints.eks`, then AWS_ENDPOINT_URL_EKS / AWS_ENDPOINT_URL. */
 export function endpointOf(config: ObjectValue, env: NodeJS.ProcessEnv): string | undefined {
-  return str(firstBlock(config.endpoints)?.eks) ?? str(env.AWS_ENDPOINT_URL_EKS) ?? str(env.AWS_ENDPOINT_URL);
+  return eksEndpointOf(config, env);
 }
 
 export function isLoopback(url: string | undefined): boolean {
@@ -33,10 +35,6 @@ export function isLoopback(url: string | undefined): boolean {
   } catch {
     return false;
   }
-}
-
-function str(v: Value | undefined): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 /** cdktf writes blocks as a list of one object; hand-written JSON often uses the object itself. */
@@ -68,14 +66,17 @@ export type ClientSettings = {
   region: string;
   /** Custom endpoint (`endpoints.eks`, AWS_ENDPOINT_URL_EKS): used as is. */
   endpoint?: string;
-  /** Static keys from the provider block; otherwise the SDK's default chain (with `profile`). */
+  /** Static keys and nothing else: signed with directly, no SDK credential provider is loaded. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  profile?: string;
   /**
-   * Credentials that refresh themselves (an assumed role...): the lean reads call it before every
-   * request and the SDK client gets it as its credentials, so both see a refreshed identity.
+   * Otherwise the provider configuration's credentials (credentials.ts): asked on every request by
+   * both paths, memoized and refreshed before they expire. Neither field: the SDK's default chain.
    */
   credentialProvider?: AwsCredentialIdentityProvider;
+  /** Where STS calls go (the account check, assumed roles). */
+  sts?: StsTarget;
+  useFipsEndpoint?: boolean;
+  useDualstackEndpoint?: boolean;
   /** How requests travel on both paths (proxies, CA bundle, limits, timeouts): transport-settings.ts. */
   transport: TransportSettings;
   /** Attempts per call and the retry mode (max_retries, retry_mode, AWS_MAX_ATTEMPTS, AWS_RETRY_MODE). */
@@ -83,27 +84,45 @@ export type ClientSettings = {
   tuning: Tuning;
 };
 
+/** Everything a provider configuration resolves to: the client, the account guard and the tag settings. */
+export type ProviderSettings = {
+  client: ClientSettings;
+  guard: AccountGuard;
+  tags: TagConfig;
+  metadataApiDisabled?: boolean;
+  /** The configuration's one transport (made on first use): the connection's, and its STS clients'. */
+  transport(): Transport;
+};
+
 /**
- * Reads the `aws` provider block as hashicorp/aws does: region, static keys, profile, `endpoints.eks`;
- * then AWS_ENDPOINT_URL_EKS; otherwise the SDK's default chains. The skip_* flags are accepted and
- * ignored (we never call STS or IMDS ourselves).
+ * Reads the `aws` provider block (conformed to the schema) and the environment as hashicorp/aws 5.100
+ * does (settings.ts has the argument table: what is implemented, what has no effect, what is refused).
+ * No API call is made here.
  */
-export function resolveSettings(config: ObjectValue, env: NodeJS.ProcessEnv, tuning: Tuning): { settings?: ClientSettings; diagnostics: Diagnostic[] } {
-  const endpoint = endpointOf(config, env);
-  const region = str(config.region) ?? str(env.AWS_REGION) ?? str(env.AWS_DEFAULT_REGION) ?? (endpoint ? 'us-east-1' : undefined);
-  if (!region) return { diagnostics: [{ severity: 'error', summary: 'No AWS region: set region in the aws provider block, or AWS_REGION' }] };
-  const accessKey = str(config.access_key);
-  const secretKey = str(config.secret_key);
-  if ((accessKey === undefined) !== (secretKey === undefined)) {
-    return { diagnostics: [{ severity: 'error', summary: 'The aws provider block sets only one of access_key and secret_key: set both or neither' }] };
-  }
+export function resolveSettings(config: ObjectValue, env: NodeJS.ProcessEnv, tuning: Tuning): { settings?: ProviderSettings; diagnostics: Diagnostic[] } {
+  const { settings: r, diagnostics } = resolveProviderSettings(config, env);
   const wire = resolveTransportSettings(config, env, tuning);
-  if (!wire.transport || !wire.retry) return { diagnostics: wire.diagnostics };
-  const settings: ClientSettings = { region, tuning, transport: wire.transport, retry: wire.retry };
-  if (endpoint) settings.endpoint = endpoint;
-  if (accessKey && secretKey) settings.credentials = { accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken: str(config.token) };
-  else if (str(config.profile)) settings.profile = str(config.profile);
-  return { settings, diagnostics: wire.diagnostics };
+  const all = [...diagnostics, ...wire.diagnostics];
+  if (!r || !wire.transport || !wire.retry) return { diagnostics: all };
+  // One transport per provider configuration, made on first use: EKS (both paths) and STS share it.
+  const settingsTransport = wire.transport;
+  let transport: Transport | undefined;
+  const shared = () => (transport ??= createTransport(settingsTransport));
+  const sts: StsTarget = {
+    ...r.sts, useFipsEndpoint: r.useFipsEndpoint, useDualstackEndpoint: r.useDualstackEndpoint, retry: wire.retry,
+    requestHandler: () => shared().sdkHandler(),
+  };
+  const client: ClientSettings = { region: r.region, tuning, sts, transport: wire.transport, retry: wire.retry };
+  if (r.endpoint) client.endpoint = r.endpoint;
+  if (r.useFipsEndpoint) client.useFipsEndpoint = true;
+  if (r.useDualstackEndpoint) client.useDualstackEndpoint = true;
+  const provider = credentialProvider(r.credentials, sts);
+  if (provider) client.credentialProvider = provider;
+  else if (r.credentials.static) client.credentials = { ...r.credentials.static };
+  return {
+    diagnostics: all,
+    settings: { client, guard: r.guard, tags: r.tags, transport: shared, ...(r.metadataApiDisabled !== undefined ? { metadataApiDisabled: r.metadataApiDisabled } : {}) },
+  };
 }
 
 let loaded: typeof import('@aws-sdk/client-eks') | undefined;
@@ -131,8 +150,9 @@ export function newClient(settings: ClientSettings, transport?: Transport): EKSC
     requestHandler: handler,
   };
   if (settings.endpoint) clientConfig.endpoint = settings.endpoint;
+  if (settings.useFipsEndpoint) clientConfig.useFipsEndpoint = true;
+  if (settings.useDualstackEndpoint) clientConfig.useDualstackEndpoint = true;
   if (settings.credentialProvider) clientConfig.credentials = settings.credentialProvider;
   else if (settings.credentials) clientConfig.credentials = { ...settings.credentials };
-  else if (settings.profile) clientConfig.profile = settings.profile;
   return new Client(clientConfig);
 }

@@ -3,7 +3,9 @@ import type { ApplyResourceChangeRequest, ApplyResourceChangeResponse, BlockSche
 import { firstBlock, sdk } from './client';
 import { MINUTE, errorDiag, failureDiag, requestToken, retryInUse, waitContext, waitUpdate, type Ctx } from './common';
 import { isInUse, isNotFound } from './errors';
+import type { TagConfig } from './settings';
 import { alignEmpty, shape, valuesEqual } from './state';
+import { createTags, dataSourceTags, stateTags, tagChanges, tagsOf, updateTarget } from './tags';
 import { waitFor, type WaitContext } from './wait';
 
 export const CLUSTER_TYPE = 'aws_eks_cluster';
@@ -43,11 +45,6 @@ function str(v: Value | undefined): string | undefined {
 function bool(v: Value | undefined): boolean | undefined {
   return typeof v === 'boolean' ? v : undefined;
 }
-function tagsOf(v: Value | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
-  return out;
-}
 function list<T>(x: T | undefined | null): T[] {
   return x === undefined || x === null ? [] : [x];
 }
@@ -68,12 +65,22 @@ function unlessDefault(like: ObjectValue | null, name: string, value: ObjectValu
   return allDefault ? [] : value;
 }
 
+/**
+ * Which read this is, for tags (tags.ts): after a create or update (`like` is the planned state, its
+ * tags the configured ones), a refresh (`like` is the prior state), or the data source.
+ */
+export type ReadKind = 'apply' | 'refresh' | 'data';
+
 /** DescribeCluster → state, attribute by attribute as hashicorp/aws 5.100's read maps it. */
-export function clusterState(c: Cluster, like: ObjectValue | null, forDataSource = false): ObjectValue {
+export function clusterState(c: Cluster, like: ObjectValue | null, tagConfig: TagConfig, kind: ReadKind): ObjectValue {
+  const forDataSource = kind === 'data';
   const likeAccess = firstBlock(like?.access_config);
   const vpc = c.resourcesVpcConfig;
   const knc = c.kubernetesNetworkConfig;
-  const tags = c.tags && Object.keys(c.tags).length ? { ...c.tags } : emptyLike(like?.tags);
+  const resolved = forDataSource
+    ? { tags: dataSourceTags(tagConfig, c.tags), tagsAll: {} }
+    : stateTags(tagConfig, c.tags, kind === 'apply' ? { applying: true, configTags: like?.tags } : { applying: false, stateTags: like?.tags });
+  const tags = Object.keys(resolved.tags).length ? resolved.tags : emptyLike(like?.tags);
   const state: ObjectValue = {
     access_config: c.accessConfig
       ? [{ authentication_mode: c.accessConfig.authenticationMode ?? null, bootstrap_cluster_creator_admin_permissions: bool(likeAccess?.bootstrap_cluster_creator_admin_permissions) ?? false }]
@@ -148,14 +155,14 @@ export function clusterState(c: Cluster, like: ObjectValue | null, forDataSource
   // Not returned by EKS: kept from what was planned, with 5.100's default.
   state.bootstrap_self_managed_addons = bool(like?.bootstrap_self_managed_addons) ?? true;
   state.force_update_version = bool(like?.force_update_version) ?? null;
-  state.tags_all = c.tags && Object.keys(c.tags).length ? { ...c.tags } : (emptyLike(like?.tags_all) ?? {});
+  state.tags_all = Object.keys(resolved.tagsAll).length ? resolved.tagsAll : (emptyLike(like?.tags_all) ?? {});
   state.timeouts = like?.timeouts ?? null;
   return alignEmpty(state, like ?? undefined) as ObjectValue;
 }
 
 /** The aws_eks_cluster data source's state, as readDataSource returns it. */
-export function clusterDataSourceState(block: BlockSchema, c: Cluster, config: ObjectValue): ObjectValue {
-  return shape(block, clusterState(c, config, true));
+export function clusterDataSourceState(block: BlockSchema, c: Cluster, config: ObjectValue, tagConfig: TagConfig): ObjectValue {
+  return shape(block, clusterState(c, config, tagConfig, 'data'));
 }
 
 export async function describeCluster(ctx: Ctx, name: string, signal?: AbortSignal): Promise<Cluster | undefined> {
@@ -181,20 +188,21 @@ export async function readCluster(ctx: Ctx, address: string, prior: ObjectValue,
     const c = await describeCluster(ctx, name, signal);
     // Kept in state, as hashicorp/aws 5.100 does (a no-op plan), with a warning.
     const diagnostics: Diagnostic[] = c?.status === 'DELETING' || c?.status === 'FAILED' ? [{ severity: 'warning', summary: unusableClusterNote(name, c.status), address }] : [];
-    return { newState: c ? clusterState(c, prior) : null, diagnostics };
+    return { newState: c ? clusterState(c, prior, ctx.tags, 'refresh') : null, diagnostics };
   } catch (e) {
     return { newState: prior, diagnostics: [failureDiag(address, `reading cluster ${name}`, e)] };
   }
 }
 
-function createRequest(p: ObjectValue, token: string): CreateClusterRequest {
+function createRequest(p: ObjectValue, token: string, tagConfig: TagConfig): CreateClusterRequest {
   const vpc = firstBlock(p.vpc_config) ?? {};
   const access = firstBlock(p.access_config);
   const knc = firstBlock(p.kubernetes_network_config);
   const upgrade = firstBlock(p.upgrade_policy);
   const zonal = firstBlock(p.zonal_shift_config);
   const enc = firstBlock(p.encryption_config);
-  const tags = tagsOf(p.tags);
+  // default_tags merged with the resource's (tags.ts), as the provider sends them.
+  const tags = createTags(tagConfig, p.tags);
   const logTypes = strs(p.enabled_cluster_log_types) as LogType[];
   return {
     name: str(p.name),
@@ -237,10 +245,10 @@ async function waitClusterStatus(ctx: Ctx, name: string, wctx: WaitContext, targ
   });
 }
 
-async function partial(ctx: Ctx, name: string, like: ObjectValue | null, fallback: ObjectValue | null): Promise<ObjectValue | null> {
+async function partial(ctx: Ctx, name: string, like: ObjectValue | null, kind: ReadKind, fallback: ObjectValue | null): Promise<ObjectValue | null> {
   try {
     const c = await describeCluster(ctx, name);
-    return c ? clusterState(c, like) : null;
+    return c ? clusterState(c, like, ctx.tags, kind) : null;
   } catch {
     return fallback;
   }
@@ -250,7 +258,7 @@ async function createCluster(ctx: Ctx, req: ApplyResourceChangeRequest, planned:
   const name = str(planned.name) ?? '';
   const wctx = waitContext(ctx, req.timeouts.create ?? CLUSTER_TIMEOUTS.create, req.signal, req.progress);
   try {
-    const input = createRequest(planned, requestToken(req.idempotencyToken));
+    const input = createRequest(planned, requestToken(req.idempotencyToken), ctx.tags);
     try {
       await ctx.client.send(new (sdk().CreateClusterCommand)(input), { abortSignal: req.signal });
     } catch (e) {
@@ -260,9 +268,9 @@ async function createCluster(ctx: Ctx, req: ApplyResourceChangeRequest, planned:
       req.progress(`cluster ${name} already ${existing.status}: waiting for it instead of creating it again`);
     }
     const c = await waitClusterStatus(ctx, name, wctx, 'ACTIVE');
-    return { newState: c ? clusterState(c, planned) : null, diagnostics: [] };
+    return { newState: c ? clusterState(c, planned, ctx.tags, 'apply') : null, diagnostics: [] };
   } catch (e) {
-    return { newState: await partial(ctx, name, planned, null), diagnostics: [failureDiag(req.address, `creating cluster ${name}`, e)] };
+    return { newState: await partial(ctx, name, planned, 'apply', null), diagnostics: [failureDiag(req.address, `creating cluster ${name}`, e)] };
   }
 }
 
@@ -283,7 +291,7 @@ async function deleteCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
     await waitClusterStatus(ctx, name, wctx, 'gone');
     return { newState: null, diagnostics: [] };
   } catch (e) {
-    return { newState: await partial(ctx, name, prior, prior), diagnostics: [failureDiag(req.address, `deleting cluster ${name}`, e)] };
+    return { newState: await partial(ctx, name, prior, 'refresh', prior), diagnostics: [failureDiag(req.address, `deleting cluster ${name}`, e)] };
   }
 }
 
@@ -371,19 +379,15 @@ async function updateCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
       const updateId = await retryInUse(`cluster ${name} ${step.what}`, wctx, () => step.run(requestToken(req.idempotencyToken, `step${i}`)));
       if (updateId) await waitUpdate(ctx, name, updateId, `cluster ${name} ${step.what}`, wctx);
     }
-    if (!valuesEqual(prior.tags_all ?? prior.tags, planned.tags)) {
-      const before = tagsOf(prior.tags_all ?? prior.tags);
-      const after = tagsOf(planned.tags);
-      const removed = Object.keys(before).filter((k) => !(k in after));
-      const set = Object.fromEntries(Object.entries(after).filter(([k, v]) => before[k] !== v));
-      const arn = str(prior.arn) ?? '';
-      if (removed.length) await ctx.client.send(new (sdk().UntagResourceCommand)({ resourceArn: arn, tagKeys: removed }), { abortSignal: req.signal });
-      if (Object.keys(set).length) await ctx.client.send(new (sdk().TagResourceCommand)({ resourceArn: arn, tags: set }), { abortSignal: req.signal });
-    }
+    // Tags go from the prior tags_all to the planned one (TagResource/UntagResource on the ARN).
+    const { remove, set } = tagChanges(tagsOf(prior.tags_all), updateTarget(ctx.tags, planned));
+    const arn = str(prior.arn) ?? '';
+    if (remove.length) await ctx.client.send(new (sdk().UntagResourceCommand)({ resourceArn: arn, tagKeys: remove }), { abortSignal: req.signal });
+    if (Object.keys(set).length) await ctx.client.send(new (sdk().TagResourceCommand)({ resourceArn: arn, tags: set }), { abortSignal: req.signal });
     const c = await describeCluster(ctx, name, req.signal);
-    return { newState: c ? clusterState(c, planned) : null, diagnostics: [] };
+    return { newState: c ? clusterState(c, planned, ctx.tags, 'apply') : null, diagnostics: [] };
   } catch (e) {
-    return { newState: await partial(ctx, name, planned, prior), diagnostics: [failureDiag(req.address, `updating cluster ${name}`, e)] };
+    return { newState: await partial(ctx, name, planned, 'apply', prior), diagnostics: [failureDiag(req.address, `updating cluster ${name}`, e)] };
   }
 }
 

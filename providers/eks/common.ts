@@ -3,11 +3,12 @@ import type { EKSClient, Update } from '@aws-sdk/client-eks';
 import type { Diagnostic, Path, Progress } from '../../engine/protocol';
 import { sdk, type Tuning } from './client';
 import type { EksReads } from './reads';
+import type { TagConfig } from './settings';
 import { UpdateFailedError, connectionFailure, errorMessage, errorName, isInUse } from './errors';
 import { AbortedError, Backoff, WaitTimeoutError, waitFor, type WaitContext } from './wait';
 
 /** What the resource code uses: the SDK client for writes and waits, `reads` for the read calls (reads.ts). */
-export type Ctx = { readonly client: EKSClient; readonly reads: EksReads; readonly tuning: Tuning };
+export type Ctx = { readonly client: EKSClient; readonly reads: EksReads; readonly tuning: Tuning; readonly tags: TagConfig };
 
 export const MINUTE = 60_000;
 

@@ -11,7 +11,10 @@ import type {
 } from '../../engine/protocol';
 import { MINUTE, describeUpdate, errorDiag, failureDiag, requestToken, retryInUse, waitContext, waitUpdate, type Ctx } from './common';
 import { UpdateFailedError, errorMessage, errorName, isInUse, isNotFound } from './errors';
+import type { ReadKind } from './cluster';
+import type { TagConfig } from './settings';
 import { alignEmpty } from './state';
+import { createTags, stateTags, tagChanges, tagsOf, updateTarget } from './tags';
 import { waitFor, type WaitContext } from './wait';
 
 export const IDP_TYPE = 'aws_eks_identity_provider_config';
@@ -36,11 +39,6 @@ function strOrUndef(v: Value | undefined): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-function tagsOf(v: Value | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
-  return out;
-}
 
 /** Same expansion as hashicorp/aws: empty strings and empty maps are not sent. */
 export function oidcRequest(oidc: ObjectValue): OidcIdentityProviderConfigRequest {
@@ -61,11 +59,13 @@ export function oidcRequest(oidc: ObjectValue): OidcIdentityProviderConfigReques
  * State as hashicorp/aws 5.100 stores it: unset oidc strings "", collections following `like` (the
  * planned or prior state) where EKS returns nothing, so that null and {} never show up as a change.
  */
-export function idpState(c: OidcIdentityProviderConfig, like: ObjectValue | null): ObjectValue {
+export function idpState(c: OidcIdentityProviderConfig, like: ObjectValue | null, tagConfig: TagConfig, kind: Exclude<ReadKind, 'data'>): ObjectValue {
   const likeOidc = oidcOf(like);
   const claims = c.requiredClaims && Object.keys(c.requiredClaims).length ? { ...c.requiredClaims } : emptyLike(likeOidc.required_claims);
-  const tags = c.tags && Object.keys(c.tags).length ? { ...c.tags } : emptyLike(like?.tags);
-  const tagsAll = c.tags && Object.keys(c.tags).length ? { ...c.tags } : emptyLike(like?.tags_all, {});
+  // default_tags and ignore_tags as the provider applies them on read (tags.ts).
+  const resolved = stateTags(tagConfig, c.tags, kind === 'apply' ? { applying: true, configTags: like?.tags } : { applying: false, stateTags: like?.tags });
+  const tags = Object.keys(resolved.tags).length ? resolved.tags : emptyLike(like?.tags);
+  const tagsAll = Object.keys(resolved.tagsAll).length ? resolved.tagsAll : emptyLike(like?.tags_all, {});
   const state: ObjectValue = {
     arn: c.identityProviderConfigArn ?? null,
     cluster_name: c.clusterName ?? null,
@@ -111,7 +111,7 @@ export function removingConfigNote(cluster: string, name: string): string {
     'Plans leave it alone meanwhile, as Terraform does; once it is gone, eksidp apply associates it again (20–40 min on EKS).';
 }
 
-export async function readIdp(ctx: Ctx, address: string, prior: ObjectValue, signal?: AbortSignal): Promise<ReadResourceResponse> {
+export async function readIdp(ctx: Ctx, address: string, prior: ObjectValue, signal?: AbortSignal, kind: Exclude<ReadKind, 'data'> = 'refresh'): Promise<ReadResourceResponse> {
   const id = typeof prior.id === 'string' ? parseIdpId(prior.id) : undefined;
   const cluster = id?.cluster ?? (prior.cluster_name as string);
   const name = id?.name ?? (oidcOf(prior).identity_provider_config_name as string);
@@ -121,7 +121,7 @@ export async function readIdp(ctx: Ctx, address: string, prior: ObjectValue, sig
     // hashicorp/aws 5.100 keeps a DELETING config in state (its plan is a no-op: checked against
     // Terraform in test/drift-terraform.test.ts); so do we, but we say so.
     const diagnostics: Diagnostic[] = c?.status === 'DELETING' ? [{ severity: 'warning', summary: removingConfigNote(cluster, name), address }] : [];
-    return { newState: c ? idpState(c, prior) : null, diagnostics };
+    return { newState: c ? idpState(c, prior, ctx.tags, kind) : null, diagnostics };
   } catch (e) {
     return { newState: prior, diagnostics: [failureDiag(address, `reading identity provider config ${cluster}:${name}`, e)] };
   }
@@ -133,7 +133,7 @@ export async function importIdp(ctx: Ctx, id: string, signal?: AbortSignal): Pro
   try {
     const c = await describe(ctx, parsed.cluster, parsed.name, signal);
     if (!c) return { state: null, diagnostics: [{ severity: 'error', summary: `cannot import ${IDP_TYPE}: identity provider config ${id} not found` }] };
-    return { state: idpState(c, null), diagnostics: [] };
+    return { state: idpState(c, null, ctx.tags, 'refresh'), diagnostics: [] };
   } catch (e) {
     return { state: null, diagnostics: [{ severity: 'error', summary: `cannot import ${IDP_TYPE} ${id}: ${errorMessage(e)}` }] };
   }
@@ -197,9 +197,9 @@ async function waitGone(ctx: Ctx, cluster: string, name: string, updateId: strin
 async function partialState(ctx: Ctx, cluster: string, name: string, planned: ObjectValue): Promise<ObjectValue | null> {
   try {
     const c = await describe(ctx, cluster, name);
-    return c ? idpState(c, planned) : null;
+    return c ? idpState(c, planned, ctx.tags, 'apply') : null;
   } catch {
-    return { ...planned, id: `${cluster}:${name}`, arn: null, status: null, tags_all: planned.tags ?? null };
+    return { ...planned, id: `${cluster}:${name}`, arn: null, status: null, tags_all: createTags(ctx.tags, planned.tags) };
   }
 }
 
@@ -208,7 +208,8 @@ async function createIdp(ctx: Ctx, req: ApplyResourceChangeRequest, planned: Obj
   const cluster = planned.cluster_name as string;
   const oidc = oidcRequest(oidcOf(planned));
   const name = oidc.identityProviderConfigName ?? '';
-  const tags = tagsOf(planned.tags);
+  // default_tags merged with the resource's (tags.ts), as the provider sends them.
+  const tags = createTags(ctx.tags, planned.tags);
   const wctx = waitContext(ctx, req.timeouts.create ?? IDP_TIMEOUTS.create, req.signal, req.progress);
   let updateId: string | undefined;
   try {
@@ -257,7 +258,7 @@ async function createIdp(ctx: Ctx, req: ApplyResourceChangeRequest, planned: Obj
       updateId = out?.update?.id;
     }
     const c = await waitAssociated(ctx, cluster, name, updateId, wctx);
-    return { newState: idpState(c, planned), diagnostics: [] };
+    return { newState: idpState(c, planned, ctx.tags, 'apply'), diagnostics: [] };
   } catch (e) {
     const state = await partialState(ctx, cluster, name, planned);
     return { newState: state, diagnostics: [failureDiag(address, `associating identity provider config ${cluster}:${name}`, e)] };
@@ -296,7 +297,7 @@ async function deleteIdp(ctx: Ctx, req: ApplyResourceChangeRequest, prior: Objec
     let state: ObjectValue | null = prior;
     try {
       const c = await describe(ctx, cluster, name);
-      state = c ? idpState(c, prior) : null;
+      state = c ? idpState(c, prior, ctx.tags, 'refresh') : null;
     } catch {
       // Keep the prior state: better a config we try to delete again than one we forget.
     }
@@ -307,14 +308,12 @@ async function deleteIdp(ctx: Ctx, req: ApplyResourceChangeRequest, prior: Objec
 /** Tags are the only in-place change (TagResource/UntagResource on the config's ARN). */
 async function updateIdp(ctx: Ctx, req: ApplyResourceChangeRequest, prior: ObjectValue, planned: ObjectValue): Promise<ApplyResourceChangeResponse> {
   const arn = prior.arn as string;
-  const before = tagsOf(prior.tags_all ?? prior.tags);
-  const after = tagsOf(planned.tags);
-  const removed = Object.keys(before).filter((k) => !(k in after));
-  const changed = Object.fromEntries(Object.entries(after).filter(([k, v]) => before[k] !== v));
+  // From the prior tags_all to the planned one (or, when the plan left it unknown, defaults merged with tags).
+  const { remove, set } = tagChanges(tagsOf(prior.tags_all ?? prior.tags), updateTarget(ctx.tags, planned));
   try {
-    if (removed.length) await ctx.client.send(new (sdk().UntagResourceCommand)({ resourceArn: arn, tagKeys: removed }), { abortSignal: req.signal });
-    if (Object.keys(changed).length) await ctx.client.send(new (sdk().TagResourceCommand)({ resourceArn: arn, tags: changed }), { abortSignal: req.signal });
-    const read = await readIdp(ctx, req.address, planned, req.signal);
+    if (remove.length) await ctx.client.send(new (sdk().UntagResourceCommand)({ resourceArn: arn, tagKeys: remove }), { abortSignal: req.signal });
+    if (Object.keys(set).length) await ctx.client.send(new (sdk().TagResourceCommand)({ resourceArn: arn, tags: set }), { abortSignal: req.signal });
+    const read = await readIdp(ctx, req.address, planned, req.signal, 'apply');
     return { newState: read.newState, diagnostics: read.diagnostics };
   } catch (e) {
     return { newState: prior, diagnostics: [failureDiag(req.address, `updating tags of ${String(prior.id)}`, e)] };

@@ -1,7 +1,5 @@
 import {
-  UNKNOWN,
   formatPath,
-  isUnknown,
   type ChangeDescription,
   type Diagnostic,
   type ObjectValue,
@@ -11,7 +9,6 @@ import {
   type Provider,
   type ProviderSchema,
   type ResourceSchema,
-  type Value,
 } from '../../engine/protocol';
 import { DEFAULT_TUNING, LOOPBACK_TUNING, endpointOf, firstBlock, isLoopback, tuningFromEnv, type Tuning } from './client';
 import { CLUSTER_TYPE, applyCluster, clusterDataSourceState, clusterRequiresReplace, describeCluster, readCluster } from './cluster';
@@ -21,7 +18,10 @@ import { IDP_TYPE, applyIdp, idpRequiresReplace, importIdp, parseIdpId, readIdp 
 import schemaJson from './schema.json';
 import { readLive } from './live';
 import { openConnection, type Connection } from './reads';
-import { changedPaths, mergeComputed, shape } from './state';
+import { changedPaths, mergeComputed, shape, valuesEqual } from './state';
+import { NO_TAG_CONFIG } from './settings';
+import { checkAccount, credentialsOf } from './account';
+import { plannedTagsAll } from './tags';
 import { validateCluster, validateClusterConfigs, validateIdentityProviderConfig, type Issue } from './validation';
 
 export { validateCluster, validateClusterConfigs, validateIdentityProviderConfig } from './validation';
@@ -55,10 +55,6 @@ function withDefaults(typeName: string, v: ObjectValue): ObjectValue {
   return out;
 }
 
-function isEmptyMap(v: Value | undefined): boolean {
-  return v === null || v === undefined || (typeof v === 'object' && !Array.isArray(v) && !isUnknown(v) && Object.keys(v).length === 0);
-}
-
 /** In-place cluster changes Terraform makes that eksidp's apply does not implement yet. */
 const NOT_UPDATED_IN_PLACE: Path[] = [['compute_config'], ['storage_config'], ['remote_network_config'], ['kubernetes_network_config', 0, 'elastic_load_balancing']];
 
@@ -77,18 +73,20 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
     if (!block) return { plannedState: null, requiresReplace: [], diagnostics: [errorDiag(req.address, `${req.address}: unsupported resource type ${req.typeName}`)] };
     if (!req.config || !req.proposedNewState) return { plannedState: null, requiresReplace: [], diagnostics: [] };
     const config = withDefaults(req.typeName, shape(block, req.config));
+    // tags_all as hashicorp/aws computes it from default_tags and ignore_tags (tags.ts).
+    const tags = ctx?.tags ?? NO_TAG_CONFIG;
     const setTagsAll = (planned: ObjectValue, prior: ObjectValue | null): ObjectValue => {
-      if (isUnknown(planned.tags)) planned.tags_all = UNKNOWN;
-      else if (!isEmptyMap(planned.tags)) planned.tags_all = planned.tags;
-      else planned.tags_all = prior ? (isEmptyMap(prior.tags_all) ? prior.tags_all : {}) : UNKNOWN;
+      planned.tags_all = plannedTagsAll(tags, planned.tags, prior);
       return planned;
     };
     if (!req.priorState) {
       return { plannedState: setTagsAll(mergeComputed(block, config, null, true), null), requiresReplace: [], diagnostics: [] };
     }
     const prior = shape(block, req.priorState);
-    const tentative = mergeComputed(block, config, prior, false);
+    const tentative = setTagsAll(mergeComputed(block, config, prior, false), prior);
     const changes = changedPaths(block, prior, tentative);
+    // tags_all is computed, so changedPaths leaves it out; default_tags change it without any configured change.
+    if (!valuesEqual(prior.tags_all, tentative.tags_all)) changes.push(['tags_all']);
     if (changes.length === 0) return { plannedState: req.priorState, requiresReplace: [], diagnostics: [] };
     const forceNew = req.typeName === IDP_TYPE ? idpRequiresReplace : clusterRequiresReplace;
     const requiresReplace: Path[] = changes.filter((c) => forceNew(c, prior, tentative));
@@ -110,7 +108,7 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
         };
       }
     }
-    return { plannedState: setTagsAll(tentative, prior), requiresReplace: [], diagnostics: [] };
+    return { plannedState: tentative, requiresReplace: [], diagnostics: [] };
   }
 
   return {
@@ -123,11 +121,12 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
       const sockets = Math.max(options.maxSockets ?? 50, req.parallelism ?? 0);
       if (sockets !== 50) tuning.maxSockets = sockets;
       const { connection, diagnostics } = openConnection(req.config, req.env, tuning);
-      if (connection) {
-        ctx?.close();
-        ctx = connection;
-      }
-      return { diagnostics };
+      if (!connection) return { diagnostics };
+      ctx?.close();
+      ctx = connection;
+      // allowed_account_ids / forbidden_account_ids: one STS call per provider configuration, before any EKS call.
+      const check = await checkAccount(connection.guard, credentialsOf(connection.settings), connection.settings.sts!);
+      return { diagnostics: [...diagnostics, ...check.diagnostics] };
     },
 
     validateResourceConfig(req) {
@@ -162,7 +161,7 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
       try {
         const c = await describeCluster(ctx, name, req.signal);
         if (!c) return { state: null, diagnostics: [errorDiag(req.address, `${req.address}: EKS cluster "${name}" not found`, undefined, ['name'])] };
-        return { state: clusterDataSourceState(schema.dataSources[CLUSTER_TYPE].block, c, req.config), diagnostics: [] };
+        return { state: clusterDataSourceState(schema.dataSources[CLUSTER_TYPE].block, c, req.config, ctx.tags), diagnostics: [] };
       } catch (e) {
         return { state: null, diagnostics: [failureDiag(req.address, `reading cluster ${name}`, e)] };
       }

@@ -6,6 +6,7 @@ import { CLUSTER_TYPE, clusterDataSourceState, clusterState, unusableClusterNote
 import type { Ctx } from './common';
 import { errorMessage, errorName, isNotFound } from './errors';
 import { IDP_TYPE, idpState, parseIdpId, removingConfigNote } from './idp';
+import { NO_TAG_CONFIG, type TagConfig } from './settings';
 
 /**
  * The drift read interface (Provider.readLive): per cluster, DescribeCluster,
@@ -166,7 +167,7 @@ function unusable(c: Cluster): boolean {
  * (bootstrap_self_managed_addons, the access_config bootstrap flag, timeouts) is taken as
  * configured, as Terraform's state would hold it after an apply, and never reads as drift.
  */
-export function snapshot(byName: ReadonlyMap<string, ClusterRead>, dataSourceBlock: BlockSchema, declaredResources: readonly LiveResourceRequest[]): LiveSnapshot {
+export function snapshot(byName: ReadonlyMap<string, ClusterRead>, dataSourceBlock: BlockSchema, declaredResources: readonly LiveResourceRequest[], tags: TagConfig = NO_TAG_CONFIG): LiveSnapshot {
   const managedClusters = new Set(declaredResources.filter((r) => r.typeName === CLUSTER_TYPE && r.mode === 'managed').map((r) => identity(r).cluster).filter((n): n is string => !!n));
   const notRead = (group: string, name: string): LiveObject => ({ group, name, state: null, liveStatus: null, error: `cluster ${group} was not read (its name was not known before reading)` });
 
@@ -176,7 +177,9 @@ export function snapshot(byName: ReadonlyMap<string, ClusterRead>, dataSourceBlo
     if (read.kind === 'error') return { group: name, name, state: null, liveStatus: null, error: read.error };
     if (read.kind === 'not_found') return { group: name, name, state: null, liveStatus: null };
     const c = read.cluster;
-    const state = r.mode === 'data' ? clusterDataSourceState(dataSourceBlock, c, r.config) : clusterState(c, r.priorState ?? r.config);
+    // tags and tags_all as a refresh makes them (default_tags, ignore_tags): the prior state's tags, or
+    // without state the configured ones, keep a declared tag that equals a default.
+    const state = r.mode === 'data' ? clusterDataSourceState(dataSourceBlock, c, r.config, tags) : clusterState(c, r.priorState ?? r.config, tags, 'refresh');
     const out: LiveObject = { group: name, name, state, liveStatus: c.status ?? null };
     if (unusable(c)) {
       out.defunct = true;
@@ -198,7 +201,7 @@ export function snapshot(byName: ReadonlyMap<string, ClusterRead>, dataSourceBlo
     const found = read.configs.find((x) => x.name === name);
     if (!found || 'gone' in found) return { group: cluster, name, state: null, liveStatus: null };
     if ('error' in found) return { group: cluster, name, state: null, liveStatus: null, error: found.error };
-    const state = idpState(found.config, r.priorState ?? r.config);
+    const state = idpState(found.config, r.priorState ?? r.config, tags, 'refresh');
     const c = read.cluster;
     if (unusable(c)) return { group: cluster, name, state, liveStatus: c.status ?? null, defunct: true, note: unusableClusterNote(cluster, c.status!) };
     const status = found.config.status ?? null;
@@ -231,7 +234,7 @@ export function snapshot(byName: ReadonlyMap<string, ClusterRead>, dataSourceBlo
           if (claimed.has(importId) || 'gone' in cfg) continue;
           const base = { typeName: IDP_TYPE, group: read.name, name: cfg.name, importId };
           if ('error' in cfg) out.push({ ...base, state: null, liveStatus: null, error: cfg.error });
-          else out.push({ ...base, state: idpState(cfg.config, null), liveStatus: cfg.config.status ?? null });
+          else out.push({ ...base, state: idpState(cfg.config, null, tags, 'refresh'), liveStatus: cfg.config.status ?? null });
         }
       }
       return out;
@@ -246,7 +249,7 @@ export function snapshot(byName: ReadonlyMap<string, ClusterRead>, dataSourceBlo
 export async function readLive(ctx: Ctx, dataSourceBlock: BlockSchema, req: LiveReadRequest): Promise<LiveSnapshot> {
   const names = clustersOf(req.resources).filter((n) => req.include?.(n) ?? true);
   const reads = new Map<string, ClusterRead>();
-  const snap = snapshot(reads, dataSourceBlock, req.resources);
+  const snap = snapshot(reads, dataSourceBlock, req.resources, ctx.tags);
   await readClusters(ctx, names, req, (read) => {
     reads.set(read.name, read);
     req.onGroupRead?.(read.name, snap);

@@ -3,6 +3,7 @@ import type { ServiceException } from '@smithy/core/client';
 import { AdaptiveRetryStrategy, isServerError, isThrottlingError, isTransientError, StandardRetryStrategy } from '@smithy/core/retry';
 import type { AwsCredentialIdentity, RetryErrorInfo, RetryErrorType, RetryStrategy, RetryStrategyV2, RetryToken } from '@smithy/types';
 import type { Diagnostic, ObjectValue } from '../../engine/protocol';
+import type { AccountGuard } from './settings';
 import { newClient, resolveSettings, sdk, type ClientSettings, type Tuning } from './client';
 import type { Ctx } from './common';
 import { Http1Pool, type Http1Request, type Http1Response } from './http1';
@@ -53,17 +54,25 @@ export function sdkReads(client: EKSClient): EksReads {
  * What the EKS provider and the drift checker hold: the SDK client, created on first use (writes,
  * waits, the credential chain), and the reads.
  */
-export type Connection = Ctx & { close(): void };
+export type Connection = Ctx & {
+  /** allowed_account_ids / forbidden_account_ids (account.ts checks them before any EKS call). */
+  readonly guard: AccountGuard;
+  readonly settings: ClientSettings;
+  close(): void;
+};
 
 /** Lean reads unless EKSIDP_SDK_READS=1. */
 export function openConnection(config: ObjectValue, env: NodeJS.ProcessEnv, tuning: Tuning): { connection?: Connection; diagnostics: Diagnostic[] } {
   const { settings, diagnostics } = resolveSettings(config, env, tuning);
   if (!settings) return { diagnostics };
-  // One transport for both paths: the lean reads and the SDK client share its connections.
-  const transport = createTransport(settings.transport);
+  // As hashicorp/aws does for skip_metadata_api_check: the SDK's chain reads this variable itself.
+  if (settings.metadataApiDisabled !== undefined) process.env.AWS_EC2_METADATA_DISABLED = String(settings.metadataApiDisabled);
+  const clientSettings = settings.client;
+  // One transport for both paths and for STS (credentials.ts): the lean reads and the SDK clients share its connections.
+  const transport = settings.transport();
   let client: EKSClient | undefined;
-  const lazy = () => (client ??= newClient(settings, transport));
-  const reads = env.EKSIDP_SDK_READS === '1' ? sdkReads(lazy()) : leanReads(settings, transport, lazy);
+  const lazy = () => (client ??= newClient(clientSettings, transport));
+  const reads = env.EKSIDP_SDK_READS === '1' ? sdkReads(lazy()) : leanReads(clientSettings, transport, lazy);
   return {
     diagnostics,
     connection: {
@@ -72,6 +81,9 @@ export function openConnection(config: ObjectValue, env: NodeJS.ProcessEnv, tuni
       },
       reads,
       tuning,
+      tags: settings.tags,
+      guard: settings.guard,
+      settings: clientSettings,
       close() {
         reads.close();
         client?.destroy();

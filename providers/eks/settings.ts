@@ -1,0 +1,455 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { BlockSchema, Diagnostic, ObjectValue, Value } from '../../engine/protocol';
+import { isUnknown } from '../../engine/protocol';
+
+/**
+ * Every argument of hashicorp/aws 5.100's provider block, with what eksidp does with it. This table is
+ * the one definition: the resolver below reads only arguments marked implemented (`arg` is typed on
+ * them), refuses the refused ones before any API call, and the table in providers/eks/README.md is
+ * generated from it (test/provider-settings.test.ts checks both against the schema).
+ */
+
+export type ArgumentStatus = 'implemented' | 'no effect' | 'refused';
+
+type Rule = {
+  readonly status: ArgumentStatus;
+  /** What eksidp does with the argument, for the README. */
+  readonly note: string;
+  /** Implemented in part: the reason this value is refused, or undefined when it is accepted. */
+  readonly refuse?: (v: Value) => string | undefined;
+};
+
+const moreThanOne = (what: string) => (v: Value) => (Array.isArray(v) && v.length > 1 ? `more than one ${what} (eksidp reads one; the AWS SDK for JavaScript takes a single path)` : undefined);
+
+export const PROVIDER_ARGUMENTS = {
+  access_key: { status: 'implemented', note: 'Static credentials, with `secret_key` (both or neither). They win over every other source, as in the provider.' },
+  secret_key: { status: 'implemented', note: 'See `access_key`.' },
+  token: { status: 'implemented', note: 'Session token sent with the static keys.' },
+  profile: {
+    status: 'implemented',
+    note: 'Named profile of the shared files, through the AWS SDK\'s default chain (static keys, `role_arn`/`source_profile`, `credential_process`, SSO, web identity in a profile). It wins over `AWS_ACCESS_KEY_ID`, as in the provider.',
+  },
+  shared_config_files: { status: 'implemented', note: 'The shared config file (`~` expanded).', refuse: moreThanOne('file') },
+  shared_credentials_files: { status: 'implemented', note: 'The shared credentials file (`~` expanded).', refuse: moreThanOne('file') },
+  region: { status: 'implemented', note: 'Then `AWS_REGION`, `AWS_DEFAULT_REGION`; `us-east-1` when only a custom `endpoints.eks` is given. A profile\'s `region` is not read: set it here.' },
+  sts_region: { status: 'implemented', note: 'Region of the STS calls (account check, assumed roles); defaults to `region`.' },
+  assume_role: { status: 'implemented', note: 'Assumed on top of the base credentials; several blocks are a chain, each role assumed with the previous one\'s credentials. Credentials are refreshed before they expire.' },
+  'assume_role.role_arn': { status: 'implemented', note: 'Required in every block.' },
+  'assume_role.session_name': { status: 'implemented', note: 'Default `eksidp-<time>`.' },
+  'assume_role.external_id': { status: 'implemented', note: 'Sent as `ExternalId`.' },
+  'assume_role.duration': { status: 'implemented', note: 'Go duration (`1h`, `15m`), 15 minutes to 12 hours; sent as `DurationSeconds`.' },
+  'assume_role.policy': { status: 'implemented', note: 'Session policy (JSON).' },
+  'assume_role.policy_arns': { status: 'implemented', note: 'Managed session policies.' },
+  'assume_role.tags': { status: 'implemented', note: 'Session tags.' },
+  'assume_role.transitive_tag_keys': { status: 'implemented', note: 'Transitive session tag keys.' },
+  'assume_role.source_identity': { status: 'implemented', note: 'Sent as `SourceIdentity`.' },
+  assume_role_with_web_identity: {
+    status: 'implemented',
+    note: 'AssumeRoleWithWebIdentity instead of the base credentials (then `assume_role` on top). Without the block, `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE` (+ `AWS_ROLE_SESSION_NAME`) work through the default chain, as GitHub Actions\' OIDC sets them.',
+    refuse: moreThanOne('block'),
+  },
+  'assume_role_with_web_identity.role_arn': { status: 'implemented', note: 'Or `AWS_ROLE_ARN`.' },
+  'assume_role_with_web_identity.session_name': { status: 'implemented', note: 'Or `AWS_ROLE_SESSION_NAME`; default `eksidp-<time>`.' },
+  'assume_role_with_web_identity.web_identity_token': { status: 'implemented', note: 'The token itself (exactly one of the token and the file).' },
+  'assume_role_with_web_identity.web_identity_token_file': { status: 'implemented', note: 'Or `AWS_WEB_IDENTITY_TOKEN_FILE`; read again at every refresh.' },
+  'assume_role_with_web_identity.duration': { status: 'implemented', note: 'As `assume_role.duration`.' },
+  'assume_role_with_web_identity.policy': { status: 'implemented', note: 'Session policy (JSON).' },
+  'assume_role_with_web_identity.policy_arns': { status: 'implemented', note: 'Managed session policies.' },
+  allowed_account_ids: {
+    status: 'implemented',
+    note: 'STS GetCallerIdentity once per provider configuration, before any EKS call (plan, apply, destroy, import, drift); another account is an error naming it and the allowed ones.',
+  },
+  forbidden_account_ids: { status: 'implemented', note: 'As `allowed_account_ids`: a listed account is an error.' },
+  skip_credentials_validation: {
+    status: 'implemented',
+    note: 'Unless both this and `skip_requesting_account_id` are true, the credentials are checked with GetCallerIdentity before any EKS call (the provider asks IAM first when only this one is true; eksidp asks STS).',
+  },
+  skip_requesting_account_id: {
+    status: 'implemented',
+    note: 'With `skip_credentials_validation` too, no STS call: the account is unknown, so `allowed_account_ids` then fails, as in the provider.',
+  },
+  skip_metadata_api_check: {
+    status: 'implemented',
+    note: '`true` keeps the default chain away from the instance metadata service (`AWS_EC2_METADATA_DISABLED=true` for the process, as the provider sets it); `false` sets it to `false`.',
+  },
+  skip_region_validation: { status: 'no effect', note: 'eksidp does not check region names against a list; an unknown region fails at its first call.' },
+  use_fips_endpoint: { status: 'implemented', note: 'FIPS endpoints for EKS and STS (ignored where a custom endpoint is given, as in the SDK).' },
+  use_dualstack_endpoint: { status: 'implemented', note: 'Dual-stack endpoints for EKS and STS (ignored where a custom endpoint is given).' },
+  default_tags: { status: 'implemented', note: '`tags_all` as the provider computes it, in plan, apply, state and drift; also `TF_AWS_DEFAULT_TAGS_<key>` (the block wins).' },
+  'default_tags.tags': { status: 'implemented', note: 'See `default_tags`.' },
+  ignore_tags: { status: 'implemented', note: 'Keys removed from `tags` and `tags_all` on read and from plans; also `TF_AWS_IGNORE_TAGS_KEYS` / `TF_AWS_IGNORE_TAGS_KEY_PREFIXES` (added to the block\'s).' },
+  'ignore_tags.keys': { status: 'implemented', note: 'See `ignore_tags`.' },
+  'ignore_tags.key_prefixes': { status: 'implemented', note: 'See `ignore_tags`.' },
+  endpoints: { status: 'implemented', note: 'Custom endpoints of the services eksidp calls; the others have no effect.', refuse: moreThanOne('block') },
+  'endpoints.eks': { status: 'implemented', note: 'Then `AWS_ENDPOINT_URL_EKS`, `AWS_ENDPOINT_URL`.' },
+  'endpoints.sts': { status: 'implemented', note: 'Then `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`: the account check and every assumed role.' },
+  'endpoints.sso': { status: 'refused', note: 'eksidp cannot send the SSO credential calls to a custom endpoint.' },
+  'endpoints.*': { status: 'no effect', note: 'Every other service\'s endpoint: eksidp calls EKS and STS only (`endpoints.iam` included: eksidp asks STS, never IAM, for the account).' },
+  http_proxy: { status: 'refused', note: 'Proxies are not implemented yet.' },
+  https_proxy: { status: 'refused', note: 'Proxies are not implemented yet.' },
+  no_proxy: { status: 'refused', note: 'Proxies are not implemented yet.' },
+  custom_ca_bundle: { status: 'refused', note: 'A custom CA bundle is not implemented yet.' },
+  max_retries: { status: 'refused', note: 'eksidp retries with its own adaptive defaults (8 attempts); the count is not configurable yet.' },
+  retry_mode: { status: 'refused', note: 'eksidp always uses the adaptive retry mode.' },
+  insecure: { status: 'refused', note: 'eksidp never turns TLS verification off.' },
+  ec2_metadata_service_endpoint: { status: 'refused', note: 'Set `AWS_EC2_METADATA_SERVICE_ENDPOINT` in the environment instead (the SDK reads it).' },
+  ec2_metadata_service_endpoint_mode: { status: 'refused', note: 'Set `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE` in the environment instead (the SDK reads it).' },
+  token_bucket_rate_limiter_capacity: { status: 'refused', note: 'The retry token bucket of the AWS SDK for Go has no counterpart here.' },
+  s3_use_path_style: { status: 'no effect', note: 'S3 only.' },
+  s3_us_east_1_regional_endpoint: { status: 'no effect', note: 'S3 only.' },
+} as const satisfies Record<string, Rule>;
+
+export type ArgumentName = keyof typeof PROVIDER_ARGUMENTS;
+type Implemented = { [K in ArgumentName]: (typeof PROVIDER_ARGUMENTS)[K]['status'] extends 'implemented' ? K : never }[ArgumentName];
+
+/** The rule for an argument path (`region`, `assume_role.role_arn`, `endpoints.s3` → `endpoints.*`). */
+export function ruleFor(name: string): Rule | undefined {
+  const rules: Record<string, Rule> = PROVIDER_ARGUMENTS;
+  if (name in rules) return rules[name];
+  const dot = name.indexOf('.');
+  return dot > 0 ? rules[`${name.slice(0, dot)}.*`] : undefined;
+}
+
+/** The README's table, generated from the definition above. */
+export function argumentsTable(schema: BlockSchema): string {
+  const rows: string[] = ['| argument | status | what eksidp does |', '| --- | --- | --- |'];
+  const seen = new Set<string>();
+  const add = (name: string) => {
+    const key = ruleFor(name) === PROVIDER_ARGUMENTS['endpoints.*'] && !(name in PROVIDER_ARGUMENTS) ? 'endpoints.*' : name;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const rule = ruleFor(name);
+    const label = key === 'endpoints.*' ? `\`endpoints.*\` (the other ${otherEndpoints(schema)})` : `\`${key}\``;
+    rows.push(`| ${label} | ${rule ? rule.status : 'MISSING'} | ${rule?.note ?? ''} |`);
+  };
+  for (const name of schemaArguments(schema)) add(name);
+  return rows.join('\n') + '\n';
+}
+
+function otherEndpoints(schema: BlockSchema): number {
+  const all = Object.keys(schema.block_types?.endpoints?.block.attributes ?? {});
+  return all.filter((a) => !(`endpoints.${a}` in PROVIDER_ARGUMENTS)).length;
+}
+
+/** Every argument path of the provider schema: attributes, blocks, and blocks' attributes, sorted. */
+export function schemaArguments(schema: BlockSchema): string[] {
+  const out: string[] = Object.keys(schema.attributes ?? {});
+  for (const [name, bt] of Object.entries(schema.block_types ?? {})) {
+    out.push(name);
+    for (const a of Object.keys(bt.block.attributes ?? {})) out.push(`${name}.${a}`);
+  }
+  return out.sort();
+}
+
+/** Terraform's SDK treats zero values as unset (`GetOk`). */
+function isSet(v: Value | undefined): boolean {
+  if (v === undefined || v === null || v === false || v === '' || v === 0) return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object' && !isUnknown(v)) return Object.keys(v).length > 0;
+  return true;
+}
+
+function blocks(v: Value | undefined): ObjectValue[] {
+  if (Array.isArray(v)) return v.filter((x): x is ObjectValue => x !== null && typeof x === 'object' && !Array.isArray(x));
+  return v !== null && typeof v === 'object' && !isUnknown(v) ? [v as ObjectValue] : [];
+}
+
+/** Refused arguments (and refused values of implemented ones) that this configuration sets. */
+export function refusals(config: ObjectValue): Diagnostic[] {
+  const diags: Diagnostic[] = [];
+  const check = (name: string, v: Value | undefined, attribute: (string | number)[]) => {
+    if (!isSet(v)) return;
+    const rule = ruleFor(name);
+    if (!rule) {
+      diags.push({ severity: 'error', summary: `"${name}" is not an argument eksidp knows`, attribute });
+      return;
+    }
+    const why = rule.status === 'refused' ? rule.note : rule.refuse?.(v ?? null);
+    if (why) diags.push({ severity: 'error', summary: `"${name}" is not supported by eksidp: ${why}`, attribute });
+  };
+  for (const [k, v] of Object.entries(config)) {
+    const list = blocks(v);
+    const isBlock = ['assume_role', 'assume_role_with_web_identity', 'default_tags', 'ignore_tags', 'endpoints'].includes(k);
+    check(k, v, [k]);
+    if (!isBlock) continue;
+    list.forEach((b, i) => {
+      for (const [a, x] of Object.entries(b)) check(`${k}.${a}`, x, [k, i, a]);
+    });
+  }
+  return diags;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolution: the provider block (conformed to the schema) and the environment → typed settings.
+
+/** Reads an implemented argument: the type keeps no-effect and refused arguments out of the resolver. */
+function arg(config: ObjectValue, name: Implemented & keyof ObjectValue): Value | undefined {
+  return config[name];
+}
+function blockArg(block: ObjectValue, name: string): Value | undefined {
+  return block[name];
+}
+
+function str(v: Value | undefined): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+function strs(v: Value | undefined): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '') : [];
+}
+function strMap(v: Value | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v && typeof v === 'object' && !Array.isArray(v) && !isUnknown(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  return out;
+}
+function bool(v: Value | undefined): boolean {
+  return v === true || v === 'true';
+}
+
+/** `~` and `~/x` as Terraform expands them (aws-sdk-go-base's expand.FilePath). */
+export function expandHome(p: string, env: NodeJS.ProcessEnv): string {
+  if (p === '~') return env.HOME ?? os.homedir();
+  if (p.startsWith('~/')) return path.join(env.HOME ?? os.homedir(), p.slice(2));
+  return p;
+}
+
+/** Go's time.ParseDuration for the units Terraform documents (ns, us/µs, ms, s, m, h), in ms. */
+export function parseGoDuration(text: string): number | undefined {
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let at = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    total += Number(m[1]) * units[m[2]!]!;
+    at = re.lastIndex;
+  }
+  return at === text.length && text.length > 0 ? total : text === '0' ? 0 : undefined;
+}
+
+export type AssumeRoleSpec = {
+  roleArn: string;
+  sessionName?: string;
+  externalId?: string;
+  durationSeconds?: number;
+  policy?: string;
+  policyArns?: string[];
+  tags?: Record<string, string>;
+  transitiveTagKeys?: string[];
+  sourceIdentity?: string;
+};
+
+export type WebIdentitySpec = {
+  roleArn: string;
+  sessionName?: string;
+  /** Exactly one of the token and the file (read again at every refresh). */
+  token?: string;
+  tokenFile?: string;
+  durationSeconds?: number;
+  policy?: string;
+  policyArns?: string[];
+};
+
+/** Where credentials come from, in the provider's order of precedence. */
+export type CredentialSpec = {
+  /** access_key/secret_key/token: they win over everything else. */
+  static?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** assume_role_with_web_identity: replaces the base credentials. */
+  webIdentity?: WebIdentitySpec;
+  /** Otherwise the SDK's default chain with these. */
+  profile?: string;
+  credentialsFile?: string;
+  configFile?: string;
+  /** Then each role in turn. */
+  assumeRoles: AssumeRoleSpec[];
+};
+
+export type AccountGuard = {
+  allowed: string[];
+  forbidden: string[];
+  /** GetCallerIdentity is called unless skip_credentials_validation and skip_requesting_account_id are both true. */
+  lookup: boolean;
+};
+
+export type TagConfig = {
+  /** default_tags (block over TF_AWS_DEFAULT_TAGS_*); null when there are none. */
+  defaults: Record<string, string> | null;
+  ignoreKeys: string[];
+  ignorePrefixes: string[];
+};
+
+export const NO_TAG_CONFIG: TagConfig = Object.freeze({ defaults: null, ignoreKeys: [], ignorePrefixes: [] }) as TagConfig;
+
+export type ResolvedSettings = {
+  region: string;
+  /** EKS custom endpoint (`endpoints.eks`, AWS_ENDPOINT_URL_EKS, AWS_ENDPOINT_URL). */
+  endpoint?: string;
+  sts: { region: string; endpoint?: string };
+  useFipsEndpoint: boolean;
+  useDualstackEndpoint: boolean;
+  credentials: CredentialSpec;
+  guard: AccountGuard;
+  tags: TagConfig;
+  /** skip_metadata_api_check: true disables IMDS, false enables it, undefined leaves the environment alone. */
+  metadataApiDisabled?: boolean;
+};
+
+/** The EKS endpoint: `endpoints.eks`, then AWS_ENDPOINT_URL_EKS / AWS_ENDPOINT_URL. */
+export function eksEndpointOf(config: ObjectValue, env: NodeJS.ProcessEnv): string | undefined {
+  return str(blocks(arg(config, 'endpoints'))[0]?.eks) ?? str(env.AWS_ENDPOINT_URL_EKS) ?? str(env.AWS_ENDPOINT_URL);
+}
+
+const ARN = /^arn:[\w-]+:[\w-]*:[\w-]*:[\w-]*:.+$/;
+
+function durationSeconds(v: Value | undefined, at: (string | number)[], diags: Diagnostic[]): number | undefined {
+  const text = str(v);
+  if (text === undefined) return undefined;
+  const ms = parseGoDuration(text);
+  if (ms === undefined || ms < 15 * 60_000 || ms > 12 * 3_600_000) {
+    diags.push({ severity: 'error', summary: `"${at.filter((x) => typeof x === 'string').join('.')}": duration must be between 15 minutes and 12 hours, with units ns, us, ms, s, m, h (got "${text}")`, attribute: at });
+    return undefined;
+  }
+  return Math.floor(ms / 1000);
+}
+
+function policyOf(v: Value | undefined, at: (string | number)[], diags: Diagnostic[]): string | undefined {
+  const text = str(v);
+  if (text === undefined) return undefined;
+  try {
+    JSON.parse(text);
+  } catch {
+    diags.push({ severity: 'error', summary: `"${at.filter((x) => typeof x === 'string').join('.')}" must be a JSON policy document`, attribute: at });
+  }
+  return text;
+}
+
+function arnOf(v: Value | undefined, name: string, at: (string | number)[], diags: Diagnostic[]): string | undefined {
+  const text = str(v);
+  if (text !== undefined && !ARN.test(text)) diags.push({ severity: 'error', summary: `"${name}" is not a valid ARN: "${text}"`, attribute: at });
+  return text;
+}
+
+/**
+ * Reads the `aws` provider block (conformed to the schema: every attribute present, blocks as lists)
+ * and the environment as hashicorp/aws 5.100 does. Refused arguments and invalid values are
+ * diagnostics; no I/O and no API call happens here.
+ */
+export function resolveProviderSettings(config: ObjectValue, env: NodeJS.ProcessEnv): { settings?: ResolvedSettings; diagnostics: Diagnostic[] } {
+  const diags = refusals(config);
+  const endpoint = eksEndpointOf(config, env);
+  const region = str(arg(config, 'region')) ?? str(env.AWS_REGION) ?? str(env.AWS_DEFAULT_REGION) ?? (endpoint ? 'us-east-1' : undefined);
+  if (!region) diags.push({ severity: 'error', summary: 'No AWS region: set region in the aws provider block, or AWS_REGION' });
+
+  const accessKey = str(arg(config, 'access_key'));
+  const secretKey = str(arg(config, 'secret_key'));
+  if ((accessKey === undefined) !== (secretKey === undefined)) {
+    diags.push({ severity: 'error', summary: 'The aws provider block sets only one of access_key and secret_key: set both or neither' });
+  }
+  const credentials: CredentialSpec = { assumeRoles: [] };
+  if (accessKey && secretKey) credentials.static = { accessKeyId: accessKey, secretAccessKey: secretKey, ...(str(arg(config, 'token')) ? { sessionToken: str(arg(config, 'token')) } : {}) };
+  const profile = str(arg(config, 'profile'));
+  if (profile) credentials.profile = profile;
+  const credFile = strs(arg(config, 'shared_credentials_files'))[0];
+  if (credFile) credentials.credentialsFile = expandHome(credFile, env);
+  const confFile = strs(arg(config, 'shared_config_files'))[0];
+  if (confFile) credentials.configFile = expandHome(confFile, env);
+
+  const roles = blocks(arg(config, 'assume_role'));
+  roles.forEach((b, i) => {
+    const at = ['assume_role', i];
+    const roleArn = arnOf(blockArg(b, 'role_arn'), 'assume_role.role_arn', [...at, 'role_arn'], diags);
+    if (!roleArn) {
+      // One empty block is allowed, as in the provider ("for historical reasons"); in a chain every block needs a role.
+      if (roles.length > 1 || Object.values(b).some(isSet)) diags.push({ severity: 'error', summary: '"assume_role.role_arn" is required in every assume_role block', attribute: [...at, 'role_arn'] });
+      return;
+    }
+    const spec: AssumeRoleSpec = { roleArn };
+    const sessionName = str(blockArg(b, 'session_name'));
+    if (sessionName) spec.sessionName = sessionName;
+    const externalId = str(blockArg(b, 'external_id'));
+    if (externalId) spec.externalId = externalId;
+    const seconds = durationSeconds(blockArg(b, 'duration'), [...at, 'duration'], diags);
+    if (seconds !== undefined) spec.durationSeconds = seconds;
+    const policy = policyOf(blockArg(b, 'policy'), [...at, 'policy'], diags);
+    if (policy) spec.policy = policy;
+    const policyArns = strs(blockArg(b, 'policy_arns'));
+    if (policyArns.length) spec.policyArns = policyArns;
+    const tags = strMap(blockArg(b, 'tags'));
+    if (Object.keys(tags).length) spec.tags = tags;
+    const transitive = strs(blockArg(b, 'transitive_tag_keys'));
+    if (transitive.length) spec.transitiveTagKeys = transitive;
+    const sourceIdentity = str(blockArg(b, 'source_identity'));
+    if (sourceIdentity) spec.sourceIdentity = sourceIdentity;
+    credentials.assumeRoles.push(spec);
+  });
+
+  const web = blocks(arg(config, 'assume_role_with_web_identity'))[0];
+  if (web) {
+    const at = ['assume_role_with_web_identity', 0];
+    const roleArn = arnOf(blockArg(web, 'role_arn'), 'assume_role_with_web_identity.role_arn', [...at, 'role_arn'], diags) ?? str(env.AWS_ROLE_ARN);
+    const token = str(blockArg(web, 'web_identity_token'));
+    const tokenFileRaw = str(blockArg(web, 'web_identity_token_file'));
+    const tokenFile = tokenFileRaw ? expandHome(tokenFileRaw, env) : token ? undefined : str(env.AWS_WEB_IDENTITY_TOKEN_FILE);
+    if (!roleArn) diags.push({ severity: 'error', summary: '"assume_role_with_web_identity.role_arn" is not set (nor AWS_ROLE_ARN)', attribute: [...at, 'role_arn'] });
+    if (token && tokenFileRaw) diags.push({ severity: 'error', summary: 'assume_role_with_web_identity: set only one of "web_identity_token" and "web_identity_token_file"', attribute: at });
+    if (!token && !tokenFile) diags.push({ severity: 'error', summary: 'assume_role_with_web_identity: set one of "web_identity_token" and "web_identity_token_file" (or AWS_WEB_IDENTITY_TOKEN_FILE)', attribute: at });
+    if (roleArn) {
+      const spec: WebIdentitySpec = { roleArn, ...(token ? { token } : { tokenFile }) };
+      const sessionName = str(blockArg(web, 'session_name')) ?? str(env.AWS_ROLE_SESSION_NAME);
+      if (sessionName) spec.sessionName = sessionName;
+      const seconds = durationSeconds(blockArg(web, 'duration'), [...at, 'duration'], diags);
+      if (seconds !== undefined) spec.durationSeconds = seconds;
+      const policy = policyOf(blockArg(web, 'policy'), [...at, 'policy'], diags);
+      if (policy) spec.policy = policy;
+      const policyArns = strs(blockArg(web, 'policy_arns'));
+      if (policyArns.length) spec.policyArns = policyArns;
+      credentials.webIdentity = spec;
+    }
+  }
+
+  const endpoints = blocks(arg(config, 'endpoints'))[0];
+  const stsEndpoint = str(endpoints?.sts) ?? str(env.AWS_ENDPOINT_URL_STS) ?? str(env.AWS_ENDPOINT_URL);
+  const guard: AccountGuard = {
+    allowed: strs(arg(config, 'allowed_account_ids')),
+    forbidden: strs(arg(config, 'forbidden_account_ids')),
+    lookup: !(bool(arg(config, 'skip_credentials_validation')) && bool(arg(config, 'skip_requesting_account_id'))),
+  };
+  if (guard.allowed.length && guard.forbidden.length) {
+    diags.push({ severity: 'error', summary: '"allowed_account_ids" and "forbidden_account_ids" conflict: set only one', attribute: ['allowed_account_ids'] });
+  }
+  const rawMetadata = arg(config, 'skip_metadata_api_check');
+  const metadata = typeof rawMetadata === 'boolean' ? String(rawMetadata) : str(rawMetadata);
+  if (metadata !== undefined && metadata !== 'true' && metadata !== 'false') {
+    diags.push({ severity: 'error', summary: `"skip_metadata_api_check" must be "true" or "false", got "${metadata}"`, attribute: ['skip_metadata_api_check'] });
+  }
+  if (diags.some((d) => d.severity === 'error') || !region) return { diagnostics: diags };
+  return {
+    diagnostics: diags,
+    settings: {
+      region,
+      ...(endpoint ? { endpoint } : {}),
+      sts: { region: str(arg(config, 'sts_region')) ?? region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}) },
+      useFipsEndpoint: bool(arg(config, 'use_fips_endpoint')),
+      useDualstackEndpoint: bool(arg(config, 'use_dualstack_endpoint')),
+      credentials,
+      guard,
+      tags: tagConfig(config, env),
+      ...(metadata !== undefined ? { metadataApiDisabled: metadata === 'true' } : {}),
+    },
+  };
+}
+
+const DEFAULT_TAGS_ENV = 'TF_AWS_DEFAULT_TAGS_';
+
+/** default_tags and ignore_tags with their environment variables, as the provider merges them. */
+export function tagConfig(config: ObjectValue, env: NodeJS.ProcessEnv): TagConfig {
+  const fromEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith(DEFAULT_TAGS_ENV) && k.length > DEFAULT_TAGS_ENV.length && v !== undefined) fromEnv[k.slice(DEFAULT_TAGS_ENV.length)] = v;
+  const block = blocks(arg(config, 'default_tags'))[0];
+  const defaults = { ...fromEnv, ...strMap(block ? blockArg(block, 'tags') : undefined) };
+  const ignore = blocks(arg(config, 'ignore_tags'))[0];
+  const list = (name: string) => (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const ignoreKeys = [...new Set([...strs(ignore ? blockArg(ignore, 'keys') : undefined), ...list('TF_AWS_IGNORE_TAGS_KEYS')])];
+  const ignorePrefixes = [...new Set([...strs(ignore ? blockArg(ignore, 'key_prefixes') : undefined), ...list('TF_AWS_IGNORE_TAGS_KEY_PREFIXES')])];
+  return { defaults: Object.keys(defaults).length ? defaults : null, ignoreKeys, ignorePrefixes };
+}
