@@ -105,7 +105,9 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
   const byId = new Map(steps.map((s) => [s.id, s]));
   for (const s of steps) {
     const provider = ws.providers.get(s.change.provider);
-    s.key = provider?.concurrencyKey?.(s.change.type, s.change.after ?? s.change.before) ?? undefined;
+    // Keys are per provider configuration: two aliases (regions, accounts) never share a cluster.
+    const key = provider?.concurrencyKey?.(s.change.type, s.change.after ?? s.change.before);
+    s.key = key === undefined ? undefined : `${s.change.provider}\u0000${key}`;
   }
   const limit = Math.max(1, opts.parallelism ?? 10);
   const busyKeys = new Set<string>();

@@ -17,7 +17,7 @@ export type ResourceConfig = {
   mode: 'managed' | 'data';
   type: string;
   name: string;
-  /** Local provider name (`aws`). */
+  /** Provider configuration key: the local provider name (`aws`), or name and alias (`aws.west`). */
   provider: string;
   /** Arguments and blocks, without meta-arguments; expressions unevaluated. */
   body: ObjectValue;
@@ -31,12 +31,14 @@ export type ResourceConfig = {
   metadata?: Value;
 };
 
-export type ProviderConfig = { name: string; source: string; body: ObjectValue };
+/** One provider configuration: `key` is `aws`, or `aws.west` for `alias = "west"`. */
+export type ProviderConfig = { name: string; alias?: string; key: string; source: string; body: ObjectValue };
 
 export type StackConfig = {
   stack: StackLocation;
   /** Absolute state path (local backend). */
   statePath: string;
+  /** By configuration key (`aws`, `aws.west`). */
   providers: Map<string, ProviderConfig>;
   resources: ResourceConfig[];
   variables: Record<string, Value>;
@@ -58,6 +60,17 @@ export function stripComments(v: unknown): Value {
 /** `provider["registry.terraform.io/hashicorp/aws"]`, as state and plans name it. */
 export function providerAddress(source: string): string {
   return `provider["${source}"]`;
+}
+
+/** A configuration's address in state: `provider["registry.terraform.io/hashicorp/aws"].west` for an alias. */
+export function providerConfigAddress(p: { source: string; alias?: string }): string {
+  return p.alias ? `${providerAddress(p.source)}.${p.alias}` : providerAddress(p.source);
+}
+
+/** The source and alias in a state entry's provider address (`provider["src"]` or `provider["src"].alias`). */
+export function parseProviderAddress(address: string): { source: string; alias?: string } | undefined {
+  const m = /^provider\["([^"]+)"\](?:\.([A-Za-z_][\w-]*))?$/.exec(address);
+  return m ? { source: m[1]!, ...(m[2] ? { alias: m[2] } : {}) } : undefined;
 }
 
 function normaliseSource(source: string): string {
@@ -115,14 +128,16 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
 
   const providers = new Map<string, ProviderConfig>();
   for (const [name, v] of Object.entries(isObject(json.provider) ? json.provider : {})) {
-    const list = blocksOf(v);
-    for (const block of list) {
-      if (block.alias !== undefined && block.alias !== null) {
-        diags.push(error(`provider aliases are not supported (alias "${String(block.alias)}")`, `provider.${name}`));
+    // cdktf writes a list of blocks, one per configuration; the ones with `alias` are extra configurations.
+    for (const block of blocksOf(v)) {
+      const { alias, ...body } = block;
+      if (alias !== undefined && alias !== null && (typeof alias !== 'string' || !/^[A-Za-z_][\w-]*$/.test(alias))) {
+        diags.push(error(`invalid provider alias ${JSON.stringify(alias)}: a name is required`, `provider.${name}`, ['alias']));
         continue;
       }
-      if (providers.has(name)) { diags.push(error(`duplicate provider configuration for "${name}"`, `provider.${name}`)); continue; }
-      providers.set(name, { name, source: sourceOf(name), body: block });
+      const key = typeof alias === 'string' ? `${name}.${alias}` : name;
+      if (providers.has(key)) { diags.push(error(`duplicate provider configuration for "${key}"`, `provider.${key}`)); continue; }
+      providers.set(key, { name, ...(typeof alias === 'string' ? { alias } : {}), key, source: sourceOf(name), body });
     }
   }
 
@@ -156,8 +171,9 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
         }
         let provider = type.split('_')[0]!;
         if (body.provider !== undefined) {
-          const p = String(body.provider).replace(/^\$\{(.*)\}$/, '$1');
-          if (p.includes('.')) diags.push(error(`provider aliases are not supported ("${p}")`, address, ['provider']));
+          // `"aws.west"` (Terraform JSON, cdktf) or `"${aws.west}"`.
+          const p = typeof body.provider === 'string' ? body.provider.replace(/^\$\{(.*)\}$/, '$1') : '';
+          if (!/^[A-Za-z][\w-]*(\.[A-Za-z_][\w-]*)?$/.test(p)) diags.push(error(`invalid provider reference ${JSON.stringify(body.provider)}: expected "NAME" or "NAME.ALIAS"`, address, ['provider']));
           else provider = p;
         }
         const dependsOn: string[] = [];
@@ -199,10 +215,16 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
       }
     }
   }
-  for (const p of providers.values()) for (const e of collectReferences(p.body).errors) diags.push(error(e.message, `provider.${p.name}`, e.at));
+  for (const p of providers.values()) for (const e of collectReferences(p.body).errors) diags.push(error(e.message, `provider.${p.key}`, e.at));
+  for (const r of resources) {
+    const dot = r.provider.indexOf('.');
+    if (dot > 0 && !providers.has(r.provider)) {
+      diags.push(error(`provider configuration "${r.provider}" is not declared: add a provider "${r.provider.slice(0, dot)}" block with alias = "${r.provider.slice(dot + 1)}"`, r.address, ['provider']));
+    }
+  }
   if (diags.length > 0) throw new EngineError(diags);
-  // Providers used without a provider block get an empty configuration, as in Terraform.
-  for (const r of resources) if (!providers.has(r.provider)) providers.set(r.provider, { name: r.provider, source: sourceOf(r.provider), body: {} });
+  // Providers used without a provider block get an empty default configuration, as in Terraform.
+  for (const r of resources) if (!providers.has(r.provider)) providers.set(r.provider, { name: r.provider, key: r.provider, source: sourceOf(r.provider), body: {} });
   // Computed when asked (saved plans): a drift check or a plan without --out never needs it.
   let hash: string | undefined;
   return {

@@ -1,4 +1,4 @@
-import type { ResourceConfig } from './config';
+import { parseProviderAddress, type ResourceConfig } from './config';
 import { collectReferences } from './expressions';
 import type { ObjectValue, Value } from './protocol';
 import { isUnknown } from './protocol';
@@ -37,8 +37,9 @@ export function boolMirror(v: Value, pred: (x: Value) => boolean): Value {
 
 const never = () => false;
 
+/** provider_name is the source alone, alias or not (`provider["src"].west` → `src`). */
 function providerName(addr: string): string {
-  return addr.replace(/^provider\["(.*)"\]$/, '$1');
+  return parseProviderAddress(addr)?.source ?? addr;
 }
 
 function stateValues(state: StateV4) {
@@ -68,7 +69,10 @@ function expressions(body: ObjectValue): ObjectValue {
   return out;
 }
 
-export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], providerSources: Map<string, string>): Record<string, unknown> {
+/** The provider configurations the JSON names: by key (`aws`, `aws.west`), with name, source and alias. */
+export type PlanProviders = Map<string, { name: string; source: string; alias?: string }>;
+
+export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], providerConfigs: PlanProviders): Record<string, unknown> {
   const change = (c: ResourceChange) => ({
     address: c.address,
     mode: c.mode,
@@ -98,7 +102,7 @@ export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], provi
   };
   if (plan.priorState.resources.length > 0) out.prior_state = { format_version: '1.0', terraform_version: TERRAFORM_VERSION, values: stateValues(plan.priorState) };
   out.configuration = {
-    provider_config: Object.fromEntries([...providerSources].map(([name, source]) => [name, { name, full_name: source }])),
+    provider_config: Object.fromEntries([...providerConfigs].map(([key, p]) => [key, { name: p.name, full_name: p.source, ...(p.alias ? { alias: p.alias } : {}) }])),
     root_module: {
       resources: resources.map((r) => ({
         address: r.address, mode: r.mode, type: r.type, name: r.name, provider_config_key: r.provider, expressions: expressions(r.body), schema_version: 0,

@@ -7,7 +7,7 @@ import { resourceAddress, type StateInstance, type StateV4 } from './state';
 import { clone, containsUnknown, EngineError, error, isObject, mapBounded, valuesEqual } from './util';
 import { providerNameFor, resolveConfig, resourceSchema, type Workspace } from './workspace';
 import type { ResourceConfig } from './config';
-import { providerAddress } from './config';
+import { providerConfigAddress } from './config';
 
 export const DEFAULT_READ_PARALLELISM = 32;
 
@@ -23,9 +23,9 @@ export type ResourceChange = {
   mode: 'managed' | 'data';
   type: string;
   name: string;
-  /** Local provider name (`aws`). */
+  /** Provider configuration key (`aws`, `aws.west`). */
   provider: string;
-  /** `provider["registry.terraform.io/hashicorp/aws"]`. */
+  /** `provider["registry.terraform.io/hashicorp/aws"]`, with `.west` for an alias. */
   providerAddress: string;
   /** As in Terraform JSON plans: ["create"], ["delete","create"] (replace), ["create","delete"] (create before destroy)... */
   actions: Action[];
@@ -221,8 +221,9 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
     opts.onRefresh?.(0, managed.length);
     const results = await mapBounded(managed, parallelism, async (r) => {
       if (opts.signal?.aborted) return { r, newState: r.instances[0]!.attributes as ObjectValue | null };
-      const provider = ws.providers.get(providerNameFor(ws, r.provider))!;
       const address = resourceAddress(r);
+      // A resource in the configuration is read through its configuration's provider (it may have moved to an alias).
+      const provider = ws.providers.get(ws.byAddress.get(address)?.provider ?? providerNameFor(ws, r.provider))!;
       try {
         const res = await provider.readResource({ typeName: r.type, address, priorState: r.instances[0]!.attributes, signal: opts.signal });
         diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
@@ -243,6 +244,7 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
   if (hasErrors(diags)) throw new EngineError(diags);
 
   // A map, not a search per resource: plans read every resource and fleets have hundreds.
+  const entries = new Map(state.resources.map((x) => [resourceAddress(x), x]));
   const instances = new Map<string, StateInstance | undefined>(state.resources.map((x) => [resourceAddress(x), x.instances[0]]));
   const instanceOf = (address: string): StateInstance | undefined => instances.get(address);
   const values = new Map<string, Value>();
@@ -270,7 +272,7 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
       configured.add(address);
       const provider = ws.providers.get(r.provider)!;
       const schema = resourceSchema(ws, r)!;
-      const pAddr = providerAddress(ws.config.providers.get(r.provider)!.source);
+      const pAddr = providerConfigAddress(ws.config.providers.get(r.provider)!);
       const before = diags.length;
       const config = resolveConfig(ws, r, lookup, diags);
       if (diags.length > before) continue;
@@ -294,6 +296,9 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
         continue;
       }
       const inst = instanceOf(address);
+      // As Terraform, state records the provider configuration the configuration names now.
+      const entry = entries.get(address);
+      if (entry && entry.provider !== pAddr) entry.provider = pAddr;
       const planned = planInstance(ws, r, config, inst, diags);
       if (!planned) continue;
       values.set(address, planned.after);

@@ -1,11 +1,11 @@
 import type { ProviderConfig, ResourceConfig, StackConfig } from './config';
-import { providerAddress } from './config';
+import { parseProviderAddress, providerConfigAddress } from './config';
 import { evaluate, type Lookup } from './expressions';
 import { buildGraph, type Graph } from './graph';
 import type { BlockSchema, Diagnostic, ObjectValue, Provider, ProviderFactory, ProviderSchema, ResourceSchema, Timeouts, Value } from './protocol';
 import { hasErrors, UNKNOWN } from './protocol';
 import { checkSchemaPath, conformBlock } from './schema';
-import type { StateV4 } from './state';
+import { resourceAddress, type StateV4 } from './state';
 import { EngineError, error, isObject, parseDuration } from './util';
 
 /**
@@ -17,10 +17,11 @@ import { EngineError, error, isObject, parseDuration } from './util';
 export type Workspace = {
   config: StackConfig;
   graph: Graph;
+  /** One provider instance per configuration, by key (`aws`, `aws.west`). */
   providers: Map<string, Provider>;
   schemas: Map<string, ProviderSchema>;
   byAddress: Map<string, ResourceConfig>;
-  /** Local provider name by provider address (`provider["registry.terraform.io/hashicorp/aws"]`). */
+  /** Configuration key by provider address (`provider["registry.terraform.io/hashicorp/aws"].west` → `aws.west`). */
   providerNames: Map<string, string>;
 };
 
@@ -31,12 +32,14 @@ export function resourceSchema(ws: Workspace, r: { provider: string; type: strin
   return r.mode === 'data' ? s?.dataSources[r.type] : s?.resources[r.type];
 }
 
-/** Local provider name for a state entry's provider address; falls back to the source's last segment. */
+/** Configuration key for a state entry's provider address; falls back to the source's last segment (and alias). */
 export function providerNameFor(ws: Workspace, address: string): string {
   const known = ws.providerNames.get(address);
   if (known) return known;
-  const m = /^provider\["(?:.*\/)?([^/"]+)"\]$/.exec(address);
-  return m ? m[1]! : address;
+  const parsed = parseProviderAddress(address);
+  if (!parsed) return address;
+  const name = parsed.source.split('/').pop()!;
+  return parsed.alias ? `${name}.${parsed.alias}` : name;
 }
 
 /** Parses the timeouts block of a conformed config into milliseconds. */
@@ -66,24 +69,29 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
   diags.push(...diagnostics);
   const providerConfigs = new Map<string, ProviderConfig>(config.providers);
   const providerNames = new Map<string, string>();
-  for (const p of providerConfigs.values()) providerNames.set(providerAddress(p.source), p.name);
-  // Resources only in state still need their provider (to delete them).
+  for (const p of providerConfigs.values()) providerNames.set(providerConfigAddress(p), p.key);
+  // Resources only in state still need their provider configuration (to delete them).
   for (const r of opts.state?.resources ?? []) {
     if (providerNames.has(r.provider)) continue;
-    const m = /^provider\["(.*)"\]$/.exec(r.provider);
-    const source = m ? m[1]! : r.provider;
+    const parsed = parseProviderAddress(r.provider);
+    const source = parsed?.source ?? r.provider;
     const name = source.split('/').pop()!;
+    if (parsed?.alias) {
+      // As Terraform: an alias's credentials and region live only in its block.
+      diags.push(error(`${resourceAddress(r)} is in state with provider configuration ${r.provider}, which is not in the configuration: add the provider "${name}" block with alias = "${parsed.alias}" back to plan its deletion`, resourceAddress(r)));
+      continue;
+    }
     providerNames.set(r.provider, name);
-    if (!providerConfigs.has(name)) providerConfigs.set(name, { name, source, body: {} });
+    if (!providerConfigs.has(name)) providerConfigs.set(name, { name, key: name, source, body: {} });
   }
   const providers = new Map<string, Provider>();
   const schemas = new Map<string, ProviderSchema>();
   for (const p of providerConfigs.values()) {
     const factory = lookup(p.name);
-    if (!factory) { diags.push(error(`unknown provider "${p.name}" (${p.source}): eksidp supports the providers in providers/registry.ts`, `provider.${p.name}`)); continue; }
+    if (!factory) { diags.push(error(`unknown provider "${p.name}" (${p.source}): eksidp supports the providers in providers/registry.ts`, `provider.${p.key}`)); continue; }
     const provider = factory();
-    providers.set(p.name, provider);
-    schemas.set(p.name, provider.getSchema());
+    providers.set(p.key, provider);
+    schemas.set(p.key, provider.getSchema());
   }
   const ws: Workspace = { config, graph, providers, schemas, byAddress: new Map(config.resources.map((r) => [r.address, r])), providerNames };
   // Graph problems (cycles, unknown references) are reported together with validation problems.
@@ -91,13 +99,13 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
 
   // Provider configuration: literals and variables only.
   for (const p of providerConfigs.values()) {
-    const provider = providers.get(p.name)!;
+    const provider = providers.get(p.key)!;
     const ev = evaluate(p.body, (ref) => (ref.kind === 'var' && ref.target.slice(4) in config.variables ? { value: config.variables[ref.target.slice(4)]! } : { error: 'provider configuration may only refer to variables' }));
-    for (const e of ev.errors) diags.push(error(e.message, `provider.${p.name}`, e.at));
-    const conf = conformBlock(schemas.get(p.name)!.provider.block, ev.value, `provider.${p.name}`, [], diags);
+    for (const e of ev.errors) diags.push(error(e.message, `provider.${p.key}`, e.at));
+    const conf = conformBlock(schemas.get(p.key)!.provider.block, ev.value, `provider.${p.key}`, [], diags);
     if (hasErrors(diags)) continue;
     const res = await provider.configure({ config: conf, env: opts.env, ...(opts.parallelism !== undefined ? { parallelism: opts.parallelism } : {}) });
-    diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? `provider.${p.name}` })));
+    diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? `provider.${p.key}` })));
   }
   if (diags.length > diagnostics.length && hasErrors(diags)) throw new EngineError(diags);
   diags.push(...validateStatic(ws));

@@ -212,7 +212,7 @@ test('the JSON plan has the terraform show -json shape', async (t) => {
   h.write({ a: { name: 'a', spec: [{ label: 'x' }] }, b: { name: 'b', value: '${memory_item.a.arn}' } });
   const p = await h.plan();
   const c = h.config();
-  const j = jsonPlan(p, c.resources, new Map([['memory', 'registry.terraform.io/hashicorp/memory']])) as Record<string, any>;
+  const j = jsonPlan(p, c.resources, new Map([['memory', { name: 'memory', source: 'registry.terraform.io/hashicorp/memory' }]])) as Record<string, any>;
   t.is(j.format_version, '1.2');
   t.is(j.terraform_version, '1.11.4');
   const rc = j.resource_changes.find((x: { address: string }) => x.address === 'memory_item.b');

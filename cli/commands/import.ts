@@ -3,7 +3,7 @@ import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
 import { COLOR_FLAG, guarded, loadConfig, locate, openSession, STACK_FLAGS } from '../../engine/cli-support';
-import { providerAddress } from '../../engine/config';
+import { providerConfigAddress } from '../../engine/config';
 import { transitiveDeps } from '../../engine/graph';
 import { hasErrors } from '../../engine/protocol';
 import { EngineError } from '../../engine/util';
@@ -41,7 +41,7 @@ export const command: Command = {
         if (!read.newState) throw new EngineError(`${address}: cannot import non-existent remote object "${id}"`);
         const deps = [...transitiveDeps(session.ws.graph.deps, address)].sort();
         const schema = session.ws.schemas.get(r.provider)!.resources[r.type]!;
-        session.state.set({ mode: 'managed', type: r.type, name: r.name, provider: providerAddress(config.providers.get(r.provider)!.source) }, {
+        session.state.set({ mode: 'managed', type: r.type, name: r.name, provider: providerConfigAddress(config.providers.get(r.provider)!) }, {
           schema_version: schema.version, attributes: read.newState, sensitive_attributes: [], ...(deps.length ? { dependencies: deps } : {}),
         });
         await session.state.persist();

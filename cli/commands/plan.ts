@@ -75,7 +75,7 @@ export const command: Command = {
         const out = stringFlag(values, 'out');
         if (out) writePlanFile(path.resolve(io.cwd, out), p, loc, VERSION);
         if (values.json) {
-          io.stdout.write(JSON.stringify(jsonPlan(p, config.resources, new Map([...config.providers].map(([n, pc]) => [n, pc.source])))) + '\n');
+          io.stdout.write(JSON.stringify(jsonPlan(p, config.resources, config.providers)) + '\n');
         } else {
           io.stdout.write(renderPlan(p, colorsFor(io, values)));
           if (out && hasChanges(p)) io.stdout.write(`\nSaved the plan to: ${out}\n\nTo perform exactly these actions, run:\n  eksidp apply ${out}\n`);

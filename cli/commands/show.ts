@@ -4,8 +4,8 @@ import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
 import { COLOR_FLAG, colorsFor, guarded } from '../../engine/cli-support';
-import { parseConfig, type StackConfig } from '../../engine/config';
-import { jsonPlan } from '../../engine/json-plan';
+import { parseConfig, parseProviderAddress, type StackConfig } from '../../engine/config';
+import { jsonPlan, type PlanProviders } from '../../engine/json-plan';
 import { readPlanFile } from '../../engine/planfile';
 import { renderPlan } from '../../engine/render';
 
@@ -38,9 +38,13 @@ export const command: Command = {
       } catch {
         config = undefined;
       }
-      const sources = new Map<string, string>(config ? [...config.providers].map(([n, p]) => [n, p.source]) : []);
-      for (const c of pf.plan.changes) if (!sources.has(c.provider)) sources.set(c.provider, c.providerAddress.replace(/^provider\["(.*)"\]$/, '$1'));
-      io.stdout.write(JSON.stringify(jsonPlan(pf.plan, config?.resources ?? [], sources)) + '\n');
+      const providers: PlanProviders = new Map(config ? config.providers : []);
+      for (const c of pf.plan.changes) {
+        const parsed = parseProviderAddress(c.providerAddress);
+        if (providers.has(c.provider) || !parsed) continue;
+        providers.set(c.provider, { name: c.provider.split('.')[0]!, source: parsed.source, ...(parsed.alias ? { alias: parsed.alias } : {}) });
+      }
+      io.stdout.write(JSON.stringify(jsonPlan(pf.plan, config?.resources ?? [], providers)) + '\n');
       return EXIT.OK;
     });
   },
