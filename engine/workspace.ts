@@ -100,9 +100,7 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
   // Provider configuration: literals and variables only.
   for (const p of providerConfigs.values()) {
     const provider = providers.get(p.key)!;
-    const ev = evaluate(p.body, (ref) => (ref.kind === 'var' && ref.target.slice(4) in config.variables ? { value: config.variables[ref.target.slice(4)]! } : { error: 'provider configuration may only refer to variables' }));
-    for (const e of ev.errors) diags.push(error(e.message, `provider.${p.key}`, e.at));
-    const conf = conformBlock(schemas.get(p.key)!.provider.block, ev.value, `provider.${p.key}`, [], diags);
+    const conf = providerConfigValue(config, p, schemas.get(p.key)!.provider.block, diags);
     if (hasErrors(diags)) continue;
     const res = await provider.configure({ config: conf, env: opts.env, ...(opts.parallelism !== undefined ? { parallelism: opts.parallelism } : {}) });
     diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? `provider.${p.key}` })));
@@ -111,6 +109,13 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
   diags.push(...validateStatic(ws));
   if (hasErrors(diags)) throw new EngineError(diags);
   return ws;
+}
+
+/** A provider block as its provider receives it: variables substituted (nothing else may be referenced), conformed to its schema. */
+export function providerConfigValue(config: StackConfig, p: ProviderConfig, block: BlockSchema, diags: Diagnostic[]): ObjectValue {
+  const ev = evaluate(p.body, (ref) => (ref.kind === 'var' && ref.target.slice(4) in config.variables ? { value: config.variables[ref.target.slice(4)]! } : { error: 'provider configuration may only refer to variables' }));
+  for (const e of ev.errors) diags.push(error(e.message, `provider.${p.key}`, e.at));
+  return conformBlock(block, ev.value, `provider.${p.key}`, [], diags);
 }
 
 /** Lookup for static validation: references check their path against the target's schema and are UNKNOWN. */
