@@ -16,11 +16,12 @@ type Rule = {
   readonly status: ArgumentStatus;
   /** What eksidp does with the argument, for the README. */
   readonly note: string;
-  /** Implemented in part: the reason this value is refused, or undefined when it is accepted. */
-  readonly refuse?: (v: Value) => string | undefined;
+  /** Implemented in part: the values refused (`when`, for the README) and the test for them. */
+  readonly refuse?: { readonly when: string; readonly why: string; readonly test: (v: Value) => boolean };
 };
 
-const moreThanOne = (what: string) => (v: Value) => (Array.isArray(v) && v.length > 1 ? `more than one ${what} (eksidp reads one; the AWS SDK for JavaScript takes a single path)` : undefined);
+const moreThanOne = (what: string, why: string) => ({ when: `more than one ${what}`, why, test: (v: Value) => Array.isArray(v) && v.length > 1 });
+const ONE_PATH = 'the AWS SDK for JavaScript reads one file of each kind';
 
 export const PROVIDER_ARGUMENTS = {
   access_key: { status: 'implemented', note: 'Static credentials, with `secret_key` (both or neither). They win over every other source, as in the provider.' },
@@ -30,8 +31,8 @@ export const PROVIDER_ARGUMENTS = {
     status: 'implemented',
     note: 'Named profile of the shared files, through the AWS SDK\'s default chain (static keys, `role_arn`/`source_profile`, `credential_process`, SSO, web identity in a profile). It wins over `AWS_ACCESS_KEY_ID`, as in the provider.',
   },
-  shared_config_files: { status: 'implemented', note: 'The shared config file (`~` expanded).', refuse: moreThanOne('file') },
-  shared_credentials_files: { status: 'implemented', note: 'The shared credentials file (`~` expanded).', refuse: moreThanOne('file') },
+  shared_config_files: { status: 'implemented', note: 'The shared config file (`~` expanded).', refuse: moreThanOne('file', ONE_PATH) },
+  shared_credentials_files: { status: 'implemented', note: 'The shared credentials file (`~` expanded).', refuse: moreThanOne('file', ONE_PATH) },
   region: { status: 'implemented', note: 'Then `AWS_REGION`, `AWS_DEFAULT_REGION`; `us-east-1` when only a custom `endpoints.eks` is given. A profile\'s `region` is not read: set it here.' },
   sts_region: { status: 'implemented', note: 'Region of the STS calls (account check, assumed roles); defaults to `region`.' },
   assume_role: { status: 'implemented', note: 'Assumed on top of the base credentials; several blocks are a chain, each role assumed with the previous one\'s credentials. Credentials are refreshed before they expire.' },
@@ -47,7 +48,7 @@ export const PROVIDER_ARGUMENTS = {
   assume_role_with_web_identity: {
     status: 'implemented',
     note: 'AssumeRoleWithWebIdentity instead of the base credentials (then `assume_role` on top). Without the block, `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE` (+ `AWS_ROLE_SESSION_NAME`) work through the default chain, as GitHub Actions\' OIDC sets them.',
-    refuse: moreThanOne('block'),
+    refuse: moreThanOne('block', 'the provider takes one'),
   },
   'assume_role_with_web_identity.role_arn': { status: 'implemented', note: 'Or `AWS_ROLE_ARN`.' },
   'assume_role_with_web_identity.session_name': { status: 'implemented', note: 'Or `AWS_ROLE_SESSION_NAME`; default `eksidp-<time>`.' },
@@ -81,7 +82,7 @@ export const PROVIDER_ARGUMENTS = {
   ignore_tags: { status: 'implemented', note: 'Keys removed from `tags` and `tags_all` on read and from plans; also `TF_AWS_IGNORE_TAGS_KEYS` / `TF_AWS_IGNORE_TAGS_KEY_PREFIXES` (added to the block\'s).' },
   'ignore_tags.keys': { status: 'implemented', note: 'See `ignore_tags`.' },
   'ignore_tags.key_prefixes': { status: 'implemented', note: 'See `ignore_tags`.' },
-  endpoints: { status: 'implemented', note: 'Custom endpoints of the services eksidp calls; the others have no effect.', refuse: moreThanOne('block') },
+  endpoints: { status: 'implemented', note: 'Custom endpoints of the services eksidp calls; the others have no effect.', refuse: moreThanOne('block', 'give every endpoint in one block') },
   'endpoints.eks': { status: 'implemented', note: 'Then `AWS_ENDPOINT_URL_EKS`, `AWS_ENDPOINT_URL`.' },
   'endpoints.sts': { status: 'implemented', note: 'Then `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`: the account check and every assumed role.' },
   'endpoints.sso': { status: 'refused', note: 'eksidp cannot send the SSO credential calls to a custom endpoint.' },
@@ -121,7 +122,8 @@ export function argumentsTable(schema: BlockSchema): string {
     seen.add(key);
     const rule = ruleFor(name);
     const label = key === 'endpoints.*' ? `\`endpoints.*\` (the other ${otherEndpoints(schema)})` : `\`${key}\``;
-    rows.push(`| ${label} | ${rule ? rule.status : 'MISSING'} | ${rule?.note ?? ''} |`);
+    const status = rule ? `${rule.status}${rule.refuse ? `; refused with ${rule.refuse.when}` : ''}` : 'MISSING';
+    rows.push(`| ${label} | ${status} | ${rule?.note ?? ''} |`);
   };
   for (const name of schemaArguments(schema)) add(name);
   return rows.join('\n') + '\n';
@@ -165,8 +167,8 @@ export function refusals(config: ObjectValue): Diagnostic[] {
       diags.push({ severity: 'error', summary: `"${name}" is not an argument eksidp knows`, attribute });
       return;
     }
-    const why = rule.status === 'refused' ? rule.note : rule.refuse?.(v ?? null);
-    if (why) diags.push({ severity: 'error', summary: `"${name}" is not supported by eksidp: ${why}`, attribute });
+    if (rule.status === 'refused') diags.push({ severity: 'error', summary: `"${name}" is not supported by eksidp: ${rule.note}`, attribute });
+    else if (rule.refuse?.test(v ?? null)) diags.push({ severity: 'error', summary: `"${name}" with ${rule.refuse.when} is not supported by eksidp: ${rule.refuse.why}`, attribute });
   };
   for (const [k, v] of Object.entries(config)) {
     const list = blocks(v);
