@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { ListClustersCommand, DescribeClusterCommand, TagResourceCommand } from '@aws-sdk/client-eks';
+import { DescribeClusterCommand, EKSClient, ListClustersCommand, TagResourceCommand } from '@aws-sdk/client-eks';
 import { startEmulator } from '../emulator';
 import { sdkClient } from './fixtures/drift/fleet';
 import { captureIo, runCommand } from './helpers/in-process';
@@ -145,9 +145,11 @@ terraformTest(test, 'default_tags, ignore_tags and an alias: same actions, tags 
   t.is(tfApply.code, 0, out(tfApply));
   t.is(ekApply.code, 0, out(ekApply));
   // Create requests carry the merged tags: default_tags under the resource's, ignored keys included.
+  // Clusters live per region: the alias's are in us-west-2.
   const eks = sdkClient(em.url);
-  t.teardown(() => eks.destroy());
-  const live = async (name: string) => (await eks.send(new DescribeClusterCommand({ name }))).cluster!;
+  const eksWest = new EKSClient({ endpoint: em.url, region: 'us-west-2', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  t.teardown(() => { eks.destroy(); eksWest.destroy(); });
+  const live = async (name: string) => (await (name.endsWith('-west') ? eksWest : eks).send(new DescribeClusterCommand({ name }))).cluster!;
   for (const p of ['tf', 'ek']) {
     t.deepEqual((await live(`${p}-override`)).tags, { env: 'dev', owner: 'platform' }, p);
     t.deepEqual((await live(`${p}-ignored`)).tags, { env: 'prod', owner: 'platform', ignored: 'x', team: 'b' }, p);
@@ -156,10 +158,12 @@ terraformTest(test, 'default_tags, ignore_tags and an alias: same actions, tags 
   await crossPlans('after apply');
 
   // Tags set outside under ignore_tags are invisible to both tools (in the next plans' before and after).
-  const names = (await eks.send(new ListClustersCommand({}))).clusters ?? [];
-  for (const name of names) {
-    await eks.send(new TagResourceCommand({ resourceArn: (await live(name)).arn, tags: { 'kubernetes.io/cluster/x': 'owned', ignored: 'live' } }));
+  for (const client of [eks, eksWest]) {
+    for (const name of (await client.send(new ListClustersCommand({}))).clusters ?? []) {
+      await client.send(new TagResourceCommand({ resourceArn: (await live(name)).arn, tags: { 'kubernetes.io/cluster/x': 'owned', ignored: 'live' } }));
+    }
   }
+  t.is((await eksWest.send(new ListClustersCommand({}))).clusters?.length, 2, 'the alias\'s clusters are in its region');
 
   write(1);
   await plans('after default_tags and tags change');

@@ -2,7 +2,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import type { Diagnostic } from '../../engine/protocol';
 import type { ClientSettings } from './client';
 import { callerAccount, type StsTarget } from './credentials';
-import { errorMessage } from './errors';
+import { errorText } from './errors';
 import type { AccountGuard } from './settings';
 
 /**
@@ -42,7 +42,7 @@ export async function checkAccount(
     try {
       account = await callerAccount(credentials, sts, signal);
     } catch (e) {
-      return { diagnostics: [{ severity: 'error', summary: `validating provider credentials: ${errorMessage(e)}` }] };
+      return { diagnostics: [{ severity: 'error', summary: `validating provider credentials: ${errorText(e)}` }] };
     }
   }
   const problem = accountProblem(guard, account);

@@ -1,6 +1,7 @@
 import type { STSClient, STSClientConfig } from '@aws-sdk/client-sts';
 import type { RetrySettings } from './transport-settings';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { errorText } from './errors';
 import type { AssumeRoleSpec, CredentialSpec, WebIdentitySpec } from './settings';
 
 /**
@@ -71,13 +72,28 @@ function defaultChain(spec: CredentialSpec, sts: StsTarget): AwsCredentialIdenti
   const { getDefaultRoleAssumer, getDefaultRoleAssumerWithWebIdentity } = stsModule();
   // Roles named in a profile (role_arn + source_profile, web_identity_token_file) and AWS_ROLE_ARN are
   // assumed through these, so they reach the configuration's STS endpoint like every other STS call.
-  return defaultProvider({
+  const chain = defaultProvider({
     ...(spec.profile ? { profile: spec.profile } : {}),
     ...(spec.credentialsFile ? { filepath: spec.credentialsFile } : {}),
     ...(spec.configFile ? { configFilepath: spec.configFile } : {}),
     roleAssumer: getDefaultRoleAssumer(stsClientConfig(sts)),
     roleAssumerWithWebIdentity: getDefaultRoleAssumerWithWebIdentity(stsClientConfig(sts)),
   });
+  // The chain skips a profile it cannot find and goes on to the next source; the provider checks the
+  // profile (the block's, or AWS_PROFILE) exists first, with its message.
+  const profile = spec.profile ?? process.env.AWS_PROFILE;
+  if (!profile) return chain;
+  let checked: Promise<void> | undefined;
+  const check = () =>
+    (checked ??= (async () => {
+      const { parseKnownFiles } = require('@smithy/core/config') as typeof import('@smithy/core/config');
+      const profiles = await parseKnownFiles({ profile, ...(spec.credentialsFile ? { filepath: spec.credentialsFile } : {}), ...(spec.configFile ? { configFilepath: spec.configFile } : {}) });
+      if (!(profile in profiles)) throw new Error(`failed to get shared config profile, ${profile}`);
+    })());
+  return async (props) => {
+    await check();
+    return chain(props);
+  };
 }
 
 function assumeRoleProvider(role: AssumeRoleSpec, source: AwsCredentialIdentityProvider, sts: StsTarget): AwsCredentialIdentityProvider {
@@ -105,7 +121,7 @@ function assumeRoleProvider(role: AssumeRoleSpec, source: AwsCredentialIdentityP
 /** A failure to assume a role, naming it (the provider's "Cannot assume IAM Role"). */
 export class AssumeRoleError extends Error {
   constructor(readonly roleArn: string, cause: unknown) {
-    super(`cannot assume IAM role ${roleArn}: ${cause instanceof Error ? `${cause.name && cause.name !== 'Error' ? `${cause.name}: ` : ''}${cause.message}` : String(cause)}`);
+    super(`cannot assume IAM role ${roleArn}: ${errorText(cause)}`);
     this.name = 'AssumeRoleError';
   }
 }

@@ -8,6 +8,13 @@ export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** `Name: message` for AWS errors (`AccessDenied: Not authorized...`), the message alone otherwise. */
+export function errorText(e: unknown): string {
+  const name = errorName(e);
+  const message = errorMessage(e);
+  return name && name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
+}
+
 /** ResourceNotFound, or EKS's older form `ClientException: No cluster found for name: x`. */
 export function isNotFound(e: unknown): boolean {
   const n = errorName(e);
