@@ -26,7 +26,7 @@ function stack(t: ExecutionContext) {
   const state = () => JSON.parse(fs.readFileSync(path.join(dir, 'terraform.tfstate'), 'utf8')) as { resources: { name: string; provider: string }[] };
   const cli = async (...argv: string[]) => {
     const io = captureIo(dir);
-    const code = await runCommand([...argv, '--dir', '.'], io);
+    const code = await runCommand(argv[0] === 'show' ? argv : [...argv, '--dir', '.'], io);
     return { code, stdout: io.out(), stderr: io.err() };
   };
   return { dir, write, cloud, state, cli };
@@ -56,6 +56,15 @@ test('resources go to the configuration their provider names; state and the JSON
   });
   const again = await s.cli('plan', '--detailed-exitcode');
   t.is(again.code, 0, again.stdout + again.stderr);
+  // A saved plan shows the same configurations.
+  s.write({ a: { name: 'a' }, b: { name: 'b', provider: 'memory.west', value: 'changed' }, c: { name: 'c', provider: '${memory.west}', value: '${memory_item.a.arn}' } });
+  t.is((await s.cli('plan', '--out', 'p.plan')).code, 0);
+  const shown = await s.cli('show', 'p.plan', '--json');
+  const saved = JSON.parse(shown.stdout) as typeof plan & { resource_changes: { address: string; change: { actions: string[] } }[] };
+  t.deepEqual(saved.configuration.provider_config, plan.configuration.provider_config);
+  t.deepEqual(saved.resource_changes.filter((c) => c.change.actions[0] !== 'no-op').map((c) => c.address), ['memory_item.b']);
+  t.is((await s.cli('apply', 'p.plan')).code, 0);
+  t.is((s.cloud('west.json')['mem-b'] as { value?: string }).value, 'changed');
 });
 
 test('--target and destroy work per configuration; a resource moved to another configuration is read and made there', async (t) => {
