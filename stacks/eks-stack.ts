@@ -35,10 +35,13 @@ export class EksIdpStack extends TerraformStack {
         endpoints: [{ eks: env.endpoint }],
       });
     } else {
-      // Real AWS: credentials come from the default chain (env, profile, SSO, instance role).
+      // Real AWS: credentials come from the default chain (env, profile, SSO, web identity, instance
+      // role), then the environment's role; the account pin makes a run with other credentials fail.
       new AwsProvider(this, 'aws', {
         region: env.region,
         ...(env.accountId ? { allowedAccountIds: [env.accountId] } : {}),
+        ...(env.assumeRole ? { assumeRole: [{ roleArn: env.assumeRole.roleArn, sessionName: env.assumeRole.sessionName ?? 'eksidp', ...(env.assumeRole.externalId ? { externalId: env.assumeRole.externalId } : {}) }] } : {}),
+        ...(env.defaultTags ? { defaultTags: [{ tags: env.defaultTags }] } : {}),
       });
     }
     env.clusters.forEach((spec, i) => {

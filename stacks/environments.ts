@@ -104,6 +104,9 @@ export function environments(env: NodeJS.ProcessEnv = process.env): EnvironmentS
       name: 'production',
       region: 'us-east-1',
       accountId: '222222222222',
+      // CI's credentials (a GitHub Actions OIDC role, say) assume the deployment role of the account.
+      assumeRole: { roleArn: 'arn:aws:iam::222222222222:role/eksidp-deployer' },
+      defaultTags: { 'managed-by': 'eksidp', env: 'production' },
       clusters: ['prod-us-1', 'prod-us-2'].map((name) => ({
         name,
         existing: true,

@@ -42,6 +42,10 @@ export type EnvironmentSpec = {
   region: string;
   /** Real AWS: the account the stack must run in (Terraform's allowed_account_ids). */
   accountId?: string;
+  /** Real AWS: a role to assume on top of the default chain's credentials (the provider's assume_role). */
+  assumeRole?: { roleArn: string; sessionName?: string; externalId?: string };
+  /** Tags on every resource of the environment (the provider's default_tags; a resource's own tags win). */
+  defaultTags?: Record<string, string>;
   /** The embedded emulator (or another EKS endpoint): dummy keys and skip flags, no AWS account. */
   endpoint?: string;
   /** Local backend path, relative to the stack's folder cdktf.out/stacks/<name>. */

@@ -60,7 +60,7 @@ test('resources go to the configuration their provider names; state and the JSON
   s.write({ a: { name: 'a' }, b: { name: 'b', provider: 'memory.west', value: 'changed' }, c: { name: 'c', provider: '${memory.west}', value: '${memory_item.a.arn}' } });
   t.is((await s.cli('plan', '--out', 'p.plan')).code, 0);
   const shown = await s.cli('show', 'p.plan', '--json');
-  const saved = JSON.parse(shown.stdout) as typeof plan & { resource_changes: { address: string; change: { actions: string[] } }[] };
+  const saved = JSON.parse(shown.stdout) as { configuration: typeof plan.configuration; resource_changes: { address: string; change: { actions: string[] } }[] };
   t.deepEqual(saved.configuration.provider_config, plan.configuration.provider_config);
   t.deepEqual(saved.resource_changes.filter((c) => c.change.actions[0] !== 'no-op').map((c) => c.address), ['memory_item.b']);
   t.is((await s.cli('apply', 'p.plan')).code, 0);

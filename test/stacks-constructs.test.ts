@@ -74,4 +74,12 @@ test('a real-AWS environment uses the default credential chain and pins the acco
   t.deepEqual(p.allowed_account_ids, ['222222222222']);
   t.is(p.access_key, undefined);
   t.is(p.endpoints, undefined);
+  t.is(p.assume_role, undefined);
+  const withRole = new EksIdpStack(Testing.app(), {
+    name: 'prod', region: 'eu-west-1', accountId: '222222222222', clusters: [{ ...spec, existing: true }],
+    assumeRole: { roleArn: 'arn:aws:iam::222222222222:role/deployer', externalId: 'x' }, defaultTags: { env: 'prod' },
+  });
+  const q = JSON.parse(Testing.synth(withRole)).provider.aws[0];
+  t.deepEqual(q.assume_role, [{ role_arn: 'arn:aws:iam::222222222222:role/deployer', session_name: 'eksidp', external_id: 'x' }]);
+  t.deepEqual(q.default_tags, [{ tags: { env: 'prod' } }]);
 });
