@@ -90,10 +90,13 @@ export function clone<T extends Value | undefined>(v: T): T {
   return v;
 }
 
-/** Parses Terraform durations ("40m", "1h30m", "90s", "1.5h") to milliseconds; undefined if malformed. */
+/**
+ * Parses Terraform durations (Go's time.ParseDuration: "40m", "1h30m", "90s", "1.5h", units ns, us/µs,
+ * ms, s, m, h) to whole milliseconds; undefined if malformed.
+ */
 export function parseDuration(text: string): number | undefined {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
   let matched = 0;
   let m: RegExpExecArray | null;

@@ -4,7 +4,8 @@ import path from 'node:path';
 import test from 'ava';
 import { startEmulator } from '../emulator/index';
 import type { BlockSchema, CtyType, ObjectValue, Value } from '../engine/protocol';
-import { PROVIDER_ARGUMENTS, argumentsTable, parseGoDuration, resolveProviderSettings, ruleFor, schemaArguments } from '../providers/eks/settings';
+import { parseDuration } from '../engine/util';
+import { PROVIDER_ARGUMENTS, argumentsTable, resolveProviderSettings, ruleFor, schemaArguments } from '../providers/eks/settings';
 import schemaJson from '../providers/eks/schema.json';
 import { providerBlock, writeStack } from './fixtures/drift/fleet';
 import { captureIo, runCommand } from './helpers/in-process';
@@ -89,13 +90,15 @@ test('invalid role settings are errors naming the field', (t) => {
 });
 
 test('Go durations as Terraform parses them', (t) => {
-  t.is(parseGoDuration('1h'), 3_600_000);
-  t.is(parseGoDuration('1h30m'), 5_400_000);
-  t.is(parseGoDuration('900s'), 900_000);
-  t.is(parseGoDuration('1.5h'), 5_400_000);
-  t.is(parseGoDuration('900000ms'), 900_000);
-  t.is(parseGoDuration('15 m'), undefined);
-  t.is(parseGoDuration(''), undefined);
+  t.is(parseDuration('1h'), 3_600_000);
+  t.is(parseDuration('1h30m'), 5_400_000);
+  t.is(parseDuration('900s'), 900_000);
+  t.is(parseDuration('1.5h'), 5_400_000);
+  t.is(parseDuration('900000ms'), 900_000);
+  t.is(parseDuration('900000000us'), 900_000);
+  t.is(parseDuration('900000000000ns'), 900_000);
+  t.is(parseDuration('15 m'), undefined);
+  t.is(parseDuration(''), undefined);
 });
 
 test('the account guard asks STS unless both skips are set', (t) => {

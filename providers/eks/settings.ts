@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BlockSchema, Diagnostic, ObjectValue, Value } from '../../engine/protocol';
 import { isUnknown } from '../../engine/protocol';
+import { parseDuration } from '../../engine/util';
 
 /**
  * Every argument of hashicorp/aws 5.100's provider block, with what eksidp does with it. This table is
@@ -157,6 +158,9 @@ function blocks(v: Value | undefined): ObjectValue[] {
   return v !== null && typeof v === 'object' && !isUnknown(v) ? [v as ObjectValue] : [];
 }
 
+/** The blocks: the names the table gives attributes of (`assume_role.role_arn` → `assume_role`). */
+const BLOCKS = new Set(Object.keys(PROVIDER_ARGUMENTS).filter((k) => k.includes('.')).map((k) => k.slice(0, k.indexOf('.'))));
+
 /** Refused arguments (and refused values of implemented ones) that this configuration sets. */
 export function refusals(config: ObjectValue): Diagnostic[] {
   const diags: Diagnostic[] = [];
@@ -171,11 +175,9 @@ export function refusals(config: ObjectValue): Diagnostic[] {
     else if (rule.refuse?.test(v ?? null)) diags.push({ severity: 'error', summary: `"${name}" with ${rule.refuse.when} is not supported by eksidp: ${rule.refuse.why}`, attribute });
   };
   for (const [k, v] of Object.entries(config)) {
-    const list = blocks(v);
-    const isBlock = ['assume_role', 'assume_role_with_web_identity', 'default_tags', 'ignore_tags', 'endpoints'].includes(k);
     check(k, v, [k]);
-    if (!isBlock) continue;
-    list.forEach((b, i) => {
+    if (!BLOCKS.has(k)) continue;
+    blocks(v).forEach((b, i) => {
       for (const [a, x] of Object.entries(b)) check(`${k}.${a}`, x, [k, i, a]);
     });
   }
@@ -213,20 +215,6 @@ export function expandHome(p: string, env: NodeJS.ProcessEnv): string {
   if (p === '~') return env.HOME ?? os.homedir();
   if (p.startsWith('~/')) return path.join(env.HOME ?? os.homedir(), p.slice(2));
   return p;
-}
-
-/** Go's time.ParseDuration for the units Terraform documents (ns, us/µs, ms, s, m, h), in ms. */
-export function parseGoDuration(text: string): number | undefined {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let at = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
-    total += Number(m[1]) * units[m[2]!]!;
-    at = re.lastIndex;
-  }
-  return at === text.length && text.length > 0 ? total : text === '0' ? 0 : undefined;
 }
 
 export type AssumeRoleSpec = {
@@ -306,7 +294,7 @@ const ARN = /^arn:[\w-]+:[\w-]*:[\w-]*:[\w-]*:.+$/;
 function durationSeconds(v: Value | undefined, at: (string | number)[], diags: Diagnostic[]): number | undefined {
   const text = str(v);
   if (text === undefined) return undefined;
-  const ms = parseGoDuration(text);
+  const ms = parseDuration(text);
   if (ms === undefined || ms < 15 * 60_000 || ms > 12 * 3_600_000) {
     diags.push({ severity: 'error', summary: `"${at.filter((x) => typeof x === 'string').join('.')}": duration must be between 15 minutes and 12 hours, with units ns, us, ms, s, m, h (got "${text}")`, attribute: at });
     return undefined;
