@@ -1,8 +1,12 @@
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { startEmulator, type CallRecord, type EmulatorHandle } from '../emulator';
 
 /**
@@ -261,6 +265,38 @@ test('profiles from the shared config and credentials files of a temporary HOME,
   t.regex(missing.stderr, /provider\.aws: validating provider credentials: failed to get shared config profile, nope/);
   t.deepEqual(em.calls(), {});
   void dir;
+});
+
+test('SSO in the default chain: a profile with an SSO role and a cached token gets its credentials from the SSO portal', async (t) => {
+  const { em, home, stackDir } = await setup(t);
+  // A stand-in SSO portal (GetRoleCredentials): it hands out real sessions of `hop`, from the emulator's STS.
+  const sts = new STSClient({ endpoint: em.url, region: 'us-east-1', credentials: CI });
+  t.teardown(() => sts.destroy());
+  const seen: string[] = [];
+  const portal = http.createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      seen.push(`${url.pathname} ${url.searchParams.get('role_name')}@${url.searchParams.get('account_id')} ${String(req.headers['x-amz-sso_bearer_token'])}`);
+      const out = await sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::111111111111:role/hop', RoleSessionName: 'sso-user' }));
+      const c = out.Credentials!;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ roleCredentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration!.getTime() } }));
+    })();
+  });
+  await new Promise<void>((r) => portal.listen(0, '127.0.0.1', r));
+  t.teardown(() => portal.close());
+  const portalUrl = `http://127.0.0.1:${(portal.address() as AddressInfo).port}`;
+  const startUrl = 'https://acme.awsapps.com/start';
+  fs.mkdirSync(path.join(home, '.aws', 'sso', 'cache'), { recursive: true });
+  fs.writeFileSync(path.join(home, '.aws', 'config'), `[profile sso]\nsso_start_url = ${startUrl}\nsso_region = us-east-1\nsso_account_id = 111111111111\nsso_role_name = hop\n`);
+  const cacheName = crypto.createHash('sha1').update(startUrl).digest('hex');
+  fs.writeFileSync(path.join(home, '.aws', 'sso', 'cache', `${cacheName}.json`), JSON.stringify({ startUrl, region: 'us-east-1', accessToken: 'sso-access-token', expiresAt: new Date(Date.now() + 3_600_000).toISOString() }));
+  writeStack(stackDir, [provider(em, { profile: 'sso', allowed_account_ids: ['111111111111'] })], { aws_eks_cluster: { a: cluster('a') } });
+  // The SDK's SSO client reads its endpoint from the environment (endpoints.sso is refused).
+  const r = await eksidp(stackDir, home, ['apply', '--auto-approve'], { AWS_ENDPOINT_URL_SSO: portalUrl });
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual([...new Set(seen)], ['/federation/credentials hop@111111111111 sso-access-token']);
+  assertSignedByRole(t, em, '111111111111', 'hop', 'SSO profile');
 });
 
 test('credentials that expire are fetched again before they do, on the SDK path and the lean reads, through a long wait', async (t) => {
