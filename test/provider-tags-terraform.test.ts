@@ -31,7 +31,7 @@ function stack(endpoint: string, prefix: string, step: Step): Json {
     name: `${prefix}-${name}`, role_arn: 'arn:aws:iam::000000000000:role/eks', version: '1.32',
     vpc_config: [{ subnet_ids: ['subnet-a', 'subnet-b'] }], ...(tags ? { tags } : {}), ...extra,
   });
-  const oidc = (name: string) => [{ client_id: 'kubernetes', identity_provider_config_name: name, issuer_url: `https://${name}.example.com` }];
+  const oidc = (name: string, issuer = `https://${name}.example.com`) => [{ client_id: 'kubernetes', identity_provider_config_name: name, issuer_url: issuer }];
   return {
     terraform: { required_providers: { aws: { source: 'hashicorp/aws', version: '5.100.0' } }, backend: { local: { path: 'terraform.tfstate' } } },
     provider: {
@@ -51,7 +51,8 @@ function stack(endpoint: string, prefix: string, step: Step): Json {
         west: cluster('west', { team: 'w' }, { provider: 'aws.west' }),
       },
       aws_eks_identity_provider_config: {
-        own: { cluster_name: '${aws_eks_cluster.own.name}', oidc: oidc('okta'), tags: { team: 'a' } },
+        // Step 1 replaces it (a new issuer): tags_all as on create.
+        own: { cluster_name: '${aws_eks_cluster.own.name}', oidc: oidc('okta', step === 0 ? 'https://okta.example.com' : 'https://okta2.example.com'), tags: { team: 'a' } },
         west: { provider: 'aws.west', cluster_name: '${aws_eks_cluster.west.name}', oidc: oidc('west') },
       },
     },
