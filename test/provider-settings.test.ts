@@ -147,7 +147,7 @@ const REFUSED: [string, Value][] = [
 ];
 
 test('every refused argument: plan and drift exit 1 with one message naming it, and make no API call', async (t) => {
-  t.true(REFUSED.length >= 10, REFUSED.map(([n]) => n).join(', '));
+  t.true(REFUSED.length >= 7, REFUSED.map(([n]) => n).join(', '));
   const em = await startEmulator({ port: 0 });
   t.teardown(() => em.close());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-refused-'));

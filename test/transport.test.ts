@@ -7,6 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import { CreateClusterCommand, DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { startEmulator, type EmulatorHandle } from '../emulator';
 import { DEFAULT_TUNING, type Tuning } from '../providers/eks/client';
+import { createEksProvider } from '../providers/eks/index';
 import { openConnection, retryStrategy, sdkReads, type Connection, type EksReads } from '../providers/eks/reads';
 import { sdkClient } from './fixtures/drift/fleet';
 
@@ -255,4 +256,32 @@ test('the SDK client sends through the connection\'s transport: a query string a
   t.is(out.$metadata.httpStatusCode, 200);
   c.client.destroy();
   t.is((await c.reads.describeCluster('alpha')).cluster?.name, 'alpha');
+});
+
+test('STS goes the same way: the account check and an assumed role reach a name only the proxy resolves, and fail direct', async (t) => {
+  const em = await emulator(t);
+  const ci = { accessKeyId: 'AKIACI00000000000001', secretAccessKey: 'ci-secret-key' };
+  em.setAccounts({ accounts: { '111111111111': { users: { ci }, roles: { r: { trust: { principals: ['arn:aws:iam::111111111111:user/ci'] } } } } } });
+  const px = await proxy(t);
+  const config = {
+    region: 'us-east-1', access_key: ci.accessKeyId, secret_key: ci.secretAccessKey, endpoints: [{ eks: `http://${NAME}:${em.port}`, sts: `http://${NAME}:${em.port}` }],
+    http_proxy: px.url, assume_role: [{ role_arn: 'arn:aws:iam::111111111111:role/r' }], allowed_account_ids: ['111111111111'],
+  };
+  const p = createEksProvider({ maxAttempts: 2 });
+  t.teardown(() => p.close?.());
+  em.resetCalls();
+  t.deepEqual((await p.configure({ config, env: {} })).diagnostics.filter((d) => d.severity === 'error'), []);
+  const ds = await p.readDataSource({ typeName: 'aws_eks_cluster', address: 'data.aws_eks_cluster.a', config: { name: 'alpha' } });
+  t.regex(ds.diagnostics[0]?.summary ?? '', /not found/, 'alpha lives in the default account, not the role\'s: the read was the role\'s');
+  t.deepEqual(px.seen.filter((s) => s.startsWith('POST')).length, 2, `AssumeRole and GetCallerIdentity through the proxy: ${px.seen.join(', ')}`);
+  t.true(px.seen.includes(`GET ${NAME}:${em.port}/clusters/alpha`));
+  const eks = em.callLog().filter((c) => c.service === 'eks');
+  t.true(eks.length > 0 && eks.every((c) => c.principal?.startsWith('arn:aws:sts::111111111111:assumed-role/r/')));
+  // With NO_PROXY naming the host, STS is called directly, where the name does not resolve.
+  const direct = createEksProvider({ maxAttempts: 1 });
+  t.teardown(() => direct.close?.());
+  const r = await direct.configure({ config: { ...config, no_proxy: NAME }, env: {} });
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  t.is(errors.length, 1);
+  t.regex(errors[0]?.summary ?? '', /validating provider credentials: cannot assume IAM role arn:aws:iam::111111111111:role\/r/);
 });

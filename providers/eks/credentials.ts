@@ -121,8 +121,8 @@ function assumeRoleProvider(role: AssumeRoleSpec, source: AwsCredentialIdentityP
 /** A failure to assume a role, naming it (the provider's "Cannot assume IAM Role"). */
 export class AssumeRoleError extends Error {
   constructor(readonly roleArn: string, cause: unknown) {
+    // The default name: messages show the AWS error's code inside, not this wrapper's class.
     super(`cannot assume IAM role ${roleArn}: ${errorText(cause)}`);
-    this.name = 'AssumeRoleError';
   }
 }
 
