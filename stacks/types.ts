@@ -80,6 +80,8 @@ export const CLUSTER_FIELDS = {
   identityProviders: [IDENTITY_PROVIDER_FIELDS], rbacBindings: [RBAC_BINDING_FIELDS],
 } as const satisfies FieldsOf<ClusterSpec>;
 
+export const ASSUME_ROLE_FIELDS = { roleArn: 'value', sessionName: 'value', externalId: 'value' } as const satisfies FieldsOf<NonNullable<EnvironmentSpec['assumeRole']>>;
+
 export const ENVIRONMENT_FIELDS = {
-  name: 'value', region: 'value', accountId: 'value', endpoint: 'value', statePath: 'value', clusters: [CLUSTER_FIELDS],
+  name: 'value', region: 'value', accountId: 'value', assumeRole: ASSUME_ROLE_FIELDS, defaultTags: 'map', endpoint: 'value', statePath: 'value', clusters: [CLUSTER_FIELDS],
 } as const satisfies FieldsOf<EnvironmentSpec>;
