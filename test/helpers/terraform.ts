@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,12 +60,46 @@ export function terraformEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 export type TfResult = { code: number; stdout: string; stderr: string };
 
+/**
+ * Terraform runs in a process group of its own (with the provider plugins it starts), killed whole when
+ * this test process ends: ava stops a timed-out test file with SIGTERM, and a terraform left running
+ * would keep its provider plugin (~0.6 GiB) alive with no parent.
+ */
+const running = new Set<number>();
+let cleanupHooked = false;
+function killRunning(): void {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  running.clear();
+}
+function hookCleanup(): void {
+  if (cleanupHooked) return;
+  cleanupHooked = true;
+  process.on('exit', killRunning);
+  process.once('SIGTERM', () => {
+    killRunning();
+    process.exit(143);
+  });
+}
+
 /** Runs terraform in a folder; resolves with its exit code and output (never rejects on exit code). */
 export function terraform(cwd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<TfResult> {
+  hookCleanup();
   return new Promise((resolve, reject) => {
-    execFile('terraform', args, { cwd, env: terraformEnv(extraEnv), maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof (err as NodeJS.ErrnoException).code !== 'number') return reject(err);
-      resolve({ code: err ? Number((err as NodeJS.ErrnoException).code) : 0, stdout, stderr });
+    const child = spawn('terraform', args, { cwd, env: terraformEnv(extraEnv), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) running.add(child.pid);
+    let stdout = '', stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (child.pid !== undefined) running.delete(child.pid);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
   });
 }
