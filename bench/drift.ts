@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startEmulator } from '../emulator';
 import { terraformAvailable, terraformEnv } from '../test/helpers/terraform';
-import { mapBounded } from '../engine/util';
+import { mapBounded } from '../lib/concurrency';
 import { clusterName, fleetStack, sdkClient, seedFleet, writeStack, writeTerraformStateFromLive, type FleetSpec } from '../test/fixtures/drift/fleet';
 
 // Quiet the AWS SDK's Node-version notice (read when the first client is built), as the CLI does.

@@ -1,5 +1,5 @@
 import type { Io } from './command';
-import { formatElapsed } from '../engine/util';
+import { formatDuration } from '../lib/duration';
 
 /**
  * Refresh progress for people at a terminal: plan's engine only reports each read (onRefresh); this
@@ -14,7 +14,7 @@ export function refreshProgress(io: Io, everyMs = 2000): { onRefresh: (done: num
   const line = () => {
     if (done >= total) return;
     printed = true;
-    io.stderr.write(`Refreshing state... ${done}/${total} objects read [${formatElapsed(Date.now() - started)} elapsed]\n`);
+    io.stderr.write(`Refreshing state... ${done}/${total} objects read [${formatDuration(Date.now() - started)} elapsed]\n`);
   };
   return {
     onRefresh(d, t) {
@@ -29,7 +29,7 @@ export function refreshProgress(io: Io, everyMs = 2000): { onRefresh: (done: num
     stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
-      if (printed) io.stderr.write(`Refreshed ${done}/${total} objects [${formatElapsed(Date.now() - started)}]\n`);
+      if (printed) io.stderr.write(`Refreshed ${done}/${total} objects [${formatDuration(Date.now() - started)}]\n`);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { createTwoFilesPatch } from 'diff';
+import { colors, type Color } from '../lib/color';
 import { escapeControls, htmlCode, mdCode, mdFence } from '../lib/escape';
 import { STATUSES, type DriftReport, type ResourceDrift, type Status } from './model';
 
@@ -43,8 +44,6 @@ export function reportJson(report: DriftReport): string {
 }
 
 const SYMBOL: Record<Status, string> = { in_sync: ' ', changed: '~', missing: '+', unmanaged: '?', unknown: '!', ignored: '-' };
-const ANSI = { red: '\u001b[31m', green: '\u001b[32m', yellow: '\u001b[33m', cyan: '\u001b[36m', dim: '\u001b[2m', bold: '\u001b[1m', reset: '\u001b[0m' };
-type Color = Exclude<keyof typeof ANSI, 'reset'>;
 const STATUS_COLOR: Record<Status, Color> = { in_sync: 'dim', changed: 'yellow', missing: 'green', unmanaged: 'cyan', unknown: 'red', ignored: 'dim' };
 
 /** A live status worth showing: anything but the settled ACTIVE. */
@@ -72,7 +71,7 @@ function differenceLine(d: ResourceDrift['differences'][number]): string {
 }
 
 export function renderHuman(report: DriftReport, opts: { color: boolean; verbose?: boolean }): string {
-  const paint = (c: Color, s: string) => (opts.color ? `${ANSI[c]}${s}${ANSI.reset}` : s);
+  const paint = (c: Color, s: string) => colors(opts.color)[c](s);
   const lines: string[] = [`Drift check of stack ${e(report.stack)}${report.shard ? `, shard ${e(report.shard)}` : ''}`, ''];
   for (const r of report.resources) {
     if (r.status === 'in_sync' && !opts.verbose) continue;

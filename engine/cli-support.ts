@@ -8,10 +8,12 @@ import { apply, type ApplyResult, type ApplyUi, type StepKind } from './apply';
 import { parseConfig, type StackConfig } from './config';
 import { acquireLock, type StateLock } from './lock';
 import type { Plan } from './plan';
-import { colorEnabled, colors, renderDiagnostics, type Colors } from './render';
+import { colorEnabled, colors, type Colors } from '../lib/color';
+import { renderDiagnostics } from './render';
 import { readTerraformJson, resolveStack, StackInputError, type StackLocation } from './stack-files';
 import { StateManager } from './state';
-import { EngineError, formatElapsed } from './util';
+import { formatDuration } from '../lib/duration';
+import { EngineError } from './util';
 import { escapeControls } from '../lib/escape';
 import { closeWorkspace, openWorkspace, type Workspace } from './workspace';
 
@@ -26,7 +28,7 @@ export const PARALLELISM_FLAG: Record<string, FlagSpec> = {
 };
 
 export function colorsFor(io: Io, values: Parsed['values'], stream: 'stdout' | 'stderr' = 'stdout'): Colors {
-  return colors(colorEnabled(io[stream], io.env, typeof values.color === 'boolean' ? values.color : undefined));
+  return colors(colorEnabled(io[stream], io.env, values.color));
 }
 
 /** The --parallelism flag, or undefined when not given (plan and apply then use their own defaults). */
@@ -103,8 +105,8 @@ export function progressUi(io: Io, c: Colors): ApplyUi {
   const e = escapeControls;
   return {
     start: (a, k, id) => w(`${c.bold(e(a))}: ${VERBS[k][0]}${id ? ` [id=${e(id)}]` : ''}`),
-    still: (a, k, ms) => w(`${c.bold(e(a))}: ${VERBS[k][1]} [${formatElapsed(ms)} elapsed]`),
-    done: (a, k, ms, id) => w(`${c.bold(e(a))}: ${VERBS[k][2]} after ${formatElapsed(ms)}${id ? ` [id=${e(id)}]` : ''}`),
+    still: (a, k, ms) => w(`${c.bold(e(a))}: ${VERBS[k][1]} [${formatDuration(ms)} elapsed]`),
+    done: (a, k, ms, id) => w(`${c.bold(e(a))}: ${VERBS[k][2]} after ${formatDuration(ms)}${id ? ` [id=${e(id)}]` : ''}`),
     failed: (a, k) => w(`${c.bold(e(a))}: ${c.red(`${k} failed`)}`),
     progress: (a, m) => { if (tty) w(`${c.bold(e(a))}: ${e(m)}`); },
   };

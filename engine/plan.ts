@@ -4,7 +4,8 @@ import type { ChangeDescription, ChangeDetails, Diagnostic, ObjectValue, Path, R
 import { hasErrors, isUnknown, UNKNOWN } from './protocol';
 import { proposedNew } from './schema';
 import { resourceAddress, type StateInstance, type StateV4 } from './state';
-import { clone, containsUnknown, EngineError, error, isObject, mapBounded, valuesEqual } from './util';
+import { mapBounded } from '../lib/concurrency';
+import { clone, containsUnknown, EngineError, error, isObject, valuesEqual } from './util';
 import { providerNameFor, resolveConfig, resourceSchema, type Workspace } from './workspace';
 import type { ResourceConfig } from './config';
 import { providerConfigAddress } from './config';

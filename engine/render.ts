@@ -1,6 +1,7 @@
 import type { DetailLine, Diagnostic, ObjectValue, Path, Value } from './protocol';
 import { isUnknown } from './protocol';
 import { hasChanges, outsideChanges, planCounts, type OutsideChange, type Plan, type ResourceChange } from './plan';
+import type { Colors } from '../lib/color';
 import { escapeControls as e } from '../lib/escape';
 import { formatDiagnostic, isObject, valuesEqual } from './util';
 
@@ -9,22 +10,6 @@ import { formatDiagnostic, isObject, valuesEqual } from './util';
  * addresses, notes, identity-preview lines and diagnostics carry live or stack text: each goes
  * through escapeControls where it enters a line, before any colour is added.
  */
-
-export type Colors = { green(s: string): string; red(s: string): string; yellow(s: string): string; bold(s: string): string; cyan(s: string): string };
-
-export function colors(enabled: boolean): Colors {
-  const wrap = (code: number) => (s: string) => (enabled ? `\x1b[${code}m${s}\x1b[0m` : s);
-  return { green: wrap(32), red: wrap(31), yellow: wrap(33), bold: wrap(1), cyan: wrap(36) };
-}
-
-/**
- * `--color` forces colour (also when piped, and over NO_COLOR: a flag on the command line wins over the
- * environment, as no-color.org asks), `--no-color` turns it off; otherwise colour on a TTY unless NO_COLOR.
- */
-export function colorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, flag: boolean | undefined): boolean {
-  if (flag !== undefined) return flag;
-  return stream.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '');
-}
 
 const KNOWN_AFTER = '(known after apply)';
 

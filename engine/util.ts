@@ -90,45 +90,6 @@ export function clone<T extends Value | undefined>(v: T): T {
   return v;
 }
 
-/**
- * Parses Terraform durations (Go's time.ParseDuration: "40m", "1h30m", "90s", "1.5h", units ns, us/µs,
- * ms, s, m, h) to whole milliseconds; undefined if malformed.
- */
-export function parseDuration(text: string): number | undefined {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let matched = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
-    total += Number(m[1]) * units[m[2]!]!;
-    matched = re.lastIndex;
-  }
-  return matched === text.length && text.length > 0 ? Math.round(total) : undefined;
-}
-
-/** `1m10s`, as Terraform prints elapsed times. */
-export function formatElapsed(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  return `${m}m${s % 60}s`;
-}
-
-/** Runs async work with at most `limit` at once; resolves when all have settled. */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
-}
-
 /** Whether a process of this host is running (EPERM: it is, owned by someone else). */
 export function pidAlive(pid: number): boolean {
   try {

@@ -6,7 +6,8 @@ import type { BlockSchema, Diagnostic, ObjectValue, Provider, ProviderFactory, P
 import { hasErrors, UNKNOWN } from './protocol';
 import { checkSchemaPath, conformBlock } from './schema';
 import { resourceAddress, type StateV4 } from './state';
-import { EngineError, error, isObject, parseDuration } from './util';
+import { parseDuration } from '../lib/duration';
+import { EngineError, error, isObject } from './util';
 
 /**
  * A configuration with its providers instantiated and configured: what plan and apply work on.

@@ -1,3 +1,4 @@
+import { colors, type Color } from '../lib/color';
 import { mapIdentity } from './mapping';
 import type { IdentityChange, MapOptions, MappingResult, OidcConfig, SampleIdentity } from './types';
 
@@ -39,8 +40,6 @@ export function previewChange(before: OidcConfig | null, after: OidcConfig | nul
   });
 }
 
-const ANSI = { red: '\u001b[31m', yellow: '\u001b[33m', green: '\u001b[32m', dim: '\u001b[2m', reset: '\u001b[0m' };
-
 function groupsText(groups: string[]): string {
   return groups.length ? groups.join(', ') : '(none)';
 }
@@ -58,7 +57,7 @@ function side(r: MappingResult | null): string {
  * them, or all groups lost); `+` gains it.
  */
 export function renderIdentityChanges(changes: IdentityChange[], opts: { color: boolean }): string[] {
-  const paint = (color: keyof typeof ANSI, s: string) => (opts.color ? `${ANSI[color]}${s}${ANSI.reset}` : s);
+  const paint = (color: Color, s: string) => colors(opts.color)[color](s);
   return changes.map((c) => {
     const { before: b, after: a } = c;
     if (c.rejected) {

@@ -6,7 +6,7 @@ import test from 'ava';
 import type { Io } from '../cli/command';
 import { startEmulator } from '../emulator';
 import { progressUi } from '../engine/cli-support';
-import { colors } from '../engine/render';
+import { colors } from '../lib/color';
 import { bin, tempDir } from './helpers/project';
 
 /**

@@ -61,7 +61,7 @@ test('--color forces colour when the output is piped (and over NO_COLOR); --no-c
   t.true(plan(['--color'], { NO_COLOR: '1' }).stdout.includes(ESC), 'the flag wins over NO_COLOR');
   t.false(plan([]).stdout.includes(ESC), 'piped: no colour by default');
   t.false(plan(['--no-color']).stdout.includes(ESC));
-  const { colorEnabled } = require('../engine/render') as typeof import('../engine/render');
+  const { colorEnabled } = require('../lib/color') as typeof import('../lib/color');
   t.true(colorEnabled({ isTTY: true }, {}, undefined));
   t.false(colorEnabled({ isTTY: true }, { NO_COLOR: '1' }, undefined));
   t.false(colorEnabled({ isTTY: true }, {}, false));

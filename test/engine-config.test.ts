@@ -2,7 +2,7 @@ import test from 'ava';
 import { collectReferences, evaluate, parseTemplate } from '../engine/expressions';
 import { buildGraph } from '../engine/graph';
 import { UNKNOWN, isUnknown } from '../engine/protocol';
-import { parseDuration } from '../engine/util';
+import { parseDuration } from '../lib/duration';
 import { engineErrors, harness } from './fixtures/engine/harness';
 
 test('references parse with nested paths, whole-string and embedded, and $${ escapes', (t) => {

@@ -7,7 +7,8 @@ import { acquireLock, forceUnlock, lockPath } from '../engine/lock';
 import { plan, planCounts } from '../engine/plan';
 import { checkPlanFile, readPlanFile, writePlanFile } from '../engine/planfile';
 import { isUnknown } from '../engine/protocol';
-import { colors, renderPlan } from '../engine/render';
+import { colors } from '../lib/color';
+import { renderPlan } from '../engine/render';
 import { readState, removeDeadWritersTempFiles, StateManager, writeStateFile } from '../engine/state';
 import { engineErrors, harness } from './fixtures/engine/harness';
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { startEmulator } from '../emulator';
-import { mapBounded } from '../engine/util';
+import { mapBounded } from '../lib/concurrency';
 import { captureIo, runCommand } from './helpers/in-process';
 import { terraform, terraformTest } from './helpers/terraform';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import test from 'ava';
 import { startEmulator } from '../emulator/index';
 import type { BlockSchema, CtyType, ObjectValue, Value } from '../engine/protocol';
-import { parseDuration } from '../engine/util';
+import { parseDuration } from '../lib/duration';
 import { PROVIDER_ARGUMENTS, argumentsTable, resolveProviderSettings, ruleFor, schemaArguments } from '../providers/eks/settings';
 import schemaJson from '../providers/eks/schema.json';
 import { providerBlock, writeStack } from './fixtures/drift/fleet';

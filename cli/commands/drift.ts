@@ -4,9 +4,9 @@ import type { Command, Io } from '../command';
 import { numberFlag, STACK_FLAGS, stringFlag, UsageError, type Parsed } from '../args';
 import { readTerraformJson, resolveStack } from '../../engine/stack-files';
 import { writeFileAtomicSync } from '../../lib/files';
-import { parseDuration } from '../../engine/util';
+import { parseDuration } from '../../lib/duration';
 import { COLOR_FLAG } from '../../engine/cli-support';
-import { colorEnabled } from '../../engine/render';
+import { colorEnabled } from '../../lib/color';
 import { exitCode, loadIgnoreFile, parseShard, renderHuman, renderMarkdown, reportJson, runDrift, summaryLine, type Shard } from '../../drift';
 
 /**
@@ -43,7 +43,7 @@ function formatFlag(values: Parsed['values']): Format {
 
 function colorOn(io: Io, values: Parsed['values'], toFile: boolean): boolean {
   // A report written to a file never carries escape codes.
-  return !toFile && colorEnabled(io.stdout, io.env, typeof values.color === 'boolean' ? values.color : undefined);
+  return !toFile && colorEnabled(io.stdout, io.env, values.color);
 }
 
 export const command: Command = {

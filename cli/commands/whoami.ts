@@ -10,7 +10,7 @@ import {
   oidcFromTerraform, parseSampleIdentities, rolesFor, siblingConfigs, type MappingResult, type OidcConfig, type RbacBinding, type SampleIdentity,
 } from '../../identity';
 import { COLOR_FLAG } from '../../engine/cli-support';
-import { colorEnabled } from '../../engine/render';
+import { colorEnabled, colors, type Color } from '../../lib/color';
 
 /**
  * `eksidp whoami`: the Kubernetes username and groups a token (or a claims set, or each sample
@@ -125,7 +125,7 @@ async function readInput(io: Io, values: Parsed['values'], sampleIdentities: Sam
 }
 
 function colorOn(io: Io, values: Parsed['values']): boolean {
-  return !values.json && colorEnabled(io.stdout, io.env, typeof values.color === 'boolean' ? values.color : undefined);
+  return !values.json && colorEnabled(io.stdout, io.env, values.color);
 }
 
 function resultJson(r: MappingResult, bindings: RbacBinding[] | undefined): Record<string, unknown> {
@@ -197,8 +197,7 @@ export const command: Command = {
 
     const input = await readInput(io, values, sampleIdentities, address);
     const color = colorOn(io, values);
-    const ANSI = { red: '\u001b[31m', green: '\u001b[32m', yellow: '\u001b[33m' } as const;
-    const paint = (c: keyof typeof ANSI, s: string) => (color ? `${ANSI[c]}${s}\u001b[0m` : s);
+    const paint = (c: Color, s: string) => colors(color)[c](s);
 
     if (input.kind === 'single') {
       const r = mapIdentity(config, input.claims, { requireTokenClaims: input.strict });

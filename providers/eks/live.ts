@@ -1,6 +1,7 @@
 import type { Cluster, OidcIdentityProviderConfig } from '@aws-sdk/client-eks';
 import type { BlockSchema, LiveObject, LiveReadRequest, LiveResourceRequest, LiveSnapshot, UnmanagedObject, Value } from '../../engine/protocol';
 import { isUnknown } from '../../engine/protocol';
+import { Limiter, mapBounded } from '../../lib/concurrency';
 import { firstBlock } from './client';
 import { CLUSTER_TYPE, clusterDataSourceState, clusterState, unusableClusterNote } from './cluster';
 import type { Ctx } from './common';
@@ -24,24 +25,6 @@ export type ClusterRead =
   | { name: string; kind: 'error'; error: string };
 
 export type ConfigRead = { name: string; config: OidcIdentityProviderConfig } | { name: string; error: string } | { name: string; gone: true };
-
-/** A FIFO semaphore for in-flight API calls. */
-export class Limiter {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(readonly limit: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
-    }
-  }
-}
 
 function describeError(e: unknown, signal: AbortSignal): string {
   if (signal.aborted) {
@@ -113,17 +96,12 @@ async function readOne(ctx: Ctx, name: string, signal: AbortSignal, limiter: Lim
  */
 export async function readClusters(ctx: Ctx, names: readonly string[], opts: { concurrency: number; signal: AbortSignal; onProgress?: (done: number, total: number) => void }, onRead: (read: ClusterRead) => void): Promise<void> {
   const limiter = new Limiter(Math.max(1, opts.concurrency));
-  let next = 0;
   let done = 0;
   opts.onProgress?.(0, names.length);
-  const worker = async () => {
-    while (next < names.length) {
-      const read = await readOne(ctx, names[next++]!, opts.signal, limiter);
-      onRead(read);
-      opts.onProgress?.(++done, names.length);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, names.length)) }, worker));
+  await mapBounded(names, opts.concurrency, async (name) => {
+    onRead(await readOne(ctx, name, opts.signal, limiter));
+    opts.onProgress?.(++done, names.length);
+  });
 }
 
 function known(v: Value | undefined): string | undefined {

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BlockSchema, Diagnostic, ObjectValue, Value } from '../../engine/protocol';
 import { isUnknown } from '../../engine/protocol';
-import { parseDuration } from '../../engine/util';
+import { parseDuration } from '../../lib/duration';
 
 /**
  * Every argument of hashicorp/aws 5.100's provider block, with what eksidp does with it. This table is

@@ -1,4 +1,5 @@
 import type { Progress } from '../../engine/protocol';
+import { formatDuration } from '../../lib/duration';
 
 /** The wait ran past its deadline; `lastStatus` is what EKS said last. */
 export class WaitTimeoutError extends Error {
@@ -12,12 +13,6 @@ export class AbortedError extends Error {
   constructor(what: string) {
     super(`interrupted while waiting for ${what}`);
   }
-}
-
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
