@@ -1,6 +1,6 @@
 import type { BlockSchema, CtyType, ObjectValue, Path, Value } from '../engine/protocol';
 import { isUnknown } from '../engine/protocol';
-import { canonicalJson, isObject } from '../engine/util';
+import { blocks, canonicalJson, isObject } from '../engine/util';
 import type { Difference } from './model';
 
 /**
@@ -164,8 +164,7 @@ export function argumentsDocument(block: BlockSchema, v: ObjectValue | null): Re
       if (name === 'timeouts') continue;
       const x = o[name];
       if (isUnknown(x)) continue;
-      const items = (Array.isArray(x) ? x : isObject(x ?? null) ? [x] : []).filter(isObject);
-      const docs = items.map((i) => doc(bt.block, i)).filter((d) => Object.keys(d).length > 0);
+      const docs = blocks(x).map((i) => doc(bt.block, i)).filter((d) => Object.keys(d).length > 0);
       if (docs.length === 0) continue;
       out[name] = bt.max_items === 1 || bt.nesting_mode === 'single' ? docs[0] : docs;
     }

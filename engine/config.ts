@@ -2,7 +2,7 @@ import path from 'node:path';
 import { collectReferences, parseReference } from './expressions';
 import type { Diagnostic, ObjectValue, Path, Value } from './protocol';
 import type { StackLocation } from './stack-files';
-import { canonicalJson, EngineError, error, isObject, sha256 } from './util';
+import { blocks, canonicalJson, EngineError, error, firstBlock, isObject, sha256 } from './util';
 
 /**
  * The stack's Terraform JSON as a model: providers, resources, data sources, their meta-arguments.
@@ -82,15 +82,10 @@ function normaliseSource(source: string): string {
 function rawMetadata(rawJson: Record<string, unknown>, mode: string, type: string, name: string): Value | undefined {
   const get = (o: unknown, k: string): unknown => (typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>)[k] : undefined);
   const body = get(get(rawJson[mode], type), name);
-  return get(Array.isArray(body) ? body[0] : body, '//') as Value | undefined;
+  return firstBlock(body)?.['//'];
 }
 
 /** Accepts one object or a list of objects (cdktf writes lists) for a block. */
-function blocksOf(v: Value): ObjectValue[] {
-  if (Array.isArray(v)) return v.filter(isObject);
-  return isObject(v) ? [v] : [];
-}
-
 const META = new Set(['depends_on', 'lifecycle', 'provider', 'count', 'for_each', 'provisioner', 'connection']);
 
 export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation): StackConfig {
@@ -104,18 +99,18 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
   // terraform block: backend and required_providers.
   let statePath = path.join(loc.dir, 'terraform.tfstate');
   const sources = new Map<string, string>();
-  for (const tf of blocksOf(json.terraform ?? null)) {
+  for (const tf of blocks(json.terraform ?? null)) {
     for (const [k, v] of Object.entries(tf)) {
       if (k === 'backend') {
-        for (const b of blocksOf(v)) {
+        for (const b of blocks(v)) {
           for (const [kind, cfg] of Object.entries(b)) {
             if (kind !== 'local') { diags.push(error(`backend "${kind}" is not supported: only the local backend is`, 'terraform.backend')); continue; }
-            const p = blocksOf(cfg)[0]?.path;
+            const p = firstBlock(cfg)?.path;
             if (typeof p === 'string' && p !== '') statePath = path.resolve(loc.dir, p);
           }
         }
       } else if (k === 'required_providers') {
-        for (const rp of blocksOf(v)) {
+        for (const rp of blocks(v)) {
           for (const [name, spec] of Object.entries(rp)) {
             const src = isObject(spec) ? spec.source : null;
             if (typeof src === 'string') sources.set(name, normaliseSource(src));
@@ -129,7 +124,7 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
   const providers = new Map<string, ProviderConfig>();
   for (const [name, v] of Object.entries(isObject(json.provider) ? json.provider : {})) {
     // cdktf writes a list of blocks, one per configuration; the ones with `alias` are extra configurations.
-    for (const block of blocksOf(v)) {
+    for (const block of blocks(v)) {
       const { alias, ...body } = block;
       if (alias !== undefined && alias !== null && (typeof alias !== 'string' || !/^[A-Za-z_][\w-]*$/.test(alias))) {
         diags.push(error(`invalid provider alias ${JSON.stringify(alias)}: a name is required`, `provider.${name}`, ['alias']));
@@ -143,7 +138,7 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
 
   const variables: Record<string, Value> = {};
   for (const [name, v] of Object.entries(isObject(json.variable) ? json.variable : {})) {
-    const block = blocksOf(v)[0];
+    const block = firstBlock(v);
     if (!block || !('default' in block)) diags.push(error('variables without a default are not supported (there is no -var)', `var.${name}`));
     else variables[name] = block.default ?? null;
   }
@@ -163,7 +158,7 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
         const address = mode === 'data' ? `data.${type}.${name}` : `${type}.${name}`;
         if (seen.has(address)) { diags.push(error('duplicate resource address: declared more than once', address)); continue; }
         seen.add(address);
-        const bodies = blocksOf(rawBody);
+        const bodies = blocks(rawBody);
         if (bodies.length !== 1) { diags.push(error(bodies.length === 0 ? 'the resource body must be an object' : 'duplicate resource address: declared more than once', address)); continue; }
         const body = bodies[0]!;
         for (const k of ['count', 'for_each', 'provisioner', 'connection']) {
@@ -187,7 +182,7 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
           });
         }
         const lifecycle: Lifecycle = { createBeforeDestroy: false, preventDestroy: false, ignoreChanges: [] };
-        const lc = body.lifecycle === undefined ? {} : blocksOf(body.lifecycle)[0];
+        const lc = body.lifecycle === undefined ? {} : firstBlock(body.lifecycle);
         if (!lc) diags.push(error('lifecycle must be an object', address, ['lifecycle']));
         for (const [k, v] of Object.entries(lc ?? {})) {
           if (k === 'create_before_destroy' || k === 'prevent_destroy') {

@@ -1,6 +1,6 @@
 import type { ObjectValue, Path, Value } from './protocol';
-import { isUnknown, UNKNOWN } from './protocol';
-import { isObject, pathString } from './util';
+import { formatPath, isUnknown, UNKNOWN } from './protocol';
+import { isObject } from './util';
 
 /**
  * Terraform JSON expressions: strings with `${...}` interpolations. Only references are supported
@@ -119,13 +119,13 @@ export function getPath(value: Value, path: Path): { value: Value } | { error: s
   for (let i = 0; i < path.length; i++) {
     const seg = path[i]!;
     if (isUnknown(cur)) return { value: UNKNOWN };
-    if (cur === null) return { error: `attempt to get attribute '${pathString(path.slice(0, i + 1))}' from a null value` };
+    if (cur === null) return { error: `attempt to get attribute '${formatPath(path.slice(0, i + 1))}' from a null value` };
     if (typeof seg === 'number') {
-      if (!Array.isArray(cur)) return { error: `'${pathString(path.slice(0, i))}' is not a list, cannot index it with [${seg}]` };
-      if (seg >= cur.length) return { error: `index ${seg} out of range for '${pathString(path.slice(0, i))}' (length ${cur.length})` };
+      if (!Array.isArray(cur)) return { error: `'${formatPath(path.slice(0, i))}' is not a list, cannot index it with [${seg}]` };
+      if (seg >= cur.length) return { error: `index ${seg} out of range for '${formatPath(path.slice(0, i))}' (length ${cur.length})` };
       cur = cur[seg]!;
     } else {
-      if (!isObject(cur)) return { error: `'${pathString(path.slice(0, i)) || 'value'}' has no attribute '${seg}'` };
+      if (!isObject(cur)) return { error: `'${formatPath(path.slice(0, i)) || 'value'}' has no attribute '${seg}'` };
       if (!(seg in cur)) return { error: `unsupported attribute '${seg}'` };
       cur = cur[seg]!;
     }

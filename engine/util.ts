@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Diagnostic, ObjectValue, Path, Value } from './protocol';
-import { isUnknown } from './protocol';
+import { formatPath, isUnknown } from './protocol';
 
 /** Problems found by the engine travel as diagnostics; this carries them to the CLI edge. */
 export class EngineError extends Error {
@@ -19,16 +19,28 @@ export function error(summary: string, address?: string, attribute?: Path, detai
 
 /** One line per diagnostic: `aws_x.y: oidc[0].issuer_url: summary (detail)`. */
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = [d.address, d.attribute && d.attribute.length ? pathString(d.attribute) : undefined].filter(Boolean).join(': ');
+  const where = [d.address, d.attribute && d.attribute.length ? formatPath(d.attribute) : undefined].filter(Boolean).join(': ');
   return `${where ? `${where}: ` : ''}${d.summary}${d.detail ? ` (${d.detail})` : ''}`;
-}
-
-export function pathString(path: Path): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
 export function isObject(v: unknown): v is ObjectValue {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !isUnknown(v);
+}
+
+/**
+ * A nested block's items: cdktf writes a block as a list of objects, hand-written Terraform JSON may
+ * give the object itself. null, an unknown value or a scalar holds none.
+ */
+export function blocks(v: unknown): ObjectValue[] {
+  if (Array.isArray(v)) return v.filter(isObject);
+  return isObject(v) ? [v] : [];
+}
+
+/** The first item of a nested block (of a single block: the block), as `blocks` reads them. */
+export function firstBlock(v: unknown): ObjectValue | undefined {
+  if (!Array.isArray(v)) return isObject(v) ? v : undefined;
+  for (const x of v) if (isObject(x)) return x;
+  return undefined;
 }
 
 /** JSON with sorted keys, so equal values hash equally. */

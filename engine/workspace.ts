@@ -7,7 +7,7 @@ import { hasErrors, UNKNOWN } from './protocol';
 import { checkSchemaPath, conformBlock } from './schema';
 import { resourceAddress, type StateV4 } from './state';
 import { parseDuration } from '../lib/duration';
-import { EngineError, error, isObject } from './util';
+import { EngineError, error, firstBlock, isObject } from './util';
 
 /**
  * A configuration with its providers instantiated and configured: what plan and apply work on.
@@ -45,10 +45,9 @@ export function providerNameFor(ws: Workspace, address: string): string {
 
 /** Parses the timeouts block of a conformed config into milliseconds. */
 export function timeoutsOf(config: ObjectValue | null, address: string, diags?: Diagnostic[]): Timeouts {
-  const t = config?.timeouts;
-  const block = Array.isArray(t) ? t[0] : t;
+  const block = firstBlock(config?.timeouts);
   const out: Timeouts = {};
-  if (!isObject(block)) return out;
+  if (!block) return out;
   for (const k of ['create', 'update', 'delete', 'read'] as const) {
     const v = block[k];
     if (typeof v !== 'string') continue;

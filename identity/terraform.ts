@@ -1,3 +1,4 @@
+import { firstBlock, isObject } from '../engine/util';
 import type { OidcConfig, RbacBinding, SampleIdentity } from './types';
 
 /**
@@ -17,10 +18,6 @@ export class IdentityDataError extends Error {
 }
 
 type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** A `${...}` interpolation: its value is known only to Terraform, at plan time. */
 export function isTerraformReference(v: unknown): boolean {
@@ -46,8 +43,8 @@ function stringField(block: Json, key: string, required: boolean): string | unde
  * field for a missing/mistyped value or an unresolvable `${...}` reference.
  */
 export function oidcFromTerraform(obj: unknown): OidcConfig {
-  const block = Array.isArray(obj) ? obj[0] : obj;
-  if (!isObject(block)) throw new IdentityDataError('oidc block is missing or not an object', 'oidc');
+  const block = firstBlock(obj);
+  if (!block) throw new IdentityDataError('oidc block is missing or not an object', 'oidc');
   const config: OidcConfig = {
     issuerUrl: stringField(block, 'issuer_url', true)!,
     clientId: stringField(block, 'client_id', true)!,
@@ -150,8 +147,8 @@ export function listIdentityProviderConfigs(tfJson: Json): ConfigEntry[] {
 }
 
 function oidcConfigName(resource: Json): string | undefined {
-  const block = Array.isArray(resource.oidc) ? resource.oidc[0] : resource.oidc;
-  return isObject(block) && typeof block.identity_provider_config_name === 'string' ? block.identity_provider_config_name : undefined;
+  const name = firstBlock(resource.oidc)?.identity_provider_config_name;
+  return typeof name === 'string' ? name : undefined;
 }
 
 /**

@@ -37,13 +37,6 @@ export function isLoopback(url: string | undefined): boolean {
   }
 }
 
-/** cdktf writes blocks as a list of one object; hand-written JSON often uses the object itself. */
-export function firstBlock(v: Value | undefined): ObjectValue | undefined {
-  if (Array.isArray(v)) return v.length > 0 && v[0] !== null && typeof v[0] === 'object' && !Array.isArray(v[0]) ? (v[0] as ObjectValue) : undefined;
-  if (v !== null && typeof v === 'object') return v as ObjectValue;
-  return undefined;
-}
-
 function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;

@@ -1,6 +1,7 @@
 import type { Cluster, CreateClusterRequest, LogType, UpdateClusterConfigRequest } from '@aws-sdk/client-eks';
 import type { ApplyResourceChangeRequest, ApplyResourceChangeResponse, BlockSchema, Diagnostic, ObjectValue, Path, ReadResourceResponse, Value } from '../../engine/protocol';
-import { firstBlock, sdk } from './client';
+import { firstBlock } from '../../engine/util';
+import { sdk } from './client';
 import { MINUTE, errorDiag, failureDiag, requestToken, retryInUse, waitContext, waitUpdate, type Ctx } from './common';
 import { isInUse, isNotFound } from './errors';
 import type { TagConfig } from './settings';

@@ -4,7 +4,7 @@ import {
   bindingLabel, canProduce, checkBindings, identityMetadata, IdentityDataError, mapIdentity, oidcFromTerraform, parseSampleIdentities, previewChange,
   renderIdentityChanges, rolesFor, type Finding, type IdentityChange, type MappingResult, type OidcConfig, type RbacBinding, type SampleIdentity,
 } from '../../identity';
-import { firstBlock } from './client';
+import { firstBlock } from '../../engine/util';
 import { CLUSTER_TYPE } from './cluster';
 import { IDP_TYPE } from './idp';
 

@@ -1,4 +1,5 @@
 import type { OidcIdentityProviderConfig, OidcIdentityProviderConfigRequest } from '@aws-sdk/client-eks';
+import { firstBlock } from '../../engine/util';
 import { sdk } from './client';
 import type {
   ApplyResourceChangeRequest,
@@ -29,10 +30,7 @@ export function parseIdpId(id: string): { cluster: string; name: string } | unde
 }
 
 function oidcOf(state: ObjectValue | null): ObjectValue {
-  const o = state?.oidc;
-  if (Array.isArray(o) && o[0] && typeof o[0] === 'object' && !Array.isArray(o[0])) return o[0] as ObjectValue;
-  if (o && typeof o === 'object' && !Array.isArray(o)) return o as ObjectValue;
-  return {};
+  return firstBlock(state?.oidc) ?? {};
 }
 
 function strOrUndef(v: Value | undefined): string | undefined {

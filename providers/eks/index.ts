@@ -10,7 +10,8 @@ import {
   type ProviderSchema,
   type ResourceSchema,
 } from '../../engine/protocol';
-import { DEFAULT_TUNING, LOOPBACK_TUNING, endpointOf, firstBlock, isLoopback, tuningFromEnv, type Tuning } from './client';
+import { firstBlock } from '../../engine/util';
+import { DEFAULT_TUNING, LOOPBACK_TUNING, endpointOf, isLoopback, tuningFromEnv, type Tuning } from './client';
 import { CLUSTER_TYPE, applyCluster, clusterDataSourceState, clusterRequiresReplace, describeCluster, readCluster } from './cluster';
 import { errorDiag, failureDiag } from './common';
 import { describeIdentityChange } from './describe';

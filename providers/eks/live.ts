@@ -2,7 +2,7 @@ import type { Cluster, OidcIdentityProviderConfig } from '@aws-sdk/client-eks';
 import type { BlockSchema, LiveObject, LiveReadRequest, LiveResourceRequest, LiveSnapshot, UnmanagedObject, Value } from '../../engine/protocol';
 import { isUnknown } from '../../engine/protocol';
 import { Limiter, mapBounded } from '../../lib/concurrency';
-import { firstBlock } from './client';
+import { firstBlock } from '../../engine/util';
 import { CLUSTER_TYPE, clusterDataSourceState, clusterState, unusableClusterNote } from './cluster';
 import type { Ctx } from './common';
 import { errorMessage, errorName, isNotFound } from './errors';

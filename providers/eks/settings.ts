@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { BlockSchema, Diagnostic, ObjectValue, Value } from '../../engine/protocol';
 import { isUnknown } from '../../engine/protocol';
 import { parseDuration } from '../../lib/duration';
+import { blocks, firstBlock } from '../../engine/util';
 
 /**
  * Every argument of hashicorp/aws 5.100's provider block, with what eksidp does with it. This table is
@@ -156,11 +157,6 @@ function isSet(v: Value | undefined): boolean {
   return true;
 }
 
-function blocks(v: Value | undefined): ObjectValue[] {
-  if (Array.isArray(v)) return v.filter((x): x is ObjectValue => x !== null && typeof x === 'object' && !Array.isArray(x));
-  return v !== null && typeof v === 'object' && !isUnknown(v) ? [v as ObjectValue] : [];
-}
-
 /** The blocks: the names the table gives attributes of (`assume_role.role_arn` → `assume_role`). */
 const BLOCKS = new Set(Object.keys(PROVIDER_ARGUMENTS).filter((k) => k.includes('.')).map((k) => k.slice(0, k.indexOf('.'))));
 
@@ -289,7 +285,7 @@ export type ResolvedSettings = {
 
 /** The EKS endpoint: `endpoints.eks`, then AWS_ENDPOINT_URL_EKS / AWS_ENDPOINT_URL. */
 export function eksEndpointOf(config: ObjectValue, env: NodeJS.ProcessEnv): string | undefined {
-  return str(blocks(arg(config, 'endpoints'))[0]?.eks) ?? str(env.AWS_ENDPOINT_URL_EKS) ?? str(env.AWS_ENDPOINT_URL);
+  return str(firstBlock(arg(config, 'endpoints'))?.eks) ?? str(env.AWS_ENDPOINT_URL_EKS) ?? str(env.AWS_ENDPOINT_URL);
 }
 
 const ARN = /^arn:[\w-]+:[\w-]*:[\w-]*:[\w-]*:.+$/;
@@ -376,7 +372,7 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
     credentials.assumeRoles.push(spec);
   });
 
-  const web = blocks(arg(config, 'assume_role_with_web_identity'))[0];
+  const web = firstBlock(arg(config, 'assume_role_with_web_identity'));
   if (web) {
     const at = ['assume_role_with_web_identity', 0];
     const roleArn = arnOf(blockArg(web, 'role_arn'), 'assume_role_with_web_identity.role_arn', [...at, 'role_arn'], diags) ?? str(env.AWS_ROLE_ARN);
@@ -400,7 +396,7 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
     }
   }
 
-  const endpoints = blocks(arg(config, 'endpoints'))[0];
+  const endpoints = firstBlock(arg(config, 'endpoints'));
   const stsEndpoint = str(endpoints?.sts) ?? str(env.AWS_ENDPOINT_URL_STS) ?? str(env.AWS_ENDPOINT_URL);
   const guard: AccountGuard = {
     allowed: strs(arg(config, 'allowed_account_ids')),
@@ -438,9 +434,9 @@ const DEFAULT_TAGS_ENV = 'TF_AWS_DEFAULT_TAGS_';
 export function tagConfig(config: ObjectValue, env: NodeJS.ProcessEnv): TagConfig {
   const fromEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (k.startsWith(DEFAULT_TAGS_ENV) && k.length > DEFAULT_TAGS_ENV.length && v !== undefined) fromEnv[k.slice(DEFAULT_TAGS_ENV.length)] = v;
-  const block = blocks(arg(config, 'default_tags'))[0];
+  const block = firstBlock(arg(config, 'default_tags'));
   const defaults = { ...fromEnv, ...strMap(block ? blockArg(block, 'tags') : undefined) };
-  const ignore = blocks(arg(config, 'ignore_tags'))[0];
+  const ignore = firstBlock(arg(config, 'ignore_tags'));
   const list = (name: string) => (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const ignoreKeys = [...new Set([...strs(ignore ? blockArg(ignore, 'keys') : undefined), ...list('TF_AWS_IGNORE_TAGS_KEYS')])];
   const ignorePrefixes = [...new Set([...strs(ignore ? blockArg(ignore, 'key_prefixes') : undefined), ...list('TF_AWS_IGNORE_TAGS_KEY_PREFIXES')])];

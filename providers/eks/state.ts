@@ -1,4 +1,5 @@
 import { UNKNOWN, isUnknown, schemaEntries, type BlockSchema, type CtyType, type ObjectValue, type Path, type Value } from '../../engine/protocol';
+import { blocks, firstBlock } from '../../engine/util';
 
 /**
  * Schema-driven shaping of values, so state has exactly Terraform's shape: every attribute present
@@ -16,14 +17,6 @@ function sortSet(v: Value): Value {
   return v;
 }
 
-/** Accepts a block given as a list of objects (cdktf) or as one object (hand-written JSON). */
-function blockItems(v: Value | undefined): ObjectValue[] {
-  if (v === undefined || v === null) return [];
-  if (Array.isArray(v)) return v.filter((x): x is ObjectValue => x !== null && typeof x === 'object' && !Array.isArray(x));
-  if (typeof v === 'object' && !isUnknown(v)) return [v as ObjectValue];
-  return [];
-}
-
 export function shape(block: BlockSchema, v: ObjectValue | null | undefined): ObjectValue {
   const src = v ?? {};
   const out: ObjectValue = {};
@@ -36,10 +29,10 @@ export function shape(block: BlockSchema, v: ObjectValue | null | undefined): Ob
     if (isUnknown(x)) {
       out[name] = UNKNOWN;
     } else if (bt.nesting_mode === 'single') {
-      const items = blockItems(x);
-      out[name] = items.length ? shape(bt.block, items[0]) : null;
+      const item = firstBlock(x);
+      out[name] = item ? shape(bt.block, item) : null;
     } else {
-      out[name] = blockItems(x).map((item) => shape(bt.block, item));
+      out[name] = blocks(x).map((item) => shape(bt.block, item));
     }
   }
   return out;

@@ -1,13 +1,15 @@
 /**
  * Validation rules for EKS clusters and OIDC identity provider configs, as pure functions over plain
- * objects. No SDK or engine imports (the issuer URL rule is identity/issuer.ts, shared with the emulator): the provider runs them at plan time and the cdktf constructs
- * (stacks/) run the very same rules at synth time.
+ * objects. No SDK imports, only pure helpers (engine/util's values, identity/issuer.ts's issuer URL rule,
+ * shared with the emulator): the provider runs them at plan time and the cdktf constructs (stacks/) run
+ * the very same rules at synth time.
  *
  * A value that is not known yet (a reference to a resource not yet created: `undefined`, the engine's
  * UNKNOWN marker, or a string still holding a Terraform interpolation `${...}`) is skipped, never
  * reported: it is checked again once it is known.
  */
 
+import { firstBlock } from '../../engine/util';
 import { issuerUrlProblem } from '../../identity/issuer';
 
 export type Path = (string | number)[];
@@ -38,13 +40,6 @@ export function isUnknownValue(v: unknown): boolean {
 
 function known(v: unknown): boolean {
   return !isUnknownValue(v) && v !== null;
-}
-
-/** cdktf writes nested blocks as a list of one object; hand-written JSON may use the object itself. */
-export function singleBlock(v: unknown): Record<string, unknown> | undefined {
-  if (Array.isArray(v)) return v.length > 0 && typeof v[0] === 'object' && v[0] !== null ? (v[0] as Record<string, unknown>) : undefined;
-  if (typeof v === 'object' && v !== null && !isUnknownValue(v)) return v as Record<string, unknown>;
-  return undefined;
 }
 
 export function validateClusterName(name: unknown, path: Path = ['name']): Issue[] {
@@ -105,7 +100,7 @@ export type IdentityProviderConfigInput = {
 export function validateIdentityProviderConfig(config: IdentityProviderConfigInput): Issue[] {
   const issues: Issue[] = [];
   issues.push(...validateClusterName(config.cluster_name, ['cluster_name']));
-  const oidc = singleBlock(config.oidc);
+  const oidc = firstBlock(config.oidc);
   if (!oidc) {
     if (!isUnknownValue(config.oidc)) issues.push({ path: ['oidc'], message: 'exactly one oidc block is required' });
   } else {
@@ -185,7 +180,7 @@ export function validateClusterConfigs(input: ClusterConfigsInput): AddressedIss
   const byCluster = new Map<string, { address: string; oidc: Record<string, unknown> }[]>();
   for (const c of input.configs) {
     if (!known(c.cluster_name) || typeof c.cluster_name !== 'string') continue;
-    const oidc = singleBlock(c.oidc);
+    const oidc = firstBlock(c.oidc);
     if (!oidc) continue;
     const list = byCluster.get(c.cluster_name) ?? [];
     list.push({ address: c.address, oidc });
