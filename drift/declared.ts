@@ -4,7 +4,7 @@ import { makeLookup } from '../engine/plan';
 import type { Diagnostic, LiveResourceRequest, ObjectValue, Value } from '../engine/protocol';
 import { isUnknown } from '../engine/protocol';
 import { resourceAddress, type StateInstance, type StateV4 } from '../engine/state';
-import { valuesEqual } from '../engine/util';
+import { EXACT, valuesEqual } from '../engine/util';
 import { resolveConfig, type Workspace } from '../engine/workspace';
 
 /**
@@ -79,6 +79,6 @@ export function unchangedReferences(d: Declared, lookup: Lookup): boolean {
   return d.references.every(({ ref, got }) => {
     const now = lookup(ref);
     if ('error' in got || 'error' in now) return 'error' in got && 'error' in now && got.error === now.error;
-    return valuesEqual(got.value, now.value);
+    return valuesEqual(got.value, now.value, EXACT);
   });
 }

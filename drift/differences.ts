@@ -1,6 +1,6 @@
 import type { BlockSchema, CtyType, ObjectValue, Path, Value } from '../engine/protocol';
 import { isUnknown } from '../engine/protocol';
-import { blocks, canonicalJson, isObject } from '../engine/util';
+import { blocks, canonicalJson, EXACT, isObject, isZeroValue, valuesEqual, ZERO_VALUES, ZERO_VALUES_SET } from '../engine/util';
 import type { Difference } from './model';
 
 /**
@@ -26,12 +26,6 @@ type Walk = { out: Difference[]; replacePaths: Path[] };
 
 const KNOWN_AFTER_APPLY = '(known after apply)';
 
-function isZero(v: Value | undefined): boolean {
-  if (v === undefined || v === null || v === '' || v === false) return true;
-  if (Array.isArray(v)) return v.length === 0;
-  return isObject(v) && Object.keys(v).length === 0;
-}
-
 function isSet(t: CtyType): boolean {
   return Array.isArray(t) && t[0] === 'set';
 }
@@ -40,23 +34,11 @@ function isMap(t: CtyType): boolean {
   return Array.isArray(t) && t[0] === 'map';
 }
 
-function sortedIfSet(v: Value | undefined, set: boolean): Value | undefined {
-  if (!set || !Array.isArray(v)) return v;
-  return [...v].sort((a, b) => (canonicalJson(a) < canonicalJson(b) ? -1 : canonicalJson(a) > canonicalJson(b) ? 1 : 0));
-}
-
-/** Equality with zero values alike; sets compared without order. */
-export function sameValue(a: Value | undefined, b: Value | undefined, set = false): boolean {
-  if (isUnknown(a) || isUnknown(b)) return false;
-  if (isZero(a) && isZero(b)) return true;
-  return canonicalJson(sortedIfSet(a ?? null, set)) === canonicalJson(sortedIfSet(b ?? null, set));
-}
-
 /** A value as the report shows it: strings as they are, zero values as null (unset), anything else as JSON text. */
 export function valueText(v: Value | undefined): string | null {
   if (isUnknown(v)) return KNOWN_AFTER_APPLY;
   if (typeof v === 'string') return v === '' ? null : v;
-  if (isZero(v) && v !== false) return null;
+  if (isZeroValue(v) && v !== false) return null;
   return canonicalJson(v);
 }
 
@@ -93,11 +75,11 @@ function walkBlock(block: BlockSchema, before: ObjectValue | null, after: Object
       const xm = isObject(x ?? null) ? (x as ObjectValue) : {};
       const ym = isObject(y ?? null) ? (y as ObjectValue) : {};
       for (const k of [...new Set([...Object.keys(xm), ...Object.keys(ym)])].sort()) {
-        if (!sameValue(xm[k], ym[k])) push(w, `${label}.${k}`, [...at, k], ym[k], xm[k]);
+        if (!valuesEqual(xm[k], ym[k], ZERO_VALUES)) push(w, `${label}.${k}`, [...at, k], ym[k], xm[k]);
       }
       continue;
     }
-    if (!sameValue(x, y, isSet(a.type))) push(w, label, at, y, x);
+    if (!valuesEqual(x, y, isSet(a.type) ? ZERO_VALUES_SET : ZERO_VALUES)) push(w, label, at, y, x);
   }
   for (const [name, bt] of Object.entries(block.block_types ?? {})) {
     const x = before?.[name] ?? null;
@@ -109,14 +91,14 @@ function walkBlock(block: BlockSchema, before: ObjectValue | null, after: Object
     if (bt.nesting_mode === 'single' || bt.nesting_mode === 'map') {
       if (bt.nesting_mode === 'single' && (isObject(x) || isObject(y))) {
         walkBlock(bt.block, isObject(x) ? x : null, isObject(y) ? y : null, isObject(c) ? c : null, label, at, w);
-      } else if (!sameValue(x, y)) push(w, label, at, y, x);
+      } else if (!valuesEqual(x, y, ZERO_VALUES)) push(w, label, at, y, x);
       continue;
     }
     const xs = Array.isArray(x) ? x : [];
     const ys = Array.isArray(y) ? y : [];
     const cs = Array.isArray(c) ? c : [];
     if (xs.length !== ys.length) {
-      if (!sameValue(xs, ys)) push(w, label, at, ys, xs);
+      if (!valuesEqual(xs, ys, ZERO_VALUES)) push(w, label, at, ys, xs);
       continue;
     }
     const one = bt.max_items === 1;
@@ -158,7 +140,7 @@ export function argumentsDocument(block: BlockSchema, v: ObjectValue | null): Re
       if (a.computed && !a.optional && !a.required) continue;
       const x = o[name];
       if (isUnknown(x)) out[name] = KNOWN_AFTER_APPLY;
-      else if (!isZero(x) || x === false) out[name] = x;
+      else if (!isZeroValue(x) || x === false) out[name] = x;
     }
     for (const [name, bt] of Object.entries(b.block_types ?? {})) {
       if (name === 'timeouts') continue;
@@ -171,6 +153,6 @@ export function argumentsDocument(block: BlockSchema, v: ObjectValue | null): Re
     return out;
   };
   const d = doc(block, v);
-  if ('tags_all' in d && canonicalJson(d.tags_all as Value) === canonicalJson((d.tags ?? null) as Value)) delete d.tags_all;
+  if ('tags_all' in d && valuesEqual(d.tags_all as Value, (d.tags ?? null) as Value, EXACT)) delete d.tags_all;
   return d;
 }

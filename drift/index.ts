@@ -15,7 +15,7 @@ import { inShard, type Shard } from './shard';
 export * from './model';
 export { compare, exitCode, summarize, Judgement, type CompareInput, type Snapshots } from './compare';
 export { declare, stateOnly, type Declared } from './declared';
-export { differences, argumentsDocument, sameValue } from './differences';
+export { differences, argumentsDocument } from './differences';
 export { applyIgnores, loadIgnoreFile, parseIgnoreRules, IgnoreFileError, type IgnoreRule } from './ignore';
 export { parseShard, shardOf, inShard, type Shard } from './shard';
 export { renderHuman, renderMarkdown, reportJson, summaryLine, unifiedDiff } from './render';

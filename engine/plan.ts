@@ -5,7 +5,7 @@ import { hasErrors, isUnknown, UNKNOWN } from './protocol';
 import { proposedNew } from './schema';
 import { resourceAddress, type StateInstance, type StateV4 } from './state';
 import { mapBounded } from '../lib/concurrency';
-import { clone, containsUnknown, EngineError, error, isObject, valuesEqual } from './util';
+import { clone, containsUnknown, EngineError, error, EXACT, isObject, valuesEqual } from './util';
 import { providerNameFor, resolveConfig, resourceSchema, type Workspace } from './workspace';
 import type { ResourceConfig } from './config';
 import { providerConfigAddress } from './config';
@@ -189,7 +189,7 @@ export function planInstance(ws: Workspace, r: ResourceConfig, config: ObjectVal
   if (!priorAttrs) actions = ['create'];
   else if (tainted) { actions = r.lifecycle.createBeforeDestroy ? ['create', 'delete'] : ['delete', 'create']; reason = 'replace_because_tainted'; }
   else if (replacePaths.length > 0) { actions = r.lifecycle.createBeforeDestroy ? ['create', 'delete'] : ['delete', 'create']; reason = 'replace_because_cannot_update'; }
-  else if (valuesEqual(priorAttrs, planned)) actions = ['no-op'];
+  else if (valuesEqual(priorAttrs, planned, EXACT)) actions = ['no-op'];
   else actions = ['update'];
   if (actions.includes('delete') && r.lifecycle.preventDestroy) {
     diags.push(error('Instance cannot be destroyed: lifecycle.prevent_destroy is set, but the plan replaces this resource', address, replacePaths[0]));
@@ -407,7 +407,7 @@ export function outsideChanges(plan: Plan): OutsideChange[] {
     const before = r.instances[0].attributes as ObjectValue;
     const now = after.get(address)?.instances[0]?.attributes as ObjectValue | undefined;
     if (!now) out.push({ address, type: r.type, name: r.name, kind: 'deleted', before, after: null });
-    else if (acted.has(address) && !valuesEqual(before, now)) out.push({ address, type: r.type, name: r.name, kind: 'changed', before, after: now });
+    else if (acted.has(address) && !valuesEqual(before, now, EXACT)) out.push({ address, type: r.type, name: r.name, kind: 'changed', before, after: now });
   }
   return out;
 }

@@ -3,7 +3,7 @@ import { isUnknown } from './protocol';
 import { hasChanges, outsideChanges, planCounts, type OutsideChange, type Plan, type ResourceChange } from './plan';
 import type { Colors } from '../lib/color';
 import { escapeControls as e } from '../lib/escape';
-import { formatDiagnostic, isObject, valuesEqual } from './util';
+import { EXACT, formatDiagnostic, isObject, valuesEqual } from './util';
 
 /**
  * Human rendering of a plan, in Terraform's layout. Works only on the plan model. Values, keys,
@@ -50,7 +50,7 @@ function renderBody(before: ObjectValue | null, after: ObjectValue | null, mode:
     const name = e(k);
     if (mode === 'create') { if (a !== null && !(Array.isArray(a) && a.length === 0)) rows.push([sym['+'], name, `${scalar(a)}${forces}`]); continue; }
     if (mode === 'delete') { if (b !== null && !(Array.isArray(b) && b.length === 0)) rows.push([sym['-'], name, `${scalar(b)} -> null`]); continue; }
-    if (valuesEqual(b, a)) { if (b !== null) hidden++; continue; }
+    if (valuesEqual(b, a, EXACT)) { if (b !== null) hidden++; continue; }
     if (b === null) rows.push([sym['+'], name, `${scalar(a)}${forces}`]);
     else if (a === null) rows.push([sym['-'], name, `${scalar(b)} -> null${forces}`]);
     else rows.push([sym['~'], name, `${scalar(b)} -> ${scalar(a)}${forces}`]);
@@ -64,7 +64,7 @@ function renderBody(before: ObjectValue | null, after: ObjectValue | null, mode:
       const b = isObject(bl[i]) ? (bl[i] as ObjectValue) : null;
       const a = isObject(al[i]) ? (al[i] as ObjectValue) : null;
       const m: Mode = mode !== 'update' ? mode : b === null ? 'create' : a === null ? 'delete' : 'update';
-      if (m === 'update' && valuesEqual(b, a)) { hiddenBlocks++; continue; }
+      if (m === 'update' && valuesEqual(b, a, EXACT)) { hiddenBlocks++; continue; }
       const s = m === 'create' ? sym['+'] : m === 'delete' ? sym['-'] : sym['~'];
       const forces = pathMatches(replacePaths, [...at, k]) ? c.red(' # forces replacement') : '';
       out.push(`${indent}${s} ${e(k)} {${forces}`);

@@ -4,7 +4,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../lib/files';
 import type { ObjectValue, Value } from './protocol';
-import { EngineError, pidAlive, valuesEqual } from './util';
+import { EngineError, EXACT, pidAlive, valuesEqual } from './util';
 
 /**
  * Terraform state format v4, exactly as Terraform 1.11 writes it, so Terraform reads eksidp's state
@@ -164,7 +164,7 @@ export class StateManager {
 
   /** Replaces every resource (e.g. with what a refresh found); dirty only if something differs. */
   replaceResources(resources: StateResource[]): void {
-    if (valuesEqual(resources as unknown as Value, this.state.resources as unknown as Value)) return;
+    if (valuesEqual(resources as unknown as Value, this.state.resources as unknown as Value, EXACT)) return;
     this.state.resources = resources;
     this.dirty = true;
   }
@@ -181,7 +181,7 @@ export class StateManager {
       return;
     }
     const entry: StateResource = { mode: r.mode, type: r.type, name: r.name, provider: r.provider, instances: [instance] };
-    if (idx >= 0 && valuesEqual(this.state.resources[idx] as unknown as Value, entry as unknown as Value)) return;
+    if (idx >= 0 && valuesEqual(this.state.resources[idx] as unknown as Value, entry as unknown as Value, EXACT)) return;
     this.dirty = true;
     if (idx >= 0) this.state.resources[idx] = entry;
     else this.state.resources.push(entry);

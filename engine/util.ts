@@ -57,10 +57,44 @@ export function sha256(text: string): string {
   return crypto.createHash('sha256').update(text).digest('hex');
 }
 
-/** Deep equality; an unknown value equals nothing (it may change). */
-export function valuesEqual(a: Value | undefined, b: Value | undefined): boolean {
+/**
+ * How valuesEqual compares; every caller says which rule it wants (EXACT, ZERO_VALUES, ZERO_VALUES_SET).
+ * Under every rule an unknown value equals nothing, not even another unknown: it may still change.
+ */
+export type Equality = {
+  /**
+   * Terraform SDKv2's zero values, which hashicorp/aws diffs by: unset, null, "", false, [] and {} are
+   * alike, at any depth (its plan shows no change from null to false). Off: the same JSON value, key
+   * order aside, and only that.
+   */
+  readonly zeroValues: boolean;
+  /** The two values are sets: lists compare regardless of order (at this level). */
+  readonly set?: boolean;
+};
+/** The same JSON value: what the engine compares (plans against state, state against state). */
+export const EXACT: Equality = Object.freeze({ zeroValues: false });
+/** As hashicorp/aws compares planned against prior values (providers, and drift's differences). */
+export const ZERO_VALUES: Equality = Object.freeze({ zeroValues: true });
+/** ZERO_VALUES for an attribute of set type. */
+export const ZERO_VALUES_SET: Equality = Object.freeze({ zeroValues: true, set: true });
+
+export function valuesEqual(a: Value | undefined, b: Value | undefined, rule: Equality): boolean {
+  if (rule.zeroValues) return zeroValuesEqual(a, b, rule.set === true);
   if (isUnknown(a) || isUnknown(b)) return false;
-  return jsonEqual(a ?? null, b ?? null);
+  return rule.set && Array.isArray(a) && Array.isArray(b) ? jsonEqual(sortedSet(a), sortedSet(b)) : jsonEqual(a ?? null, b ?? null);
+}
+
+/** unset, null, "", false, [] or {}: Terraform SDKv2's zero values. */
+export function isZeroValue(v: Value | undefined): boolean {
+  if (v === undefined || v === null || v === '' || v === false) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return isObject(v) && Object.keys(v).length === 0;
+}
+
+/** A set's items in one order: strings lexically (as cty orders them), other values by their canonical JSON. */
+function sortedSet(v: Value[]): Value[] {
+  if (v.every((x) => typeof x === 'string')) return [...(v as string[])].sort();
+  return v.map((x) => [canonicalJson(x), x] as const).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0)).map(([, x]) => x);
 }
 
 /**
@@ -69,13 +103,13 @@ export function valuesEqual(a: Value | undefined, b: Value | undefined): boolean
  * resource, and string building dominated plan time at fleet scale.
  */
 function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
+  if (a === b) return typeof a !== 'object' || a === null || !isUnknown(a);
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] ?? null, b[i] ?? null)) return false;
     return true;
   }
-  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null || Array.isArray(b)) return false;
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null || Array.isArray(b) || isUnknown(a) || isUnknown(b)) return false;
   const ao = a as Record<string, unknown>;
   const bo = b as Record<string, unknown>;
   let count = 0;
@@ -86,6 +120,24 @@ function jsonEqual(a: unknown, b: unknown): boolean {
   }
   for (const k in bo) if (bo[k] !== undefined) count--;
   return count === 0;
+}
+
+function zeroValuesEqual(a: Value | undefined, b: Value | undefined, set: boolean): boolean {
+  if (isUnknown(a) || isUnknown(b)) return false;
+  if (isZeroValue(a) && isZeroValue(b)) return true;
+  if (a === null || b === null || a === undefined || b === undefined) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return false;
+    const [x, y] = set ? [sortedSet(a), sortedSet(b)] : [a, b];
+    for (let i = 0; i < x.length; i++) if (!zeroValuesEqual(x[i], y[i], false)) return false;
+    return true;
+  }
+  if (typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    for (const k in a) if (!zeroValuesEqual(a[k], b[k], false)) return false;
+    for (const k in b) if (!(k in a) && !isZeroValue(b[k])) return false;
+    return true;
+  }
+  return a === b;
 }
 
 export function containsUnknown(v: Value | undefined): boolean {

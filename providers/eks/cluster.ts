@@ -1,11 +1,11 @@
 import type { Cluster, CreateClusterRequest, LogType, UpdateClusterConfigRequest } from '@aws-sdk/client-eks';
 import type { ApplyResourceChangeRequest, ApplyResourceChangeResponse, BlockSchema, Diagnostic, ObjectValue, Path, ReadResourceResponse, Value } from '../../engine/protocol';
-import { firstBlock } from '../../engine/util';
+import { firstBlock, valuesEqual, ZERO_VALUES, ZERO_VALUES_SET } from '../../engine/util';
 import { sdk } from './client';
 import { MINUTE, errorDiag, failureDiag, requestToken, retryInUse, waitContext, waitUpdate, type Ctx } from './common';
 import { isInUse, isNotFound } from './errors';
 import type { TagConfig } from './settings';
-import { alignEmpty, shape, valuesEqual } from './state';
+import { alignEmpty, shape } from './state';
 import { createTags, dataSourceTags, stateTags, tagChanges, tagsOf, updateTarget } from './tags';
 import { waitFor, type WaitContext } from './wait';
 
@@ -300,10 +300,10 @@ async function deleteCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
 async function updateCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: ObjectValue, planned: ObjectValue): Promise<ApplyResourceChangeResponse> {
   const name = str(prior.id) ?? str(prior.name) ?? '';
   const wctx = waitContext(ctx, req.timeouts.update ?? CLUSTER_TIMEOUTS.update, req.signal, req.progress);
-  const changed = (k: string) => !valuesEqual(prior[k], planned[k]);
+  const changed = (k: string) => !valuesEqual(prior[k], planned[k], ZERO_VALUES);
   const pv = firstBlock(prior.vpc_config) ?? {};
   const nv = firstBlock(planned.vpc_config) ?? {};
-  const vchanged = (k: string) => !valuesEqual(pv[k], nv[k], true);
+  const vchanged = (k: string) => !valuesEqual(pv[k], nv[k], ZERO_VALUES_SET);
   const steps: { what: string; run: (token: string) => Promise<string | undefined> }[] = [];
   const config = (what: string, input: Omit<UpdateClusterConfigRequest, 'name' | 'clientRequestToken'>) =>
     steps.push({
@@ -324,7 +324,7 @@ async function updateCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
     });
   }
   const access = firstBlock(planned.access_config);
-  if (access && str(access.authentication_mode) && !valuesEqual(firstBlock(prior.access_config)?.authentication_mode, access.authentication_mode)) {
+  if (access && str(access.authentication_mode) && !valuesEqual(firstBlock(prior.access_config)?.authentication_mode, access.authentication_mode, ZERO_VALUES)) {
     config('access configuration update', { accessConfig: { authenticationMode: str(access.authentication_mode) as 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP' } });
   }
   if (changed('enabled_cluster_log_types')) {

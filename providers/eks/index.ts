@@ -10,7 +10,7 @@ import {
   type ProviderSchema,
   type ResourceSchema,
 } from '../../engine/protocol';
-import { firstBlock } from '../../engine/util';
+import { firstBlock, valuesEqual, ZERO_VALUES } from '../../engine/util';
 import { DEFAULT_TUNING, LOOPBACK_TUNING, endpointOf, isLoopback, tuningFromEnv, type Tuning } from './client';
 import { CLUSTER_TYPE, applyCluster, clusterDataSourceState, clusterRequiresReplace, describeCluster, readCluster } from './cluster';
 import { errorDiag, failureDiag } from './common';
@@ -19,7 +19,7 @@ import { IDP_TYPE, applyIdp, idpRequiresReplace, importIdp, parseIdpId, readIdp 
 import schemaJson from './schema.json';
 import { readLive } from './live';
 import { openConnection, type Connection } from './reads';
-import { changedPaths, mergeComputed, shape, valuesEqual } from './state';
+import { changedPaths, mergeComputed, shape } from './state';
 import { NO_TAG_CONFIG } from './settings';
 import { checkAccount, credentialsOf } from './account';
 import { plannedTagsAll } from './tags';
@@ -87,7 +87,7 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
     const tentative = setTagsAll(mergeComputed(block, config, prior, false), prior);
     const changes = changedPaths(block, prior, tentative);
     // tags_all is computed, so changedPaths leaves it out; default_tags change it without any configured change.
-    if (!valuesEqual(prior.tags_all, tentative.tags_all)) changes.push(['tags_all']);
+    if (!valuesEqual(prior.tags_all, tentative.tags_all, ZERO_VALUES)) changes.push(['tags_all']);
     if (changes.length === 0) return { plannedState: req.priorState, requiresReplace: [], diagnostics: [] };
     const forceNew = req.typeName === IDP_TYPE ? idpRequiresReplace : clusterRequiresReplace;
     const requiresReplace: Path[] = changes.filter((c) => forceNew(c, prior, tentative));

@@ -1,5 +1,5 @@
 import { UNKNOWN, isUnknown, schemaEntries, type BlockSchema, type CtyType, type ObjectValue, type Path, type Value } from '../../engine/protocol';
-import { blocks, firstBlock } from '../../engine/util';
+import { blocks, firstBlock, valuesEqual, ZERO_VALUES, ZERO_VALUES_SET } from '../../engine/util';
 
 /**
  * Schema-driven shaping of values, so state has exactly Terraform's shape: every attribute present
@@ -39,36 +39,9 @@ export function shape(block: BlockSchema, v: ObjectValue | null | undefined): Ob
 }
 
 /**
- * Terraform's SDK (v2) compares by zero values: unset, "", false, [] and {} are alike when diffing (the
- * oracle plans no change from null to false). So do we.
- */
-function isEmpty(v: Value | undefined): boolean {
-  if (v === undefined || v === null || v === '' || v === false) return true;
-  if (Array.isArray(v)) return v.length === 0;
-  if (typeof v === 'object' && !isUnknown(v)) return Object.keys(v).length === 0;
-  return false;
-}
-
-export function valuesEqual(a: Value | undefined, b: Value | undefined, set = false): boolean {
-  if (isUnknown(a) || isUnknown(b)) return isUnknown(a) && isUnknown(b);
-  if (isEmpty(a) && isEmpty(b)) return true;
-  if (a === null || b === null || a === undefined || b === undefined) return false;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    if (a.length !== b.length) return false;
-    const [x, y] = set ? [sortSet(a) as Value[], sortSet(b) as Value[]] : [a, b];
-    return x.every((item, i) => valuesEqual(item, y[i]));
-  }
-  if (typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    for (const k of keys) if (!valuesEqual(a[k], b[k])) return false;
-    return true;
-  }
-  return a === b;
-}
-
-/**
  * Paths of attributes whose configured value differs between two shaped values, computed-only
  * attributes excluded (they follow from the others). Block count changes are reported at the block.
+ * Values compare as Terraform's SDK (v2) diffs them: unset, "", false, [] and {} alike (ZERO_VALUES).
  */
 export function changedPaths(block: BlockSchema, a: ObjectValue, b: ObjectValue, base: Path = []): Path[] {
   const out: Path[] = [];
@@ -76,13 +49,13 @@ export function changedPaths(block: BlockSchema, a: ObjectValue, b: ObjectValue,
     if (attr.computed && !attr.optional && !attr.required) continue;
     // An optional+computed attribute left unset in config keeps its value: not a change.
     if (attr.computed && b[name] === null) continue;
-    if (!valuesEqual(a[name], b[name], isSetType(attr.type))) out.push([...base, name]);
+    if (!valuesEqual(a[name], b[name], isSetType(attr.type) ? ZERO_VALUES_SET : ZERO_VALUES)) out.push([...base, name]);
   }
   for (const [name, bt] of schemaEntries(block.block_types)) {
     const x = a[name];
     const y = b[name];
     if (bt.nesting_mode === 'single') {
-      if (!valuesEqual(x, y)) out.push([...base, name]);
+      if (!valuesEqual(x, y, ZERO_VALUES)) out.push([...base, name]);
       continue;
     }
     const xs = Array.isArray(x) ? (x as ObjectValue[]) : [];
