@@ -27,6 +27,11 @@ export function isObject(v: unknown): v is ObjectValue {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !isUnknown(v);
 }
 
+/** A string that is set: non-empty (Terraform's SDK reads "" as unset); anything else undefined. */
+export function stringValue(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
 /**
  * A nested block's items: cdktf writes a block as a list of objects, hand-written Terraform JSON may
  * give the object itself. null, an unknown value or a scalar holds none.

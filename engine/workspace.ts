@@ -7,7 +7,7 @@ import { hasErrors, UNKNOWN } from './protocol';
 import { checkSchemaPath, conformBlock } from './schema';
 import { resourceAddress, type StateV4 } from './state';
 import { parseDuration } from '../lib/duration';
-import { EngineError, error, firstBlock, isObject } from './util';
+import { EngineError, error, firstBlock } from './util';
 
 /**
  * A configuration with its providers instantiated and configured: what plan and apply work on.

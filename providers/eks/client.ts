@@ -1,6 +1,6 @@
 import type { EKSClient, EKSClientConfig } from '@aws-sdk/client-eks';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import type { Diagnostic, ObjectValue, Value } from '../../engine/protocol';
+import type { Diagnostic, ObjectValue } from '../../engine/protocol';
 import { credentialProvider, type StsTarget } from './credentials';
 import { eksEndpointOf, resolveProviderSettings, type AccountGuard, type TagConfig } from './settings';
 import { createTransport, type Transport, type TransportSettings } from './transport';

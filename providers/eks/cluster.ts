@@ -1,6 +1,6 @@
 import type { Cluster, CreateClusterRequest, LogType, UpdateClusterConfigRequest } from '@aws-sdk/client-eks';
 import type { ApplyResourceChangeRequest, ApplyResourceChangeResponse, BlockSchema, Diagnostic, ObjectValue, Path, ReadResourceResponse, Value } from '../../engine/protocol';
-import { firstBlock, valuesEqual, ZERO_VALUES, ZERO_VALUES_SET } from '../../engine/util';
+import { firstBlock, stringValue, valuesEqual, ZERO_VALUES, ZERO_VALUES_SET } from '../../engine/util';
 import { sdk } from './client';
 import { MINUTE, errorDiag, failureDiag, requestToken, retryInUse, waitContext, waitUpdate, type Ctx } from './common';
 import { isInUse, isNotFound } from './errors';
@@ -39,9 +39,6 @@ export function clusterRequiresReplace(path: Path, prior?: ObjectValue, planned?
 
 function strs(v: Value | undefined): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-function str(v: Value | undefined): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 function bool(v: Value | undefined): boolean | undefined {
   return typeof v === 'boolean' ? v : undefined;
@@ -183,7 +180,7 @@ export function unusableClusterNote(name: string, status: string): string {
 }
 
 export async function readCluster(ctx: Ctx, address: string, prior: ObjectValue, signal?: AbortSignal): Promise<ReadResourceResponse> {
-  const name = str(prior.id) ?? str(prior.name);
+  const name = stringValue(prior.id) ?? stringValue(prior.name);
   if (!name) return { newState: null, diagnostics: [errorDiag(address, `${address}: state has no cluster name`)] };
   try {
     const c = await describeCluster(ctx, name, signal);
@@ -206,9 +203,9 @@ function createRequest(p: ObjectValue, token: string, tagConfig: TagConfig): Cre
   const tags = createTags(tagConfig, p.tags);
   const logTypes = strs(p.enabled_cluster_log_types) as LogType[];
   return {
-    name: str(p.name),
-    roleArn: str(p.role_arn),
-    version: str(p.version),
+    name: stringValue(p.name),
+    roleArn: stringValue(p.role_arn),
+    version: stringValue(p.version),
     clientRequestToken: token,
     bootstrapSelfManagedAddons: bool(p.bootstrap_self_managed_addons) ?? true,
     resourcesVpcConfig: {
@@ -226,12 +223,12 @@ function createRequest(p: ObjectValue, token: string, tagConfig: TagConfig): Cre
     },
     tags: Object.keys(tags).length ? tags : undefined,
     accessConfig: access
-      ? { authenticationMode: str(access.authentication_mode) as 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP' | undefined, bootstrapClusterCreatorAdminPermissions: bool(access.bootstrap_cluster_creator_admin_permissions) ?? true }
+      ? { authenticationMode: stringValue(access.authentication_mode) as 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP' | undefined, bootstrapClusterCreatorAdminPermissions: bool(access.bootstrap_cluster_creator_admin_permissions) ?? true }
       : undefined,
-    kubernetesNetworkConfig: knc ? { serviceIpv4Cidr: str(knc.service_ipv4_cidr), ipFamily: str(knc.ip_family) as 'ipv4' | 'ipv6' | undefined } : undefined,
-    upgradePolicy: upgrade && str(upgrade.support_type) ? { supportType: str(upgrade.support_type) as 'STANDARD' | 'EXTENDED' } : undefined,
+    kubernetesNetworkConfig: knc ? { serviceIpv4Cidr: stringValue(knc.service_ipv4_cidr), ipFamily: stringValue(knc.ip_family) as 'ipv4' | 'ipv6' | undefined } : undefined,
+    upgradePolicy: upgrade && stringValue(upgrade.support_type) ? { supportType: stringValue(upgrade.support_type) as 'STANDARD' | 'EXTENDED' } : undefined,
     zonalShiftConfig: zonal ? { enabled: bool(zonal.enabled) } : undefined,
-    encryptionConfig: enc ? [{ resources: strs(enc.resources), provider: { keyArn: str(firstBlock(enc.provider)?.key_arn) } }] : undefined,
+    encryptionConfig: enc ? [{ resources: strs(enc.resources), provider: { keyArn: stringValue(firstBlock(enc.provider)?.key_arn) } }] : undefined,
   };
 }
 
@@ -256,7 +253,7 @@ async function partial(ctx: Ctx, name: string, like: ObjectValue | null, kind: R
 }
 
 async function createCluster(ctx: Ctx, req: ApplyResourceChangeRequest, planned: ObjectValue): Promise<ApplyResourceChangeResponse> {
-  const name = str(planned.name) ?? '';
+  const name = stringValue(planned.name) ?? '';
   const wctx = waitContext(ctx, req.timeouts.create ?? CLUSTER_TIMEOUTS.create, req.signal, req.progress);
   try {
     const input = createRequest(planned, requestToken(req.idempotencyToken), ctx.tags);
@@ -276,7 +273,7 @@ async function createCluster(ctx: Ctx, req: ApplyResourceChangeRequest, planned:
 }
 
 async function deleteCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: ObjectValue): Promise<ApplyResourceChangeResponse> {
-  const name = str(prior.id) ?? str(prior.name) ?? '';
+  const name = stringValue(prior.id) ?? stringValue(prior.name) ?? '';
   const wctx = waitContext(ctx, req.timeouts.delete ?? CLUSTER_TIMEOUTS.delete, req.signal, req.progress);
   try {
     await retryInUse(`deleting cluster ${name}`, wctx, async () => {
@@ -298,7 +295,7 @@ async function deleteCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
 
 /** In-place changes, one EKS update at a time (the API allows one kind of update per call). */
 async function updateCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: ObjectValue, planned: ObjectValue): Promise<ApplyResourceChangeResponse> {
-  const name = str(prior.id) ?? str(prior.name) ?? '';
+  const name = stringValue(prior.id) ?? stringValue(prior.name) ?? '';
   const wctx = waitContext(ctx, req.timeouts.update ?? CLUSTER_TIMEOUTS.update, req.signal, req.progress);
   const changed = (k: string) => !valuesEqual(prior[k], planned[k], ZERO_VALUES);
   const pv = firstBlock(prior.vpc_config) ?? {};
@@ -311,21 +308,21 @@ async function updateCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
       run: async (token) => (await ctx.client.send(new (sdk().UpdateClusterConfigCommand)({ name, clientRequestToken: token, ...input }), { abortSignal: req.signal })).update?.id,
     });
 
-  if (str(planned.version) && changed('version')) {
+  if (stringValue(planned.version) && changed('version')) {
     steps.push({
       what: `version update to ${String(planned.version)}`,
       run: async (token) =>
         (
           await ctx.client.send(
-            new (sdk().UpdateClusterVersionCommand)({ name, version: str(planned.version), clientRequestToken: token, force: bool(planned.force_update_version) }),
+            new (sdk().UpdateClusterVersionCommand)({ name, version: stringValue(planned.version), clientRequestToken: token, force: bool(planned.force_update_version) }),
             { abortSignal: req.signal },
           )
         ).update?.id,
     });
   }
   const access = firstBlock(planned.access_config);
-  if (access && str(access.authentication_mode) && !valuesEqual(firstBlock(prior.access_config)?.authentication_mode, access.authentication_mode, ZERO_VALUES)) {
-    config('access configuration update', { accessConfig: { authenticationMode: str(access.authentication_mode) as 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP' } });
+  if (access && stringValue(access.authentication_mode) && !valuesEqual(firstBlock(prior.access_config)?.authentication_mode, access.authentication_mode, ZERO_VALUES)) {
+    config('access configuration update', { accessConfig: { authenticationMode: stringValue(access.authentication_mode) as 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP' } });
   }
   if (changed('enabled_cluster_log_types')) {
     const types = strs(planned.enabled_cluster_log_types) as LogType[];
@@ -339,8 +336,8 @@ async function updateCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
     });
   }
   const upgrade = firstBlock(planned.upgrade_policy);
-  if (upgrade && str(upgrade.support_type) && changed('upgrade_policy')) {
-    config('upgrade policy update', { upgradePolicy: { supportType: str(upgrade.support_type) as 'STANDARD' | 'EXTENDED' } });
+  if (upgrade && stringValue(upgrade.support_type) && changed('upgrade_policy')) {
+    config('upgrade policy update', { upgradePolicy: { supportType: stringValue(upgrade.support_type) as 'STANDARD' | 'EXTENDED' } });
   }
   if (vchanged('endpoint_private_access') || vchanged('endpoint_public_access') || vchanged('public_access_cidrs')) {
     const cidrs = strs(nv.public_access_cidrs);
@@ -365,7 +362,7 @@ async function updateCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
             new (sdk().AssociateEncryptionConfigCommand)({
               clusterName: name,
               clientRequestToken: token,
-              encryptionConfig: [{ resources: strs(enc.resources), provider: { keyArn: str(firstBlock(enc.provider)?.key_arn) } }],
+              encryptionConfig: [{ resources: strs(enc.resources), provider: { keyArn: stringValue(firstBlock(enc.provider)?.key_arn) } }],
             }),
             { abortSignal: req.signal },
           )
@@ -382,7 +379,7 @@ async function updateCluster(ctx: Ctx, req: ApplyResourceChangeRequest, prior: O
     }
     // Tags go from the prior tags_all to the planned one (TagResource/UntagResource on the ARN).
     const { remove, set } = tagChanges(tagsOf(prior.tags_all), updateTarget(ctx.tags, planned));
-    const arn = str(prior.arn) ?? '';
+    const arn = stringValue(prior.arn) ?? '';
     if (remove.length) await ctx.client.send(new (sdk().UntagResourceCommand)({ resourceArn: arn, tagKeys: remove }), { abortSignal: req.signal });
     if (Object.keys(set).length) await ctx.client.send(new (sdk().TagResourceCommand)({ resourceArn: arn, tags: set }), { abortSignal: req.signal });
     const c = await describeCluster(ctx, name, req.signal);

@@ -1,5 +1,5 @@
 import type { OidcIdentityProviderConfig, OidcIdentityProviderConfigRequest } from '@aws-sdk/client-eks';
-import { firstBlock } from '../../engine/util';
+import { firstBlock, stringValue } from '../../engine/util';
 import { sdk } from './client';
 import type {
   ApplyResourceChangeRequest,
@@ -10,7 +10,7 @@ import type {
   ReadResourceResponse,
   Value,
 } from '../../engine/protocol';
-import { MINUTE, describeUpdate, errorDiag, failureDiag, requestToken, retryInUse, waitContext, waitUpdate, type Ctx } from './common';
+import { MINUTE, describeUpdate, errorDiag, failureDiag, requestToken, retryInUse, waitContext, type Ctx } from './common';
 import { UpdateFailedError, errorMessage, errorName, isInUse, isNotFound } from './errors';
 import type { ReadKind } from './cluster';
 import type { TagConfig } from './settings';
@@ -33,22 +33,18 @@ function oidcOf(state: ObjectValue | null): ObjectValue {
   return firstBlock(state?.oidc) ?? {};
 }
 
-function strOrUndef(v: Value | undefined): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
 
 /** Same expansion as hashicorp/aws: empty strings and empty maps are not sent. */
 export function oidcRequest(oidc: ObjectValue): OidcIdentityProviderConfigRequest {
   const claims = tagsOf(oidc.required_claims);
   return {
-    identityProviderConfigName: strOrUndef(oidc.identity_provider_config_name),
-    issuerUrl: strOrUndef(oidc.issuer_url),
-    clientId: strOrUndef(oidc.client_id),
-    usernameClaim: strOrUndef(oidc.username_claim),
-    usernamePrefix: strOrUndef(oidc.username_prefix),
-    groupsClaim: strOrUndef(oidc.groups_claim),
-    groupsPrefix: strOrUndef(oidc.groups_prefix),
+    identityProviderConfigName: stringValue(oidc.identity_provider_config_name),
+    issuerUrl: stringValue(oidc.issuer_url),
+    clientId: stringValue(oidc.client_id),
+    usernameClaim: stringValue(oidc.username_claim),
+    usernamePrefix: stringValue(oidc.username_prefix),
+    groupsClaim: stringValue(oidc.groups_claim),
+    groupsPrefix: stringValue(oidc.groups_prefix),
     requiredClaims: Object.keys(claims).length ? claims : undefined,
   };
 }

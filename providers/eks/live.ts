@@ -1,8 +1,7 @@
 import type { Cluster, OidcIdentityProviderConfig } from '@aws-sdk/client-eks';
-import type { BlockSchema, LiveObject, LiveReadRequest, LiveResourceRequest, LiveSnapshot, UnmanagedObject, Value } from '../../engine/protocol';
-import { isUnknown } from '../../engine/protocol';
+import type { BlockSchema, LiveObject, LiveReadRequest, LiveResourceRequest, LiveSnapshot, UnmanagedObject } from '../../engine/protocol';
 import { Limiter, mapBounded } from '../../lib/concurrency';
-import { firstBlock } from '../../engine/util';
+import { firstBlock, stringValue } from '../../engine/util';
 import { CLUSTER_TYPE, clusterDataSourceState, clusterState, unusableClusterNote } from './cluster';
 import type { Ctx } from './common';
 import { errorMessage, errorName, isNotFound } from './errors';
@@ -104,22 +103,19 @@ export async function readClusters(ctx: Ctx, names: readonly string[], opts: { c
   });
 }
 
-function known(v: Value | undefined): string | undefined {
-  return typeof v === 'string' && v !== '' && !isUnknown(v) ? v : undefined;
-}
 
 /** Which cluster a resource concerns, and its name there: from the prior state's id (as readResource reads), else the configuration. */
 function identity(r: LiveResourceRequest): { cluster?: string; name?: string } {
   const prior = r.mode === 'managed' ? r.priorState : null;
   if (r.typeName === CLUSTER_TYPE) {
-    const name = known(prior?.id) ?? known(prior?.name) ?? known(r.config.name);
+    const name = stringValue(prior?.id) ?? stringValue(prior?.name) ?? stringValue(r.config.name);
     return { cluster: name, name };
   }
   if (r.typeName === IDP_TYPE) {
-    const id = known(prior?.id);
+    const id = stringValue(prior?.id);
     const parsed = id ? parseIdpId(id) : undefined;
     if (parsed) return parsed;
-    return { cluster: known(r.config.cluster_name), name: known(firstBlock(r.config.oidc)?.identity_provider_config_name) };
+    return { cluster: stringValue(r.config.cluster_name), name: stringValue(firstBlock(r.config.oidc)?.identity_provider_config_name) };
   }
   return {};
 }

@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { BlockSchema, Diagnostic, ObjectValue, Value } from '../../engine/protocol';
 import { isUnknown } from '../../engine/protocol';
 import { parseDuration } from '../../lib/duration';
-import { blocks, firstBlock } from '../../engine/util';
+import { blocks, firstBlock, stringValue } from '../../engine/util';
+import { tagsOf } from './tags';
 
 /**
  * Every argument of hashicorp/aws 5.100's provider block, with what eksidp does with it. This table is
@@ -194,16 +195,8 @@ function blockArg(block: ObjectValue, name: string): Value | undefined {
   return block[name];
 }
 
-function str(v: Value | undefined): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
 function strs(v: Value | undefined): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '') : [];
-}
-function strMap(v: Value | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (v && typeof v === 'object' && !Array.isArray(v) && !isUnknown(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
-  return out;
 }
 function bool(v: Value | undefined): boolean {
   return v === true || v === 'true';
@@ -285,13 +278,13 @@ export type ResolvedSettings = {
 
 /** The EKS endpoint: `endpoints.eks`, then AWS_ENDPOINT_URL_EKS / AWS_ENDPOINT_URL. */
 export function eksEndpointOf(config: ObjectValue, env: NodeJS.ProcessEnv): string | undefined {
-  return str(firstBlock(arg(config, 'endpoints'))?.eks) ?? str(env.AWS_ENDPOINT_URL_EKS) ?? str(env.AWS_ENDPOINT_URL);
+  return stringValue(firstBlock(arg(config, 'endpoints'))?.eks) ?? stringValue(env.AWS_ENDPOINT_URL_EKS) ?? stringValue(env.AWS_ENDPOINT_URL);
 }
 
 const ARN = /^arn:[\w-]+:[\w-]*:[\w-]*:[\w-]*:.+$/;
 
 function durationSeconds(v: Value | undefined, at: (string | number)[], diags: Diagnostic[]): number | undefined {
-  const text = str(v);
+  const text = stringValue(v);
   if (text === undefined) return undefined;
   const ms = parseDuration(text);
   if (ms === undefined || ms < 15 * 60_000 || ms > 12 * 3_600_000) {
@@ -302,7 +295,7 @@ function durationSeconds(v: Value | undefined, at: (string | number)[], diags: D
 }
 
 function policyOf(v: Value | undefined, at: (string | number)[], diags: Diagnostic[]): string | undefined {
-  const text = str(v);
+  const text = stringValue(v);
   if (text === undefined) return undefined;
   try {
     JSON.parse(text);
@@ -313,7 +306,7 @@ function policyOf(v: Value | undefined, at: (string | number)[], diags: Diagnost
 }
 
 function arnOf(v: Value | undefined, name: string, at: (string | number)[], diags: Diagnostic[]): string | undefined {
-  const text = str(v);
+  const text = stringValue(v);
   if (text !== undefined && !ARN.test(text)) diags.push({ severity: 'error', summary: `"${name}" is not a valid ARN: "${text}"`, attribute: at });
   return text;
 }
@@ -326,17 +319,17 @@ function arnOf(v: Value | undefined, name: string, at: (string | number)[], diag
 export function resolveProviderSettings(config: ObjectValue, env: NodeJS.ProcessEnv): { settings?: ResolvedSettings; diagnostics: Diagnostic[] } {
   const diags = refusals(config);
   const endpoint = eksEndpointOf(config, env);
-  const region = str(arg(config, 'region')) ?? str(env.AWS_REGION) ?? str(env.AWS_DEFAULT_REGION) ?? (endpoint ? 'us-east-1' : undefined);
+  const region = stringValue(arg(config, 'region')) ?? stringValue(env.AWS_REGION) ?? stringValue(env.AWS_DEFAULT_REGION) ?? (endpoint ? 'us-east-1' : undefined);
   if (!region) diags.push({ severity: 'error', summary: 'No AWS region: set region in the aws provider block, or AWS_REGION' });
 
-  const accessKey = str(arg(config, 'access_key'));
-  const secretKey = str(arg(config, 'secret_key'));
+  const accessKey = stringValue(arg(config, 'access_key'));
+  const secretKey = stringValue(arg(config, 'secret_key'));
   if ((accessKey === undefined) !== (secretKey === undefined)) {
     diags.push({ severity: 'error', summary: 'The aws provider block sets only one of access_key and secret_key: set both or neither' });
   }
   const credentials: CredentialSpec = { assumeRoles: [] };
-  if (accessKey && secretKey) credentials.static = { accessKeyId: accessKey, secretAccessKey: secretKey, ...(str(arg(config, 'token')) ? { sessionToken: str(arg(config, 'token')) } : {}) };
-  const profile = str(arg(config, 'profile'));
+  if (accessKey && secretKey) credentials.static = { accessKeyId: accessKey, secretAccessKey: secretKey, ...(stringValue(arg(config, 'token')) ? { sessionToken: stringValue(arg(config, 'token')) } : {}) };
+  const profile = stringValue(arg(config, 'profile'));
   if (profile) credentials.profile = profile;
   const credFile = strs(arg(config, 'shared_credentials_files'))[0];
   if (credFile) credentials.credentialsFile = expandHome(credFile, env);
@@ -353,9 +346,9 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
       return;
     }
     const spec: AssumeRoleSpec = { roleArn };
-    const sessionName = str(blockArg(b, 'session_name'));
+    const sessionName = stringValue(blockArg(b, 'session_name'));
     if (sessionName) spec.sessionName = sessionName;
-    const externalId = str(blockArg(b, 'external_id'));
+    const externalId = stringValue(blockArg(b, 'external_id'));
     if (externalId) spec.externalId = externalId;
     const seconds = durationSeconds(blockArg(b, 'duration'), [...at, 'duration'], diags);
     if (seconds !== undefined) spec.durationSeconds = seconds;
@@ -363,11 +356,11 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
     if (policy) spec.policy = policy;
     const policyArns = strs(blockArg(b, 'policy_arns'));
     if (policyArns.length) spec.policyArns = policyArns;
-    const tags = strMap(blockArg(b, 'tags'));
+    const tags = tagsOf(blockArg(b, 'tags'));
     if (Object.keys(tags).length) spec.tags = tags;
     const transitive = strs(blockArg(b, 'transitive_tag_keys'));
     if (transitive.length) spec.transitiveTagKeys = transitive;
-    const sourceIdentity = str(blockArg(b, 'source_identity'));
+    const sourceIdentity = stringValue(blockArg(b, 'source_identity'));
     if (sourceIdentity) spec.sourceIdentity = sourceIdentity;
     credentials.assumeRoles.push(spec);
   });
@@ -375,16 +368,16 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
   const web = firstBlock(arg(config, 'assume_role_with_web_identity'));
   if (web) {
     const at = ['assume_role_with_web_identity', 0];
-    const roleArn = arnOf(blockArg(web, 'role_arn'), 'assume_role_with_web_identity.role_arn', [...at, 'role_arn'], diags) ?? str(env.AWS_ROLE_ARN);
-    const token = str(blockArg(web, 'web_identity_token'));
-    const tokenFileRaw = str(blockArg(web, 'web_identity_token_file'));
-    const tokenFile = tokenFileRaw ? expandHome(tokenFileRaw, env) : token ? undefined : str(env.AWS_WEB_IDENTITY_TOKEN_FILE);
+    const roleArn = arnOf(blockArg(web, 'role_arn'), 'assume_role_with_web_identity.role_arn', [...at, 'role_arn'], diags) ?? stringValue(env.AWS_ROLE_ARN);
+    const token = stringValue(blockArg(web, 'web_identity_token'));
+    const tokenFileRaw = stringValue(blockArg(web, 'web_identity_token_file'));
+    const tokenFile = tokenFileRaw ? expandHome(tokenFileRaw, env) : token ? undefined : stringValue(env.AWS_WEB_IDENTITY_TOKEN_FILE);
     if (!roleArn) diags.push({ severity: 'error', summary: '"assume_role_with_web_identity.role_arn" is not set (nor AWS_ROLE_ARN)', attribute: [...at, 'role_arn'] });
     if (token && tokenFileRaw) diags.push({ severity: 'error', summary: 'assume_role_with_web_identity: set only one of "web_identity_token" and "web_identity_token_file"', attribute: at });
     if (!token && !tokenFile) diags.push({ severity: 'error', summary: 'assume_role_with_web_identity: set one of "web_identity_token" and "web_identity_token_file" (or AWS_WEB_IDENTITY_TOKEN_FILE)', attribute: at });
     if (roleArn) {
       const spec: WebIdentitySpec = { roleArn, ...(token ? { token } : { tokenFile }) };
-      const sessionName = str(blockArg(web, 'session_name')) ?? str(env.AWS_ROLE_SESSION_NAME);
+      const sessionName = stringValue(blockArg(web, 'session_name')) ?? stringValue(env.AWS_ROLE_SESSION_NAME);
       if (sessionName) spec.sessionName = sessionName;
       const seconds = durationSeconds(blockArg(web, 'duration'), [...at, 'duration'], diags);
       if (seconds !== undefined) spec.durationSeconds = seconds;
@@ -397,7 +390,7 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
   }
 
   const endpoints = firstBlock(arg(config, 'endpoints'));
-  const stsEndpoint = str(endpoints?.sts) ?? str(env.AWS_ENDPOINT_URL_STS) ?? str(env.AWS_ENDPOINT_URL);
+  const stsEndpoint = stringValue(endpoints?.sts) ?? stringValue(env.AWS_ENDPOINT_URL_STS) ?? stringValue(env.AWS_ENDPOINT_URL);
   const guard: AccountGuard = {
     allowed: strs(arg(config, 'allowed_account_ids')),
     forbidden: strs(arg(config, 'forbidden_account_ids')),
@@ -407,7 +400,7 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
     diags.push({ severity: 'error', summary: '"allowed_account_ids" and "forbidden_account_ids" conflict: set only one', attribute: ['allowed_account_ids'] });
   }
   const rawMetadata = arg(config, 'skip_metadata_api_check');
-  const metadata = typeof rawMetadata === 'boolean' ? String(rawMetadata) : str(rawMetadata);
+  const metadata = typeof rawMetadata === 'boolean' ? String(rawMetadata) : stringValue(rawMetadata);
   if (metadata !== undefined && metadata !== 'true' && metadata !== 'false') {
     diags.push({ severity: 'error', summary: `"skip_metadata_api_check" must be "true" or "false", got "${metadata}"`, attribute: ['skip_metadata_api_check'] });
   }
@@ -417,7 +410,7 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
     settings: {
       region,
       ...(endpoint ? { endpoint } : {}),
-      sts: { region: str(arg(config, 'sts_region')) ?? region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}) },
+      sts: { region: stringValue(arg(config, 'sts_region')) ?? region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}) },
       useFipsEndpoint: bool(arg(config, 'use_fips_endpoint')),
       useDualstackEndpoint: bool(arg(config, 'use_dualstack_endpoint')),
       credentials,
@@ -435,7 +428,7 @@ export function tagConfig(config: ObjectValue, env: NodeJS.ProcessEnv): TagConfi
   const fromEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (k.startsWith(DEFAULT_TAGS_ENV) && k.length > DEFAULT_TAGS_ENV.length && v !== undefined) fromEnv[k.slice(DEFAULT_TAGS_ENV.length)] = v;
   const block = firstBlock(arg(config, 'default_tags'));
-  const defaults = { ...fromEnv, ...strMap(block ? blockArg(block, 'tags') : undefined) };
+  const defaults = { ...fromEnv, ...tagsOf(block ? blockArg(block, 'tags') : undefined) };
   const ignore = firstBlock(arg(config, 'ignore_tags'));
   const list = (name: string) => (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const ignoreKeys = [...new Set([...strs(ignore ? blockArg(ignore, 'keys') : undefined), ...list('TF_AWS_IGNORE_TAGS_KEYS')])];

@@ -1,4 +1,5 @@
 import { isUnknown, UNKNOWN, type ObjectValue, type Value } from '../../engine/protocol';
+import { containsUnknown } from '../../engine/util';
 import type { TagConfig } from './settings';
 
 /**
@@ -53,11 +54,6 @@ export function withoutSystem(tags: Tags): Tags {
   return out;
 }
 
-function containsUnknown(v: Value | undefined): boolean {
-  if (isUnknown(v)) return true;
-  if (v && typeof v === 'object') return Object.values(v).some(containsUnknown);
-  return false;
-}
 
 /**
  * The planned `tags_all` (the provider's setTagsAll). `configTags` is the configured `tags`;

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Diagnostic, ObjectValue, Path, Value } from '../../engine/protocol';
+import type { Diagnostic, ObjectValue, Path } from '../../engine/protocol';
+import { stringValue } from '../../engine/util';
 import type { Tuning } from './client';
 import { legacyProxyWarning, parseProxyUrl, proxyConfig, redactProxy, type ProxyArguments } from './proxy';
 import { DEFAULT_LIMITS, type TransportSettings } from './transport';
@@ -94,7 +95,7 @@ export function resolveTransportSettings(
     else maxAttempts = n;
   }
   let mode: RetryMode = DEFAULT_RETRY_MODE;
-  const modeArg = str(config.retry_mode);
+  const modeArg = stringValue(config.retry_mode);
   const modeRaw = modeArg ?? (env.AWS_RETRY_MODE || undefined);
   if (modeRaw !== undefined) {
     const m = modeRaw.toLowerCase();
@@ -130,6 +131,3 @@ function proxyProblem(value: string): string | undefined {
   return undefined;
 }
 
-function str(v: Value | undefined): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
