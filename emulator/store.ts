@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { OidcConfig } from '../identity/types';
 import { writeFileAtomicSync } from '../lib/files';
 import type { SessionRec } from './accounts';
 import type {
@@ -21,17 +22,11 @@ export type Scope = { accountId: string; region: string };
 
 export type Tags = Record<string, string>;
 
-export type ConfigRec = {
+/** An identity provider config: its OIDC settings (the identity library's OidcConfig, EKS's fields) and the rest EKS keeps. */
+export type ConfigRec = OidcConfig & {
   name: string;
   arn: string;
   clusterName: string;
-  issuerUrl: string;
-  clientId: string;
-  usernameClaim?: string;
-  usernamePrefix?: string;
-  groupsClaim?: string;
-  groupsPrefix?: string;
-  requiredClaims?: Tags;
   tags: Tags;
   status: ConfigStatus;
   /** Size counted against the 12 KB per-cluster limit. */

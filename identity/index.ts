@@ -1,4 +1,5 @@
 export * from './types';
+export * from './oidc-fields';
 export * from './mapping';
 export * from './preview';
 export * from './rbac';

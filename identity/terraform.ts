@@ -1,4 +1,5 @@
 import { firstBlock, isObject } from '../engine/util';
+import { OIDC_CONFIG_FIELDS, OIDC_FIELD_LIST, type OidcField } from './oidc-fields';
 import type { OidcConfig, RbacBinding, SampleIdentity } from './types';
 
 /**
@@ -45,38 +46,36 @@ function stringField(block: Json, key: string, required: boolean): string | unde
 export function oidcFromTerraform(obj: unknown): OidcConfig {
   const block = firstBlock(obj);
   if (!block) throw new IdentityDataError('oidc block is missing or not an object', 'oidc');
-  const config: OidcConfig = {
-    issuerUrl: stringField(block, 'issuer_url', true)!,
-    clientId: stringField(block, 'client_id', true)!,
-  };
-  const optional = [['username_claim', 'usernameClaim'], ['username_prefix', 'usernamePrefix'], ['groups_claim', 'groupsClaim'], ['groups_prefix', 'groupsPrefix']] as const;
-  for (const [snake, camel] of optional) {
-    const v = stringField(block, snake, false);
-    if (v !== undefined) config[camel] = v;
+  const config: Partial<Record<keyof OidcConfig, unknown>> = {};
+  for (const { field, terraform, required, map } of OIDC_CONFIG_FIELDS) {
+    const v = map ? claimsField(block, terraform) : stringField(block, terraform, required === true);
+    if (v !== undefined) config[field] = v;
   }
-  const rc = block.required_claims;
-  if (rc !== undefined && rc !== null) {
-    if (isTerraformReference(rc)) throw new IdentityDataError(`oidc.required_claims is the reference ${String(rc)}, which can't be resolved offline`, 'oidc.required_claims');
-    if (!isObject(rc)) throw new IdentityDataError('oidc.required_claims must be a map of strings', 'oidc.required_claims');
-    const claims: Record<string, string> = {};
-    for (const [k, v] of Object.entries(rc)) {
-      if (typeof v !== 'string') throw new IdentityDataError(`oidc.required_claims.${k} must be a string`, `oidc.required_claims.${k}`);
-      if (isTerraformReference(v)) throw new IdentityDataError(`oidc.required_claims.${k} is the reference ${v}, which can't be resolved offline`, `oidc.required_claims.${k}`);
-      claims[k] = v;
-    }
-    if (Object.keys(claims).length > 0) config.requiredClaims = claims;
-  }
-  return config;
+  return config as OidcConfig;
 }
 
-/** The snake_case `oidc` block for a config (the inverse of oidcFromTerraform, for stacks and tests). */
+function claimsField(block: Json, key: string): Record<string, string> | undefined {
+  const rc = block[key];
+  if (rc === undefined || rc === null) return undefined;
+  if (isTerraformReference(rc)) throw new IdentityDataError(`oidc.${key} is the reference ${String(rc)}, which can't be resolved offline`, `oidc.${key}`);
+  if (!isObject(rc)) throw new IdentityDataError(`oidc.${key} must be a map of strings`, `oidc.${key}`);
+  const claims: Record<string, string> = {};
+  for (const [k, v] of Object.entries(rc)) {
+    if (typeof v !== 'string') throw new IdentityDataError(`oidc.${key}.${k} must be a string`, `oidc.${key}.${k}`);
+    if (isTerraformReference(v)) throw new IdentityDataError(`oidc.${key}.${k} is the reference ${v}, which can't be resolved offline`, `oidc.${key}.${k}`);
+    claims[k] = v;
+  }
+  return Object.keys(claims).length > 0 ? claims : undefined;
+}
+
+/** The snake_case `oidc` block for a config named `name`, its unset fields left out (the inverse of oidcFromTerraform). */
 export function oidcToTerraform(config: OidcConfig, name: string): Json {
-  const out: Json = { identity_provider_config_name: name, issuer_url: config.issuerUrl, client_id: config.clientId };
-  if (config.usernameClaim !== undefined) out.username_claim = config.usernameClaim;
-  if (config.usernamePrefix !== undefined) out.username_prefix = config.usernamePrefix;
-  if (config.groupsClaim !== undefined) out.groups_claim = config.groupsClaim;
-  if (config.groupsPrefix !== undefined) out.groups_prefix = config.groupsPrefix;
-  if (config.requiredClaims !== undefined) out.required_claims = { ...config.requiredClaims };
+  const out: Json = {};
+  const withName: Partial<Record<OidcField, unknown>> = { ...config, identityProviderConfigName: name };
+  for (const { field, terraform, map } of OIDC_FIELD_LIST) {
+    const v = withName[field];
+    if (v !== undefined) out[terraform] = map && isObject(v) ? { ...v } : v;
+  }
   return out;
 }
 

@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
 import { Annotations } from 'cdktf';
-import { checkClusterBindings } from '../identity';
+import { checkClusterBindings, pickOidcConfig } from '../identity';
 import { EksCluster } from '@cdktf/provider-aws/lib/eks-cluster';
 import { DataAwsEksCluster } from '@cdktf/provider-aws/lib/data-aws-eks-cluster';
-import { OidcIdentityProvider, oidcConfig } from './identity-provider';
+import { OidcIdentityProvider } from './identity-provider';
 import { resourceName } from './names';
 import type { ClusterSpec, IdentityProviderSpec } from './types';
 import { clusterErrors } from './validation';
@@ -68,6 +68,6 @@ export class OidcCluster extends Construct {
  */
 export function bindingWarnings(spec: ClusterSpec): string[] {
   if (!spec.rbacBindings?.length || spec.identityProviders.length === 0) return [];
-  const configs = spec.identityProviders.map((idp) => ({ name: idp.name, config: oidcConfig(idp) }));
+  const configs = spec.identityProviders.map((idp) => ({ name: idp.name, config: pickOidcConfig(idp) }));
   return checkClusterBindings(configs, spec.rbacBindings).map((f) => `cluster ${spec.name}: ${f.message}`);
 }

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { Annotations } from 'cdktf';
-import { mapIdentity, type OidcConfig } from '../identity';
+import { mapIdentity, pickOidcConfig } from '../identity';
 import { EksIdentityProviderConfig } from '@cdktf/provider-aws/lib/eks-identity-provider-config';
 import { resourceName } from './names';
 import type { IdentityProviderSpec, SampleIdentity } from './types';
@@ -28,16 +28,8 @@ export class OidcIdentityProvider extends Construct {
     this.spec = { ...spec, ...(sampleIdentities ? { sampleIdentities } : {}) };
     this.resource = new EksIdentityProviderConfig(this, 'config', {
       clusterName: clusterNameRef,
-      oidc: {
-        identityProviderConfigName: spec.name,
-        issuerUrl: spec.issuerUrl,
-        clientId: spec.clientId,
-        usernameClaim: spec.usernameClaim,
-        usernamePrefix: spec.usernamePrefix,
-        groupsClaim: spec.groupsClaim,
-        groupsPrefix: spec.groupsPrefix,
-        requiredClaims: spec.requiredClaims,
-      },
+      // cdktf's binding names the oidc block's fields as the EKS API does (identity/oidc-fields.ts).
+      oidc: { identityProviderConfigName: spec.name, ...pickOidcConfig(spec) },
       tags: spec.tags,
     });
     this.resource.overrideLogicalId(resourceName(clusterName, spec.name));
@@ -47,19 +39,8 @@ export class OidcIdentityProvider extends Construct {
     this.node.addValidation({ validate: () => identityProviderErrors(spec) });
     // A sample identity its own config refuses is most likely a mistake in the sample or the config.
     for (const id of sampleIdentities ?? []) {
-      const r = mapIdentity(oidcConfig(spec), id.claims);
+      const r = mapIdentity(pickOidcConfig(spec), id.claims);
       if (!r.accepted) Annotations.of(this).addWarning(`config ${spec.name}: sample identity ${id.name} is rejected (${r.reason})`);
     }
   }
-}
-
-/** The identity library's config model from a spec (the same camelCase fields, without the rest). */
-export function oidcConfig(idp: IdentityProviderSpec): OidcConfig {
-  const c: OidcConfig = { issuerUrl: idp.issuerUrl, clientId: idp.clientId };
-  if (idp.usernameClaim !== undefined) c.usernameClaim = idp.usernameClaim;
-  if (idp.usernamePrefix !== undefined) c.usernamePrefix = idp.usernamePrefix;
-  if (idp.groupsClaim !== undefined) c.groupsClaim = idp.groupsClaim;
-  if (idp.groupsPrefix !== undefined) c.groupsPrefix = idp.groupsPrefix;
-  if (idp.requiredClaims !== undefined) c.requiredClaims = idp.requiredClaims;
-  return c;
 }

@@ -1,4 +1,5 @@
 import { formatPath } from '../engine/protocol';
+import { OIDC_FIELD_LIST, oidcToTerraform } from '../identity';
 import { validateCluster, validateClusterConfigs, validateIdentityProviderConfig, type Issue } from '../providers/eks/validation';
 import { resourceName } from './names';
 import { ENVIRONMENT_FIELDS, type ClusterSpec, type EnvironmentSpec, type Fields, type IdentityProviderSpec } from './types';
@@ -12,26 +13,11 @@ import { ENVIRONMENT_FIELDS, type ClusterSpec, type EnvironmentSpec, type Fields
 
 const render = (issues: Issue[]): string[] => issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
 
-/** The spec as the resource's Terraform JSON (snake_case, oidc as a one-element block list). */
-export function oidcBlock(spec: IdentityProviderSpec): Record<string, unknown> {
-  const block: Record<string, unknown> = {
-    identity_provider_config_name: spec.name,
-    issuer_url: spec.issuerUrl,
-    client_id: spec.clientId,
-  };
-  const optional: [string, unknown][] = [
-    ['username_claim', spec.usernameClaim], ['username_prefix', spec.usernamePrefix],
-    ['groups_claim', spec.groupsClaim], ['groups_prefix', spec.groupsPrefix], ['required_claims', spec.requiredClaims],
-  ];
-  for (const [k, v] of optional) if (v !== undefined) block[k] = v;
-  return block;
-}
-
 export function identityProviderErrors(spec: IdentityProviderSpec): string[] {
   // Config names and issuers must be strings even when the spec file is plain JSON (a missing one
   // would otherwise read as "not known yet" and be skipped).
-  const block = oidcBlock(spec);
-  for (const k of ['identity_provider_config_name', 'issuer_url', 'client_id']) if (block[k] === undefined) block[k] = null;
+  const block = oidcToTerraform(spec, spec.name);
+  for (const { terraform, required } of OIDC_FIELD_LIST) if (required && block[terraform] === undefined) block[terraform] = null;
   return render(validateIdentityProviderConfig({ oidc: [block], tags: spec.tags }));
 }
 
@@ -44,7 +30,7 @@ export function clusterErrors(spec: ClusterSpec): string[] {
   const address = (idp: IdentityProviderSpec) => `aws_eks_identity_provider_config.${resourceName(spec.name, idp.name)}`;
   const issues = validateClusterConfigs({
     clusters: [{ address: `aws_eks_cluster.${resourceName(spec.name)}`, name: spec.name, version: spec.version }],
-    configs: spec.identityProviders.map((idp) => ({ address: address(idp), cluster_name: spec.name, oidc: [oidcBlock(idp)] })),
+    configs: spec.identityProviders.map((idp) => ({ address: address(idp), cluster_name: spec.name, oidc: [oidcToTerraform(idp, idp.name)] })),
   });
   for (const i of issues) errors.push(`${i.address}: ${formatPath(i.path)}: ${i.message}`);
   return errors;

@@ -1,5 +1,6 @@
 import type { OidcIdentityProviderConfig, OidcIdentityProviderConfigRequest } from '@aws-sdk/client-eks';
-import { firstBlock, stringValue } from '../../engine/util';
+import { firstBlock, stringValue, valuesEqual, ZERO_VALUES } from '../../engine/util';
+import { OIDC_CONFIG_FIELDS, OIDC_FIELD_LIST, type OidcField } from '../../identity/oidc-fields';
 import { sdk } from './client';
 import type {
   ApplyResourceChangeRequest,
@@ -36,17 +37,19 @@ function oidcOf(state: ObjectValue | null): ObjectValue {
 
 /** Same expansion as hashicorp/aws: empty strings and empty maps are not sent. */
 export function oidcRequest(oidc: ObjectValue): OidcIdentityProviderConfigRequest {
-  const claims = tagsOf(oidc.required_claims);
-  return {
-    identityProviderConfigName: stringValue(oidc.identity_provider_config_name),
-    issuerUrl: stringValue(oidc.issuer_url),
-    clientId: stringValue(oidc.client_id),
-    usernameClaim: stringValue(oidc.username_claim),
-    usernamePrefix: stringValue(oidc.username_prefix),
-    groupsClaim: stringValue(oidc.groups_claim),
-    groupsPrefix: stringValue(oidc.groups_prefix),
-    requiredClaims: Object.keys(claims).length ? claims : undefined,
-  };
+  const req: Partial<Record<OidcField, string | Record<string, string>>> = {};
+  for (const { field, terraform, map } of OIDC_FIELD_LIST) {
+    const claims = map ? tagsOf(oidc[terraform]) : undefined;
+    req[field] = claims ? (Object.keys(claims).length ? claims : undefined) : stringValue(oidc[terraform]);
+  }
+  return req as OidcIdentityProviderConfigRequest;
+}
+
+/** The `oidc` block as hashicorp/aws 5.100 stores an EKS answer: unset strings "", the claims as given. */
+function oidcState(c: OidcIdentityProviderConfig, claims: ObjectValue | null): ObjectValue {
+  const out: ObjectValue = {};
+  for (const { field, terraform, map } of OIDC_FIELD_LIST) out[terraform] = map ? claims : ((c[field] as string | undefined) ?? '');
+  return out;
 }
 
 /**
@@ -64,18 +67,7 @@ export function idpState(c: OidcIdentityProviderConfig, like: ObjectValue | null
     arn: c.identityProviderConfigArn ?? null,
     cluster_name: c.clusterName ?? null,
     id: `${c.clusterName ?? ''}:${c.identityProviderConfigName ?? ''}`,
-    oidc: [
-      {
-        client_id: c.clientId ?? '',
-        groups_claim: c.groupsClaim ?? '',
-        groups_prefix: c.groupsPrefix ?? '',
-        identity_provider_config_name: c.identityProviderConfigName ?? '',
-        issuer_url: c.issuerUrl ?? '',
-        required_claims: claims,
-        username_claim: c.usernameClaim ?? '',
-        username_prefix: c.usernamePrefix ?? '',
-      },
-    ],
+    oidc: [oidcState(c, claims)],
     status: c.status ?? null,
     tags,
     tags_all: tagsAll,
@@ -135,17 +127,8 @@ export async function importIdp(ctx: Ctx, id: string, signal?: AbortSignal): Pro
 
 /** Does an existing config carry the settings we are about to associate? (a crashed apply's leftover) */
 function sameSettings(c: OidcIdentityProviderConfig, want: OidcIdentityProviderConfigRequest): boolean {
-  const eq = (a: string | undefined, b: string | undefined) => (a ?? '') === (b ?? '');
-  const claims = (m: Record<string, string> | undefined) => JSON.stringify(Object.entries(m ?? {}).sort());
-  return (
-    eq(c.issuerUrl, want.issuerUrl) &&
-    eq(c.clientId, want.clientId) &&
-    eq(c.usernameClaim, want.usernameClaim) &&
-    eq(c.usernamePrefix, want.usernamePrefix) &&
-    eq(c.groupsClaim, want.groupsClaim) &&
-    eq(c.groupsPrefix, want.groupsPrefix) &&
-    claims(c.requiredClaims) === claims(want.requiredClaims)
-  );
+  // Unset and "" (and no claims and {}) are the same setting to EKS.
+  return OIDC_CONFIG_FIELDS.every(({ field }) => valuesEqual(c[field], want[field], ZERO_VALUES));
 }
 
 /**

@@ -11,6 +11,7 @@
 
 import { firstBlock } from '../../engine/util';
 import { issuerUrlProblem } from '../../identity/issuer';
+import { OIDC_FIELD_LIST } from '../../identity/oidc-fields';
 
 export type Path = (string | number)[];
 export type Issue = { path: Path; message: string };
@@ -157,9 +158,8 @@ export function parseKubernetesVersion(v: unknown): number | undefined {
 
 /** What counts against the 12 KB limit: the config as sent to EKS (its OIDC fields), in UTF-8 bytes. */
 export function oidcConfigSize(oidc: Record<string, unknown>): number {
-  const fields = ['identity_provider_config_name', 'issuer_url', 'client_id', 'username_claim', 'username_prefix', 'groups_claim', 'groups_prefix', 'required_claims'];
   const picked: Record<string, unknown> = {};
-  for (const f of fields) if (known(oidc[f])) picked[f] = oidc[f];
+  for (const { terraform } of OIDC_FIELD_LIST) if (known(oidc[terraform])) picked[terraform] = oidc[terraform];
   return Buffer.byteLength(JSON.stringify(picked), 'utf8');
 }
 
