@@ -5,7 +5,7 @@ import { sdk } from './client';
 import { MINUTE, errorDiag, failureDiag, requestToken, retryInUse, waitContext, waitUpdate, type Ctx } from './common';
 import { isInUse, isNotFound } from './errors';
 import type { TagConfig } from './settings';
-import { alignEmpty, shape } from './state';
+import { alignEmpty, emptyLike, shape } from './state';
 import { createTags, dataSourceTags, stateTags, tagChanges, tagsOf, updateTarget } from './tags';
 import { waitFor, type WaitContext } from './wait';
 
@@ -45,9 +45,6 @@ function bool(v: Value | undefined): boolean | undefined {
 }
 function list<T>(x: T | undefined | null): T[] {
   return x === undefined || x === null ? [] : [x];
-}
-function emptyLike(v: Value | undefined): ObjectValue | null {
-  return v && typeof v === 'object' && !Array.isArray(v) ? {} : null;
 }
 /** Go's time.RFC3339 (what hashicorp/aws stores): no fractional seconds. */
 function rfc3339(d: Date | undefined): string | null {

@@ -9,13 +9,12 @@ import type {
   ObjectValue,
   Path,
   ReadResourceResponse,
-  Value,
 } from '../../engine/protocol';
 import { MINUTE, describeUpdate, errorDiag, failureDiag, requestToken, retryInUse, waitContext, type Ctx } from './common';
 import { UpdateFailedError, errorMessage, errorName, isInUse, isNotFound } from './errors';
 import type { ReadKind } from './cluster';
 import type { TagConfig } from './settings';
-import { alignEmpty } from './state';
+import { alignEmpty, emptyLike } from './state';
 import { createTags, stateTags, tagChanges, tagsOf, updateTarget } from './tags';
 import { waitFor, type WaitContext } from './wait';
 
@@ -74,12 +73,6 @@ export function idpState(c: OidcIdentityProviderConfig, like: ObjectValue | null
     timeouts: like?.timeouts ?? null,
   };
   return alignEmpty(state, like ?? undefined) as ObjectValue;
-}
-
-function emptyLike(v: Value | undefined, fallback: ObjectValue | null = null): ObjectValue | null {
-  if (v === null) return null;
-  if (v && typeof v === 'object' && !Array.isArray(v)) return {};
-  return fallback;
 }
 
 async function describe(ctx: Ctx, cluster: string, name: string, signal?: AbortSignal): Promise<OidcIdentityProviderConfig | undefined> {

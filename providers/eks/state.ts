@@ -134,6 +134,16 @@ function isEmptyCollection(v: Value | undefined): boolean {
 }
 
 /**
+ * An empty map where EKS returns none, in the form `like` (the state compared against) has: null stays
+ * null, a map gives {}, and nothing to go by gives `fallback`.
+ */
+export function emptyLike(v: Value | undefined, fallback: ObjectValue | null = null): ObjectValue | null {
+  if (v === null) return null;
+  if (v && typeof v === 'object' && !Array.isArray(v)) return {};
+  return fallback;
+}
+
+/**
  * Null and empty collections mean the same to Terraform, but a refresh that turns one into the other
  * reads as drift. Where EKS's answer is empty and the state we compare against (`like`) holds the
  * other form, keep `like`'s form.
