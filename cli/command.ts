@@ -4,7 +4,10 @@ import type { CommandSpec, Parsed } from './args';
 export type Io = {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  /** Where confirmations are read; absent or not a TTY means nobody can answer (CI, pipes, in-process tests). */
+  /**
+   * Standard input: confirmations (only at a terminal: absent or not a TTY means nobody can answer,
+   * as in CI, pipes and in-process tests) and `whoami --token -`. Only cli/index.ts reads the process's own.
+   */
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   cwd: string;

@@ -1,9 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { helpText, parseCommandArgs, UsageError } from './args';
 import type { Command, Io } from './command';
 import { EXIT } from './command';
 import { escapeControls } from '../lib/escape';
+import { VERSION } from './version';
 
 /** An error message as printed: each line's controls escaped (messages can quote files and API text). */
 function messageLines(message: string): string {
@@ -14,15 +13,6 @@ function messageLines(message: string): string {
 // start under Node 20 and is not actionable for users of this CLI (engines declares node >=20.18.1).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-/** The package version, found from the compiled (dist/cli) and the source (cli/) location alike. */
-function packageVersion(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
-    if (path.dirname(dir) === dir) return '0.0.0';
-  }
-}
-export const VERSION: string = packageVersion();
 
 /** Commands load lazily so `eksidp --version` and `--help` never pay for the SDK or cdktf. */
 const COMMANDS: Record<string, { summary: string; load: () => Command }> = {

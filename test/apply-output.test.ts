@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import test from 'ava';
 import type { Io } from '../cli/command';
 import { startEmulator } from '../emulator';
-import { progressUi } from '../engine/cli-support';
+import { progressUi } from '../cli/support';
 import { colors } from '../lib/color';
 import { bin, tempDir } from './helpers/project';
 

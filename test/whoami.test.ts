@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { captureIo, runCommand } from './helpers/in-process';
 
 // Runs the built CLI (npm test compiles first; run `npm run build` before running this file alone).
 const bin = path.join(__dirname, '..', 'node_modules', '.bin', 'eksidp');
@@ -155,4 +157,14 @@ test('an inline token (--token JWT, --token=JWT) is refused before anything is r
     t.false(r.stderr.includes(good));
     t.false(r.stderr.includes(good.split('.')[1]!));
   }
+});
+
+test('--token - reads the Io\'s stdin (in-process: the process\'s own stdin is never touched); without one it says so', async (t) => {
+  const good = jwt({ ...aliceClaims, exp: nowSec() + 600 });
+  const withStdin = { ...captureIo(stackDir), stdin: Readable.from([`${good}\n`]) };
+  t.is(await runCommand(['whoami', '--dir', stackDir, '--config', OKTA, '--token', '-'], withStdin), 0, withStdin.err());
+  t.regex(withStdin.out(), /username: oidc:alice@example\.com/);
+  const without = captureIo(stackDir);
+  t.is(await runCommand(['whoami', '--dir', stackDir, '--config', OKTA, '--token', '-'], without), 1);
+  t.regex(without.err(), /--token -: there is no standard input to read the token from/);
 });

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { stringFlag, UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { applyAndReport, COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf } from '../../engine/cli-support';
+import { applyAndReport, COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf } from '../support';
 import { hasChanges, plan } from '../../engine/plan';
 import { checkPlanFile, readPlanFile } from '../../engine/planfile';
 import { renderPlan } from '../../engine/render';

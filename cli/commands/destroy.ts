@@ -1,6 +1,6 @@
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { applyAndReport, COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf } from '../../engine/cli-support';
+import { applyAndReport, COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf } from '../support';
 import { hasChanges, plan } from '../../engine/plan';
 import { renderPlan } from '../../engine/render';
 import { refreshProgress } from '../progress';

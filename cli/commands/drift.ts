@@ -5,7 +5,7 @@ import { numberFlag, STACK_FLAGS, stringFlag, UsageError, type Parsed } from '..
 import { readTerraformJson, resolveStack } from '../../engine/stack-files';
 import { writeFileAtomicSync } from '../../lib/files';
 import { parseDuration } from '../../lib/duration';
-import { COLOR_FLAG } from '../../engine/cli-support';
+import { COLOR_FLAG } from '../support';
 import { colorEnabled } from '../../lib/color';
 import { exitCode, loadIgnoreFile, parseShard, renderHuman, renderMarkdown, reportJson, runDrift, summaryLine, type Shard } from '../../drift';
 

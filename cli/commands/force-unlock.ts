@@ -2,7 +2,7 @@ import path from 'node:path';
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, STACK_FLAGS } from '../../engine/cli-support';
+import { COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, STACK_FLAGS } from '../support';
 import { forceUnlock, lockHolder, lockHolderLiveness, readLock, type LockInfo } from '../../engine/lock';
 import { EngineError } from '../../engine/util';
 import { escapeControls } from '../../lib/escape';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, guarded, loadConfig, locate, openSession, STACK_FLAGS } from '../../engine/cli-support';
+import { COLOR_FLAG, guarded, loadConfig, locate, openSession, STACK_FLAGS } from '../support';
 import { providerConfigAddress } from '../../engine/config';
 import { transitiveDeps } from '../../engine/graph';
 import { hasErrors } from '../../engine/protocol';

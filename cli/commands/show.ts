@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, colorsFor, guarded } from '../../engine/cli-support';
+import { COLOR_FLAG, colorsFor, guarded } from '../support';
 import { parseConfig, parseProviderAddress, type StackConfig } from '../../engine/config';
 import { jsonPlan, type PlanProviders } from '../../engine/json-plan';
 import { readPlanFile } from '../../engine/planfile';

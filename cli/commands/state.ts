@@ -1,7 +1,7 @@
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, guarded, loadConfig, locate, STACK_FLAGS } from '../../engine/cli-support';
+import { COLOR_FLAG, guarded, loadConfig, locate, STACK_FLAGS } from '../support';
 import type { ObjectValue, Value } from '../../engine/protocol';
 import { readState, resourceAddress } from '../../engine/state';
 import { EngineError, isObject } from '../../engine/util';

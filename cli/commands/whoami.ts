@@ -9,7 +9,7 @@ import {
   bindingsForConfig, checkBindings, decodeJwt, findIdentityProviderConfig, identityMetadata, IdentityDataError, JwtDecodeError, mapIdentity,
   oidcFromTerraform, parseSampleIdentities, rolesFor, siblingConfigs, type MappingResult, type OidcConfig, type RbacBinding, type SampleIdentity,
 } from '../../identity';
-import { COLOR_FLAG } from '../../engine/cli-support';
+import { COLOR_FLAG } from '../support';
 import { colorEnabled, colors, type Color } from '../../lib/color';
 
 /**
@@ -61,8 +61,10 @@ function readJsonFile(io: Io, file: string, flag: string): unknown {
 }
 
 async function readStdin(io: Io): Promise<string> {
+  // Through the injected Io, as every other read of the process's input.
+  if (!io.stdin) throw new UsageError('--token -: there is no standard input to read the token from');
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   if (io.signal.aborted) throw new Error('interrupted');
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,25 +1,25 @@
 import readline from 'node:readline';
-import type { FlagSpec, Parsed } from '../cli/args';
-import { numberFlag, stringFlag, UsageError } from '../cli/args';
-import type { Io } from '../cli/command';
-import { EXIT } from '../cli/command';
+import type { FlagSpec, Parsed } from './args';
+import { numberFlag, stringFlag, UsageError } from './args';
+import type { Io } from './command';
+import { EXIT } from './command';
 import { providerFactory } from '../providers/registry';
-import { apply, type ApplyResult, type ApplyUi, type StepKind } from './apply';
-import { parseConfig, type StackConfig } from './config';
-import { acquireLock, type StateLock } from './lock';
-import type { Plan } from './plan';
+import { apply, type ApplyResult, type ApplyUi, type StepKind } from '../engine/apply';
+import { parseConfig, type StackConfig } from '../engine/config';
+import { acquireLock, type StateLock } from '../engine/lock';
+import type { Plan } from '../engine/plan';
 import { colorEnabled, colors, type Colors } from '../lib/color';
-import { renderDiagnostics } from './render';
-import { readTerraformJson, resolveStack, StackInputError, type StackLocation } from './stack-files';
-import { StateManager } from './state';
+import { renderDiagnostics } from '../engine/render';
+import { readTerraformJson, resolveStack, StackInputError, type StackLocation } from '../engine/stack-files';
+import { StateManager } from '../engine/state';
 import { formatDuration } from '../lib/duration';
-import { EngineError } from './util';
+import { EngineError } from '../engine/util';
 import { escapeControls } from '../lib/escape';
-import { closeWorkspace, openWorkspace, type Workspace } from './workspace';
+import { closeWorkspace, openWorkspace, type Workspace } from '../engine/workspace';
 
 /** Glue shared by the plan/apply/destroy/show/import/state/force-unlock commands. */
 
-export { STACK_FLAGS } from '../cli/args';
+export { STACK_FLAGS } from './args';
 export const COLOR_FLAG: Record<string, FlagSpec> = {
   color: { type: 'boolean', negatable: true, description: 'Colour: --color forces it (even when piped), --no-color or NO_COLOR turns it off (default: on a terminal).' },
 };
@@ -154,16 +154,3 @@ export async function applyAndReport(session: Session, plan: Plan, io: Io, value
   io.stdout.write(`\n${out.green(out.bold(`${verb} complete!`))} Resources: ${verb === 'Destroy' ? `${result.destroyed} destroyed` : `${result.added} added, ${result.changed} changed, ${result.destroyed} destroyed`}.\n`);
   return EXIT.OK;
 }
-
-/** The package version, found from source (tsx) or from dist/ alike. */
-export const VERSION: string = (() => {
-  const fs = require('node:fs') as typeof import('node:fs');
-  const path = require('node:path') as typeof import('node:path');
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'eksidp' && pkg.version) return pkg.version;
-    } catch { /* keep walking up */ }
-    if (path.dirname(dir) === dir) return '0.0.0';
-  }
-})();
