@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomicSync } from '../lib/files';
 import type { Plan } from './plan';
+import { isUnknown, UNKNOWN, type ObjectValue, type Value } from './protocol';
 import type { StackLocation } from './stack-files';
 import { EngineError } from './util';
 
@@ -34,7 +35,30 @@ export function writePlanFile(file: string, plan: Plan, loc: StackLocation, vers
     state: { path: plan.statePath, lineage: plan.prior.lineage, serial: plan.prior.serial },
     plan,
   };
-  writeFileAtomicSync(path.resolve(file), JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
+  // The in-memory unknown marker becomes its wire form here, and nowhere else.
+  const text = JSON.stringify(body, (_key, v: unknown) => (isUnknown(v) ? { [UNKNOWN_KEY]: true } : v), 2);
+  writeFileAtomicSync(path.resolve(file), text + '\n', { mode: 0o600 });
+}
+
+/** In a plan file, a value unknown until apply is `{"__unknown__": true}`. */
+const UNKNOWN_KEY = '__unknown__';
+
+function isUnknownWire(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const keys = Object.keys(v);
+  return keys.length === 1 && keys[0] === UNKNOWN_KEY && (v as Record<string, unknown>)[UNKNOWN_KEY] === true;
+}
+
+/** Planned values as read from a file: each wire-form unknown becomes the engine's one marker. */
+function reviveUnknowns(v: Value): Value {
+  if (isUnknownWire(v)) return UNKNOWN;
+  if (Array.isArray(v)) return v.map(reviveUnknowns);
+  if (typeof v === 'object' && v !== null) {
+    const out: ObjectValue = {};
+    for (const [k, x] of Object.entries(v)) out[k] = reviveUnknowns(x);
+    return out;
+  }
+  return v;
 }
 
 export function readPlanFile(file: string): PlanFile {
@@ -50,6 +74,8 @@ export function readPlanFile(file: string): PlanFile {
   if (!p.plan || !Array.isArray(p.plan.changes) || !p.state || !p.stack) throw new EngineError(`${file} is an incomplete plan file`);
   // Files written before prevRunState existed (display only): no outside changes to show.
   p.plan.prevRunState ??= p.plan.priorState;
+  // Only planned values hold unknowns (states never do).
+  for (const c of p.plan.changes) if (c.after) c.after = reviveUnknowns(c.after) as ObjectValue;
   return p as PlanFile;
 }
 

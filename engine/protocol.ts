@@ -240,10 +240,16 @@ export interface Provider {
   close?(): Promise<void>;
 }
 
-/** Marker for values unknown until apply. In JSON plans it is rendered through `after_unknown`. */
+/**
+ * The one marker for a value unknown until apply, recognised by identity only: an object that merely
+ * looks like it (a map in a configuration or in state) is data. Only the saved plan's reader and
+ * writer convert it (to and from `{"__unknown__": true}`, engine/planfile.ts), and the JSON plan
+ * shows it through `after_unknown`. Its own JSON image is that wire form too, so canonical hashes of
+ * planned values (idempotency tokens) are stable.
+ */
 export const UNKNOWN = Object.freeze({ __unknown__: true }) as unknown as Value;
 export function isUnknown(v: unknown): boolean {
-  return v === UNKNOWN || (typeof v === 'object' && v !== null && (v as { __unknown__?: boolean }).__unknown__ === true);
+  return v === UNKNOWN;
 }
 
 /** A planned change as shown to describeChange. `actions` as in Terraform JSON plans. */

@@ -6,7 +6,8 @@ import { jsonPlan } from '../engine/json-plan';
 import { acquireLock, forceUnlock, lockPath } from '../engine/lock';
 import { plan, planCounts } from '../engine/plan';
 import { checkPlanFile, readPlanFile, writePlanFile } from '../engine/planfile';
-import { isUnknown } from '../engine/protocol';
+import { isUnknown, UNKNOWN } from '../engine/protocol';
+import { isUnknownValue } from '../providers/eks/validation';
 import { colors } from '../lib/color';
 import { renderPlan } from '../engine/render';
 import { readState, removeDeadWritersTempFiles, StateManager, writeStateFile } from '../engine/state';
@@ -289,6 +290,28 @@ test('a saved plan round-trips and is refused when the configuration or state ch
   t.throws(() => checkPlanFile(pf, { ...current, configHash: 'other' }), { message: /configuration changed/ });
   t.throws(() => checkPlanFile(pf, { ...current, stateExists: true, serial: 4 }), { message: /state changed since the plan/ });
   t.throws(() => checkPlanFile(pf, { ...current, stackName: 'prod' }), { message: /for stack 'test', not 'prod'/ });
+});
+
+test('unknown values are one marker, known by identity: a look-alike object is data; the plan file alone converts to and from {"__unknown__": true}', async (t) => {
+  const lookAlike = { __unknown__: true };
+  t.true(isUnknown(UNKNOWN));
+  t.false(isUnknown(lookAlike));
+  t.false(isUnknownValue(lookAlike), 'the EKS validation rules check a look-alike as data');
+  t.true(isUnknownValue(UNKNOWN));
+  const h = harness(t);
+  h.write({ a: { name: 'a' } });
+  const p = await h.plan();
+  t.true(isUnknown(p.changes[0]!.after!.id));
+  // A look-alike in the prior state (data) stays data through the file; the planned unknowns come back as the marker.
+  p.priorState.resources.push({ mode: 'managed', type: 'memory_item', name: 'z', provider: 'provider["x"]', instances: [{ schema_version: 0, attributes: { id: 'z', tags: lookAlike as never }, sensitive_attributes: [] }] });
+  const file = `${h.dir}/plan.json`;
+  writePlanFile(file, p, { name: 'test', dir: h.dir, file: `${h.dir}/cdk.tf.json` }, '0.1.0');
+  const wire = JSON.parse(fs.readFileSync(file, 'utf8')) as { plan: { changes: { after: Record<string, unknown> }[] } };
+  t.deepEqual(wire.plan.changes[0]!.after.id, { __unknown__: true });
+  const back = readPlanFile(file).plan;
+  t.is(back.changes[0]!.after!.id, UNKNOWN);
+  t.false(isUnknown(back.priorState.resources.at(-1)!.instances[0]!.attributes.tags));
+  t.deepEqual(back.priorState.resources.at(-1)!.instances[0]!.attributes.tags, lookAlike);
 });
 
 test('import reads the object into state through the provider; apply refuses nothing afterwards', async (t) => {

@@ -1,14 +1,15 @@
 /**
  * Validation rules for EKS clusters and OIDC identity provider configs, as pure functions over plain
- * objects. No SDK imports, only pure helpers (engine/util's values, identity/issuer.ts's issuer URL rule,
- * shared with the emulator): the provider runs them at plan time and the cdktf constructs (stacks/) run
- * the very same rules at synth time.
+ * objects. No SDK imports, only pure helpers (engine/util's values, the protocol's unknown marker,
+ * identity/issuer.ts's issuer URL rule, shared with the emulator), so synth stays light: the provider
+ * runs them at plan time and the cdktf constructs (stacks/) run the very same rules at synth time.
  *
  * A value that is not known yet (a reference to a resource not yet created: `undefined`, the engine's
  * UNKNOWN marker, or a string still holding a Terraform interpolation `${...}`) is skipped, never
  * reported: it is checked again once it is known.
  */
 
+import { isUnknown } from '../../engine/protocol';
 import { firstBlock } from '../../engine/util';
 import { issuerUrlProblem } from '../../identity/issuer';
 import { OIDC_FIELD_LIST } from '../../identity/oidc-fields';
@@ -36,7 +37,7 @@ const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]*$/;
 export function isUnknownValue(v: unknown): boolean {
   if (v === undefined) return true;
   if (typeof v === 'string') return v.includes('${');
-  return typeof v === 'object' && v !== null && (v as { __unknown__?: unknown }).__unknown__ === true;
+  return isUnknown(v);
 }
 
 function known(v: unknown): boolean {
