@@ -4,17 +4,13 @@ import { numberFlag, stringFlag, UsageError } from './args';
 import type { Io } from './command';
 import { EXIT } from './command';
 import { providerFactory } from '../providers/registry';
-import { apply, type ApplyResult, type ApplyUi, type StepKind } from '../engine/apply';
 import { parseConfig, type StackConfig } from '../engine/config';
 import { acquireLock, type StateLock } from '../engine/lock';
-import type { Plan } from '../engine/plan';
 import { colorEnabled, colors, type Colors } from '../lib/color';
 import { renderDiagnostics } from '../engine/render';
 import { readTerraformJson, resolveStack, StackInputError, type StackLocation } from '../engine/stack-files';
 import { StateManager } from '../engine/state';
-import { formatDuration } from '../lib/duration';
 import { EngineError } from '../engine/util';
-import { escapeControls } from '../lib/escape';
 import { closeWorkspace, openWorkspace, type Workspace } from '../engine/workspace';
 
 /** Glue shared by the plan/apply/destroy/show/import/state/force-unlock commands. */
@@ -87,31 +83,6 @@ export async function guarded(io: Io, values: Parsed['values'], body: () => Prom
   }
 }
 
-const VERBS: Record<StepKind, [string, string, string]> = {
-  create: ['Creating...', 'Still creating...', 'Creation complete'],
-  update: ['Modifying...', 'Still modifying...', 'Modifications complete'],
-  delete: ['Destroying...', 'Still destroying...', 'Destruction complete'],
-  read: ['Reading...', 'Still reading...', 'Read complete'],
-};
-
-/**
- * Progress lines on stderr as Terraform prints them. Off a terminal (CI logs) only one line per step
- * start and end; the provider's wait messages and `Still ...` ticks are for people watching.
- */
-export function progressUi(io: Io, c: Colors): ApplyUi {
-  const w = (s: string) => io.stderr.write(s + '\n');
-  const tty = io.stderr.isTTY === true;
-  // Ids and the providers' progress messages come from the API.
-  const e = escapeControls;
-  return {
-    start: (a, k, id) => w(`${c.bold(e(a))}: ${VERBS[k][0]}${id ? ` [id=${e(id)}]` : ''}`),
-    still: (a, k, ms) => w(`${c.bold(e(a))}: ${VERBS[k][1]} [${formatDuration(ms)} elapsed]`),
-    done: (a, k, ms, id) => w(`${c.bold(e(a))}: ${VERBS[k][2]} after ${formatDuration(ms)}${id ? ` [id=${e(id)}]` : ''}`),
-    failed: (a, k) => w(`${c.bold(e(a))}: ${c.red(`${k} failed`)}`),
-    progress: (a, m) => { if (tty) w(`${c.bold(e(a))}: ${e(m)}`); },
-  };
-}
-
 /**
  * Asks on a terminal, as Terraform does (the question, indented description lines, "Enter a value:");
  * only "yes" confirms. Without a terminal on stdin nobody can answer: `noTerminal` is thrown (an error,
@@ -136,21 +107,4 @@ export async function confirm(io: Io, question: string, opts: { description?: st
   } finally {
     rl.close();
   }
-}
-
-/** Applies and prints the summary; returns the exit code. */
-export async function applyAndReport(session: Session, plan: Plan, io: Io, values: Parsed['values'], verb: 'Apply' | 'Destroy'): Promise<number> {
-  const c = colorsFor(io, values, 'stderr');
-  const result: ApplyResult = await apply(session.ws, plan, session.state, {
-    parallelism: parallelismOf('apply', values), signal: io.signal, ui: progressUi(io, c), tty: io.stderr.isTTY === true,
-  });
-  const out = colorsFor(io, values);
-  if (result.diagnostics.some((d) => d.severity === 'error')) {
-    io.stderr.write('\n' + renderDiagnostics(result.diagnostics, c));
-    if (result.skipped.length) io.stderr.write(`Skipped because a dependency failed: ${escapeControls(result.skipped.join(', '))}\n`);
-    io.stderr.write(`${verb} failed. Resources: ${result.added} added, ${result.changed} changed, ${result.destroyed} destroyed. State saved to ${session.config.statePath}.\n`);
-    return EXIT.ERROR;
-  }
-  io.stdout.write(`\n${out.green(out.bold(`${verb} complete!`))} Resources: ${verb === 'Destroy' ? `${result.destroyed} destroyed` : `${result.added} added, ${result.changed} changed, ${result.destroyed} destroyed`}.\n`);
-  return EXIT.OK;
 }

@@ -20,12 +20,23 @@ import { resolveConfig, resourceSchema, timeoutsOf, type Workspace } from './wor
 
 export type StepKind = 'create' | 'update' | 'delete' | 'read';
 
-export type ApplyUi = {
-  start(address: string, kind: StepKind, id?: string): void;
-  still(address: string, kind: StepKind, elapsedMs: number): void;
-  done(address: string, kind: StepKind, elapsedMs: number, id?: string): void;
-  failed(address: string, kind: StepKind, diags: Diagnostic[]): void;
-  progress(address: string, message: string): void;
+/**
+ * What apply reports as it goes, as Terraform's hooks do (PreApply, PostApply, the provider's
+ * progress): data only. A view turns them into lines, and owns the clock and the "Still creating..."
+ * ticker (cli/views/apply.ts); the engine never prints.
+ */
+export type ApplyEvent =
+  /** A step starts; `id` is the object's id when it exists already (update, delete, read). */
+  | { type: 'pre'; address: string; action: StepKind; id?: string }
+  /** A provider's message while it waits (an association still CREATING...). */
+  | { type: 'progress'; address: string; action: StepKind; message: string }
+  /** A step ended: failed when its diagnostics hold an error; `id` of the object it left, when it succeeded. */
+  | { type: 'post'; address: string; action: StepKind; failed: boolean; id?: string; diagnostics: Diagnostic[] };
+
+export type ApplyOptions = {
+  parallelism?: number;
+  signal?: AbortSignal;
+  onEvent?: (event: ApplyEvent) => void;
 };
 
 export type ApplyResult = {
@@ -88,7 +99,7 @@ function buildSteps(plan: Plan): Step[] {
   return steps;
 }
 
-export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts: { parallelism?: number; signal?: AbortSignal; ui: ApplyUi; tty?: boolean }): Promise<ApplyResult> {
+export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const diagnostics: Diagnostic[] = [];
   const result: ApplyResult = { diagnostics, added: 0, changed: 0, destroyed: 0, skipped: [], notStarted: [], interrupted: false };
   const lineage = state.state.lineage;
@@ -117,10 +128,10 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
     const c = s.change;
     const provider = ws.providers.get(c.provider)!;
     const stepDiags: Diagnostic[] = [];
-    const started = Date.now();
-    opts.ui.start(c.address, s.kind, s.kind === 'create' ? undefined : (c.before?.id as string | undefined) ?? undefined);
-    const timer = opts.tty ? setInterval(() => opts.ui.still(c.address, s.kind, Date.now() - started), 10_000) : undefined;
-    const progress = (m: string) => opts.ui.progress(c.address, m);
+    const emit = opts.onEvent ?? (() => undefined);
+    const priorId = s.kind === 'create' ? undefined : c.before?.id;
+    emit({ type: 'pre', address: c.address, action: s.kind, ...(typeof priorId === 'string' ? { id: priorId } : {}) });
+    const progress = (message: string) => emit({ type: 'progress', address: c.address, action: s.kind, message });
     try {
       const conf = ws.byAddress.get(c.address);
       if (s.kind === 'read') {
@@ -196,15 +207,13 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
       }
     } catch (e) {
       stepDiags.push(error(`${s.kind} failed: ${(e as Error).message}`, c.address));
-    } finally {
-      if (timer) clearInterval(timer);
     }
     const withAddress = stepDiags.map((d) => ({ ...d, address: d.address ?? c.address }));
     diagnostics.push(...withAddress);
-    if (hasErrors(withAddress)) { opts.ui.failed(c.address, s.kind, withAddress); return false; }
-    const id = state.instance(c.address)?.attributes.id;
-    opts.ui.done(c.address, s.kind, Date.now() - started, s.kind === 'delete' ? undefined : typeof id === 'string' ? id : undefined);
-    return true;
+    const failed = hasErrors(withAddress);
+    const id = failed || s.kind === 'delete' ? undefined : state.instance(c.address)?.attributes.id;
+    emit({ type: 'post', address: c.address, action: s.kind, failed, ...(typeof id === 'string' ? { id } : {}), diagnostics: withAddress });
+    return !failed;
   };
 
   await new Promise<void>((resolve) => {

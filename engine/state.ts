@@ -134,7 +134,7 @@ export async function writeStateFile(file: string, state: StateV4): Promise<void
  * change is persisted at once, bumping the serial when the content changed.
  */
 export class StateManager {
-  state: StateV4;
+  private current: StateV4;
   /**
    * Whether the resources changed since the last write. Tracked per change (set/replaceResources)
    * rather than by re-serialising the whole state on every persist: with hundreds of resources that
@@ -145,7 +145,29 @@ export class StateManager {
   private chain: Promise<void> = Promise.resolve();
 
   constructor(readonly file: string, initial: StateV4 | null, private readonly existsOnDisk: boolean) {
-    this.state = initial ? structuredClone(initial) : emptyState();
+    this.current = initial ? structuredClone(initial) : emptyState();
+  }
+
+  /** The state as it stands; changed only through this class (set, replaceResources, adoptLineage, persist). */
+  get state(): Readonly<StateV4> {
+    return this.current;
+  }
+
+  /**
+   * Whether there is a state to protect: one with a serial or resources (read from the file, or
+   * written by this run). A missing or empty file, or a fresh one nothing was recorded in, is none.
+   */
+  exists(): boolean {
+    return this.written || this.current.serial > 0 || this.current.resources.length > 0;
+  }
+
+  /**
+   * Takes over a lineage made elsewhere (a saved plan made with no state fixed the lineage its
+   * idempotency tokens hash). Only while there is no state: an existing lineage never changes.
+   */
+  adoptLineage(lineage: string): void {
+    if (this.exists()) throw new EngineError(`state ${this.file} exists with lineage ${this.current.lineage}: its lineage cannot change to ${lineage}`);
+    this.current.lineage = lineage;
   }
 
   static load(file: string): StateManager {
@@ -155,7 +177,7 @@ export class StateManager {
   }
 
   find(address: string): StateResource | undefined {
-    return this.state.resources.find((r) => resourceAddress(r) === address);
+    return this.current.resources.find((r) => resourceAddress(r) === address);
   }
 
   instance(address: string): StateInstance | undefined {
@@ -164,29 +186,29 @@ export class StateManager {
 
   /** Replaces every resource (e.g. with what a refresh found); dirty only if something differs. */
   replaceResources(resources: StateResource[]): void {
-    if (valuesEqual(resources as unknown as Value, this.state.resources as unknown as Value, EXACT)) return;
-    this.state.resources = resources;
+    if (valuesEqual(resources as unknown as Value, this.current.resources as unknown as Value, EXACT)) return;
+    this.current.resources = resources;
     this.dirty = true;
   }
 
   /** Sets (or with null, removes) one resource's single instance. */
   set(r: { mode: 'managed' | 'data'; type: string; name: string; provider: string }, instance: StateInstance | null): void {
     const address = resourceAddress(r);
-    const idx = this.state.resources.findIndex((x) => resourceAddress(x) === address);
+    const idx = this.current.resources.findIndex((x) => resourceAddress(x) === address);
     if (instance === null) {
       if (idx >= 0) {
-        this.state.resources.splice(idx, 1);
+        this.current.resources.splice(idx, 1);
         this.dirty = true;
       }
       return;
     }
     const entry: StateResource = { mode: r.mode, type: r.type, name: r.name, provider: r.provider, instances: [instance] };
-    if (idx >= 0 && valuesEqual(this.state.resources[idx] as unknown as Value, entry as unknown as Value, EXACT)) return;
+    if (idx >= 0 && valuesEqual(this.current.resources[idx] as unknown as Value, entry as unknown as Value, EXACT)) return;
     this.dirty = true;
-    if (idx >= 0) this.state.resources[idx] = entry;
-    else this.state.resources.push(entry);
+    if (idx >= 0) this.current.resources[idx] = entry;
+    else this.current.resources.push(entry);
     // Terraform's writer sorts by mode string ("data" < "managed"), then type, then name.
-    this.state.resources.sort((a, b) => (a.mode === b.mode ? 0 : a.mode === 'data' ? -1 : 1) || a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
+    this.current.resources.sort((a, b) => (a.mode === b.mode ? 0 : a.mode === 'data' ? -1 : 1) || a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
   }
 
   /** Persists if anything changed since the last write; serialised so parallel callers never interleave. */
@@ -195,11 +217,11 @@ export class StateManager {
       if (!this.dirty) return;
       this.dirty = false;
       // No state file yet and nothing to record: do not create an empty one.
-      if (!this.existsOnDisk && !this.written && this.state.resources.length === 0) return;
-      if (this.written || this.existsOnDisk) this.state.serial += 1;
-      else this.state.serial = Math.max(this.state.serial, 1);
-      this.state.terraform_version = TERRAFORM_VERSION;
-      await writeStateFile(this.file, this.state);
+      if (!this.existsOnDisk && !this.written && this.current.resources.length === 0) return;
+      if (this.written || this.existsOnDisk) this.current.serial += 1;
+      else this.current.serial = Math.max(this.current.serial, 1);
+      this.current.terraform_version = TERRAFORM_VERSION;
+      await writeStateFile(this.file, this.current);
       this.written = true;
     };
     this.chain = this.chain.then(run, run);

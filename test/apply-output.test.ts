@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import test from 'ava';
 import type { Io } from '../cli/command';
 import { startEmulator } from '../emulator';
-import { progressUi } from '../cli/support';
+import { applyView, type Clock } from '../cli/views/apply';
 import { colors } from '../lib/color';
 import { bin, tempDir } from './helpers/project';
 
@@ -49,26 +49,44 @@ test('apply without a TTY prints one start line and one completion line per reso
   t.true(em.calls().DescribeCluster! > 1, 'the emulator made the provider poll');
 });
 
-test('on a TTY the provider\'s wait messages and Still ... [elapsed] ticks are shown', (t) => {
-  const render = (isTTY: boolean): string => {
+test('on a TTY the view shows the provider\'s wait messages and, from its own 10 s ticker, Still ... [elapsed]; it stops the ticker at the step\'s end', (t) => {
+  const render = (isTTY: boolean) => {
     const stderr = Object.assign(new PassThrough(), { isTTY });
     let text = '';
     stderr.on('data', (d) => (text += d));
     const io: Io = { stdout: new PassThrough(), stderr, env: {}, cwd: '.', signal: new AbortController().signal };
-    const ui = progressUi(io, colors(false));
-    ui.start('aws_eks_identity_provider_config.corp', 'create');
-    ui.progress('aws_eks_identity_provider_config.corp', 'association of corp-sso to cluster emu-main: CREATING, update InProgress');
-    ui.still('aws_eks_identity_provider_config.corp', 'create', 70_000);
-    ui.done('aws_eks_identity_provider_config.corp', 'create', 75_000, 'emu-main:corp-sso');
+    // A clock the test moves: the view, not the engine, measures elapsed time and ticks.
+    let now = 1_000_000;
+    const tickers: { ms: number; tick: () => void; stopped: boolean }[] = [];
+    const clock: Clock = { now: () => now, every: (ms, tick) => { const x = { ms, tick, stopped: false }; tickers.push(x); return () => { x.stopped = true; }; } };
+    const view = applyView(io, colors(false), clock);
+    const address = 'aws_eks_identity_provider_config.corp';
+    view.onEvent({ type: 'pre', address, action: 'create' });
+    view.onEvent({ type: 'progress', address, action: 'create', message: 'association of corp-sso to cluster emu-main: CREATING, update InProgress' });
+    now += 70_000;
+    for (const x of tickers) x.tick();
+    now += 5_000;
+    view.onEvent({ type: 'post', address, action: 'create', failed: false, id: 'emu-main:corp-sso', diagnostics: [] });
+    view.onEvent({ type: 'pre', address: 'aws_eks_cluster.main', action: 'update', id: 'emu-main' });
+    view.onEvent({ type: 'post', address: 'aws_eks_cluster.main', action: 'update', failed: true, diagnostics: [{ severity: 'error', summary: 'boom' }] });
+    view.close();
     stderr.end();
-    return text;
+    return { text, tickers };
   };
-  t.is(render(true), [
+  const tty = render(true);
+  t.is(tty.text, [
     'aws_eks_identity_provider_config.corp: Creating...',
     'aws_eks_identity_provider_config.corp: association of corp-sso to cluster emu-main: CREATING, update InProgress',
     'aws_eks_identity_provider_config.corp: Still creating... [1m10s elapsed]',
     'aws_eks_identity_provider_config.corp: Creation complete after 1m15s [id=emu-main:corp-sso]',
+    'aws_eks_cluster.main: Modifying... [id=emu-main]',
+    'aws_eks_cluster.main: update failed',
     '',
   ].join('\n'));
-  t.false(render(false).includes('InProgress'));
+  t.deepEqual(tty.tickers.map((x) => [x.ms, x.stopped]), [[10_000, true], [10_000, true]], 'one 10 s ticker per step, stopped when it ends');
+  const plain = render(false);
+  t.false(plain.text.includes('InProgress'));
+  t.false(plain.text.includes('Still'));
+  t.deepEqual(plain.tickers, [], 'no ticker off a terminal');
+  t.regex(plain.text, /^aws_eks_identity_provider_config\.corp: Creation complete after 1m15s \[id=emu-main:corp-sso\]$/m);
 });

@@ -134,9 +134,8 @@ test('idempotency tokens are deterministic: the same intended change gets the sa
   const { plan } = await import('../engine/plan');
   const { apply } = await import('../engine/apply');
   const p = await plan(first.ws, first.state.state, { lineage: first.state.state.lineage, serial: 0 });
-  const noop = { start() {}, still() {}, done() {}, failed() {}, progress() {} };
   const state1 = new StateManager(h.statePath, first.state.state, false);
-  await apply(first.ws, p, state1, { ui: noop });
+  await apply(first.ws, p, state1);
   const token1 = first.provider.requests.find((r) => r.verb === 'apply')!.token;
   // Simulate a crash before the state was written: same lineage, same plan, object already made.
   fs.rmSync(h.statePath);
@@ -144,7 +143,7 @@ test('idempotency tokens are deterministic: the same intended change gets the sa
   const second = await h.open();
   const state2 = new StateManager(h.statePath, { ...second.state.state, lineage: state1.state.lineage }, false);
   const p2 = await plan(second.ws, state2.state, { lineage: state1.state.lineage, serial: 0 });
-  const r = await apply(second.ws, p2, state2, { ui: noop });
+  const r = await apply(second.ws, p2, state2);
   t.deepEqual(r.diagnostics, [], 'the resumed create is answered with the existing object, not a conflict');
   t.is(second.provider.requests.find((x) => x.verb === 'apply')!.token, token1);
   t.is(Object.keys(h.cloud().objects).length, 1);
@@ -248,6 +247,24 @@ test('state writes are atomic, 0600, keep a backup, bump serial and keep lineage
     t.is(fs.statSync(`${h.statePath}.backup`).mode & 0o777, 0o600);
     t.deepEqual(fs.readdirSync(h.dir).filter((f) => f.endsWith('.tmp')), []);
   });
+});
+
+test('StateManager owns the state: exists() once there is a state to protect, adoptLineage only before', async (t) => {
+  const h = harness(t);
+  const s = StateManager.load(h.statePath);
+  t.false(s.exists(), 'no file');
+  s.adoptLineage('from-a-saved-plan');
+  t.is(s.state.lineage, 'from-a-saved-plan');
+  s.set({ mode: 'managed', type: 'memory_item', name: 'a', provider: 'provider["x"]' }, { schema_version: 0, attributes: { id: '1' }, sensitive_attributes: [] });
+  await s.persist();
+  t.true(s.exists());
+  t.throws(() => s.adoptLineage('other'), { message: /exists with lineage from-a-saved-plan: its lineage cannot change to other/ });
+  const again = StateManager.load(h.statePath);
+  t.true(again.exists(), 'a file with a serial');
+  t.is(again.state.lineage, 'from-a-saved-plan');
+  t.throws(() => again.adoptLineage('other'));
+  fs.writeFileSync(h.statePath, '');
+  t.false(StateManager.load(h.statePath).exists(), 'an empty file is no state, as Terraform reads it');
 });
 
 test('corrupt, truncated or newer state is a clear error and is left untouched', async (t) => {
