@@ -4,9 +4,10 @@ import { EXIT } from './command';
 import { refreshProgress } from './progress';
 import { colorsFor, confirm, loadConfig, locate, openSession, parallelismOf, targetsOf, type Session } from './support';
 import { applyView } from './views/apply';
+import { planText } from './views/plan';
 import { apply } from '../engine/apply';
-import { hasChanges, plan, type PlanOptions } from '../engine/plan';
-import { renderDiagnostics, renderPlan } from '../engine/render';
+import { hasChanges, plan, type Plan } from '../engine/plan';
+import { renderDiagnostics } from '../engine/render';
 import { escapeControls } from '../lib/escape';
 
 /**
@@ -47,7 +48,7 @@ const MODES: Record<OperationMode, ModeText> = {
 };
 
 /** Plans, shows, asks (unless --auto-approve) and applies; returns the exit code. */
-export async function planAndApply(io: Io, values: Parsed['values'], mode: OperationMode, planOpts: Pick<PlanOptions, 'describe'> = {}): Promise<number> {
+export async function planAndApply(io: Io, values: Parsed['values'], mode: OperationMode): Promise<number> {
   const m = MODES[mode];
   const parallelism = parallelismOf(mode, values);
   const loc = locate(values, io);
@@ -55,9 +56,10 @@ export async function planAndApply(io: Io, values: Parsed['values'], mode: Opera
   try {
     const progress = refreshProgress(io);
     const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, {
-      destroy: mode === 'destroy', targets: targetsOf(values), parallelism, signal: io.signal, onRefresh: progress.onRefresh, ...planOpts,
+      destroy: mode === 'destroy', targets: targetsOf(values), parallelism, signal: io.signal, onRefresh: progress.onRefresh,
     }).finally(progress.stop);
-    io.stdout.write(renderPlan(p, colorsFor(io, values)));
+    // With the identity impact, as `eksidp plan` shows it, before the question.
+    io.stdout.write(planText(p, colorsFor(io, values)));
     if (!hasChanges(p)) {
       if (m.whenNoChanges === 'stop') return EXIT.OK;
       session.state.replaceResources(structuredClone(p.priorState.resources));
@@ -76,7 +78,7 @@ export async function planAndApply(io: Io, values: Parsed['values'], mode: Opera
 }
 
 /** Applies a plan through the apply view and prints the summary; returns the exit code. */
-export async function applyPlan(session: Session, p: Parameters<typeof apply>[1], io: Io, values: Parsed['values'], mode: OperationMode): Promise<number> {
+export async function applyPlan(session: Session, p: Plan, io: Io, values: Parsed['values'], mode: OperationMode): Promise<number> {
   const verb = MODES[mode].verb;
   const c = colorsFor(io, values, 'stderr');
   const view = applyView(io, c);

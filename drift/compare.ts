@@ -1,7 +1,8 @@
 import type { ResourceConfig } from '../engine/config';
 import { makeLookup, planInstance, type PlannedInstance } from '../engine/plan';
-import type { ChangeDescription, Diagnostic, LiveObject, LiveResourceRequest, LiveSnapshot, ObjectValue, Provider, Value } from '../engine/protocol';
-import { formatDiagnostic, isObject } from '../engine/util';
+import type { Diagnostic, LiveObject, LiveResourceRequest, LiveSnapshot, ObjectValue, Value } from '../engine/protocol';
+import { configImpact, hasPreview, outageText, type ConfigImpact } from '../identity/impact';
+import { formatDiagnostic } from '../engine/util';
 import { resolveConfig, resourceSchema, type Workspace } from '../engine/workspace';
 import { unchangedReferences, type Declared } from './declared';
 import { argumentsDocument, differences } from './differences';
@@ -38,16 +39,10 @@ function mappingText(m: Mapping): string {
   return `${m.username}; groups ${m.groups.length ? m.groups.join(', ') : '(none)'}`;
 }
 
-/** Sample identities under the live and the planned object, from the provider's change details (the plan's identity preview). */
-function identityPreviews(provider: Provider, desc: ChangeDescription): IdentityPreview[] | undefined {
-  const data = provider.describeChangeDetails?.(desc).data?.identity_changes;
-  const list = isObject(data ?? null) && Array.isArray(data!.identities) ? data!.identities : [];
-  const out = list.filter(isObject).map((c) => ({
-    name: String(c.name),
-    live: mappingText(c.before as unknown as Mapping),
-    planned: mappingText(c.after as unknown as Mapping),
-    changed: c.changed === true,
-  }));
+/** Sample identities under the live and the planned object: the plan's identity impact (identity/impact.ts). */
+function identityPreviews(impact: ConfigImpact | undefined): IdentityPreview[] | undefined {
+  if (!impact || !hasPreview(impact)) return undefined;
+  const out = impact.identities.map((c) => ({ name: c.name, live: mappingText(c.before), planned: mappingText(c.after), changed: c.changed }));
   return out.length ? out : undefined;
 }
 
@@ -253,16 +248,15 @@ function verdict(ws: Workspace, r: ResourceConfig, config: ObjectValue, obj: Liv
   };
   if (status === 'in_sync') return entry;
   const schema = resourceSchema(ws, r)!;
-  const provider = ws.providers.get(r.provider)!;
   // A defunct object is described as what it will take: creating it again once it is gone.
   const creates = status === 'missing';
-  const desc: ChangeDescription = {
-    typeName: r.type, address: r.address, actions: creates ? ['create'] : plan.actions, before: creates ? null : plan.before, after: plan.after,
-    replacePaths: plan.replacePaths, ...(r.metadata !== undefined ? { metadata: r.metadata } : {}), related: [],
-  };
+  const impact = configImpact({
+    address: r.address, type: r.type, actions: creates ? ['create'] : plan.actions, before: creates ? null : plan.before, after: plan.after,
+    ...(r.metadata !== undefined ? { metadata: r.metadata } : {}),
+  });
   if (status === 'changed') entry.differences = differences(schema.block, plan.before, plan.after, config, plan.replacePaths);
-  entry.fix = fixFor(status, plan, obj, entry.differences, status === 'changed' ? (provider.describeChange?.(desc) ?? []) : []);
-  const identities = creates || isReplace(plan) ? identityPreviews(provider, desc) : undefined;
+  entry.fix = fixFor(status, plan, obj, entry.differences, status === 'changed' && impact?.outage ? [outageText(impact.outage)] : []);
+  const identities = creates || isReplace(plan) ? identityPreviews(impact) : undefined;
   if (identities) entry.identities = identities;
   entry.live = argumentsDocument(schema.block, obj.state);
   entry.planned = argumentsDocument(schema.block, plan.after);

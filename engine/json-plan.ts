@@ -72,7 +72,11 @@ function expressions(body: ObjectValue): ObjectValue {
 /** The provider configurations the JSON names: by key (`aws`, `aws.west`), with name, source and alias. */
 export type PlanProviders = Map<string, { name: string; source: string; alias?: string }>;
 
-export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], providerConfigs: PlanProviders): Record<string, unknown> {
+/**
+ * `extension`: what views derive from the plan (the identity impact), by kind, each entry naming its
+ * address; written under the top-level `eksidp` key when not empty.
+ */
+export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], providerConfigs: PlanProviders, extension: Record<string, ObjectValue[]> = {}): Record<string, unknown> {
   const change = (c: ResourceChange) => ({
     address: c.address,
     mode: c.mode,
@@ -110,13 +114,9 @@ export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], provi
       })),
     },
   };
-  // Providers' machine-readable details go under one extension key, so `terraform show -json`
-  // consumers that read only Terraform's keys see an unchanged document.
-  const extension: Record<string, ObjectValue[]> = {};
-  for (const c of plan.changes) {
-    for (const [kind, value] of Object.entries(c.details?.data ?? {})) (extension[kind] ??= []).push({ address: c.address, ...value });
-  }
-  if (Object.keys(extension).length > 0) out.eksidp = extension;
+  // eksidp's own data goes under one extension key, so `terraform show -json` consumers that read
+  // only Terraform's keys see an unchanged document.
+  if (Object.values(extension).some((list) => list.length > 0)) out.eksidp = extension;
   out.timestamp = plan.createdAt;
   out.applyable = plan.changes.some((c) => c.actions[0] !== 'no-op');
   out.complete = plan.targets.length === 0;

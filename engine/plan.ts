@@ -1,6 +1,6 @@
 import { getPath, type Lookup } from './expressions';
 import { transitiveDeps } from './graph';
-import type { ChangeDescription, ChangeDetails, Diagnostic, ObjectValue, Path, ReadDataSourceResponse, RelatedResource, Value } from './protocol';
+import type { Diagnostic, ObjectValue, Path, ReadDataSourceResponse, Value } from './protocol';
 import { hasErrors, isUnknown, UNKNOWN } from './protocol';
 import { proposedNew } from './schema';
 import { resourceAddress, type StateInstance, type StateV4 } from './state';
@@ -41,10 +41,6 @@ export type ResourceChange = {
   /** Dependencies recorded in the prior state (for delete ordering). */
   priorDependencies: string[];
   schemaVersion: number;
-  /** Plain-language lines from the provider (describeChange). */
-  notes: string[];
-  /** Sections and extension data from the provider (describeChangeDetails); absent when it gave none. */
-  details?: ChangeDetails;
 };
 
 export type Plan = {
@@ -66,6 +62,14 @@ export type Plan = {
   targets: string[];
   createdAt: string;
   warnings: Diagnostic[];
+  /**
+   * Beyond Terraform: each configured resource's `//` value by address (Terraform ignores `//`;
+   * stacks put sample identities and RBAC bindings there), kept so analyses of the plan (the
+   * identity impact, identity/impact.ts) work from the plan alone, a saved one too.
+   */
+  metadata: Record<string, Value>;
+  /** The caller's inputs to those analyses, opaque to the engine (`eksidp plan --identities` → `sample_identities`). */
+  analysisOptions: Record<string, Value>;
 };
 
 export type PlanOptions = {
@@ -77,30 +81,9 @@ export type PlanOptions = {
   /** Called after each refresh read (the CLI shows progress from it at a terminal; the engine never prints). */
   onRefresh?: (done: number, total: number) => void;
   signal?: AbortSignal;
-  /**
-   * Passed through to providers' describeChange hooks, never interpreted by the engine: `metadata`,
-   * each resource's `//` value by address (see resourceMetadata), and caller `options`.
-   */
-  describe?: { metadata?: Record<string, Value>; options?: Record<string, Value> };
+  /** Kept in the plan as its analysisOptions, never interpreted by the engine. */
+  analysisOptions?: Record<string, Value>;
 };
-
-/**
- * Each resource's `//` value in a raw Terraform JSON document, by address. Configuration parsing drops
- * `//` keys (they are comments to Terraform); descriptions may still want them.
- */
-export function resourceMetadata(rawJson: Record<string, unknown>): Record<string, Value> {
-  const out: Record<string, Value> = {};
-  for (const [prefix, root] of [['', rawJson.resource], ['data.', rawJson.data]] as const) {
-    if (!isObject(root)) continue;
-    for (const [type, byName] of Object.entries(root)) {
-      if (!isObject(byName)) continue;
-      for (const [name, body] of Object.entries(byName)) {
-        if (isObject(body) && body['//'] !== undefined) out[`${prefix}${type}.${name}`] = body['//'];
-      }
-    }
-  }
-  return out;
-}
 
 export function isReplace(c: { actions: Action[] }): boolean {
   return c.actions.length === 2;
@@ -277,7 +260,7 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
       const before = diags.length;
       const config = resolveConfig(ws, r, lookup, diags);
       if (diags.length > before) continue;
-      const base = { address, mode: r.mode, type: r.type, name: r.name, provider: r.provider, providerAddress: pAddr, dependencies: depsOf(address), schemaVersion: schema.version, notes: [] as string[] };
+      const base = { address, mode: r.mode, type: r.type, name: r.name, provider: r.provider, providerAddress: pAddr, dependencies: depsOf(address), schemaVersion: schema.version };
       if (r.mode === 'data') {
         const pending = [...ws.graph.deps.get(address) ?? []].some((d) => changes.some((c) => c.address === d && c.actions[0] !== 'no-op'));
         if (containsUnknown(config) || pending) {
@@ -320,7 +303,7 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
     if (!schema) { diags.push(error(`provider "${provider}" has no resource type "${r.type}" (found in state)`, address)); continue; }
     changes.push({
       address, mode: 'managed', type: r.type, name: r.name, provider, providerAddress: r.provider, actions: ['delete'], before: inst.attributes as ObjectValue, after: null,
-      replacePaths: [], ...(opts.destroy && conf ? {} : { reason: 'delete_because_no_resource_config' as const }), dependencies: [], priorDependencies: inst.dependencies ?? [], schemaVersion: schema.version, notes: [],
+      replacePaths: [], ...(opts.destroy && conf ? {} : { reason: 'delete_because_no_resource_config' as const }), dependencies: [], priorDependencies: inst.dependencies ?? [], schemaVersion: schema.version,
     });
   }
   if (hasErrors(diags)) throw new EngineError(diags);
@@ -341,29 +324,6 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
     }
     kept = changes.filter((c) => selected.has(c.address));
   }
-  // What descriptions may look at beyond the change itself: every resource's values and metadata
-  // (data sources read during plan are in `values` only), plus the caller's opaque options.
-  const metadata = opts.describe?.metadata ?? {};
-  const related: RelatedResource[] = changes.map((c) => ({ address: c.address, typeName: c.type, mode: c.mode, values: c.after, ...(c.address in metadata ? { metadata: metadata[c.address] } : {}) }));
-  for (const r of ws.byAddress.values()) {
-    const v = values.get(r.address);
-    if (r.mode === 'data' && !changes.some((c) => c.address === r.address) && isObject(v)) {
-      related.push({ address: r.address, typeName: r.type, mode: 'data', values: v, ...(r.address in metadata ? { metadata: metadata[r.address] } : {}) });
-    }
-  }
-  for (const c of kept) {
-    if (c.actions[0] === 'no-op') continue;
-    const provider = ws.providers.get(c.provider);
-    const desc: ChangeDescription = {
-      typeName: c.type, address: c.address, actions: c.actions, before: c.before, after: c.after, replacePaths: c.replacePaths,
-      ...(c.address in metadata ? { metadata: metadata[c.address] } : {}),
-      related: related.filter((r) => r.address !== c.address),
-      ...(opts.describe?.options ? { options: opts.describe.options } : {}),
-    };
-    c.notes = provider?.describeChange?.(desc) ?? [];
-    const details = provider?.describeChangeDetails?.(desc);
-    if (details && (details.sections.length > 0 || Object.keys(details.data ?? {}).length > 0)) c.details = details;
-  }
   return {
     stackName: ws.config.stack.name,
     configHash: ws.config.hash,
@@ -376,6 +336,8 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
     targets,
     createdAt: new Date().toISOString(),
     warnings: [...ws.config.warnings, ...diags.filter((d) => d.severity === 'warning')],
+    metadata: Object.fromEntries(ws.config.resources.filter((r) => r.metadata !== undefined).map((r) => [r.address, r.metadata!])),
+    analysisOptions: opts.analysisOptions ?? {},
   };
 }
 

@@ -226,17 +226,6 @@ export interface Provider {
    * update per cluster) and different keys in parallel. undefined: no constraint.
    */
   concurrencyKey?(typeName: string, state: ObjectValue | null): string | undefined;
-  /**
-   * Optional (added by the engine): plain-language lines shown under a planned change, e.g. that
-   * OIDC logins fail while a config is re-associated. Called for changes other than no-op.
-   */
-  describeChange?(change: ChangeDescription): string[];
-  /**
-   * Optional (added by the engine): titled sections of lines shown under a planned change, and data
-   * for the JSON plan's `eksidp` extension key (e.g. who can log in before and after). Called for
-   * changes other than no-op; plain text, so a saved plan renders the same with or without colour.
-   */
-  describeChangeDetails?(change: ChangeDescription): ChangeDetails;
   close?(): Promise<void>;
 }
 
@@ -251,48 +240,5 @@ export const UNKNOWN = Object.freeze({ __unknown__: true }) as unknown as Value;
 export function isUnknown(v: unknown): boolean {
   return v === UNKNOWN;
 }
-
-/** A planned change as shown to describeChange. `actions` as in Terraform JSON plans. */
-export type ChangeDescription = {
-  typeName: string;
-  address: string;
-  actions: ('no-op' | 'create' | 'read' | 'update' | 'delete')[];
-  before: ObjectValue | null;
-  after: ObjectValue | null;
-  replacePaths: Path[];
-  /**
-   * Beyond Terraform: the resource's `//` metadata from the configuration (Terraform ignores `//`
-   * keys; cdktf stacks put tool metadata there), passed through untouched. Absent when the resource
-   * is not in the configuration or the caller gave no metadata.
-   */
-  metadata?: Value;
-  /** Every other resource of the plan and its planned values, for details that span resources (a config and its cluster). */
-  related?: RelatedResource[];
-  /** Caller options for descriptions, opaque to the engine (e.g. `eksidp plan --identities`). */
-  options?: Record<string, Value>;
-};
-
-export type RelatedResource = {
-  address: string;
-  typeName: string;
-  mode: 'managed' | 'data';
-  /** Planned values; null when the plan deletes it. */
-  values: ObjectValue | null;
-  metadata?: Value;
-};
-
-/** How a detail line reads: `loss` (someone loses access), `gain`, `change`, `same`, `warning`. */
-export type DetailTone = 'loss' | 'gain' | 'change' | 'same' | 'warning';
-export type DetailLine = { text: string; tone?: DetailTone };
-export type DetailSection = { title: string; lines: DetailLine[] };
-
-export type ChangeDetails = {
-  sections: DetailSection[];
-  /**
-   * Machine-readable details, by kind: the JSON plan lists each kind under the top-level `eksidp`
-   * key (`{"eksidp": {"<kind>": [{"address": ..., ...value}]}}`), apart from Terraform's own keys.
-   */
-  data?: Record<string, ObjectValue>;
-};
 
 export type ProviderFactory = () => Provider;

@@ -1,4 +1,4 @@
-import type { DetailLine, Diagnostic, ObjectValue, Path, Value } from './protocol';
+import type { Diagnostic, ObjectValue, Path, Value } from './protocol';
 import { isUnknown } from './protocol';
 import { hasChanges, outsideChanges, planCounts, type OutsideChange, type Plan, type ResourceChange } from './plan';
 import type { Colors } from '../lib/color';
@@ -6,9 +6,10 @@ import { escapeControls as e } from '../lib/escape';
 import { EXACT, formatDiagnostic, isObject, valuesEqual } from './util';
 
 /**
- * Human rendering of a plan, in Terraform's layout. Works only on the plan model. Values, keys,
- * addresses, notes, identity-preview lines and diagnostics carry live or stack text: each goes
- * through escapeControls where it enters a line, before any colour is added.
+ * Human rendering of a plan, in Terraform's layout. Works only on the plan model, and on what a view
+ * derives from it (annotations: the identity impact). Values, keys, addresses, notes, annotation
+ * lines and diagnostics carry live or stack text: each goes through escapeControls where it enters a
+ * line, before any colour is added.
  */
 
 const KNOWN_AFTER = '(known after apply)';
@@ -89,7 +90,20 @@ export function changeHeader(ch: ResourceChange): { symbol: string; text: string
   }
 }
 
-function toned(l: DetailLine, c: Colors): string {
+/** How an annotation line reads: `loss` (someone loses access), `gain`, `change`, `same`, `warning`. */
+export type Tone = 'loss' | 'gain' | 'change' | 'same' | 'warning';
+export type AnnotationLine = { text: string; tone?: Tone };
+
+/**
+ * What a view adds under a planned change, derived from the plan (the identity impact): `# Note:`
+ * lines, then titled sections. Plain text: the renderer escapes it and adds the colour.
+ */
+export type ChangeAnnotation = { notes: string[]; sections: { title: string; lines: AnnotationLine[] }[] };
+
+/** A view's annotations by change (undefined: none). */
+export type Annotate = (change: ResourceChange) => ChangeAnnotation | undefined;
+
+function toned(l: AnnotationLine, c: Colors): string {
   switch (l.tone) {
     case 'loss': return c.red(l.text);
     case 'gain': return c.green(l.text);
@@ -98,7 +112,7 @@ function toned(l: DetailLine, c: Colors): string {
   }
 }
 
-export function renderChange(ch: ResourceChange, c: Colors): string[] {
+export function renderChange(ch: ResourceChange, c: Colors, annotation?: ChangeAnnotation): string[] {
   const out: string[] = [];
   const { symbol, text } = changeHeader(ch);
   const address = e(ch.address);
@@ -110,10 +124,9 @@ export function renderChange(ch: ResourceChange, c: Colors): string[] {
   const mode: Mode = ch.actions[0] === 'delete' && ch.actions.length === 1 ? 'delete' : ch.before === null || ch.actions.join() === 'read' ? 'create' : 'update';
   renderBody(ch.actions.join() === 'read' ? null : ch.before, ch.after, mode, '      ', ch.replacePaths, [], c, out);
   out.push('    }');
-  for (const n of ch.notes) out.push(`  ${c.yellow('# Note:')} ${e(n)}`);
-  // The providers' detail lines (the identity preview) hold usernames and groups built from claims
-  // and live prefixes.
-  for (const section of ch.details?.sections ?? []) {
+  for (const n of annotation?.notes ?? []) out.push(`  ${c.yellow('# Note:')} ${e(n)}`);
+  // Annotation lines (the identity preview) hold usernames and groups built from claims and live prefixes.
+  for (const section of annotation?.sections ?? []) {
     out.push(`  # ${e(section.title)}`);
     for (const l of section.lines) out.push(`  #   ${toned({ ...l, text: e(l.text) }, c)}`);
   }
@@ -142,7 +155,7 @@ export function renderOutsideChanges(changes: readonly OutsideChange[], c: Color
   return out;
 }
 
-export function renderPlan(plan: Plan, c: Colors): string {
+export function renderPlan(plan: Plan, c: Colors, annotate?: Annotate): string {
   const out: string[] = [];
   for (const w of plan.warnings) out.push(`${c.yellow('Warning:')} ${e(formatDiagnostic(w))}`, '');
   out.push(...renderOutsideChanges(outsideChanges(plan), c));
@@ -161,7 +174,7 @@ export function renderPlan(plan: Plan, c: Colors): string {
   out.push('', 'eksidp will perform the following actions:', '');
   for (const ch of plan.changes) {
     if (ch.actions[0] === 'no-op') continue;
-    out.push(...renderChange(ch, c), '');
+    out.push(...renderChange(ch, c, annotate?.(ch)), '');
   }
   const n = planCounts(plan.changes);
   out.push(`${c.bold('Plan:')} ${n.add} to add, ${n.change} to change, ${n.destroy} to destroy.`);

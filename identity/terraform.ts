@@ -135,6 +135,8 @@ export function identityMetadata(resourceJson: unknown): { sampleIdentities: Sam
 }
 
 export const CONFIG_TYPE = 'aws_eks_identity_provider_config';
+/** The cluster type whose `//` metadata holds the RBAC bindings (a resource, or a data source for an adopted cluster). */
+export const CLUSTER_TYPE = 'aws_eks_cluster';
 
 export type ConfigEntry = { address: string; name: string; resource: Json };
 

@@ -309,13 +309,9 @@ test('cluster: version, logging and endpoint access update in place, each waited
   t.deepEqual(rename.requiresReplace, [['name']]);
 });
 
-test('describeChange warns that logins fail while a config is re-associated; concurrency key is the cluster', (t) => {
+test('the concurrency key of a config is its cluster\'s', (t) => {
   const p = createEksProvider();
   const before: ObjectValue = { cluster_name: 'prod', oidc: [{ identity_provider_config_name: 'okta' }] };
-  t.deepEqual(p.describeChange?.({ typeName: 'aws_eks_identity_provider_config', address: 'a', actions: ['delete', 'create'], before, after: before, replacePaths: [['oidc', 0, 'client_id']] }), [
-    'OIDC logins to cluster prod fail while config okta is re-associated (EKS takes 20–40 min).',
-  ]);
-  t.deepEqual(p.describeChange?.({ typeName: 'aws_eks_identity_provider_config', address: 'a', actions: ['update'], before, after: before, replacePaths: [] }), []);
   t.is(p.concurrencyKey?.('aws_eks_identity_provider_config', before), p.concurrencyKey?.('aws_eks_cluster', { name: 'prod' }));
 });
 

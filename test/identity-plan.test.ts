@@ -100,9 +100,13 @@ test('plan previews sample identities and RBAC for created, replaced and removed
   t.deepEqual(detailLines(i.out(), OKTA), prefixLines);
   // The dex config is not changed, so it has no preview.
   t.deepEqual(detailLines(i.out(), 'aws_eks_identity_provider_config.dex'), []);
+  // The saved plan holds data, no rendered text: show derives the same preview from it.
+  const saved = fs.readFileSync(path.join(dir, 'prefix.plan'), 'utf8');
+  for (const text of ['Sample identities', 'loses ClusterRole', 'OIDC logins', 'idp:alice@example.com']) t.false(saved.includes(text), `the plan file holds no "${text}"`);
   i = io(dir);
   t.is(await run(['show', 'prefix.plan'], i), 0, i.err());
   t.deepEqual(detailLines(i.out(), OKTA), prefixLines);
+  t.regex(i.out(), /# Note: OIDC logins to cluster idp-plan fail while config okta is re-associated \(EKS takes 20–40 min\)\./);
 
   // JSON: Terraform's keys unchanged, the preview under the top-level `eksidp` extension key (plan and show alike).
   for (const argv of [['plan', '--dir', '.', '--json'], ['show', 'prefix.plan', '--json']]) {
@@ -152,6 +156,21 @@ test('plan previews sample identities and RBAC for created, replaced and removed
   t.deepEqual((removed[0]!.binding_findings as Array<{ code: string; subject?: string; identity?: string }>).map((f) => [f.code, f.subject ?? f.identity]), [
     ['old-group-prefix', 'dex:eng'], ['identity-loses-role', 'dana'],
   ]);
+
+  // destroy shows the plan with the same preview as `plan --destroy`, before it asks (here nobody can answer: nothing is destroyed).
+  i = io(dir);
+  t.is(await run(['plan', '--dir', '.', '--destroy'], i), 0, i.err());
+  const destroyLines = detailLines(i.out(), OKTA);
+  t.deepEqual(destroyLines, [
+    '# Sample identities (username; groups), before → after:',
+    '#   ! alice: rejected after the change (the config is removed)',
+    '#   ! bob: rejected after the change (the config is removed)',
+  ]);
+  i = io(dir);
+  t.is(await run(['destroy', '--dir', '.'], i), 1);
+  t.regex(i.err(), /refusing to destroy without confirmation/);
+  t.deepEqual(detailLines(i.out(), OKTA), destroyLines);
+  t.regex(i.out(), /# Note: OIDC logins to cluster idp-plan through config okta stop working once it is disassociated\./);
 
   // A malformed --identities file is a usage error naming the entry.
   fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify([{ claims: {} }]));

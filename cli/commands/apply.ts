@@ -6,7 +6,6 @@ import { COLOR_FLAG, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG,
 import { applyPlan, planAndApply } from '../operation';
 import { hasChanges } from '../../engine/plan';
 import { checkPlanFile, readPlanFile } from '../../engine/planfile';
-import { describeInputs } from './plan';
 
 /**
  * `eksidp apply [PLANFILE]`: with a saved plan, applies exactly it (refused when the stack, the
@@ -31,10 +30,7 @@ export const command: Command = {
     parallelismOf('apply', values);
     if (planFile && targetsOf(values).length > 0) throw new UsageError('eksidp apply: --target cannot be used with a saved plan (the plan already fixes what is applied)');
     return guarded(io, values, async () => {
-      if (!planFile) {
-        // The same identity preview as `eksidp plan` shows, before the approval prompt.
-        return planAndApply(io, values, 'apply', { describe: describeInputs(locate(values, io), undefined) });
-      }
+      if (!planFile) return planAndApply(io, values, 'apply');
       const pf = readPlanFile(path.resolve(io.cwd, planFile));
       const explicit = stringFlag(values, 'stack') !== undefined || stringFlag(values, 'dir') !== undefined;
       const loc = explicit ? locate(values, io) : { name: pf.stack.name, dir: path.dirname(pf.stack.file), file: pf.stack.file };

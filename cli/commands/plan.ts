@@ -5,14 +5,13 @@ import type { Command } from '../command';
 import { EXIT } from '../command';
 import { COLOR_FLAG, colorsFor, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf } from '../support';
 import { VERSION } from '../version';
-import { jsonPlan } from '../../engine/json-plan';
-import { hasChanges, plan, resourceMetadata } from '../../engine/plan';
-import { readTerraformJson, type StackLocation } from '../../engine/stack-files';
+import { hasChanges, plan } from '../../engine/plan';
 import type { Value } from '../../engine/protocol';
 import { IdentityDataError, parseSampleIdentities } from '../../identity';
+import { SAMPLE_IDENTITIES_OPTION } from '../../identity/impact';
 import { writePlanFile } from '../../engine/planfile';
-import { renderPlan } from '../../engine/render';
 import { refreshProgress } from '../progress';
+import { planJson, planText } from '../views/plan';
 
 /** `--identities FILE`: a JSON list of {name, claims}, checked here so a bad file is a usage error. */
 function readIdentities(file: string, cwd: string): Value {
@@ -29,14 +28,6 @@ function readIdentities(file: string, cwd: string): Value {
     if (e instanceof IdentityDataError) throw new UsageError(`--identities ${e.message}`);
     throw e;
   }
-}
-
-/**
- * What the providers' change descriptions get beyond the plan: each resource's `//` metadata (sample
- * identities, RBAC bindings) and the --identities override, opaque to the engine.
- */
-export function describeInputs(loc: StackLocation, identities: Value | undefined): { metadata: Record<string, Value>; options?: Record<string, Value> } {
-  return { metadata: resourceMetadata(readTerraformJson(loc)), ...(identities !== undefined ? { options: { sample_identities: identities } } : {}) };
 }
 
 /** `eksidp plan`: refresh, compare with the configuration, show (or save) the changes. */
@@ -71,14 +62,15 @@ export const command: Command = {
         const progress = refreshProgress(io);
         const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, {
           refresh: refreshText === 'true', targets: targetsOf(values), parallelism, signal: io.signal, destroy: values.destroy === true,
-          describe: describeInputs(loc, identities), onRefresh: progress.onRefresh,
+          // Kept in the plan (a saved one too), so every view of it previews the same identities.
+          ...(identities !== undefined ? { analysisOptions: { [SAMPLE_IDENTITIES_OPTION]: identities } } : {}), onRefresh: progress.onRefresh,
         }).finally(progress.stop);
         const out = stringFlag(values, 'out');
         if (out) writePlanFile(path.resolve(io.cwd, out), p, loc, VERSION);
         if (values.json) {
-          io.stdout.write(JSON.stringify(jsonPlan(p, config.resources, config.providers)) + '\n');
+          io.stdout.write(JSON.stringify(planJson(p, config.resources, config.providers)) + '\n');
         } else {
-          io.stdout.write(renderPlan(p, colorsFor(io, values)));
+          io.stdout.write(planText(p, colorsFor(io, values)));
           if (out && hasChanges(p)) io.stdout.write(`\nSaved the plan to: ${out}\n\nTo perform exactly these actions, run:\n  eksidp apply ${out}\n`);
         }
         // Written in every case, as Terraform does; say so, and that it holds a copy of the state.

@@ -5,9 +5,9 @@ import type { Command } from '../command';
 import { EXIT } from '../command';
 import { COLOR_FLAG, colorsFor, guarded } from '../support';
 import { parseConfig, parseProviderAddress, type StackConfig } from '../../engine/config';
-import { jsonPlan, type PlanProviders } from '../../engine/json-plan';
+import type { PlanProviders } from '../../engine/json-plan';
 import { readPlanFile } from '../../engine/planfile';
-import { renderPlan } from '../../engine/render';
+import { planJson, planText } from '../views/plan';
 
 /** `eksidp show FILE [--json]`: renders a saved plan, for people or in `terraform show -json` form. */
 export const command: Command = {
@@ -27,7 +27,7 @@ export const command: Command = {
     return guarded(io, values, async () => {
       const pf = readPlanFile(path.resolve(io.cwd, file));
       if (!values.json) {
-        io.stdout.write(renderPlan(pf.plan, colorsFor(io, values)));
+        io.stdout.write(planText(pf.plan, colorsFor(io, values)));
         return EXIT.OK;
       }
       // The configuration section comes from the stack file when it is still there.
@@ -44,7 +44,7 @@ export const command: Command = {
         if (providers.has(c.provider) || !parsed) continue;
         providers.set(c.provider, { name: c.provider.split('.')[0]!, source: parsed.source, ...(parsed.alias ? { alias: parsed.alias } : {}) });
       }
-      io.stdout.write(JSON.stringify(jsonPlan(pf.plan, config?.resources ?? [], providers)) + '\n');
+      io.stdout.write(JSON.stringify(planJson(pf.plan, config?.resources ?? [], providers)) + '\n');
       return EXIT.OK;
     });
   },

@@ -1,6 +1,5 @@
 import {
   formatPath,
-  type ChangeDescription,
   type Diagnostic,
   type ObjectValue,
   type Path,
@@ -10,11 +9,10 @@ import {
   type ProviderSchema,
   type ResourceSchema,
 } from '../../engine/protocol';
-import { firstBlock, valuesEqual, ZERO_VALUES } from '../../engine/util';
+import { valuesEqual, ZERO_VALUES } from '../../engine/util';
 import { DEFAULT_TUNING, LOOPBACK_TUNING, endpointOf, isLoopback, tuningFromEnv, type Tuning } from './client';
 import { CLUSTER_TYPE, applyCluster, clusterDataSourceState, clusterRequiresReplace, describeCluster, readCluster } from './cluster';
 import { errorDiag, failureDiag } from './common';
-import { describeIdentityChange } from './describe';
 import { IDP_TYPE, applyIdp, idpRequiresReplace, importIdp, parseIdpId, readIdp } from './idp';
 import schemaJson from './schema.json';
 import { readLive } from './live';
@@ -204,23 +202,6 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
       if (typeName === CLUSTER_TYPE) return typeof state.name === 'string' && state.name ? `eks-cluster:${state.name}` : undefined;
       return undefined;
     },
-
-    describeChange(change: ChangeDescription): string[] {
-      if (change.typeName !== IDP_TYPE) return [];
-      const replacing = change.actions.includes('delete') && change.actions.includes('create');
-      const deleting = change.actions.length === 1 && change.actions[0] === 'delete';
-      if (!replacing && !deleting) return [];
-      const src = change.before ?? change.after ?? {};
-      const cluster = typeof src.cluster_name === 'string' ? src.cluster_name : '?';
-      const name = firstBlock(src.oidc)?.identity_provider_config_name;
-      const n = typeof name === 'string' ? name : '?';
-      return replacing
-        ? [`OIDC logins to cluster ${cluster} fail while config ${n} is re-associated (EKS takes 20–40 min).`]
-        : [`OIDC logins to cluster ${cluster} through config ${n} stop working once it is disassociated.`];
-    },
-
-    // Who can log in before and after a config change, and the RBAC bindings it affects (describe.ts).
-    describeChangeDetails: describeIdentityChange,
 
     async close() {
       ctx?.close();

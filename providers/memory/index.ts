@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type {
-  ApplyResourceChangeRequest, ApplyResourceChangeResponse, ChangeDescription, ConfigureRequest, ConfigureResponse, Diagnostic, ImportResourceStateRequest,
+  ApplyResourceChangeRequest, ApplyResourceChangeResponse, ConfigureRequest, ConfigureResponse, Diagnostic, ImportResourceStateRequest,
   ImportResourceStateResponse, ObjectValue, PlanResourceChangeRequest, PlanResourceChangeResponse, Provider, ProviderSchema, ReadDataSourceRequest,
   ReadDataSourceResponse, ReadResourceRequest, ReadResourceResponse, ValidateConfigurationRequest, ValidateConfigurationResponse,
   ValidateResourceConfigRequest, ValidateResourceConfigResponse, Value,
@@ -231,10 +231,6 @@ export class MemoryProvider implements Provider {
   concurrencyKey(_typeName: string, state: ObjectValue | null): string | undefined {
     const g = state?.group;
     return typeof g === 'string' ? g : undefined;
-  }
-
-  describeChange(change: ChangeDescription): string[] {
-    return change.actions.length === 2 ? [`${change.address} is unavailable between its deletion and re-creation`] : [];
   }
 }
 
