@@ -4,7 +4,7 @@ import { writeFileAtomicSync } from '../lib/files';
 import type { Plan } from './plan';
 import { isUnknown, UNKNOWN, type ObjectValue, type Value } from './protocol';
 import type { StackLocation } from './stack-files';
-import { EngineError } from './util';
+import { EngineError, isObject } from './util';
 
 /**
  * Saved plans: eksidp's own JSON format, documented in engine/PLANFILE.md. A plan file holds state
@@ -13,7 +13,11 @@ import { EngineError } from './util';
  */
 
 export const PLANFILE_FORMAT = 'eksidp-plan';
-export const PLANFILE_VERSION = 1;
+/**
+ * 2: changes hold no display text (version 1 saved each change's rendered notes and identity-preview
+ * lines); the plan keeps the data views derive them from (`metadata`, `analysisOptions`).
+ */
+export const PLANFILE_VERSION = 2;
 
 export type PlanFile = {
   format: typeof PLANFILE_FORMAT;
@@ -70,12 +74,16 @@ export function readPlanFile(file: string): PlanFile {
   }
   const p = json as Partial<PlanFile>;
   if (p?.format !== PLANFILE_FORMAT) throw new EngineError(`${file} is not an eksidp plan file`);
+  if (typeof p.format_version === 'number' && p.format_version < PLANFILE_VERSION) {
+    throw new EngineError(`${file} was saved by an older eksidp (plan format version ${p.format_version}; this eksidp reads version ${PLANFILE_VERSION}): run eksidp plan again to make a new plan file`);
+  }
   if (p.format_version !== PLANFILE_VERSION) throw new EngineError(`${file} has plan format version ${String(p.format_version)}; this eksidp reads version ${PLANFILE_VERSION}`);
-  if (!p.plan || !Array.isArray(p.plan.changes) || !p.state || !p.stack) throw new EngineError(`${file} is an incomplete plan file`);
-  // Files written before prevRunState existed (display only): no outside changes to show.
-  p.plan.prevRunState ??= p.plan.priorState;
+  const plan = p.plan;
+  if (!plan || !Array.isArray(plan.changes) || !plan.priorState || !plan.prevRunState || !isObject(plan.metadata) || !isObject(plan.analysisOptions) || !p.state || !p.stack) {
+    throw new EngineError(`${file} is an incomplete plan file`);
+  }
   // Only planned values hold unknowns (states never do).
-  for (const c of p.plan.changes) if (c.after) c.after = reviveUnknowns(c.after) as ObjectValue;
+  for (const c of plan.changes) if (c.after) c.after = reviveUnknowns(c.after) as ObjectValue;
   return p as PlanFile;
 }
 

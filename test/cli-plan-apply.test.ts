@@ -87,6 +87,27 @@ test('a saved plan applies exactly, and is refused once the configuration or the
   t.regex(moved.stderr, /Saved plan is stale: the state changed since the plan was made/);
 });
 
+test('a plan file saved by an older eksidp (format 1, with rendered notes) is refused by show and apply with a message to plan again; nothing is applied', async (t) => {
+  const s = stack(t, { a: { name: 'a' } });
+  t.is((await run(s.dir, ['plan', '--dir', '.', '--out', 'new.tfplan'])).code, 0);
+  const current = JSON.parse(fs.readFileSync(path.join(s.dir, 'new.tfplan'), 'utf8')) as { format_version: number; plan: { changes: Record<string, unknown>[]; metadata?: unknown; analysisOptions?: unknown } };
+  t.is(current.format_version, 2);
+  // Version 1 as it was written: notes in each change, no metadata or analysis options.
+  const old = { ...current, format_version: 1, plan: { ...current.plan, changes: current.plan.changes.map((c) => ({ ...c, notes: [] })) } };
+  delete old.plan.metadata;
+  delete old.plan.analysisOptions;
+  fs.writeFileSync(path.join(s.dir, 'old.tfplan'), JSON.stringify(old));
+  for (const argv of [['show', 'old.tfplan'], ['show', 'old.tfplan', '--json'], ['apply', 'old.tfplan']]) {
+    const r = await run(s.dir, argv);
+    t.is(r.code, 1, argv.join(' '));
+    t.is(r.stdout, '');
+    t.regex(r.stderr, /old\.tfplan was saved by an older eksidp \(plan format version 1; this eksidp reads version 2\): run eksidp plan again to make a new plan file/);
+  }
+  t.false(fs.existsSync(path.join(s.dir, 'cloud.json')), 'nothing applied');
+  const applied = await run(s.dir, ['apply', 'new.tfplan']);
+  t.is(applied.code, 0, applied.stderr);
+});
+
 test('a concurrent apply fails at once naming the holder; a stale lock names the force-unlock command', async (t) => {
   const s = stack(t, { a: { name: 'a' } }, { apply_delay_ms: 1500 });
   const lockFile = path.join(s.dir, '.terraform.tfstate.lock.info');
