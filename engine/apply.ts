@@ -1,8 +1,9 @@
+import type { Lookup } from './expressions';
 import type { Diagnostic, ObjectValue, Value } from './protocol';
 import { hasErrors } from './protocol';
 import { makeLookup, type Plan, type ResourceChange } from './plan';
 import { proposedNew } from './schema';
-import type { StateManager } from './state';
+import { resourceAddress, type StateManager } from './state';
 import { canonicalJson, containsUnknown, error, sha256 } from './util';
 import { resolveConfig, resourceSchema, timeoutsOf, type Workspace } from './workspace';
 
@@ -71,6 +72,12 @@ export function idempotencyToken(lineage: string, serial: number, address: strin
   return sha256(`${lineage}\n${serial}\n${address}\n${kind}\n${canonicalJson(planned)}`).slice(0, 32);
 }
 
+/**
+ * The plan's changes as steps (a replacement is two: delete then create, or create then the deposed
+ * delete), each with the steps it waits for. Creates, updates and reads wait for every changing
+ * dependency; deleting X waits until whatever depended on X (per prior state) is deleted. Indexes by
+ * address, not a scan of every step per step: fleets have hundreds.
+ */
 function buildSteps(plan: Plan): Step[] {
   const steps: Step[] = [];
   const add = (change: ResourceChange, kind: StepKind, deposed = false) => {
@@ -86,35 +93,144 @@ function buildSteps(plan: Plan): Step[] {
     else add(c, a[0] as StepKind);
   }
   const forward = (k: StepKind) => k !== 'delete';
+  // Forward steps by their address; the deletes of the objects that depended on an address.
+  const forwardAt = new Map<string, Step[]>();
+  const deletesOfDependents = new Map<string, Step[]>();
+  const push = (m: Map<string, Step[]>, k: string, s: Step) => { const l = m.get(k); if (l) l.push(s); else m.set(k, [s]); };
   for (const s of steps) {
-    if (forward(s.kind)) {
-      // Creates, updates and reads wait for every changing dependency.
-      const deps = new Set(s.change.dependencies);
-      for (const o of steps) if (o !== s && forward(o.kind) && deps.has(o.change.address)) s.waits.add(o.id);
-    } else {
-      // Deleting X waits until whatever depended on X (per prior state) is deleted.
-      for (const o of steps) if (o !== s && o.kind === 'delete' && !o.deposed && o.change.priorDependencies.includes(s.change.address)) s.waits.add(o.id);
-    }
+    if (forward(s.kind)) push(forwardAt, s.change.address, s);
+    else if (!s.deposed) for (const d of new Set(s.change.priorDependencies)) push(deletesOfDependents, d, s);
+  }
+  for (const s of steps) {
+    const waitsFor = forward(s.kind)
+      ? s.change.dependencies.flatMap((d) => forwardAt.get(d) ?? [])
+      : deletesOfDependents.get(s.change.address) ?? [];
+    for (const o of waitsFor) if (o !== s) s.waits.add(o.id);
   }
   return steps;
 }
 
+/** What every step executor shares: the workspace and plan, the state it writes, the values references resolve against. */
+type Run = {
+  ws: Workspace;
+  plan: Plan;
+  state: StateManager;
+  lineage: string;
+  values: Map<string, Value>;
+  lookup: Lookup;
+  result: ApplyResult;
+  signal: AbortSignal | undefined;
+};
+
+/** Executes one step, adding its diagnostics to `diags` (an error means it failed). `progress` forwards the provider's messages. */
+type Executor = (run: Run, s: Step, progress: (message: string) => void, diags: Diagnostic[]) => Promise<void>;
+
+/** A data source read deferred to apply (its configuration held unknowns or a dependency changed). */
+const readStep: Executor = async (run, s, _progress, diags) => {
+  const c = s.change;
+  const config = resolveConfig(run.ws, run.ws.byAddress.get(c.address)!, run.lookup, diags);
+  if (hasErrors(diags)) return;
+  const res = await run.ws.providers.get(c.provider)!.readDataSource({ typeName: c.type, address: c.address, config, signal: run.signal });
+  diags.push(...res.diagnostics);
+  if (res.state) {
+    run.values.set(c.address, res.state);
+    run.state.set({ mode: 'data', type: c.type, name: c.name, provider: c.providerAddress }, { schema_version: c.schemaVersion, attributes: res.state, sensitive_attributes: [] });
+    await run.state.persist();
+  }
+};
+
+/** A delete; a deposed object (create_before_destroy) leaves the state alone, the new object holds the address. */
+const deleteStep: Executor = async (run, s, progress, diags) => {
+  const c = s.change;
+  const res = await run.ws.providers.get(c.provider)!.applyResourceChange({
+    typeName: c.type, address: c.address, priorState: c.before, plannedState: null, config: null,
+    timeouts: timeoutsOf(c.before, c.address), idempotencyToken: idempotencyToken(run.lineage, run.plan.prior.serial, c.address, 'delete', c.before), progress, signal: run.signal,
+  });
+  diags.push(...res.diagnostics);
+  const failed = hasErrors(res.diagnostics);
+  if (!s.deposed) {
+    const inst = run.state.instance(c.address);
+    if (!failed) run.state.set(c, null);
+    else if (res.newState && inst) run.state.set({ ...c, mode: 'managed', provider: c.providerAddress }, { ...inst, attributes: res.newState });
+    await run.state.persist();
+  }
+  if (!failed) { run.result.destroyed++; run.values.set(c.address, null); }
+};
+
+/**
+ * A create or an update: values unknown at plan time are now known, so the provider gives its final
+ * plan (which must not turn an update into a replacement), then applies it; the object it returns
+ * goes to state, tainted when a create failed part-way.
+ */
+const changeStep: Executor = async (run, s, progress, diags) => {
+  const c = s.change;
+  const provider = run.ws.providers.get(c.provider)!;
+  const conf = run.ws.byAddress.get(c.address);
+  const prior = s.kind === 'create' ? null : c.before;
+  let planned = c.after!;
+  let config: ObjectValue | null = null;
+  if (conf) {
+    config = resolveConfig(run.ws, conf, run.lookup, diags);
+    if (!hasErrors(diags) && containsUnknown(c.after)) {
+      const schema = resourceSchema(run.ws, conf)!;
+      const res = provider.planResourceChange({ typeName: c.type, address: c.address, priorState: prior, proposedNewState: proposedNew(schema.block, prior, config), config });
+      diags.push(...res.diagnostics);
+      if (!hasErrors(res.diagnostics)) {
+        if (!res.plannedState || (s.kind === 'update' && res.requiresReplace.length > 0)) {
+          diags.push(error('Provider produced an inconsistent final plan: the change now requires replacement; run plan again', c.address, res.requiresReplace[0]));
+        } else planned = res.plannedState;
+      }
+    }
+  }
+  if (hasErrors(diags)) return;
+  const res = await provider.applyResourceChange({
+    typeName: c.type, address: c.address, priorState: prior, plannedState: planned, config,
+    timeouts: timeoutsOf(config, c.address), idempotencyToken: idempotencyToken(run.lineage, run.plan.prior.serial, c.address, s.kind, planned), progress, signal: run.signal,
+  });
+  diags.push(...res.diagnostics);
+  const failed = hasErrors(res.diagnostics);
+  if (res.newState) {
+    run.values.set(c.address, res.newState);
+    run.state.set({ mode: 'managed', type: c.type, name: c.name, provider: c.providerAddress }, {
+      // A create that failed part-way leaves an object to replace on the next run, as Terraform taints it.
+      // Key order follows Terraform's writer (status before schema_version).
+      ...(failed && s.kind === 'create' ? { status: 'tainted' as const } : {}),
+      schema_version: c.schemaVersion,
+      attributes: res.newState,
+      sensitive_attributes: [],
+      ...(c.dependencies.length ? { dependencies: c.dependencies } : {}),
+      ...(c.actions.join() === 'create,delete' ? { create_before_destroy: true } : {}),
+    });
+  } else if (s.kind === 'create' && !failed) {
+    diags.push(error('provider returned no object after create', c.address));
+  }
+  await run.state.persist();
+  if (!failed && res.newState) {
+    if (s.kind === 'create') run.result.added++; else run.result.changed++;
+  }
+};
+
+const EXECUTORS: Record<StepKind, Executor> = { read: readStep, delete: deleteStep, create: changeStep, update: changeStep };
+
 export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const diagnostics: Diagnostic[] = [];
   const result: ApplyResult = { diagnostics, added: 0, changed: 0, destroyed: 0, skipped: [], notStarted: [], interrupted: false };
-  const lineage = state.state.lineage;
   // Start from the refreshed state the plan was made from (refresh results and data sources).
   state.replaceResources(structuredClone(plan.priorState.resources));
   await state.persist();
 
   const values = new Map<string, Value>();
-  for (const r of state.state.resources) if (r.instances[0]) values.set(r.mode === 'data' ? `data.${r.type}.${r.name}` : `${r.type}.${r.name}`, r.instances[0].attributes);
+  for (const r of state.state.resources) if (r.instances[0]) values.set(resourceAddress(r), r.instances[0].attributes);
   for (const c of plan.changes) if (c.after) values.set(c.address, c.after);
-  const lookup = makeLookup(ws, values);
+  const run: Run = { ws, plan, state, lineage: state.state.lineage, values, lookup: makeLookup(ws, values), result, signal: opts.signal };
+  const emit = opts.onEvent ?? (() => undefined);
 
   const steps = buildSteps(plan);
   const byId = new Map(steps.map((s) => [s.id, s]));
+  // Who waits for each step, so a failure skips its dependents without a scan of every step.
+  const waitedBy = new Map<string, Step[]>();
   for (const s of steps) {
+    for (const w of s.waits) { const l = waitedBy.get(w); if (l) l.push(s); else waitedBy.set(w, [s]); }
     const provider = ws.providers.get(s.change.provider);
     // Keys are per provider configuration: two aliases (regions, accounts) never share a cluster.
     const key = provider?.concurrencyKey?.(s.change.type, s.change.after ?? s.change.before);
@@ -126,85 +242,12 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
 
   const runStep = async (s: Step): Promise<boolean> => {
     const c = s.change;
-    const provider = ws.providers.get(c.provider)!;
-    const stepDiags: Diagnostic[] = [];
-    const emit = opts.onEvent ?? (() => undefined);
     const priorId = s.kind === 'create' ? undefined : c.before?.id;
     emit({ type: 'pre', address: c.address, action: s.kind, ...(typeof priorId === 'string' ? { id: priorId } : {}) });
     const progress = (message: string) => emit({ type: 'progress', address: c.address, action: s.kind, message });
+    const stepDiags: Diagnostic[] = [];
     try {
-      const conf = ws.byAddress.get(c.address);
-      if (s.kind === 'read') {
-        const config = resolveConfig(ws, conf!, lookup, stepDiags);
-        if (!hasErrors(stepDiags)) {
-          const res = await provider.readDataSource({ typeName: c.type, address: c.address, config, signal: opts.signal });
-          stepDiags.push(...res.diagnostics);
-          if (res.state) {
-            values.set(c.address, res.state);
-            state.set({ mode: 'data', type: c.type, name: c.name, provider: c.providerAddress }, { schema_version: c.schemaVersion, attributes: res.state, sensitive_attributes: [] });
-            await state.persist();
-          }
-        }
-      } else if (s.kind === 'delete') {
-        const config = null;
-        const res = await provider.applyResourceChange({
-          typeName: c.type, address: c.address, priorState: c.before, plannedState: null, config,
-          timeouts: timeoutsOf(c.before, c.address), idempotencyToken: idempotencyToken(lineage, plan.prior.serial, c.address, 'delete', c.before), progress, signal: opts.signal,
-        });
-        stepDiags.push(...res.diagnostics);
-        if (!s.deposed) {
-          const inst = state.instance(c.address);
-          if (!hasErrors(res.diagnostics)) state.set(c, null);
-          else if (res.newState && inst) state.set({ ...c, mode: 'managed', provider: c.providerAddress }, { ...inst, attributes: res.newState });
-          await state.persist();
-        }
-        if (!hasErrors(res.diagnostics)) { result.destroyed++; values.set(c.address, null); }
-      } else {
-        const prior = s.kind === 'create' ? null : c.before;
-        let planned = c.after!;
-        let config: ObjectValue | null = null;
-        if (conf) {
-          config = resolveConfig(ws, conf, lookup, stepDiags);
-          // Values unknown at plan time are now known: ask the provider for its final plan.
-          if (!hasErrors(stepDiags) && containsUnknown(c.after)) {
-            const schema = resourceSchema(ws, conf)!;
-            const res = provider.planResourceChange({ typeName: c.type, address: c.address, priorState: prior, proposedNewState: proposedNew(schema.block, prior, config), config });
-            stepDiags.push(...res.diagnostics);
-            if (!hasErrors(res.diagnostics)) {
-              if (!res.plannedState || (s.kind === 'update' && res.requiresReplace.length > 0)) {
-                stepDiags.push(error('Provider produced an inconsistent final plan: the change now requires replacement; run plan again', c.address, res.requiresReplace[0]));
-              } else planned = res.plannedState;
-            }
-          }
-        }
-        if (!hasErrors(stepDiags)) {
-          const res = await provider.applyResourceChange({
-            typeName: c.type, address: c.address, priorState: prior, plannedState: planned, config,
-            timeouts: timeoutsOf(config, c.address), idempotencyToken: idempotencyToken(lineage, plan.prior.serial, c.address, s.kind, planned), progress, signal: opts.signal,
-          });
-          stepDiags.push(...res.diagnostics);
-          const failed = hasErrors(res.diagnostics);
-          if (res.newState) {
-            values.set(c.address, res.newState);
-            state.set({ mode: 'managed', type: c.type, name: c.name, provider: c.providerAddress }, {
-              // A create that failed part-way leaves an object to replace on the next run, as Terraform taints it.
-              // Key order follows Terraform's writer (status before schema_version).
-              ...(failed && s.kind === 'create' ? { status: 'tainted' as const } : {}),
-              schema_version: c.schemaVersion,
-              attributes: res.newState,
-              sensitive_attributes: [],
-              ...(c.dependencies.length ? { dependencies: c.dependencies } : {}),
-              ...(c.actions.join() === 'create,delete' ? { create_before_destroy: true } : {}),
-            });
-          } else if (s.kind === 'create' && !failed) {
-            stepDiags.push(error('provider returned no object after create', c.address));
-          }
-          await state.persist();
-          if (!failed && res.newState) {
-            if (s.kind === 'create') result.added++; else result.changed++;
-          }
-        }
-      }
+      await EXECUTORS[s.kind](run, s, progress, stepDiags);
     } catch (e) {
       stepDiags.push(error(`${s.kind} failed: ${(e as Error).message}`, c.address));
     }
@@ -216,17 +259,17 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
     return !failed;
   };
 
+  // A step waiting on a failed or skipped one is skipped, and so on down.
+  const skipDependents = (s: Step) => {
+    for (const d of waitedBy.get(s.id) ?? []) {
+      if (d.status !== 'pending') continue;
+      d.status = 'skipped';
+      skipDependents(d);
+    }
+  };
+
   await new Promise<void>((resolve) => {
     const tick = () => {
-      // Propagate failures: a step waiting on a failed or skipped one is skipped.
-      let changed = true;
-      while (changed) {
-        changed = false;
-        for (const s of steps) {
-          if (s.status !== 'pending') continue;
-          if ([...s.waits].some((w) => ['failed', 'skipped'].includes(byId.get(w)!.status))) { s.status = 'skipped'; changed = true; }
-        }
-      }
       if (!opts.signal?.aborted) {
         for (const s of steps) {
           if (running >= limit) break;
@@ -238,6 +281,7 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
           if (s.key !== undefined) busyKeys.add(s.key);
           void runStep(s).then((ok) => {
             s.status = ok ? 'ok' : 'failed';
+            if (!ok) skipDependents(s);
             running--;
             if (s.key !== undefined) busyKeys.delete(s.key);
             tick();

@@ -3,7 +3,7 @@ import { transitiveDeps } from './graph';
 import type { Diagnostic, ObjectValue, Path, ReadDataSourceResponse, Value } from './protocol';
 import { hasErrors, isUnknown, UNKNOWN } from './protocol';
 import { proposedNew } from './schema';
-import { resourceAddress, type StateInstance, type StateV4 } from './state';
+import { resourceAddress, type StateInstance, type StateResource, type StateV4 } from './state';
 import { mapBounded } from '../lib/concurrency';
 import { clone, containsUnknown, EngineError, error, EXACT, isObject, valuesEqual } from './util';
 import { providerNameFor, resolveConfig, resourceSchema, type Workspace } from './workspace';
@@ -190,6 +190,177 @@ export function makeLookup(ws: Workspace, values: Map<string, Value>): Lookup {
   };
 }
 
+/**
+ * Refresh: every managed resource read in parallel (bounded); gone objects leave the state. Read
+ * failures become diagnostics (the object keeps its last known values meanwhile).
+ */
+async function refreshPhase(ws: Workspace, state: StateV4, parallelism: number, opts: PlanOptions, diags: Diagnostic[]): Promise<void> {
+  const managed = state.resources.filter((r) => r.mode === 'managed' && r.instances.length > 0);
+  let done = 0;
+  opts.onRefresh?.(0, managed.length);
+  const results = await mapBounded(managed, parallelism, async (r) => {
+    if (opts.signal?.aborted) return { r, newState: r.instances[0]!.attributes as ObjectValue | null };
+    const address = resourceAddress(r);
+    // A resource in the configuration is read through its configuration's provider (it may have moved to an alias).
+    const provider = ws.providers.get(ws.byAddress.get(address)?.provider ?? providerNameFor(ws, r.provider))!;
+    try {
+      const res = await provider.readResource({ typeName: r.type, address, priorState: r.instances[0]!.attributes, signal: opts.signal });
+      diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
+      return { r, newState: res.newState };
+    } catch (e) {
+      diags.push(error(`refresh failed: ${(e as Error).message}`, address));
+      return { r, newState: r.instances[0]!.attributes as ObjectValue | null };
+    } finally {
+      opts.onRefresh?.(++done, managed.length);
+    }
+  });
+  if (opts.signal?.aborted) diags.push(error('plan interrupted'));
+  const gone = new Set<StateResource>();
+  for (const { r, newState } of results) {
+    if (newState === null) gone.add(r);
+    else r.instances[0]!.attributes = newState;
+  }
+  if (gone.size > 0) state.resources = state.resources.filter((r) => !gone.has(r));
+}
+
+/**
+ * Data sources that depend on nothing, read up front in parallel: the walk goes one resource at a
+ * time, and a fleet of adopted clusters would pay one round trip per data source. Anything unusual
+ * (a configuration error, an unknown value) is left to the walk, which reports it once.
+ */
+async function prefetchPhase(ws: Workspace, lookup: Lookup, parallelism: number, signal: AbortSignal | undefined): Promise<Map<string, ReadDataSourceResponse>> {
+  const prefetched = new Map<string, ReadDataSourceResponse>();
+  const independent = ws.graph.order.filter((a) => ws.byAddress.get(a)!.mode === 'data' && (ws.graph.deps.get(a)?.size ?? 0) === 0);
+  await mapBounded(independent, parallelism, async (address) => {
+    const r = ws.byAddress.get(address)!;
+    const scratch: Diagnostic[] = [];
+    const config = resolveConfig(ws, r, lookup, scratch);
+    if (scratch.length > 0 || containsUnknown(config)) return;
+    prefetched.set(address, await ws.providers.get(r.provider)!.readDataSource({ typeName: r.type, address, config, signal }));
+  });
+  return prefetched;
+}
+
+/** What the walk reads and fills: the refreshed state and every resource's value by address, as references see them. */
+type WalkContext = {
+  ws: Workspace;
+  state: StateV4;
+  values: Map<string, Value>;
+  lookup: Lookup;
+  prefetched: Map<string, ReadDataSourceResponse>;
+  signal: AbortSignal | undefined;
+  diags: Diagnostic[];
+};
+
+/**
+ * The walk: every configured resource in dependency order, each against its refreshed state. A
+ * managed resource goes through planInstance; a data source is read now (its state entry replaced
+ * or added), or deferred to apply when its configuration holds unknowns or a dependency changes.
+ */
+async function walkPhase(cx: WalkContext): Promise<ResourceChange[]> {
+  const { ws, state, values, lookup, diags } = cx;
+  // Maps, not searches per resource: plans read every resource and fleets have hundreds.
+  const entries = new Map(state.resources.map((x) => [resourceAddress(x), x]));
+  const indexOf = new Map(state.resources.map((x, i) => [resourceAddress(x), i]));
+  const changing = new Set<string>();
+  const changes: ResourceChange[] = [];
+  const add = (c: ResourceChange) => {
+    changes.push(c);
+    if (c.actions[0] !== 'no-op') changing.add(c.address);
+  };
+  for (const address of ws.graph.order) {
+    const r = ws.byAddress.get(address)!;
+    const provider = ws.providers.get(r.provider)!;
+    const schema = resourceSchema(ws, r)!;
+    const pAddr = providerConfigAddress(ws.config.providers.get(r.provider)!);
+    const before = diags.length;
+    const config = resolveConfig(ws, r, lookup, diags);
+    if (diags.length > before) continue;
+    const base = { address, mode: r.mode, type: r.type, name: r.name, provider: r.provider, providerAddress: pAddr, dependencies: [...transitiveDeps(ws.graph.deps, address)].sort(), schemaVersion: schema.version };
+    if (r.mode === 'data') {
+      const pending = [...ws.graph.deps.get(address) ?? []].some((d) => changing.has(d));
+      if (containsUnknown(config) || pending) {
+        const after = unknownComputed(ws, r, config);
+        values.set(address, after);
+        add({ ...base, actions: ['read'], before: null, after, replacePaths: [], priorDependencies: [] });
+        continue;
+      }
+      const res = cx.prefetched.get(address) ?? await provider.readDataSource({ typeName: r.type, address, config, signal: cx.signal });
+      diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
+      // A read that failed has said why already (e.g. no credentials): "no object" would only mislead.
+      if (res.state === null) { if (!hasErrors(res.diagnostics)) diags.push(error('data source returned no object', address)); continue; }
+      values.set(address, res.state);
+      const entry = { mode: 'data' as const, type: r.type, name: r.name, provider: pAddr, instances: [{ schema_version: schema.version, attributes: res.state, sensitive_attributes: [] }] };
+      const idx = indexOf.get(address);
+      if (idx !== undefined) state.resources[idx] = entry;
+      else state.resources.push(entry);
+      continue;
+    }
+    const entry = entries.get(address);
+    // As Terraform, state records the provider configuration the configuration names now.
+    if (entry && entry.provider !== pAddr) entry.provider = pAddr;
+    const inst = entry?.instances[0];
+    const planned = planInstance(ws, r, config, inst, diags);
+    if (!planned) continue;
+    values.set(address, planned.after);
+    add({ ...base, ...planned, priorDependencies: inst?.dependencies ?? [] });
+  }
+  return changes;
+}
+
+/**
+ * Orphans: managed objects in state but not configured (everything, for destroy) are deleted; data
+ * sources that are not configured just leave the state.
+ */
+function orphansPhase(ws: Workspace, state: StateV4, configured: ReadonlySet<string>, destroy: boolean, diags: Diagnostic[]): ResourceChange[] {
+  const changes: ResourceChange[] = [];
+  const dropped = new Set<StateResource>();
+  for (const r of state.resources) {
+    const address = resourceAddress(r);
+    if (configured.has(address)) continue;
+    if (r.mode === 'data') { dropped.add(r); continue; }
+    const inst = r.instances[0];
+    if (!inst) continue;
+    const conf = ws.byAddress.get(address);
+    if (destroy && conf?.lifecycle.preventDestroy) diags.push(error('Instance cannot be destroyed: lifecycle.prevent_destroy is set', address));
+    const provider = providerNameFor(ws, r.provider);
+    const schema = ws.schemas.get(provider)?.resources[r.type];
+    if (!schema) { diags.push(error(`provider "${provider}" has no resource type "${r.type}" (found in state)`, address)); continue; }
+    changes.push({
+      address, mode: 'managed', type: r.type, name: r.name, provider, providerAddress: r.provider, actions: ['delete'], before: inst.attributes as ObjectValue, after: null,
+      replacePaths: [], ...(destroy && conf ? {} : { reason: 'delete_because_no_resource_config' as const }), dependencies: [], priorDependencies: inst.dependencies ?? [], schemaVersion: schema.version,
+    });
+  }
+  if (dropped.size > 0) state.resources = state.resources.filter((r) => !dropped.has(r));
+  return changes;
+}
+
+/**
+ * Targeting (-target): the targets and what they need (their dependencies), or for destroy the
+ * targets and what depends on them. An address neither configured nor in state is an error.
+ */
+function targetPhase(ws: Workspace, state: StateV4, changes: ResourceChange[], targets: readonly string[], destroy: boolean): ResourceChange[] {
+  if (targets.length === 0) return changes;
+  const known = new Set([...ws.byAddress.keys(), ...state.resources.map(resourceAddress)]);
+  const unknown = targets.filter((t) => !known.has(t));
+  // The diagnostic's address is the target: the summary does not repeat it.
+  if (unknown.length > 0) throw new EngineError(unknown.map((t) => error('no such resource in the configuration or state (given as --target)', t)));
+  const targeted = new Set(targets);
+  const selected = new Set<string>(targets);
+  if (destroy) {
+    // Destroying a target also destroys what depends on it.
+    for (const c of changes) if (c.priorDependencies.some((d) => targeted.has(d))) selected.add(c.address);
+  } else {
+    for (const t of targets) for (const d of transitiveDeps(ws.graph.deps, t)) selected.add(d);
+  }
+  return changes.filter((c) => selected.has(c.address));
+}
+
+/**
+ * Plans in phases: refresh, prefetch (independent data sources), walk (the configuration in
+ * dependency order), orphans (deletions), targeting. Diagnostics gather across phases; errors stop
+ * the plan after refresh and after the orphans.
+ */
 export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: string; serial: number }, opts: PlanOptions = {}): Promise<Plan> {
   const diags: Diagnostic[] = [];
   const state = structuredClone(stateIn);
@@ -197,133 +368,24 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
   // (Terraform reads 10 at a time, which makes refresh latency-bound at fleet scale). An explicit
   // --parallelism caps reads too.
   const parallelism = opts.parallelism ?? DEFAULT_READ_PARALLELISM;
+  const destroy = opts.destroy === true;
 
-  // Refresh: read every managed resource in parallel (bounded); gone objects leave the state.
-  if (opts.refresh !== false) {
-    const managed = state.resources.filter((r) => r.mode === 'managed' && r.instances.length > 0);
-    let done = 0;
-    opts.onRefresh?.(0, managed.length);
-    const results = await mapBounded(managed, parallelism, async (r) => {
-      if (opts.signal?.aborted) return { r, newState: r.instances[0]!.attributes as ObjectValue | null };
-      const address = resourceAddress(r);
-      // A resource in the configuration is read through its configuration's provider (it may have moved to an alias).
-      const provider = ws.providers.get(ws.byAddress.get(address)?.provider ?? providerNameFor(ws, r.provider))!;
-      try {
-        const res = await provider.readResource({ typeName: r.type, address, priorState: r.instances[0]!.attributes, signal: opts.signal });
-        diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
-        return { r, newState: res.newState };
-      } catch (e) {
-        diags.push(error(`refresh failed: ${(e as Error).message}`, address));
-        return { r, newState: r.instances[0]!.attributes as ObjectValue | null };
-      } finally {
-        opts.onRefresh?.(++done, managed.length);
-      }
-    });
-    if (opts.signal?.aborted) diags.push(error('plan interrupted'));
-    for (const { r, newState } of results) {
-      if (newState === null) state.resources.splice(state.resources.indexOf(r), 1);
-      else r.instances[0]!.attributes = newState;
-    }
-  }
+  if (opts.refresh !== false) await refreshPhase(ws, state, parallelism, opts, diags);
   if (hasErrors(diags)) throw new EngineError(diags);
 
-  // A map, not a search per resource: plans read every resource and fleets have hundreds.
-  const entries = new Map(state.resources.map((x) => [resourceAddress(x), x]));
-  const instances = new Map<string, StateInstance | undefined>(state.resources.map((x) => [resourceAddress(x), x.instances[0]]));
-  const instanceOf = (address: string): StateInstance | undefined => instances.get(address);
   const values = new Map<string, Value>();
   for (const r of state.resources) if (r.instances[0]) values.set(resourceAddress(r), r.instances[0].attributes);
-  const changes: ResourceChange[] = [];
   const lookup = makeLookup(ws, values);
-  const configured = new Set<string>();
-
-  const depsOf = (address: string) => [...transitiveDeps(ws.graph.deps, address)].sort();
-  if (!opts.destroy) {
-    // Data sources that depend on nothing are read up front, in parallel: the walk below goes one
-    // resource at a time, and a fleet of adopted clusters would pay one round trip per data source.
-    const prefetched = new Map<string, ReadDataSourceResponse>();
-    const independent = ws.graph.order.filter((a) => ws.byAddress.get(a)!.mode === 'data' && [...(ws.graph.deps.get(a) ?? [])].length === 0);
-    await mapBounded(independent, parallelism, async (address) => {
-      const r = ws.byAddress.get(address)!;
-      const scratch: Diagnostic[] = [];
-      const config = resolveConfig(ws, r, lookup, scratch);
-      // Anything unusual is left to the walk, which reports it once.
-      if (scratch.length > 0 || containsUnknown(config)) return;
-      prefetched.set(address, await ws.providers.get(r.provider)!.readDataSource({ typeName: r.type, address, config, signal: opts.signal }));
-    });
-    for (const address of ws.graph.order) {
-      const r = ws.byAddress.get(address)!;
-      configured.add(address);
-      const provider = ws.providers.get(r.provider)!;
-      const schema = resourceSchema(ws, r)!;
-      const pAddr = providerConfigAddress(ws.config.providers.get(r.provider)!);
-      const before = diags.length;
-      const config = resolveConfig(ws, r, lookup, diags);
-      if (diags.length > before) continue;
-      const base = { address, mode: r.mode, type: r.type, name: r.name, provider: r.provider, providerAddress: pAddr, dependencies: depsOf(address), schemaVersion: schema.version };
-      if (r.mode === 'data') {
-        const pending = [...ws.graph.deps.get(address) ?? []].some((d) => changes.some((c) => c.address === d && c.actions[0] !== 'no-op'));
-        if (containsUnknown(config) || pending) {
-          const after = unknownComputed(ws, r, config);
-          values.set(address, after);
-          changes.push({ ...base, actions: ['read'], before: null, after, replacePaths: [], priorDependencies: [] });
-          continue;
-        }
-        const res = prefetched.get(address) ?? await provider.readDataSource({ typeName: r.type, address, config, signal: opts.signal });
-        diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
-        // A read that failed has said why already (e.g. no credentials): "no object" would only mislead.
-        if (res.state === null) { if (!hasErrors(res.diagnostics)) diags.push(error('data source returned no object', address)); continue; }
-        values.set(address, res.state);
-        const idx = state.resources.findIndex((x) => resourceAddress(x) === address);
-        const entry = { mode: 'data' as const, type: r.type, name: r.name, provider: pAddr, instances: [{ schema_version: schema.version, attributes: res.state, sensitive_attributes: [] }] };
-        if (idx >= 0) state.resources[idx] = entry; else state.resources.push(entry);
-        continue;
-      }
-      const inst = instanceOf(address);
-      // As Terraform, state records the provider configuration the configuration names now.
-      const entry = entries.get(address);
-      if (entry && entry.provider !== pAddr) entry.provider = pAddr;
-      const planned = planInstance(ws, r, config, inst, diags);
-      if (!planned) continue;
-      values.set(address, planned.after);
-      changes.push({ ...base, ...planned, priorDependencies: inst?.dependencies ?? [] });
-    }
+  const changes: ResourceChange[] = [];
+  if (!destroy) {
+    const prefetched = await prefetchPhase(ws, lookup, parallelism, opts.signal);
+    changes.push(...await walkPhase({ ws, state, values, lookup, prefetched, signal: opts.signal, diags }));
   }
-  // Deletions: in state but not in config (or everything, for destroy). Data sources just leave the state.
-  for (const r of [...state.resources]) {
-    const address = resourceAddress(r);
-    if (configured.has(address)) continue;
-    if (r.mode === 'data') { state.resources.splice(state.resources.indexOf(r), 1); continue; }
-    const inst = r.instances[0];
-    if (!inst) continue;
-    const conf = ws.byAddress.get(address);
-    if (opts.destroy && conf?.lifecycle.preventDestroy) diags.push(error('Instance cannot be destroyed: lifecycle.prevent_destroy is set', address));
-    const provider = providerNameFor(ws, r.provider);
-    const schema = ws.schemas.get(provider)?.resources[r.type];
-    if (!schema) { diags.push(error(`provider "${provider}" has no resource type "${r.type}" (found in state)`, address)); continue; }
-    changes.push({
-      address, mode: 'managed', type: r.type, name: r.name, provider, providerAddress: r.provider, actions: ['delete'], before: inst.attributes as ObjectValue, after: null,
-      replacePaths: [], ...(opts.destroy && conf ? {} : { reason: 'delete_because_no_resource_config' as const }), dependencies: [], priorDependencies: inst.dependencies ?? [], schemaVersion: schema.version,
-    });
-  }
+  const configured = new Set<string>(destroy ? [] : ws.graph.order);
+  changes.push(...orphansPhase(ws, state, configured, destroy, diags));
   if (hasErrors(diags)) throw new EngineError(diags);
 
-  let kept = changes;
   const targets = opts.targets ?? [];
-  if (targets.length > 0) {
-    const known = new Set([...ws.byAddress.keys(), ...state.resources.map(resourceAddress)]);
-    const unknown = targets.filter((t) => !known.has(t));
-    // The diagnostic's address is the target: the summary does not repeat it.
-    if (unknown.length > 0) throw new EngineError(unknown.map((t) => error('no such resource in the configuration or state (given as --target)', t)));
-    const selected = new Set<string>(targets);
-    if (opts.destroy) {
-      // Destroying a target also destroys what depends on it.
-      for (const c of changes) if (c.priorDependencies.some((d) => targets.includes(d))) selected.add(c.address);
-    } else {
-      for (const t of targets) for (const d of transitiveDeps(ws.graph.deps, t)) selected.add(d);
-    }
-    kept = changes.filter((c) => selected.has(c.address));
-  }
   return {
     stackName: ws.config.stack.name,
     configHash: ws.config.hash,
@@ -331,8 +393,8 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
     prior,
     prevRunState: structuredClone(stateIn),
     priorState: state,
-    changes: kept,
-    destroy: opts.destroy === true,
+    changes: targetPhase(ws, state, changes, targets, destroy),
+    destroy,
     targets,
     createdAt: new Date().toISOString(),
     warnings: [...ws.config.warnings, ...diags.filter((d) => d.severity === 'warning')],
