@@ -46,6 +46,24 @@ test('the engine imports only itself, lib/, Node builtins and packages: nothing 
   t.deepEqual(bad, []);
 });
 
+test('drift reads through interfaces: the engine (its evaluator, the providers\' readLive), providers only through the registry, no provider internals or CLI', (t) => {
+  const files = sources('drift');
+  t.true(files.length > 5, 'the scan sees drift/');
+  const bad: string[] = [];
+  for (const f of files) {
+    for (const spec of importsOf(fs.readFileSync(path.join(root, f), 'utf8'))) {
+      const folder = folderOf(f, spec);
+      if (folder === undefined || ['drift', 'engine', 'lib', 'identity'].includes(folder)) continue;
+      const target = path.relative(root, path.resolve(root, path.dirname(f), spec));
+      if (target !== path.join('providers', 'registry')) bad.push(`${f} imports ${spec}`);
+    }
+  }
+  t.deepEqual(bad, []);
+  // The evaluator is the engine's (resolveConfig through the plan's lookup): drift has no expression code of its own.
+  const evaluators = files.filter((f) => /\b(?:evaluate|parseTemplate|parseReference)\s*\(/.test(fs.readFileSync(path.join(root, f), 'utf8')));
+  t.deepEqual(evaluators, []);
+});
+
 test('the import scan sees relative imports, re-exports and requires (it would catch a violation)', (t) => {
   const text = "import type { Io } from '../cli/command';\nimport {\n  a,\n} from '../identity';\nexport { x } from '../providers/registry';\nconst y = require('../drift/index');\nimport { z } from './util';\n";
   const probe = path.join('engine', 'probe.ts');

@@ -124,4 +124,8 @@ test('the local backend path resolves against the stack folder; // keys are igno
   const c = h.config();
   t.is(c.statePath, `${h.dir}/sub/my.tfstate`);
   t.deepEqual(Object.keys(c.resources[0]!.body), ['name']);
+  // ...and kept apart as the resource's metadata (plan, its views and drift read it there, not from the raw JSON).
+  t.deepEqual(c.resources[0]!.metadata, { metadata: { path: 'x' } });
+  h.write({ a: { name: 'a' } });
+  t.is(h.config().resources[0]!.metadata, undefined);
 });
