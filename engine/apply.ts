@@ -72,6 +72,13 @@ export function idempotencyToken(lineage: string, serial: number, address: strin
   return sha256(`${lineage}\n${serial}\n${address}\n${kind}\n${canonicalJson(planned)}`).slice(0, 32);
 }
 
+/** Adds a step to the list kept under a key. */
+function addTo(m: Map<string, Step[]>, key: string, s: Step): void {
+  const list = m.get(key);
+  if (list) list.push(s);
+  else m.set(key, [s]);
+}
+
 /**
  * The plan's changes as steps (a replacement is two: delete then create, or create then the deposed
  * delete), each with the steps it waits for. Creates, updates and reads wait for every changing
@@ -96,10 +103,9 @@ function buildSteps(plan: Plan): Step[] {
   // Forward steps by their address; the deletes of the objects that depended on an address.
   const forwardAt = new Map<string, Step[]>();
   const deletesOfDependents = new Map<string, Step[]>();
-  const push = (m: Map<string, Step[]>, k: string, s: Step) => { const l = m.get(k); if (l) l.push(s); else m.set(k, [s]); };
   for (const s of steps) {
-    if (forward(s.kind)) push(forwardAt, s.change.address, s);
-    else if (!s.deposed) for (const d of new Set(s.change.priorDependencies)) push(deletesOfDependents, d, s);
+    if (forward(s.kind)) addTo(forwardAt, s.change.address, s);
+    else if (!s.deposed) for (const d of new Set(s.change.priorDependencies)) addTo(deletesOfDependents, d, s);
   }
   for (const s of steps) {
     const waitsFor = forward(s.kind)
@@ -230,7 +236,7 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
   // Who waits for each step, so a failure skips its dependents without a scan of every step.
   const waitedBy = new Map<string, Step[]>();
   for (const s of steps) {
-    for (const w of s.waits) { const l = waitedBy.get(w); if (l) l.push(s); else waitedBy.set(w, [s]); }
+    for (const w of s.waits) addTo(waitedBy, w, s);
     const provider = ws.providers.get(s.change.provider);
     // Keys are per provider configuration: two aliases (regions, accounts) never share a cluster.
     const key = provider?.concurrencyKey?.(s.change.type, s.change.after ?? s.change.before);
