@@ -16,7 +16,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmulator } from '../emulator';
-import { fleetStack, sdkClient, seedFleet, writeStack, type FleetSpec } from '../test/fixtures/drift/fleet';
+import { fleetStack, sdkClient, seedFleet, type FleetSpec } from '../test/fixtures/drift/fleet';
+import { writeStack } from '../test/helpers/stacks';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

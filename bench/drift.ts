@@ -18,7 +18,8 @@ import path from 'node:path';
 import { startEmulator } from '../emulator';
 import { terraformAvailable, terraformEnv } from '../test/helpers/terraform';
 import { mapBounded } from '../lib/concurrency';
-import { clusterName, fleetStack, sdkClient, seedFleet, writeStack, writeTerraformStateFromLive, type FleetSpec } from '../test/fixtures/drift/fleet';
+import { clusterName, fleetStack, sdkClient, seedFleet, writeTerraformStateFromLive, type FleetSpec } from '../test/fixtures/drift/fleet';
+import { writeStack } from '../test/helpers/stacks';
 
 // Quiet the AWS SDK's Node-version notice (read when the first client is built), as the CLI does.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -5,9 +5,10 @@ import type { EKSClient } from '@aws-sdk/client-eks';
 import { startEmulator, type EmulatorHandle } from '../emulator';
 import { sdkClient } from './fixtures/drift/fleet';
 import {
-  associate, clusterStatus, configStatus, deleteCluster, disassociate, eksidp, retag, until, writeSpec,
+  associate, clusterStatus, configStatus, deleteCluster, disassociate, eksidp, retag, writeSpec,
   type ConfigSpec, type DriftJson, type PlanJson, type StackSpec,
 } from './fixtures/drift/stacks';
+import { until } from './helpers/wait';
 import { tempDir } from './helpers/project';
 
 /**

@@ -1,14 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
 import test, { type ExecutionContext } from 'ava';
 import {
   AssociateIdentityProviderConfigCommand, DescribeClusterCommand, DescribeIdentityProviderConfigCommand, DisassociateIdentityProviderConfigCommand,
   TagResourceCommand, type EKSClient,
 } from '@aws-sdk/client-eks';
 import { startEmulator, type EmulatorHandle } from '../emulator';
-import { bin, tempDir } from './helpers/project';
-import { clusterName, driftCli, fleetStack, ISSUER, sdkClient, seedFleet, writeStack, type FleetSpec } from './fixtures/drift/fleet';
+import { runCli } from './helpers/cli';
+import { tempDir } from './helpers/project';
+import { clusterName, driftCli, fleetStack, ISSUER, sdkClient, seedFleet, type FleetSpec } from './fixtures/drift/fleet';
+import { writeStack } from './helpers/stacks';
 import { STATUSES } from '../drift';
 
 type Fleet = { emu: EmulatorHandle; client: EKSClient; dir: string; spec: FleetSpec };
@@ -260,13 +261,8 @@ test('the eksidp binary prints pure JSON on stdout matching the documented schem
   const f = await fleet(t, { clusters: 1 });
   await f.client.send(new AssociateIdentityProviderConfigCommand({ clusterName: clusterName(f.spec, 0), oidc: { identityProviderConfigName: 'extra', issuerUrl: 'https://extra.example.org', clientId: 'x' } }));
   await waitClusterIdle(f.client, clusterName(f.spec, 0));
-  // Asynchronous: the emulator serves from this process, so a synchronous spawn would deadlock.
-  const p = await new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [bin, 'drift', '--dir', f.dir, '--format', 'json'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
-      resolve({ status: err ? Number((err as NodeJS.ErrnoException).code) : 0, stdout, stderr });
-    });
-  });
-  t.is(p.status, 2, p.stderr);
+  const p = await runCli(['drift', '--dir', f.dir, '--format', 'json']);
+  t.is(p.code, 2, p.stderr);
   const report = JSON.parse(p.stdout) as JsonReport;
   t.is(report.format_version, '1.1');
   t.deepEqual(Object.keys(report.summary), [...STATUSES]);

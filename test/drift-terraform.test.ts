@@ -1,12 +1,9 @@
 import test from 'ava';
-import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  DescribeIdentityProviderConfigCommand, DisassociateIdentityProviderConfigCommand, TagResourceCommand,
-} from '@aws-sdk/client-eks';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startEmulator } from '../emulator';
-import { clusterName, driftCli, fleetStack, sdkClient, seedFleet, writeStack, writeTerraformStateFromLive, type FleetSpec } from './fixtures/drift/fleet';
+import { clusterName, tagAndDisassociate, driftCli, fleetStack, sdkClient, seedFleet, writeTerraformStateFromLive, type FleetSpec } from './fixtures/drift/fleet';
+import { writeStack } from './helpers/stacks';
 import { clusterStatus, configStatus, deleteCluster, disassociate, eksidp, writeSpec, type DriftJson, type PlanJson, type StackSpec } from './fixtures/drift/stacks';
 import { tempDir } from './helpers/project';
 import { terraform, terraformTest } from './helpers/terraform';
@@ -34,16 +31,7 @@ terraformTest(test, 'eksidp drift agrees with terraform plan -refresh-only on a 
 
   const [tagged, gone, untouched] = [0, 1, 2].map((i) => clusterName(spec, i));
   const address = (c: string) => `aws_eks_identity_provider_config.${c.replace(/-/g, '_')}_okta`;
-  const okta = { type: 'oidc', name: 'okta' };
-  const arn = (await client.send(new DescribeIdentityProviderConfigCommand({ clusterName: tagged, identityProviderConfig: okta }))).identityProviderConfig!.oidc!.identityProviderConfigArn!;
-  await client.send(new TagResourceCommand({ resourceArn: arn, tags: { env: 'prod' } }));
-  await client.send(new DisassociateIdentityProviderConfigCommand({ clusterName: gone, identityProviderConfig: okta }));
-  for (let i = 0; ; i++) {
-    const found = await client.send(new DescribeIdentityProviderConfigCommand({ clusterName: gone, identityProviderConfig: okta })).then(() => true, () => false);
-    if (!found) break;
-    if (i > 500) throw new Error('the disassociation never finished');
-    await sleep(10);
-  }
+  await tagAndDisassociate(client, tagged, gone);
 
   const r = await driftCli(['--dir', dir, '--format', 'json'], { cwd: dir });
   t.is(r.code, 2, r.stderr);

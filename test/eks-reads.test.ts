@@ -8,7 +8,8 @@ import { startEmulator, type EmulatorOptions } from '../emulator';
 import { DEFAULT_TUNING, newClient, resolveSettings, type Tuning } from '../providers/eks/client';
 import * as eksModule from '@aws-sdk/client-eks';
 import { ERROR_SHAPES, openConnection, resolveEndpoint, sdkReads, TIMESTAMP_PATHS, type EksReads } from '../providers/eks/reads';
-import { fleetStack, sdkClient, seedFleet, writeStack, type FleetSpec } from './fixtures/drift/fleet';
+import { fleetStack, sdkClient, seedFleet, type FleetSpec } from './fixtures/drift/fleet';
+import { writeStack } from './helpers/stacks';
 
 /**
  * The lean read path (providers/eks/reads.ts) against the SDK's own `client.send`, on the same

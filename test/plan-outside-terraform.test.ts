@@ -1,8 +1,7 @@
 import test from 'ava';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { DescribeIdentityProviderConfigCommand, DisassociateIdentityProviderConfigCommand, TagResourceCommand } from '@aws-sdk/client-eks';
 import { startEmulator } from '../emulator';
-import { clusterName, fleetStack, sdkClient, seedFleet, writeStack, writeTerraformStateFromLive, type FleetSpec } from './fixtures/drift/fleet';
+import { clusterName, tagAndDisassociate, fleetStack, sdkClient, seedFleet, writeTerraformStateFromLive, type FleetSpec } from './fixtures/drift/fleet';
+import { writeStack } from './helpers/stacks';
 import { captureIo, runCommand } from './helpers/in-process';
 import { tempDir } from './helpers/project';
 import { terraform, terraformTest } from './helpers/terraform';
@@ -37,16 +36,7 @@ terraformTest(test, 'eksidp plan\'s "changed outside" note names what was delete
   await writeTerraformStateFromLive(dir, spec, emu.url);
 
   const [tagged, gone] = [0, 1].map((i) => clusterName(spec, i));
-  const okta = { type: 'oidc', name: 'okta' };
-  const arn = (await client.send(new DescribeIdentityProviderConfigCommand({ clusterName: tagged, identityProviderConfig: okta }))).identityProviderConfig!.oidc!.identityProviderConfigArn!;
-  await client.send(new TagResourceCommand({ resourceArn: arn, tags: { env: 'prod' } }));
-  await client.send(new DisassociateIdentityProviderConfigCommand({ clusterName: gone, identityProviderConfig: okta }));
-  for (let i = 0; ; i++) {
-    const found = await client.send(new DescribeIdentityProviderConfigCommand({ clusterName: gone, identityProviderConfig: okta })).then(() => true, () => false);
-    if (!found) break;
-    if (i > 500) throw new Error('the disassociation never finished');
-    await sleep(10);
-  }
+  await tagAndDisassociate(client, tagged, gone);
 
   const io = captureIo(dir);
   t.is(await runCommand(['plan', '--dir', dir, '--no-color'], io), 0, io.err());

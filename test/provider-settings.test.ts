@@ -7,7 +7,8 @@ import type { BlockSchema, CtyType, ObjectValue, Value } from '../engine/protoco
 import { parseDuration } from '../lib/duration';
 import { PROVIDER_ARGUMENTS, argumentsTable, resolveProviderSettings, ruleFor, schemaArguments } from '../providers/eks/settings';
 import schemaJson from '../providers/eks/schema.json';
-import { providerBlock, writeStack } from './fixtures/drift/fleet';
+import { providerBlock } from './fixtures/drift/fleet';
+import { writeStack } from './helpers/stacks';
 import { captureIo, runCommand } from './helpers/in-process';
 
 /**

@@ -7,7 +7,8 @@ import { startEmulator } from '../emulator';
 import { isUnknown, UNKNOWN, type ObjectValue } from '../engine/protocol';
 import type { TagConfig } from '../providers/eks/settings';
 import { createTags, plannedTagsAll, stateTags, tagChanges, updateTarget } from '../providers/eks/tags';
-import { providerBlock, sdkClient, writeStack } from './fixtures/drift/fleet';
+import { providerBlock, sdkClient } from './fixtures/drift/fleet';
+import { writeStack } from './helpers/stacks';
 import { captureIo, runCommand } from './helpers/in-process';
 
 /**

@@ -1,8 +1,9 @@
 import test from 'ava';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { runCli } from './helpers/cli';
 import { bin, projectRoot, tempDir } from './helpers/project';
 
 /**
@@ -20,15 +21,7 @@ function block(name: string): string {
   return m[1]!;
 }
 
-type Run = { code: number; stdout: string; stderr: string };
-function run(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof (err as NodeJS.ErrnoException).code !== 'number') return reject(err);
-      resolve({ code: err ? Number((err as NodeJS.ErrnoException).code) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) => runCli(args, { file, cwd, env });
 
 test('the README\'s drift walkthrough: out-of-band changes are found, apply fixes what eksidp manages, the rogue config stays unmanaged', async (t) => {
   const dir = tempDir(t, 'eksidp-readme-drift-');

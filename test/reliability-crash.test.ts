@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { associations, cli, emulator, fleet, limiter, liveClusters, liveConfigs, prng, readStateFile, tmp, until, writeStack, type StateFile } from './fixtures/reliability/harness';
+import { associations, cli, emulator, fleet, limiter, liveClusters, liveConfigs, prng, readStateFile, type StateFile } from './fixtures/reliability/harness';
+import { tempDir } from './helpers/project';
+import { writeStack } from './helpers/stacks';
+import { until } from './helpers/wait';
 
 /**
  * Crashes, Ctrl-C and lock contention with the real binary and real signals against the emulator.
@@ -36,7 +39,7 @@ for (let trial = 1; trial <= TRIALS; trial++) {
     const rnd = prng(1000 + trial);
     const updateMs = Math.round(300 + rnd() * 500);
     const em = await emulator(t, { clusterCreateMs: 150, updateMs });
-    const dir = tmp(t, 'eksidp-crash-');
+    const dir = tempDir(t, 'eksidp-crash-');
     writeStack(dir, fleet(em.url, CLUSTERS, PER_CLUSTER));
     const stateFile = path.join(dir, 'terraform.tfstate');
 
@@ -104,12 +107,12 @@ for (let trial = 1; trial <= TRIALS; trial++) {
 
 test('Ctrl-C (SIGINT) during apply: nothing new starts, the step in flight is recorded, state saved, exit 1 with a summary', async (t) => {
   const em = await emulator(t, { clusterCreateMs: 100, updateMs: 900 });
-  const dir = tmp(t, 'eksidp-sigint-');
+  const dir = tempDir(t, 'eksidp-sigint-');
   // One cluster, three configs: EKS runs one association at a time, so two are still to start.
   writeStack(dir, fleet(em.url, 1, 3));
   // Ctrl-C once the first association has reached EKS (seen through the emulator).
   const r = await cli(dir, ['apply', '--dir', '.', '--auto-approve'], {
-    onSpawn: (child) => void until(() => em.updates().length > 0).then(() => child.kill('SIGINT')),
+    onSpawn: (child) => void until('an update', () => em.updates().length > 0).then(() => child.kill('SIGINT')),
   });
   t.is(r.code, 1, r.stderr);
   t.regex(r.stderr, /Interrupt received \(SIGINT\)/);
@@ -134,7 +137,7 @@ test('Ctrl-C (SIGINT) during apply: nothing new starts, the step in flight is re
 test('two applies on one stack: the second fails at once naming the lock holder; the first completes', async (t) => {
   // A slow association keeps the first apply busy however long the second takes to start on a loaded machine.
   const em = await emulator(t, { clusterCreateMs: 100, updateMs: 4000 });
-  const dir = tmp(t, 'eksidp-lock-');
+  const dir = tempDir(t, 'eksidp-lock-');
   writeStack(dir, fleet(em.url, 1, 1));
   let second: ReturnType<typeof cli> | undefined;
   let firstPid = 0;
@@ -144,7 +147,7 @@ test('two applies on one stack: the second fails at once naming the lock holder;
   });
   let firstDone = false;
   void first.then(() => (firstDone = true));
-  await until(() => second !== undefined);
+  await until('the second run', () => second !== undefined);
   const r2 = await second!;
   t.false(firstDone, 'the second apply returned while the first was still running');
   const r1 = await first;

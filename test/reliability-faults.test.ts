@@ -1,6 +1,8 @@
 import test, { type ExecutionContext } from 'ava';
 import type { EmulatorHandle } from '../emulator';
-import { associations, cli, clusterRes, emulator, fleet, liveConfigs, oidcRes, prng, readStateFile, tmp, writeStack, awsStack, type Json } from './fixtures/reliability/harness';
+import { associations, cli, clusterRes, emulator, fleet, liveConfigs, oidcRes, prng, readStateFile, awsStack, type Json } from './fixtures/reliability/harness';
+import { tempDir } from './helpers/project';
+import { writeStack } from './helpers/stacks';
 
 /**
  * API faults from the emulator's seeded injection (throttling 30%, server errors 10%, connection
@@ -26,7 +28,7 @@ for (const seed of APPLY_SEEDS) {
   test(`apply under faults (seed ${seed}) converges: every config once, state and live equal, then no changes`, async (t) => {
     const em = await emulator(t, { ...FAULTS, seed });
     jitter(t, em, seed);
-    const dir = tmp(t, 'eksidp-faults-');
+    const dir = tempDir(t, 'eksidp-faults-');
     writeStack(dir, fleet(em.url, 2, 2));
     // An apply may give up on a resource whose retries ran out; re-running is how it converges.
     const runs = [];
@@ -51,7 +53,7 @@ for (const seed of APPLY_SEEDS) {
 
 test(`plan and drift under faults (seeds ${READ_SEEDS.join(', ')}): the fault-free answer, or exit 1 naming what could not be read`, async (t) => {
   const em = await emulator(t);
-  const dir = tmp(t, 'eksidp-faults-read-');
+  const dir = tempDir(t, 'eksidp-faults-read-');
   const base = fleet(em.url, 3, 1);
   writeStack(dir, base);
   const applied = await cli(dir, ['apply', '--dir', '.', '--auto-approve']);
@@ -103,7 +105,7 @@ test(`plan and drift under faults (seeds ${READ_SEEDS.join(', ')}): the fault-fr
 
 test('a failed EKS update: that resource stops with the update error, independent ones go on, state records all, exit 1; the next plan shows what is left', async (t) => {
   const em = await emulator(t);
-  const dir = tmp(t, 'eksidp-failupdate-');
+  const dir = tempDir(t, 'eksidp-failupdate-');
   const clusters = { c0: clusterRes('rel-c0'), c1: clusterRes('rel-c1') };
   writeStack(dir, awsStack(em.url, { aws_eks_cluster: clusters, aws_eks_identity_provider_config: { c1_okta: oidcRes('c1', 'okta') } }));
   t.is((await cli(dir, ['apply', '--dir', '.', '--auto-approve'])).code, 0);

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { awsStack, cli, clusterRes, emulator, limiter, oidcRes, tmp, totalCalls, writeStack, type Json } from './fixtures/reliability/harness';
+import { awsStack, cli, clusterRes, emulator, limiter, oidcRes, totalCalls, type Json } from './fixtures/reliability/harness';
+import { tempDir } from './helpers/project';
+import { writeStack } from './helpers/stacks';
 
 /**
  * Bad input through the real binary: each case must exit 1 with one clear message naming the
@@ -109,7 +111,7 @@ const cases: Case[] = [
 for (const c of cases) {
   test(`bad input: ${c.name}`, (t) => slot(async () => {
     const em = await emulator(t);
-    const dir = tmp(t, 'eksidp-input-');
+    const dir = tempDir(t, 'eksidp-input-');
     if (c.stack) {
       const s = c.stack(em.url);
       if (typeof s === 'string') fs.writeFileSync(path.join(dir, 'cdk.tf.json'), s);
@@ -128,7 +130,7 @@ for (const c of cases) {
 
 test('a number for a string is converted as Terraform does: the apply succeeds', (t) => slot(async () => {
   const em = await emulator(t);
-  const dir = tmp(t, 'eksidp-input-');
+  const dir = tempDir(t, 'eksidp-input-');
   writeStack(dir, stack(em.url, { configs: cfg({ client_id: 12345 }, { tags: { build: 42 } }) }));
   const r = await cli(dir, APPLY);
   t.is(r.code, 0, r.stderr);
@@ -145,7 +147,7 @@ test(`the bad-input table has at least 30 cases (${cases.length})`, (t) => {
 
 test('corrupt, truncated and newer-format state: a clear error, no API call, the file left byte for byte', (t) => slot(async () => {
   const em = await emulator(t);
-  const dir = tmp(t, 'eksidp-state-');
+  const dir = tempDir(t, 'eksidp-state-');
   writeStack(dir, stack(em.url));
   const good = JSON.stringify({ version: 4, terraform_version: '1.11.4', serial: 3, lineage: 'b5b8c3c0-0000-4000-8000-000000000000', outputs: {}, resources: [], check_results: null }, null, 2);
   const variants: [string, string, RegExp][] = [
@@ -170,8 +172,8 @@ test('corrupt, truncated and newer-format state: a clear error, no API call, the
 
 test('a plan file from another stack is refused and nothing is applied', (t) => slot(async () => {
   const em = await emulator(t);
-  const a = tmp(t, 'eksidp-plan-a-');
-  const b = tmp(t, 'eksidp-plan-b-');
+  const a = tempDir(t, 'eksidp-plan-a-');
+  const b = tempDir(t, 'eksidp-plan-b-');
   writeStack(a, stack(em.url));
   writeStack(b, stack(em.url, { clusters: { main: clusterRes('rel-other') } }));
   const p = await cli(a, ['plan', '--dir', '.', '--out', 'a.plan']);

@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import test from 'ava';
-import { awsStack, cli, clusterRes, emulator, oidcRes, tmp, writeStack, type Json } from './fixtures/reliability/harness';
+import { awsStack, cli, clusterRes, emulator, oidcRes, type Json } from './fixtures/reliability/harness';
+import { tempDir } from './helpers/project';
+import { writeStack } from './helpers/stacks';
 
 /**
  * Secrets never leave the process: planted values in the provider block, the environment and a
@@ -42,7 +44,7 @@ function filesOf(dir: string): Record<string, string> {
 
 test('planted credentials never appear in output, plan files, state, backups, drift reports or error messages', async (t) => {
   const em = await emulator(t);
-  const dir = tmp(t, 'eksidp-sec-');
+  const dir = tempDir(t, 'eksidp-sec-');
   writeStack(dir, secretStack(em.url));
   const outputs: string[] = [];
   const run = async (args: string[]) => {
@@ -76,7 +78,7 @@ test('planted credentials never appear in output, plan files, state, backups, dr
 });
 
 test('an ID token given to whoami is never printed, also when it is rejected', async (t) => {
-  const dir = tmp(t, 'eksidp-sec-whoami-');
+  const dir = tempDir(t, 'eksidp-sec-whoami-');
   writeStack(dir, secretStack('http://127.0.0.1:9'));
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const sig = 'PlantedSignatureNeverPrinted0007';
@@ -114,7 +116,7 @@ test('the emulator listens on loopback by default, refuses oversize bodies and t
   const em = await emulator(t, { maxBodyBytes: 64 * 1024 });
   t.regex(em.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   // The CLI form as well: its first line names a loopback address.
-  const dir = tmp(t, 'eksidp-sec-emu-');
+  const dir = tempDir(t, 'eksidp-sec-emu-');
   const r = await cli(dir, ['emulator', '--port', '0'], { onStderr: () => undefined, onSpawn: (c) => c.stdout!.once('data', () => c.kill('SIGTERM')) });
   t.regex(r.stdout, /^EKS emulator listening on http:\/\/127\.0\.0\.1:\d+/);
 

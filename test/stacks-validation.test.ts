@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { synth, StackValidationError } from '../main';
 import type { ClusterSpec, EnvironmentSpec, IdentityProviderSpec } from '../stacks/types';
+import { runCli } from './helpers/cli';
 import { tempDir } from './helpers/project';
 
 const idp = (over: Partial<IdentityProviderSpec> = {}): IdentityProviderSpec => ({
@@ -64,14 +65,11 @@ test('a valid environment synthesizes, including a cluster on 1.32 with ten conf
 
 test('the synth CLI reports validation errors with exit 1 and writes nothing', async (t) => {
   // Through the real CLI on a project whose environment is invalid.
-  const { execFile } = await import('node:child_process');
   const dir = tempDir(t);
   const root = path.join(__dirname, '..');
   fs.writeFileSync(path.join(dir, 'cdktf.json'), JSON.stringify({ app: 'npx tsx app.ts' }));
   fs.writeFileSync(path.join(dir, 'app.ts'), `import { synth } from ${JSON.stringify(path.join(root, 'main'))};\nexport function synth2() {}\nsynth({ envs: [{ name: 'bad', region: 'us-east-1', endpoint: 'http://127.0.0.1:1', clusters: [{ name: 'dev', version: '1.32', roleArn: 'r', subnetIds: ['s'], identityProviders: [{ name: 'okta', issuerUrl: 'http://insecure.example.com', clientId: 'c' }] }] }] });\n`);
-  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    execFile(path.join(root, 'node_modules/.bin/eksidp'), ['synth'], { cwd: dir }, (err, _o, stderr) => resolve({ code: err ? (err as NodeJS.ErrnoException & { code: number }).code : 0, stderr }));
-  });
+  const r = await runCli(['synth'], { cwd: dir });
   t.is(r.code, 1);
   t.regex(r.stderr, /\[bad\/dev\/okta\] oidc\[0\]\.issuer_url: issuer_url "http:\/\/insecure\.example\.com" must use https:\/\//);
   t.false(fs.existsSync(path.join(dir, 'cdktf.out')));
@@ -106,15 +104,12 @@ test('free-form maps (tags, requiredClaims, claims) take any key', (t) => {
 });
 
 test('eksidp synth: a groupPrefix typo in an environment exits 1 naming the key and suggesting groupsPrefix', async (t) => {
-  const { execFile } = await import('node:child_process');
   const dir = tempDir(t);
   const root = path.join(__dirname, '..');
   fs.writeFileSync(path.join(dir, 'cdktf.json'), JSON.stringify({ app: 'npx tsx app.ts' }));
   const envs = [{ name: 'bad', region: 'us-east-1', endpoint: 'http://127.0.0.1:1', clusters: [{ name: 'dev', version: '1.32', roleArn: 'r', subnetIds: ['s'], identityProviders: [{ name: 'dex', issuerUrl: 'https://dex.example.com', clientId: 'c', groupsClaim: 'groups', groupPrefix: 'dex:' }] }] }];
   fs.writeFileSync(path.join(dir, 'app.ts'), `import { synth as s } from ${JSON.stringify(path.join(root, 'main'))};\nexport function synth(o: { outdir?: string }) { s({ ...o, envs: ${JSON.stringify(envs)} as never }); }\n`);
-  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    execFile(path.join(root, 'node_modules/.bin/eksidp'), ['synth'], { cwd: dir }, (err, _o, stderr) => resolve({ code: err ? (err as NodeJS.ErrnoException & { code: number }).code : 0, stderr }));
-  });
+  const r = await runCli(['synth'], { cwd: dir });
   t.is(r.code, 1);
   t.regex(r.stderr, /\[bad\] clusters\[0\]\.identityProviders\[0\]\.groupPrefix \(cluster "dev", identity provider "dex"\): unknown key "groupPrefix": did you mean groupsPrefix\?/);
   t.false(fs.existsSync(path.join(dir, 'cdktf.out', 'stacks')));

@@ -1,10 +1,10 @@
 import test, { type ExecutionContext } from 'ava';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SYNTH_FAILED_FILE } from '../engine/stack-files';
 import { captureIo, runCommand } from './helpers/in-process';
 import { cdktfBin, cdktfCliTest, cdktnBin, cdktnCliTest } from './helpers/cdk-cli';
+import { runCli } from './helpers/cli';
 import { bin, projectRoot, tempDir } from './helpers/project';
 import { terraformEnv } from './helpers/terraform';
 
@@ -15,15 +15,7 @@ import { terraformEnv } from './helpers/terraform';
  * environment invalid (the endpoint must be a URL) without editing any file.
  */
 
-type Run = { code: number; stdout: string; stderr: string };
-function sh(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      if (err && typeof (err as NodeJS.ErrnoException).code !== 'number') return reject(err);
-      resolve({ code: err ? Number((err as NodeJS.ErrnoException).code) : 0, stdout, stderr });
-    });
-  });
-}
+const sh = (file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) => runCli(args, { file, cwd, env });
 
 function project(t: Parameters<typeof tempDir>[0]): string {
   const dir = tempDir(t, 'eksidp-synthfail-');

@@ -1,22 +1,20 @@
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { captureIo, runCommand } from './helpers/in-process';
 
+import { runCliSync } from './helpers/cli';
+
 // Runs the built CLI (npm test compiles first; run `npm run build` before running this file alone).
-const bin = path.join(__dirname, '..', 'node_modules', '.bin', 'eksidp');
 const fixtures = path.join(__dirname, 'fixtures', 'identity');
 const stackDir = path.join(fixtures, 'prod');
 const OKTA = 'aws_eks_identity_provider_config.prod_okta';
 
 function whoami(args: string[], input?: string, env: NodeJS.ProcessEnv = {}) {
-  const base = { ...process.env };
-  delete base.EKSIDP_TOKEN;
-  const r = spawnSync(bin, ['whoami', '--dir', stackDir, ...args], { encoding: 'utf8', input, env: { ...base, NO_COLOR: '1', ...env } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  const r = runCliSync(['whoami', '--dir', stackDir, ...args], { input, env: { EKSIDP_TOKEN: undefined, ...env } });
+  return { status: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 function jwt(claims: Record<string, unknown>): string {
@@ -149,8 +147,8 @@ test('an inline token (--token JWT, --token=JWT) is refused before anything is r
   const good = jwt({ ...aliceClaims, exp: nowSec() + 600 });
   for (const args of [['--token', good], [`--token=${good}`], ['--token', good, '--json'], ['--token', 'not-even-a-jwt']]) {
     // --dir points nowhere: the refusal comes before the stack is read.
-    const r = spawnSync(bin, ['whoami', '--dir', '/nonexistent-eksidp-stack', '--config', OKTA, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-    t.is(r.status, 1);
+    const r = runCliSync(['whoami', '--dir', '/nonexistent-eksidp-stack', '--config', OKTA, ...args]);
+    t.is(r.code, 1);
     t.is(r.stdout, '');
     t.regex(r.stderr, /visible to every user of this machine in the process list \(ps\)/);
     t.regex(r.stderr, /--token - \(stdin\), --token-file FILE or the EKSIDP_TOKEN environment variable/);
