@@ -88,7 +88,7 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
   const schemas = new Map<string, ProviderSchema>();
   for (const p of providerConfigs.values()) {
     const factory = lookup(p.name);
-    if (!factory) { diags.push(error(`unknown provider "${p.name}" (${p.source}): eksidp supports the providers in providers/registry.ts`, `provider.${p.key}`)); continue; }
+    if (!factory) { diags.push(error(`unknown provider "${p.name}" (${p.source}): eksidp serves no provider of that name`, `provider.${p.key}`)); continue; }
     const provider = factory();
     providers.set(p.key, provider);
     schemas.set(p.key, provider.getSchema());

@@ -6,6 +6,14 @@ import type { Provider, ProviderFactory } from '../engine/protocol';
  */
 const factories = new Map<string, ProviderFactory>([
   ['aws', () => (require('./eks') as { createEksProvider: () => Provider }).createEksProvider()],
+]);
+
+/**
+ * The fault-injecting in-memory provider serves the engine and reliability tests, also through the
+ * real binary; a user's stack must never select it by accident, so it exists only when the tests ask
+ * (the test runner sets EKSIDP_TEST_PROVIDERS=1).
+ */
+const testFactories = new Map<string, ProviderFactory>([
   ['memory', () => (require('./memory') as { createMemoryProvider: () => Provider }).createMemoryProvider()],
 ]);
 
@@ -19,5 +27,5 @@ export function registerProvider(name: string, factory: ProviderFactory): () => 
 }
 
 export function providerFactory(name: string): ProviderFactory | undefined {
-  return factories.get(name);
+  return factories.get(name) ?? (process.env.EKSIDP_TEST_PROVIDERS === '1' ? testFactories.get(name) : undefined);
 }

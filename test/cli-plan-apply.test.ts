@@ -1,26 +1,14 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { runCli, type Run, type RunOptions } from './helpers/cli';
+import { tempDir } from './helpers/project';
 
-const bin = path.join(__dirname, '..', 'node_modules', '.bin', 'eksidp');
-
-type Run = { code: number | null; stdout: string; stderr: string };
-
-function run(cwd: string, args: string[], opts: { onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(bin, args, { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => { stderr += d; opts.onStderr?.(stderr, child); });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (cwd: string, args: string[], opts: Pick<RunOptions, 'onStderr'> = {}) => runCli(args, { ...opts, cwd });
 
 function stack(t: ExecutionContext, resources: Record<string, unknown>, provider: Record<string, unknown> = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-cli-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'eksidp-cli-');
   const write = (res: Record<string, unknown>, prov: Record<string, unknown> = provider) =>
     fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ '//': { metadata: { stack: 'x' } }, provider: { memory: [{ path: 'cloud.json', ...prov }] }, resource: { memory_item: res } }));
   write(resources);
@@ -109,11 +97,16 @@ test('a plan file saved by an older eksidp (format 1, with rendered notes) is re
 });
 
 test('a concurrent apply fails at once naming the holder; a stale lock names the force-unlock command', async (t) => {
-  const s = stack(t, { a: { name: 'a' } }, { apply_delay_ms: 1500 });
+  // The first apply's create waits for the gate file, which appears only once the second has ended.
+  const s = stack(t, { a: { name: 'a' } }, { apply_gate: 'gate' });
   const lockFile = path.join(s.dir, '.terraform.tfstate.lock.info');
   let second: Promise<Run> | undefined;
   const first = run(s.dir, ['apply', '--dir', '.', '--auto-approve'], {
-    onStderr: (text) => { if (!second && text.includes('Creating...')) second = run(s.dir, ['apply', '--dir', '.', '--auto-approve']); },
+    onStderr: (text) => {
+      if (second || !text.includes('Creating...')) return;
+      second = run(s.dir, ['apply', '--dir', '.', '--auto-approve']);
+      void second.finally(() => fs.writeFileSync(path.join(s.dir, 'gate'), ''));
+    },
   });
   const r1 = await first;
   const r2 = await second!;
@@ -165,4 +158,13 @@ test('import, state list/show and destroy', async (t) => {
   t.regex(destroy.stdout, /Destroy complete! Resources: 1 destroyed\./);
   t.deepEqual(s.cloud().objects, {});
   t.is((await run(s.dir, ['state', 'list', '--dir', '.'])).stdout, '');
+});
+
+test('the in-memory test provider exists only when the tests ask for it (EKSIDP_TEST_PROVIDERS=1)', async (t) => {
+  const s = stack(t, { a: { name: 'a' } });
+  const r = await runCli(['plan', '--dir', '.'], { cwd: s.dir, env: { EKSIDP_TEST_PROVIDERS: undefined } });
+  t.is(r.code, 1);
+  t.regex(r.stderr, /provider\.memory: unknown provider "memory" \(registry\.terraform\.io\/hashicorp\/memory\): eksidp serves no provider of that name/);
+  t.false(fs.existsSync(path.join(s.dir, 'cloud.json')), 'nothing was called');
+  t.is((await run(s.dir, ['plan', '--dir', '.'])).code, 0);
 });

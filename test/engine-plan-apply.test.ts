@@ -123,9 +123,8 @@ test('applies with the same concurrency key never overlap; different keys run in
     for (let i = 1; i < ev.length; i++) t.true(ev[i]!.start >= ev[i - 1]!.end, `${key} overlapped`);
   }
   const a = events.filter((e) => e.key === 'A'), b = events.filter((e) => e.key === 'B');
+  // Overlap in time proves the parallelism; a bound on the total span would only measure the machine's load.
   t.true(a.some((x) => b.some((y) => x.start < y.end && y.start < x.end)), 'keys A and B should overlap');
-  const span = Math.max(...events.map((e) => e.end)) - Math.min(...events.map((e) => e.start));
-  t.true(span < 5 * 150, `took ${span} ms: as long as running all five one after another`);
 });
 
 test('idempotency tokens are deterministic: the same intended change gets the same token', async (t) => {

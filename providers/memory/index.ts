@@ -15,7 +15,9 @@ import { writeFileAtomicSync } from '../../lib/files';
  * by `provider.memory.path` (so spawned CLI tests can look at it), with an event log of every apply
  * (start/end times, concurrency key, idempotency token) and fault hooks set in the provider block:
  * `fail_on` (names whose apply fails), `fail_partial` (a failing create still leaves an object),
- * `apply_delay_ms` (slow applies), `read_delay_ms` (slow data source reads).
+ * `apply_delay_ms` (slow applies), `apply_gate` (each apply waits until that file exists: a test holds
+ * an apply in flight for as long as it needs, whatever the machine's load), `read_delay_ms` (slow data
+ * source reads).
  */
 
 export const MEMORY_SCHEMA: ProviderSchema = {
@@ -27,6 +29,7 @@ export const MEMORY_SCHEMA: ProviderSchema = {
         fail_on: { type: ['list', 'string'], optional: true, description: 'names whose apply fails' },
         fail_partial: { type: 'bool', optional: true, description: 'a failing create leaves a partial object' },
         apply_delay_ms: { type: 'number', optional: true, description: 'delay of each apply' },
+        apply_gate: { type: 'string', optional: true, description: 'each apply waits until this file exists' },
         read_delay_ms: { type: 'number', optional: true, description: 'delay of each data source read' },
       },
     },
@@ -80,6 +83,7 @@ export class MemoryProvider implements Provider {
   private failOn = new Set<string>();
   private failPartial = false;
   private delay = 0;
+  private gate: string | undefined;
   private readDelay = 0;
   private readsInFlight = 0;
   /** The most data source reads that were in flight at once. */
@@ -98,6 +102,7 @@ export class MemoryProvider implements Provider {
     this.failPartial = c.fail_partial === true;
     this.delay = typeof c.apply_delay_ms === 'number' ? c.apply_delay_ms : 0;
     this.readDelay = typeof c.read_delay_ms === 'number' ? c.read_delay_ms : 0;
+    this.gate = typeof c.apply_gate === 'string' ? path.resolve(c.apply_gate) : undefined;
     return { diagnostics: [] };
   }
 
@@ -182,6 +187,7 @@ export class MemoryProvider implements Provider {
     const name = String(source.name);
     const op: MemoryEvent['op'] = !req.plannedState ? 'delete' : !req.priorState ? 'create' : 'update';
     if (this.delay > 0) await sleep(this.delay);
+    while (this.gate !== undefined && !fs.existsSync(this.gate)) await sleep(10);
     const cloud = this.load();
     const key = this.concurrencyKey('memory_item', source) ?? null;
     cloud.events.push({ op, name, key, token: req.idempotencyToken, start, end: Date.now() });
