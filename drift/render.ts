@@ -70,11 +70,29 @@ function differenceLine(d: ResourceDrift['differences'][number]): string {
   return `${e(d.path)}: live ${v(d.actual)}, declared ${v(d.expected)}${tag}`;
 }
 
+/** Unknown objects by error, for errors that several share. */
+function sharedErrors(report: DriftReport): Map<string, ResourceDrift[]> {
+  const by = new Map<string, ResourceDrift[]>();
+  for (const r of report.resources) if (r.status === 'unknown' && r.error) by.set(r.error, [...(by.get(r.error) ?? []), r]);
+  for (const [k, v] of by) if (v.length < 2) by.delete(k);
+  return by;
+}
+
 export function renderHuman(report: DriftReport, opts: { color: boolean; verbose?: boolean }): string {
   const paint = (c: Color, s: string) => colors(opts.color)[c](s);
   const lines: string[] = [`Drift check of stack ${e(report.stack)}${report.shard ? `, shard ${e(report.shard)}` : ''}`, ''];
+  // One cause for many (an endpoint that does not answer): said once, with the objects it left unknown.
+  const shared = sharedErrors(report);
   for (const r of report.resources) {
     if (r.status === 'in_sync' && !opts.verbose) continue;
+    const group = r.status === 'unknown' && r.error ? shared.get(r.error) : undefined;
+    if (group) {
+      if (group[0] !== r) continue;
+      lines.push(paint(STATUS_COLOR.unknown, `${SYMBOL.unknown} ${group.length} objects unknown: ${e(r.error!)}`));
+      for (const g of group) lines.push(`    ${e(label(g))}`);
+      lines.push('');
+      continue;
+    }
     lines.push(paint(STATUS_COLOR[r.status], `${SYMBOL[r.status]} ${e(label(r))}: ${r.status.replace('_', ' ')}${unsettled(r) ? ` (live status ${e(r.live_status!)})` : ''}`));
     if (r.error) lines.push(`    error: ${e(r.error)}`);
     if (r.reason) lines.push(`    reason: ${e(r.reason)}`);

@@ -7,6 +7,7 @@ import { colors } from '../lib/color';
 import { renderPlan } from '../engine/render';
 import { refreshProgress } from '../cli/progress';
 import { engineErrors, harness } from './fixtures/engine/harness';
+import { closedLoopbackPort } from './helpers/ports';
 import { captureIo, runCommand } from './helpers/in-process';
 
 /** What a reviewer reads in plan output: each line here was wrong or missing for a new user. */
@@ -126,14 +127,7 @@ test('plan reports each refresh read to its onRefresh hook (the CLI\'s progress 
 });
 
 test('the EKS endpoint down: plan says once that it does not answer, with the hint to start the emulator, not one line per resource', async (t) => {
-  const { createServer } = await import('node:net');
-  // A loopback port nobody listens on: take one from the OS, then close it.
-  const port = await new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
+  const port = await closedLoopbackPort();
   const dir = (await import('./helpers/project')).tempDir(t, 'eksidp-down-');
   const endpoint = `http://127.0.0.1:${port}`;
   const attrs = (name: string) => ({ id: name, name, arn: `arn:aws:eks:us-east-1:000000000000:cluster/${name}`, version: '1.32', role_arn: 'r', tags: {}, vpc_config: [{ subnet_ids: ['s'] }] });

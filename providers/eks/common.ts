@@ -75,13 +75,25 @@ export function failureDiag(address: string, doing: string, e: unknown): Diagnos
   if (e instanceof UpdateFailedError) return errorDiag(address, `${doing} failed`, e);
   // Nobody answers: the same words for every resource, so the CLI can say it once (and how to start
   // the embedded emulator when the endpoint is on this machine).
-  const down = connectionFailure(e);
+  const down = endpointDown(e);
   if (down) {
-    const d = errorDiag(address, `the EKS endpoint ${down.target} does not answer (${down.reason})`);
-    const port = /:(\d+)$/.exec(down.target)?.[1];
-    const portFlag = port && port !== '4599' ? ` --port ${port}` : '';
-    if (down.loopback) d.detail = `is the EKS emulator running? Start it with \`npm start\`, or \`node_modules/.bin/eksidp emulator --data .eksidp/emulator${portFlag}\``;
+    const d = errorDiag(address, down.summary);
+    if (down.hint) d.detail = down.hint;
     return d;
   }
   return errorDiag(address, `${doing} failed: ${errorMessage(e)}`);
+}
+
+/**
+ * The words for an endpoint that does not answer at all (plan, apply and drift say the same), with how
+ * to start the embedded emulator when the endpoint is on this machine; undefined for any other error.
+ */
+export function endpointDown(e: unknown): { summary: string; hint?: string } | undefined {
+  const down = connectionFailure(e);
+  if (!down) return undefined;
+  const summary = `the EKS endpoint ${down.target} does not answer (${down.reason})`;
+  if (!down.loopback) return { summary };
+  const port = /:(\d+)$/.exec(down.target)?.[1];
+  const portFlag = port && port !== '4599' ? ` --port ${port}` : '';
+  return { summary, hint: `is the EKS emulator running? Start it with \`npm start\`, or \`node_modules/.bin/eksidp emulator --data .eksidp/emulator${portFlag}\`` };
 }

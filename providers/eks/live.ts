@@ -3,7 +3,7 @@ import type { BlockSchema, LiveObject, LiveReadRequest, LiveResourceRequest, Liv
 import { Limiter, mapBounded } from '../../lib/concurrency';
 import { firstBlock, stringValue } from '../../engine/util';
 import { CLUSTER_TYPE, clusterDataSourceState, clusterState, unusableClusterNote } from './cluster';
-import type { Ctx } from './common';
+import { endpointDown, type Ctx } from './common';
 import { errorMessage, errorName, isNotFound } from './errors';
 import { IDP_TYPE, idpState, parseIdpId, removingConfigNote } from './idp';
 import { NO_TAG_CONFIG, type TagConfig } from './settings';
@@ -24,6 +24,13 @@ export type ClusterRead =
   | { name: string; kind: 'error'; error: string };
 
 export type ConfigRead = { name: string; config: OidcIdentityProviderConfig } | { name: string; error: string } | { name: string; gone: true };
+
+/** What a failed call says: the call and its error; when nobody answers, the same words for every object (drift's view says them once). */
+function callError(call: string, e: unknown, signal: AbortSignal): string {
+  const down = signal.aborted ? undefined : endpointDown(e);
+  if (down) return down.hint ? `${down.summary}; ${down.hint}` : down.summary;
+  return `${call}: ${describeError(e, signal)}`;
+}
 
 function describeError(e: unknown, signal: AbortSignal): string {
   if (signal.aborted) {
@@ -63,7 +70,7 @@ async function readOne(ctx: Ctx, name: string, signal: AbortSignal, limiter: Lim
   if ('err' in d) {
     await listed;
     if (isNotFound(d.err) && !signal.aborted) return { name, kind: 'not_found' };
-    return { name, kind: 'error', error: `DescribeCluster ${name}: ${describeError(d.err, signal)}` };
+    return { name, kind: 'error', error: callError(`DescribeCluster ${name}`, d.err, signal) };
   }
   // An empty answer is not "not found": treat it as a read failure rather than guess.
   if (!d.ok) {
@@ -72,7 +79,7 @@ async function readOne(ctx: Ctx, name: string, signal: AbortSignal, limiter: Lim
   }
   const cluster = d.ok;
   const l = await listed;
-  if (!Array.isArray(l)) return { name, kind: 'found', cluster, configs: { error: `ListIdentityProviderConfigs ${name}: ${describeError(l.err, signal)}` } };
+  if (!Array.isArray(l)) return { name, kind: 'found', cluster, configs: { error: callError(`ListIdentityProviderConfigs ${name}`, l.err, signal) } };
   const configs = await Promise.all(
     l.map(async (cfg): Promise<ConfigRead> => {
       try {
@@ -82,7 +89,7 @@ async function readOne(ctx: Ctx, name: string, signal: AbortSignal, limiter: Lim
       } catch (e) {
         // Listed, then gone before we described it: disassociated meanwhile.
         if (isNotFound(e) && !signal.aborted) return { name: cfg, gone: true };
-        return { name: cfg, error: `DescribeIdentityProviderConfig ${name}:${cfg}: ${describeError(e, signal)}` };
+        return { name: cfg, error: callError(`DescribeIdentityProviderConfig ${name}:${cfg}`, e, signal) };
       }
     }),
   );
