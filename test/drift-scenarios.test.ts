@@ -8,6 +8,7 @@ import {
 import { startEmulator, type EmulatorHandle } from '../emulator';
 import { runCli } from './helpers/cli';
 import { tempDir } from './helpers/project';
+import { until } from './helpers/wait';
 import { clusterName, driftCli, fleetStack, ISSUER, sdkClient, seedFleet, type FleetSpec } from './fixtures/drift/fleet';
 import { writeStack } from './helpers/stacks';
 import { STATUSES } from '../drift';
@@ -38,23 +39,13 @@ async function driftJson(f: Fleet, extra: string[] = []): Promise<{ code: number
 }
 
 async function waitConfigGone(client: EKSClient, cluster: string, name: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    try {
-      await client.send(new DescribeIdentityProviderConfigCommand({ clusterName: cluster, identityProviderConfig: { type: 'oidc', name } }));
-    } catch {
-      // gone; wait for the cluster to be idle too
-      if ((await client.send(new DescribeClusterCommand({ name: cluster }))).cluster?.status === 'ACTIVE') return;
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error('config not gone');
+  const gone = () => client.send(new DescribeIdentityProviderConfigCommand({ clusterName: cluster, identityProviderConfig: { type: 'oidc', name } })).then(() => false, () => true);
+  await until(`${cluster}:${name} gone`, gone);
+  await waitClusterIdle(client, cluster);
 }
 
 async function waitClusterIdle(client: EKSClient, cluster: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if ((await client.send(new DescribeClusterCommand({ name: cluster }))).cluster?.status === 'ACTIVE') return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await until(`${cluster} idle`, async () => (await client.send(new DescribeClusterCommand({ name: cluster }))).cluster?.status === 'ACTIVE');
 }
 
 async function configArn(client: EKSClient, cluster: string, name: string): Promise<string> {
