@@ -31,11 +31,11 @@ export type CompareInput = {
   stateOnly?: Map<string, string>;
 };
 
-type Mapping = { accepted: true; username: string; groups: string[] } | { accepted: false; reason: string } | null;
+type Mapping = { accepted: true; username: string; groups: string[] } | { accepted: false; undetermined?: true; reason: string } | null;
 
 function mappingText(m: Mapping): string {
   if (m === null) return '(no config)';
-  if (!m.accepted) return `rejected (${m.reason})`;
+  if (!m.accepted) return `${m.undetermined ? 'undetermined' : 'rejected'} (${m.reason})`;
   return `${m.username}; groups ${m.groups.length ? m.groups.join(', ') : '(none)'}`;
 }
 

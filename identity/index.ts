@@ -6,3 +6,4 @@ export * from './rbac';
 export * from './jwt';
 export * from './terraform';
 export * from './issuer';
+export * from './gojson';

@@ -1,4 +1,7 @@
-import type { MapOptions, MappingRejected, MappingResult, OidcConfig, RejectionCode } from './types';
+import {
+  describeGoJson, goBool, goFieldMatches, goFieldMembers, goJsonFromValue, goJsonTime, goMapGet, goString, goStringSlice, parseGoJson, type Decoded, type GoJson,
+} from './gojson';
+import type { MapOptions, MappingRejected, MappingResult, MappingUndetermined, OidcConfig, RejectionCode } from './types';
 
 /**
  * Maps ID-token claims to the Kubernetes username and groups the way kube-apiserver's OIDC
@@ -10,15 +13,15 @@ import type { MapOptions, MappingRejected, MappingResult, OidcConfig, RejectionC
  *   `Authenticator.AuthenticateToken` (order of checks, required claims), `hasCorrectIssuer`,
  *   `idTokenVerifier.Verify`/`verifyAudience`, `getUsername` (email_verified), `getGroups`
  *   (`stringOrArray`), `claims.unmarshalClaim`/`hasClaim`.
- * - github.com/coreos/go-oidc `IDTokenVerifier.Verify`: iss, aud, exp, nbf (5 min leeway).
+ * - github.com/coreos/go-oidc v2 (kube-apiserver 1.31-1.33 pin v2.2.1; its verification is unchanged
+ *   since 2.1.0): oidc.go `idToken` (the standard claims decoded into typed fields first: a wrong type
+ *   anywhere rejects), `audience`, `jsonTime` (json.Number), and verify.go `Verify` (distributed claim
+ *   sources, iss, aud, exp with no leeway, nbf with 1 minute).
  * - kubernetes.io docs, "Authenticating" (reference/access-authn-authz/authentication), OpenID Connect
  *   Tokens: the `--oidc-*` flags; EKS API reference, OidcIdentityProviderConfigRequest: the same
  *   usernamePrefix default (`issuerurl#` unless the claim is `email`, `-` for none).
  * The token's signature is never checked here: that needs the issuer's keys (a network call).
  */
-
-/** go-oidc allows this much clock skew on `nbf` (verify.go); `exp` gets none. */
-const NBF_LEEWAY_MS = 5 * 60 * 1000;
 
 /** The username claim in effect: the flag's default is `sub`, and EKS leaves an empty claim unset. */
 export function effectiveUsernameClaim(config: OidcConfig): string {
@@ -42,133 +45,299 @@ export function effectiveGroupsPrefix(config: OidcConfig): string {
   return config.groupsPrefix ?? '';
 }
 
-/** A claim counts as present when the key exists, even with a JSON null value (`claims.hasClaim`). */
-function has(claims: Record<string, unknown>, name: string): boolean {
-  return Object.prototype.hasOwnProperty.call(claims, name) && claims[name] !== undefined;
-}
-
-/** Words for a JSON value's type, for reasons like `... is a number, not a string`. */
-export function describeJsonValue(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
-  if (typeof v === 'number') return 'a number';
-  if (typeof v === 'boolean') return 'a boolean';
-  return 'an object';
-}
-
-/** Go's json.Unmarshal into a string: a JSON string, or null which leaves "" (no error). */
-function asGoString(v: unknown): string | undefined {
-  if (v === null) return '';
-  return typeof v === 'string' ? v : undefined;
-}
-
-/**
- * oidc.go `stringOrArray.UnmarshalJSON`: a list of strings (null items become "" and a null list
- * means no groups, as Go decodes them), else a single string, else an error.
- */
-function asStringOrArray(v: unknown): string[] | undefined {
-  if (v === null) return [];
-  if (Array.isArray(v)) {
-    const out: string[] = [];
-    for (const item of v) {
-      const s = asGoString(item);
-      if (s === undefined) return undefined;
-      out.push(s);
-    }
-    return out;
-  }
-  return typeof v === 'string' ? [v] : undefined;
-}
+type Obj = GoJson & { kind: 'object' };
 
 function reject(code: RejectionCode, reason: string): MappingRejected {
   return { accepted: false, code, reason };
 }
 
-function audienceList(v: unknown): string[] | undefined {
-  if (typeof v === 'string') return [v];
-  if (Array.isArray(v) && v.every((a) => typeof a === 'string')) return v as string[];
-  return undefined;
+/** time.Unix's internal seconds (go's unixToInternal), wrapping as int64 addition does. */
+const UNIX_TO_INTERNAL = 62135596800n;
+const internal = (unix: bigint) => BigInt.asIntN(64, unix + UNIX_TO_INTERNAL);
+const isoOf = (unix: bigint) => {
+  const ms = Number(unix) * 1000;
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${unix} (Unix seconds)`;
+};
+
+/** go-oidc v2 allows this much clock skew on `nbf` (verify.go `leeway := 1 * time.Minute`); `exp` gets none. */
+const NBF_LEEWAY_SEC = 60n;
+
+/** The standard claims as go-oidc v2 decodes them (oidc.go `idToken`), or the first decode error. */
+type IdToken = {
+  iss: string;
+  aud: string[] | undefined;
+  exp: bigint | undefined;
+  nbf: bigint | undefined;
+  claimNames: Map<string, string> | undefined;
+  claimSources: Map<string, { endpoint: string }> | undefined;
+};
+
+type DecodeError = { claim: string; error: string };
+
+/** Decodes into a struct's string fields (case-insensitive names, every occurrence, the last wins). */
+function decodeStruct(v: GoJson, fields: string[], record: (field: string, value: string) => void): string | undefined {
+  if (v.kind === 'null') return undefined;
+  if (v.kind !== 'object') return `is ${describeGoJson(v)}, not an object`;
+  let first: string | undefined;
+  for (const [k, member] of v.members) {
+    const field = fields.find((f) => goFieldMatches(k, f));
+    if (field === undefined) continue;
+    const s = goString(member);
+    if (!s.ok) first ??= `${k} ${s.error}`;
+    else if (member.kind !== 'null') record(field, s.value);
+  }
+  return first;
 }
 
-/** The checks go-oidc's verifier makes before any mapping: iss, aud, exp, nbf. */
-function verifyTokenClaims(config: OidcConfig, claims: Record<string, unknown>, opts: MapOptions): MappingRejected | undefined {
-  const strict = opts.requireTokenClaims === true;
-  // hasCorrectIssuer: a token from another issuer is not this authenticator's to judge, so it is
-  // skipped (kube-apiserver answers 401 unless another authenticator takes it). Google's legacy
-  // bare-host issuer is coalesced, as both hasCorrectIssuer and go-oidc do.
-  if (has(claims, 'iss') || strict) {
-    const raw = claims.iss;
-    const iss = raw === 'accounts.google.com' ? 'https://accounts.google.com' : raw;
-    if (iss !== config.issuerUrl) {
-      const got = raw === undefined ? 'no iss claim' : typeof raw === 'string' ? `iss ${JSON.stringify(raw)}` : `iss is ${describeJsonValue(raw)}`;
-      return reject('issuer-mismatch', `${got}, not the issuer URL ${JSON.stringify(config.issuerUrl)} (this config ignores the token)`);
-    }
+/** A Go map from an object: null is nil; a non-nil map is reused by a later occurrence (merged). */
+function decodeMap<T>(v: GoJson, into: Map<string, T> | undefined, elem: (e: GoJson) => Decoded<T>): Decoded<Map<string, T> | undefined> {
+  if (v.kind === 'null') return { ok: true, value: undefined };
+  if (v.kind !== 'object') return { ok: false, error: `is ${describeGoJson(v)}, not an object` };
+  const m = into ?? new Map<string, T>();
+  let first: string | undefined;
+  for (const [k, e] of v.members) {
+    const d = elem(e);
+    if (!d.ok) first ??= `.${k} ${d.error}`;
+    else m.set(k, d.value);
   }
-  if (opts.checkAudience !== false && (has(claims, 'aud') || strict)) {
-    const aud = audienceList(claims.aud);
-    if (aud === undefined || !aud.includes(config.clientId)) {
-      const got = claims.aud === undefined ? 'no aud claim' : aud ? `aud ${JSON.stringify(claims.aud)}` : `aud is ${describeJsonValue(claims.aud)}`;
-      return reject('audience-mismatch', `${got} does not contain the client ID ${JSON.stringify(config.clientId)}`);
-    }
-  }
-  const now = (opts.now ?? new Date()).getTime();
-  if (has(claims, 'exp') || strict) {
-    const exp = claims.exp;
-    if (typeof exp !== 'number') {
-      return reject(exp === undefined ? 'expired' : 'invalid-time-claim', exp === undefined ? 'no exp claim (a token without one counts as expired)' : `exp is ${describeJsonValue(exp)}, not a number`);
-    }
-    // go-oidc: `if t.Expiry.Before(now)` → expired; a token expiring this very second still passes.
-    if (exp * 1000 < now) return reject('expired', `token expired at ${new Date(exp * 1000).toISOString()}`);
-  }
-  if (has(claims, 'nbf')) {
-    const nbf = claims.nbf;
-    if (typeof nbf !== 'number') return reject('invalid-time-claim', `nbf is ${describeJsonValue(nbf)}, not a number`);
-    if (now + NBF_LEEWAY_MS < nbf * 1000) return reject('not-yet-valid', `token not valid before ${new Date(nbf * 1000).toISOString()}`);
-  }
-  return undefined;
+  return first === undefined ? { ok: true, value: m } : { ok: false, error: first };
+}
+
+function claimSource(e: GoJson): Decoded<{ endpoint: string }> {
+  const src = { endpoint: '' };
+  const bad = decodeStruct(e, ['endpoint', 'access_token'], (f, s) => {
+    if (f === 'endpoint') src.endpoint = s;
+  });
+  return bad === undefined ? { ok: true, value: src } : { ok: false, error: bad };
 }
 
 /**
- * The Kubernetes username and groups for a set of claims under a config, or why the token is
- * refused. Checks run in kube-apiserver's order (AuthenticateToken): issuer, verifier (aud, exp,
- * nbf), username (getUsername), groups (getGroups), required claims; the first failure wins.
+ * json.Unmarshal(payload, &idToken): each member whose key folds to a field is decoded into it in
+ * order; a type error is remembered and decoding goes on, so the first error is the one reported.
  */
-export function mapIdentity(config: OidcConfig, claims: Record<string, unknown>, opts: MapOptions = {}): MappingResult {
-  const verified = verifyTokenClaims(config, claims, opts);
-  if (verified) return verified;
-  const warnings: string[] = [];
-
-  // getUsername: the claim must decode as a string; `email` needs email_verified true *when present*
-  // (missing is fine, false or null is "email not verified", a non-boolean is a parse error).
-  const usernameClaim = effectiveUsernameClaim(config);
-  if (!has(claims, usernameClaim)) return reject('username-claim-missing', `username claim ${usernameClaim} missing`);
-  const rawUsername = asGoString(claims[usernameClaim]);
-  if (rawUsername === undefined) {
-    return reject('username-claim-invalid', `username claim ${usernameClaim} is ${describeJsonValue(claims[usernameClaim])}, not a string`);
-  }
-  if (usernameClaim === 'email') {
-    if (has(claims, 'email_verified')) {
-      const v = claims.email_verified;
-      if (v !== null && typeof v !== 'boolean') {
-        return reject('email-verified-invalid', `email_verified is ${describeJsonValue(v)}, not a boolean`);
+function decodeIdToken(payload: Obj): { token: IdToken; error?: DecodeError } {
+  const token: IdToken = { iss: '', aud: undefined, exp: undefined, nbf: undefined, claimNames: undefined, claimSources: undefined };
+  let error: DecodeError | undefined;
+  const fail = (claim: string, e: string) => (error ??= { claim, error: e });
+  for (const [key, v] of payload.members) {
+    if (goFieldMatches(key, 'iss')) {
+      const s = goString(v, token.iss);
+      if (s.ok) token.iss = s.value;
+      else fail(key, s.error);
+    } else if (goFieldMatches(key, 'sub') || goFieldMatches(key, 'nonce') || goFieldMatches(key, 'at_hash')) {
+      const s = goString(v);
+      if (!s.ok) fail(key, s.error);
+    } else if (goFieldMatches(key, 'aud')) {
+      // audience.UnmarshalJSON: a string (null decodes as ""), else a list of strings.
+      if (v.kind === 'string' || v.kind === 'null') token.aud = [v.kind === 'string' ? v.value : ''];
+      else {
+        const list = goStringSlice(v);
+        if (list.ok) token.aud = list.value ?? [];
+        else fail(key, v.kind === 'array' ? list.error : `is ${describeGoJson(v)}, not a string or a list of strings`);
       }
-      if (v !== true) return reject('email-not-verified', `email not verified (email_verified is ${v === null ? 'null' : 'false'})`);
+    } else if (goFieldMatches(key, 'exp') || goFieldMatches(key, 'iat')) {
+      const t = goJsonTime(v);
+      if (!t.ok) fail(key, t.error);
+      else if (goFieldMatches(key, 'exp')) token.exp = t.value;
+    } else if (goFieldMatches(key, 'nbf')) {
+      // *jsonTime: null leaves the pointer nil, i.e. no nbf.
+      if (v.kind === 'null') token.nbf = undefined;
+      else {
+        const t = goJsonTime(v);
+        if (t.ok) token.nbf = t.value;
+        else fail(key, t.error);
+      }
+    } else if (goFieldMatches(key, '_claim_names')) {
+      const m = decodeMap(v, token.claimNames, (e) => goString(e));
+      if (m.ok) token.claimNames = m.value;
+      else fail(key, m.error);
+    } else if (goFieldMatches(key, '_claim_sources')) {
+      const m = decodeMap(v, token.claimSources, claimSource);
+      if (m.ok) token.claimSources = m.value;
+      else fail(key, m.error);
+    }
+  }
+  return { token, error };
+}
+
+/** kube-apiserver's untrustedIssuer: only iss, typed; a wrong type means "not a token for this issuer". */
+function untrustedIssuer(payload: Obj): Decoded<string> {
+  let iss = '';
+  for (const v of goFieldMembers(payload, 'iss')) {
+    const s = goString(v, iss);
+    if (!s.ok) return { ok: false, error: s.error };
+    iss = s.value;
+  }
+  return { ok: true, value: iss === 'accounts.google.com' ? 'https://accounts.google.com' : iss };
+}
+
+/**
+ * claimResolver.expand up to its network call: the endpoint kube-apiserver would fetch the groups
+ * claim from, "" when there is none, or why the token is refused.
+ */
+function distributedEndpoint(claim: string, payload: Obj): Decoded<string> {
+  if (goMapGet(payload, claim) !== undefined) return { ok: true, value: '' };
+  const names = goMapGet(payload, '_claim_names');
+  if (names === undefined) return { ok: true, value: '' };
+  const claimToSource = decodeMap(names, undefined, (e) => goString(e));
+  if (!claimToSource.ok) return { ok: false, error: `_claim_names ${claimToSource.error}` };
+  const rawSources = goMapGet(payload, '_claim_sources');
+  if (rawSources === undefined) return { ok: false, error: '_claim_names without _claim_sources' };
+  const sources = decodeMap(rawSources, undefined, (e) => {
+    const ep = { endpoint: '' };
+    const bad = decodeStruct(e, ['endpoint', 'access_token', 'JWT'], (f, s) => {
+      if (f === 'endpoint') ep.endpoint = s;
+    });
+    return bad === undefined ? { ok: true, value: ep } : { ok: false, error: bad };
+  });
+  if (!sources.ok) return { ok: false, error: `_claim_sources ${sources.error}` };
+  const src = claimToSource.value?.get(claim);
+  if (src === undefined) return { ok: true, value: '' };
+  const ep = sources.value?.get(src);
+  if (ep === undefined) return { ok: false, error: `_claim_names names the source ${JSON.stringify(src)} for ${claim}, which _claim_sources lacks` };
+  return { ok: true, value: ep.endpoint };
+}
+
+/** The claims a claims sketch lacks as go-oidc sees them (no key folding to the field). */
+const FILLED = ['iss', 'aud', 'exp', 'iat'] as const;
+
+/** Appends what a fresh token from the config's issuer for its client would carry; returns the names. */
+function fillSketch(config: OidcConfig, payload: Obj, nowMs: number): string[] {
+  const nowSec = Math.floor(nowMs / 1000);
+  const values: Record<(typeof FILLED)[number], GoJson> = {
+    iss: { kind: 'string', value: config.issuerUrl },
+    aud: { kind: 'string', value: config.clientId },
+    exp: { kind: 'number', text: String(nowSec + 3600) },
+    iat: { kind: 'number', text: String(nowSec) },
+  };
+  const filled: string[] = [];
+  for (const name of FILLED) {
+    if (goFieldMembers(payload, name).length > 0) continue;
+    payload.members.push([name, values[name]]);
+    filled.push(name);
+  }
+  return filled;
+}
+
+export type Judgement = {
+  result: MappingResult;
+  /** Claims filled in because a sketch lacked them (empty for a token judged exactly). */
+  filledClaims: string[];
+};
+
+/**
+ * Judges a token payload (its exact JSON text, or claims as an object) under a config the way
+ * kube-apiserver's legacy OIDC authenticator does, in its order: hasCorrectIssuer; go-oidc v2's
+ * Verify (typed decode of the standard claims, distributed claim sources, iss, aud, exp, nbf); then
+ * oidc.go's AuthenticateToken (distributed groups, getUsername, getGroups, required claims). The
+ * first failure wins. Only the signature is not checked (it needs the issuer's keys).
+ */
+export function judgePayload(config: OidcConfig, payload: string | Record<string, unknown>, opts: MapOptions = {}): Judgement {
+  const tree = typeof payload === 'string' ? parseGoJson(payload) : goJsonFromValue(payload);
+  if (tree.kind !== 'object') throw new TypeError('the token payload is not a JSON object');
+  const nowMs = (opts.now ?? new Date()).getTime();
+  const filledClaims = opts.requireTokenClaims ? [] : fillSketch(config, tree, nowMs);
+  return { result: judge(config, tree, nowMs), filledClaims };
+}
+
+function judge(config: OidcConfig, payload: Obj, nowMs: number): MappingResult {
+  // hasCorrectIssuer: a token for another issuer is not this authenticator's to judge, so it is
+  // skipped (kube-apiserver answers 401 unless another authenticator takes it).
+  const untrusted = untrustedIssuer(payload);
+  if (!untrusted.ok) return reject('issuer-mismatch', `iss ${untrusted.error} (this config ignores the token)`);
+  if (untrusted.value !== config.issuerUrl) {
+    const got = goFieldMembers(payload, 'iss').length === 0 ? 'no iss claim' : `iss ${JSON.stringify(untrusted.value)}`;
+    return reject('issuer-mismatch', `${got}, not the issuer URL ${JSON.stringify(config.issuerUrl)} (this config ignores the token)`);
+  }
+
+  // go-oidc v2 Verify: the typed decode first; a wrong type in any standard claim refuses the token.
+  const { token, error } = decodeIdToken(payload);
+  if (error) {
+    const timeClaim = ['EXP', 'IAT', 'NBF'].includes(error.claim.toUpperCase());
+    return reject(timeClaim ? 'invalid-time-claim' : 'standard-claim-invalid', `${error.claim} ${error.error} (go-oidc decodes the standard claims into typed fields before any check)`);
+  }
+  for (const [name, src] of token.claimNames ?? []) {
+    if (src === '') return reject('distributed-claims-invalid', `_claim_names.${name} names no source`);
+    if (!token.claimSources?.has(src)) return reject('distributed-claims-invalid', `_claim_names.${name} names the source ${JSON.stringify(src)}, which _claim_sources lacks`);
+  }
+  if (token.iss !== config.issuerUrl && !(config.issuerUrl === 'https://accounts.google.com' && token.iss === 'accounts.google.com')) {
+    return reject('issuer-mismatch', `iss ${JSON.stringify(token.iss)}, not the issuer URL ${JSON.stringify(config.issuerUrl)}`);
+  }
+  if (!token.aud?.includes(config.clientId)) {
+    const got = token.aud === undefined ? 'no aud claim' : `aud ${JSON.stringify(token.aud)}`;
+    return reject('audience-mismatch', `${got} does not contain the client ID ${JSON.stringify(config.clientId)}`);
+  }
+  const nowSec = BigInt(Math.floor(nowMs / 1000));
+  const nowSubSec = nowMs % 1000;
+  if (token.exp === undefined) return reject('expired', 'no exp claim (a token without one counts as expired)');
+  // `t.Expiry.Before(now)` on time.Time: a token expiring this very second (to the nanosecond) still passes.
+  const expInt = internal(token.exp);
+  const nowInt = nowSec + UNIX_TO_INTERNAL;
+  if (expInt < nowInt || (expInt === nowInt && nowSubSec > 0)) return reject('expired', `token expired at ${isoOf(token.exp)}`);
+  if (token.nbf !== undefined && nowInt + NBF_LEEWAY_SEC < internal(token.nbf)) {
+    return reject('not-yet-valid', `token not valid before ${isoOf(token.nbf)} (go-oidc v2 allows 1 minute of clock skew)`);
+  }
+  return mapClaims(config, payload);
+}
+
+/** oidc.go `claims.unmarshalClaim` for a string: present, and a JSON string or null (""). */
+function claimString(payload: Obj, name: string): Decoded<string> | undefined {
+  const v = goMapGet(payload, name);
+  return v === undefined ? undefined : goString(v);
+}
+
+/** oidc.go AuthenticateToken after verification, on the `claims` map (exact keys, the last one wins). */
+function mapClaims(config: OidcConfig, payload: Obj): MappingResult {
+  const warnings: string[] = [];
+  // claimResolver.expand runs first, and only with a groups claim configured.
+  let pending = '';
+  if (config.groupsClaim) {
+    const ep = distributedEndpoint(config.groupsClaim, payload);
+    if (!ep.ok) return reject('distributed-claims-invalid', ep.error);
+    pending = ep.value;
+    if (pending === '' && goMapGet(payload, config.groupsClaim) === undefined && goMapGet(payload, '_claim_names') !== undefined) {
+      const names = goMapGet(payload, '_claim_names');
+      if (names?.kind === 'object' && goMapGet(names, config.groupsClaim) !== undefined) {
+        warnings.push(`the groups claim ${config.groupsClaim} is aggregated (a JWT in _claim_sources): kube-apiserver ignores it, so no groups`);
+      }
+    }
+  }
+  const undetermined = (): MappingUndetermined => ({
+    accepted: false,
+    undetermined: true,
+    code: 'distributed-claim',
+    reason: `the groups claim ${config.groupsClaim} is distributed: kube-apiserver fetches it from ${pending} when the token is used, so the result cannot be known offline`,
+  });
+
+  // getUsername: the claim must decode as a string; `email` needs email_verified true *when present*.
+  const usernameClaim = effectiveUsernameClaim(config);
+  if (pending !== '' && usernameClaim === config.groupsClaim) return undetermined();
+  const rawUsername = claimString(payload, usernameClaim);
+  if (rawUsername === undefined) return reject('username-claim-missing', `username claim ${usernameClaim} missing`);
+  if (!rawUsername.ok) return reject('username-claim-invalid', `username claim ${usernameClaim} ${rawUsername.error}`);
+  if (usernameClaim === 'email') {
+    const v = goMapGet(payload, 'email_verified');
+    if (v !== undefined) {
+      const verified = goBool(v);
+      if (!verified.ok) return reject('email-verified-invalid', `email_verified ${verified.error}`);
+      if (!verified.value) return reject('email-not-verified', `email not verified (email_verified is ${v.kind === 'null' ? 'null' : 'false'})`);
     } else {
       warnings.push('no email_verified claim: accepted (kube-apiserver checks it only when present)');
     }
   }
-  const username = effectiveUsernamePrefix(config) + rawUsername;
-  if (rawUsername === '') warnings.push(`username claim ${usernameClaim} is empty`);
+  const username = effectiveUsernamePrefix(config) + rawUsername.value;
+  if (rawUsername.value === '') warnings.push(`username claim ${usernameClaim} is empty`);
   if (username.startsWith('system:')) warnings.push(`username ${username} starts with system:, which is reserved for Kubernetes components`);
 
-  // getGroups: only when a groups claim is configured and present; a string is one group.
+  // getGroups: only when a groups claim is configured and present; stringOrArray.
   let groups: string[] = [];
-  if (config.groupsClaim) {
-    if (has(claims, config.groupsClaim)) {
-      const parsed = asStringOrArray(claims[config.groupsClaim]);
+  if (config.groupsClaim && pending === '') {
+    const raw = goMapGet(payload, config.groupsClaim);
+    if (raw !== undefined) {
+      const list = goStringSlice(raw);
+      const parsed = list.ok ? list.value ?? [] : raw.kind === 'string' ? [raw.value] : undefined;
       if (parsed === undefined) {
-        return reject('groups-claim-invalid', `groups claim ${config.groupsClaim} is ${describeJsonValue(claims[config.groupsClaim])}, not a string or a list of strings`);
+        return reject('groups-claim-invalid', `groups claim ${config.groupsClaim} is ${describeGoJson(raw)}, not a string or a list of strings`);
       }
       const prefix = effectiveGroupsPrefix(config);
       groups = parsed.map((g) => prefix + g);
@@ -178,14 +347,30 @@ export function mapIdentity(config: OidcConfig, claims: Record<string, unknown>,
     }
   }
 
-  // Required claims: present, a JSON string, equal. Go ranges over a map in random order; sorted
-  // keys make the reported reason stable when several fail.
+  // Required claims: present, a JSON string (null is ""), equal. Go ranges over a map in random
+  // order; sorted keys make the reported reason stable when several fail.
   for (const key of Object.keys(config.requiredClaims ?? {}).sort()) {
     const want = config.requiredClaims![key]!;
-    if (!has(claims, key)) return reject('required-claim-missing', `required claim ${key}=${want} missing`);
-    const got = asGoString(claims[key]);
-    if (got === undefined) return reject('required-claim-invalid', `required claim ${key} is ${describeJsonValue(claims[key])}, not a string (want ${JSON.stringify(want)})`);
-    if (got !== want) return reject('required-claim-mismatch', `required claim ${key} is ${JSON.stringify(got)}, not ${JSON.stringify(want)}`);
+    if (pending !== '' && key === config.groupsClaim) return undetermined();
+    const got = claimString(payload, key);
+    if (got === undefined) return reject('required-claim-missing', `required claim ${key}=${want} missing`);
+    if (!got.ok) return reject('required-claim-invalid', `required claim ${key} ${got.error} (want ${JSON.stringify(want)})`);
+    if (got.value !== want) return reject('required-claim-mismatch', `required claim ${key} is ${JSON.stringify(got.value)}, not ${JSON.stringify(want)}`);
   }
+  if (pending !== '') return undetermined();
   return { accepted: true, username, groups, warnings };
+}
+
+/**
+ * The Kubernetes username and groups for a set of claims under a config, or why the token is
+ * refused, or that it cannot be known offline (a distributed groups claim). Claims are a sketch
+ * (absent iss/aud/exp/iat filled in) unless `requireTokenClaims`.
+ */
+export function mapIdentity(config: OidcConfig, claims: Record<string, unknown>, opts: MapOptions = {}): MappingResult {
+  return judgePayload(config, claims, opts).result;
+}
+
+/** One word for a result, for every renderer: a distributed groups claim is never shown as a refusal. */
+export function outcomeWord(r: MappingResult): 'accepted' | 'rejected' | 'undetermined' {
+  return 'undetermined' in r ? 'undetermined' : r.accepted ? 'accepted' : 'rejected';
 }

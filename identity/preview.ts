@@ -1,5 +1,5 @@
 import { colors, type Color } from '../lib/color';
-import { mapIdentity } from './mapping';
+import { mapIdentity, outcomeWord } from './mapping';
 import type { IdentityChange, MapOptions, MappingResult, OidcConfig, SampleIdentity } from './types';
 
 /**
@@ -46,7 +46,7 @@ function groupsText(groups: string[]): string {
 
 function side(r: MappingResult | null): string {
   if (r === null) return '(no config)';
-  return r.accepted ? r.username : `rejected (${r.reason})`;
+  return r.accepted ? r.username : `${outcomeWord(r)} (${r.reason})`;
 }
 
 /**
@@ -62,7 +62,7 @@ export function renderIdentityChanges(changes: IdentityChange[], opts: { color: 
     const { before: b, after: a } = c;
     if (c.rejected) {
       const why = a === null ? 'the config is removed' : !a.accepted ? a.reason : '';
-      return paint('red', `! ${c.name}: rejected after the change (${why})`);
+      return paint('red', `! ${c.name}: ${a === null ? 'rejected' : outcomeWord(a)} after the change (${why})`);
     }
     if (!c.changed) {
       if (a && a.accepted) return paint('dim', `${c.name}: ${a.username}; groups ${groupsText(a.groups)} (unchanged)`);

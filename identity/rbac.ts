@@ -1,4 +1,4 @@
-import { effectiveGroupsPrefix, effectiveUsernamePrefix, mapIdentity } from './mapping';
+import { effectiveGroupsPrefix, effectiveUsernamePrefix, mapIdentity, outcomeWord } from './mapping';
 import type { Finding, MappingAccepted, OidcConfig, RbacBinding, SampleIdentity } from './types';
 
 /**
@@ -116,7 +116,7 @@ export function checkBindings(config: OidcConfig, bindings: RbacBinding[], ident
     const hadRoles = before && before.accepted ? rolesFor(before, bindings) : [];
     if (!after.accepted) {
       const lost = hadRoles.length ? `; loses ${hadRoles.map((r) => r.label).join(', ')}` : '';
-      findings.push({ severity: 'warning', code: 'identity-rejected', identity: id.name, message: `${id.name} is rejected (${after.reason})${lost}` });
+      findings.push({ severity: 'warning', code: 'identity-rejected', identity: id.name, message: `${id.name} is ${outcomeWord(after)} (${after.reason})${lost}` });
       continue;
     }
     const roles = rolesFor(after, bindings);

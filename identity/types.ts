@@ -39,6 +39,8 @@ export type RejectionCode =
   | 'expired'
   | 'not-yet-valid'
   | 'invalid-time-claim'
+  | 'standard-claim-invalid'
+  | 'distributed-claims-invalid'
   | 'username-claim-missing'
   | 'username-claim-invalid'
   | 'email-not-verified'
@@ -63,16 +65,28 @@ export type MappingRejected = {
   reason: string;
 };
 
-export type MappingResult = MappingAccepted | MappingRejected;
+/**
+ * Neither accepted nor rejected offline: the groups claim is distributed (OIDC Core 5.6.2), and
+ * kube-apiserver fetches it from the endpoint the token names when it authenticates. Callers that
+ * only ask "accepted?" see `accepted: false`; `undetermined` tells it apart from a refusal.
+ */
+export type MappingUndetermined = {
+  accepted: false;
+  undetermined: true;
+  code: 'distributed-claim';
+  /** e.g. `groups claim groups is distributed: kube-apiserver fetches it from https://...; cannot be known offline`. */
+  reason: string;
+};
+
+export type MappingResult = MappingAccepted | MappingRejected | MappingUndetermined;
 
 export type MapOptions = {
   /** Clock for `exp`/`nbf` (default: now). */
   now?: Date;
-  /** Check `aud` against the client ID when present (default true). */
-  checkAudience?: boolean;
   /**
-   * Treat missing `iss`/`aud`/`exp` as a real token would be treated (rejected). Off by default so
-   * sample identities can list only the claims that matter for mapping; on for real tokens.
+   * Judge the claims exactly as a real token's (absent `iss`, `aud` or `exp` rejects). Off by default:
+   * a claims sketch (a sample identity, `whoami --claims`) is taken as a fresh token from the config's
+   * issuer for its client, so absent `iss`, `aud`, `exp` and `iat` are filled in (see `filledClaims`).
    */
   requireTokenClaims?: boolean;
 };

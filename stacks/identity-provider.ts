@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { Annotations } from 'cdktf';
-import { mapIdentity, pickOidcConfig } from '../identity';
+import { mapIdentity, outcomeWord, pickOidcConfig } from '../identity';
 import { EksIdentityProviderConfig } from '@cdktf/provider-aws/lib/eks-identity-provider-config';
 import { resourceName } from './names';
 import type { IdentityProviderSpec, SampleIdentity } from './types';
@@ -40,7 +40,7 @@ export class OidcIdentityProvider extends Construct {
     // A sample identity its own config refuses is most likely a mistake in the sample or the config.
     for (const id of sampleIdentities ?? []) {
       const r = mapIdentity(pickOidcConfig(spec), id.claims);
-      if (!r.accepted) Annotations.of(this).addWarning(`config ${spec.name}: sample identity ${id.name} is rejected (${r.reason})`);
+      if (!r.accepted) Annotations.of(this).addWarning(`config ${spec.name}: sample identity ${id.name} is ${outcomeWord(r)} (${r.reason})`);
     }
   }
 }

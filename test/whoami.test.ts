@@ -46,6 +46,7 @@ test('whoami --json prints pure JSON on stdout; a rejected claims set exits 3 wi
     reason: 'required claim hd is "other.com", not "example.com"',
     config: OKTA,
     signature_verified: false,
+    filled_claims: ['exp', 'iat'],
   });
   const human = whoami(['--config', 'prod_okta', '--claims', path.join(fixtures, 'bob-other-domain.json')]);
   t.is(human.status, 3);

@@ -6,8 +6,8 @@ import { STACK_FLAGS, stringFlag, UsageError, type Parsed } from '../args';
 import { readTerraformJson, resolveStack } from '../../engine/stack-files';
 import { escapeControls as e } from '../../lib/escape';
 import {
-  bindingsForConfig, checkBindings, decodeJwt, findIdentityProviderConfig, identityMetadata, IdentityDataError, JwtDecodeError, mapIdentity,
-  oidcFromTerraform, parseSampleIdentities, rolesFor, siblingConfigs, type MappingResult, type OidcConfig, type RbacBinding, type SampleIdentity,
+  bindingsForConfig, checkBindings, decodeJwt, findIdentityProviderConfig, identityMetadata, IdentityDataError, issuerUrlProblem, judgePayload, JwtDecodeError,
+  mapIdentity, oidcFromTerraform, parseSampleIdentities, rolesFor, siblingConfigs, type MappingResult, type OidcConfig, type RbacBinding, type SampleIdentity,
 } from '../../identity';
 import { COLOR_FLAG } from '../support';
 import { colorEnabled, colors, type Color } from '../../lib/color';
@@ -32,7 +32,7 @@ const spec = {
   flags: {
     ...STACK_FLAGS,
     config: { type: 'string', valueName: 'ADDR', required: true, description: 'The config: aws_eks_identity_provider_config.NAME, or NAME / its config name when unambiguous.' },
-    claims: { type: 'string', group: 'input', valueName: 'FILE', description: 'JSON object of ID-token claims (iss/aud/exp checked only when present).' },
+    claims: { type: 'string', group: 'input', valueName: 'FILE', description: 'JSON object of ID-token claims, taken as a fresh token from the config\'s issuer for its client: absent iss, aud, exp and iat are filled in (and listed).' },
     token: { type: 'string', group: 'input', valueName: '-', description: 'Read a compact JWT from stdin (it must carry iss, aud and exp; never printed). A token on the command line is refused: ps shows it to every local user. EKSIDP_TOKEN works too.' },
     'token-file': { type: 'string', group: 'input', valueName: 'FILE', description: 'Read the compact JWT from FILE (same checks as --token -).' },
     identities: { type: 'string', group: 'input', valueName: 'FILE', description: 'JSON list of {name, claims}; without --claims/--token/--identities, the config\'s sample identities are used.' },
@@ -43,16 +43,19 @@ const spec = {
   maxPositionals: 1,
 } satisfies Command['spec'];
 
-type Input = { kind: 'single'; claims: Record<string, unknown>; strict: boolean } | { kind: 'identities'; identities: SampleIdentity[] };
+/** One payload as its exact JSON text: Go's decoding (kube-apiserver's) sees every key, in order. */
+type Input = { kind: 'single'; payload: string; strict: boolean } | { kind: 'identities'; identities: SampleIdentity[] };
 
-function readJsonFile(io: Io, file: string, flag: string): unknown {
-  const abs = path.resolve(io.cwd, file);
-  let text: string;
+function readFileText(io: Io, file: string, flag: string): string {
   try {
-    text = fs.readFileSync(abs, 'utf8');
+    return fs.readFileSync(path.resolve(io.cwd, file), 'utf8');
   } catch (e) {
     throw new UsageError(`--${flag} ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
+}
+
+function readJsonFile(io: Io, file: string, flag: string): unknown {
+  const text = readFileText(io, file, flag);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -104,11 +107,11 @@ async function readInput(io: Io, values: Parsed['values'], sampleIdentities: Sam
   if (claimsFile !== undefined) {
     const claims = readJsonFile(io, claimsFile, 'claims');
     if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new UsageError(`--claims ${claimsFile}: must be a JSON object of claims`);
-    return { kind: 'single', claims: claims as Record<string, unknown>, strict: false };
+    return { kind: 'single', payload: readFileText(io, claimsFile, 'claims'), strict: false };
   }
   if (token !== undefined) {
     try {
-      return { kind: 'single', claims: decodeJwt(token.raw).claims, strict: true };
+      return { kind: 'single', payload: decodeJwt(token.raw).payload, strict: true };
     } catch (err) {
       if (err instanceof JwtDecodeError) throw new UsageError(`${token.from}: ${err.message}`);
       throw err;
@@ -131,6 +134,7 @@ function colorOn(io: Io, values: Parsed['values']): boolean {
 }
 
 function resultJson(r: MappingResult, bindings: RbacBinding[] | undefined): Record<string, unknown> {
+  if ('undetermined' in r) return { accepted: false, undetermined: true, code: r.code, reason: r.reason };
   if (!r.accepted) return { accepted: false, code: r.code, reason: r.reason };
   const out: Record<string, unknown> = { accepted: true, username: r.username, groups: r.groups, warnings: r.warnings };
   if (bindings) out.roles = rolesFor(r, bindings).map((g) => ({ binding: g.label, via: g.via }));
@@ -138,6 +142,7 @@ function resultJson(r: MappingResult, bindings: RbacBinding[] | undefined): Reco
 }
 
 function humanLines(r: MappingResult, bindings: RbacBinding[] | undefined, paint: (c: 'red' | 'green' | 'yellow', s: string) => string, indent: string): string[] {
+  if ('undetermined' in r) return [`${indent}${paint('yellow', 'undetermined')}: ${e(r.reason)}`];
   if (!r.accepted) return [`${indent}${paint('red', 'rejected')}: ${e(r.reason)}`];
   const lines = [
     `${indent}${paint('green', 'accepted')}`,
@@ -181,6 +186,9 @@ export const command: Command = {
       address = entry.address;
       try {
         config = oidcFromTerraform(entry.resource.oidc);
+        // kube-apiserver refuses such flags at start (validation.go validateURL): nothing to evaluate.
+        const problem = issuerUrlProblem(config.issuerUrl);
+        if (problem) throw new IdentityDataError(`oidc.issuer_url ${JSON.stringify(config.issuerUrl)} ${problem}: kube-apiserver refuses this config`, 'oidc.issuer_url');
         sampleIdentities = identityMetadata(entry.resource).sampleIdentities;
         const found = bindingsForConfig(tf, entry.resource);
         bindings = found.cluster ? found.bindings : undefined;
@@ -202,11 +210,21 @@ export const command: Command = {
     const paint = (c: Color, s: string) => colors(color)[c](s);
 
     if (input.kind === 'single') {
-      const r = mapIdentity(config, input.claims, { requireTokenClaims: input.strict });
+      let judged: ReturnType<typeof judgePayload>;
+      try {
+        judged = judgePayload(config, input.payload, { requireTokenClaims: input.strict });
+      } catch (err) {
+        throw new UsageError(`${input.strict ? 'the token\'s payload' : '--claims'}: ${(err as Error).message}`);
+      }
+      const r = judged.result;
+      const filled = judged.filledClaims;
+      const fillNote = `filled in: ${filled.join(', ')} (a claims file is taken as a fresh token from the config's issuer for its client)`;
       if (values.json) {
-        io.stdout.write(`${JSON.stringify({ ...resultJson(r, bindings), config: address, signature_verified: false })}\n`);
+        io.stdout.write(`${JSON.stringify({ ...resultJson(r, bindings), config: address, signature_verified: false, ...(input.strict ? {} : { filled_claims: filled }) })}\n`);
       } else {
-        io.stdout.write([describeConfig(address, config), ...humanLines(r, bindings, paint, ''), `note: ${SIGNATURE_NOTE}`].join('\n') + '\n');
+        const lines = [describeConfig(address, config), ...humanLines(r, bindings, paint, '')];
+        if (filled.length > 0) lines.push(`note: ${e(fillNote)}`);
+        io.stdout.write([...lines, `note: ${SIGNATURE_NOTE}`].join('\n') + '\n');
       }
       return r.accepted ? EXIT.OK : EXIT.REJECTED;
     }

@@ -41,7 +41,8 @@ export function impactAnnotation(i: ConfigImpact): ChangeAnnotation {
 
 function mappingJson(r: MappingResult | null): Value {
   if (r === null) return null;
-  return r.accepted ? { accepted: true, username: r.username, groups: r.groups } : { accepted: false, code: r.code, reason: r.reason };
+  if (r.accepted) return { accepted: true, username: r.username, groups: r.groups };
+  return 'undetermined' in r ? { accepted: false, undetermined: true, code: r.code, reason: r.reason } : { accepted: false, code: r.code, reason: r.reason };
 }
 
 function identityJson(c: IdentityChange): ObjectValue {
