@@ -48,7 +48,7 @@ type response struct {
 	ID       string   `json:"id"`
 	Token    string   `json:"token,omitempty"`
 	Verdict  string   `json:"verdict"`
-	Username string   `json:"username,omitempty"`
+	Username string   `json:"username"`
 	Groups   []string `json:"groups"`
 	Error    string   `json:"error,omitempty"`
 }
