@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildOracle, goOracleTest, judgeAll, type OracleRequest, type OracleResponse, type OracleVerdict } from './helpers/go-oidc-oracle';
 import { captureIo, runCommand } from './helpers/in-process';
+import { oidcToTerraform, type OidcConfig } from '../identity';
 
 /**
  * The identity preview against the real go-oidc v2 verifier (test/oracle/go-oidc/main.go): every
@@ -24,15 +25,7 @@ import { captureIo, runCommand } from './helpers/in-process';
 const ISS = 'https://idp.example.com';
 const T = Math.floor(Date.now() / 1000);
 
-type Cfg = {
-  issuerUrl: string;
-  clientId: string;
-  usernameClaim?: string;
-  usernamePrefix?: string;
-  groupsClaim?: string;
-  groupsPrefix?: string;
-  requiredClaims?: Record<string, string>;
-};
+type Cfg = OidcConfig;
 
 const CONFIGS: Record<string, Cfg> = {
   base: { issuerUrl: ISS, clientId: 'kubernetes' },
@@ -198,15 +191,7 @@ function sketchPayload(payload: string, cfg: Cfg): { text: string; filled: strin
 function stackDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-oracle-stack-'));
   const configs: Record<string, unknown> = {};
-  for (const [name, c] of Object.entries(CONFIGS)) {
-    const oidc: Record<string, unknown> = { identity_provider_config_name: name, issuer_url: c.issuerUrl, client_id: c.clientId };
-    if (c.usernameClaim !== undefined) oidc.username_claim = c.usernameClaim;
-    if (c.usernamePrefix !== undefined) oidc.username_prefix = c.usernamePrefix;
-    if (c.groupsClaim !== undefined) oidc.groups_claim = c.groupsClaim;
-    if (c.groupsPrefix !== undefined) oidc.groups_prefix = c.groupsPrefix;
-    if (c.requiredClaims !== undefined) oidc.required_claims = c.requiredClaims;
-    configs[name] = { cluster_name: 'oracle', oidc };
-  }
+  for (const [name, c] of Object.entries(CONFIGS)) configs[name] = { cluster_name: 'oracle', oidc: oidcToTerraform(c, name) };
   fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { aws_eks_identity_provider_config: configs } }));
   return dir;
 }
