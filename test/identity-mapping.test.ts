@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mapIdentity, type MapOptions, type OidcConfig, type RejectionCode } from '../identity';
+import { judgePayload, mapIdentity, outcomeWord, type MapOptions, type OidcConfig, type RejectionCode } from '../identity';
 
 const ISSUER = 'https://idp.example.com';
 const NOW = new Date('2025-06-01T12:00:00Z');
@@ -92,4 +92,43 @@ test('mapIdentity does not modify the claims it is given', (t) => {
   const copy = structuredClone(claims);
   mapIdentity({ ...withGroups, groupsPrefix: 'p:' }, claims, { now: NOW });
   t.deepEqual(claims, copy);
+});
+
+// Go's decoding of the payload text (go-oidc v2's typed idToken, then kube-apiserver's claims map),
+// without the Go oracle (test/identity-oracle.test.ts checks the same rules against go-oidc itself).
+const T = nowSec;
+const fresh = (members: string) => `{"iss":"${ISSUER}","aud":"kubernetes","exp":${T + 3600},"iat":${T}${members ? `,${members}` : ''}}`;
+const payloadRows: Array<{ title: string; config: OidcConfig; payload: string; verdict: 'accepted' | 'rejected' | 'undetermined'; code?: RejectionCode; username?: string; groups?: string[] }> = [
+  { title: '"EXP" after "exp" decides (case-insensitive field, last wins)', config: base, payload: fresh(`"sub":"a","EXP":${T - 10}`), verdict: 'rejected', code: 'expired' },
+  { title: 'a quoted exp is a number (json.Number)', config: base, payload: fresh(`"sub":"a","exp":"${T + 60}"`), verdict: 'accepted', username: `${ISSUER}#a` },
+  { title: 'a null iat rejects (jsonTime is not a pointer)', config: base, payload: fresh('"sub":"a","iat":null'), verdict: 'rejected', code: 'invalid-time-claim' },
+  { title: 'a null nbf is no nbf', config: base, payload: fresh('"sub":"a","nbf":null'), verdict: 'accepted', username: `${ISSUER}#a` },
+  { title: 'a bad first "sub" rejects although a later one is a string', config: base, payload: fresh('"sub":1,"sub":"a"'), verdict: 'rejected', code: 'standard-claim-invalid' },
+  { title: 'a numeric nonce rejects', config: base, payload: fresh('"sub":"a","nonce":1'), verdict: 'rejected', code: 'standard-claim-invalid' },
+  { title: 'the username reads the exact key: "Sub" is not sub', config: base, payload: fresh('"Sub":"b"'), verdict: 'rejected', code: 'username-claim-missing' },
+  { title: 'a _claim_names entry without its source rejects, groups claim or not', config: base, payload: fresh('"sub":"a","_claim_names":{"groups":"s"}'), verdict: 'rejected', code: 'distributed-claims-invalid' },
+  { title: 'a distributed groups claim is undetermined offline', config: withGroups, payload: fresh('"sub":"a","_claim_names":{"groups":"s"},"_claim_sources":{"s":{"endpoint":"https://c.example.com"}}'), verdict: 'undetermined' },
+  { title: 'a distributed groups claim with no username is rejected all the same', config: withGroups, payload: fresh('"_claim_names":{"groups":"s"},"_claim_sources":{"s":{"endpoint":"https://c.example.com"}}'), verdict: 'rejected', code: 'username-claim-missing' },
+  { title: 'exp beyond Go\'s time range wraps and is expired', config: base, payload: fresh('"sub":"a","exp":9223372036854775807'), verdict: 'rejected', code: 'expired' },
+];
+
+for (const row of payloadRows) {
+  test(`judgePayload: ${row.title}`, (t) => {
+    const { result: r, filledClaims } = judgePayload(row.config, row.payload, { now: NOW, requireTokenClaims: true });
+    t.deepEqual(filledClaims, []);
+    t.is(outcomeWord(r), row.verdict, JSON.stringify(r));
+    if (r.accepted) {
+      t.is(r.username, row.username ?? '(no username expected)');
+      t.deepEqual(r.groups, row.groups ?? []);
+    } else if (row.code) t.is(r.code, row.code);
+  });
+}
+
+test('a claims sketch gets iss, aud, exp and iat filled in when no key folds to them, and a token does not', (t) => {
+  const sketch = judgePayload(base, '{"sub":"a","Exp":' + (T + 60) + '}', { now: NOW });
+  t.deepEqual(sketch.filledClaims, ['iss', 'aud', 'iat']);
+  t.true(sketch.result.accepted);
+  const token = judgePayload(base, '{"sub":"a"}', { now: NOW, requireTokenClaims: true });
+  t.deepEqual(token.filledClaims, []);
+  t.like(token.result, { accepted: false, code: 'issuer-mismatch' });
 });
