@@ -25,6 +25,8 @@ export class GoJsonSyntaxError extends Error {
   }
 }
 
+const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+const LITERALS = [['true', { kind: 'bool', value: true }], ['false', { kind: 'bool', value: false }], ['null', { kind: 'null' }]] as const;
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const NUMBER_WHOLE = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
@@ -49,14 +51,20 @@ export function parseGoJson(text: string): GoJson {
       }
       if (c < 0x20) fail('control character in string');
       if (c !== 0x5c) {
-        out += text[i++];
+        let j = i + 1;
+        while (j < text.length) {
+          const d = text.charCodeAt(j);
+          if (d === 0x22 || d === 0x5c || d < 0x20) break;
+          j++;
+        }
+        out += text.slice(i, j);
+        i = j;
         continue;
       }
       const e = text[i + 1];
       i += 2;
-      const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
-      if (e !== undefined && e in simple) {
-        out += simple[e];
+      if (e !== undefined && e in SIMPLE_ESCAPES) {
+        out += SIMPLE_ESCAPES[e];
         continue;
       }
       if (e !== 'u') fail('invalid escape');
@@ -129,7 +137,7 @@ export function parseGoJson(text: string): GoJson {
       }
     }
     if (c === '"') return { kind: 'string', value: str() };
-    for (const [word, v] of [['true', { kind: 'bool', value: true }], ['false', { kind: 'bool', value: false }], ['null', { kind: 'null' }]] as const) {
+    for (const [word, v] of LITERALS) {
       if (text.startsWith(word, i)) {
         i += word.length;
         return v;
@@ -147,9 +155,25 @@ export function parseGoJson(text: string): GoJson {
   return v;
 }
 
-/** A JS value as JSON text parsed back: for claims that arrive as objects (sample identities). */
+/**
+ * A JS value as the JSON text JSON.stringify would write, parsed back: for claims that arrive as
+ * objects (sample identities, which plans map for every config). Walked directly: no text in between.
+ */
 export function goJsonFromValue(v: unknown): GoJson {
-  return parseGoJson(JSON.stringify(v));
+  if (v === null || v === undefined || typeof v === 'function' || typeof v === 'symbol') return { kind: 'null' };
+  if (typeof v === 'string') return { kind: 'string', value: v };
+  if (typeof v === 'boolean') return { kind: 'bool', value: v };
+  if (typeof v === 'number') return Number.isFinite(v) ? { kind: 'number', text: JSON.stringify(v) } : { kind: 'null' };
+  if (typeof v === 'bigint') throw new TypeError('a bigint is not JSON');
+  if (Array.isArray(v)) return { kind: 'array', items: v.map(goJsonFromValue) };
+  const obj = v as Record<string, unknown> & { toJSON?: () => unknown };
+  if (typeof obj.toJSON === 'function') return parseGoJson(JSON.stringify(obj));
+  const members: Array<[string, GoJson]> = [];
+  for (const [k, e] of Object.entries(obj)) {
+    if (e === undefined || typeof e === 'function' || typeof e === 'symbol') continue;
+    members.push([k, goJsonFromValue(e)]);
+  }
+  return { kind: 'object', members };
 }
 
 /** Words for a value's JSON type, for reasons like `sub is a number, not a string`. */
@@ -164,14 +188,23 @@ export function describeGoJson(v: GoJson): string {
   }
 }
 
-/** Go's case folding of struct field names (encoding/json): ASCII letters, `ſ` as `s`, the Kelvin sign as `k`. */
-function fold(s: string): string {
-  return s.replace(/[a-z\u017f\u212a]/g, (c) => (c === '\u017f' ? 'S' : c === '\u212a' ? 'K' : c.toUpperCase()));
+/** Go's case folding of one character of a struct field name (encoding/json): ASCII letters, `ſ` as `s`, the Kelvin sign as `k`. */
+function foldChar(c: number): number {
+  if (c >= 0x61 && c <= 0x7a) return c - 0x20;
+  if (c === 0x17f) return 0x53;
+  if (c === 0x212a) return 0x4b;
+  return c;
 }
 
-/** Does JSON key `key` set the Go struct field tagged `name`? */
+/** Does JSON key `key` set the Go struct field tagged `name`? (Hot in previews: no allocation.) */
 export function goFieldMatches(key: string, name: string): boolean {
-  return key === name || fold(key) === fold(name);
+  if (key === name) return true;
+  // ſ and K are one UTF-16 unit each, like the letters they fold to.
+  if (key.length !== name.length) return false;
+  for (let i = 0; i < key.length; i++) {
+    if (foldChar(key.charCodeAt(i)) !== foldChar(name.charCodeAt(i))) return false;
+  }
+  return true;
 }
 
 /** The members a Go struct field tagged `name` decodes, in order (every one counts; the last wins). */

@@ -204,18 +204,17 @@ const FILLED = ['iss', 'aud', 'exp', 'iat'] as const;
 /** Appends what a fresh token from the config's issuer for its client would carry; returns the names. */
 function fillSketch(config: OidcConfig, payload: Obj, nowMs: number): string[] {
   const nowSec = Math.floor(nowMs / 1000);
-  const values: Record<(typeof FILLED)[number], GoJson> = {
-    iss: { kind: 'string', value: config.issuerUrl },
-    aud: { kind: 'string', value: config.clientId },
-    exp: { kind: 'number', text: String(nowSec + 3600) },
-    iat: { kind: 'number', text: String(nowSec) },
+  const value = (name: (typeof FILLED)[number]): GoJson => {
+    if (name === 'iss') return { kind: 'string', value: config.issuerUrl };
+    if (name === 'aud') return { kind: 'string', value: config.clientId };
+    return { kind: 'number', text: String(name === 'exp' ? nowSec + 3600 : nowSec) };
   };
   const filled: string[] = [];
   for (const name of FILLED) {
-    if (goFieldMembers(payload, name).length > 0) continue;
-    payload.members.push([name, values[name]]);
+    if (payload.members.some(([k]) => goFieldMatches(k, name))) continue;
     filled.push(name);
   }
+  for (const name of filled) payload.members.push([name, value(name as (typeof FILLED)[number])]);
   return filled;
 }
 
