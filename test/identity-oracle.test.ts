@@ -122,7 +122,7 @@ const CASES: Case[] = [
   { id: 'exp-bool', config: 'base', payload: tok(['"sub":"alice"', '"exp":true']), expect: 'rejected', from: `${O}:380 json.Number from a boolean` },
   { id: 'exp-upper-past', config: 'base', payload: tok(['"sub":"alice"', `"EXP":${T - 120}`]), expect: 'rejected', from: `${O}:346 "EXP" after "exp" decides (case-insensitive, last wins)` },
   { id: 'exp-upper-only', config: 'base', payload: raw([`"iss":"${ISS}"`, '"aud":"kubernetes"', `"Exp":${T + 3600}`, '"sub":"alice"']), expect: 'accepted', username: `${ISS}#alice`, from: `${O}:346 "Exp" is exp` },
-  { id: 'exp-int64-max', config: 'base', payload: tok(['"sub":"alice"', '"exp":9223372036854775807']), expect: 'rejected', from: `${O}:393 time.Unix(MaxInt64) overflows Go's internal seconds: before now, ${V}:284` },
+  { id: 'exp-int64-max', config: 'base', payload: tok(['"sub":"alice"', '"exp":9223372036854775807']), expect: 'rejected', from: `${O}:394 time.Unix(MaxInt64) overflows Go's internal seconds: before now, ${V}:284` },
   { id: 'exp-beyond-int64', config: 'base', payload: tok(['"sub":"alice"', '"exp":1e19']), expect: 'rejected', from: `${O}:392 int64(1e19) is MinInt64 on amd64: expired` },
   { id: 'exp-out-of-range', config: 'base', payload: tok(['"sub":"alice"', '"exp":1e400']), expect: 'rejected', from: `${O}:388 Float64 range error` },
   // iat: decoded, never compared.
@@ -149,9 +149,9 @@ const CASES: Case[] = [
   { id: 'groups-capitalised', config: 'groups', payload: tok(['"sub":"alice"', '"Groups":["eng"]']), expect: 'accepted', username: 'alice', groups: [], from: `${K} getGroups: c[groupsClaim], exact key` },
   { id: 'groups-no-prefix', config: 'groups_plain', payload: tok(['"sub":"alice"', '"groups":["eng"]']), expect: 'accepted', username: 'alice', groups: ['eng'], from: `${K} getGroups: empty prefix` },
   { id: 'groups-not-configured', config: 'base', payload: tok(['"sub":"alice"', '"groups":{"ignored":1}']), expect: 'accepted', username: `${ISS}#alice`, groups: [], from: `${K} getGroups: no groups claim configured` },
-  // Distributed claims (verify.go:226-236, k8s oidc.go claimResolver.expand).
+  // Distributed claims (verify.go:228-237, k8s oidc.go claimResolver.expand).
   { id: 'dist-groups', config: 'groups', payload: tok(['"sub":"alice"', DIST]), expect: 'unknown', from: `${K} expand: resolve fetches the endpoint (network)` },
-  { id: 'dist-no-groups-claim', config: 'base', payload: tok(['"sub":"alice"', DIST]), expect: 'accepted', username: `${ISS}#alice`, from: `${V}:226-236 validated; no resolver without a groups claim` },
+  { id: 'dist-no-groups-claim', config: 'base', payload: tok(['"sub":"alice"', DIST]), expect: 'accepted', username: `${ISS}#alice`, from: `${V}:228-237 validated; no resolver without a groups claim` },
   { id: 'dist-missing-source', config: 'base', payload: tok(['"sub":"alice"', '"_claim_names":{"groups":"src1"}']), expect: 'rejected', from: `${V}:234 source does not exist (no groups claim configured)` },
   { id: 'dist-empty-source', config: 'base', payload: tok(['"sub":"alice"', '"_claim_names":{"groups":""}', '"_claim_sources":{}']), expect: 'rejected', from: `${V}:229 failed to obtain source from claim name` },
   { id: 'dist-names-number', config: 'base', payload: tok(['"sub":"alice"', '"_claim_names":5']), expect: 'rejected', from: `${O}:351 ClaimNames map[string]string` },
