@@ -13,8 +13,8 @@ import type { MapOptions, MappingRejected, MappingResult, MappingUndetermined, O
  *   `Authenticator.AuthenticateToken` (order of checks, required claims), `hasCorrectIssuer`,
  *   `idTokenVerifier.Verify`/`verifyAudience`, `getUsername` (email_verified), `getGroups`
  *   (`stringOrArray`), `claims.unmarshalClaim`/`hasClaim`.
- * - github.com/coreos/go-oidc v2 (kube-apiserver 1.31-1.33 pin v2.2.1; its verification is unchanged
- *   since 2.1.0): oidc.go `idToken` (the standard claims decoded into typed fields first: a wrong type
+ * - github.com/coreos/go-oidc v2 (kube-apiserver pins v2.2.1, later v2.3.0, which only moves go-jose's
+ *   import path; the verification is unchanged since 2.1.0): oidc.go `idToken` (the standard claims decoded into typed fields first: a wrong type
  *   anywhere rejects), `audience`, `jsonTime` (json.Number), and verify.go `Verify` (distributed claim
  *   sources, iss, aud, exp with no leeway, nbf with 1 minute).
  * - kubernetes.io docs, "Authenticating" (reference/access-authn-authz/authentication), OpenID Connect

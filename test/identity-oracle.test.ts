@@ -14,8 +14,9 @@ import { oidcToTerraform, type OidcConfig } from '../identity';
  * `--token -` on stdin for a few), and the payload through `whoami --claims`, judged against the harness's
  * verdict on the payload with the claims a sketch lacks filled in. Every case also states the verdict
  * expected from the sources, and where that comes from:
- * - go-oidc v2.2.1 (the version kube-apiserver 1.31-1.33 pin in go.mod; Debian's 2.1.0 has the same
- *   verification code): `verify.go:N` and `oidc.go:N` are lines of that tag.
+ * - go-oidc v2.2.1 (kube-apiserver's go.mod pin; v2.3.0, which later releases pin, only changes go-jose's
+ *   import path, and Debian's 2.1.0, which the harness builds, has the same verification code):
+ *   `verify.go:N` and `oidc.go:N` are lines of the v2.2.1 tag.
  * - kubernetes: staging/src/k8s.io/apiserver/plugin/pkg/authenticator/token/oidc/oidc.go (`k8s oidc.go`),
  *   pkg/kubeapiserver/options/authentication.go (`ToAuthenticationConfig`) and
  *   staging/src/k8s.io/apiserver/pkg/apis/apiserver/validation/validation.go (`validateURL`), named by
