@@ -245,6 +245,7 @@ goOracleTest(test, `identity preview agrees with go-oidc v2 + kube-apiserver's m
   const exact = answers.slice(0, CASES.length);
   const sketched = answers.slice(CASES.length);
   const dir = stackDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const failures: string[] = [];
   for (const [i, c] of CASES.entries()) {
     const h = exact[i]!;
@@ -268,7 +269,6 @@ goOracleTest(test, `identity preview agrees with go-oidc v2 + kube-apiserver's m
   t.deepEqual(failures, []);
   // Every verdict occurs, so no class of the table is vacuous.
   t.deepEqual([...new Set(exact.map((h) => h.verdict))].sort(), ['accepted', 'config-error', 'rejected', 'skipped', 'unknown']);
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 goOracleTest(test, 'the built binary reads a signed token from stdin (--token -) and agrees with go-oidc', async (t) => {
@@ -276,6 +276,7 @@ goOracleTest(test, 'the built binary reads a signed token from stdin (--token -)
   const picks = CASES.filter((c) => ['groups-list', 'exp-upper-past', 'dist-groups', 'nbf-three-minutes'].includes(c.id));
   const answers = await judgeAll(bin, picks.map((c) => request(c, c.payload)));
   const dir = stackDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const eksidp = path.join(__dirname, '..', 'bin', 'eksidp.js');
   for (const [i, c] of picks.entries()) {
     const h = answers[i]!;
@@ -286,5 +287,4 @@ goOracleTest(test, 'the built binary reads a signed token from stdin (--token -)
     t.is(disagreement(h, w), undefined, c.id);
     t.false(r.stdout.includes(h.token) || r.stderr.includes(h.token), 'the token is never printed');
   }
-  fs.rmSync(dir, { recursive: true, force: true });
 });
