@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { ExecutionContext, TestFn } from 'ava';
+import type { OidcConfig } from '../../identity';
 
 /**
  * The go-oidc v2 oracle (test/oracle/go-oidc/main.go): built once per test file with the machine's Go
@@ -26,18 +27,8 @@ const missingWhat = !hasGo ? 'the go command is not on PATH (apt-get install gol
 export const goOracleAvailable = hasGo && fs.existsSync(GO_OIDC);
 export const goRequired = process.env.EKSIDP_REQUIRE_GO === '1';
 
-/** The legacy --oidc-* flags EKS sets from an identity provider config, and the exact payload text. */
-export type OracleRequest = {
-  id: string;
-  issuerUrl: string;
-  clientId: string;
-  usernameClaim?: string;
-  usernamePrefix?: string;
-  groupsClaim?: string;
-  groupsPrefix?: string;
-  requiredClaims?: Record<string, string>;
-  payload: string;
-};
+/** The legacy --oidc-* flags EKS sets from an identity provider config (the config itself), and the exact payload text. */
+export type OracleRequest = OidcConfig & { id: string; payload: string };
 
 export type OracleVerdict = 'accepted' | 'rejected' | 'skipped' | 'unknown' | 'config-error';
 export type OracleResponse = { id: string; token: string; verdict: OracleVerdict; username?: string; groups: string[]; error?: string };
