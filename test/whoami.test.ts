@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { captureIo, runCommand } from './helpers/in-process';
 
 import { runCliSync } from './helpers/cli';
+import { tempDir } from './helpers/project';
 
 // Runs the built CLI (npm test compiles first; run `npm run build` before running this file alone).
 const fixtures = path.join(__dirname, 'fixtures', 'identity');
@@ -169,29 +170,25 @@ test('--token - reads the Io\'s stdin (in-process: the process\'s own stdin is n
 });
 
 test('whoami --claims says which claims it filled in; a distributed groups claim is undetermined (exit 3); an issuer kube-apiserver refuses is an error (exit 1)', (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-whoami-'));
-  try {
-    const oidc = (issuer: string) => ({ identity_provider_config_name: 'x', issuer_url: issuer, client_id: 'k', groups_claim: 'groups', username_prefix: '-' });
-    fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { aws_eks_identity_provider_config: {
-      good: { cluster_name: 'c', oidc: oidc('https://idp.example.com') },
-      userinfo: { cluster_name: 'c', oidc: oidc('https://me@idp.example.com') },
-    } } }));
-    const claims = path.join(dir, 'c.json');
-    fs.writeFileSync(claims, JSON.stringify({ sub: 'alice', Exp: nowSec() + 600 }));
-    const run = (config: string) => spawnSync(bin, ['whoami', '--dir', dir, '--config', config, '--claims', claims], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', EKSIDP_TOKEN: '' } });
-    const filled = run('good');
-    t.is(filled.status, 0, filled.stderr);
-    // "Exp" is exp for go-oidc (case-insensitive field names): not filled in.
-    t.regex(filled.stdout, /^note: filled in: iss, aud, iat \(a claims file is taken as a fresh token from the config's issuer for its client\)$/m);
-    fs.writeFileSync(claims, JSON.stringify({ sub: 'alice', _claim_names: { groups: 's' }, _claim_sources: { s: { endpoint: 'https://claims.example.com/g' } } }));
-    const dist = run('good');
-    t.is(dist.status, 3);
-    t.regex(dist.stdout, /^undetermined: the groups claim groups is distributed: kube-apiserver fetches it from https:\/\/claims\.example\.com\/g when the token is used, so the result cannot be known offline$/m);
-    const refused = run('userinfo');
-    t.is(refused.status, 1);
-    t.is(refused.stdout, '');
-    t.regex(refused.stderr, /aws_eks_identity_provider_config\.userinfo: oidc\.issuer_url "https:\/\/me@idp\.example\.com" must not contain user information: kube-apiserver refuses this config/);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const dir = tempDir(t, 'eksidp-whoami-');
+  const oidc = (issuer: string) => ({ identity_provider_config_name: 'x', issuer_url: issuer, client_id: 'k', groups_claim: 'groups', username_prefix: '-' });
+  fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ resource: { aws_eks_identity_provider_config: {
+    good: { cluster_name: 'c', oidc: oidc('https://idp.example.com') },
+    userinfo: { cluster_name: 'c', oidc: oidc('https://me@idp.example.com') },
+  } } }));
+  const claims = path.join(dir, 'c.json');
+  fs.writeFileSync(claims, JSON.stringify({ sub: 'alice', Exp: nowSec() + 600 }));
+  const run = (config: string) => runCliSync(['whoami', '--dir', dir, '--config', config, '--claims', claims], { env: { EKSIDP_TOKEN: undefined } });
+  const filled = run('good');
+  t.is(filled.code, 0, filled.stderr);
+  // "Exp" is exp for go-oidc (case-insensitive field names): not filled in.
+  t.regex(filled.stdout, /^note: filled in: iss, aud, iat \(a claims file is taken as a fresh token from the config's issuer for its client\)$/m);
+  fs.writeFileSync(claims, JSON.stringify({ sub: 'alice', _claim_names: { groups: 's' }, _claim_sources: { s: { endpoint: 'https://claims.example.com/g' } } }));
+  const dist = run('good');
+  t.is(dist.code, 3);
+  t.regex(dist.stdout, /^undetermined: the groups claim groups is distributed: kube-apiserver fetches it from https:\/\/claims\.example\.com\/g when the token is used, so the result cannot be known offline$/m);
+  const refused = run('userinfo');
+  t.is(refused.code, 1);
+  t.is(refused.stdout, '');
+  t.regex(refused.stderr, /aws_eks_identity_provider_config\.userinfo: oidc\.issuer_url "https:\/\/me@idp\.example\.com" must not contain user information: kube-apiserver refuses this config/);
 });
