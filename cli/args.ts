@@ -46,6 +46,8 @@ export type CommandSpec = {
 export type Parsed = {
   values: Record<string, string | boolean | string[] | boolean[] | undefined>;
   positionals: string[];
+  /** Every option with its value in command-line order (where order matters: --var and --var-file). */
+  options?: { name: string; value?: string }[];
 };
 
 /**
@@ -61,7 +63,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): Parsed & { 
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, allowNegative: true } as Parameters<typeof parseArgs>[0]);
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, allowNegative: true, tokens: true } as Parameters<typeof parseArgs>[0]);
   } catch (e) {
     const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     throw new UsageError(`eksidp ${spec.name}: ${msg}. See 'eksidp ${spec.name} --help'.`);
@@ -76,7 +78,8 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): Parsed & { 
   if (!help && parsed.positionals.length > max) {
     throw new UsageError(`eksidp ${spec.name}: unexpected argument '${parsed.positionals[max]}'. See 'eksidp ${spec.name} --help'.`);
   }
-  return { values, positionals: parsed.positionals, help };
+  const ordered = (parsed.tokens ?? []).flatMap((t) => (t.kind === 'option' ? [{ name: t.name, ...(t.value !== undefined ? { value: t.value } : {}) }] : []));
+  return { values, positionals: parsed.positionals, options: ordered, help };
 }
 
 function flagSyntax(name: string, f: FlagSpec): string {

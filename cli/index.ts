@@ -23,6 +23,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   show: { summary: 'Render a saved plan file', load: () => require('./commands/show').command },
   import: { summary: 'Import an existing object into state', load: () => require('./commands/import').command },
   state: { summary: 'Inspect state: state list | state show ADDR', load: () => require('./commands/state').command },
+  output: { summary: 'Show the output values in state, as terraform output does', load: () => require('./commands/output').command },
   'force-unlock': { summary: 'Remove a stale state lock by its ID', load: () => require('./commands/force-unlock').command },
   drift: { summary: 'Compare live identity provider configs with the stack', load: () => require('./commands/drift').command },
   whoami: { summary: 'Show the username and groups a token maps to under a config', load: () => require('./commands/whoami').command },

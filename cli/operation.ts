@@ -2,7 +2,7 @@ import type { Parsed } from './args';
 import type { Io } from './command';
 import { EXIT } from './command';
 import { refreshProgress } from './progress';
-import { colorsFor, confirm, loadConfig, locate, openSession, parallelismOf, targetsOf, type Session } from './support';
+import { colorsFor, confirm, loadConfig, locate, openSession, parallelismOf, targetsOf, variableInputs, type Session } from './support';
 import { applyView } from './views/apply';
 import { planText } from './views/plan';
 import { apply } from '../engine/apply';
@@ -48,11 +48,12 @@ const MODES: Record<OperationMode, ModeText> = {
 };
 
 /** Plans, shows, asks (unless --auto-approve) and applies; returns the exit code. */
-export async function planAndApply(io: Io, values: Parsed['values'], mode: OperationMode): Promise<number> {
+export async function planAndApply(io: Io, parsed: Parsed, mode: OperationMode): Promise<number> {
+  const { values } = parsed;
   const m = MODES[mode];
   const parallelism = parallelismOf(mode, values);
   const loc = locate(values, io);
-  const session = await openSession(loadConfig(loc), io, mode);
+  const session = await openSession(loadConfig(loc, variableInputs(parsed, io, loc)), io, mode);
   try {
     const progress = refreshProgress(io);
     const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, {

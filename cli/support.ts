@@ -12,6 +12,7 @@ import { readTerraformJson, resolveStack, StackInputError, type StackLocation } 
 import { StateManager } from '../engine/state';
 import { EngineError } from '../engine/util';
 import { closeWorkspace, openWorkspace, type Workspace } from '../engine/workspace';
+import type { VariableArg, VariableInputs } from '../engine/variables';
 
 /** Glue shared by the plan/apply/destroy/show/import/state/force-unlock commands. */
 
@@ -46,9 +47,21 @@ export function locate(values: Parsed['values'], io: Io, opts: { allowFailedSynt
   }
 }
 
-export function loadConfig(loc: StackLocation): StackConfig {
+/** --var and --var-file, for every command that evaluates the stack (engine/variables.ts). */
+export const VAR_FLAGS: Record<string, FlagSpec> = {
+  var: { type: 'string', multiple: true, valueName: 'NAME=VALUE', description: 'Set an input variable (repeatable; later settings win, as in Terraform).' },
+  'var-file': { type: 'string', multiple: true, valueName: 'FILE', description: 'Load input variables from a .tfvars or .tfvars.json file (repeatable).' },
+};
+
+/** The variable inputs of a command: --var/--var-file in command-line order, TF_VAR_*, the stack folder's tfvars files. */
+export function variableInputs(parsed: Parsed, io: Io, loc: StackLocation, opts: { tolerateMissing?: boolean } = {}): VariableInputs {
+  const args: VariableArg[] = (parsed.options ?? []).flatMap((o): VariableArg[] => (o.name === 'var' && o.value !== undefined ? [{ kind: 'var', text: o.value }] : o.name === 'var-file' && o.value !== undefined ? [{ kind: 'file', file: o.value }] : []));
+  return { args, env: io.env, cwd: io.cwd, dir: loc.dir, ...(opts.tolerateMissing ? { tolerateMissing: true } : {}) };
+}
+
+export function loadConfig(loc: StackLocation, inputs?: VariableInputs): StackConfig {
   try {
-    return parseConfig(readTerraformJson(loc), loc);
+    return parseConfig(readTerraformJson(loc), loc, inputs);
   } catch (e) {
     if (e instanceof StackInputError) throw new EngineError(e.message);
     throw e;

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { parseConfig } from '../engine/config';
+import type { VariableInputs } from '../engine/variables';
 import type { LiveResourceRequest } from '../engine/protocol';
 import type { StackLocation } from '../engine/stack-files';
 import { readState, type StateV4 } from '../engine/state';
@@ -30,6 +31,8 @@ export class DriftSetupError extends Error {
 export type DriftOptions = {
   rawJson: Record<string, unknown>;
   loc: StackLocation;
+  /** --var, --var-file, TF_VAR_* and the stack folder's tfvars files (engine/variables.ts). */
+  variables?: VariableInputs;
   env: NodeJS.ProcessEnv;
   concurrency: number;
   timeoutMs: number;
@@ -54,7 +57,7 @@ export async function runDrift(opts: DriftOptions): Promise<DriftReport> {
   let ws: Workspace;
   let state: StateV4 | null;
   try {
-    const config = parseConfig(opts.rawJson, opts.loc);
+    const config = parseConfig(opts.rawJson, opts.loc, opts.variables);
     state = readState(opts.statePath ?? config.statePath);
     ws = await openWorkspace(config, providerFactory, { env: opts.env, state, parallelism: opts.concurrency });
   } catch (e) {

@@ -1,11 +1,12 @@
 import type { Lookup } from './expressions';
 import type { Diagnostic, ObjectValue, Value } from './protocol';
 import { hasErrors } from './protocol';
+import { appliedOutputs, evaluateOutput } from './outputs';
 import { makeLookup, type Plan, type ResourceChange } from './plan';
 import { proposedNew } from './schema';
 import { resourceAddress, type StateManager } from './state';
 import { canonicalJson, containsUnknown, error, sha256 } from './util';
-import { resolveConfig, resourceSchema, timeoutsOf, type Workspace } from './workspace';
+import { resolveConfig, resourceSchema, timeoutsOf, typeScope, type Workspace } from './workspace';
 
 /**
  * Apply executes a finished plan, never planning anew: values that were unknown at plan time are
@@ -306,6 +307,11 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
   }
   // Something left pending without an interrupt means a dependency cycle among steps.
   if (!result.interrupted && result.notStarted.length > 0) diagnostics.push(error(`could not order these changes (cycle between steps): ${result.notStarted.join(', ')}`));
+  // Outputs from the values apply ended with (an output whose resources failed keeps its prior value).
+  if (!result.interrupted) {
+    const scope = typeScope(ws);
+    state.setOutputs(appliedOutputs(plan.outputChanges, state.state.outputs, ws.config.outputs, (o) => evaluateOutput(o, run.lookup, scope)));
+  }
   if (result.interrupted) diagnostics.push(error(`Apply interrupted: ${result.notStarted.length} change(s) not started${result.notStarted.length ? ` (${result.notStarted.join(', ')})` : ''}`));
   await state.persist();
   return result;

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { collectReferences, parseReference } from './expressions';
-import type { Diagnostic, ObjectValue, Path, Value } from './protocol';
+import { parseOutputs, type OutputConfig } from './outputs';
+import type { CtyType, Diagnostic, ObjectValue, Path, Value } from './protocol';
+import { parseVariableDecls, resolveVariables, type VariableInputs } from './variables';
 import type { StackLocation } from './stack-files';
 import { blocks, canonicalJson, EngineError, error, firstBlock, isObject, sha256 } from './util';
 
@@ -42,6 +44,10 @@ export type StackConfig = {
   providers: Map<string, ProviderConfig>;
   resources: ResourceConfig[];
   variables: Record<string, Value>;
+  /** Each variable's exact type: its `type` constraint, or its default's own type. */
+  variableTypes: Record<string, CtyType>;
+  /** Root module outputs (outputs.ts). */
+  outputs: OutputConfig[];
   /** sha256 of the canonical configuration, for stale saved plans. */
   readonly hash: string;
   warnings: Diagnostic[];
@@ -88,7 +94,7 @@ function rawMetadata(rawJson: Record<string, unknown>, mode: string, type: strin
 /** Accepts one object or a list of objects (cdktf writes lists) for a block. */
 const META = new Set(['depends_on', 'lifecycle', 'provider', 'count', 'for_each', 'provisioner', 'connection']);
 
-export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation): StackConfig {
+export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation, inputs?: VariableInputs): StackConfig {
   const json = stripComments(rawJson) as ObjectValue;
   const diags: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
@@ -136,15 +142,11 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
     }
   }
 
-  const variables: Record<string, Value> = {};
-  for (const [name, v] of Object.entries(isObject(json.variable) ? json.variable : {})) {
-    const block = firstBlock(v);
-    if (!block || !('default' in block)) diags.push(error('variables without a default are not supported (there is no -var)', `var.${name}`));
-    else variables[name] = block.default ?? null;
-  }
-  if (isObject(json.output) && Object.keys(json.output).length > 0) {
-    warnings.push({ severity: 'warning', summary: `output blocks are ignored (${Object.keys(json.output).join(', ')})` });
-  }
+  const resolved = resolveVariables(parseVariableDecls(json.variable, diags), inputs, diags);
+  const variables = resolved.values;
+  const variableTypes = resolved.types;
+  for (const d of diags.filter((x) => x.severity === 'warning')) warnings.push(d);
+  const outputs = parseOutputs(json.output, diags);
 
   const resources: ResourceConfig[] = [];
   const seen = new Set<string>();
@@ -217,15 +219,16 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
       diags.push(error(`provider configuration "${r.provider}" is not declared: add a provider "${r.provider.slice(0, dot)}" block with alias = "${r.provider.slice(dot + 1)}"`, r.address, ['provider']));
     }
   }
-  if (diags.length > 0) throw new EngineError(diags);
+  if (diags.some((d) => d.severity === 'error')) throw new EngineError(diags);
   // Providers used without a provider block get an empty default configuration, as in Terraform.
   for (const r of resources) if (!providers.has(r.provider)) providers.set(r.provider, { name: r.provider, key: r.provider, source: sourceOf(r.provider), body: {} });
   // Computed when asked (saved plans): a drift check or a plan without --out never needs it.
   let hash: string | undefined;
   return {
-    stack: loc, statePath, providers, resources, variables, warnings,
+    stack: loc, statePath, providers, resources, variables, variableTypes, outputs, warnings,
     get hash() {
-      return (hash ??= sha256(canonicalJson(json)));
+      // Variable values are part of what a saved plan was made from, as Terraform keeps them in its plan.
+      return (hash ??= sha256(canonicalJson(Object.keys(variables).length > 0 ? { json, variables } : json)));
     },
   };
 }

@@ -1,15 +1,16 @@
 import { parseProviderAddress, type ResourceConfig } from './config';
 import { collectReferences } from './expressions';
+import { stateOutputs, type OutputChange, type OutputConfig, type StateOutput } from './outputs';
 import type { ObjectValue, Value } from './protocol';
 import { isUnknown } from './protocol';
 import type { Plan, ResourceChange } from './plan';
 import { resourceAddress, TERRAFORM_VERSION, type StateV4 } from './state';
-import { isObject } from './util';
+import { containsUnknown, isObject } from './util';
 
 /** The plan in `terraform show -json` format (format_version 1.2), built from the plan model. */
 
 /** Values with unknowns removed (null in `after`; planned_values omits them). */
-function known(v: Value, omit: boolean): Value {
+export function known(v: Value, omit: boolean): Value {
   if (isUnknown(v)) return null;
   if (Array.isArray(v)) return v.map((x) => known(x, omit));
   if (isObject(v)) {
@@ -42,8 +43,9 @@ function providerName(addr: string): string {
   return parseProviderAddress(addr)?.source ?? addr;
 }
 
-function stateValues(state: StateV4) {
+function stateValues(state: StateV4, outputs: Record<string, unknown>) {
   return {
+    ...(Object.keys(outputs).length > 0 ? { outputs } : {}),
     root_module: {
       resources: state.resources.filter((r) => r.instances[0]).map((r) => ({
         address: resourceAddress(r), mode: r.mode, type: r.type, name: r.name, provider_name: providerName(r.provider),
@@ -53,7 +55,7 @@ function stateValues(state: StateV4) {
   };
 }
 
-function expressions(body: ObjectValue): ObjectValue {
+export function expressions(body: ObjectValue): ObjectValue {
   const out: ObjectValue = {};
   for (const [k, v] of Object.entries(body)) {
     if (Array.isArray(v) && v.length > 0 && v.every(isObject)) { out[k] = v.map((b) => expressions(b as ObjectValue)); continue; }
@@ -69,6 +71,51 @@ function expressions(body: ObjectValue): ObjectValue {
   return out;
 }
 
+/** `output_changes`: every planned output change, no-ops included. */
+function jsonOutputChanges(changes: readonly OutputChange[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of changes) {
+    const whole = !containsUnknown(c.after);
+    out[c.name] = {
+      actions: c.actions,
+      before: c.before,
+      after: isUnknown(c.after) ? null : whole ? c.after : known(c.after, true),
+      after_unknown: whole ? false : boolMirror(c.after, isUnknown),
+      before_sensitive: c.sensitive,
+      after_sensitive: c.sensitive,
+    };
+  }
+  return out;
+}
+
+/** `planned_values.outputs`: every output not being deleted; value and type only when wholly known. */
+function jsonPlannedOutputs(changes: readonly OutputChange[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of changes) {
+    if (c.actions[0] === 'delete') continue;
+    const whole = !containsUnknown(c.after);
+    out[c.name] = { sensitive: c.sensitive, ...(whole && c.type !== undefined ? { type: c.type, value: c.after } : {}) };
+  }
+  return out;
+}
+
+/**
+ * `prior_state.values.outputs`: Terraform's plan walk writes each planned output (unknown parts null,
+ * a null output removed) into the state it then reports as prior, so its prior_state has the planned
+ * outputs over the previous ones.
+ */
+function priorStateOutputs(prior: Record<string, unknown>, changes: readonly OutputChange[]): Record<string, unknown> {
+  const outputs: Record<string, StateOutput> = stateOutputs(prior);
+  for (const c of changes) {
+    if (c.actions[0] === 'delete' || c.type === undefined) continue;
+    if (c.after === null) { delete outputs[c.name]; continue; }
+    outputs[c.name] = { value: known(c.after, false), type: c.type, ...(c.sensitive ? { sensitive: true } : {}) };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, o] of Object.entries(outputs)) out[name] = { sensitive: o.sensitive === true, value: o.value, type: o.type };
+  return out;
+}
+
 /** The provider configurations the JSON names: by key (`aws`, `aws.west`), with name, source and alias. */
 export type PlanProviders = Map<string, { name: string; source: string; alias?: string }>;
 
@@ -76,7 +123,7 @@ export type PlanProviders = Map<string, { name: string; source: string; alias?: 
  * `extension`: what views derive from the plan (the identity impact), by kind, each entry naming its
  * address; written under the top-level `eksidp` key when not empty.
  */
-export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], providerConfigs: PlanProviders, extension: Record<string, ObjectValue[]> = {}): Record<string, unknown> {
+export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], providerConfigs: PlanProviders, extension: Record<string, ObjectValue[]> = {}, outputs: readonly OutputConfig[] = []): Record<string, unknown> {
   const change = (c: ResourceChange) => ({
     address: c.address,
     mode: c.mode,
@@ -101,13 +148,21 @@ export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], provi
   const out: Record<string, unknown> = {
     format_version: '1.2',
     terraform_version: TERRAFORM_VERSION,
-    planned_values: { root_module: { resources: planned } },
+    planned_values: { ...(plan.outputChanges.some((c) => c.actions[0] !== 'delete') ? { outputs: jsonPlannedOutputs(plan.outputChanges) } : {}), root_module: { resources: planned } },
     resource_changes: plan.changes.map(change),
   };
-  if (plan.priorState.resources.length > 0) out.prior_state = { format_version: '1.0', terraform_version: TERRAFORM_VERSION, values: stateValues(plan.priorState) };
+  if (plan.outputChanges.length > 0) out.output_changes = jsonOutputChanges(plan.outputChanges);
+  const priorOutputs = priorStateOutputs(plan.priorState.outputs, plan.outputChanges);
+  if (plan.priorState.resources.length > 0 || Object.keys(priorOutputs).length > 0) out.prior_state = { format_version: '1.0', terraform_version: TERRAFORM_VERSION, values: stateValues(plan.priorState, priorOutputs) };
   out.configuration = {
     provider_config: Object.fromEntries([...providerConfigs].map(([key, p]) => [key, { name: p.name, full_name: p.source, ...(p.alias ? { alias: p.alias } : {}) }])),
     root_module: {
+      ...(outputs.length > 0 ? {
+        outputs: Object.fromEntries(outputs.map((o) => [o.name, {
+          ...(o.sensitive ? { sensitive: true } : {}), expression: expressions({ value: o.expr }).value,
+          ...(o.description !== undefined ? { description: o.description } : {}), ...(o.dependsOn.length ? { depends_on: o.dependsOn } : {}),
+        }])),
+      } : {}),
       resources: resources.map((r) => ({
         address: r.address, mode: r.mode, type: r.type, name: r.name, provider_config_key: r.provider, expressions: expressions(r.body), schema_version: 0,
         ...(r.dependsOn.length ? { depends_on: r.dependsOn } : {}),

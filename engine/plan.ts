@@ -6,9 +6,10 @@ import { proposedNew } from './schema';
 import { resourceAddress, type StateInstance, type StateResource, type StateV4 } from './state';
 import { mapBounded } from '../lib/concurrency';
 import { clone, containsUnknown, EngineError, error, EXACT, isObject, valuesEqual } from './util';
-import { providerNameFor, resolveConfig, resourceSchema, type Workspace } from './workspace';
+import { providerNameFor, resolveConfig, resourceSchema, typeScope, type Workspace } from './workspace';
 import type { ResourceConfig } from './config';
 import { providerConfigAddress } from './config';
+import { evaluateOutput, outputChanged, outputReferences, planOutputs, type OutputChange } from './outputs';
 
 export const DEFAULT_READ_PARALLELISM = 32;
 
@@ -58,6 +59,8 @@ export type Plan = {
   /** Refreshed state (data sources read): apply starts from it (Terraform's PriorState). */
   priorState: StateV4;
   changes: ResourceChange[];
+  /** Root output changes (outputs.ts), sorted by name; no-ops included, as in Terraform's plan. */
+  outputChanges: OutputChange[];
   destroy: boolean;
   targets: string[];
   createdAt: string;
@@ -101,7 +104,7 @@ export function planCounts(changes: readonly ResourceChange[]): { add: number; c
 }
 
 export function hasChanges(plan: Plan): boolean {
-  return plan.changes.some((c) => !(c.actions.length === 1 && c.actions[0] === 'no-op'));
+  return plan.changes.some((c) => !(c.actions.length === 1 && c.actions[0] === 'no-op')) || plan.outputChanges.some(outputChanged);
 }
 
 function setPath(obj: ObjectValue, path: Path, value: Value): void {
@@ -386,6 +389,16 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
   if (hasErrors(diags)) throw new EngineError(diags);
 
   const targets = opts.targets ?? [];
+  const kept = targetPhase(ws, state, changes, targets, destroy);
+  // Outputs: with targets, only those whose every reference is in the selection (Terraform's targeting);
+  // a targeted destroy leaves the outputs alone.
+  const selectedAddresses = new Set(kept.map((c) => c.address));
+  const scope = typeScope(ws);
+  const outputChanges = destroy && targets.length > 0 ? [] : planOutputs(ws.config.outputs, state.outputs, (o) => evaluateOutput(o, lookup, scope), {
+    destroy,
+    ...(targets.length > 0 ? { only: (o) => outputReferences(o).every((r) => r.kind === 'var' || selectedAddresses.has(r.target)) } : {}),
+  }, diags);
+  if (hasErrors(diags)) throw new EngineError(diags);
   return {
     stackName: ws.config.stack.name,
     configHash: ws.config.hash,
@@ -393,7 +406,8 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
     prior,
     prevRunState: structuredClone(stateIn),
     priorState: state,
-    changes: targetPhase(ws, state, changes, targets, destroy),
+    changes: kept,
+    outputChanges,
     destroy,
     targets,
     createdAt: new Date().toISOString(),

@@ -79,11 +79,12 @@ export function readPlanFile(file: string): PlanFile {
   }
   if (p.format_version !== PLANFILE_VERSION) throw new EngineError(`${file} has plan format version ${String(p.format_version)}; this eksidp reads version ${PLANFILE_VERSION}`);
   const plan = p.plan;
-  if (!plan || !Array.isArray(plan.changes) || !plan.priorState || !plan.prevRunState || !isObject(plan.metadata) || !isObject(plan.analysisOptions) || !p.state || !p.stack) {
+  if (!plan || !Array.isArray(plan.changes) || !Array.isArray(plan.outputChanges) || !plan.priorState || !plan.prevRunState || !isObject(plan.metadata) || !isObject(plan.analysisOptions) || !p.state || !p.stack) {
     throw new EngineError(`${file} is an incomplete plan file`);
   }
   // Only planned values hold unknowns (states never do).
   for (const c of plan.changes) if (c.after) c.after = reviveUnknowns(c.after) as ObjectValue;
+  for (const c of plan.outputChanges) c.after = reviveUnknowns(c.after);
   return p as PlanFile;
 }
 

@@ -4,6 +4,7 @@ import { hasChanges, outsideChanges, planCounts, type OutsideChange, type Plan, 
 import type { Colors } from '../lib/color';
 import { escapeControls as e } from '../lib/escape';
 import { EXACT, formatDiagnostic, isObject, valuesEqual } from './util';
+import { renderOutputChanges } from './render-outputs';
 
 /**
  * Human rendering of a plan, in Terraform's layout. Works only on the plan model, and on what a view
@@ -163,21 +164,29 @@ export function renderPlan(plan: Plan, c: Colors, annotate?: Annotate): string {
     out.push(c.bold('No changes.') + (plan.destroy ? ' No objects need to be destroyed.' : ' Your infrastructure matches the configuration.'));
     return out.join('\n') + '\n';
   }
-  const used = new Set(plan.changes.map((ch) => ch.actions.join()));
-  out.push('eksidp used the selected providers to generate the following execution plan. Resource actions are indicated with the following symbols:');
-  if (used.has('create')) out.push(`  ${c.green('+')} create`);
-  if (used.has('update')) out.push(`  ${c.yellow('~')} update in-place`);
-  if (used.has('delete')) out.push(`  ${c.red('-')} destroy`);
-  if (used.has('delete,create')) out.push(`${c.yellow('-/+')} destroy and then create replacement`);
-  if (used.has('create,delete')) out.push(`${c.yellow('+/-')} create replacement and then destroy`);
-  if (used.has('read')) out.push(` ${c.cyan('<=')} read (data resources)`);
-  out.push('', 'eksidp will perform the following actions:', '');
-  for (const ch of plan.changes) {
-    if (ch.actions[0] === 'no-op') continue;
-    out.push(...renderChange(ch, c, annotate?.(ch)), '');
+  const outputs = renderOutputChanges(plan.outputChanges, c);
+  if (plan.changes.some((ch) => ch.actions[0] !== 'no-op')) {
+    const used = new Set(plan.changes.map((ch) => ch.actions.join()));
+    out.push('eksidp used the selected providers to generate the following execution plan. Resource actions are indicated with the following symbols:');
+    if (used.has('create')) out.push(`  ${c.green('+')} create`);
+    if (used.has('update')) out.push(`  ${c.yellow('~')} update in-place`);
+    if (used.has('delete')) out.push(`  ${c.red('-')} destroy`);
+    if (used.has('delete,create')) out.push(`${c.yellow('-/+')} destroy and then create replacement`);
+    if (used.has('create,delete')) out.push(`${c.yellow('+/-')} create replacement and then destroy`);
+    if (used.has('read')) out.push(` ${c.cyan('<=')} read (data resources)`);
+    out.push('', 'eksidp will perform the following actions:', '');
+    for (const ch of plan.changes) {
+      if (ch.actions[0] === 'no-op') continue;
+      out.push(...renderChange(ch, c, annotate?.(ch)), '');
+    }
+    const n = planCounts(plan.changes);
+    out.push(`${c.bold('Plan:')} ${n.add} to add, ${n.change} to change, ${n.destroy} to destroy.`);
   }
-  const n = planCounts(plan.changes);
-  out.push(`${c.bold('Plan:')} ${n.add} to add, ${n.change} to change, ${n.destroy} to destroy.`);
+  if (outputs.length > 0) {
+    out.push('', ...outputs);
+    // As Terraform: with no resource changes, say what applying would do.
+    if (!plan.changes.some((ch) => ch.actions[0] !== 'no-op')) out.push('', 'You can apply this plan to save these new output values to the state, without changing any real infrastructure.');
+  }
   if (plan.targets.length > 0) out.push('', `${c.yellow('Warning:')} resource targeting is in effect (${e(plan.targets.join(', '))}): the plan may be incomplete.`);
   return out.join('\n') + '\n';
 }

@@ -4,6 +4,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../lib/files';
 import type { ObjectValue, Value } from './protocol';
+import { byteCompare } from './types';
 import { EngineError, EXACT, pidAlive, valuesEqual } from './util';
 
 /**
@@ -207,8 +208,15 @@ export class StateManager {
     this.dirty = true;
     if (idx >= 0) this.current.resources[idx] = entry;
     else this.current.resources.push(entry);
-    // Terraform's writer sorts by mode string ("data" < "managed"), then type, then name.
-    this.current.resources.sort((a, b) => (a.mode === b.mode ? 0 : a.mode === 'data' ? -1 : 1) || a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
+    // Terraform's writer sorts by mode string ("data" < "managed"), then type, then name, by bytes (Go's string order).
+    this.current.resources.sort((a, b) => (a.mode === b.mode ? 0 : a.mode === 'data' ? -1 : 1) || byteCompare(a.type, b.type) || byteCompare(a.name, b.name));
+  }
+
+  /** Replaces the root outputs (outputs.ts builds them in state v4's form); dirty only if something differs. */
+  setOutputs(outputs: Record<string, unknown>): void {
+    if (valuesEqual(outputs as Value, this.current.outputs as Value, EXACT) && Object.keys(outputs).join() === Object.keys(this.current.outputs).join()) return;
+    this.current.outputs = outputs;
+    this.dirty = true;
   }
 
   /** Persists if anything changed since the last write; serialised so parallel callers never interleave. */
@@ -217,7 +225,7 @@ export class StateManager {
       if (!this.dirty) return;
       this.dirty = false;
       // No state file yet and nothing to record: do not create an empty one.
-      if (!this.existsOnDisk && !this.written && this.current.resources.length === 0) return;
+      if (!this.existsOnDisk && !this.written && this.current.resources.length === 0 && Object.keys(this.current.outputs).length === 0) return;
       if (this.written || this.existsOnDisk) this.current.serial += 1;
       else this.current.serial = Math.max(this.current.serial, 1);
       this.current.terraform_version = TERRAFORM_VERSION;

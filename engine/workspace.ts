@@ -2,6 +2,7 @@ import type { ProviderConfig, ResourceConfig, StackConfig } from './config';
 import { parseProviderAddress, providerConfigAddress } from './config';
 import { evaluate, type Lookup } from './expressions';
 import { buildGraph, type Graph } from './graph';
+import { validateOutputs, type TypeScope } from './outputs';
 import type { BlockSchema, Diagnostic, ObjectValue, Provider, ProviderFactory, ProviderSchema, ResourceSchema, Timeouts, Value } from './protocol';
 import { hasErrors, UNKNOWN } from './protocol';
 import { checkSchemaPath, conformBlock } from './schema';
@@ -140,8 +141,20 @@ function staticLookup(ws: Workspace, literals = false): Lookup {
   };
 }
 
+/** The types references resolve to: resources' and data sources' schemas, variables' types. */
+export function typeScope(ws: Workspace): TypeScope & { declared(target: string): boolean } {
+  return {
+    block: (target) => {
+      const r = ws.byAddress.get(target);
+      return r ? resourceSchema(ws, r)?.block : undefined;
+    },
+    variable: (name) => ws.config.variableTypes[name],
+    declared: (target) => (target.startsWith('var.') ? target.slice(4) in ws.config.variables : ws.byAddress.has(target)),
+  };
+}
+
 export function validateStatic(ws: Workspace): Diagnostic[] {
-  const diags: Diagnostic[] = [];
+  const diags: Diagnostic[] = [...validateOutputs(ws.config.outputs, typeScope(ws))];
   const byProvider = new Map<string, { address: string; typeName: string; config: ObjectValue }[]>();
   for (const r of ws.config.resources) {
     const schema = resourceSchema(ws, r);

@@ -30,7 +30,7 @@ function state(resources: { mode: 'managed' | 'data'; type: string; name: string
 
 function planOf(changes: ResourceChange[], prior: StateV4, extra: { prev?: StateV4; metadata?: Record<string, Value>; analysisOptions?: Record<string, Value>; targets?: string[] } = {}): Plan {
   return {
-    stackName: 's', configHash: 'h', statePath: '/x', prior: { lineage: 'l', serial: 1 }, prevRunState: extra.prev ?? prior, priorState: prior, changes, destroy: false,
+    stackName: 's', configHash: 'h', statePath: '/x', prior: { lineage: 'l', serial: 1 }, prevRunState: extra.prev ?? prior, priorState: prior, changes, outputChanges: [], destroy: false,
     targets: extra.targets ?? [], createdAt: '2026-01-01T00:00:00.000Z', warnings: [], metadata: extra.metadata ?? {}, analysisOptions: extra.analysisOptions ?? {},
   };
 }

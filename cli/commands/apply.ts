@@ -2,7 +2,7 @@ import path from 'node:path';
 import { stringFlag, UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf } from '../support';
+import { COLOR_FLAG, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf, VAR_FLAGS, variableInputs } from '../support';
 import { applyPlan, planAndApply } from '../operation';
 import { hasChanges } from '../../engine/plan';
 import { checkPlanFile, readPlanFile } from '../../engine/planfile';
@@ -19,22 +19,24 @@ export const command: Command = {
     maxPositionals: 1,
     flags: {
       ...STACK_FLAGS,
+      ...VAR_FLAGS,
       'auto-approve': { type: 'boolean', description: 'Apply without asking (needed when stdin is not a terminal).' },
       target: { type: 'string', multiple: true, valueName: 'ADDR', description: 'Only this resource and its dependencies (repeatable).' },
       ...PARALLELISM_FLAG,
       ...COLOR_FLAG,
     },
   },
-  async run({ values, positionals }, io) {
+  async run(parsed, io) {
+    const { values, positionals } = parsed;
     const planFile = positionals[0];
     parallelismOf('apply', values);
     if (planFile && targetsOf(values).length > 0) throw new UsageError('eksidp apply: --target cannot be used with a saved plan (the plan already fixes what is applied)');
     return guarded(io, values, async () => {
-      if (!planFile) return planAndApply(io, values, 'apply');
+      if (!planFile) return planAndApply(io, parsed, 'apply');
       const pf = readPlanFile(path.resolve(io.cwd, planFile));
       const explicit = stringFlag(values, 'stack') !== undefined || stringFlag(values, 'dir') !== undefined;
       const loc = explicit ? locate(values, io) : { name: pf.stack.name, dir: path.dirname(pf.stack.file), file: pf.stack.file };
-      const config = loadConfig(loc);
+      const config = loadConfig(loc, variableInputs(parsed, io, loc));
       const session = await openSession(config, io, 'apply');
       try {
         const s = session.state;

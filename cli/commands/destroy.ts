@@ -1,5 +1,5 @@
 import type { Command } from '../command';
-import { COLOR_FLAG, guarded, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS } from '../support';
+import { COLOR_FLAG, guarded, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, VAR_FLAGS } from '../support';
 import { planAndApply } from '../operation';
 
 /** `eksidp destroy`: plans the deletion of everything in state (dependents first) and applies it. */
@@ -9,14 +9,16 @@ export const command: Command = {
     summary: 'Destroy everything the stack manages.',
     flags: {
       ...STACK_FLAGS,
+      ...VAR_FLAGS,
       'auto-approve': { type: 'boolean', description: 'Destroy without asking (needed when stdin is not a terminal).' },
       target: { type: 'string', multiple: true, valueName: 'ADDR', description: 'Only this resource and what depends on it (repeatable).' },
       ...PARALLELISM_FLAG,
       ...COLOR_FLAG,
     },
   },
-  async run({ values }, io) {
+  async run(parsed, io) {
+    const { values } = parsed;
     parallelismOf('destroy', values);
-    return guarded(io, values, () => planAndApply(io, values, 'destroy'));
+    return guarded(io, values, () => planAndApply(io, parsed, 'destroy'));
   },
 };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command, Io } from '../command';
 import { numberFlag, STACK_FLAGS, stringFlag, UsageError, type Parsed } from '../args';
 import { readTerraformJson, resolveStack } from '../../engine/stack-files';
+import { VAR_FLAGS, variableInputs } from '../support';
 import { writeFileAtomicSync } from '../../lib/files';
 import { parseDuration } from '../../lib/duration';
 import { COLOR_FLAG } from '../support';
@@ -23,6 +24,7 @@ const spec = {
   summary: 'Compare live EKS identity provider configs and clusters with the stack. Exit 0 in sync, 2 drift, 1 error or unknown.',
   flags: {
     ...STACK_FLAGS,
+    ...VAR_FLAGS,
     format: { type: 'string', valueName: 'human|json|markdown', description: 'human, json (schema: drift/SCHEMA.md) or markdown (a pull-request comment).', default: 'human' },
     out: { type: 'string', valueName: 'FILE', description: 'Write the report to FILE; the terminal gets a one-line summary.' },
     'ignore-file': { type: 'string', valueName: 'FILE', description: 'Ignore rules (default drift-ignore.json in the current folder, when present).' },
@@ -69,7 +71,7 @@ export const command: Command = {
     const stateFlag = stringFlag(values, 'state');
 
     const report = await runDrift({
-      rawJson, loc, env: io.env, concurrency, timeoutMs, shard, ignore, signal: io.signal,
+      rawJson, loc, variables: variableInputs(args, io, loc), env: io.env, concurrency, timeoutMs, shard, ignore, signal: io.signal,
       statePath: stateFlag === undefined ? undefined : path.resolve(io.cwd, stateFlag),
       progress: io.stderr.isTTY ? (m) => io.stderr.write(`${m}\n`) : undefined,
       heartbeat: (m) => io.stderr.write(`${m}\n`),

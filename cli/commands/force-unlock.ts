@@ -2,7 +2,7 @@ import path from 'node:path';
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, STACK_FLAGS } from '../support';
+import { COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, STACK_FLAGS, variableInputs } from '../support';
 import { forceUnlock, lockHolder, lockHolderLiveness, readLock, type LockInfo } from '../../engine/lock';
 import { EngineError } from '../../engine/util';
 import { escapeControls } from '../../lib/escape';
@@ -40,11 +40,14 @@ export const command: Command = {
       ...COLOR_FLAG,
     },
   },
-  async run({ values, positionals }, io) {
+  async run(parsed, io) {
+    const { values, positionals } = parsed;
     const id = positionals[0];
     if (!id) throw new UsageError('eksidp force-unlock: the lock ID is required (it is printed in the lock error)');
     return guarded(io, values, async () => {
-      const config = loadConfig(locate(values, io, { allowFailedSynth: true }));
+      const loc = locate(values, io, { allowFailedSynth: true });
+      // Only the state path is needed: variables without a value are no error here.
+      const config = loadConfig(loc, variableInputs(parsed, io, loc, { tolerateMissing: true }));
       const held = readLock(config.statePath);
       if (!held) throw new EngineError(`no lock held on ${config.statePath}`);
       if (held.ID !== id) throw new EngineError(`lock ID mismatch: the lock on ${config.statePath} has ID ${held.ID}, not ${id}; nothing was removed`);

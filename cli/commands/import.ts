@@ -2,7 +2,7 @@ import path from 'node:path';
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, guarded, loadConfig, locate, openSession, STACK_FLAGS } from '../support';
+import { COLOR_FLAG, guarded, loadConfig, locate, openSession, STACK_FLAGS, VAR_FLAGS, variableInputs } from '../support';
 import { providerConfigAddress } from '../../engine/config';
 import { transitiveDeps } from '../../engine/graph';
 import { hasErrors } from '../../engine/protocol';
@@ -15,13 +15,15 @@ export const command: Command = {
     summary: 'Import an existing object into state.',
     args: 'ADDR ID',
     maxPositionals: 2,
-    flags: { ...STACK_FLAGS, ...COLOR_FLAG },
+    flags: { ...STACK_FLAGS, ...VAR_FLAGS, ...COLOR_FLAG },
   },
-  async run({ values, positionals }, io) {
+  async run(parsed, io) {
+    const { values, positionals } = parsed;
     const [address, id] = positionals;
     if (!address || !id) throw new UsageError('eksidp import: expected ADDR and ID, e.g. eksidp import aws_eks_identity_provider_config.okta my-cluster:okta');
     return guarded(io, values, async () => {
-      const config = loadConfig(locate(values, io));
+      const loc = locate(values, io);
+      const config = loadConfig(loc, variableInputs(parsed, io, loc));
       const r = config.resources.find((x) => x.address === address);
       if (!r || r.mode !== 'managed') throw new EngineError(`${address}: no such resource in the configuration; add it to the stack before importing`);
       const session = await openSession(config, io, 'import');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UsageError, stringFlag } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, colorsFor, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf } from '../support';
+import { COLOR_FLAG, colorsFor, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf, VAR_FLAGS, variableInputs } from '../support';
 import { VERSION } from '../version';
 import { hasChanges, plan } from '../../engine/plan';
 import type { Value } from '../../engine/protocol';
@@ -37,6 +37,7 @@ export const command: Command = {
     summary: 'Show the changes needed to reach the stack\'s configuration (exit 2 with --detailed-exitcode when there are changes).',
     flags: {
       ...STACK_FLAGS,
+      ...VAR_FLAGS,
       out: { type: 'string', valueName: 'FILE', description: 'Save the plan for `eksidp apply FILE` (written 0600).' },
       json: { type: 'boolean', description: 'Print the plan in the `terraform show -json` format on stdout only.' },
       'detailed-exitcode': { type: 'boolean', description: 'Exit 2 when there are changes (0: none, 1: error).' },
@@ -48,7 +49,8 @@ export const command: Command = {
       ...COLOR_FLAG,
     },
   },
-  async run({ values }, io) {
+  async run(parsed, io) {
+    const { values } = parsed;
     const refreshText = stringFlag(values, 'refresh') ?? 'true';
     if (refreshText !== 'true' && refreshText !== 'false') throw new UsageError(`eksidp plan: --refresh must be true or false, got '${refreshText}'`);
     const parallelism = parallelismOf('plan', values);
@@ -56,7 +58,7 @@ export const command: Command = {
     const identities = identitiesFile === undefined ? undefined : readIdentities(identitiesFile, io.cwd);
     return guarded(io, values, async () => {
       const loc = locate(values, io);
-      const config = loadConfig(loc);
+      const config = loadConfig(loc, variableInputs(parsed, io, loc));
       const session = await openSession(config, io, 'plan');
       try {
         const progress = refreshProgress(io);
@@ -68,7 +70,7 @@ export const command: Command = {
         const out = stringFlag(values, 'out');
         if (out) writePlanFile(path.resolve(io.cwd, out), p, loc, VERSION);
         if (values.json) {
-          io.stdout.write(JSON.stringify(planJson(p, config.resources, config.providers)) + '\n');
+          io.stdout.write(JSON.stringify(planJson(p, config.resources, config.providers, config.outputs)) + '\n');
         } else {
           io.stdout.write(planText(p, colorsFor(io, values)));
           if (out && hasChanges(p)) io.stdout.write(`\nSaved the plan to: ${out}\n\nTo perform exactly these actions, run:\n  eksidp apply ${out}\n`);

@@ -34,7 +34,7 @@ export const command: Command = {
       let config: StackConfig | undefined;
       try {
         const loc = { name: pf.stack.name, dir: path.dirname(pf.stack.file), file: pf.stack.file };
-        config = parseConfig(JSON.parse(fs.readFileSync(pf.stack.file, 'utf8')) as Record<string, unknown>, loc);
+        config = parseConfig(JSON.parse(fs.readFileSync(pf.stack.file, 'utf8')) as Record<string, unknown>, loc, { args: [], env: io.env, cwd: io.cwd, dir: loc.dir, tolerateMissing: true });
       } catch {
         config = undefined;
       }
@@ -44,7 +44,7 @@ export const command: Command = {
         if (providers.has(c.provider) || !parsed) continue;
         providers.set(c.provider, { name: c.provider.split('.')[0]!, source: parsed.source, ...(parsed.alias ? { alias: parsed.alias } : {}) });
       }
-      io.stdout.write(JSON.stringify(planJson(pf.plan, config?.resources ?? [], providers)) + '\n');
+      io.stdout.write(JSON.stringify(planJson(pf.plan, config?.resources ?? [], providers, config?.outputs ?? [])) + '\n');
       return EXIT.OK;
     });
   },

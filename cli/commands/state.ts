@@ -1,7 +1,7 @@
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, guarded, loadConfig, locate, STACK_FLAGS } from '../support';
+import { COLOR_FLAG, guarded, loadConfig, locate, STACK_FLAGS, variableInputs } from '../support';
 import type { ObjectValue, Value } from '../../engine/protocol';
 import { readState, resourceAddress } from '../../engine/state';
 import { EngineError, isObject } from '../../engine/util';
@@ -41,13 +41,16 @@ export const command: Command = {
     maxPositionals: 2,
     flags: { ...STACK_FLAGS, ...COLOR_FLAG },
   },
-  async run({ values, positionals }, io) {
+  async run(parsed, io) {
+    const { values, positionals } = parsed;
     const [sub, address] = positionals;
     if (sub !== 'list' && sub !== 'show') throw new UsageError("eksidp state: expected 'list' or 'show ADDR'");
     if (sub === 'show' && !address) throw new UsageError('eksidp state show: an address is required');
     if (sub === 'list' && address) throw new UsageError(`eksidp state list: unexpected argument '${address}'`);
     return guarded(io, values, async () => {
-      const config = loadConfig(locate(values, io, { allowFailedSynth: true }));
+      const loc = locate(values, io, { allowFailedSynth: true });
+      // Only the state path is needed: variables without a value are no error here.
+      const config = loadConfig(loc, variableInputs(parsed, io, loc, { tolerateMissing: true }));
       const state = readState(config.statePath);
       const resources = state?.resources ?? [];
       if (sub === 'list') {

@@ -1,3 +1,4 @@
+import type { OutputConfig } from '../../engine/outputs';
 import type { ResourceConfig } from '../../engine/config';
 import { jsonPlan, type PlanProviders } from '../../engine/json-plan';
 import type { Plan } from '../../engine/plan';
@@ -73,6 +74,6 @@ export function planText(plan: Plan, c: Colors): string {
   });
 }
 
-export function planJson(plan: Plan, resources: readonly ResourceConfig[], providers: PlanProviders): Record<string, unknown> {
-  return jsonPlan(plan, resources, providers, { identity_changes: identityImpact(plan).filter(hasPreview).map(impactJson) });
+export function planJson(plan: Plan, resources: readonly ResourceConfig[], providers: PlanProviders, outputs: readonly OutputConfig[] = []): Record<string, unknown> {
+  return jsonPlan(plan, resources, providers, { identity_changes: identityImpact(plan).filter(hasPreview).map(impactJson) }, outputs);
 }
