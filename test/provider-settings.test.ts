@@ -37,7 +37,8 @@ test('the README\'s table is the one generated from the definition', (t) => {
   t.is(m?.[1], expected, `regenerate the table in providers/eks/README.md:\n${expected}`);
 });
 
-const resolve = (config: ObjectValue, env: NodeJS.ProcessEnv = {}) => resolveProviderSettings(config, env);
+// HOME points nowhere unless a test gives one: no shared file of this machine is read.
+const resolve = (config: ObjectValue, env: NodeJS.ProcessEnv = {}) => resolveProviderSettings(config, { HOME: '/nonexistent/home', ...env });
 
 test('region, endpoints and STS: the block, then the environment, as the provider reads them', (t) => {
   const a = resolve({ region: 'eu-west-1', sts_region: 'us-east-1', endpoints: [{ eks: 'http://e', sts: 'http://s' }] }).settings!;
@@ -48,32 +49,49 @@ test('region, endpoints and STS: the block, then the environment, as the provide
   t.regex(resolve({}).diagnostics[0]?.summary ?? '', /No AWS region/);
 });
 
-test('credentials: static keys, profile and files, web identity and a chain of roles are read with their fields', (t) => {
-  const home = '/home/someone';
+test('credentials: static keys win, with every assume_role field read; web identity from the block and the variables GitHub Actions sets', (t) => {
+  // No shared files here: HOME points nowhere.
+  const env = { HOME: '/nonexistent/home' };
   const s = resolve({
-    region: 'us-east-1', access_key: 'AK', secret_key: 'SK', token: 'T', profile: 'p', shared_config_files: ['~/cfg'], shared_credentials_files: ['/abs/creds'],
+    region: 'us-east-1', access_key: 'AK', secret_key: 'SK', token: 'T', profile: 'p',
     assume_role: [
       { role_arn: 'arn:aws:iam::111111111111:role/a', session_name: 's1', external_id: 'ext', duration: '1h30m', policy: '{"Version":"2012-10-17"}', policy_arns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'], tags: { team: 'x' }, transitive_tag_keys: ['team'], source_identity: 'me' },
       { role_arn: 'arn:aws:iam::222222222222:role/b' },
     ],
-  }, { HOME: home }).settings!;
-  t.deepEqual(s.credentials, {
-    static: { accessKeyId: 'AK', secretAccessKey: 'SK', sessionToken: 'T' },
-    profile: 'p',
-    configFile: `${home}/cfg`,
-    credentialsFile: '/abs/creds',
+  }, env);
+  t.regex(s.diagnostics.map((d) => d.summary).join('\n'), /failed to get shared config profile, p/, 'a profile named in the block must exist, even beside static keys');
+  const ok = resolve({
+    region: 'us-east-1', access_key: 'AK', secret_key: 'SK', token: 'T',
+    assume_role: [
+      { role_arn: 'arn:aws:iam::111111111111:role/a', session_name: 's1', external_id: 'ext', duration: '1h30m', policy: '{"Version":"2012-10-17"}', policy_arns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'], tags: { team: 'x' }, transitive_tag_keys: ['team'], source_identity: 'me' },
+      { role_arn: 'arn:aws:iam::222222222222:role/b' },
+    ],
+  }, { ...env, AWS_ACCESS_KEY_ID: 'env', AWS_SECRET_ACCESS_KEY: 'env' }).settings!;
+  t.deepEqual(ok.credentials, {
+    base: { kind: 'static', from: 'provider block', accessKeyId: 'AK', secretAccessKey: 'SK', sessionToken: 'T' },
+    metadataDisabled: false,
     assumeRoles: [
       { roleArn: 'arn:aws:iam::111111111111:role/a', sessionName: 's1', externalId: 'ext', durationSeconds: 5400, policy: '{"Version":"2012-10-17"}', policyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'], tags: { team: 'x' }, transitiveTagKeys: ['team'], sourceIdentity: 'me' },
       { roleArn: 'arn:aws:iam::222222222222:role/b' },
     ],
   });
+  // The environment's keys (AWS_ACCESS_KEY / AWS_SECRET_KEY too, as the Go SDK reads them) come next.
+  t.like(resolve({ region: 'us-east-1' }, { ...env, AWS_ACCESS_KEY: 'AK2', AWS_SECRET_KEY: 'SK2', AWS_SESSION_TOKEN: 'T2' }).settings?.credentials.base,
+    { kind: 'static', from: 'environment', accessKeyId: 'AK2', secretAccessKey: 'SK2', sessionToken: 'T2' });
   // The web identity block's fields fall back to the variables GitHub Actions' OIDC sets.
-  const w = resolve({ region: 'us-east-1', assume_role_with_web_identity: [{ duration: '15m' }] }, { AWS_ROLE_ARN: 'arn:aws:iam::333333333333:role/ci', AWS_WEB_IDENTITY_TOKEN_FILE: '/tok', AWS_ROLE_SESSION_NAME: 'gha' }).settings!;
-  t.deepEqual(w.credentials.webIdentity, { roleArn: 'arn:aws:iam::333333333333:role/ci', tokenFile: '/tok', sessionName: 'gha', durationSeconds: 900 });
-  const tok = resolve({ region: 'us-east-1', assume_role_with_web_identity: [{ role_arn: 'arn:aws:iam::333333333333:role/ci', web_identity_token: 'eyJ' }] }).settings!;
-  t.deepEqual(tok.credentials.webIdentity, { roleArn: 'arn:aws:iam::333333333333:role/ci', token: 'eyJ' });
+  const w = resolve({ region: 'us-east-1', assume_role_with_web_identity: [{ duration: '15m' }] }, { ...env, AWS_ROLE_ARN: 'arn:aws:iam::333333333333:role/ci', AWS_WEB_IDENTITY_TOKEN_FILE: '/tok', AWS_ROLE_SESSION_NAME: 'gha' }).settings!;
+  t.deepEqual(w.credentials.base, { kind: 'webIdentity', spec: { roleArn: 'arn:aws:iam::333333333333:role/ci', tokenFile: '/tok', sessionName: 'gha', durationSeconds: 900 } });
+  const tok = resolve({ region: 'us-east-1', assume_role_with_web_identity: [{ role_arn: 'arn:aws:iam::333333333333:role/ci', web_identity_token: 'eyJ' }] }, env).settings!;
+  t.deepEqual(tok.credentials.base, { kind: 'webIdentity', spec: { roleArn: 'arn:aws:iam::333333333333:role/ci', token: 'eyJ' } });
+  // Without the block, the variables alone (no keys in the environment): the SDK's chain order.
+  t.deepEqual(resolve({ region: 'us-east-1' }, { ...env, AWS_ROLE_ARN: 'arn:aws:iam::333333333333:role/ci', AWS_WEB_IDENTITY_TOKEN_FILE: '/tok' }).settings?.credentials.base,
+    { kind: 'webIdentity', spec: { roleArn: 'arn:aws:iam::333333333333:role/ci', tokenFile: '/tok' } });
+  t.regex(resolve({ region: 'us-east-1' }, { ...env, AWS_WEB_IDENTITY_TOKEN_FILE: '/tok' }).diagnostics[0]?.summary ?? '', /AWS_ROLE_ARN is not: role ARN is not set/);
+  // Nothing at all: container credentials or the instance metadata service (here disabled).
+  t.deepEqual(resolve({ region: 'us-east-1', skip_metadata_api_check: true }, env).settings?.credentials.base, { kind: 'remote' });
+  t.true(resolve({ region: 'us-east-1' }, { ...env, AWS_EC2_METADATA_DISABLED: 'TRUE' }).settings!.credentials.metadataDisabled);
   // One empty assume_role block is allowed, as in the provider.
-  t.deepEqual(resolve({ region: 'us-east-1', assume_role: [{ role_arn: '' }] }).settings?.credentials.assumeRoles, []);
+  t.deepEqual(resolve({ region: 'us-east-1', assume_role: [{ role_arn: '' }] }, env).settings?.credentials.assumeRoles, []);
 });
 
 test('invalid role settings are errors naming the field', (t) => {
@@ -143,12 +161,11 @@ const typeOf = (name: string): CtyType => {
 // One case per refused argument, and per refused value of an implemented one.
 const REFUSED: [string, Value][] = [
   ...Object.entries(PROVIDER_ARGUMENTS).filter(([, r]) => r.status === 'refused').map(([name]) => [name, sampleValue(typeOf(name), name)] as [string, Value]),
-  ['shared_config_files', ['/a', '/b']],
-  ['shared_credentials_files', ['/a', '/b']],
+  ['endpoints', [{ eks: 'http://127.0.0.1:9' }, { sts: 'http://127.0.0.1:9' }]],
 ];
 
 test('every refused argument: plan and drift exit 1 with one message naming it, and make no API call', async (t) => {
-  t.true(REFUSED.length >= 7, REFUSED.map(([n]) => n).join(', '));
+  t.deepEqual(REFUSED.map(([n]) => n), ['ec2_metadata_service_endpoint', 'ec2_metadata_service_endpoint_mode', 'token_bucket_rate_limiter_capacity', 'endpoints']);
   const em = await startEmulator({ port: 0 });
   t.teardown(() => em.close());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-refused-'));

@@ -63,7 +63,8 @@ export type ClientSettings = {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /**
    * Otherwise the provider configuration's credentials (credentials.ts): asked on every request by
-   * both paths, memoized and refreshed before they expire. Neither field: the SDK's default chain.
+   * both paths, memoized and refreshed before they expire. Neither field (settings built by hand, in
+   * tests): the SDK client's own default chain.
    */
   credentialProvider?: AwsCredentialIdentityProvider;
   /** Where STS calls go (the account check, assumed roles). */
@@ -109,9 +110,10 @@ export function resolveSettings(config: ObjectValue, env: NodeJS.ProcessEnv, tun
   if (r.endpoint) client.endpoint = r.endpoint;
   if (r.useFipsEndpoint) client.useFipsEndpoint = true;
   if (r.useDualstackEndpoint) client.useDualstackEndpoint = true;
-  const provider = credentialProvider(r.credentials, sts);
+  const provider = credentialProvider(r.credentials, { sts, ...(r.ssoEndpoint ? { ssoEndpoint: r.ssoEndpoint } : {}) });
+  const base = r.credentials.base;
   if (provider) client.credentialProvider = provider;
-  else if (r.credentials.static) client.credentials = { ...r.credentials.static };
+  else if (base.kind === 'static') client.credentials = { accessKeyId: base.accessKeyId, secretAccessKey: base.secretAccessKey, ...(base.sessionToken ? { sessionToken: base.sessionToken } : {}) };
   return {
     diagnostics: all,
     settings: { client, guard: r.guard, tags: r.tags, transport: shared, ...(r.metadataApiDisabled !== undefined ? { metadataApiDisabled: r.metadataApiDisabled } : {}) },

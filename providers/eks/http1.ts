@@ -33,8 +33,10 @@ export type Http1Options = {
   maxHeaderBytes?: number;
   /** Largest response body accepted; default 8 MiB. */
   maxResponseBytes?: number;
-  /** Extra trusted CA (PEM) for https, replacing the default roots; verification is always on. */
+  /** Extra trusted CA (PEM) for https, replacing the default roots. */
   ca?: string;
+  /** No certificate verification (`insecure = true` in the provider block). */
+  insecure?: boolean;
 };
 
 const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
@@ -129,7 +131,10 @@ export class Http1Pool {
       const tls = require('node:tls') as typeof import('node:tls');
       // One TLS context for a custom CA: building it per connection would parse the bundle each time.
       if (this.opts.ca) this.secureContext ??= tls.createSecureContext({ ca: this.opts.ca });
-      socket = tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'], ...(this.secureContext ? { secureContext: this.secureContext } : {}) });
+      socket = tls.connect({
+        host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'],
+        ...(this.opts.insecure ? { rejectUnauthorized: false } : this.secureContext ? { secureContext: this.secureContext } : {}),
+      });
     } else socket = net.connect({ host, port });
     socket.setNoDelay(true);
     return new Conn(socket, this.url.host, this.limits, {

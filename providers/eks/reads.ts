@@ -198,7 +198,7 @@ function exchange(url: URL, settings: ClientSettings, transport: Transport): Pic
       close: () => {},
     };
   }
-  const pool = new Http1Pool(url, { maxSockets: t.maxSockets, timeoutMs: t.requestTimeoutMs, maxHeaderBytes: t.maxHeaderBytes, maxResponseBytes: t.maxResponseBytes, ca: t.ca?.pem });
+  const pool = new Http1Pool(url, { maxSockets: t.maxSockets, timeoutMs: t.requestTimeoutMs, maxHeaderBytes: t.maxHeaderBytes, maxResponseBytes: t.maxResponseBytes, ca: t.ca?.pem, insecure: t.insecure });
   return { send: (req, signal) => pool.request(req, signal), close: () => pool.close() };
 }
 

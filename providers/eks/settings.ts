@@ -4,6 +4,7 @@ import type { BlockSchema, Diagnostic, ObjectValue, Value } from '../../engine/p
 import { isUnknown } from '../../engine/protocol';
 import { parseDuration } from '../../lib/duration';
 import { blocks, firstBlock, stringValue } from '../../engine/util';
+import { loadSharedConfig, profileProblem, ProfileNotFoundError, readProfile, SharedConfigError, type IniSections, type SharedProfile } from './shared-config';
 import { tagsOf } from './tags';
 
 /**
@@ -24,7 +25,6 @@ type Rule = {
 };
 
 const moreThanOne = (what: string, why: string) => ({ when: `more than one ${what}`, why, test: (v: Value) => Array.isArray(v) && v.length > 1 });
-const ONE_PATH = 'the AWS SDK for JavaScript reads one file of each kind';
 
 export const PROVIDER_ARGUMENTS = {
   access_key: { status: 'implemented', note: 'Static credentials, with `secret_key` (both or neither). They win over every other source, as in the provider.' },
@@ -32,11 +32,17 @@ export const PROVIDER_ARGUMENTS = {
   token: { status: 'implemented', note: 'Session token sent with the static keys.' },
   profile: {
     status: 'implemented',
-    note: 'Named profile of the shared files, through the AWS SDK\'s default chain (static keys, `role_arn`/`source_profile`, `credential_process`, SSO, web identity in a profile). It wins over `AWS_ACCESS_KEY_ID`, as in the provider.',
+    note: 'Named profile of the shared files (else `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, `default`), read as the provider reads it (shared-config.ts): static keys, `role_arn` with `source_profile` chains or `credential_source`, `web_identity_token_file`, SSO (`sso_session` or the legacy keys), `credential_process`; the credential providers are the AWS SDK\'s. The block\'s profile wins over `AWS_ACCESS_KEY_ID` (with the provider\'s warning); `AWS_PROFILE` does not, but must exist.',
   },
-  shared_config_files: { status: 'implemented', note: 'The shared config file (`~` expanded).', refuse: moreThanOne('file', ONE_PATH) },
-  shared_credentials_files: { status: 'implemented', note: 'The shared credentials file (`~` expanded).', refuse: moreThanOne('file', ONE_PATH) },
-  region: { status: 'implemented', note: 'Then `AWS_REGION`, `AWS_DEFAULT_REGION`; `us-east-1` when only a custom `endpoints.eks` is given. A profile\'s `region` is not read: set it here.' },
+  shared_config_files: {
+    status: 'implemented',
+    note: 'Config files, all read and merged as the provider does: a later file\'s value wins for the same key of the same profile, sections are merged key by key; `~` and `$VAR` expanded. Else `AWS_CONFIG_FILE`, else `~/.aws/config`.',
+  },
+  shared_credentials_files: {
+    status: 'implemented',
+    note: 'Credentials files, merged the same way and then over the config files (a credentials file wins). Else `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`. Nothing is written to disk: `credential_process` and `sso_session` reach the SDK\'s providers as in-memory files.',
+  },
+  region: { status: 'implemented', note: 'Then `AWS_REGION`, `AWS_DEFAULT_REGION`, then the selected profile\'s `region` in the shared files (as the provider reads it); `us-east-1` when only a custom `endpoints.eks` is given.' },
   sts_region: { status: 'implemented', note: 'Region of the STS calls (account check, assumed roles); defaults to `region`.' },
   assume_role: { status: 'implemented', note: 'Assumed on top of the base credentials; several blocks are a chain, each role assumed with the previous one\'s credentials. Credentials are refreshed before they expire.' },
   'assume_role.role_arn': { status: 'implemented', note: 'Required in every block.' },
@@ -88,7 +94,7 @@ export const PROVIDER_ARGUMENTS = {
   endpoints: { status: 'implemented', note: 'Custom endpoints of the services eksidp calls; the others have no effect.', refuse: moreThanOne('block', 'give every endpoint in one block') },
   'endpoints.eks': { status: 'implemented', note: 'Then `AWS_ENDPOINT_URL_EKS`, `AWS_ENDPOINT_URL`.' },
   'endpoints.sts': { status: 'implemented', note: 'Then `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`: the account check and every assumed role.' },
-  'endpoints.sso': { status: 'refused', note: 'eksidp cannot send the SSO credential calls to a custom endpoint.' },
+  'endpoints.sso': { status: 'implemented', note: 'Then `AWS_ENDPOINT_URL_SSO`, `AWS_ENDPOINT_URL`: the SSO portal call (GetRoleCredentials) of an SSO profile. The SSO OIDC token refresh keeps its default endpoint, as in the provider.' },
   'endpoints.*': { status: 'no effect', note: 'Every other service\'s endpoint: eksidp calls EKS and STS only (`endpoints.iam` included: eksidp asks STS, never IAM, for the account).' },
   http_proxy: {
     status: 'implemented',
@@ -99,10 +105,19 @@ export const PROVIDER_ARGUMENTS = {
   custom_ca_bundle: { status: 'implemented', note: 'PEM file whose certificates replace the default roots, as the Go SDK does; else `AWS_CA_BUNDLE`.' },
   max_retries: { status: 'implemented', note: 'Attempts per call on both paths and for STS; else `AWS_MAX_ATTEMPTS`; unset, eksidp keeps 8.' },
   retry_mode: { status: 'implemented', note: '`standard` or `adaptive`; else `AWS_RETRY_MODE`; unset, eksidp keeps `adaptive`.' },
-  insecure: { status: 'refused', note: 'eksidp never turns TLS verification off.' },
-  ec2_metadata_service_endpoint: { status: 'refused', note: 'Set `AWS_EC2_METADATA_SERVICE_ENDPOINT` in the environment instead (the SDK reads it).' },
-  ec2_metadata_service_endpoint_mode: { status: 'refused', note: 'Set `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE` in the environment instead (the SDK reads it).' },
-  token_bucket_rate_limiter_capacity: { status: 'refused', note: 'The retry token bucket of the AWS SDK for Go has no counterpart here.' },
+  insecure: { status: 'implemented', note: '`true` turns TLS certificate verification off on every request: EKS on both paths, STS, SSO (as the provider\'s `InsecureSkipVerify`, over `custom_ca_bundle` too).' },
+  ec2_metadata_service_endpoint: {
+    status: 'refused',
+    note: 'The AWS SDK for JavaScript\'s instance metadata provider reads its endpoint only from the process environment and the default config file (`getInstanceMetadataEndpoint` takes no argument), so it cannot be set per provider configuration. Set `AWS_EC2_METADATA_SERVICE_ENDPOINT` in the environment instead.',
+  },
+  ec2_metadata_service_endpoint_mode: {
+    status: 'refused',
+    note: 'As `ec2_metadata_service_endpoint`: set `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE` in the environment instead.',
+  },
+  token_bucket_rate_limiter_capacity: {
+    status: 'refused',
+    note: 'The AWS SDK for JavaScript\'s retry quota is a fixed 500-token bucket (`INITIAL_RETRY_TOKENS` in @smithy/core/retry, also the cap its refunds stop at); it takes no capacity.',
+  },
   s3_use_path_style: { status: 'no effect', note: 'S3 only.' },
   s3_us_east_1_regional_endpoint: { status: 'no effect', note: 'S3 only.' },
 } as const satisfies Record<string, Rule>;
@@ -202,11 +217,16 @@ function bool(v: Value | undefined): boolean {
   return v === true || v === 'true';
 }
 
-/** `~` and `~/x` as Terraform expands them (aws-sdk-go-base's expand.FilePath). */
-export function expandHome(p: string, env: NodeJS.ProcessEnv): string {
-  if (p === '~') return env.HOME ?? os.homedir();
-  if (p.startsWith('~/')) return path.join(env.HOME ?? os.homedir(), p.slice(2));
-  return p;
+/**
+ * A path as Terraform expands it (aws-sdk-go-base's expand.FilePath): `$VAR` and `${VAR}` from the
+ * environment (os.ExpandEnv), then `~` and `~/x` (go-homedir).
+ */
+export function expandPath(p: string, env: NodeJS.ProcessEnv): string {
+  const e = p.replace(/\$\{([^}]*)\}|\$([A-Za-z0-9_]+)/g, (_m, braced: string | undefined, bare: string | undefined) => env[braced ?? bare ?? ''] ?? '');
+  const home = () => env.HOME || os.homedir();
+  if (e === '~') return home();
+  if (e.startsWith('~/')) return path.join(home(), e.slice(2));
+  return e;
 }
 
 export type AssumeRoleSpec = {
@@ -232,18 +252,24 @@ export type WebIdentitySpec = {
   policyArns?: string[];
 };
 
-/** Where credentials come from, in the provider's order of precedence. */
+/**
+ * The base credentials, in the provider's order (aws-sdk-go-base, then aws-sdk-go-v2's chain): the
+ * block's static keys; assume_role_with_web_identity; the block's `profile`; the environment's keys;
+ * AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN; the profile `AWS_PROFILE`, `AWS_DEFAULT_PROFILE` or
+ * `default` names, when it exists; else container credentials or the instance metadata service.
+ */
+export type BaseCredentials =
+  | { kind: 'static'; from: 'provider block' | 'environment'; accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+  | { kind: 'webIdentity'; spec: WebIdentitySpec }
+  | { kind: 'profile'; profile: SharedProfile; sections: IniSections }
+  | { kind: 'remote' };
+
 export type CredentialSpec = {
-  /** access_key/secret_key/token: they win over everything else. */
-  static?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** assume_role_with_web_identity: replaces the base credentials. */
-  webIdentity?: WebIdentitySpec;
-  /** Otherwise the SDK's default chain with these. */
-  profile?: string;
-  credentialsFile?: string;
-  configFile?: string;
+  base: BaseCredentials;
   /** Then each role in turn. */
   assumeRoles: AssumeRoleSpec[];
+  /** Whether the chain may ask the instance metadata service (skip_metadata_api_check, else AWS_EC2_METADATA_DISABLED). */
+  metadataDisabled: boolean;
 };
 
 export type AccountGuard = {
@@ -267,6 +293,8 @@ export type ResolvedSettings = {
   /** EKS custom endpoint (`endpoints.eks`, AWS_ENDPOINT_URL_EKS, AWS_ENDPOINT_URL). */
   endpoint?: string;
   sts: { region: string; endpoint?: string };
+  /** The SSO portal's custom endpoint (`endpoints.sso`, AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL), for SSO profiles. */
+  ssoEndpoint?: string;
   useFipsEndpoint: boolean;
   useDualstackEndpoint: boolean;
   credentials: CredentialSpec;
@@ -314,27 +342,59 @@ function arnOf(v: Value | undefined, name: string, at: (string | number)[], diag
 /**
  * Reads the `aws` provider block (conformed to the schema: every attribute present, blocks as lists)
  * and the environment as hashicorp/aws 5.100 does. Refused arguments and invalid values are
- * diagnostics; no I/O and no API call happens here.
+ * diagnostics. The shared config and credentials files are read here (shared-config.ts), as the
+ * provider reads them when it is configured; no API call is made.
  */
 export function resolveProviderSettings(config: ObjectValue, env: NodeJS.ProcessEnv): { settings?: ResolvedSettings; diagnostics: Diagnostic[] } {
   const diags = refusals(config);
   const endpoint = eksEndpointOf(config, env);
-  const region = stringValue(arg(config, 'region')) ?? stringValue(env.AWS_REGION) ?? stringValue(env.AWS_DEFAULT_REGION) ?? (endpoint ? 'us-east-1' : undefined);
-  if (!region) diags.push({ severity: 'error', summary: 'No AWS region: set region in the aws provider block, or AWS_REGION' });
+
+  // The shared files are read whatever the credentials, as the provider reads them: the selected
+  // profile may give the region, and a broken profile fails the configuration (shared-config.ts).
+  const blockProfile = stringValue(arg(config, 'profile'));
+  const profileName = blockProfile ?? stringValue(env.AWS_PROFILE) ?? stringValue(env.AWS_DEFAULT_PROFILE) ?? 'default';
+  const home = env.HOME || os.homedir();
+  const listed = (name: 'shared_config_files' | 'shared_credentials_files') => strs(arg(config, name)).map((f) => expandPath(f, env));
+  const files = {
+    config: listed('shared_config_files').length ? listed('shared_config_files') : [stringValue(env.AWS_CONFIG_FILE) ?? path.join(home, '.aws', 'config')],
+    credentials: listed('shared_credentials_files').length ? listed('shared_credentials_files') : [stringValue(env.AWS_SHARED_CREDENTIALS_FILE) ?? path.join(home, '.aws', 'credentials')],
+  };
+  let sections: IniSections | undefined;
+  let profile: SharedProfile | undefined;
+  try {
+    sections = loadSharedConfig(files);
+    profile = readProfile(sections, profileName);
+  } catch (e) {
+    if (!(e instanceof SharedConfigError)) throw e;
+    // A profile named by the block or AWS_PROFILE must exist; `default` and AWS_DEFAULT_PROFILE need not.
+    const required = blockProfile !== undefined || stringValue(env.AWS_PROFILE) !== undefined;
+    if (!(e instanceof ProfileNotFoundError) || required) diags.push({ severity: 'error', summary: e.message, ...(blockProfile ? { attribute: ['profile'] } : {}) });
+  }
+
+  const region = stringValue(arg(config, 'region')) ?? stringValue(env.AWS_REGION) ?? stringValue(env.AWS_DEFAULT_REGION) ?? profile?.region ?? (endpoint ? 'us-east-1' : undefined);
+  if (!region) diags.push({ severity: 'error', summary: `No AWS region: set region in the aws provider block, AWS_REGION, or region in the profile ${profileName} of the shared config files` });
 
   const accessKey = stringValue(arg(config, 'access_key'));
   const secretKey = stringValue(arg(config, 'secret_key'));
   if ((accessKey === undefined) !== (secretKey === undefined)) {
     diags.push({ severity: 'error', summary: 'The aws provider block sets only one of access_key and secret_key: set both or neither' });
   }
-  const credentials: CredentialSpec = { assumeRoles: [] };
-  if (accessKey && secretKey) credentials.static = { accessKeyId: accessKey, secretAccessKey: secretKey, ...(stringValue(arg(config, 'token')) ? { sessionToken: stringValue(arg(config, 'token')) } : {}) };
-  const profile = stringValue(arg(config, 'profile'));
-  if (profile) credentials.profile = profile;
-  const credFile = strs(arg(config, 'shared_credentials_files'))[0];
-  if (credFile) credentials.credentialsFile = expandHome(credFile, env);
-  const confFile = strs(arg(config, 'shared_config_files'))[0];
-  if (confFile) credentials.configFile = expandHome(confFile, env);
+  const envKey = stringValue(env.AWS_ACCESS_KEY_ID) ?? stringValue(env.AWS_ACCESS_KEY);
+  const envSecret = stringValue(env.AWS_SECRET_ACCESS_KEY) ?? stringValue(env.AWS_SECRET_KEY);
+  if (blockProfile && envKey && envSecret) {
+    diags.push({
+      severity: 'warning',
+      summary: 'Configuration conflict detected: a profile was specified along with the environment variables "AWS_ACCESS_KEY_ID" and "AWS_SECRET_ACCESS_KEY". The profile is used instead of the environment variable credentials.',
+      attribute: ['profile'],
+    });
+  }
+  const rawMetadata = arg(config, 'skip_metadata_api_check');
+  const metadata = typeof rawMetadata === 'boolean' ? String(rawMetadata) : stringValue(rawMetadata);
+  const credentials: CredentialSpec = {
+    base: { kind: 'remote' },
+    assumeRoles: [],
+    metadataDisabled: metadata !== undefined ? metadata === 'true' : (env.AWS_EC2_METADATA_DISABLED ?? '').toLowerCase() === 'true',
+  };
 
   const roles = blocks(arg(config, 'assume_role'));
   roles.forEach((b, i) => {
@@ -366,12 +426,13 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
   });
 
   const web = firstBlock(arg(config, 'assume_role_with_web_identity'));
+  let webSpec: WebIdentitySpec | undefined;
   if (web) {
     const at = ['assume_role_with_web_identity', 0];
     const roleArn = arnOf(blockArg(web, 'role_arn'), 'assume_role_with_web_identity.role_arn', [...at, 'role_arn'], diags) ?? stringValue(env.AWS_ROLE_ARN);
     const token = stringValue(blockArg(web, 'web_identity_token'));
     const tokenFileRaw = stringValue(blockArg(web, 'web_identity_token_file'));
-    const tokenFile = tokenFileRaw ? expandHome(tokenFileRaw, env) : token ? undefined : stringValue(env.AWS_WEB_IDENTITY_TOKEN_FILE);
+    const tokenFile = tokenFileRaw ? expandPath(tokenFileRaw, env) : token ? undefined : stringValue(env.AWS_WEB_IDENTITY_TOKEN_FILE);
     if (!roleArn) diags.push({ severity: 'error', summary: '"assume_role_with_web_identity.role_arn" is not set (nor AWS_ROLE_ARN)', attribute: [...at, 'role_arn'] });
     if (token && tokenFileRaw) diags.push({ severity: 'error', summary: 'assume_role_with_web_identity: set only one of "web_identity_token" and "web_identity_token_file"', attribute: at });
     if (!token && !tokenFile) diags.push({ severity: 'error', summary: 'assume_role_with_web_identity: set one of "web_identity_token" and "web_identity_token_file" (or AWS_WEB_IDENTITY_TOKEN_FILE)', attribute: at });
@@ -385,12 +446,39 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
       if (policy) spec.policy = policy;
       const policyArns = strs(blockArg(web, 'policy_arns'));
       if (policyArns.length) spec.policyArns = policyArns;
-      credentials.webIdentity = spec;
+      webSpec = spec;
     }
+  }
+
+  const fromProfile = (p: SharedProfile | undefined): BaseCredentials => {
+    if (!p || !sections) return { kind: 'remote' };
+    const problem = profileProblem(p);
+    if (problem) diags.push({ severity: 'error', summary: problem, ...(blockProfile ? { attribute: ['profile'] } : {}) });
+    return { kind: 'profile', profile: p, sections };
+  };
+  if (accessKey && secretKey) {
+    const token = stringValue(arg(config, 'token'));
+    credentials.base = { kind: 'static', from: 'provider block', accessKeyId: accessKey, secretAccessKey: secretKey, ...(token ? { sessionToken: token } : {}) };
+  } else if (web) {
+    if (webSpec) credentials.base = { kind: 'webIdentity', spec: webSpec };
+  } else if (blockProfile) {
+    credentials.base = fromProfile(profile);
+  } else if (envKey && envSecret) {
+    credentials.base = { kind: 'static', from: 'environment', accessKeyId: envKey, secretAccessKey: envSecret, ...(stringValue(env.AWS_SESSION_TOKEN) ? { sessionToken: stringValue(env.AWS_SESSION_TOKEN) } : {}) };
+  } else if (stringValue(env.AWS_WEB_IDENTITY_TOKEN_FILE)) {
+    const roleArn = stringValue(env.AWS_ROLE_ARN);
+    if (!roleArn) diags.push({ severity: 'error', summary: 'AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not: role ARN is not set' });
+    else {
+      const sessionName = stringValue(env.AWS_ROLE_SESSION_NAME);
+      credentials.base = { kind: 'webIdentity', spec: { roleArn, tokenFile: stringValue(env.AWS_WEB_IDENTITY_TOKEN_FILE)!, ...(sessionName ? { sessionName } : {}) } };
+    }
+  } else {
+    credentials.base = fromProfile(profile);
   }
 
   const endpoints = firstBlock(arg(config, 'endpoints'));
   const stsEndpoint = stringValue(endpoints?.sts) ?? stringValue(env.AWS_ENDPOINT_URL_STS) ?? stringValue(env.AWS_ENDPOINT_URL);
+  const ssoEndpoint = stringValue(endpoints?.sso) ?? stringValue(env.AWS_ENDPOINT_URL_SSO) ?? stringValue(env.AWS_ENDPOINT_URL);
   const guard: AccountGuard = {
     allowed: strs(arg(config, 'allowed_account_ids')),
     forbidden: strs(arg(config, 'forbidden_account_ids')),
@@ -399,8 +487,6 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
   if (guard.allowed.length && guard.forbidden.length) {
     diags.push({ severity: 'error', summary: '"allowed_account_ids" and "forbidden_account_ids" conflict: set only one', attribute: ['allowed_account_ids'] });
   }
-  const rawMetadata = arg(config, 'skip_metadata_api_check');
-  const metadata = typeof rawMetadata === 'boolean' ? String(rawMetadata) : stringValue(rawMetadata);
   if (metadata !== undefined && metadata !== 'true' && metadata !== 'false') {
     diags.push({ severity: 'error', summary: `"skip_metadata_api_check" must be "true" or "false", got "${metadata}"`, attribute: ['skip_metadata_api_check'] });
   }
@@ -411,6 +497,7 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
       region,
       ...(endpoint ? { endpoint } : {}),
       sts: { region: stringValue(arg(config, 'sts_region')) ?? region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}) },
+      ...(ssoEndpoint ? { ssoEndpoint } : {}),
       useFipsEndpoint: bool(arg(config, 'use_fips_endpoint')),
       useDualstackEndpoint: bool(arg(config, 'use_dualstack_endpoint')),
       credentials,

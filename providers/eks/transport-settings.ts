@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Diagnostic, ObjectValue, Path } from '../../engine/protocol';
 import { stringValue } from '../../engine/util';
 import type { Tuning } from './client';
 import { legacyProxyWarning, parseProxyUrl, proxyConfig, redactProxy, type ProxyArguments } from './proxy';
+import { expandPath } from './settings';
 import { DEFAULT_LIMITS, type TransportSettings } from './transport';
 
 /**
@@ -15,6 +14,7 @@ import { DEFAULT_LIMITS, type TransportSettings } from './transport';
  * | --- | --- | --- |
  * | `http_proxy`, `https_proxy`, `no_proxy` | HTTP_PROXY, HTTPS_PROXY, NO_PROXY (or lower case) | proxy.ts (hashicorp/aws's precedence and matching) |
  * | `custom_ca_bundle` | AWS_CA_BUNDLE | the PEM file's certificates replace the default roots, as the Go SDK does |
+ * | `insecure` | - | no certificate verification at all (Go's InsecureSkipVerify), the CA bundle notwithstanding |
  * | `max_retries` | AWS_MAX_ATTEMPTS | attempts per call (the Go provider hands it to the SDK as max attempts); 0 = unset |
  * | `retry_mode` | AWS_RETRY_MODE | `standard` or `adaptive` |
  *
@@ -71,7 +71,7 @@ export function resolveTransportSettings(
   const bundle = fromBlock ? (bundleArg as string) : env.AWS_CA_BUNDLE || undefined;
   if (bundle) {
     const source = fromBlock ? 'The aws provider block\'s custom_ca_bundle' : 'AWS_CA_BUNDLE';
-    const file = bundle.startsWith('~/') ? path.join(os.homedir(), bundle.slice(2)) : bundle;
+    const file = fromBlock ? expandPath(bundle, env) : bundle;
     try {
       const pem = fs.readFileSync(file, 'utf8');
       if (!pem.includes('-----BEGIN CERTIFICATE-----')) error(`${source}: ${file} holds no PEM certificate`, fromBlock ? 'custom_ca_bundle' : undefined);
@@ -80,6 +80,13 @@ export function resolveTransportSettings(
       error(`${source}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, fromBlock ? 'custom_ca_bundle' : undefined);
     }
   }
+
+  // TLS verification off, as the provider's `InsecureSkipVerify` (it wins over a CA bundle there too).
+  const insecureArg = config.insecure;
+  if (insecureArg !== undefined && insecureArg !== null && typeof insecureArg !== 'boolean' && insecureArg !== 'true' && insecureArg !== 'false') {
+    error(`The aws provider block's insecure must be true or false, got ${JSON.stringify(insecureArg)}`, 'insecure');
+  }
+  const insecure = insecureArg === true || insecureArg === 'true';
 
   // Retries.
   let maxAttempts = tuning.maxAttempts;
@@ -109,6 +116,7 @@ export function resolveTransportSettings(
     transport: {
       proxy,
       ...(ca ? { ca } : {}),
+      ...(insecure ? { insecure } : {}),
       maxSockets: tuning.maxSockets ?? 50,
       requestTimeoutMs: tuning.requestTimeoutMs,
       connectTimeoutMs: DEFAULT_LIMITS.connectTimeoutMs,

@@ -16,7 +16,8 @@ import { compileProxyRules, type ProxyConfig, type ProxyRules } from './proxy';
  * - a deadline over the whole request (queueing, connect, headers and body), not only idle time;
  * - a response-size limit (the body is buffered: EKS answers are a few KB);
  * - proxies chosen per request by hashicorp/aws's rules (proxy.ts), loopback never proxied;
- * - `custom_ca_bundle` / AWS_CA_BUNDLE replacing the default trust store, as the Go SDK does;
+ * - `custom_ca_bundle` / AWS_CA_BUNDLE replacing the default trust store, as the Go SDK does, and
+ *   `insecure` turning verification off;
  * - error codes the SDK's retry strategy classifies (a reset or a timeout is transient, a
  *   malformed or oversized response is not).
  * undici is loaded on the first request, not at import (start-up).
@@ -27,6 +28,8 @@ export type TransportSettings = {
   proxy: ProxyConfig;
   /** PEM from `custom_ca_bundle` or AWS_CA_BUNDLE: when set, the only roots trusted (as the Go SDK does). */
   ca?: { source: string; pem: string };
+  /** `insecure = true`: no certificate verification on any TLS connection (origin or proxy). */
+  insecure?: boolean;
   /** Connections per origin (default 50; drift raises it to its --concurrency). */
   maxSockets: number;
   /** Deadline for a whole request: from sending to the last byte of the body. */
@@ -83,7 +86,8 @@ export function createTransport(settings: TransportSettings): Transport {
   let closed = false;
 
   /** One TLS context for the CA bundle: building it per connection would parse ~150 certificates each time. */
-  const tls = (): { secureContext?: SecureContext } => {
+  const tls = (): { secureContext?: SecureContext; rejectUnauthorized?: false } => {
+    if (settings.insecure) return { rejectUnauthorized: false };
     if (!settings.ca) return {};
     secureContext ??= (require('node:tls') as typeof import('node:tls')).createSecureContext({ ca: settings.ca.pem });
     return { secureContext };
