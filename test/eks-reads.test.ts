@@ -7,7 +7,7 @@ import { AssociateIdentityProviderConfigCommand, CreateClusterCommand, type EKSC
 import { startEmulator, type EmulatorOptions } from '../emulator';
 import { DEFAULT_TUNING, newClient, resolveSettings, type Tuning } from '../providers/eks/client';
 import * as eksModule from '@aws-sdk/client-eks';
-import { ERROR_SHAPES, openConnection, resolveEndpoint, sdkReads, TIMESTAMP_PATHS, type EksReads } from '../providers/eks/reads';
+import { ERROR_SHAPES, leanReads, openConnection, resolveEndpoint, sdkReads, TIMESTAMP_PATHS, type EksReads } from '../providers/eks/reads';
 import { fleetStack, sdkClient, seedFleet, type FleetSpec } from './fixtures/drift/fleet';
 import { writeStack } from './helpers/stacks';
 
@@ -147,10 +147,11 @@ test('lean reads return exactly what the SDK returns, for found and not-found ob
   t.like(errorShape(await lean.describeCluster('missing').catch((e: unknown) => e)), { name: 'ResourceNotFoundException', status: 404, fault: 'client' });
 });
 
-test('the SDK-derived context (credentials from the environment chain) reads the same as static keys', async (t) => {
+test('the SDK-derived context (credentials from the SDK client\'s own chain) reads the same as static keys', async (t) => {
   const { em, admin } = await setup(t);
   await seed(admin, 'alpha');
-  // The SDK's chain reads process.env itself (openConnection's env only names region and endpoint).
+  // Settings without credentials of their own (built by hand: a provider configuration always has
+  // them): the lean reads take the SDK client's, whose default chain reads process.env itself.
   const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
   process.env.AWS_ACCESS_KEY_ID = 'from-env';
   process.env.AWS_SECRET_ACCESS_KEY = 'secret';
@@ -161,10 +162,20 @@ test('the SDK-derived context (credentials from the environment chain) reads the
     }
   });
   // The region the seed used: the emulator keeps clusters per account and region, as AWS does.
-  const env = { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_EKS: em.url };
-  const { connection } = openConnection({}, env, TUNING);
-  t.teardown(() => connection!.close());
-  const viaChain = await settle(connection!.reads.describeIdentityProviderConfig('alpha', 'okta'));
+  const env = { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_EKS: em.url, AWS_ACCESS_KEY_ID: 'from-env', AWS_SECRET_ACCESS_KEY: 'secret', HOME: '/nonexistent/home' };
+  const { settings } = resolveSettings({}, env, TUNING);
+  const { credentials, ...byHand } = settings!.client;
+  t.like(credentials, { accessKeyId: 'from-env' }, 'the environment\'s keys, read by the settings');
+  const transport = settings!.transport();
+  t.teardown(() => transport.close());
+  let client: EKSClient | undefined;
+  const reads = leanReads(byHand, transport, () => (client ??= newClient(byHand, transport)));
+  t.teardown(() => {
+    reads.close();
+    client?.destroy();
+  });
+  const viaChain = await settle(reads.describeIdentityProviderConfig('alpha', 'okta'));
+  t.truthy(client, 'the context came from the SDK client');
   const { sdk } = both(t, em.url);
   t.deepEqual(viaChain, await settle(sdk.describeIdentityProviderConfig('alpha', 'okta')));
   t.like(viaChain, { ok: { identityProviderConfig: { oidc: { identityProviderConfigName: 'okta' } } } });

@@ -285,3 +285,45 @@ test('STS goes the same way: the account check and an assumed role reach a name 
   t.is(errors.length, 1);
   t.regex(errors[0]?.summary ?? '', /validating provider credentials: cannot assume IAM role arn:aws:iam::111111111111:role\/r/);
 });
+
+test('insecure = true turns certificate verification off on every path: lean reads, SDK reads and writes, STS, directly and through a proxy; without it the same calls are refused', async (t) => {
+  const em = await emulator(t);
+  const tlsPort = await tlsFront(t, em.port);
+  const px = await proxy(t);
+  const direct = { endpoints: [{ eks: `https://127.0.0.1:${tlsPort}` }], max_retries: 1 };
+  const proxied = { endpoints: [{ eks: `https://${NAME}:${tlsPort}` }], https_proxy: px.url, max_retries: 1 };
+  for (const [what, endpoint] of [['direct', direct], ['through the proxy', proxied]] as const) {
+    const refused = paths(connect(t, endpoint));
+    for (const call of [() => refused.lean.describeCluster('alpha'), () => refused.sdk.describeCluster('alpha'), () => refused.write(`r-${what.length}`)]) {
+      const err = (await t.throwsAsync(call())) as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+      t.regex(`${err.code} ${err.cause?.code} ${err.message}`, /SELF_SIGNED|self.signed/i, what);
+    }
+    // insecure wins over a CA bundle that does not hold the certificate, as Go's InsecureSkipVerify does.
+    for (const extra of [{}, { custom_ca_bundle: '/etc/ssl/certs/ca-certificates.crt' }]) {
+      if (extra.custom_ca_bundle && !fs.existsSync(extra.custom_ca_bundle)) continue;
+      const { lean, sdk, write } = paths(connect(t, { ...endpoint, ...extra, insecure: true }));
+      t.is((await lean.describeCluster('alpha')).cluster?.name, 'alpha', what);
+      t.is((await sdk.describeCluster('alpha')).cluster?.name, 'alpha', what);
+      await t.notThrowsAsync(write(`i-${what.length}-${Object.keys(extra).length}`), what);
+    }
+  }
+  t.true(px.seen.length > 0 && px.seen.every((s) => s === `CONNECT ${NAME}:${tlsPort}`), px.seen.join(', '));
+
+  // STS over https (the account check and an assumed role) is the same transport.
+  const ci = { accessKeyId: 'AKIACI00000000000001', secretAccessKey: 'ci-secret-key' };
+  em.setAccounts({ accounts: { '111111111111': { users: { ci }, roles: { r: { trust: { principals: ['arn:aws:iam::111111111111:user/ci'] } } } } } });
+  const sts = {
+    region: 'us-east-1', access_key: ci.accessKeyId, secret_key: ci.secretAccessKey, max_retries: 1,
+    endpoints: [{ eks: `https://127.0.0.1:${tlsPort}`, sts: `https://127.0.0.1:${tlsPort}` }],
+    assume_role: [{ role_arn: 'arn:aws:iam::111111111111:role/r' }], allowed_account_ids: ['111111111111'],
+  };
+  const strict = createEksProvider({ maxAttempts: 1 });
+  t.teardown(() => strict.close?.());
+  const no = await strict.configure({ config: sts, env: {} });
+  t.regex(no.diagnostics.map((d) => d.summary).join('\n'), /validating provider credentials: cannot assume IAM role arn:aws:iam::111111111111:role\/r: .*self.signed/i);
+  const lax = createEksProvider({ maxAttempts: 1 });
+  t.teardown(() => lax.close?.());
+  em.resetCalls();
+  t.deepEqual((await lax.configure({ config: { ...sts, insecure: true }, env: {} })).diagnostics.filter((d) => d.severity === 'error'), []);
+  t.deepEqual(em.callLog().map((c) => c.operation), ['AssumeRole', 'GetCallerIdentity']);
+});

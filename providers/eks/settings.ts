@@ -393,7 +393,8 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
   const credentials: CredentialSpec = {
     base: { kind: 'remote' },
     assumeRoles: [],
-    metadataDisabled: metadata !== undefined ? metadata === 'true' : (env.AWS_EC2_METADATA_DISABLED ?? '').toLowerCase() === 'true',
+    // The process environment too: skip_metadata_api_check of another configuration sets it there, as the provider does.
+    metadataDisabled: metadata !== undefined ? metadata === 'true' : (env.AWS_EC2_METADATA_DISABLED ?? process.env.AWS_EC2_METADATA_DISABLED ?? '').toLowerCase() === 'true',
   };
 
   const roles = blocks(arg(config, 'assume_role'));
