@@ -267,9 +267,8 @@ test('profiles from the shared config and credentials files of a temporary HOME,
   void dir;
 });
 
-test('SSO in the default chain: a profile with an SSO role and a cached token gets its credentials from the SSO portal', async (t) => {
-  const { em, home, stackDir } = await setup(t);
-  // A stand-in SSO portal (GetRoleCredentials): it hands out real sessions of `hop`, from the emulator's STS.
+/** A stand-in SSO portal (GetRoleCredentials): it hands out real sessions of `hop`, from the emulator's STS. */
+async function ssoPortal(t: ExecutionContext, em: EmulatorHandle): Promise<{ url: string; seen: string[] }> {
   const sts = new STSClient({ endpoint: em.url, region: 'us-east-1', credentials: CI });
   t.teardown(() => sts.destroy());
   const seen: string[] = [];
@@ -285,18 +284,100 @@ test('SSO in the default chain: a profile with an SSO role and a cached token ge
   });
   await new Promise<void>((r) => portal.listen(0, '127.0.0.1', r));
   t.teardown(() => portal.close());
-  const portalUrl = `http://127.0.0.1:${(portal.address() as AddressInfo).port}`;
-  const startUrl = 'https://acme.awsapps.com/start';
+  return { url: `http://127.0.0.1:${(portal.address() as AddressInfo).port}`, seen };
+}
+
+/** An SSO token in the cache, as `aws sso login` leaves it (keyed by the start URL, or by the sso-session's name). */
+function cacheSsoToken(home: string, key: string, startUrl: string): void {
   fs.mkdirSync(path.join(home, '.aws', 'sso', 'cache'), { recursive: true });
-  fs.writeFileSync(path.join(home, '.aws', 'config'), `[profile sso]\nsso_start_url = ${startUrl}\nsso_region = us-east-1\nsso_account_id = 111111111111\nsso_role_name = hop\n`);
-  const cacheName = crypto.createHash('sha1').update(startUrl).digest('hex');
+  const cacheName = crypto.createHash('sha1').update(key).digest('hex');
   fs.writeFileSync(path.join(home, '.aws', 'sso', 'cache', `${cacheName}.json`), JSON.stringify({ startUrl, region: 'us-east-1', accessToken: 'sso-access-token', expiresAt: new Date(Date.now() + 3_600_000).toISOString() }));
+}
+
+test('SSO in the default chain: a profile with an SSO role and a cached token gets its credentials from the SSO portal', async (t) => {
+  const { em, home, stackDir } = await setup(t);
+  const portal = await ssoPortal(t, em);
+  const startUrl = 'https://acme.awsapps.com/start';
+  fs.mkdirSync(path.join(home, '.aws'), { recursive: true });
+  fs.writeFileSync(path.join(home, '.aws', 'config'), `[profile sso]\nsso_start_url = ${startUrl}\nsso_region = us-east-1\nsso_account_id = 111111111111\nsso_role_name = hop\n`);
+  cacheSsoToken(home, startUrl, startUrl);
   writeStack(stackDir, [provider(em, { profile: 'sso', allowed_account_ids: ['111111111111'] })], { aws_eks_cluster: { a: cluster('a') } });
-  // The SDK's SSO client reads its endpoint from the environment (endpoints.sso is refused).
-  const r = await eksidp(stackDir, home, ['apply', '--auto-approve'], { AWS_ENDPOINT_URL_SSO: portalUrl });
+  // The SSO client reads its endpoint from the environment here (endpoints.sso: the next test).
+  const r = await eksidp(stackDir, home, ['apply', '--auto-approve'], { AWS_ENDPOINT_URL_SSO: portal.url });
   t.is(r.code, 0, r.stderr);
-  t.deepEqual([...new Set(seen)], ['/federation/credentials hop@111111111111 sso-access-token']);
+  t.deepEqual([...new Set(portal.seen)], ['/federation/credentials hop@111111111111 sso-access-token']);
   assertSignedByRole(t, em, '111111111111', 'hop', 'SSO profile');
+});
+
+test('several shared files: a later file\'s keys, role settings and region win; sso-session and endpoints.sso; SSO as a role\'s source profile; credential_process; nothing written to disk', async (t) => {
+  const { em, dir, home, stackDir } = await setup(t);
+  const portal = await ssoPortal(t, em);
+  const f = (name: string, text: string) => {
+    fs.writeFileSync(path.join(dir, name), text);
+    return path.join(dir, name);
+  };
+  // The first credentials file has a wrong secret for the CI key: a request signed with it gets 403.
+  const creds = [
+    f('creds-1', `[ci]\naws_access_key_id = ${CI.accessKeyId}\naws_secret_access_key = stale-secret\n`),
+    f('creds-2', `[ci]\naws_access_key_id = ${CI.accessKeyId}\naws_secret_access_key = ${CI.secretAccessKey}\n`),
+  ];
+  const script = f('creds-process.js', `process.stdout.write(JSON.stringify({ Version: 1, AccessKeyId: '${CI.accessKeyId}', SecretAccessKey: '${CI.secretAccessKey}' }))\n`);
+  const config = [
+    f('config-1', [
+      '[profile deploy]', 'role_arn = arn:aws:iam::222222222222:role/deployer', 'source_profile = ci', 'external_id = wrong', 'role_session_name = from-files', 'region = us-east-1',
+      '[profile sso]', 'sso_session = corp', 'sso_account_id = 111111111111', 'sso_role_name = hop', 'region = us-east-1',
+      '[profile via-sso]', 'role_arn = arn:aws:iam::222222222222:role/deployer', 'source_profile = sso', 'external_id = ext-123',
+      '[profile proc]', 'region = us-east-1', '',
+    ].join('\n')),
+    f('config-2', [
+      '[profile deploy]', 'external_id = ext-123', 'region = eu-west-1',
+      '[sso-session corp]', 'sso_region = us-east-1', 'sso_start_url = https://corp.awsapps.com/start',
+      '[profile proc]', `credential_process = ${process.execPath} ${script}`, '',
+    ].join('\n')),
+  ];
+  cacheSsoToken(home, 'corp', 'https://corp.awsapps.com/start');
+  const files = { shared_config_files: config, shared_credentials_files: creds };
+  const run = async (profile: string, extra: Record<string, unknown> = {}) => {
+    writeStack(stackDir, [{ endpoints: [{ eks: em.url, sts: em.url, sso: portal.url }], skip_metadata_api_check: true, profile, ...files, ...extra }], { aws_eks_cluster: { [profile.replace(/\W/g, '')]: cluster(`c-${profile}`) } });
+    em.resetCalls();
+    return eksidp(stackDir, home, ['apply', '--auto-approve']);
+  };
+  const clusters = () => (em.snapshot() as Snapshot).clusters.map((c) => `${c.name} ${c.accountId} ${c.region}`);
+
+  // The role: the second config file's external_id and region, the second credentials file's secret.
+  const deploy = await run('deploy');
+  t.is(deploy.code, 0, deploy.stderr);
+  t.like(stsCalls(em, 'AssumeRole')[0], { accessKeyId: CI.accessKeyId, verified: true, params: { ExternalId: 'ext-123', RoleSessionName: 'from-files' } });
+  assertSignedByRole(t, em, '222222222222', 'deployer', 'role from merged files');
+  t.true(clusters().includes('c-deploy 222222222222 eu-west-1'), clusters().join(', '));
+
+  // SSO with its sso-session in another file, the portal reached through endpoints.sso alone.
+  const sso = await run('sso');
+  t.is(sso.code, 0, sso.stderr);
+  assertSignedByRole(t, em, '111111111111', 'hop', 'SSO from merged files');
+  t.true(clusters().includes('c-sso 111111111111 us-east-1'));
+  // SSO as the source of a role (the SDK's own profile resolver would not find the session here).
+  const viaSso = await run('via-sso', { region: 'eu-west-2' });
+  t.is(viaSso.code, 0, viaSso.stderr);
+  // (The portal's own AssumeRole of hop, signed by the CI user, is in the log too.)
+  const deployer = stsCalls(em, 'AssumeRole').filter((c) => c.params?.RoleArn === 'arn:aws:iam::222222222222:role/deployer');
+  t.is(deployer.length, 1);
+  t.regex(deployer[0]?.principal ?? '', /^arn:aws:sts::111111111111:assumed-role\/hop\//, 'the role was assumed with the SSO session');
+  assertSignedByRole(t, em, '222222222222', 'deployer', 'role on top of SSO');
+  t.deepEqual([...new Set(portal.seen)], ['/federation/credentials hop@111111111111 sso-access-token'], 'every SSO call went to endpoints.sso, with the session\'s cached token');
+
+  // credential_process from the second config file.
+  const proc = await run('proc', { allowed_account_ids: ['111111111111'] });
+  t.is(proc.code, 0, proc.stderr);
+  t.true(eksCalls(em).length > 0 && eksCalls(em).every((c) => c.verified && c.accessKeyId === CI.accessKeyId));
+  t.true(clusters().includes('c-proc 111111111111 us-east-1'));
+
+  // The files in the other order: the stale secret wins and STS refuses it, before any EKS call.
+  const reversed = await run('deploy', { shared_credentials_files: [...creds].reverse() });
+  t.is(reversed.code, 1);
+  t.regex(reversed.stderr, /SignatureDoesNotMatch|signature/i);
+  t.deepEqual(eksCalls(em), []);
+  t.false(fs.existsSync('/nonexistent'), 'the in-memory files were never written');
 });
 
 test('credentials that expire are fetched again before they do, on the SDK path and the lean reads, through a long wait', async (t) => {
