@@ -111,6 +111,7 @@ const CASES: Case[] = [
     ok: true,
     reads: ['eu-west-1 222222222222 200'],
   },
+  { name: 'no region anywhere, a custom EKS endpoint', env: NONE, files: () => ({}), provider: (x) => ({ access_key: x.key.accessKeyId, secret_key: x.key.secretAccessKey, shared_config_files: [`${x.home}/none`] }), ok: false, reads: [] },
   { name: 'AWS_PROFILE names a missing profile, keys and region in the environment', env: MISSING_PROFILE, files: () => ({}), provider: () => ({ region: 'eu-west-2' }), ok: false, reads: [] },
   { name: 'insecure = true over https with an untrusted certificate', env: OVER_TLS, files: () => ({}), provider: (x) => ({ ...keysIn(x), insecure: true }), ok: true, reads: [HERE] },
   { name: 'the same without insecure', env: OVER_TLS, files: () => ({}), provider: keysIn, ok: false, reads: [] },

@@ -47,6 +47,11 @@ test('region, endpoints and STS: the block, then the environment, as the provide
   t.like(b, { region: 'ap-south-1', endpoint: 'http://all', sts: { region: 'ap-south-1', endpoint: 'http://sts' } });
   t.is(resolve({}, { AWS_REGION: 'us-west-2', AWS_DEFAULT_REGION: 'x' }).settings?.region, 'us-west-2');
   t.regex(resolve({}).diagnostics[0]?.summary ?? '', /No AWS region/);
+  // A custom endpoint gives no region either: the provider says "invalid AWS Region: " (test/provider-profiles-terraform.test.ts).
+  const custom = resolve({ endpoints: [{ eks: 'http://e' }] });
+  t.is(custom.settings, undefined);
+  t.regex(custom.diagnostics[0]?.summary ?? '', /No AWS region/);
+  t.regex(resolve({}, { AWS_ENDPOINT_URL_EKS: 'http://e' }).diagnostics[0]?.summary ?? '', /No AWS region/);
 });
 
 test('credentials: static keys win, with every assume_role field read; web identity from the block and the variables GitHub Actions sets', (t) => {

@@ -135,7 +135,7 @@ test('the region: the block, AWS_REGION, AWS_DEFAULT_REGION, then the selected p
   t.is(region({ profile: 'a', shared_config_files: ['~/.aws/config', '$HOME/extra-config'] }), 'ca-central-1', 'several config files: the later wins');
   t.is(region({ profile: 'b', shared_credentials_files: ['${HOME}/extra-creds'] }), 'sa-east-1', 'a region in a credentials file wins over the config file');
   t.is(region({}, { AWS_CONFIG_FILE: path.join(home, 'extra-config'), AWS_PROFILE: 'a' }), 'ca-central-1', 'AWS_CONFIG_FILE replaces ~/.aws/config');
-  t.regex(region({}, { AWS_CONFIG_FILE: path.join(home, 'none') }), /No AWS region: set region in the aws provider block, AWS_REGION, or region in the profile default/);
+  t.regex(region({}, { AWS_CONFIG_FILE: path.join(home, 'none') }), /No AWS region: set region in the aws provider block, AWS_REGION or AWS_DEFAULT_REGION, or region in the profile default/);
   t.regex(region({}, { AWS_PROFILE: 'missing' }), /failed to get shared config profile, missing/, 'AWS_PROFILE must name a profile');
   t.regex(region({}, { AWS_DEFAULT_PROFILE: 'missing' }), /No AWS region/, 'AWS_DEFAULT_PROFILE need not');
 });

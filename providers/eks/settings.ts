@@ -42,7 +42,7 @@ export const PROVIDER_ARGUMENTS = {
     status: 'implemented',
     note: 'Credentials files, merged the same way and then over the config files (a credentials file wins). Else `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`. Nothing is written to disk: `credential_process` and `sso_session` reach the SDK\'s providers as in-memory files.',
   },
-  region: { status: 'implemented', note: 'Then `AWS_REGION`, `AWS_DEFAULT_REGION`, then the selected profile\'s `region` in the shared files (as the provider reads it); `us-east-1` when only a custom `endpoints.eks` is given.' },
+  region: { status: 'implemented', note: 'Then `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the selected profile\'s `region` in the shared files, as the provider reads them (test/provider-profiles-terraform.test.ts). No region anywhere is an error before any call, a custom endpoint notwithstanding, as in the provider.' },
   sts_region: { status: 'implemented', note: 'Region of the STS calls (account check, assumed roles); defaults to `region`.' },
   assume_role: { status: 'implemented', note: 'Assumed on top of the base credentials; several blocks are a chain, each role assumed with the previous one\'s credentials. Credentials are refreshed before they expire.' },
   'assume_role.role_arn': { status: 'implemented', note: 'Required in every block.' },
@@ -57,7 +57,7 @@ export const PROVIDER_ARGUMENTS = {
   assume_role_with_web_identity: {
     status: 'implemented',
     note: 'AssumeRoleWithWebIdentity instead of the base credentials (then `assume_role` on top). Without the block, `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE` (+ `AWS_ROLE_SESSION_NAME`) work through the default chain, as GitHub Actions\' OIDC sets them.',
-    refuse: moreThanOne('block', 'the provider takes one'),
+    refuse: moreThanOne('block', 'the provider reads the first block and silently ignores the others'),
   },
   'assume_role_with_web_identity.role_arn': { status: 'implemented', note: 'Or `AWS_ROLE_ARN`.' },
   'assume_role_with_web_identity.session_name': { status: 'implemented', note: 'Or `AWS_ROLE_SESSION_NAME`; default `eksidp-<time>`.' },
@@ -83,7 +83,7 @@ export const PROVIDER_ARGUMENTS = {
     status: 'implemented',
     note: '`true` keeps the default chain away from the instance metadata service (`AWS_EC2_METADATA_DISABLED=true` for the process, as the provider sets it); `false` sets it to `false`.',
   },
-  skip_region_validation: { status: 'no effect', note: 'eksidp does not check region names against a list; an unknown region fails at its first call.' },
+  skip_region_validation: { status: 'no effect', note: 'eksidp does not check region names against a list (the provider does unless this is true); an unknown region fails at its first call. With no region at all eksidp refuses whatever this says (the provider, with it true, calls with an empty region).' },
   use_fips_endpoint: { status: 'implemented', note: 'FIPS endpoints for EKS and STS (ignored where a custom endpoint is given, as in the SDK).' },
   use_dualstack_endpoint: { status: 'implemented', note: 'Dual-stack endpoints for EKS and STS (ignored where a custom endpoint is given).' },
   default_tags: { status: 'implemented', note: '`tags_all` as the provider computes it, in plan, apply, state and drift; also `TF_AWS_DEFAULT_TAGS_<key>` (the block wins).' },
@@ -91,7 +91,7 @@ export const PROVIDER_ARGUMENTS = {
   ignore_tags: { status: 'implemented', note: 'Keys removed from `tags` and `tags_all` on read and from plans; also `TF_AWS_IGNORE_TAGS_KEYS` / `TF_AWS_IGNORE_TAGS_KEY_PREFIXES` (added to the block\'s).' },
   'ignore_tags.keys': { status: 'implemented', note: 'See `ignore_tags`.' },
   'ignore_tags.key_prefixes': { status: 'implemented', note: 'See `ignore_tags`.' },
-  endpoints: { status: 'implemented', note: 'Custom endpoints of the services eksidp calls; the others have no effect.', refuse: moreThanOne('block', 'give every endpoint in one block') },
+  endpoints: { status: 'implemented', note: 'Custom endpoints of the services eksidp calls; the others have no effect.', refuse: moreThanOne('block', 'the provider takes each service\'s first non-empty value in the order of its set of blocks (a hash of their contents, with a warning that more than one block will be an error); give every endpoint in one block') },
   'endpoints.eks': { status: 'implemented', note: 'Then `AWS_ENDPOINT_URL_EKS`, `AWS_ENDPOINT_URL`.' },
   'endpoints.sts': { status: 'implemented', note: 'Then `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`: the account check and every assumed role.' },
   'endpoints.sso': { status: 'implemented', note: 'Then `AWS_ENDPOINT_URL_SSO`, `AWS_ENDPOINT_URL`: the SSO portal call (GetRoleCredentials) of an SSO profile. The SSO OIDC token refresh keeps its default endpoint, as in the provider.' },
@@ -108,7 +108,7 @@ export const PROVIDER_ARGUMENTS = {
   insecure: { status: 'implemented', note: '`true` turns TLS certificate verification off on every request: EKS on both paths, STS, SSO (as the provider\'s `InsecureSkipVerify`, over `custom_ca_bundle` too).' },
   ec2_metadata_service_endpoint: {
     status: 'refused',
-    note: 'The AWS SDK for JavaScript\'s instance metadata provider reads its endpoint only from the process environment and the default config file (`getInstanceMetadataEndpoint` takes no argument), so it cannot be set per provider configuration. Set `AWS_EC2_METADATA_SERVICE_ENDPOINT` in the environment instead.',
+    note: 'The AWS SDK for JavaScript\'s instance metadata provider reads its endpoint only from the process environment and the default config file (`getInstanceMetadataEndpoint` in @smithy/credential-provider-imds takes no argument), so it cannot be set per provider configuration; eksidp does not implement instance metadata calls of its own. Set `AWS_EC2_METADATA_SERVICE_ENDPOINT` in the environment instead.',
   },
   ec2_metadata_service_endpoint_mode: {
     status: 'refused',
@@ -116,7 +116,7 @@ export const PROVIDER_ARGUMENTS = {
   },
   token_bucket_rate_limiter_capacity: {
     status: 'refused',
-    note: 'The AWS SDK for JavaScript\'s retry quota is a fixed 500-token bucket (`INITIAL_RETRY_TOKENS` in @smithy/core/retry, also the cap its refunds stop at); it takes no capacity.',
+    note: 'The retry strategies eksidp uses on both request paths (@smithy/core/retry\'s `StandardRetryStrategy` and `AdaptiveRetryStrategy`) keep a fixed 500-token retry quota (`INITIAL_RETRY_TOKENS`, also the cap its refunds stop at) and take no capacity; only the deprecated v1 strategy takes a quota, and the lean read path cannot use it.',
   },
   s3_use_path_style: { status: 'no effect', note: 'S3 only.' },
   s3_us_east_1_regional_endpoint: { status: 'no effect', note: 'S3 only.' },
@@ -144,7 +144,8 @@ export function argumentsTable(schema: BlockSchema): string {
     const rule = ruleFor(name);
     const label = key === 'endpoints.*' ? `\`endpoints.*\` (the other ${otherEndpoints(schema)})` : `\`${key}\``;
     const status = rule ? `${rule.status}${rule.refuse ? `; refused with ${rule.refuse.when}` : ''}` : 'MISSING';
-    rows.push(`| ${label} | ${status} | ${rule?.note ?? ''} |`);
+    const why = rule?.refuse ? ` Refused with ${rule.refuse.when}: ${rule.refuse.why}.` : '';
+    rows.push(`| ${label} | ${status} | ${rule?.note ?? ''}${why} |`);
   };
   for (const name of schemaArguments(schema)) add(name);
   return rows.join('\n') + '\n';
@@ -371,8 +372,10 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
     if (!(e instanceof ProfileNotFoundError) || required) diags.push({ severity: 'error', summary: e.message, ...(blockProfile ? { attribute: ['profile'] } : {}) });
   }
 
-  const region = stringValue(arg(config, 'region')) ?? stringValue(env.AWS_REGION) ?? stringValue(env.AWS_DEFAULT_REGION) ?? profile?.region ?? (endpoint ? 'us-east-1' : undefined);
-  if (!region) diags.push({ severity: 'error', summary: `No AWS region: set region in the aws provider block, AWS_REGION, or region in the profile ${profileName} of the shared config files` });
+  // No default, a custom endpoint notwithstanding: the provider refuses an empty region ("invalid AWS
+  // Region: ") before any call (test/provider-profiles-terraform.test.ts).
+  const region = stringValue(arg(config, 'region')) ?? stringValue(env.AWS_REGION) ?? stringValue(env.AWS_DEFAULT_REGION) ?? profile?.region;
+  if (!region) diags.push({ severity: 'error', summary: `No AWS region: set region in the aws provider block, AWS_REGION or AWS_DEFAULT_REGION, or region in the profile ${profileName} of the shared config files` });
 
   const accessKey = stringValue(arg(config, 'access_key'));
   const secretKey = stringValue(arg(config, 'secret_key'));
