@@ -55,8 +55,8 @@ test('region, endpoints and STS: the block, then the environment, as the provide
 });
 
 test('credentials: static keys win, with every assume_role field read; web identity from the block and the variables GitHub Actions sets', (t) => {
-  // No shared files here: HOME points nowhere.
-  const env = { HOME: '/nonexistent/home' };
+  // No shared files here: HOME points nowhere. The metadata switch is pinned, not taken from the test runner's environment.
+  const env = { HOME: '/nonexistent/home', AWS_EC2_METADATA_DISABLED: 'true' };
   const s = resolve({
     region: 'us-east-1', access_key: 'AK', secret_key: 'SK', token: 'T', profile: 'p',
     assume_role: [
@@ -74,7 +74,7 @@ test('credentials: static keys win, with every assume_role field read; web ident
   }, { ...env, AWS_ACCESS_KEY_ID: 'env', AWS_SECRET_ACCESS_KEY: 'env' }).settings!;
   t.deepEqual(ok.credentials, {
     base: { kind: 'static', from: 'provider block', accessKeyId: 'AK', secretAccessKey: 'SK', sessionToken: 'T' },
-    metadataDisabled: false,
+    metadataDisabled: true,
     assumeRoles: [
       { roleArn: 'arn:aws:iam::111111111111:role/a', sessionName: 's1', externalId: 'ext', durationSeconds: 5400, policy: '{"Version":"2012-10-17"}', policyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'], tags: { team: 'x' }, transitiveTagKeys: ['team'], sourceIdentity: 'me' },
       { roleArn: 'arn:aws:iam::222222222222:role/b' },
@@ -95,6 +95,8 @@ test('credentials: static keys win, with every assume_role field read; web ident
   // Nothing at all: container credentials or the instance metadata service (here disabled).
   t.deepEqual(resolve({ region: 'us-east-1', skip_metadata_api_check: true }, env).settings?.credentials.base, { kind: 'remote' });
   t.true(resolve({ region: 'us-east-1' }, { ...env, AWS_EC2_METADATA_DISABLED: 'TRUE' }).settings!.credentials.metadataDisabled);
+  t.false(resolve({ region: 'us-east-1' }, { ...env, AWS_EC2_METADATA_DISABLED: 'false' }).settings!.credentials.metadataDisabled);
+  t.false(resolve({ region: 'us-east-1', skip_metadata_api_check: 'false' }, env).settings!.credentials.metadataDisabled, 'the block wins over the variable');
   // One empty assume_role block is allowed, as in the provider.
   t.deepEqual(resolve({ region: 'us-east-1', assume_role: [{ role_arn: '' }] }, env).settings?.credentials.assumeRoles, []);
 });
