@@ -32,7 +32,7 @@ const regionMessage = (region: string, accountId: string, regions: string[]) => 
 
 const fmt = (ms: number) => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '');
 
-export function authenticate(req: SignedRequest, service: 'eks' | 'sts' | 'iam', s: AuthSettings, now: number): Authenticated | AuthFailure {
+export function authenticate(req: SignedRequest, service: 'eks' | 'sts' | 'iam' | 's3', s: AuthSettings, now: number): Authenticated | AuthFailure {
   const header = headerValue(req.rawHeaders, 'authorization');
   if (header === undefined) {
     // Query-string (presigned) auth is not verified here: refused rather than taken as unsigned.

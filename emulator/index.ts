@@ -1,6 +1,8 @@
 import type { CallRecord } from './calls';
 import { serve } from './server';
 import type { UpdateRecord } from './store';
+import type { S3Handle } from './s3';
+export type { S3Handle, S3Faults } from './s3';
 
 /**
  * The embedded EKS emulator: the EKS REST-JSON API (the parts identity provider management and
@@ -48,6 +50,13 @@ export type EmulatorOptions = {
   allowHosts?: string[];
   /** Concurrent connections served; more are closed at once (default 256). */
   maxConnections?: number;
+  /**
+   * Also serve the S3 subset a Terraform state needs (emulator/s3.ts) on this port (0 = OS picks),
+   * a listener of its own: path-style bucket URLs would collide with EKS routes.
+   */
+  s3Port?: number;
+  /** Buckets that exist from the start (S3 listener only). */
+  s3Buckets?: string[];
   /** Where warnings go (default: stderr). */
   log?: (line: string) => void;
 };
@@ -59,6 +68,8 @@ export type FaultSettings = Pick<
 
 export type EmulatorHandle = {
   url: string;
+  /** The S3 listener, when `s3Port` was given. */
+  s3?: S3Handle;
   port: number;
   close(): Promise<void>;
   setFaults(f: Partial<FaultSettings>): void;

@@ -9,6 +9,7 @@ import { bodyTypeProblem, isLoopbackAddress, refuseAtDoor, type Doors } from './
 import { EksError, type ErrorType, notFound } from './errors';
 import { Eks, type OpInput } from './operations';
 import { seededRandom } from './rng';
+import { type S3Handle, startS3 } from './s3';
 import { Store, type UpdateRecord } from './store';
 import { errorXml, IAM_ACTIONS, IAM_NS, IAM_VERSION, recordedParams, runIam, runSts, STS_ACTIONS, STS_NS, StsError } from './sts';
 import { isObj, NAME_MAX, NAME_PATTERN, type Obj } from './validate';
@@ -376,18 +377,29 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  let s3: S3Handle | undefined;
+  if (opts.s3Port !== undefined) {
+    try {
+      s3 = await startS3({ host, port: opts.s3Port, auth, doors, maxBodyBytes: Math.max(maxBody, 64 * 1024 * 1024), log });
+      for (const b of opts.s3Buckets ?? []) s3.createBucket(b);
+    } catch (e) {
+      server.close();
+      throw e;
+    }
+  }
 
   return {
     url: `http://${urlHost}:${port}`,
     port,
-    close: () => new Promise<void>((resolve, reject) => {
+    ...(s3 ? { s3 } : {}),
+    close: async () => { await Promise.all([s3?.close(), new Promise<void>((resolve, reject) => {
       stopping = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       server.close((e) => (e ? reject(e) : resolve()));
       // Idle keep-alive and in-flight connections alike: close() alone waits for them.
       server.closeAllConnections();
-    }),
+    })]); },
     setFaults,
     setAccounts: (config: unknown) => dir.setConfig(parseAccounts(config, 'accounts')),
     snapshot: () => { advance(); return store.snapshot(); },

@@ -83,7 +83,9 @@ function uriEncode(s: string): string {
  * encoded) path once more; the JS signer first drops empty and dot segments, Go's does not, so both
  * are tried when they differ.
  */
-function canonicalPaths(rawPath: string): string[] {
+function canonicalPaths(rawPath: string, service: string): string[] {
+  // S3 signs the path as sent: no normalisation, no second encoding.
+  if (service === 's3') return [rawPath === '' ? '/' : rawPath];
   const segs: string[] = [];
   for (const s of rawPath.split('/')) {
     if (s === '' || s === '.') continue;
@@ -155,11 +157,12 @@ export function verify(req: SignedRequest, a: Authorization, secret: string, amz
   const rawPath = q < 0 ? req.url : req.url.slice(0, q);
   const query = canonicalQuery(q < 0 ? '' : req.url.slice(q + 1));
   const declared = headerValue(req.rawHeaders, 'x-amz-content-sha256');
-  const payload = declared === 'UNSIGNED-PAYLOAD' ? declared : sha256(req.body);
+  // S3 also takes streaming (aws-chunked) uploads, whose declared hash names the scheme.
+  const payload = declared === 'UNSIGNED-PAYLOAD' || (a.service === 's3' && declared?.startsWith('STREAMING-')) ? declared! : sha256(req.body);
   const scope = `${a.day}/${a.region}/${a.service}/aws4_request`;
   const key = signingKey(secret, a);
   const want = Buffer.from(a.signature, 'hex');
-  for (const path of canonicalPaths(rawPath)) {
+  for (const path of canonicalPaths(rawPath, a.service)) {
     const canonical = `${req.method}\n${path}\n${query}\n${headers}\n${a.signedHeaders.join(';')}\n${payload}`;
     const toSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256(canonical)}`;
     const got = createHmac('sha256', key).update(toSign).digest();

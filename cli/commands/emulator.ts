@@ -9,6 +9,8 @@ const spec: CommandSpec = {
   flags: {
     host: { type: 'string', valueName: 'ADDR', description: 'Address to listen on (loopback unless named explicitly; another address is warned about)', default: '127.0.0.1' },
     port: { type: 'string', valueName: 'N', description: 'Port; 0 picks a free one', default: '4599' },
+    's3-port': { type: 'string', valueName: 'N', description: 'Also serve the S3 subset a Terraform state needs (buckets, objects, conditional PutObject) on this port; 0 picks a free one' },
+    's3-bucket': { type: 'string', multiple: true, valueName: 'NAME', description: 'Create this bucket at start (repeatable; with --s3-port)' },
     data: { type: 'string', valueName: 'DIR', description: 'Persist state in DIR (atomic writes); a restart continues where it stopped' },
     accounts: { type: 'string', valueName: 'FILE', description: 'Accounts, access keys and assumable roles (JSON, schema in emulator/README.md); their keys are SigV4-verified' },
     'verify-signatures': { type: 'boolean', negatable: true, description: 'Check SigV4, session tokens and expiry for listed keys (default; --no-verify-signatures turns every check off)', default: true },
@@ -39,6 +41,8 @@ export const command: Command = {
       host: stringFlag(v, 'host'),
       port: numberFlag(spec, v, 'port', { min: 0, max: 65535, integer: true }),
       dataDir: stringFlag(v, 'data'),
+      s3Port: numberFlag(spec, v, 's3-port', { min: 0, max: 65535, integer: true }),
+      s3Buckets: (v['s3-bucket'] as string[] | undefined) ?? [],
       latencyMs: ms('latency-ms'),
       throttleRate: rate('throttle-rate'),
       errorRate: rate('error-rate'),
@@ -66,8 +70,10 @@ export const command: Command = {
         throw e;
       }
     }
+    if (opts.s3Buckets.length > 0 && opts.s3Port === undefined) throw new UsageError('eksidp emulator: --s3-bucket needs --s3-port');
     const em = await startEmulator(opts);
     io.stdout.write(`EKS emulator listening on ${em.url}\n`);
+    if (em.s3) io.stdout.write(`S3 (state subset) listening on ${em.s3.url}\n`);
     if (opts.dataDir) io.stderr.write(`State persisted in ${opts.dataDir}\n`);
     if (accountsFile) io.stderr.write(`Accounts from ${accountsFile}${opts.verifySignatures ? ': their keys are SigV4-verified' : ' (signatures NOT verified: --no-verify-signatures)'}\n`);
     io.stderr.write('STS on the same port (POST /). Admin API under /_emulator/ (state, updates, calls, faults, accounts, out-of-band, health). Stop with Ctrl-C.\n');
