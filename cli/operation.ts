@@ -2,7 +2,7 @@ import type { Parsed } from './args';
 import type { Io } from './command';
 import { EXIT } from './command';
 import { refreshProgress } from './progress';
-import { colorsFor, confirm, loadConfig, locate, openSession, parallelismOf, targetsOf, variableInputs, type Session } from './support';
+import { colorsFor, confirm, loadConfig, locate, openSession, parallelismOf, targetsOf, variableInputs, type Session, lockOptionsOf } from './support';
 import { applyView } from './views/apply';
 import { planText } from './views/plan';
 import { apply } from '../engine/apply';
@@ -53,7 +53,7 @@ export async function planAndApply(io: Io, parsed: Parsed, mode: OperationMode):
   const m = MODES[mode];
   const parallelism = parallelismOf(mode, values);
   const loc = locate(values, io);
-  const session = await openSession(loadConfig(loc, variableInputs(parsed, io, loc)), io, mode);
+  const session = await openSession(loadConfig(loc, variableInputs(parsed, io, loc)), io, mode, lockOptionsOf(values));
   try {
     const progress = refreshProgress(io);
     const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, {
@@ -88,7 +88,7 @@ export async function applyPlan(session: Session, p: Plan, io: Io, values: Parse
   if (result.diagnostics.some((d) => d.severity === 'error')) {
     io.stderr.write('\n' + renderDiagnostics(result.diagnostics, c));
     if (result.skipped.length) io.stderr.write(`Skipped because a dependency failed: ${escapeControls(result.skipped.join(', '))}\n`);
-    io.stderr.write(`${verb} failed. Resources: ${result.added} added, ${result.changed} changed, ${result.destroyed} destroyed. State saved to ${session.config.statePath}.\n`);
+    io.stderr.write(`${verb} failed. Resources: ${result.added} added, ${result.changed} changed, ${result.destroyed} destroyed. State saved to ${session.state.file}.\n`);
     return EXIT.ERROR;
   }
   io.stdout.write(`\n${out.green(out.bold(`${verb} complete!`))} Resources: ${mode === 'destroy' ? `${result.destroyed} destroyed` : `${result.added} added, ${result.changed} changed, ${result.destroyed} destroyed`}.\n`);

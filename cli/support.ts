@@ -5,11 +5,15 @@ import type { Io } from './command';
 import { EXIT } from './command';
 import { providerFactory } from '../providers/registry';
 import { parseConfig, type StackConfig } from '../engine/config';
-import { acquireLock, type StateLock } from '../engine/lock';
+import { openBackend, workspaceOf } from '../backends';
+import { writeFileAtomic } from '../lib/files';
+import { parseDuration } from '../lib/duration';
+import { lockWithTimeout, type Backend, type LockHandle, type StateStorage } from '../engine/statemgr';
+import path from 'node:path';
 import { colorEnabled, colors, type Colors } from '../lib/color';
 import { renderDiagnostics } from '../engine/render';
 import { readTerraformJson, resolveStack, StackInputError, type StackLocation } from '../engine/stack-files';
-import { StateManager } from '../engine/state';
+import { StateManager, stateText } from '../engine/state';
 import { EngineError } from '../engine/util';
 import { closeWorkspace, openWorkspace, type Workspace } from '../engine/workspace';
 import type { VariableArg, VariableInputs } from '../engine/variables';
@@ -68,18 +72,86 @@ export function loadConfig(loc: StackLocation, inputs?: VariableInputs): StackCo
   }
 }
 
-export type Session = { config: StackConfig; state: StateManager; ws: Workspace; lock?: StateLock; close(): Promise<void> };
+/** --lock and --lock-timeout, as Terraform's -lock and -lock-timeout, on every command that writes or plans. */
+export const LOCK_FLAGS: Record<string, FlagSpec> = {
+  lock: { type: 'string', valueName: 'true|false', description: 'Take the state lock (default true); --lock=false skips it, which is dangerous when others may write the state.' },
+  'lock-timeout': { type: 'string', valueName: 'DURATION', description: 'How long to wait for a state lock held by another run (Terraform\'s syntax: 0s, 30s, 5m; default 0s).' },
+};
 
-/** Locks (when asked), reads state, instantiates and validates providers. Call close() in finally. */
-export async function openSession(config: StackConfig, io: Io, lockOperation?: string): Promise<Session> {
-  const lock = lockOperation ? acquireLock(config.statePath, lockOperation) : undefined;
+export type LockOptions = { lock: boolean; timeoutMs: number };
+
+export function lockOptionsOf(values: Parsed['values']): LockOptions {
+  const lock = stringFlag(values, 'lock');
+  if (lock !== undefined && lock !== 'true' && lock !== 'false') throw new UsageError(`--lock must be true or false, got ${JSON.stringify(lock)}`);
+  const timeout = stringFlag(values, 'lock-timeout');
+  const timeoutMs = timeout === undefined ? 0 : parseDuration(timeout);
+  if (timeoutMs === undefined) throw new UsageError(`--lock-timeout must be a duration such as 0s, 30s or 5m, got ${JSON.stringify(timeout)}`);
+  return { lock: lock !== 'false', timeoutMs };
+}
+
+/** The backend and the workspace's storage (TF_WORKSPACE): refused backend settings fail here, before any call. */
+export function openStorage(config: StackConfig, io: Io): { backend: Backend; storage: StateStorage } {
+  const backend = openBackend(config, io.env);
   try {
-    const state = StateManager.load(config.statePath);
-    const ws = await openWorkspace(config, providerFactory, { env: io.env, state: state.state });
-    return { config, state, ws, lock, close: async () => { try { await closeWorkspace(ws); } finally { lock?.release(); } } };
+    return { backend, storage: backend.storage(workspaceOf(io.env)) };
   } catch (e) {
-    lock?.release();
+    void backend.close();
     throw e;
+  }
+}
+
+export type Session = { config: StackConfig; state: StateManager; ws: Workspace; lock?: LockHandle; close(): Promise<void> };
+
+/**
+ * Locks (when asked), reads state, instantiates and validates providers. Call close() in finally: it
+ * stores what the storage does not have yet (into errored.tfstate in the current folder when a remote
+ * write fails, as Terraform does), and only then releases the lock.
+ */
+export async function openSession(config: StackConfig, io: Io, lockOperation?: string, lockOpts: LockOptions = { lock: true, timeoutMs: 0 }): Promise<Session> {
+  const { backend, storage } = openStorage(config, io);
+  let lock: LockHandle | undefined;
+  try {
+    if (lockOperation && lockOpts.lock) {
+      lock = await lockWithTimeout(storage, lockOperation, lockOpts.timeoutMs, {
+        signal: io.signal,
+        onWait: () => io.stderr.write(`Acquiring state lock. This may take a few moments...\n`),
+      });
+    }
+    const state = await StateManager.open(storage);
+    const ws = await openWorkspace(config, providerFactory, { env: io.env, state: state.state });
+    const close = async () => {
+      try {
+        await closeWorkspace(ws);
+      } finally {
+        try {
+          if (state.unsaved()) await keepState(state, io);
+        } finally {
+          try { await lock?.unlock(); } finally { await backend.close(); }
+        }
+      }
+    };
+    return { config, state, ws, ...(lock ? { lock } : {}), close };
+  } catch (e) {
+    try { await lock?.unlock(); } finally { await backend.close(); }
+    throw e;
+  }
+}
+
+/**
+ * The last try at storing a run's changes. When a remote storage refuses them, they are written to
+ * errored.tfstate in the current folder (Terraform's name and place) with the command that pushes
+ * them; a local state that cannot be written is an error as before.
+ */
+async function keepState(state: StateManager, io: Io): Promise<void> {
+  try {
+    await state.persist();
+    return;
+  } catch (e) {
+    if (state.storage.local) throw e;
+    const file = path.join(io.cwd, 'errored.tfstate');
+    await writeFileAtomic(file, stateText(state.state), { mode: 0o600 });
+    throw new EngineError(`Failed to save state to ${state.file}: ${(e as Error).message}. The state was written to ${file} instead, so nothing is lost. ` +
+      'Once the backend works again, push it with: eksidp state push errored.tfstate (until then do not apply again: the resources recorded only in errored.tfstate would be unknown to it)');
   }
 }
 

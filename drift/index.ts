@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { parseConfig } from '../engine/config';
+import { parseConfig, type StackConfig } from '../engine/config';
 import type { VariableInputs } from '../engine/variables';
 import type { LiveResourceRequest } from '../engine/protocol';
 import type { StackLocation } from '../engine/stack-files';
@@ -39,6 +39,8 @@ export type DriftOptions = {
   shard?: Shard;
   ignore?: readonly IgnoreRule[];
   statePath?: string;
+  /** Reads the stack's state through its backend (the CLI passes the S3 or local storage); default: the local state file. */
+  stateFrom?: (config: StackConfig) => Promise<StateV4 | null>;
   signal?: AbortSignal;
   progress?: (message: string) => void;
   /**
@@ -58,7 +60,10 @@ export async function runDrift(opts: DriftOptions): Promise<DriftReport> {
   let state: StateV4 | null;
   try {
     const config = parseConfig(opts.rawJson, opts.loc, opts.variables);
-    state = readState(opts.statePath ?? config.statePath);
+    if (opts.statePath !== undefined) state = readState(opts.statePath);
+    else if (opts.stateFrom) state = await opts.stateFrom(config);
+    else if (config.backend.type === 'local') state = readState(config.statePath);
+    else throw new EngineError(`the stack's state is in ${config.statePath}: pass stateFrom (the CLI reads it through the backend) or statePath`);
     ws = await openWorkspace(config, providerFactory, { env: opts.env, state, parallelism: opts.concurrency });
   } catch (e) {
     if (e instanceof EngineError) throw new DriftSetupError(e.message);

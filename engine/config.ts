@@ -36,10 +36,17 @@ export type ResourceConfig = {
 /** One provider configuration: `key` is `aws`, or `aws.west` for `alias = "west"`. */
 export type ProviderConfig = { name: string; alias?: string; key: string; source: string; body: ObjectValue };
 
+/**
+ * The `terraform.backend` block: where state lives. The local backend's path is resolved here; an
+ * S3 block is kept as written (backends/s3/settings.ts reads and checks it before any call).
+ */
+export type BackendSpec = { type: 'local'; path: string } | { type: 's3'; body: ObjectValue };
+
 export type StackConfig = {
   stack: StackLocation;
-  /** Absolute state path (local backend). */
+  /** Where the default workspace's state is: an absolute path (local backend), or `s3://bucket/key`. */
   statePath: string;
+  backend: BackendSpec;
   /** By configuration key (`aws`, `aws.west`). */
   providers: Map<string, ProviderConfig>;
   resources: ResourceConfig[];
@@ -104,15 +111,28 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
   }
   // terraform block: backend and required_providers.
   let statePath = path.join(loc.dir, 'terraform.tfstate');
+  let backend: BackendSpec | undefined;
   const sources = new Map<string, string>();
   for (const tf of blocks(json.terraform ?? null)) {
     for (const [k, v] of Object.entries(tf)) {
       if (k === 'backend') {
         for (const b of blocks(v)) {
           for (const [kind, cfg] of Object.entries(b)) {
-            if (kind !== 'local') { diags.push(error(`backend "${kind}" is not supported: only the local backend is`, 'terraform.backend')); continue; }
-            const p = firstBlock(cfg)?.path;
+            if (backend) { diags.push(error(`only one backend may be configured; found "${backend.type}" and "${kind}"`, 'terraform.backend')); continue; }
+            if (kind === 's3') {
+              const body = firstBlock(cfg) ?? {};
+              backend = { type: 's3', body };
+              const { bucket, key } = body;
+              if (typeof bucket === 'string' && typeof key === 'string') statePath = `s3://${bucket}/${key}`;
+              else diags.push(error('backend "s3" needs "bucket" and "key" (strings)', 'terraform.backend.s3'));
+              continue;
+            }
+            if (kind !== 'local') { diags.push(error(`backend "${kind}" is not supported: eksidp implements the local and s3 backends`, 'terraform.backend')); continue; }
+            const local = firstBlock(cfg) ?? {};
+            for (const k of Object.keys(local)) if (k !== 'path') diags.push(error(`backend "local": "${k}" is not supported (only "path" is)`, 'terraform.backend.local', [k]));
+            const p = local.path;
             if (typeof p === 'string' && p !== '') statePath = path.resolve(loc.dir, p);
+            backend = { type: 'local', path: statePath };
           }
         }
       } else if (k === 'required_providers') {
@@ -225,7 +245,7 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
   // Computed when asked (saved plans): a drift check or a plan without --out never needs it.
   let hash: string | undefined;
   return {
-    stack: loc, statePath, providers, resources, variables, variableTypes, outputs, warnings,
+    stack: loc, statePath, backend: backend ?? { type: 'local', path: statePath }, providers, resources, variables, variableTypes, outputs, warnings,
     get hash() {
       // Variable values are part of what a saved plan was made from, as Terraform keeps them in its plan.
       return (hash ??= sha256(canonicalJson(Object.keys(variables).length > 0 ? { json, variables } : json)));

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createFileExclusiveSync } from '../lib/files';
+import type { Diagnostic } from './protocol';
 import { EngineError, pidAlive } from './util';
 
 /**
@@ -47,6 +48,13 @@ export function readLock(statePath: string): LockInfo | null {
 
 export type StateLock = { info: LockInfo; release(): void };
 
+/** The lock is held by another run: `holder` is its lock info (null when it could not be read). */
+export class LockHeldError extends EngineError {
+  constructor(message: Diagnostic[] | string, readonly holder: LockInfo | null) {
+    super(message);
+  }
+}
+
 export function acquireLock(statePath: string, operation: string): StateLock {
   const file = lockPath(statePath);
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -70,9 +78,9 @@ export function acquireLock(statePath: string, operation: string): StateLock {
     if (!held) throw new EngineError(`Error acquiring the state lock: ${file} exists but is unreadable; remove it by hand if no other run is active`);
     const holder = lockHolder(held);
     if (lockHolderLiveness(held) === 'gone') {
-      throw new EngineError(`Error acquiring the state lock: the lock is stale: it was taken by ${holder} (${held.Operation}, ${held.Created}), which is no longer running. If no other run uses this state, remove the lock with: eksidp force-unlock ${held.ID}`);
+      throw new LockHeldError(`Error acquiring the state lock: the lock is stale: it was taken by ${holder} (${held.Operation}, ${held.Created}), which is no longer running. If no other run uses this state, remove the lock with: eksidp force-unlock ${held.ID}`, held);
     }
-    throw new EngineError(`Error acquiring the state lock: the state is locked by ${holder} (${held.Operation} since ${held.Created}, lock ID ${held.ID}). Wait for it to finish.`);
+    throw new LockHeldError(`Error acquiring the state lock: the state is locked by ${holder} (${held.Operation} since ${held.Created}, lock ID ${held.ID}). Wait for it to finish.`, held);
   }
   let released = false;
   return {

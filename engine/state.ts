@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../lib/files';
+import { acquireLock, forceUnlock, readLock, type LockInfo } from './lock';
+import type { LockHandle, StateStorage } from './statemgr';
 import type { ObjectValue, Value } from './protocol';
 import { byteCompare } from './types';
 import { EngineError, EXACT, pidAlive, valuesEqual } from './util';
@@ -64,27 +66,40 @@ export function readState(file: string): StateV4 | null {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new EngineError(`cannot read state ${file}: ${(e as Error).message}`);
   }
-  if (text.trim() === '') return null; // Terraform treats an empty state file as no state
+  return parseState(text, `state file ${file}`, `Restore it from ${file}.backup or fix it by hand.`);
+}
+
+/**
+ * Parses a state's text (`what` names it in errors: "state file X", "state s3://b/k"); null when empty,
+ * as Terraform treats an empty state as none. Corrupt or unsupported states are errors.
+ */
+export function parseState(text: string, what: string, restore = ''): StateV4 | null {
+  if (text.trim() === '') return null;
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new EngineError(`state file ${file} is corrupt (${(e as Error).message}); nothing was changed. Restore it from ${file}.backup or fix it by hand.`);
+    throw new EngineError(`${what} is corrupt (${(e as Error).message}); nothing was changed.${restore ? ` ${restore}` : ''}`);
   }
   const s = json as Partial<StateV4>;
-  if (typeof s !== 'object' || s === null || typeof s.version !== 'number') throw new EngineError(`state file ${file} is not a Terraform state (no "version"); nothing was changed`);
-  if (s.version > 4) throw new EngineError(`state file ${file} has format version ${s.version}, newer than this eksidp supports (4); nothing was changed`);
-  if (s.version < 4) throw new EngineError(`state file ${file} has format version ${s.version}: upgrade it with Terraform first (eksidp reads version 4)`);
+  if (typeof s !== 'object' || s === null || typeof s.version !== 'number') throw new EngineError(`${what} is not a Terraform state (no "version"); nothing was changed`);
+  if (s.version > 4) throw new EngineError(`${what} has format version ${s.version}, newer than this eksidp supports (4); nothing was changed`);
+  if (s.version < 4) throw new EngineError(`${what} has format version ${s.version}: upgrade it with Terraform first (eksidp reads version 4)`);
   if (typeof s.lineage !== 'string' || typeof s.serial !== 'number' || !Array.isArray(s.resources)) {
-    throw new EngineError(`state file ${file} is corrupt: missing lineage, serial or resources; nothing was changed`);
+    throw new EngineError(`${what} is corrupt: missing lineage, serial or resources; nothing was changed`);
   }
   for (const r of s.resources) {
-    if (!r || typeof r.type !== 'string' || typeof r.name !== 'string' || !Array.isArray(r.instances)) throw new EngineError(`state file ${file} is corrupt: a resource entry lacks type, name or instances`);
+    if (!r || typeof r.type !== 'string' || typeof r.name !== 'string' || !Array.isArray(r.instances)) throw new EngineError(`${what} is corrupt: a resource entry lacks type, name or instances`);
     if (r.instances.some((i) => (i as { index_key?: unknown }).index_key !== undefined)) {
-      throw new EngineError(`state file ${file}: ${resourceAddress(r)} uses count/for_each instances, which eksidp does not support`);
+      throw new EngineError(`${what}: ${resourceAddress(r)} uses count/for_each instances, which eksidp does not support`);
     }
   }
   return { ...s, outputs: s.outputs ?? {}, check_results: s.check_results ?? null } as StateV4;
+}
+
+/** The bytes eksidp writes for a state (Terraform's layout: two-space indent, final newline). */
+export function stateText(state: StateV4): string {
+  return JSON.stringify(state, null, 2) + '\n';
 }
 
 /**
@@ -117,7 +132,7 @@ export async function writeStateFile(file: string, state: StateV4): Promise<void
   const dir = path.dirname(file);
   // The text is taken now: later changes go into the next write. Asynchronous I/O: while one write
   // (and its fsync) is in flight, apply goes on, and the changes made meanwhile coalesce into the next.
-  const text = JSON.stringify(state, null, 2) + '\n';
+  const text = stateText(state);
   await fsp.mkdir(dir, { recursive: true });
   let previous: Buffer | undefined;
   try {
@@ -130,9 +145,40 @@ export async function writeStateFile(file: string, state: StateV4): Promise<void
   await writeFileAtomic(file, text, { syncDir: true });
 }
 
+/** Terraform's local backend file and `.lock.info` lock (lock.ts), as eksidp always kept them. */
+export class LocalStorage implements StateStorage {
+  readonly local = true;
+  constructor(readonly location: string) {}
+
+  /** Temp files left by a writer that died are removed first (never read). */
+  async refresh(): Promise<StateV4 | null> {
+    removeDeadWritersTempFiles(this.location);
+    return readState(this.location);
+  }
+
+  persist(state: StateV4): Promise<void> {
+    return writeStateFile(this.location, state);
+  }
+
+  async lock(operation: string): Promise<LockHandle> {
+    const l = acquireLock(this.location, operation);
+    return { info: l.info, unlock: async () => l.release() };
+  }
+
+  async lockInfo(): Promise<LockInfo | null> {
+    return readLock(this.location);
+  }
+
+  async forceUnlock(id: string): Promise<LockInfo> {
+    return forceUnlock(this.location, id);
+  }
+}
+
+
 /**
  * The state of one run: resources change one at a time (possibly from parallel applies), and each
- * change is persisted at once, bumping the serial when the content changed.
+ * change is persisted at once through its storage (local file or S3, statemgr.ts), bumping the serial
+ * when the content changed.
  */
 export class StateManager {
   private current: StateV4;
@@ -145,8 +191,17 @@ export class StateManager {
   private written = false;
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(readonly file: string, initial: StateV4 | null, private readonly existsOnDisk: boolean) {
+  readonly storage: StateStorage;
+
+  /** A path means the local backend's file there. */
+  constructor(where: string | StateStorage, initial: StateV4 | null, private readonly existsOnDisk: boolean) {
+    this.storage = typeof where === 'string' ? new LocalStorage(where) : where;
     this.current = initial ? structuredClone(initial) : emptyState();
+  }
+
+  /** Where the state lives (a path, or s3://bucket/key), for messages. */
+  get file(): string {
+    return this.storage.location;
   }
 
   /** The state as it stands; changed only through this class (set, replaceResources, adoptLineage, persist). */
@@ -175,6 +230,12 @@ export class StateManager {
     removeDeadWritersTempFiles(file);
     const s = readState(file);
     return new StateManager(file, s, s !== null);
+  }
+
+  /** Reads the storage's current state (with the lock held, for a run that writes). */
+  static async open(storage: StateStorage): Promise<StateManager> {
+    const s = await storage.refresh();
+    return new StateManager(storage, s, s !== null);
   }
 
   find(address: string): StateResource | undefined {
@@ -219,6 +280,11 @@ export class StateManager {
     this.dirty = true;
   }
 
+  /** Whether there are changes the storage does not have (a persist failed, or none was asked for yet). */
+  unsaved(): boolean {
+    return this.dirty;
+  }
+
   /** Persists if anything changed since the last write; serialised so parallel callers never interleave. */
   persist(): Promise<void> {
     const run = async () => {
@@ -229,7 +295,13 @@ export class StateManager {
       if (this.written || this.existsOnDisk) this.current.serial += 1;
       else this.current.serial = Math.max(this.current.serial, 1);
       this.current.terraform_version = TERRAFORM_VERSION;
-      await writeStateFile(this.file, this.current);
+      try {
+        await this.storage.persist(this.current);
+      } catch (e) {
+        // Not stored: the next persist tries again (and the caller may keep it elsewhere: unsaved()).
+        this.dirty = true;
+        throw e;
+      }
       this.written = true;
     };
     this.chain = this.chain.then(run, run);

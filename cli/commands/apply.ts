@@ -2,7 +2,7 @@ import path from 'node:path';
 import { stringFlag, UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf, VAR_FLAGS, variableInputs } from '../support';
+import { COLOR_FLAG, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf, VAR_FLAGS, variableInputs, LOCK_FLAGS, lockOptionsOf } from '../support';
 import { applyPlan, planAndApply } from '../operation';
 import { hasChanges } from '../../engine/plan';
 import { checkPlanFile, readPlanFile } from '../../engine/planfile';
@@ -20,6 +20,7 @@ export const command: Command = {
     flags: {
       ...STACK_FLAGS,
       ...VAR_FLAGS,
+      ...LOCK_FLAGS,
       'auto-approve': { type: 'boolean', description: 'Apply without asking (needed when stdin is not a terminal).' },
       target: { type: 'string', multiple: true, valueName: 'ADDR', description: 'Only this resource and its dependencies (repeatable).' },
       ...PARALLELISM_FLAG,
@@ -37,7 +38,7 @@ export const command: Command = {
       const explicit = stringFlag(values, 'stack') !== undefined || stringFlag(values, 'dir') !== undefined;
       const loc = explicit ? locate(values, io) : { name: pf.stack.name, dir: path.dirname(pf.stack.file), file: pf.stack.file };
       const config = loadConfig(loc, variableInputs(parsed, io, loc));
-      const session = await openSession(config, io, 'apply');
+      const session = await openSession(config, io, 'apply', lockOptionsOf(values));
       try {
         const s = session.state;
         checkPlanFile(pf, { stackName: loc.name, configHash: config.hash, statePath: config.statePath, lineage: s.state.lineage, serial: s.state.serial, stateExists: s.exists() });

@@ -1,5 +1,5 @@
 import type { Command } from '../command';
-import { COLOR_FLAG, guarded, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, VAR_FLAGS } from '../support';
+import { COLOR_FLAG, guarded, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, VAR_FLAGS, LOCK_FLAGS } from '../support';
 import { planAndApply } from '../operation';
 
 /** `eksidp destroy`: plans the deletion of everything in state (dependents first) and applies it. */
@@ -10,6 +10,7 @@ export const command: Command = {
     flags: {
       ...STACK_FLAGS,
       ...VAR_FLAGS,
+      ...LOCK_FLAGS,
       'auto-approve': { type: 'boolean', description: 'Destroy without asking (needed when stdin is not a terminal).' },
       target: { type: 'string', multiple: true, valueName: 'ADDR', description: 'Only this resource and what depends on it (repeatable).' },
       ...PARALLELISM_FLAG,

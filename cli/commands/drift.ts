@@ -6,7 +6,7 @@ import { readTerraformJson, resolveStack } from '../../engine/stack-files';
 import { VAR_FLAGS, variableInputs } from '../support';
 import { writeFileAtomicSync } from '../../lib/files';
 import { parseDuration } from '../../lib/duration';
-import { COLOR_FLAG } from '../support';
+import { COLOR_FLAG, openStorage } from '../support';
 import { colorEnabled } from '../../lib/color';
 import { exitCode, loadIgnoreFile, parseShard, renderHuman, renderMarkdown, reportJson, runDrift, summaryLine, type Shard } from '../../drift';
 
@@ -73,6 +73,15 @@ export const command: Command = {
     const report = await runDrift({
       rawJson, loc, variables: variableInputs(args, io, loc), env: io.env, concurrency, timeoutMs, shard, ignore, signal: io.signal,
       statePath: stateFlag === undefined ? undefined : path.resolve(io.cwd, stateFlag),
+      // Without --state: the stack's backend (local file, or S3 in TF_WORKSPACE), read without a lock.
+      stateFrom: async (config) => {
+        const { backend, storage } = openStorage(config, io);
+        try {
+          return await storage.refresh();
+        } finally {
+          await backend.close();
+        }
+      },
       progress: io.stderr.isTTY ? (m) => io.stderr.write(`${m}\n`) : undefined,
       heartbeat: (m) => io.stderr.write(`${m}\n`),
     });

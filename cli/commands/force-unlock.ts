@@ -2,8 +2,8 @@ import path from 'node:path';
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, STACK_FLAGS, variableInputs } from '../support';
-import { forceUnlock, lockHolder, lockHolderLiveness, readLock, type LockInfo } from '../../engine/lock';
+import { COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, STACK_FLAGS, variableInputs, openStorage } from '../support';
+import { lockHolder, lockHolderLiveness, type LockInfo } from '../../engine/lock';
 import { EngineError } from '../../engine/util';
 import { escapeControls } from '../../lib/escape';
 
@@ -16,7 +16,7 @@ const LIVENESS: Record<ReturnType<typeof lockHolderLiveness>, string> = {
 /** The lock file's fields are whatever was written there: escaped before they reach a terminal. */
 function describe(held: LockInfo, statePath: string, cwd: string): string[] {
   return [
-    `eksidp will remove the lock on the state ${path.relative(cwd, statePath) || statePath},`,
+    `eksidp will remove the lock on the state ${path.isAbsolute(statePath) ? path.relative(cwd, statePath) || statePath : statePath},`,
     `held by ${lockHolder(held)} for ${held.Operation || 'an operation'} since ${held.Created} (lock ID ${held.ID}).`,
     LIVENESS[lockHolderLiveness(held)],
     "This allows eksidp commands to modify this state, even though it may still be in use. Only 'yes' will be accepted to confirm.",
@@ -46,29 +46,35 @@ export const command: Command = {
     if (!id) throw new UsageError('eksidp force-unlock: the lock ID is required (it is printed in the lock error)');
     return guarded(io, values, async () => {
       const loc = locate(values, io, { allowFailedSynth: true });
-      // Only the state path is needed: variables without a value are no error here.
+      // Only the state's place is needed: variables without a value are no error here.
       const config = loadConfig(loc, variableInputs(parsed, io, loc, { tolerateMissing: true }));
-      const held = readLock(config.statePath);
-      if (!held) throw new EngineError(`no lock held on ${config.statePath}`);
-      if (held.ID !== id) throw new EngineError(`lock ID mismatch: the lock on ${config.statePath} has ID ${held.ID}, not ${id}; nothing was removed`);
-      if (values.force !== true) {
-        const yes = await confirm(io, 'Do you really want to force-unlock?', {
-          description: describe(held, config.statePath, io.cwd),
-          noTerminal: escapeControls(`refusing to force-unlock without confirmation: stdin is not a terminal; the lock ${held.ID} (held by ${lockHolder(held)} for ${held.Operation}) is kept. ` +
-            `${LIVENESS[lockHolderLiveness(held)]} Pass --force to remove it without asking.`),
-        });
-        if (!yes) {
-          io.stderr.write('force-unlock cancelled. The lock is kept.\n');
-          return EXIT.ERROR;
+      const { backend, storage } = openStorage(config, io);
+      try {
+        const where = storage.location;
+        const held = await storage.lockInfo();
+        if (!held) throw new EngineError(`no lock held on ${where}`);
+        if (held.ID !== id) throw new EngineError(`lock ID mismatch: the lock on ${where} has ID ${held.ID}, not ${id}; nothing was removed`);
+        if (values.force !== true) {
+          const yes = await confirm(io, 'Do you really want to force-unlock?', {
+            description: describe(held, where, io.cwd),
+            noTerminal: escapeControls(`refusing to force-unlock without confirmation: stdin is not a terminal; the lock ${held.ID} (held by ${lockHolder(held)} for ${held.Operation}) is kept. ` +
+              `${LIVENESS[lockHolderLiveness(held)]} Pass --force to remove it without asking.`),
+          });
+          if (!yes) {
+            io.stderr.write('force-unlock cancelled. The lock is kept.\n');
+            return EXIT.ERROR;
+          }
+        } else if (lockHolderLiveness(held) === 'running') {
+          io.stderr.write(`${colorsFor(io, values, 'stderr').yellow('Warning:')} ${escapeControls(`removing the lock of ${lockHolder(held)}, which is still running on this host.`)}\n`);
         }
-      } else if (lockHolderLiveness(held) === 'running') {
-        io.stderr.write(`${colorsFor(io, values, 'stderr').yellow('Warning:')} ${escapeControls(`removing the lock of ${lockHolder(held)}, which is still running on this host.`)}\n`);
+        // forceUnlock checks the ID again: a lock taken anew while the question was open is kept.
+        const removed = await storage.forceUnlock(id);
+        const c = colorsFor(io, values);
+        io.stdout.write(`${c.green(c.bold('eksidp state has been successfully unlocked!'))}\n\n${escapeControls(`The lock ${removed.ID} (held by ${lockHolder(removed)} for ${removed.Operation}) has been removed; eksidp commands can now obtain a new lock on the state.`)}\n`);
+        return EXIT.OK;
+      } finally {
+        await backend.close();
       }
-      // forceUnlock checks the ID again: a lock taken anew while the question was open is kept.
-      const removed = forceUnlock(config.statePath, id);
-      const c = colorsFor(io, values);
-      io.stdout.write(`${c.green(c.bold('eksidp state has been successfully unlocked!'))}\n\n${escapeControls(`The lock ${removed.ID} (held by ${lockHolder(removed)} for ${removed.Operation}) has been removed; eksidp commands can now obtain a new lock on the state.`)}\n`);
-      return EXIT.OK;
     });
   },
 };

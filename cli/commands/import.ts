@@ -2,7 +2,7 @@ import path from 'node:path';
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, guarded, loadConfig, locate, openSession, STACK_FLAGS, VAR_FLAGS, variableInputs } from '../support';
+import { COLOR_FLAG, guarded, loadConfig, locate, openSession, STACK_FLAGS, VAR_FLAGS, variableInputs, LOCK_FLAGS, lockOptionsOf } from '../support';
 import { providerConfigAddress } from '../../engine/config';
 import { transitiveDeps } from '../../engine/graph';
 import { hasErrors } from '../../engine/protocol';
@@ -15,7 +15,7 @@ export const command: Command = {
     summary: 'Import an existing object into state.',
     args: 'ADDR ID',
     maxPositionals: 2,
-    flags: { ...STACK_FLAGS, ...VAR_FLAGS, ...COLOR_FLAG },
+    flags: { ...STACK_FLAGS, ...VAR_FLAGS, ...LOCK_FLAGS, ...COLOR_FLAG },
   },
   async run(parsed, io) {
     const { values, positionals } = parsed;
@@ -26,7 +26,7 @@ export const command: Command = {
       const config = loadConfig(loc, variableInputs(parsed, io, loc));
       const r = config.resources.find((x) => x.address === address);
       if (!r || r.mode !== 'managed') throw new EngineError(`${address}: no such resource in the configuration; add it to the stack before importing`);
-      const session = await openSession(config, io, 'import');
+      const session = await openSession(config, io, 'import', lockOptionsOf(values));
       try {
         if (session.state.find(address)) {
           // eksidp has no `state rm` (yet): say what works today instead of pointing at a missing command.

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UsageError, stringFlag } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, colorsFor, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf, VAR_FLAGS, variableInputs } from '../support';
+import { COLOR_FLAG, colorsFor, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf, VAR_FLAGS, variableInputs, LOCK_FLAGS, lockOptionsOf } from '../support';
 import { VERSION } from '../version';
 import { hasChanges, plan } from '../../engine/plan';
 import type { Value } from '../../engine/protocol';
@@ -38,6 +38,7 @@ export const command: Command = {
     flags: {
       ...STACK_FLAGS,
       ...VAR_FLAGS,
+      ...LOCK_FLAGS,
       out: { type: 'string', valueName: 'FILE', description: 'Save the plan for `eksidp apply FILE` (written 0600).' },
       json: { type: 'boolean', description: 'Print the plan in the `terraform show -json` format on stdout only.' },
       'detailed-exitcode': { type: 'boolean', description: 'Exit 2 when there are changes (0: none, 1: error).' },
@@ -59,7 +60,7 @@ export const command: Command = {
     return guarded(io, values, async () => {
       const loc = locate(values, io);
       const config = loadConfig(loc, variableInputs(parsed, io, loc));
-      const session = await openSession(config, io, 'plan');
+      const session = await openSession(config, io, 'plan', lockOptionsOf(values));
       try {
         const progress = refreshProgress(io);
         const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, {

@@ -1,9 +1,12 @@
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, guarded, loadConfig, locate, STACK_FLAGS, variableInputs } from '../support';
+import fs from 'node:fs';
+import path from 'node:path';
+import { COLOR_FLAG, guarded, loadConfig, locate, LOCK_FLAGS, lockOptionsOf, openStorage, STACK_FLAGS, variableInputs } from '../support';
 import type { ObjectValue, Value } from '../../engine/protocol';
-import { readState, resourceAddress } from '../../engine/state';
+import { parseState, resourceAddress, stateText, type StateV4 } from '../../engine/state';
+import { lockWithTimeout, type StateStorage } from '../../engine/statemgr';
 import { EngineError, isObject } from '../../engine/util';
 import { escapeControls as e } from '../../lib/escape';
 
@@ -32,35 +35,93 @@ function renderResource(kind: string, type: string, name: string, attrs: ObjectV
   return out;
 }
 
-/** `eksidp state list` and `eksidp state show ADDR`: read-only views of the state. */
+/**
+ * `state push FILE` as Terraform's: the file replaces the stored state, refused (unless --force) when
+ * its lineage differs from the stored one or when it is older (a lower serial, or the same serial
+ * with other content). The stored state's history is kept by the storage (a `.backup` beside a local
+ * file; for S3, bucket versioning).
+ */
+async function push(storage: StateStorage, file: string, force: boolean): Promise<{ from: StateV4 | null; to: StateV4 }> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new EngineError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const pushed = parseState(text, `state file ${file}`);
+  if (!pushed) throw new EngineError(`${file} is empty: there is no state to push`);
+  const current = await storage.refresh();
+  const next = structuredClone(pushed);
+  if (current) {
+    const same = stateText({ ...current, serial: 0 }) === stateText({ ...pushed, serial: 0, terraform_version: current.terraform_version });
+    if (!force) {
+      if (current.lineage !== pushed.lineage) throw new EngineError(`cannot push ${file}: its lineage ${pushed.lineage} differs from the stored state's (${current.lineage}) at ${storage.location}; it is another state. Pass --force to replace it anyway.`);
+      if (pushed.serial < current.serial) throw new EngineError(`cannot push ${file}: its serial ${pushed.serial} is lower than the stored state's (${current.serial}) at ${storage.location}: it is older. Pass --force to replace it anyway.`);
+      if (pushed.serial === current.serial && !same) throw new EngineError(`cannot push ${file}: it has the stored state's serial (${current.serial}) but other content. Pass --force to replace it anyway.`);
+    }
+    // A forced push still moves the serial forward, so every reader sees a newer state.
+    if (force && next.serial <= current.serial && !same) next.serial = current.serial + 1;
+  }
+  await storage.persist(next);
+  return { from: current, to: next };
+}
+
+/** `eksidp state list | show ADDR | pull | push FILE`, through the stack's backend (TF_WORKSPACE). */
 export const command: Command = {
   spec: {
     name: 'state',
-    summary: 'Inspect state: state list | state show ADDR',
-    args: '(list | show ADDR)',
+    summary: 'Inspect or replace state: state list | state show ADDR | state pull | state push FILE',
+    args: '(list | show ADDR | pull | push FILE)',
     maxPositionals: 2,
-    flags: { ...STACK_FLAGS, ...COLOR_FLAG },
+    flags: {
+      ...STACK_FLAGS,
+      force: { type: 'boolean', description: 'state push: replace the stored state even when its lineage differs or the file is older.' },
+      ...LOCK_FLAGS,
+      ...COLOR_FLAG,
+    },
   },
   async run(parsed, io) {
     const { values, positionals } = parsed;
-    const [sub, address] = positionals;
-    if (sub !== 'list' && sub !== 'show') throw new UsageError("eksidp state: expected 'list' or 'show ADDR'");
-    if (sub === 'show' && !address) throw new UsageError('eksidp state show: an address is required');
-    if (sub === 'list' && address) throw new UsageError(`eksidp state list: unexpected argument '${address}'`);
+    const [sub, arg] = positionals;
+    if (sub !== 'list' && sub !== 'show' && sub !== 'pull' && sub !== 'push') throw new UsageError("eksidp state: expected 'list', 'show ADDR', 'pull' or 'push FILE'");
+    if (sub === 'show' && !arg) throw new UsageError('eksidp state show: an address is required');
+    if (sub === 'push' && !arg) throw new UsageError('eksidp state push: a state file is required');
+    if ((sub === 'list' || sub === 'pull') && arg) throw new UsageError(`eksidp state ${sub}: unexpected argument '${arg}'`);
+    if (values.force === true && sub !== 'push') throw new UsageError(`eksidp state ${sub}: --force is for state push only`);
+    const lockOpts = lockOptionsOf(values);
     return guarded(io, values, async () => {
       const loc = locate(values, io, { allowFailedSynth: true });
-      // Only the state path is needed: variables without a value are no error here.
+      // Only the state's place is needed: variables without a value are no error here.
       const config = loadConfig(loc, variableInputs(parsed, io, loc, { tolerateMissing: true }));
-      const state = readState(config.statePath);
-      const resources = state?.resources ?? [];
-      if (sub === 'list') {
-        for (const r of resources) io.stdout.write(`${e(resourceAddress(r))}\n`);
+      const { backend, storage } = openStorage(config, io);
+      try {
+        if (sub === 'push') {
+          const lock = lockOpts.lock ? await lockWithTimeout(storage, 'state push', lockOpts.timeoutMs, { signal: io.signal }) : undefined;
+          try {
+            const { to } = await push(storage, path.resolve(io.cwd, arg!), values.force === true);
+            io.stdout.write(`Pushed ${e(arg!)} to ${e(storage.location)} (lineage ${to.lineage}, serial ${to.serial}).\n`);
+          } finally {
+            await lock?.unlock();
+          }
+          return EXIT.OK;
+        }
+        const state = await storage.refresh();
+        if (sub === 'pull') {
+          if (state) io.stdout.write(stateText(state));
+          return EXIT.OK;
+        }
+        const resources = state?.resources ?? [];
+        if (sub === 'list') {
+          for (const r of resources) io.stdout.write(`${e(resourceAddress(r))}\n`);
+          return EXIT.OK;
+        }
+        const r = resources.find((x) => resourceAddress(x) === arg);
+        if (!r || !r.instances[0]) throw new EngineError(`${arg}: no such resource in state ${storage.location}`);
+        io.stdout.write([`# ${e(arg!)}:`, ...renderResource(r.mode === 'data' ? 'data' : 'resource', `"${r.type}"`, r.name, r.instances[0].attributes, '')].join('\n') + '\n');
         return EXIT.OK;
+      } finally {
+        await backend.close();
       }
-      const r = resources.find((x) => resourceAddress(x) === address);
-      if (!r || !r.instances[0]) throw new EngineError(`${address}: no such resource in state ${config.statePath}`);
-      io.stdout.write([`# ${e(address)}:`, ...renderResource(r.mode === 'data' ? 'data' : 'resource', `"${r.type}"`, r.name, r.instances[0].attributes, '')].join('\n') + '\n');
-      return EXIT.OK;
     });
   },
 };

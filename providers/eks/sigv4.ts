@@ -18,6 +18,8 @@ export type SignInput = {
   host: string;
   /** Request path, each segment already URI-encoded once. */
   path: string;
+  /** S3: the path is signed as sent (no normalisation, no second encoding), as S3 wants it. */
+  pathAsSent?: boolean;
   query?: Record<string, string>;
   /** Headers to send besides host and x-amz-*; lower-case names. All are signed except those the SDK never signs. */
   headers?: Record<string, string>;
@@ -102,7 +104,7 @@ export class SigV4Signer {
     let canonicalHeaders = '';
     for (const n of names) canonicalHeaders += `${n}:${canonicalValue(headers[n]!)}\n`;
     const signedHeaders = names.join(';');
-    const canonicalRequest = `${input.method}\n${canonicalPath(input.path)}\n${canonicalQuery(input.query)}\n${canonicalHeaders}\n${signedHeaders}\n${payloadHash}`;
+    const canonicalRequest = `${input.method}\n${input.pathAsSent ? input.path : canonicalPath(input.path)}\n${canonicalQuery(input.query)}\n${canonicalHeaders}\n${signedHeaders}\n${payloadHash}`;
     const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
     const signature = createHmac('sha256', this.signingKey(input.credentials, scope, day, input.region, input.service)).update(stringToSign, 'utf8').digest('hex');
     headers.authorization = `AWS4-HMAC-SHA256 Credential=${input.credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
