@@ -180,7 +180,7 @@ for (const mode of LOCK_MODES) {
 
     // And the reverse: an eksidp lock left behind is removed by terraform force-unlock (the ID must match).
     const { openBackend } = await import('../backends');
-    const { loadConfig } = await import('../engine/cli-support');
+    const { loadConfig } = await import('../cli/support');
     const backend = openBackend(loadConfig({ name: 'x', dir: holder, file: path.join(holder, 'cdk.tf.json') }), { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' });
     t.teardown(() => backend.close());
     const left = await backend.storage('default').lock('apply');

@@ -247,3 +247,24 @@ test('signatures are checked: a wrong secret key is refused by the S3 listener a
   t.deepEqual(servers.s3.keys(BUCKET).filter((k) => k.startsWith(key)), []);
 });
 
+
+test('the README\'s cdktf snippet (S3Backend plus use_lockfile through addOverride) synthesizes a backend block eksidp reads and uses', async (t) => {
+  const { App, S3Backend, TerraformStack, Testing } = await import('cdktf');
+  const app = Testing.app();
+  const stack = new TerraformStack(app as InstanceType<typeof App>, 'team');
+  const key = uniqueKey('cdktf');
+  const backend = new S3Backend(stack, {
+    bucket: BUCKET, key, region: 'us-east-1', dynamodbTable: TABLE, usePathStyle: true,
+    endpoints: { s3: servers.s3.url, dynamodb: servers.dynamodbUrl },
+    accessKey: 'AKIASTATE00000000001', secretKey: 'state-secret',
+    skipCredentialsValidation: true, skipRequestingAccountId: true, skipMetadataApiCheck: true, skipRegionValidation: true,
+  });
+  backend.addOverride('use_lockfile', true);
+  const synthesized = JSON.parse(Testing.synth(stack)) as { terraform: { backend: { s3: Record<string, unknown> } } };
+  t.like(synthesized.terraform.backend.s3, { bucket: BUCKET, key, use_lockfile: true, dynamodb_table: TABLE, use_path_style: true });
+  const s = stackDir(t, synthesized.terraform.backend.s3);
+  const applied = await eksidp(s.dir, ['apply', '--auto-approve']);
+  t.is(applied.code, 0, applied.stderr);
+  t.is(stored(key)!.resources.length, 1);
+  t.truthy(await servers.item(`${BUCKET}/${key}-md5`));
+});
