@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { LocalBackend, TerraformStack } from 'cdktf';
+import { LocalBackend, S3Backend, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { OidcCluster } from './cluster';
 import type { EnvironmentSpec } from './types';
@@ -14,13 +14,20 @@ export function defaultStatePath(stack: string): string {
   return `../../../.eksidp/state/${stack}.tfstate`;
 }
 
-/** One environment: the AWS provider, a local backend, and its clusters with their identity providers. */
+/** One environment: the AWS provider, its backend (local, or S3), and its clusters with their identity providers. */
 export class EksIdpStack extends TerraformStack {
   public readonly clusters: OidcCluster[] = [];
 
   constructor(scope: Construct, env: EnvironmentSpec) {
     super(scope, env.name);
-    new LocalBackend(this, { path: env.statePath ?? defaultStatePath(env.name) });
+    if (env.backend) {
+      const b = env.backend;
+      const backend = new S3Backend(this, { bucket: b.bucket, key: b.key, region: b.region ?? env.region, ...(b.dynamodbTable ? { dynamodbTable: b.dynamodbTable } : {}) });
+      // cdktf 0.21's S3Backend has no useLockfile: Terraform 1.11 and eksidp read it from the block.
+      if (b.useLockfile !== false) backend.addOverride('use_lockfile', true);
+    } else {
+      new LocalBackend(this, { path: env.statePath ?? defaultStatePath(env.name) });
+    }
     if (env.endpoint) {
       // The embedded emulator (or any EKS-compatible endpoint): dummy keys, and the skip flags keep
       // the provider from calling STS, IAM or the instance metadata service.

@@ -104,6 +104,9 @@ export function environments(env: NodeJS.ProcessEnv = process.env): EnvironmentS
       name: 'production',
       region: 'us-east-1',
       accountId: '222222222222',
+      // A team's state: in S3, locked with a .tflock object (add dynamodbTable to also lock in
+      // DynamoDB). CI and people read and lock the same object (README, "For a team").
+      backend: { bucket: 'example-eksidp-state', key: 'eksidp/production.tfstate' },
       // CI's credentials (a GitHub Actions OIDC role, say) assume the deployment role of the account.
       assumeRole: { roleArn: 'arn:aws:iam::222222222222:role/eksidp-deployer' },
       defaultTags: { 'managed-by': 'eksidp', env: 'production' },

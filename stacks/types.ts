@@ -48,10 +48,23 @@ export type EnvironmentSpec = {
   defaultTags?: Record<string, string>;
   /** The embedded emulator (or another EKS endpoint): dummy keys and skip flags, no AWS account. */
   endpoint?: string;
-  /** Local backend path, relative to the stack's folder cdktf.out/stacks/<name>. */
+  /** Local backend path, relative to the stack's folder cdktf.out/stacks/<name> (when there is no `backend`). */
   statePath?: string;
+  /** State in S3, as Terraform's S3 backend keeps it (README, "For a team"); absent: the local backend. */
+  backend?: S3BackendSpec;
   clusters: ClusterSpec[];
 };
+
+export type S3BackendSpec = {
+  bucket: string;
+  key: string;
+  /** Default: the environment's region. */
+  region?: string;
+  /** Lock with a `<key>.tflock` object (S3's conditional write); the default is true. */
+  useLockfile?: boolean;
+  /** Also (or instead) lock with this DynamoDB table, and keep the state's digest there. */
+  dynamodbTable?: string;
+}
 
 /**
  * The keys of each level of the environment data, for synth-time checks: synth runs the app without
@@ -82,6 +95,8 @@ export const CLUSTER_FIELDS = {
 
 export const ASSUME_ROLE_FIELDS = { roleArn: 'value', sessionName: 'value', externalId: 'value' } as const satisfies FieldsOf<NonNullable<EnvironmentSpec['assumeRole']>>;
 
+export const S3_BACKEND_FIELDS = { bucket: 'value', key: 'value', region: 'value', useLockfile: 'value', dynamodbTable: 'value' } as const satisfies FieldsOf<S3BackendSpec>;
+
 export const ENVIRONMENT_FIELDS = {
-  name: 'value', region: 'value', accountId: 'value', assumeRole: ASSUME_ROLE_FIELDS, defaultTags: 'map', endpoint: 'value', statePath: 'value', clusters: [CLUSTER_FIELDS],
+  name: 'value', region: 'value', accountId: 'value', assumeRole: ASSUME_ROLE_FIELDS, defaultTags: 'map', endpoint: 'value', statePath: 'value', backend: S3_BACKEND_FIELDS, clusters: [CLUSTER_FIELDS],
 } as const satisfies FieldsOf<EnvironmentSpec>;

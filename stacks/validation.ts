@@ -39,6 +39,9 @@ export function clusterErrors(spec: ClusterSpec): string[] {
 export function environmentErrors(env: EnvironmentSpec): string[] {
   const errors: string[] = unknownKeyErrors(env);
   if (!env.region) errors.push('region: required');
+  if (env.backend && env.statePath !== undefined) errors.push('statePath: a local state path and an S3 backend cannot both be set (statePath is for the local backend)');
+  if (env.backend && (!env.backend.bucket || !env.backend.key)) errors.push('backend: bucket and key are required');
+  if (env.backend && env.backend.useLockfile === false && !env.backend.dynamodbTable) errors.push('backend: with useLockfile false, set dynamodbTable: a team state needs a lock');
   if (env.endpoint !== undefined) {
     try {
       new URL(env.endpoint);

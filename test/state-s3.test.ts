@@ -268,3 +268,27 @@ test('the README\'s cdktf snippet (S3Backend plus use_lockfile through addOverri
   t.is(stored(key)!.resources.length, 1);
   t.truthy(await servers.item(`${BUCKET}/${key}-md5`));
 });
+
+test('drift-pr.yml\'s plan step, run as written on an S3 state: it reads the state without taking the lock (a lock held elsewhere does not stop it) and exits 1 when the backend fails, which fails the job', async (t) => {
+  const workflow = fs.readFileSync(path.join(__dirname, '..', '.github', 'workflows', 'drift-pr.yml'), 'utf8');
+  const line = /node_modules\/\.bin\/eksidp (plan [^>\n]*?)\s*>/.exec(workflow)?.[1];
+  t.truthy(line, 'the workflow runs eksidp plan');
+  t.regex(workflow, /if: steps\.plan\.outputs\.code == '1'/, 'the job fails when the plan step errors');
+  const argv = line!.split(/\s+/);
+  const at = argv.indexOf('--stack');
+  t.true(at > 0);
+  argv.splice(at, 2); // --dir below names the test's stack instead
+  const key = uniqueKey('pr');
+  const s = stackDir(t, s3Backend(servers, key, 'lockfile'));
+  t.is((await eksidp(s.dir, ['apply', '--auto-approve'])).code, 0);
+  servers.s3.putObject(BUCKET, `${key}.tflock`, JSON.stringify({ ID: 'held-by-a-deploy', Operation: 'OperationTypeApply', Info: '', Who: 'ci@runner', Version: '1.11.4', Created: new Date().toISOString(), Path: `${BUCKET}/${key}` }));
+  const inSync = await eksidp(s.dir, argv);
+  t.is(inSync.code, 0, inSync.stdout + inSync.stderr);
+  t.regex(inSync.stdout, /No changes/);
+  s.write({ a: { name: 'a', value: 'changed' } });
+  t.is((await eksidp(s.dir, argv)).code, 2);
+  const broken = stackDir(t, s3Backend(servers, key, 'lockfile', { bucket: 'no-such-bucket' }));
+  const failed = await eksidp(broken.dir, argv);
+  t.is(failed.code, 1);
+  t.regex(failed.stderr, /NoSuchBucket/);
+});
