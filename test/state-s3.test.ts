@@ -206,7 +206,7 @@ test('moving a local state to S3: state push keeps lineage and serial; a state o
   t.like(stored(key), { lineage: 'another-lineage', serial: 9 });
 });
 
-test('workspaces: TF_WORKSPACE keeps the state at <workspace_key_prefix>/<name>/<key>', async (t) => {
+test('workspaces: TF_WORKSPACE keeps the state at <workspace_key_prefix>/<name>/<key>; the backend lists and deletes them as Terraform does', async (t) => {
   const key = uniqueKey('ws');
   const s = stackDir(t, s3Backend(servers, key, 'lockfile'));
   t.is((await eksidp(s.dir, ['apply', '--auto-approve'], { TF_WORKSPACE: 'staging' })).code, 0);
@@ -215,6 +215,17 @@ test('workspaces: TF_WORKSPACE keeps the state at <workspace_key_prefix>/<name>/
   const custom = stackDir(t, s3Backend(servers, key, 'lockfile', { workspace_key_prefix: 'teams' }));
   t.is((await eksidp(custom.dir, ['apply', '--auto-approve'], { TF_WORKSPACE: 'dev' })).code, 0);
   t.truthy(stored(`teams/dev/${key}`));
+  // The backend lists workspaces as Terraform does (keys exactly <prefix>/<ws>/<key>) and deletes one with its digest.
+  const { openBackend } = await import('../backends');
+  const { loadConfig } = await import('../cli/support');
+  const backend = openBackend(loadConfig({ name: 'x', dir: custom.dir, file: path.join(custom.dir, 'cdk.tf.json') }), { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' });
+  t.teardown(() => backend.close());
+  servers.s3.putObject(BUCKET, `teams/not-a-workspace/${key}.backup`, '{}');
+  t.deepEqual(await backend.workspaces(), ['default', 'dev']);
+  await t.throwsAsync(backend.deleteWorkspace('default'), { message: /default workspace cannot be deleted/ });
+  await backend.deleteWorkspace('dev');
+  t.is(stored(`teams/dev/${key}`), undefined);
+  t.deepEqual(await backend.workspaces(), ['default']);
   const bad = await eksidp(s.dir, ['plan'], { TF_WORKSPACE: 'a/b' });
   t.is(bad.code, 1);
   t.regex(bad.stderr, /not a valid workspace name/);
