@@ -133,11 +133,3 @@ export function fromMsgpack(b: BlockSchema, bytes: Uint8Array | null | undefined
   if (!bytes || bytes.length === 0) return null;
   return decodeBlockValue(b, decode(bytes, { extensionCodec: codec, useBigInt64: false }));
 }
-
-/** Whether a decoded value still holds an unknown anywhere (apply must leave none). */
-export function containsUnknown(v: Value): boolean {
-  if (isUnknown(v)) return true;
-  if (Array.isArray(v)) return v.some(containsUnknown);
-  if (isObject(v)) return Object.values(v).some(containsUnknown);
-  return false;
-}
