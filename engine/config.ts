@@ -34,7 +34,7 @@ export type ResourceConfig = {
 };
 
 /** One provider configuration: `key` is `aws`, or `aws.west` for `alias = "west"`. */
-export type ProviderConfig = { name: string; alias?: string; key: string; source: string; body: ObjectValue };
+export type ProviderConfig = { name: string; alias?: string; key: string; source: string; body: ObjectValue; /** `required_providers` version constraint. */ version?: string };
 
 /**
  * The `terraform.backend` block: where state lives. The local backend's path is resolved here; an
@@ -113,6 +113,7 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
   let statePath = path.join(loc.dir, 'terraform.tfstate');
   let backend: BackendSpec | undefined;
   const sources = new Map<string, string>();
+  const versions = new Map<string, string>();
   for (const tf of blocks(json.terraform ?? null)) {
     for (const [k, v] of Object.entries(tf)) {
       if (k === 'backend') {
@@ -140,6 +141,8 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
           for (const [name, spec] of Object.entries(rp)) {
             const src = isObject(spec) ? spec.source : null;
             if (typeof src === 'string') sources.set(name, normaliseSource(src));
+            const ver = isObject(spec) ? spec.version : null;
+            if (typeof ver === 'string') versions.set(name, ver);
           }
         }
       }
@@ -158,7 +161,7 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
       }
       const key = typeof alias === 'string' ? `${name}.${alias}` : name;
       if (providers.has(key)) { diags.push(error(`duplicate provider configuration for "${key}"`, `provider.${key}`)); continue; }
-      providers.set(key, { name, ...(typeof alias === 'string' ? { alias } : {}), key, source: sourceOf(name), body });
+      providers.set(key, { name, ...(typeof alias === 'string' ? { alias } : {}), key, source: sourceOf(name), body, ...(versions.has(name) ? { version: versions.get(name)! } : {}) });
     }
   }
 

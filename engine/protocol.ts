@@ -241,4 +241,24 @@ export function isUnknown(v: unknown): boolean {
   return v === UNKNOWN;
 }
 
-export type ProviderFactory = () => Provider;
+/**
+ * What a provider may know about the configuration it serves when it is created: a provider that
+ * routes types to plugins (providers/plugin) decides from it which plugin to find and start.
+ */
+export type ProviderContext = {
+  /** Configuration key (`aws`, `aws.west`), source address and `required_providers` version constraint. */
+  key: string;
+  source: string;
+  version?: string;
+  /** The stack's folder (where `terraform init` installs plugins) and name. */
+  stackDir: string;
+  stackName: string;
+  /** Types this configuration serves, in the configuration and in state. */
+  managedTypes: string[];
+  dataTypes: string[];
+  env: NodeJS.ProcessEnv;
+  /** Warnings the provider finds while being set up (shown with the configuration's warnings). */
+  warn: (message: string) => void;
+};
+
+export type ProviderFactory = (ctx?: ProviderContext) => Provider;

@@ -85,18 +85,42 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
     providerNames.set(r.provider, name);
     if (!providerConfigs.has(name)) providerConfigs.set(name, { name, key: name, source, body: {} });
   }
+  // The types each configuration serves, so a provider that routes types to plugins knows what it needs.
+  const types = new Map<string, { managed: Set<string>; data: Set<string> }>();
+  const typesOf = (key: string) => types.get(key) ?? (types.set(key, { managed: new Set(), data: new Set() }), types.get(key)!);
+  for (const r of config.resources) typesOf(r.provider)[r.mode === 'data' ? 'data' : 'managed'].add(r.type);
+  for (const r of opts.state?.resources ?? []) {
+    const key = providerNames.get(r.provider);
+    if (key) typesOf(key)[r.mode === 'data' ? 'data' : 'managed'].add(r.type);
+  }
   const providers = new Map<string, Provider>();
   const schemas = new Map<string, ProviderSchema>();
   for (const p of providerConfigs.values()) {
     const factory = lookup(p.name);
     if (!factory) { diags.push(error(`unknown provider "${p.name}" (${p.source}): eksidp serves no provider of that name`, `provider.${p.key}`)); continue; }
-    const provider = factory();
-    providers.set(p.key, provider);
-    schemas.set(p.key, provider.getSchema());
+    const t = typesOf(p.key);
+    try {
+      const provider = factory({
+        key: p.key, source: p.source, ...(p.version !== undefined ? { version: p.version } : {}), stackDir: config.stack.dir, stackName: config.stack.name,
+        managedTypes: [...t.managed], dataTypes: [...t.data], env: opts.env,
+        warn: (message) => config.warnings.push({ severity: 'warning', summary: message, address: `provider.${p.key}` }),
+      });
+      providers.set(p.key, provider);
+      schemas.set(p.key, provider.getSchema());
+    } catch (e) {
+      // A provider that cannot serve the configuration at all (a plugin not installed): every open one is closed by the caller's error path.
+      if (e instanceof EngineError) diags.push(...e.diagnostics);
+      else throw e;
+    }
   }
   const ws: Workspace = { config, graph, providers, schemas, byAddress: new Map(config.resources.map((r) => [r.address, r])), providerNames };
   // Graph problems (cycles, unknown references) are reported together with validation problems.
-  if (diags.length > diagnostics.length && hasErrors(diags)) throw new EngineError(diags);
+  // Providers may hold processes (plugins): a workspace that fails to open closes them.
+  const fail = async (): Promise<never> => {
+    for (const p of providers.values()) await p.close?.();
+    throw new EngineError(diags);
+  };
+  if (diags.length > diagnostics.length && hasErrors(diags)) return fail();
 
   // Provider configuration: literals and variables only.
   for (const p of providerConfigs.values()) {
@@ -106,9 +130,9 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
     const res = await provider.configure({ config: conf, env: opts.env, ...(opts.parallelism !== undefined ? { parallelism: opts.parallelism } : {}) });
     diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? `provider.${p.key}` })));
   }
-  if (diags.length > diagnostics.length && hasErrors(diags)) throw new EngineError(diags);
+  if (diags.length > diagnostics.length && hasErrors(diags)) return fail();
   diags.push(...validateStatic(ws));
-  if (hasErrors(diags)) throw new EngineError(diags);
+  if (hasErrors(diags)) return fail();
   return ws;
 }
 

@@ -5,7 +5,13 @@ import type { Provider, ProviderFactory } from '../engine/protocol';
  * only uses `memory` never loads the AWS SDK. Tests may register extra providers.
  */
 const factories = new Map<string, ProviderFactory>([
-  ['aws', () => (require('./eks') as { createEksProvider: () => Provider }).createEksProvider()],
+  // The native EKS provider for the types it implements, hashicorp/aws's plugin for the others (providers/plugin).
+  ['aws', (ctx) => {
+    const eks = require('./eks') as typeof import('./eks');
+    if (!ctx) return eks.createEksProvider();
+    const { createRoutedProvider } = require('./plugin/routing') as typeof import('./plugin/routing');
+    return createRoutedProvider(ctx, { provider: eks.createEksProvider(), types: eks.NATIVE_TYPES });
+  }],
 ]);
 
 /**
@@ -26,6 +32,13 @@ export function registerProvider(name: string, factory: ProviderFactory): () => 
   };
 }
 
+/** Any other provider is served wholly by its Terraform plugin, found as `terraform init` installed it. */
+const pluginOnly: ProviderFactory = (ctx) => {
+  if (!ctx) throw new Error('a plugin provider needs its configuration context');
+  const { createRoutedProvider } = require('./plugin/routing') as typeof import('./plugin/routing');
+  return createRoutedProvider(ctx, undefined);
+};
+
 export function providerFactory(name: string): ProviderFactory | undefined {
-  return factories.get(name) ?? (process.env.EKSIDP_TEST_PROVIDERS === '1' ? testFactories.get(name) : undefined);
+  return factories.get(name) ?? (process.env.EKSIDP_TEST_PROVIDERS === '1' ? testFactories.get(name) : undefined) ?? pluginOnly;
 }

@@ -59,6 +59,13 @@ const NOT_UPDATED_IN_PLACE: Path[] = [['compute_config'], ['storage_config'], ['
 
 export type EksProviderOptions = Partial<Tuning>;
 
+/**
+ * The types this provider implements. Its schema lists more (aws_eks_cluster_auth, aws_eks_clusters
+ * come with the AWS provider's EKS schema): those are served by the AWS provider's plugin
+ * (providers/plugin/routing.ts).
+ */
+export const NATIVE_TYPES = { managed: [CLUSTER_TYPE, IDP_TYPE], data: [CLUSTER_TYPE] } as const;
+
 export function createEksProvider(options: EksProviderOptions = {}): Provider {
   const schema = loadSchema();
   let ctx: Connection | undefined;

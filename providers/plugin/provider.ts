@@ -1,0 +1,424 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type {
+  ApplyResourceChangeRequest, ApplyResourceChangeResponse, BlockSchema, ConfigureRequest, ConfigureResponse, Diagnostic, ImportResourceStateRequest,
+  ImportResourceStateResponse, ObjectValue, Path, PlanResourceChangeRequest, PlanResourceChangeResponse, Provider, ProviderSchema, ReadDataSourceRequest,
+  ReadDataSourceResponse, ReadResourceRequest, ReadResourceResponse, ResourceSchema, ValidateConfigurationResponse, ValidateResourceConfigRequest,
+  ValidateResourceConfigResponse, Value,
+} from '../../engine/protocol';
+import { isUnknown, schemaEntries } from '../../engine/protocol';
+import { containsUnknown, isObject, valuesEqual } from '../../engine/util';
+import { writeFileAtomicSync } from '../../lib/files';
+import { PluginError, PluginProcess } from './bridge';
+import { fromMsgpack, toMsgpack } from './cty';
+import { cacheDir, type FoundPlugin } from './find';
+import type { PluginAttribute, PluginSchema, ProtoDiagnostic, ProtoStep } from './schema';
+import { binaryKey, lazyFromSchema, readSchemaCache, schemaCacheFile, writeSchemaCache, type LazySchema } from './schema-cache';
+
+/**
+ * A provider served by a Terraform provider plugin over tfplugin5, with the rules Terraform core
+ * applies around each call (internal/terraform/node_resource_*, internal/plans/objchange):
+ * - values are msgpack, complete objects by the schema (cty.ts); write-only attributes never reach state;
+ * - ValidateProviderConfig before Configure, its answer cached by binary and configuration (the AWS
+ *   provider takes seconds over an `endpoints` block);
+ * - UpgradeResourceState before every read of stored state; ImportResourceState then ReadResource;
+ * - PlanResourceChange for destroys too when the plugin asks for it (plan_destroy);
+ * - `requires_replace` only on updates, and only paths whose value changes;
+ * - plan validity (configured values kept) and apply consistency (known planned values kept, no
+ *   unknowns left) are checked except for legacy-SDK resources, which Terraform also lets through;
+ * - private data is threaded plan → apply → read within the process (see README: not across runs).
+ * Failures of the plugin process itself are errors naming the provider and the binary.
+ */
+
+export type PluginProviderOptions = {
+  /** How messages name it: `registry.terraform.io/hashicorp/aws`. */
+  source: string;
+  /** Finds the binary (throws PluginNotFound with install instructions). */
+  find: () => FoundPlugin;
+  env: NodeJS.ProcessEnv;
+  /** Warnings found while locating the plugin (no lock file), shown once. */
+  warn?: (message: string) => void;
+};
+
+const TERRAFORM_VERSION = '1.11.0';
+const CLIENT_CAPABILITIES = { deferral_allowed: false, write_only_attributes_allowed: true };
+const START_TIMEOUT_MS = 60_000;
+const EMPTY = new Uint8Array(0);
+
+type ProtoDV = { msgpack: Uint8Array; json: Uint8Array } | null;
+type WithDiags = { diagnostics: ProtoDiagnostic[] };
+
+function toPath(steps: ProtoStep[] | undefined): Path {
+  return (steps ?? []).map((s) => (s.selector === 'element_key_int' || (s.selector === undefined && s.element_key_int !== undefined && !s.attribute_name && !s.element_key_string) ? Number(s.element_key_int) : (s.attribute_name || s.element_key_string || '')));
+}
+
+function valueAt(v: Value | undefined, p: Path): Value | undefined {
+  let cur = v;
+  for (const seg of p) {
+    if (cur === null || cur === undefined || isUnknown(cur)) return cur;
+    cur = typeof seg === 'number' ? (Array.isArray(cur) ? cur[seg] : undefined) : isObject(cur) ? cur[seg] : undefined;
+  }
+  return cur;
+}
+
+/** Terraform removes write-only values before anything is stored or shown. */
+function stripWriteOnly(b: BlockSchema, v: ObjectValue | null): ObjectValue | null {
+  if (!v || isUnknown(v)) return v;
+  for (const [name, a] of schemaEntries(b.attributes)) if ((a as PluginAttribute).write_only) v[name] = null;
+  for (const [name, bt] of schemaEntries(b.block_types)) {
+    const x = v[name];
+    if (Array.isArray(x)) x.forEach((y) => isObject(y) && stripWriteOnly(bt.block, y));
+    else if (isObject(x) && !isUnknown(x)) {
+      if (bt.nesting_mode === 'map') Object.values(x).forEach((y) => isObject(y) && stripWriteOnly(bt.block, y));
+      else stripWriteOnly(bt.block, x);
+    }
+  }
+  return v;
+}
+
+/**
+ * objchange.AssertPlanValid, for top-level attributes: a configured value must be planned as
+ * configured (a provider may only fill in what the configuration leaves null and computed).
+ */
+function planProblems(b: BlockSchema, config: ObjectValue, planned: ObjectValue): Path[] {
+  const out: Path[] = [];
+  for (const [name, a] of schemaEntries(b.attributes)) {
+    const c = config[name] ?? null;
+    if (c === null && a.computed) continue;
+    if (isUnknown(c) || containsUnknown(c)) continue;
+    if (!valuesEqual(c, planned[name] ?? null) && !(a as PluginAttribute).write_only) out.push([name]);
+  }
+  return out;
+}
+
+/** objchange.AssertObjectCompatible, for top-level attributes: known planned values must be kept by apply. */
+function applyProblems(b: BlockSchema, planned: ObjectValue, actual: ObjectValue): Path[] {
+  const out: Path[] = [];
+  for (const [name] of schemaEntries(b.attributes)) {
+    const p = planned[name] ?? null;
+    if (containsUnknown(p)) continue;
+    if (!valuesEqual(p, actual[name] ?? null)) out.push([name]);
+  }
+  return out;
+}
+
+export class PluginProvider implements Provider {
+  private proc: PluginProcess | undefined;
+  private found: FoundPlugin | undefined;
+  private lazy: LazySchema | undefined;
+  private env: NodeJS.ProcessEnv;
+  /** Private bytes by resource address: planned (plan → apply) and stored (apply/read/import → read). */
+  private readonly plannedPrivate = new Map<string, Uint8Array>();
+  private readonly storedPrivate = new Map<string, Uint8Array>();
+  private configured = false;
+
+  constructor(private readonly opts: PluginProviderOptions) {
+    this.env = opts.env;
+  }
+
+  private label(): string {
+    return `provider ${this.opts.source}${this.found ? ` (plugin ${this.found.binary})` : ''}`;
+  }
+
+  private plugin(): FoundPlugin {
+    if (!this.found) {
+      this.found = this.opts.find();
+      for (const w of this.found.warnings) this.opts.warn?.(w);
+    }
+    return this.found;
+  }
+
+  private process(): PluginProcess {
+    if (this.proc && !this.proc.exit) return this.proc;
+    if (this.proc?.exit) throw new PluginError(`${this.label()}: the plugin process exited (${this.proc.exit.signal ?? `code ${this.proc.exit.code}`})`);
+    const found = this.plugin();
+    const proc = new PluginProcess(this.opts.source);
+    try {
+      proc.startSync({ binary: found.binary, env: this.env, timeoutMs: START_TIMEOUT_MS });
+    } catch (e) {
+      void proc.shutdown();
+      throw new PluginError(`${this.label()} failed to start: ${(e as Error).message}. Reinstall it with \`terraform init\` in the stack's folder`);
+    }
+    this.proc = proc;
+    return proc;
+  }
+
+  /** The schema, from the on-disk cache when it holds this binary's, else from the plugin (then cached). */
+  schema(): LazySchema {
+    if (this.lazy) return this.lazy;
+    const found = this.plugin();
+    const file = schemaCacheFile(this.env, binaryKey(found.binary));
+    const cached = readSchemaCache(file);
+    if (cached) return (this.lazy = cached);
+    const s = JSON.parse(this.process().callSync<string>({ op: 'schema' })) as PluginSchema;
+    if (s.errors.length) throw new PluginError(`${this.label()}: GetSchema failed: ${s.errors.join('; ')}`);
+    if (s.capabilities.schemaOptional) writeSchemaCache(file, s);
+    return (this.lazy = lazyFromSchema(s));
+  }
+
+  resourceSchema(type: string): ResourceSchema | undefined {
+    return this.schema().resource(type);
+  }
+
+  dataSourceSchema(type: string): ResourceSchema | undefined {
+    return this.schema().dataSource(type);
+  }
+
+  /** The whole schema (every type parsed: for tools, not for runs). */
+  getSchema(): ProviderSchema {
+    const s = this.schema();
+    return {
+      provider: s.provider,
+      resources: Object.fromEntries(s.resourceTypes.map((t) => [t, s.resource(t)!])),
+      dataSources: Object.fromEntries(s.dataSourceTypes.map((t) => [t, s.dataSource(t)!])),
+    };
+  }
+
+  private diags(list: ProtoDiagnostic[] | undefined, address?: string): Diagnostic[] {
+    return (list ?? []).map((d) => ({
+      severity: d.severity === 'WARNING' ? 'warning' : 'error',
+      summary: d.summary,
+      ...(d.detail ? { detail: d.detail } : {}),
+      ...(address ? { address } : {}),
+      ...(d.attribute?.steps?.length ? { attribute: toPath(d.attribute.steps) } : {}),
+    }));
+  }
+
+  private failure(e: unknown, address?: string): Diagnostic {
+    const msg = (e as Error).message;
+    return { severity: 'error', summary: msg.startsWith('provider ') ? msg : `${this.label()}: ${msg}`, ...(address ? { address } : {}) };
+  }
+
+  private callSync<T extends WithDiags>(method: string, request: unknown): T {
+    return this.process().callSync<T>({ op: 'call', method, request });
+  }
+
+  private call<T extends WithDiags>(method: string, request: unknown): Promise<T> {
+    return this.process().call<T>({ op: 'call', method, request });
+  }
+
+  private dv(block: BlockSchema, v: ObjectValue | null): ProtoDV {
+    return { msgpack: toMsgpack(block, v), json: EMPTY };
+  }
+
+  private managed(type: string, address: string): ResourceSchema {
+    const s = this.resourceSchema(type);
+    if (!s) throw new PluginError(`${this.label()} has no resource type "${type}" (${address})`);
+    return s;
+  }
+
+  async configure(req: ConfigureRequest): Promise<ConfigureResponse> {
+    this.env = req.env;
+    try {
+      const block = this.schema().provider.block;
+      const unknownArgs = Object.keys(req.config).filter((k) => req.config[k] !== null && !(k in (block.attributes ?? {})) && !(k in (block.block_types ?? {})));
+      if (unknownArgs.length) return { diagnostics: unknownArgs.map((k) => ({ severity: 'error' as const, summary: `${this.label()} has no argument "${k}"`, attribute: [k] })) };
+      const config = this.dv(block, req.config);
+      const diagnostics: Diagnostic[] = [];
+      // Terraform always validates the provider configuration; the answer only depends on the binary and the configuration.
+      const key = crypto.createHash('sha256').update(binaryKey(this.plugin().binary)).update(config!.msgpack).digest('hex').slice(0, 32);
+      const cacheFile = path.join(cacheDir(this.env), 'provider-config', `${key}.json`);
+      let validated: Diagnostic[] | undefined;
+      try {
+        validated = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as Diagnostic[];
+      } catch { /* not validated yet */ }
+      if (!validated) {
+        const res = await this.call<WithDiags>('PrepareProviderConfig', { config });
+        validated = this.diags(res.diagnostics);
+        if (!validated.some((d) => d.severity === 'error')) {
+          fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+          writeFileAtomicSync(cacheFile, JSON.stringify(validated));
+        }
+      }
+      diagnostics.push(...validated);
+      if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+      const res = await this.call<WithDiags>('Configure', { terraform_version: TERRAFORM_VERSION, config, client_capabilities: CLIENT_CAPABILITIES });
+      diagnostics.push(...this.diags(res.diagnostics));
+      this.configured = !diagnostics.some((d) => d.severity === 'error');
+      return { diagnostics };
+    } catch (e) {
+      return { diagnostics: [this.failure(e)] };
+    }
+  }
+
+  validateResourceConfig(req: ValidateResourceConfigRequest): ValidateResourceConfigResponse {
+    try {
+      const data = req.address.startsWith('data.');
+      const s = data ? this.dataSourceSchema(req.typeName) : this.resourceSchema(req.typeName);
+      if (!s) return { diagnostics: [{ severity: 'error', summary: `${this.label()} has no ${data ? 'data source' : 'resource type'} "${req.typeName}"`, address: req.address }] };
+      const config = this.dv(s.block, req.config);
+      const res = data
+        ? this.callSync<WithDiags>('ValidateDataSourceConfig', { type_name: req.typeName, config })
+        : this.callSync<WithDiags>('ValidateResourceTypeConfig', { type_name: req.typeName, config, client_capabilities: CLIENT_CAPABILITIES });
+      return { diagnostics: this.diags(res.diagnostics, req.address) };
+    } catch (e) {
+      return { diagnostics: [this.failure(e, req.address)] };
+    }
+  }
+
+  validateConfiguration(): ValidateConfigurationResponse {
+    return { diagnostics: [] };
+  }
+
+  /** UpgradeResourceState: stored state (as JSON) to the current schema, as Terraform does on every state load. */
+  private async upgrade(type: string, schema: ResourceSchema, state: ObjectValue): Promise<{ state: ObjectValue | null; diagnostics: Diagnostic[] }> {
+    const res = await this.call<WithDiags & { upgraded_state: ProtoDV }>('UpgradeResourceState', {
+      type_name: type,
+      version: schema.version,
+      raw_state: { json: Buffer.from(JSON.stringify(state)), flatmap: {} },
+    });
+    return { state: fromMsgpack(schema.block, res.upgraded_state?.msgpack), diagnostics: this.diags(res.diagnostics) };
+  }
+
+  async readResource(req: ReadResourceRequest): Promise<ReadResourceResponse> {
+    try {
+      const schema = this.managed(req.typeName, req.address);
+      const up = await this.upgrade(req.typeName, schema, req.priorState);
+      const upDiags = up.diagnostics.map((d) => ({ ...d, address: req.address }));
+      if (upDiags.some((d) => d.severity === 'error') || !up.state) return { newState: req.priorState, diagnostics: upDiags };
+      const res = await this.call<WithDiags & { new_state: ProtoDV; private: Uint8Array }>('ReadResource', {
+        type_name: req.typeName,
+        current_state: this.dv(schema.block, up.state),
+        private: this.storedPrivate.get(req.address) ?? EMPTY,
+        client_capabilities: CLIENT_CAPABILITIES,
+      });
+      const diagnostics = [...upDiags, ...this.diags(res.diagnostics, req.address)];
+      if (diagnostics.some((d) => d.severity === 'error')) return { newState: req.priorState, diagnostics };
+      const newState = stripWriteOnly(schema.block, fromMsgpack(schema.block, res.new_state?.msgpack));
+      if (newState && containsUnknown(newState)) return { newState: req.priorState, diagnostics: [...diagnostics, { severity: 'error', summary: `${this.label()} produced an unknown value while reading ${req.address}`, address: req.address }] };
+      this.storedPrivate.set(req.address, res.private ?? EMPTY);
+      return { newState, diagnostics };
+    } catch (e) {
+      return { newState: req.priorState, diagnostics: [this.failure(e, req.address)] };
+    }
+  }
+
+  async readDataSource(req: ReadDataSourceRequest): Promise<ReadDataSourceResponse> {
+    try {
+      const schema = this.dataSourceSchema(req.typeName);
+      if (!schema) return { state: null, diagnostics: [{ severity: 'error', summary: `${this.label()} has no data source "${req.typeName}"`, address: req.address }] };
+      const res = await this.call<WithDiags & { state: ProtoDV }>('ReadDataSource', { type_name: req.typeName, config: this.dv(schema.block, req.config), client_capabilities: CLIENT_CAPABILITIES });
+      const diagnostics = this.diags(res.diagnostics, req.address);
+      if (diagnostics.some((d) => d.severity === 'error')) return { state: null, diagnostics };
+      const state = stripWriteOnly(schema.block, fromMsgpack(schema.block, res.state?.msgpack));
+      if (state && containsUnknown(state)) return { state: null, diagnostics: [...diagnostics, { severity: 'error', summary: `${this.label()} produced an unknown value for ${req.address}`, address: req.address }] };
+      return { state, diagnostics };
+    } catch (e) {
+      return { state: null, diagnostics: [this.failure(e, req.address)] };
+    }
+  }
+
+  planResourceChange(req: PlanResourceChangeRequest): PlanResourceChangeResponse {
+    try {
+      const schema = this.managed(req.typeName, req.address);
+      const b = schema.block;
+      const destroy = req.proposedNewState === null;
+      if (destroy && !this.schema().capabilities.planDestroy) return { plannedState: null, requiresReplace: [], diagnostics: [] };
+      const res = this.callSync<WithDiags & { planned_state: ProtoDV; requires_replace: { steps: ProtoStep[] }[]; planned_private: Uint8Array; legacy_type_system: boolean }>('PlanResourceChange', {
+        type_name: req.typeName,
+        prior_state: this.dv(b, req.priorState),
+        proposed_new_state: this.dv(b, req.proposedNewState),
+        config: this.dv(b, req.config),
+        prior_private: this.storedPrivate.get(req.address) ?? EMPTY,
+        client_capabilities: CLIENT_CAPABILITIES,
+      });
+      const diagnostics = this.diags(res.diagnostics, req.address);
+      if (destroy || diagnostics.some((d) => d.severity === 'error')) return { plannedState: null, requiresReplace: [], diagnostics };
+      const planned = stripWriteOnly(b, fromMsgpack(b, res.planned_state?.msgpack));
+      if (!planned) return { plannedState: null, requiresReplace: [], diagnostics: [...diagnostics, { severity: 'error', summary: `${this.label()} planned no object for ${req.address}`, address: req.address }] };
+      if (!res.legacy_type_system && req.config) {
+        for (const p of planProblems(b, req.config, planned)) {
+          diagnostics.push({ severity: 'error', summary: `Provider produced invalid plan: ${this.label()} planned a value for ${req.address} that does not match the configuration`, address: req.address, attribute: p });
+        }
+      }
+      this.plannedPrivate.set(req.address, res.planned_private ?? EMPTY);
+      // Replacement only concerns updates, and only paths whose value actually changes.
+      const requiresReplace = req.priorState === null ? [] : (res.requires_replace ?? []).map((r) => toPath(r.steps)).filter((p) => {
+        const after = valueAt(planned, p);
+        return isUnknown(after) || !valuesEqual(valueAt(req.priorState!, p) ?? null, after ?? null);
+      });
+      return { plannedState: planned, requiresReplace, diagnostics };
+    } catch (e) {
+      return { plannedState: null, requiresReplace: [], diagnostics: [this.failure(e, req.address)] };
+    }
+  }
+
+  async applyResourceChange(req: ApplyResourceChangeRequest): Promise<ApplyResourceChangeResponse> {
+    let schema: ResourceSchema;
+    try {
+      schema = this.managed(req.typeName, req.address);
+    } catch (e) {
+      return { newState: req.priorState, diagnostics: [this.failure(e, req.address)] };
+    }
+    const b = schema.block;
+    // Ctrl-C: Terraform asks the provider to stop (Stop), which cancels its in-flight operations.
+    const onAbort = () => void this.call('Stop', {}).catch(() => undefined);
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const res = await this.call<WithDiags & { new_state: ProtoDV; private: Uint8Array; legacy_type_system: boolean }>('ApplyResourceChange', {
+        type_name: req.typeName,
+        prior_state: this.dv(b, req.priorState),
+        planned_state: this.dv(b, req.plannedState),
+        config: this.dv(b, req.config),
+        planned_private: this.plannedPrivate.get(req.address) ?? this.storedPrivate.get(req.address) ?? EMPTY,
+      });
+      const diagnostics = this.diags(res.diagnostics, req.address);
+      const newState = stripWriteOnly(b, fromMsgpack(b, res.new_state?.msgpack));
+      this.storedPrivate.set(req.address, res.private ?? EMPTY);
+      if (diagnostics.some((d) => d.severity === 'error')) return { newState, diagnostics }; // partial state, as Terraform keeps it
+      if (newState && containsUnknown(newState)) {
+        return { newState: req.priorState, diagnostics: [...diagnostics, { severity: 'error', summary: `Provider returned invalid result object after apply: ${this.label()} left unknown values in ${req.address}`, address: req.address }] };
+      }
+      if (newState && req.plannedState && !res.legacy_type_system) {
+        for (const p of applyProblems(b, req.plannedState, newState)) {
+          diagnostics.push({ severity: 'error', summary: `Provider produced inconsistent result after apply: ${this.label()} changed a planned value of ${req.address}`, address: req.address, attribute: p });
+        }
+      }
+      return { newState, diagnostics };
+    } catch (e) {
+      // The plugin is gone or the call failed: nothing is known about the object beyond the prior state.
+      return { newState: req.priorState, diagnostics: [this.failure(e, req.address)] };
+    } finally {
+      req.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async importResourceState(req: ImportResourceStateRequest): Promise<ImportResourceStateResponse> {
+    try {
+      const schema = this.managed(req.typeName, req.typeName);
+      const res = await this.call<WithDiags & { imported_resources: { type_name: string; state: ProtoDV; private: Uint8Array }[] }>('ImportResourceState', { type_name: req.typeName, id: req.id, client_capabilities: CLIENT_CAPABILITIES });
+      const diagnostics = this.diags(res.diagnostics);
+      if (diagnostics.some((d) => d.severity === 'error')) return { state: null, diagnostics };
+      const imported = res.imported_resources.find((r) => r.type_name === req.typeName);
+      if (!imported) return { state: null, diagnostics: [...diagnostics, { severity: 'error', summary: `${this.label()} imported no ${req.typeName} for id "${req.id}"` }] };
+      const state = fromMsgpack(schema.block, imported.state?.msgpack);
+      // Terraform reads the imported object at once; gone means there is nothing to import.
+      const read = await this.call<WithDiags & { new_state: ProtoDV; private: Uint8Array }>('ReadResource', {
+        type_name: req.typeName, current_state: this.dv(schema.block, state), private: imported.private ?? EMPTY, client_capabilities: CLIENT_CAPABILITIES,
+      });
+      diagnostics.push(...this.diags(read.diagnostics));
+      const newState = stripWriteOnly(schema.block, fromMsgpack(schema.block, read.new_state?.msgpack));
+      if (!newState && !diagnostics.some((d) => d.severity === 'error')) diagnostics.push({ severity: 'error', summary: `Cannot import non-existent remote object: ${req.typeName} "${req.id}"` });
+      return { state: newState, diagnostics };
+    } catch (e) {
+      return { state: null, diagnostics: [this.failure(e)] };
+    }
+  }
+
+  /** Whether configure succeeded (tests). */
+  get isConfigured(): boolean {
+    return this.configured;
+  }
+
+  /** The plugin process's id while it runs (tests check it is gone after close or a crash). */
+  get pid(): number | undefined {
+    return this.proc && !this.proc.exit ? this.proc.pid : undefined;
+  }
+
+  async close(): Promise<void> {
+    const p = this.proc;
+    this.proc = undefined;
+    await p?.shutdown();
+  }
+}
