@@ -17,6 +17,8 @@ export class PluginError extends Error {}
 
 /** Every live plugin process, killed on exit. */
 const live = new Set<number>();
+/** Every plugin process this process started (tests check that none outlives its command). */
+export const startedPids: number[] = [];
 let exitHooked = false;
 function hookExit(): void {
   if (exitHooked) return;
@@ -113,6 +115,7 @@ export class PluginProcess {
   startSync(req: StartRequest): void {
     const res = this.callSync<{ pid: number }>({ op: 'start', start: req }, req.timeoutMs + 5000);
     this.pid = res.pid;
+    startedPids.push(res.pid);
     hookExit();
     live.add(res.pid);
   }
