@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type {
-  ApplyResourceChangeRequest, ApplyResourceChangeResponse, BlockSchema, ConfigureRequest, ConfigureResponse, Diagnostic, ImportResourceStateRequest,
+  ApplyResourceChangeRequest, ApplyResourceChangeResponse, BlockSchema, ConfigureRequest, CtyType, ConfigureResponse, Diagnostic, ImportResourceStateRequest,
   ImportResourceStateResponse, ObjectValue, Path, PlanResourceChangeRequest, PlanResourceChangeResponse, Provider, ProviderSchema, ReadDataSourceRequest,
   ReadDataSourceResponse, ReadResourceRequest, ReadResourceResponse, ResourceSchema, ValidateConfigurationResponse, ValidateResourceConfigRequest,
   ValidateResourceConfigResponse, Value,
 } from '../../engine/protocol';
 import { isUnknown, schemaEntries } from '../../engine/protocol';
-import { containsUnknown, isObject, valuesEqual } from '../../engine/util';
+import { containsUnknown, EXACT, isObject, valuesEqual, type Equality } from '../../engine/util';
 import { writeFileAtomicSync } from '../../lib/files';
 import { PluginError, PluginProcess } from './bridge';
 import { fromMsgpack, toMsgpack } from './cty';
@@ -62,6 +62,10 @@ function valueAt(v: Value | undefined, p: Path): Value | undefined {
   return cur;
 }
 
+const SET: Equality = Object.freeze({ zeroValues: false, set: true });
+/** Terraform's equality: exact, except that a set's elements have no order. */
+const ruleFor = (t: CtyType): Equality => (Array.isArray(t) && t[0] === 'set' ? SET : EXACT);
+
 /** Terraform removes write-only values before anything is stored or shown. */
 function stripWriteOnly(b: BlockSchema, v: ObjectValue | null): ObjectValue | null {
   if (!v || isUnknown(v)) return v;
@@ -87,7 +91,7 @@ function planProblems(b: BlockSchema, config: ObjectValue, planned: ObjectValue)
     const c = config[name] ?? null;
     if (c === null && a.computed) continue;
     if (isUnknown(c) || containsUnknown(c)) continue;
-    if (!valuesEqual(c, planned[name] ?? null) && !(a as PluginAttribute).write_only) out.push([name]);
+    if (!valuesEqual(c, planned[name] ?? null, ruleFor(a.type)) && !(a as PluginAttribute).write_only) out.push([name]);
   }
   return out;
 }
@@ -95,10 +99,10 @@ function planProblems(b: BlockSchema, config: ObjectValue, planned: ObjectValue)
 /** objchange.AssertObjectCompatible, for top-level attributes: known planned values must be kept by apply. */
 function applyProblems(b: BlockSchema, planned: ObjectValue, actual: ObjectValue): Path[] {
   const out: Path[] = [];
-  for (const [name] of schemaEntries(b.attributes)) {
+  for (const [name, a] of schemaEntries(b.attributes)) {
     const p = planned[name] ?? null;
     if (containsUnknown(p)) continue;
-    if (!valuesEqual(p, actual[name] ?? null)) out.push([name]);
+    if (!valuesEqual(p, actual[name] ?? null, ruleFor(a.type))) out.push([name]);
   }
   return out;
 }
@@ -336,7 +340,7 @@ export class PluginProvider implements Provider {
       // Replacement only concerns updates, and only paths whose value actually changes.
       const requiresReplace = req.priorState === null ? [] : (res.requires_replace ?? []).map((r) => toPath(r.steps)).filter((p) => {
         const after = valueAt(planned, p);
-        return isUnknown(after) || !valuesEqual(valueAt(req.priorState!, p) ?? null, after ?? null);
+        return isUnknown(after) || !valuesEqual(valueAt(req.priorState!, p) ?? null, after ?? null, EXACT);
       });
       return { plannedState: planned, requiresReplace, diagnostics };
     } catch (e) {
