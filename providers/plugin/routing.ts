@@ -84,7 +84,8 @@ export function createRoutedProvider(ctx: ProviderContext, native: NativeSide | 
     planResourceChange: (req) => side(req.typeName, 'managed').planResourceChange(req),
     applyResourceChange: (req) => side(req.typeName, 'managed').applyResourceChange(req),
     importResourceState: (req) => side(req.typeName, 'managed').importResourceState(req),
-    concurrencyKey: (typeName, state) => (route(typeName, 'managed') === 'native' ? native!.provider.concurrencyKey?.(typeName, state) : undefined),
+    // The API's constraints (one EKS update per cluster) hold whoever calls it: the native provider's keys serialise plugin-served EKS types too.
+    concurrencyKey: (typeName, state) => native?.provider.concurrencyKey?.(typeName, state),
     async close() {
       await Promise.all([native?.provider.close?.(), plugin?.close()]);
     },
