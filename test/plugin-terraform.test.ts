@@ -195,3 +195,48 @@ terraformTest(test.serial as unknown as typeof test, 'differential: plugin-only 
   t.deepEqual(configs, [[], []]);
   noPluginLeft(t);
 });
+
+terraformTest(test.serial as unknown as typeof test, 'the plugin killed mid-apply: a clear error naming the provider, state keeps what completed, the next apply converges', async (t) => {
+  // Updates that take long enough to kill the plugin while it waits for one.
+  const slow = await startEmulator({ port: 0, clusterCreateMs: 100, clusterDeleteMs: 50, updateMs: 2500 });
+  t.teardown(() => slow.close());
+  const dir = tempDir(t);
+  const write = (version: string) => fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
+    terraform: header,
+    provider: { aws: [provider(slow.url)] },
+    resource: { aws_eks_cluster: { a: cluster('fault-a', version, {}), b: { ...cluster('fault-b', version, {}), depends_on: ['aws_eks_cluster.a'] } } },
+  }, null, 2));
+  const PLUGIN = { EKSIDP_NATIVE_PROVIDERS: '0' };
+  write('1.31');
+  const created = await eksidp(['apply', '--dir', dir, '--auto-approve'], dir, PLUGIN);
+  t.is(created.code, 0, out(created));
+
+  write('1.32');
+  const before = startedPids.length;
+  const applying = eksidp(['apply', '--dir', dir, '--auto-approve'], dir, PLUGIN);
+  // a's version update has finished once b's starts: kill the plugin while it waits for b's.
+  const deadline = Date.now() + 120_000;
+  while (!slow.updates().some((u) => u.clusterName === 'fault-b')) {
+    if (Date.now() > deadline) throw new Error('the update of fault-b never started');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const pid = startedPids[startedPids.length - 1]!;
+  t.true(startedPids.length > before);
+  process.kill(pid, 'SIGKILL');
+  const failed = await applying;
+  t.is(failed.code, 1, out(failed));
+  // A legacy-SDK resource read back with [] and {} where apply recorded null has not changed.
+  t.notRegex(failed.stdout, /changed outside/);
+  t.regex(failed.stdout + failed.stderr, /aws_eks_cluster\.b.*provider registry\.terraform\.io\/hashicorp\/aws \(plugin [^)]*terraform-provider-aws[^)]*\).*the plugin process exited \(SIGKILL\)/s);
+  const versions = () => Object.fromEntries(stateOf(dir).resources.map((r) => [r.name, r.instances[0]!.attributes.version]));
+  t.deepEqual(versions(), { a: '1.32', b: '1.31' }, 'state keeps the update that completed');
+
+  // Once EKS has finished b's update, the next apply converges (refresh finds it done).
+  while (slow.updates().some((u) => u.status === 'InProgress')) await new Promise((r) => setTimeout(r, 50));
+  const again = await eksidp(['apply', '--dir', dir, '--auto-approve'], dir, PLUGIN);
+  t.is(again.code, 0, out(again));
+  t.deepEqual(versions(), { a: '1.32', b: '1.32' });
+  const plan = await eksidp(['plan', '--dir', dir, '--detailed-exitcode'], dir, PLUGIN);
+  t.is(plan.code, 0, out(plan));
+  noPluginLeft(t);
+});

@@ -81,6 +81,31 @@ function stripWriteOnly(b: BlockSchema, v: ObjectValue | null): ObjectValue | nu
   return v;
 }
 
+const isEmptyCollection = (v: Value | undefined): boolean => (Array.isArray(v) && v.length === 0) || (isObject(v) && !isUnknown(v) && Object.keys(v).length === 0);
+
+/**
+ * Legacy-SDK resources read an unset collection back as empty ([] or {}) where apply recorded null, or
+ * the other way round; to the SDK the two are the same value. Keeping the stored form avoids a false
+ * "changed outside" on every run (Terraform hides it unless it feeds a change; `terraform plan
+ * -refresh-only` shows it). Only for types whose plan or apply said legacy_type_system.
+ */
+function keepStoredEmpties(b: BlockSchema, prior: ObjectValue, read: ObjectValue): ObjectValue {
+  const out: ObjectValue = { ...read };
+  for (const [name] of schemaEntries(b.attributes)) {
+    const p = prior[name] ?? null;
+    const r = read[name] ?? null;
+    if ((p === null && isEmptyCollection(r)) || (r === null && isEmptyCollection(p))) out[name] = p;
+  }
+  for (const [name, bt] of schemaEntries(b.block_types)) {
+    const p = prior[name];
+    const r = read[name];
+    if (Array.isArray(p) && Array.isArray(r) && p.length === r.length) {
+      out[name] = r.map((x, i) => (isObject(x) && isObject(p[i]) ? keepStoredEmpties(bt.block, p[i] as ObjectValue, x) : x));
+    } else if (bt.nesting_mode === 'single' && isObject(p) && isObject(r) && !isUnknown(r)) out[name] = keepStoredEmpties(bt.block, p, r);
+  }
+  return out;
+}
+
 /**
  * objchange.AssertPlanValid, for top-level attributes: a configured value must be planned as
  * configured (a provider may only fill in what the configuration leaves null and computed).
@@ -116,6 +141,8 @@ export class PluginProvider implements Provider {
   private readonly plannedPrivate = new Map<string, Uint8Array>();
   private readonly storedPrivate = new Map<string, Uint8Array>();
   private configured = false;
+  /** Types whose plan or apply reported legacy_type_system (remembered beside the schema cache). */
+  private legacy: Set<string> | undefined;
 
   constructor(private readonly opts: PluginProviderOptions) {
     this.env = opts.env;
@@ -159,6 +186,31 @@ export class PluginProvider implements Provider {
     if (s.errors.length) throw new PluginError(`${this.label()}: GetSchema failed: ${s.errors.join('; ')}`);
     if (s.capabilities.schemaOptional) writeSchemaCache(file, s);
     return (this.lazy = lazyFromSchema(s));
+  }
+
+  private legacyFile(): string {
+    return schemaCacheFile(this.env, binaryKey(this.plugin().binary)).replace(/\.json$/, '.legacy.json');
+  }
+
+  private legacyTypes(): Set<string> {
+    if (!this.legacy) {
+      try {
+        this.legacy = new Set(JSON.parse(fs.readFileSync(this.legacyFile(), 'utf8')) as string[]);
+      } catch {
+        this.legacy = new Set();
+      }
+    }
+    return this.legacy;
+  }
+
+  private noteLegacy(type: string, legacy: boolean): void {
+    const set = this.legacyTypes();
+    if (!legacy || set.has(type)) return;
+    set.add(type);
+    try {
+      fs.mkdirSync(path.dirname(this.legacyFile()), { recursive: true });
+      writeFileAtomicSync(this.legacyFile(), JSON.stringify([...set].sort()), { mode: 0o644 });
+    } catch { /* a cache: the next run learns it again */ }
   }
 
   resourceSchema(type: string): ResourceSchema | undefined {
@@ -289,8 +341,9 @@ export class PluginProvider implements Provider {
       });
       const diagnostics = [...upDiags, ...this.diags(res.diagnostics, req.address)];
       if (diagnostics.some((d) => d.severity === 'error')) return { newState: req.priorState, diagnostics };
-      const newState = stripWriteOnly(schema.block, fromMsgpack(schema.block, res.new_state?.msgpack));
+      let newState = stripWriteOnly(schema.block, fromMsgpack(schema.block, res.new_state?.msgpack));
       if (newState && containsUnknown(newState)) return { newState: req.priorState, diagnostics: [...diagnostics, { severity: 'error', summary: `${this.label()} produced an unknown value while reading ${req.address}`, address: req.address }] };
+      if (newState && this.legacyTypes().has(req.typeName)) newState = keepStoredEmpties(schema.block, req.priorState, newState);
       this.storedPrivate.set(req.address, res.private ?? EMPTY);
       return { newState, diagnostics };
     } catch (e) {
@@ -328,6 +381,7 @@ export class PluginProvider implements Provider {
         client_capabilities: CLIENT_CAPABILITIES,
       });
       const diagnostics = this.diags(res.diagnostics, req.address);
+      this.noteLegacy(req.typeName, res.legacy_type_system);
       if (destroy || diagnostics.some((d) => d.severity === 'error')) return { plannedState: null, requiresReplace: [], diagnostics };
       const planned = stripWriteOnly(b, fromMsgpack(b, res.planned_state?.msgpack));
       if (!planned) return { plannedState: null, requiresReplace: [], diagnostics: [...diagnostics, { severity: 'error', summary: `${this.label()} planned no object for ${req.address}`, address: req.address }] };
@@ -368,6 +422,7 @@ export class PluginProvider implements Provider {
         planned_private: this.plannedPrivate.get(req.address) ?? this.storedPrivate.get(req.address) ?? EMPTY,
       });
       const diagnostics = this.diags(res.diagnostics, req.address);
+      this.noteLegacy(req.typeName, res.legacy_type_system);
       const newState = stripWriteOnly(b, fromMsgpack(b, res.new_state?.msgpack));
       this.storedPrivate.set(req.address, res.private ?? EMPTY);
       if (diagnostics.some((d) => d.severity === 'error')) return { newState, diagnostics }; // partial state, as Terraform keeps it

@@ -95,7 +95,20 @@ function call(method: string, request: unknown, client: GrpcClient | undefined =
   return new Promise((resolve, reject) => {
     if (!client) return reject(new Error('the plugin is not started'));
     if (exited) return reject(new Error(`the plugin process exited (${exited.signal ?? `code ${exited.code}`})`));
-    client[method]!(request, {}, (err, res) => (err ? reject(new Error(exited ? `the plugin process exited (${exited.signal ?? `code ${exited.code}`})` : err.details || err.message)) : resolve(res)));
+    client[method]!(request, {}, (err, res) => {
+      if (!err) return resolve(res);
+      // A dropped connection usually means the process died: wait a moment for its exit, to say so.
+      void exitedSoon().then(() => reject(new Error(exited ? `the plugin process exited (${exited.signal ?? `code ${exited.code}`})${stderrTail && exited.code ? `: ${stderrTail.trim().split('\n').slice(-3).join(' ')}` : ''}` : err.details || err.message)));
+    });
+  });
+}
+
+function exitedSoon(): Promise<void> {
+  if (exited || !child) return Promise.resolve();
+  const proc = child;
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    proc.once('exit', () => { clearTimeout(timer); setImmediate(resolve); });
   });
 }
 
