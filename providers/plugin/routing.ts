@@ -26,7 +26,14 @@ export function routeOf(type: string, mode: 'managed' | 'data', native: NativeSi
 
 export function createRoutedProvider(ctx: ProviderContext, native: NativeSide | undefined): Provider {
   const env = ctx.env;
-  const route = (type: string, mode: 'managed' | 'data') => routeOf(type, mode, native, env);
+  // Decided once per type: the hot path (plans of hundreds of resources) pays a map lookup.
+  const routes = new Map<string, Route>();
+  const route = (type: string, mode: 'managed' | 'data'): Route => {
+    const k = `${mode}:${type}`;
+    let r = routes.get(k);
+    if (!r) routes.set(k, (r = routeOf(type, mode, native, env)));
+    return r;
+  };
   const pluginManaged = ctx.managedTypes.filter((t) => route(t, 'managed') === 'plugin');
   const pluginData = ctx.dataTypes.filter((t) => route(t, 'data') === 'plugin');
   // A provider eksidp has no native implementation of is its plugin, types or not (Terraform configures every provider).
