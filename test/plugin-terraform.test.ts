@@ -5,6 +5,7 @@ import test from 'ava';
 import { startEmulator } from '../emulator';
 import type { ObjectValue, Value } from '../engine/protocol';
 import { startedPids } from '../providers/plugin/bridge';
+import { cli } from './fixtures/reliability/harness';
 import { captureIo, runCommand } from './helpers/in-process';
 import { terraform, terraformCliConfig, terraformTest, type TfResult } from './helpers/terraform';
 
@@ -239,4 +240,54 @@ terraformTest(test.serial as unknown as typeof test, 'the plugin killed mid-appl
   const plan = await eksidp(['plan', '--dir', dir, '--detailed-exitcode'], dir, PLUGIN);
   t.is(plan.code, 0, out(plan));
   noPluginLeft(t);
+});
+
+/** Processes whose parent is `pid` (from /proc). */
+function childrenOf(pid: number): { pid: number; cmd: string }[] {
+  const out: { pid: number; cmd: string }[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push({ pid: Number(d), cmd: fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ') });
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+terraformTest(test.serial as unknown as typeof test, 'Ctrl-C while the real eksidp binary runs a plugin: eksidp stops and no plugin process is left', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
+    terraform: header,
+    provider: { aws: [provider(em.url)] },
+    data: { aws_iam_policy_document: { trust: { statement: [{ actions: ['sts:AssumeRole'] }] } } },
+  }));
+  let plugin: number | undefined;
+  const run = await cli(dir, ['plan', '--dir', dir], {
+    env: { TF_CLI_CONFIG_FILE: terraformCliConfig(), EKSIDP_CACHE_DIR: cacheDir },
+    onSpawn: (child) => {
+      const poll = setInterval(() => {
+        const p = childrenOf(child.pid!).find((c) => c.cmd.includes('terraform-provider-aws'));
+        if (!p) return;
+        clearInterval(poll);
+        plugin = p.pid;
+        // Two signals sent at once may arrive as one: the second comes a moment later, if still needed.
+        child.kill('SIGINT');
+        setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGINT'), 300);
+      }, 20);
+      child.once('exit', () => clearInterval(poll));
+    },
+  });
+  t.truthy(plugin, `the plugin never started:\n${run.stdout}\n${run.stderr}`);
+  // Stopped gracefully (exit 1, "plan interrupted") or at once by the second Ctrl-C (130).
+  t.true(run.code === 1 || run.code === 130, `${run.code}: ${run.stderr}`);
+  t.regex(run.stderr, /Interrupt received/);
+  // Killed at exit: gone (or a zombie waiting for its new parent to reap it) within moments.
+  const gone = () => {
+    try { return /^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${plugin}/stat`, 'utf8')); } catch { return true; }
+  };
+  const until = Date.now() + 3000;
+  while (!gone() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  t.true(gone(), `plugin process ${plugin} outlived eksidp`);
 });
