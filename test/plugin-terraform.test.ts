@@ -7,6 +7,8 @@ import type { ObjectValue, Value } from '../engine/protocol';
 import { startedPids } from '../providers/plugin/bridge';
 import { cli } from './fixtures/reliability/harness';
 import { captureIo, runCommand } from './helpers/in-process';
+import { tempDir } from './helpers/project';
+import { until } from './helpers/wait';
 import { terraform, terraformCliConfig, terraformTest, type TfResult } from './helpers/terraform';
 
 /**
@@ -33,11 +35,6 @@ test.after.always(async () => {
   fs.rmSync(cacheDir, { recursive: true, force: true });
 });
 
-function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-plugin-'));
-  if (process.env.EKSIDP_KEEP_TF_DIR !== '1') t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 const provider = (endpoint: string) => ({
   region: 'us-east-1', access_key: 'emulator', secret_key: 'emulator',
@@ -82,7 +79,7 @@ type StateFile = { resources: { mode: string; type: string; name: string; instan
 const stateOf = (dir: string): StateFile => JSON.parse(fs.readFileSync(path.join(dir, 'terraform.tfstate'), 'utf8')) as StateFile;
 
 terraformTest(test.serial as unknown as typeof test, 'a mixed stack: a plugin data source feeds a native config, a plugin cluster carries native configs; Terraform then plans no changes', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'eksidp-plugin-');
   fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
     terraform: header,
     provider: { aws: [provider(em.url)] },
@@ -143,8 +140,8 @@ function comparable(dir: string, name: string): Record<string, ObjectValue> {
 }
 
 terraformTest(test.serial as unknown as typeof test, 'differential: plugin-only and native give the same actions and state, and read each other\'s state with no changes', async (t) => {
-  const dirN = tempDir(t);
-  const dirP = tempDir(t);
+  const dirN = tempDir(t, 'eksidp-plugin-');
+  const dirP = tempDir(t, 'eksidp-plugin-');
   // The two sides on one emulator, with their own cluster names (diff-n, diff-p).
   const write = (dir: string, name: string, edit: { tag?: string; prefix?: string; noConfig?: boolean } = {}) => fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
     terraform: header,
@@ -201,7 +198,7 @@ terraformTest(test.serial as unknown as typeof test, 'the plugin killed mid-appl
   // Updates that take long enough to kill the plugin while it waits for one.
   const slow = await startEmulator({ port: 0, clusterCreateMs: 100, clusterDeleteMs: 50, updateMs: 2500 });
   t.teardown(() => slow.close());
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'eksidp-plugin-');
   const write = (version: string) => fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
     terraform: header,
     provider: { aws: [provider(slow.url)] },
@@ -216,11 +213,7 @@ terraformTest(test.serial as unknown as typeof test, 'the plugin killed mid-appl
   const before = startedPids.length;
   const applying = eksidp(['apply', '--dir', dir, '--auto-approve'], dir, PLUGIN);
   // a's version update has finished once b's starts: kill the plugin while it waits for b's.
-  const deadline = Date.now() + 120_000;
-  while (!slow.updates().some((u) => u.clusterName === 'fault-b')) {
-    if (Date.now() > deadline) throw new Error('the update of fault-b never started');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await until('the update of fault-b to start', () => slow.updates().some((u) => u.clusterName === 'fault-b'), 120_000);
   const pid = startedPids[startedPids.length - 1]!;
   t.true(startedPids.length > before);
   process.kill(pid, 'SIGKILL');
@@ -233,7 +226,7 @@ terraformTest(test.serial as unknown as typeof test, 'the plugin killed mid-appl
   t.deepEqual(versions(), { a: '1.32', b: '1.31' }, 'state keeps the update that completed');
 
   // Once EKS has finished b's update, the next apply converges (refresh finds it done).
-  while (slow.updates().some((u) => u.status === 'InProgress')) await new Promise((r) => setTimeout(r, 50));
+  await until('EKS to finish the update of fault-b', () => !slow.updates().some((u) => u.status === 'InProgress'));
   const again = await eksidp(['apply', '--dir', dir, '--auto-approve'], dir, PLUGIN);
   t.is(again.code, 0, out(again));
   t.deepEqual(versions(), { a: '1.32', b: '1.32' });
@@ -257,7 +250,7 @@ function childrenOf(pid: number): { pid: number; cmd: string }[] {
 }
 
 terraformTest(test.serial as unknown as typeof test, 'Ctrl-C while the real eksidp binary runs a plugin: eksidp stops and no plugin process is left', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'eksidp-plugin-');
   fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
     terraform: header,
     provider: { aws: [provider(em.url)] },
@@ -287,7 +280,6 @@ terraformTest(test.serial as unknown as typeof test, 'Ctrl-C while the real eksi
   const gone = () => {
     try { return /^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${plugin}/stat`, 'utf8')); } catch { return true; }
   };
-  const until = Date.now() + 3000;
-  while (!gone() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  t.true(gone(), `plugin process ${plugin} outlived eksidp`);
+  await until(`plugin process ${plugin} to be gone after eksidp exited`, gone, 3000);
+  t.true(gone());
 });
