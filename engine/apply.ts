@@ -1,9 +1,10 @@
 import type { Lookup } from './expressions';
-import type { Diagnostic, ObjectValue, Value } from './protocol';
+import type { Diagnostic, ObjectValue, RequestSlots, Value } from './protocol';
 import { hasErrors } from './protocol';
-import { appliedOutputs, evaluateOutput } from './outputs';
-import { makeLookup, type Plan, type ResourceChange } from './plan';
+import { DEFAULT_READ_PARALLELISM, makeLookup, type Plan, type ResourceChange } from './plan';
 import { proposedNew } from './schema';
+import { setMaxListeners } from 'node:events';
+import { Limiter } from '../lib/concurrency';
 import { resourceAddress, type StateManager } from './state';
 import { canonicalJson, containsUnknown, error, sha256 } from './util';
 import { resolveConfig, resourceSchema, timeoutsOf, typeScope, type Workspace } from './workspace';
@@ -127,6 +128,8 @@ type Run = {
   lookup: Lookup;
   result: ApplyResult;
   signal: AbortSignal | undefined;
+  /** The request slots a step's provider sends through, when it declares requestSlots. */
+  requests: (s: Step) => { requests?: RequestSlots };
 };
 
 /** Executes one step, adding its diagnostics to `diags` (an error means it failed). `progress` forwards the provider's messages. */
@@ -152,6 +155,7 @@ const deleteStep: Executor = async (run, s, progress, diags) => {
   const res = await run.ws.providers.get(c.provider)!.applyResourceChange({
     typeName: c.type, address: c.address, priorState: c.before, plannedState: null, config: null,
     timeouts: timeoutsOf(c.before, c.address), idempotencyToken: idempotencyToken(run.lineage, run.plan.prior.serial, c.address, 'delete', c.before), progress, signal: run.signal,
+    ...run.requests(s),
   });
   diags.push(...res.diagnostics);
   const failed = hasErrors(res.diagnostics);
@@ -193,6 +197,7 @@ const changeStep: Executor = async (run, s, progress, diags) => {
   const res = await provider.applyResourceChange({
     typeName: c.type, address: c.address, priorState: prior, plannedState: planned, config,
     timeouts: timeoutsOf(config, c.address), idempotencyToken: idempotencyToken(run.lineage, run.plan.prior.serial, c.address, s.kind, planned), progress, signal: run.signal,
+    ...run.requests(s),
   });
   diags.push(...res.diagnostics);
   const failed = hasErrors(res.diagnostics);
@@ -229,7 +234,18 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
   const values = new Map<string, Value>();
   for (const r of state.state.resources) if (r.instances[0]) values.set(resourceAddress(r), r.instances[0].attributes);
   for (const c of plan.changes) if (c.after) values.set(c.address, c.after);
-  const run: Run = { ws, plan, state, lineage: state.state.lineage, values, lookup: makeLookup(ws, values), result, signal: opts.signal };
+  // --parallelism bounds API requests in flight (by default as many as a refresh reads at once). A
+  // provider with requestSlots takes a slot per request and waits outside them, so its steps start as
+  // soon as their dependencies and their key allow (a fleet's clusters all progress at once); any
+  // other step holds a slot throughout, as Terraform's parallelism does.
+  const slots = new Limiter(Math.max(1, opts.parallelism ?? DEFAULT_READ_PARALLELISM));
+  const slotted = (s: Step) => s.kind !== 'read' && ws.providers.get(s.change.provider)?.getSchema().capabilities?.requestSlots === true;
+  // A fleet apply waits on thousands of requests and sleeps at once, each listening for the abort.
+  if (opts.signal) setMaxListeners(0, opts.signal);
+  const run: Run = {
+    ws, plan, state, lineage: state.state.lineage, values, lookup: makeLookup(ws, values), result, signal: opts.signal,
+    requests: (s) => (slotted(s) ? { requests: slots } : {}),
+  };
   const emit = opts.onEvent ?? (() => undefined);
 
   const steps = buildSteps(plan);
@@ -243,8 +259,10 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
     const key = provider?.concurrencyKey?.(s.change.type, s.change.after ?? s.change.before);
     s.key = key === undefined ? undefined : `${s.change.provider}\u0000${key}`;
   }
-  const limit = Math.max(1, opts.parallelism ?? 10);
   const busyKeys = new Set<string>();
+  // Pending steps per key, so a step's end looks at the steps it may free, not at every step.
+  const byKey = new Map<string, Step[]>();
+  for (const s of steps) if (s.key !== undefined) { const l = byKey.get(s.key); if (l) l.push(s); else byKey.set(s.key, [s]); }
   let running = 0;
 
   const runStep = async (s: Step): Promise<boolean> => {
@@ -276,28 +294,28 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
   };
 
   await new Promise<void>((resolve) => {
-    const tick = () => {
+    // Starts those of `candidates` that may run now; a step's end offers its dependents and its key's steps.
+    const tick = (candidates: Iterable<Step>) => {
       if (!opts.signal?.aborted) {
-        for (const s of steps) {
-          if (running >= limit) break;
+        for (const s of candidates) {
           if (s.status !== 'pending') continue;
           if (![...s.waits].every((w) => byId.get(w)!.status === 'ok')) continue;
           if (s.key !== undefined && busyKeys.has(s.key)) continue;
           s.status = 'running';
           running++;
           if (s.key !== undefined) busyKeys.add(s.key);
-          void runStep(s).then((ok) => {
+          void (slotted(s) ? runStep(s) : slots.run(() => runStep(s))).then((ok) => {
             s.status = ok ? 'ok' : 'failed';
             if (!ok) skipDependents(s);
             running--;
             if (s.key !== undefined) busyKeys.delete(s.key);
-            tick();
+            tick([...(waitedBy.get(s.id) ?? []), ...(s.key !== undefined ? byKey.get(s.key)! : [])]);
           });
         }
       }
       if (running === 0) resolve();
     };
-    tick();
+    tick(steps);
   });
 
   result.interrupted = opts.signal?.aborted === true;

@@ -65,7 +65,25 @@ export type ProviderSchema = {
   provider: ResourceSchema;
   resources: Record<string, ResourceSchema>;
   dataSources: Record<string, ResourceSchema>;
+  /** What the provider supports beyond the base protocol (Terraform's ServerCapabilities). */
+  capabilities?: ProviderCapabilities;
 };
+
+export type ProviderCapabilities = {
+  /**
+   * applyResourceChange sends every API request through the request's `requests` slots and waits
+   * (for an update to finish, say) outside them. Without it, the engine holds one slot for the whole
+   * step, waits included, as Terraform's parallelism does.
+   */
+  requestSlots?: boolean;
+};
+
+/**
+ * Beyond Terraform: the engine's bound on API requests in flight (apply's `--parallelism`), shared by
+ * every step. A provider runs each request through `run`; `low` priority (a status poll) yields to
+ * other requests when slots are short.
+ */
+export type RequestSlots = { run<T>(send: () => Promise<T>, priority?: 'normal' | 'low'): Promise<T> };
 
 /** Per-operation timeouts from the resource's `timeouts` block, in milliseconds. */
 export type Timeouts = { create?: number; update?: number; delete?: number; read?: number };
@@ -127,6 +145,8 @@ export type ApplyResourceChangeRequest = {
   idempotencyToken: string;
   progress: Progress;
   signal?: AbortSignal;
+  /** Present when the provider declares `requestSlots`: each API request of this change goes through it. */
+  requests?: RequestSlots;
 };
 /** On error, `newState` still records whatever exists (Terraform's partial state), or null. */
 export type ApplyResourceChangeResponse = { newState: ObjectValue | null; diagnostics: Diagnostic[] };

@@ -39,12 +39,12 @@ function both(t: ExecutionContext, url: string, tuning: Tuning = TUNING): { lean
   return { lean: lean.reads, sdk: sdkReads(viaSdk.client) };
 }
 
-async function seed(admin: EKSClient, name: string) {
+async function seed(admin: EKSClient, name: string): Promise<string> {
   await admin.send(new CreateClusterCommand({
     name, version: '1.31', roleArn: 'arn:aws:iam::000000000000:role/eks', tags: { team: 'platform', 'cost-center': '' },
     resourcesVpcConfig: { subnetIds: ['subnet-1', 'subnet-2'], endpointPublicAccess: true },
   }));
-  await admin.send(new AssociateIdentityProviderConfigCommand({
+  const out = await admin.send(new AssociateIdentityProviderConfigCommand({
     clusterName: name,
     oidc: {
       identityProviderConfigName: 'okta', issuerUrl: 'https://okta.example.com/oauth2/default', clientId: 'eks',
@@ -52,6 +52,7 @@ async function seed(admin: EKSClient, name: string) {
     },
     tags: { env: 'test' },
   }));
+  return out.update!.id!;
 }
 
 /**
@@ -91,7 +92,7 @@ async function settle<T>(p: Promise<T>): Promise<{ ok: unknown } | { err: Return
   }
 }
 
-test('the timestamp members of the three outputs are exactly those the service model declares', (t) => {
+test('the timestamp members of the four outputs are exactly those the service model declares', (t) => {
   type Shape = { type: string; members?: Record<string, { shape: string }>; member?: { shape: string }; value?: { shape: string } };
   const model = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'emulator', 'eks-2017-11-01.service.json'), 'utf8')) as { shapes: Record<string, Shape> };
   const found: string[] = [];
@@ -104,7 +105,7 @@ test('the timestamp members of the three outputs are exactly those the service m
     if (s.type === 'list') walk(s.member!.shape, `${at}[]`, next);
     if (s.type === 'map') walk(s.value!.shape, `${at}{}`, next);
   };
-  for (const out of ['DescribeClusterResponse', 'ListIdentityProviderConfigsResponse', 'DescribeIdentityProviderConfigResponse']) walk(out, '', new Set());
+  for (const out of ['DescribeClusterResponse', 'ListIdentityProviderConfigsResponse', 'DescribeIdentityProviderConfigResponse', 'DescribeUpdateResponse']) walk(out, '', new Set());
   t.deepEqual(found.sort(), [...TIMESTAMP_PATHS].sort());
 });
 
@@ -121,7 +122,7 @@ test('the modelled error shapes lean errors are built from are exactly the servi
 
 test('lean reads return exactly what the SDK returns, for found and not-found objects', async (t) => {
   const { em, admin } = await setup(t);
-  await seed(admin, 'alpha');
+  const updateId = await seed(admin, 'alpha');
   await admin.send(new CreateClusterCommand({ name: 'bare', roleArn: 'arn:aws:iam::000000000000:role/eks', resourcesVpcConfig: { subnetIds: ['subnet-1'] } }));
   const { lean, sdk } = both(t, em.url);
   const cases: [string, (r: EksReads) => Promise<unknown>][] = [
@@ -134,6 +135,9 @@ test('lean reads return exactly what the SDK returns, for found and not-found ob
     ['DescribeIdentityProviderConfig alpha:okta', (r) => r.describeIdentityProviderConfig('alpha', 'okta')],
     ['DescribeIdentityProviderConfig alpha:gone', (r) => r.describeIdentityProviderConfig('alpha', 'gone')],
     ['DescribeIdentityProviderConfig missing:okta', (r) => r.describeIdentityProviderConfig('missing', 'okta')],
+    ['DescribeUpdate alpha', (r) => r.describeUpdate('alpha', updateId)],
+    ['DescribeUpdate alpha:unknown', (r) => r.describeUpdate('alpha', '00000000-0000-0000-0000-000000000000')],
+    ['DescribeUpdate missing', (r) => r.describeUpdate('missing', updateId)],
   ];
   for (const [what, call] of cases) {
     const [a, b] = [await settle(call(lean)), await settle(call(sdk))];
@@ -142,6 +146,9 @@ test('lean reads return exactly what the SDK returns, for found and not-found ob
   // The comparison above is not vacuous: real objects, real errors, a real Date.
   const c = await lean.describeCluster('alpha');
   t.true(c.cluster?.createdAt instanceof Date);
+  const u = await lean.describeUpdate('alpha', updateId);
+  t.true(u.update?.createdAt instanceof Date);
+  t.like(u.update, { id: updateId, type: 'AssociateIdentityProviderConfig' });
   t.deepEqual(c.cluster?.tags, { team: 'platform', 'cost-center': '' });
   t.deepEqual((await lean.describeIdentityProviderConfig('alpha', 'okta')).identityProviderConfig?.oidc?.requiredClaims, { aud: 'eks', hd: 'example.com' });
   t.like(errorShape(await lean.describeCluster('missing').catch((e: unknown) => e)), { name: 'ResourceNotFoundException', status: 404, fault: 'client' });

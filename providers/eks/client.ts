@@ -5,6 +5,7 @@ import { credentialProvider, type StsTarget } from './credentials';
 import { eksEndpointOf, resolveProviderSettings, type AccountGuard, type TagConfig } from './settings';
 import { createTransport, type Transport, type TransportSettings } from './transport';
 import { resolveTransportSettings, type RetrySettings } from './transport-settings';
+import { retryStrategy, type AdaptiveRate } from './rate';
 
 /** Settings that tune the provider's own behaviour (not the AWS provider block's). */
 export type Tuning = {
@@ -133,7 +134,7 @@ export function sdk(): typeof import('@aws-sdk/client-eks') {
  * embedded emulator) never needs it (see reads.ts). Its requests go through `transport` (the
  * connection's, shared with the lean reads), or through one of its own that `destroy()` closes.
  */
-export function newClient(settings: ClientSettings, transport?: Transport): EKSClient {
+export function newClient(settings: ClientSettings, transport?: Transport, rate?: AdaptiveRate): EKSClient {
   const Client = sdk().EKSClient;
   const own = transport ? undefined : createTransport(settings.transport);
   const handler = (transport ?? own!).sdkHandler();
@@ -144,6 +145,8 @@ export function newClient(settings: ClientSettings, transport?: Transport): EKSC
     maxAttempts: settings.retry.maxAttempts,
     requestHandler: handler,
   };
+  // The connection's shared adaptive rate (rate.ts), so writes and reads back off together.
+  if (rate) clientConfig.retryStrategy = retryStrategy(settings.retry, rate);
   if (settings.endpoint) clientConfig.endpoint = settings.endpoint;
   if (settings.useFipsEndpoint) clientConfig.useFipsEndpoint = true;
   if (settings.useDualstackEndpoint) clientConfig.useDualstackEndpoint = true;

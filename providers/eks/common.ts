@@ -1,14 +1,25 @@
 import { createHash } from 'node:crypto';
 import type { EKSClient, Update } from '@aws-sdk/client-eks';
-import type { Diagnostic, Path, Progress } from '../../engine/protocol';
+import type { Diagnostic, Path, Progress, RequestSlots } from '../../engine/protocol';
 import { sdk, type Tuning } from './client';
 import type { EksReads } from './reads';
 import type { TagConfig } from './settings';
 import { UpdateFailedError, connectionFailure, errorMessage, errorName, isInUse } from './errors';
 import { AbortedError, Backoff, WaitTimeoutError, waitFor, type WaitContext } from './wait';
+import type { Poller } from './poll';
+import type { AdaptiveRate } from './rate';
 
 /** What the resource code uses: the SDK client for writes and waits, `reads` for the read calls (reads.ts). */
-export type Ctx = { readonly client: EKSClient; readonly reads: EksReads; readonly tuning: Tuning; readonly tags: TagConfig };
+export type Ctx = {
+  readonly client: EKSClient;
+  readonly reads: EksReads;
+  readonly tuning: Tuning;
+  readonly tags: TagConfig;
+  /** Status polls of every wait on this connection: learned intervals, one budget (poll.ts). */
+  readonly poller: Poller;
+  /** The adaptive API rate both request paths share (rate.ts); absent in standard retry mode. */
+  readonly rate?: AdaptiveRate;
+};
 
 export const MINUTE = 60_000;
 
@@ -46,8 +57,36 @@ export async function retryInUse<T>(what: string, wctx: WaitContext, fn: () => P
 }
 
 export async function describeUpdate(ctx: Ctx, cluster: string, updateId: string, signal?: AbortSignal): Promise<Update | undefined> {
-  const out = await ctx.client.send(new (sdk().DescribeUpdateCommand)({ name: cluster, updateId }), { abortSignal: signal });
-  return out.update;
+  return (await ctx.reads.describeUpdate(cluster, updateId, signal)).update;
+}
+
+/**
+ * The connection as one change sees it when the engine bounds requests in flight (RequestSlots):
+ * every request, on either path, takes a slot for as long as it is in flight and no longer, so the
+ * change's waits hold none. Reads (existence checks, status polls) yield to writes when slots are short.
+ */
+export function withSlots(ctx: Ctx, slots: RequestSlots | undefined): Ctx {
+  if (!slots) return ctx;
+  const client = ctx.client;
+  const send = ((command: { constructor: { name: string } }, options?: unknown) =>
+    slots.run(() => (client.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options), /^(Describe|List)/.test(command.constructor.name) ? 'low' : 'normal')) as EKSClient['send'];
+  const r = ctx.reads;
+  const reads: EksReads = {
+    describeCluster: (name, signal) => slots.run(() => r.describeCluster(name, signal), 'low'),
+    listIdentityProviderConfigs: (cluster, next, signal) => slots.run(() => r.listIdentityProviderConfigs(cluster, next, signal), 'low'),
+    describeIdentityProviderConfig: (cluster, name, signal) => slots.run(() => r.describeIdentityProviderConfig(cluster, name, signal), 'low'),
+    describeUpdate: (cluster, id, signal) => slots.run(() => r.describeUpdate(cluster, id, signal), 'low'),
+    // The connection's to close, not one change's.
+    close: () => {},
+  };
+  return {
+    client: new Proxy(client, { get: (target, key, receiver) => (key === 'send' ? send : Reflect.get(target, key, receiver)) }),
+    reads,
+    tuning: ctx.tuning,
+    tags: ctx.tags,
+    poller: ctx.poller,
+    ...(ctx.rate ? { rate: ctx.rate } : {}),
+  };
 }
 
 /** Waits until a cluster update is Successful; Failed/Cancelled throws with the update's errors. */

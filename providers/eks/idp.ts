@@ -16,7 +16,7 @@ import type { ReadKind } from './cluster';
 import type { TagConfig } from './settings';
 import { alignEmpty, emptyLike } from './state';
 import { createTags, stateTags, tagChanges, tagsOf, updateTarget } from './tags';
-import { waitFor, type WaitContext } from './wait';
+import type { WaitContext } from './wait';
 
 export const IDP_TYPE = 'aws_eks_identity_provider_config';
 
@@ -140,13 +140,18 @@ function updateTracker(ctx: Ctx, cluster: string, updateId: string | undefined, 
   };
 }
 
-/** Waits until the config is ACTIVE and (when known) its association update is Successful. */
+/**
+ * Waits until the config is ACTIVE and (when known) its association update is Successful. Each poll
+ * is one call while the config is CREATING (as hashicorp/aws polls); the update is asked once the
+ * config is ACTIVE or gone (a Failed association leaves none), so a fleet's polls stay few.
+ */
 async function waitAssociated(ctx: Ctx, cluster: string, name: string, updateId: string | undefined, wctx: WaitContext): Promise<OidcIdentityProviderConfig> {
   const what = `association of identity provider config ${name} to cluster ${cluster}`;
   const updateSucceeded = updateTracker(ctx, cluster, updateId, what, wctx.signal);
-  return waitFor(what, wctx, async () => {
-    const updateDone = await updateSucceeded();
+  return ctx.poller.wait('associate', what, wctx, updateId !== undefined, async () => {
     const c = await describe(ctx, cluster, name, wctx.signal);
+    if (c?.status === 'CREATING') return { done: false, status: 'CREATING' };
+    const updateDone = await updateSucceeded();
     if (c?.status === 'ACTIVE' && updateDone) return { done: true, value: c };
     return { done: false, status: `${c?.status ?? 'not visible yet'}${updateDone ? '' : ', update InProgress'}` };
   });
@@ -155,11 +160,12 @@ async function waitAssociated(ctx: Ctx, cluster: string, name: string, updateId:
 async function waitGone(ctx: Ctx, cluster: string, name: string, updateId: string | undefined, wctx: WaitContext): Promise<void> {
   const what = `disassociation of identity provider config ${name} from cluster ${cluster}`;
   const updateSucceeded = updateTracker(ctx, cluster, updateId, what, wctx.signal);
-  await waitFor(what, wctx, async () => {
-    const updateDone = await updateSucceeded();
+  await ctx.poller.wait('disassociate', what, wctx, updateId !== undefined, async () => {
     const c = await describe(ctx, cluster, name, wctx.signal);
-    if (!c && updateDone) return { done: true, value: undefined };
-    return { done: false, status: `${c?.status ?? 'gone'}${updateDone ? '' : ', update InProgress'}` };
+    if (c) return { done: false, status: c.status ?? 'unknown' };
+    const updateDone = await updateSucceeded();
+    if (updateDone) return { done: true, value: undefined };
+    return { done: false, status: 'gone, update InProgress' };
   });
 }
 

@@ -12,7 +12,7 @@ import {
 import { valuesEqual, ZERO_VALUES } from '../../engine/util';
 import { DEFAULT_TUNING, LOOPBACK_TUNING, endpointOf, isLoopback, tuningFromEnv, type Tuning } from './client';
 import { CLUSTER_TYPE, applyCluster, clusterDataSourceState, clusterRequiresReplace, describeCluster, readCluster } from './cluster';
-import { errorDiag, failureDiag } from './common';
+import { errorDiag, failureDiag, withSlots } from './common';
 import { IDP_TYPE, applyIdp, idpRequiresReplace, importIdp, parseIdpId, readIdp } from './idp';
 import schemaJson from './schema.json';
 import { readLive } from './live';
@@ -32,7 +32,7 @@ function loadSchema(): ProviderSchema {
     resource_schemas: Record<string, ResourceSchema>;
     data_source_schemas: Record<string, ResourceSchema>;
   };
-  return { provider: s.provider_schema, resources: s.resource_schemas, dataSources: s.data_source_schemas };
+  return { provider: s.provider_schema, resources: s.resource_schemas, dataSources: s.data_source_schemas, capabilities: { requestSlots: true } };
 }
 
 function toDiags(address: string, issues: Issue[]): Diagnostic[] {
@@ -118,6 +118,7 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
   }
 
   return {
+    // requestSlots: applyResourceChange sends each request through the engine's slots (withSlots).
     getSchema: () => schema,
 
     async configure(req) {
@@ -183,8 +184,10 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
 
     async applyResourceChange(req) {
       if (!ctx) return { newState: req.priorState, diagnostics: [notConfigured(req.address)] };
-      if (req.typeName === IDP_TYPE) return applyIdp(ctx, req);
-      if (req.typeName === CLUSTER_TYPE) return applyCluster(ctx, req);
+      // Each request of this change takes one of the engine's slots while in flight; waits take none.
+      const c = withSlots(ctx, req.requests);
+      if (req.typeName === IDP_TYPE) return applyIdp(c, req);
+      if (req.typeName === CLUSTER_TYPE) return applyCluster(c, req);
       return { newState: req.priorState, diagnostics: [errorDiag(req.address, `${req.address}: unsupported resource type ${req.typeName}`)] };
     },
 

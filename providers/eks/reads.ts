@@ -1,6 +1,6 @@
-import type { DescribeClusterResponse, DescribeIdentityProviderConfigResponse, EKSClient, ListIdentityProviderConfigsResponse } from '@aws-sdk/client-eks';
+import type { DescribeClusterResponse, DescribeIdentityProviderConfigResponse, DescribeUpdateResponse, EKSClient, ListIdentityProviderConfigsResponse } from '@aws-sdk/client-eks';
 import type { ServiceException } from '@smithy/core/client';
-import { AdaptiveRetryStrategy, isServerError, isThrottlingError, isTransientError, StandardRetryStrategy } from '@smithy/core/retry';
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { AwsCredentialIdentity, RetryErrorInfo, RetryErrorType, RetryStrategy, RetryStrategyV2, RetryToken } from '@smithy/types';
 import type { Diagnostic, ObjectValue } from '../../engine/protocol';
 import type { AccountGuard } from './settings';
@@ -8,14 +8,17 @@ import { newClient, resolveSettings, sdk, type ClientSettings, type Tuning } fro
 import type { Ctx } from './common';
 import { Http1Pool, type Http1Request, type Http1Response } from './http1';
 import { sleep } from './wait';
+import { AdaptiveRate, retryStrategy } from './rate';
+import { Poller } from './poll';
 import { SigV4Signer } from './sigv4';
 import { abortReason } from './abort';
 import { createTransport, type Transport } from './transport';
 import type { RetrySettings } from './transport-settings';
 
 /**
- * The three read calls that a refresh and a drift check make thousands of times: DescribeCluster,
- * ListIdentityProviderConfigs and DescribeIdentityProviderConfig.
+ * The read calls that a refresh and a drift check make thousands of times: DescribeCluster,
+ * ListIdentityProviderConfigs and DescribeIdentityProviderConfig; and DescribeUpdate, which a fleet
+ * apply's waits poll as often.
  *
  * Why not `client.send`: the SDK's per-call pipeline (middleware stack, endpoint rules, schema serde)
  * costs ~1.5-2 ms of CPU per call, which made a 1,000-cluster drift check CPU-bound. `leanReads`
@@ -34,6 +37,8 @@ export interface EksReads {
   describeCluster(name: string, signal?: AbortSignal): Promise<DescribeClusterResponse>;
   listIdentityProviderConfigs(clusterName: string, nextToken: string | undefined, signal?: AbortSignal): Promise<ListIdentityProviderConfigsResponse>;
   describeIdentityProviderConfig(clusterName: string, name: string, signal?: AbortSignal): Promise<DescribeIdentityProviderConfigResponse>;
+  /** The status poll of an apply's waits (a fleet apply makes thousands): DescribeUpdate. */
+  describeUpdate(clusterName: string, updateId: string, signal?: AbortSignal): Promise<DescribeUpdateResponse>;
   /** Closes pooled connections (the SDK client itself is the caller's to destroy). */
   close(): void;
 }
@@ -46,6 +51,7 @@ export function sdkReads(client: EKSClient): EksReads {
       client.send(new eks.ListIdentityProviderConfigsCommand({ clusterName, nextToken }), { abortSignal: signal }),
     describeIdentityProviderConfig: (clusterName, name, signal) =>
       client.send(new eks.DescribeIdentityProviderConfigCommand({ clusterName, identityProviderConfig: { type: 'oidc', name } }), { abortSignal: signal }),
+    describeUpdate: (name, updateId, signal) => client.send(new eks.DescribeUpdateCommand({ name, updateId }), { abortSignal: signal }),
     close: () => {},
   };
 }
@@ -70,9 +76,13 @@ export function openConnection(config: ObjectValue, env: NodeJS.ProcessEnv, tuni
   const clientSettings = settings.client;
   // One transport for both paths and for STS (credentials.ts): the lean reads and the SDK clients share its connections.
   const transport = settings.transport();
+  // One adaptive rate for every request of this connection, whichever path sends it (rate.ts).
+  const rate = clientSettings.retry.mode === 'adaptive' ? new AdaptiveRate() : undefined;
   let client: EKSClient | undefined;
-  const lazy = () => (client ??= newClient(clientSettings, transport));
-  const reads = env.EKSIDP_SDK_READS === '1' ? sdkReads(lazy()) : leanReads(clientSettings, transport, lazy);
+  const lazy = () => (client ??= newClient(clientSettings, transport, rate));
+  const reads = env.EKSIDP_SDK_READS === '1' ? sdkReads(lazy()) : leanReads(clientSettings, transport, lazy, rate);
+  // Polls get half the rate once the API has throttled; the rest is for the requests that make progress.
+  const poller = new Poller({ initialMs: tuning.pollInitialMs, maxMs: tuning.pollMaxMs }, () => (rate ? rate.snapshot().rate / 2 : Number.POSITIVE_INFINITY));
   return {
     diagnostics,
     connection: {
@@ -80,6 +90,8 @@ export function openConnection(config: ObjectValue, env: NodeJS.ProcessEnv, tuni
         return lazy();
       },
       reads,
+      poller,
+      ...(rate ? { rate } : {}),
       tuning,
       tags: settings.tags,
       guard: settings.guard,
@@ -110,13 +122,13 @@ type Context = {
 
 type Exchange = { method: 'GET' | 'POST'; path: string; query?: Record<string, string>; body?: string };
 
-// Members of the three outputs that are timestamps on the wire (epoch seconds), per the service model:
+// Members of the four outputs that are timestamps on the wire (epoch seconds), per the service model:
 // reviveTimestamps converts exactly these; test/eks-reads.test.ts checks the list against the model.
-export const TIMESTAMP_PATHS = ['cluster.createdAt', 'cluster.connectorConfig.activationExpiry'] as const;
+export const TIMESTAMP_PATHS = ['cluster.createdAt', 'cluster.connectorConfig.activationExpiry', 'update.createdAt'] as const;
 
-export function leanReads(settings: ClientSettings, transport: Transport, client: () => EKSClient): EksReads {
+export function leanReads(settings: ClientSettings, transport: Transport, client: () => EKSClient, rate?: AdaptiveRate): EksReads {
   let ctx: Promise<Context> | undefined;
-  const context = () => (ctx ??= resolveContext(settings, transport, client));
+  const context = () => (ctx ??= resolveContext(settings, transport, client, rate));
   const exchange = async <T extends object>(x: Exchange, signal: AbortSignal | undefined): Promise<T> => {
     const out = await send<T>(await context(), x, signal);
     reviveTimestamps(out);
@@ -150,6 +162,10 @@ export function leanReads(settings: ClientSettings, transport: Transport, client
       );
       return out.identityProviderConfig === undefined ? {} : { identityProviderConfig: out.identityProviderConfig };
     },
+    describeUpdate: async (clusterName, updateId, signal) => {
+      const out = await exchange<DescribeUpdateResponse>({ method: 'GET', path: `/clusters/${seg(clusterName)}/updates/${seg(updateId)}` }, signal);
+      return out.update === undefined ? {} : { update: out.update };
+    },
     // The transport belongs to the connection, which closes it; the direct pool is ours.
     close: () => {
       void ctx?.then((c) => c.close(), () => {});
@@ -157,12 +173,12 @@ export function leanReads(settings: ClientSettings, transport: Transport, client
   };
 }
 
-async function resolveContext(settings: ClientSettings, transport: Transport, sdkClient: () => EKSClient): Promise<Context> {
+async function resolveContext(settings: ClientSettings, transport: Transport, sdkClient: () => EKSClient, rate: AdaptiveRate | undefined): Promise<Context> {
   let where: Pick<Context, 'url' | 'region' | 'credentials' | 'clock' | 'retry'>;
   const own = settings.credentialProvider ?? (settings.credentials ? staticCredentials(settings.credentials) : undefined);
   if (settings.endpoint && own) {
     // Nothing to resolve: the endpoint is used as is; the credentials are static or refresh themselves.
-    where = { url: new URL(settings.endpoint), region: settings.region, credentials: own, clock: { offset: 0 }, retry: retryStrategy(settings.retry) };
+    where = { url: new URL(settings.endpoint), region: settings.region, credentials: own, clock: { offset: 0 }, retry: retryStrategy(settings.retry, rate) };
   } else {
     const c = sdkClient().config;
     where = {
@@ -176,7 +192,7 @@ async function resolveContext(settings: ClientSettings, transport: Transport, sd
           c.systemClockOffset = ms;
         },
       },
-      retry: v2(await c.retryStrategy(), settings.retry),
+      retry: v2(await c.retryStrategy(), settings.retry, rate),
     };
   }
   return {
@@ -207,11 +223,7 @@ function staticCredentials(keys: NonNullable<ClientSettings['credentials']>): ()
   return async () => credentials;
 }
 
-/** The strategy the SDK client builds for these settings (reads.ts uses the client's own when there is one). */
-export function retryStrategy(retry: RetrySettings): RetryStrategyV2 {
-  const attempts = async () => retry.maxAttempts;
-  return retry.mode === 'adaptive' ? new AdaptiveRetryStrategy(attempts) : new StandardRetryStrategy(attempts);
-}
+export { retryStrategy } from './rate';
 
 /** Where the SDK client would send EKS calls: its endpoint rules (partition, FIPS, dual-stack) or its custom endpoint. */
 export async function resolveEndpoint(client: EKSClient): Promise<{ url: URL; region: string }> {
@@ -228,8 +240,8 @@ export async function resolveEndpoint(client: EKSClient): Promise<{ url: URL; re
 }
 
 /** newClient configures a v2 strategy (standard or adaptive); a legacy one would be replaced by the settings' own. */
-function v2(s: RetryStrategy | RetryStrategyV2, retry: RetrySettings): RetryStrategyV2 {
-  return 'acquireInitialRetryToken' in s ? s : retryStrategy(retry);
+function v2(s: RetryStrategy | RetryStrategyV2, retry: RetrySettings, rate: AdaptiveRate | undefined): RetryStrategyV2 {
+  return 'acquireInitialRetryToken' in s ? s : retryStrategy(retry, rate);
 }
 
 async function send<T>(ctx: Context, x: Exchange, signal: AbortSignal | undefined): Promise<T> {
