@@ -140,6 +140,9 @@ function updateTracker(ctx: Ctx, cluster: string, updateId: string | undefined, 
   };
 }
 
+/** Associations and disassociations take EKS about as long (20-40 min): the poller learns them as one. */
+const IDP_UPDATE = 'identity provider config update';
+
 /**
  * Waits until the config is ACTIVE and (when known) its association update is Successful. Each poll
  * is one call while the config is CREATING (as hashicorp/aws polls); the update is asked once the
@@ -148,7 +151,7 @@ function updateTracker(ctx: Ctx, cluster: string, updateId: string | undefined, 
 async function waitAssociated(ctx: Ctx, cluster: string, name: string, updateId: string | undefined, wctx: WaitContext): Promise<OidcIdentityProviderConfig> {
   const what = `association of identity provider config ${name} to cluster ${cluster}`;
   const updateSucceeded = updateTracker(ctx, cluster, updateId, what, wctx.signal);
-  return ctx.poller.wait('associate', what, wctx, updateId !== undefined, async () => {
+  return ctx.poller.wait(IDP_UPDATE, what, wctx, updateId !== undefined, async () => {
     const c = await describe(ctx, cluster, name, wctx.signal);
     if (c?.status === 'CREATING') return { done: false, status: 'CREATING' };
     const updateDone = await updateSucceeded();
@@ -160,7 +163,7 @@ async function waitAssociated(ctx: Ctx, cluster: string, name: string, updateId:
 async function waitGone(ctx: Ctx, cluster: string, name: string, updateId: string | undefined, wctx: WaitContext): Promise<void> {
   const what = `disassociation of identity provider config ${name} from cluster ${cluster}`;
   const updateSucceeded = updateTracker(ctx, cluster, updateId, what, wctx.signal);
-  await ctx.poller.wait('disassociate', what, wctx, updateId !== undefined, async () => {
+  await ctx.poller.wait(IDP_UPDATE, what, wctx, updateId !== undefined, async () => {
     const c = await describe(ctx, cluster, name, wctx.signal);
     if (c) return { done: false, status: c.status ?? 'unknown' };
     const updateDone = await updateSucceeded();
