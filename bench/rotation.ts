@@ -26,13 +26,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AssociateIdentityProviderConfigCommand, CreateClusterCommand, DescribeClusterCommand, DescribeIdentityProviderConfigCommand, type EKSClient } from '@aws-sdk/client-eks';
 import { startEmulator, type EmulatorHandle } from '../emulator';
-import { emptyState, writeStateFile } from '../engine/state';
-import { mapBounded } from '../engine/util';
-import { idpState } from '../providers/eks/idp';
-import { NO_TAG_CONFIG } from '../providers/eks/settings';
-import { providerBlock, sdkClient } from '../test/fixtures/drift/fleet';
+import { sdkClient, writeStack } from '../test/fixtures/drift/fleet';
+import { rotationStack as stack, seedRotationFleet as seed, writeRotationState as writeState } from '../test/fixtures/rotation';
 import { terraformAvailable, terraformEnv } from '../test/helpers/terraform';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -64,83 +60,6 @@ const withTerraform = !process.argv.includes('--no-terraform') && terraformSize 
  */
 const K_PARTS = { refresh: 1 + 2, deletePerConfig: 4, createPerConfig: 5 };
 const K = K_PARTS.refresh + 2 * (K_PARTS.deletePerConfig + K_PARTS.createPerConfig);
-
-const CONFIGS = [
-  { key: 'a', name: 'corp-a', issuer: 'https://a.example.com' },
-  { key: 'b', name: 'corp-b', issuer: 'https://b.example.com' },
-] as const;
-
-const clusterName = (prefix: string, i: number) => `${prefix}${String(i).padStart(4, '0')}`;
-const clientId = (cluster: string, key: string, round: number) => `eks-${cluster}-${key}${round ? `-v${round + 1}` : ''}`;
-
-function stack(prefix: string, n: number, endpoint: string, round: number): Record<string, unknown> {
-  const data: Record<string, unknown> = {};
-  const configs: Record<string, unknown> = {};
-  for (let i = 0; i < n; i++) {
-    const name = clusterName(prefix, i);
-    const key = name.replace(/-/g, '_');
-    data[key] = { name };
-    for (const c of CONFIGS) {
-      configs[`${key}_${c.key}`] = {
-        cluster_name: `\${data.aws_eks_cluster.${key}.name}`,
-        oidc: [{ identity_provider_config_name: c.name, issuer_url: c.issuer, client_id: clientId(name, c.key, round), username_claim: 'email', groups_claim: 'groups' }],
-      };
-    }
-  }
-  return {
-    terraform: { required_providers: { aws: { source: 'hashicorp/aws', version: '5.100.0' } } },
-    provider: { aws: [providerBlock(endpoint)] },
-    data: { aws_eks_cluster: data },
-    resource: { aws_eks_identity_provider_config: configs },
-  };
-}
-
-async function until(what: string, fn: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + 60_000;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** The fleet, live: clusters on 1.33 with configs a and b (the emulator runs with zero durations). */
-async function seed(client: EKSClient, prefix: string, n: number): Promise<void> {
-  await mapBounded(Array.from({ length: n }, (_, i) => i), 64, async (i) => {
-    const name = clusterName(prefix, i);
-    await client.send(new CreateClusterCommand({ name, version: '1.33', roleArn: 'arn:aws:iam::000000000000:role/eks', resourcesVpcConfig: { subnetIds: ['subnet-00000001'] } }));
-    await until(`cluster ${name}`, async () => (await client.send(new DescribeClusterCommand({ name }))).cluster?.status === 'ACTIVE');
-    for (const c of CONFIGS) {
-      await client.send(new AssociateIdentityProviderConfigCommand({
-        clusterName: name,
-        oidc: { identityProviderConfigName: c.name, issuerUrl: c.issuer, clientId: clientId(name, c.key, 0), usernameClaim: 'email', groupsClaim: 'groups' },
-      }));
-      await until(`cluster ${name} idle`, async () => (await client.send(new DescribeClusterCommand({ name }))).cluster?.status === 'ACTIVE');
-    }
-  });
-}
-
-/** State as both tools write it, from the live configs (hashicorp/aws's mapping, idpState). */
-async function writeState(client: EKSClient, dir: string, prefix: string, n: number): Promise<void> {
-  const state = emptyState();
-  const rows = await mapBounded(Array.from({ length: n }, (_, i) => i), 64, async (i) => {
-    const name = clusterName(prefix, i);
-    return Promise.all(CONFIGS.map(async (c) => {
-      const out = await client.send(new DescribeIdentityProviderConfigCommand({ clusterName: name, identityProviderConfig: { type: 'oidc', name: c.name } }));
-      return { key: `${name.replace(/-/g, '_')}_${c.key}`, attributes: idpState(out.identityProviderConfig!.oidc!, null, NO_TAG_CONFIG, 'refresh') };
-    }));
-  });
-  state.resources = rows.flat().map(({ key, attributes }) => ({
-    mode: 'managed', type: 'aws_eks_identity_provider_config', name: key, provider: 'provider["registry.terraform.io/hashicorp/aws"]',
-    instances: [{ schema_version: 0, attributes, sensitive_attributes: [] }],
-  }));
-  state.serial = 1;
-  await writeStateFile(path.join(dir, 'terraform.tfstate'), state);
-}
-
-function writeStack(dir: string, s: Record<string, unknown>): void {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'cdk.tf.json'), `${JSON.stringify(s)}\n`);
-}
 
 type Run = { code: number; wallS: number; cpuS: number; peakMb: number; stdout: string; stderr: string };
 

@@ -25,7 +25,7 @@ export const COLOR_FLAG: Record<string, FlagSpec> = {
   color: { type: 'boolean', negatable: true, description: 'Colour: --color forces it (even when piped), --no-color or NO_COLOR turns it off (default: on a terminal).' },
 };
 export const PARALLELISM_FLAG: Record<string, FlagSpec> = {
-  parallelism: { type: 'string', valueName: 'N', description: 'Resource changes at once (default 10); also caps refresh reads, which otherwise run 32 at once.' },
+  parallelism: { type: 'string', valueName: 'N', description: 'API requests in flight at most (default 32), refresh reads and changes alike; waiting for EKS takes none (Terraform\'s -parallelism counts resource operations instead).' },
 };
 
 export function colorsFor(io: Io, values: Parsed['values'], stream: 'stdout' | 'stderr' = 'stdout'): Colors {

@@ -11,6 +11,7 @@ import type { ResourceConfig } from './config';
 import { providerConfigAddress } from './config';
 import { evaluateOutput, outputChanged, outputReferences, planOutputs, type OutputChange } from './outputs';
 
+/** API requests in flight at once when --parallelism is not given: refresh reads, and apply's requests (apply.ts). */
 export const DEFAULT_READ_PARALLELISM = 32;
 
 /**
