@@ -19,19 +19,23 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (
   return results;
 }
 
-/** A FIFO semaphore: at most `limit` bodies run at once, the others wait in the order they came. */
+/**
+ * A FIFO semaphore: at most `limit` bodies run at once, the others wait in the order they came;
+ * `low` priority waiters (status polls) go after every normal one waiting (apply's request slots).
+ */
 export class Limiter {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
+  private readonly waitingLow: (() => void)[] = [];
   constructor(readonly limit: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+  async run<T>(fn: () => Promise<T>, priority: 'normal' | 'low' = 'normal'): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => (priority === 'low' ? this.waitingLow : this.waiting).push(resolve));
     else this.active++;
     try {
       return await fn();
     } finally {
       // The slot passes straight to the next waiter (active stays), so no newcomer can jump the queue.
-      const next = this.waiting.shift();
+      const next = this.waiting.shift() ?? this.waitingLow.shift();
       if (next) next();
       else this.active--;
     }

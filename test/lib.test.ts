@@ -54,6 +54,18 @@ test('Limiter runs at most N bodies at once, the waiting ones first come first s
   t.is(most, 2);
 });
 
+test('Limiter: low-priority waiters (status polls) go after every normal one waiting, each kind in its order', async (t) => {
+  const slots = new Limiter(1);
+  const order: string[] = [];
+  let release = () => {};
+  const first = slots.run(() => new Promise<void>((r) => (release = r)));
+  const jobs = [['poll1', 'low'], ['write1', 'normal'], ['poll2', 'low'], ['write2', 'normal']].map(([name, priority]) =>
+    slots.run(async () => void order.push(name!), priority as 'low' | 'normal'));
+  release();
+  await Promise.all([first, ...jobs]);
+  t.deepEqual(order, ['write1', 'write2', 'poll1', 'poll2']);
+});
+
 test('colour: the flag wins, else a TTY without NO_COLOR; one palette, plain when off', (t) => {
   t.true(colorEnabled({ isTTY: true }, {}, undefined));
   t.true(colorEnabled({ isTTY: true }, { NO_COLOR: '' }, undefined));
