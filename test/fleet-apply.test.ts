@@ -1,0 +1,197 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { DescribeIdentityProviderConfigCommand } from '@aws-sdk/client-eks';
+import { startEmulator } from '../emulator';
+import type { ObjectValue, RequestSlots } from '../engine/protocol';
+import { Limiter } from '../lib/concurrency';
+import { createEksProvider } from '../providers/eks/index';
+import { idpState } from '../providers/eks/idp';
+import { Poller } from '../providers/eks/poll';
+import { AdaptiveRate } from '../providers/eks/rate';
+import { NO_TAG_CONFIG } from '../providers/eks/settings';
+import { sdkClient, writeStack } from './fixtures/drift/fleet';
+import { CONFIGS, clusterName, rotationStack, seedRotationFleet, writeRotationState } from './fixtures/rotation';
+import { captureIo, runCommand } from './helpers/in-process';
+
+/**
+ * Issue 16: a fleet change takes the time of the slowest cluster. Requests take one of apply's
+ * `--parallelism` slots while in flight, waits for EKS take none; updates stay one at a time per
+ * cluster; polls learn how long updates take and share a budget; one adaptive rate per connection.
+ */
+
+const KEYS = { region: 'us-east-1', access_key: 'test', secret_key: 'test', skip_credentials_validation: true, skip_requesting_account_id: true };
+
+/** RequestSlots that count: requests run, most in flight at once. */
+function countingSlots(limit: number) {
+  const inner = new Limiter(limit);
+  let inFlight = 0;
+  const seen = { runs: 0, most: 0 };
+  const slots: RequestSlots = {
+    run: (send, priority) => inner.run(async () => {
+      seen.runs++;
+      seen.most = Math.max(seen.most, ++inFlight);
+      try {
+        return await send();
+      } finally {
+        inFlight--;
+      }
+    }, priority),
+  };
+  return { slots, seen };
+}
+
+test('the EKS provider sends every request of a change through the engine slots and waits outside them', async (t) => {
+  const UPDATE_MS = 400;
+  const emu = await startEmulator({ port: 0, clusterCreateMs: 0, updateMs: 0, latencyMs: 0, seed: 1 });
+  t.teardown(() => emu.close());
+  const admin = sdkClient(emu.url);
+  t.teardown(() => admin.destroy());
+  const N = 6;
+  await seedRotationFleet(admin, 'slot-', N);
+  const p = createEksProvider({ pollInitialMs: 20, pollMaxMs: 100, maxAttempts: 3 });
+  t.teardown(() => p.close?.());
+  t.deepEqual((await p.configure({ config: { ...KEYS, endpoints: [{ eks: emu.url }] }, env: {} })).diagnostics, []);
+  t.true(p.getSchema().capabilities?.requestSlots === true, 'the provider declares it');
+
+  const priors = await Promise.all(Array.from({ length: N }, async (_, i) => {
+    const out = await admin.send(new DescribeIdentityProviderConfigCommand({ clusterName: clusterName('slot-', i), identityProviderConfig: { type: 'oidc', name: CONFIGS[0].name } }));
+    return idpState(out.identityProviderConfig!.oidc!, null, NO_TAG_CONFIG, 'refresh');
+  }));
+  emu.setFaults({ updateMs: UPDATE_MS, latencyMs: 5 });
+  emu.resetCalls();
+  const { slots, seen } = countingSlots(1);
+  const started = Date.now();
+  const results = await Promise.all(priors.map((prior: ObjectValue, i) => p.applyResourceChange({
+    typeName: 'aws_eks_identity_provider_config', address: `aws_eks_identity_provider_config.c${i}`, priorState: prior, plannedState: null, config: null,
+    timeouts: {}, idempotencyToken: `slots-${i}`, progress: () => {}, requests: slots,
+  })));
+  const elapsed = Date.now() - started;
+  t.deepEqual(results.flatMap((r) => r.diagnostics), []);
+  t.true(results.every((r) => r.newState === null));
+  const calls = Object.values(emu.calls()).reduce((a, b) => a + b, 0);
+  t.is(seen.runs, calls, 'every API call went through a slot');
+  t.is(seen.most, 1, 'never more requests in flight than slots');
+  // Six disassociations of 400 ms through one slot: holding it while waiting takes 6 x 400 ms at least.
+  t.true(elapsed < N * UPDATE_MS, `took ${elapsed} ms, as long as waiting one cluster after another`);
+});
+
+test('a fleet rotation through the CLI: clusters in parallel with one request slot, one update at a time per cluster, a clean plan after', async (t) => {
+  const UPDATE_MS = 300;
+  const N = 4;
+  const emu = await startEmulator({ port: 0, clusterCreateMs: 0, updateMs: 0, latencyMs: 0, seed: 1 });
+  t.teardown(() => emu.close());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-fleet-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const admin = sdkClient(emu.url);
+  t.teardown(() => admin.destroy());
+  await seedRotationFleet(admin, 'fleet-', N);
+  await writeRotationState(admin, dir, 'fleet-', N);
+  writeStack(dir, rotationStack('fleet-', N, emu.url, 1));
+  emu.setFaults({ updateMs: UPDATE_MS, latencyMs: 5 });
+  const since = Date.now();
+  const env = { EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '200' };
+  let io = captureIo(dir, env);
+  t.is(await runCommand(['apply', '--dir', '.', '--auto-approve', '--parallelism', '1'], io), 0, io.err());
+  const elapsed = Date.now() - since;
+  t.regex(io.out(), /Apply complete! Resources: 8 added, 0 changed, 8 destroyed\./);
+  const updates = emu.updates().filter((u) => u.createdAt >= since);
+  t.is(updates.length, N * 4);
+  t.true(updates.every((u) => u.status === 'Successful'));
+  // One update at a time per cluster (the emulator would answer 409), clusters overlapping each other.
+  for (let i = 0; i < N; i++) {
+    const mine = updates.filter((u) => u.clusterName === clusterName('fleet-', i)).sort((a, b) => a.createdAt - b.createdAt);
+    for (let j = 1; j < mine.length; j++) t.true(mine[j]!.createdAt >= mine[j - 1]!.dueAt, `cluster ${i}: updates overlapped`);
+  }
+  const start = Math.min(...updates.map((u) => u.createdAt));
+  const first = updates.filter((u) => u.createdAt < start + UPDATE_MS);
+  t.true(new Set(first.map((u) => u.clusterName)).size > 1, 'several clusters started before the first update ended');
+  // 16 updates of 300 ms one after another (parallelism 1 holding its slot while waiting) take 4.8 s.
+  t.true(elapsed < N * 4 * UPDATE_MS, `took ${elapsed} ms, as long as one update after another`);
+  io = captureIo(dir, env);
+  t.is(await runCommand(['plan', '--dir', '.', '--detailed-exitcode'], io), 0, io.out() + io.err());
+});
+
+test('the poller learns how long updates take: later waits check first just before the end, then at the floor', async (t) => {
+  const poller = new Poller({ initialMs: 200, maxMs: 2_000 });
+  t.is(poller.floorMs, 200);
+  t.is(new Poller({ initialMs: 20, maxMs: 100 }).floorMs, 20, 'faster where the tuning asks (tests)');
+  const ctx = () => ({ deadline: Date.now() + 10_000, initialMs: 200, maxMs: 2_000 });
+  const UPDATE = 300;
+  const update = () => {
+    const started = Date.now();
+    const checks: number[] = [];
+    return {
+      checks,
+      check: async () => {
+        checks.push(Date.now() - started);
+        return Date.now() - started >= UPDATE ? { done: true as const, value: undefined } : { done: false as const, status: 'CREATING' };
+      },
+    };
+  };
+  const a = update();
+  await poller.wait('k', 'first', ctx(), true, a.check);
+  t.is(a.checks[0]! < 50, true, 'nothing learned: the first check is at once');
+  t.true(a.checks.length >= 3, `first wait: ${a.checks.join(', ')}`);
+  const expected = poller.expected('k')!;
+  t.true(expected > 0 && expected <= a.checks[a.checks.length - 1]!);
+  const b = update();
+  await poller.wait('k', 'second', ctx(), true, b.check);
+  t.true(b.checks[0]! >= 0.85 * expected, `second wait's first check at ${b.checks[0]} ms, expected ${expected} ms`);
+  t.true(b.checks.length <= 2, `second wait: ${b.checks.join(', ')}`);
+  for (let i = 1; i < b.checks.length; i++) t.true(b.checks[i]! - b.checks[i - 1]! >= 190, 'not faster than the floor');
+  // Not fresh (resuming a change found under way): checked at once, and not learned from.
+  const c = update();
+  await poller.wait('k', 'resumed', ctx(), false, c.check);
+  t.true(c.checks[0]! < 50);
+});
+
+test('the polling budget is shared: all waits together poll no more often than it allows', async (t) => {
+  const BUDGET = 10;
+  const poller = new Poller({ initialMs: 20, maxMs: 100 }, () => BUDGET);
+  const started = Date.now();
+  const times: number[] = [];
+  const done = 1_000;
+  await Promise.all(Array.from({ length: 8 }, (_, i) => poller.wait(`w${i}`, `wait ${i}`, { deadline: Date.now() + 10_000, initialMs: 20, maxMs: 100 }, true, async () => {
+    times.push(Date.now() - started);
+    return Date.now() - started >= done ? { done: true as const, value: undefined } : { done: false as const, status: 'x' };
+  })));
+  // Without the budget: 8 waits polling every 20-100 ms for a second make ~100 checks.
+  const seconds = (Date.now() - started) / 1000;
+  t.true(times.length <= BUDGET * seconds + 8, `${times.length} checks in ${seconds.toFixed(2)} s`);
+  t.is(poller.pollCount, times.length);
+});
+
+test('one adaptive rate: unlimited until throttled, then 0.7x what was sent, waiters released in order, back along a cubic', async (t) => {
+  const rate = new AdaptiveRate();
+  for (let i = 0; i < 40; i++) await rate.getSendToken();
+  t.is(rate.snapshot().rate, Number.POSITIVE_INFINITY);
+  rate.updateClientSendingRate({ errorType: 'THROTTLING' });
+  const limited = rate.snapshot().rate;
+  t.true(Math.abs(limited - 28) < 1, `40 sent in the last second, then ${limited}/s`);
+  // Throttles answered for requests already sent do not cut the rate again at once.
+  rate.updateClientSendingRate({ errorType: 'THROTTLING' });
+  t.is(rate.snapshot().rate, limited);
+  const started = Date.now();
+  const order: number[] = [];
+  await Promise.all(Array.from({ length: 7 }, (_, i) => rate.getSendToken().then(() => order.push(i))));
+  const elapsed = Date.now() - started;
+  t.deepEqual(order, [0, 1, 2, 3, 4, 5, 6]);
+  t.true(elapsed >= (6 / limited) * 1000 * 0.9, `7 tokens at ${limited}/s took ${elapsed} ms`);
+  t.like(rate.snapshot(), { throttles: 2 });
+
+  // The recovery, on a clock of our own: 0.7x right after, the old rate after the cubic's window, more later.
+  let now = 1_000_000;
+  const r = new AdaptiveRate({ now: () => now });
+  for (let i = 0; i < 50; i++) await r.getSendToken();
+  r.updateClientSendingRate({ errorType: 'THROTTLING' });
+  t.is(r.snapshot().rate, 35);
+  const window = Math.cbrt((50 * 0.3) / 0.4);
+  now += window * 1000;
+  r.updateClientSendingRate({});
+  t.true(Math.abs(r.snapshot().rate - 50) < 0.01);
+  now += 5_000;
+  r.updateClientSendingRate({});
+  t.true(r.snapshot().rate > 50);
+});
