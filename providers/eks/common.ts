@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EKSClient, Update } from '@aws-sdk/client-eks';
 import type { Diagnostic, Path, Progress, RequestSlots } from '../../engine/protocol';
-import { sdk, type Tuning } from './client';
+import type { Tuning } from './client';
 import type { EksReads } from './reads';
 import type { TagConfig } from './settings';
 import { UpdateFailedError, connectionFailure, errorMessage, errorName, isInUse } from './errors';
