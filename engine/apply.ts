@@ -262,7 +262,7 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
   const busyKeys = new Set<string>();
   // Pending steps per key, so a step's end looks at the steps it may free, not at every step.
   const byKey = new Map<string, Step[]>();
-  for (const s of steps) if (s.key !== undefined) { const l = byKey.get(s.key); if (l) l.push(s); else byKey.set(s.key, [s]); }
+  for (const s of steps) if (s.key !== undefined) addTo(byKey, s.key, s);
   let running = 0;
 
   const runStep = async (s: Step): Promise<boolean> => {
