@@ -29,7 +29,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmulator, type EmulatorHandle } from '../emulator';
-import { sdkClient, writeStack } from '../test/fixtures/drift/fleet';
+import { sdkClient } from '../test/fixtures/drift/fleet';
+import { writeStack } from '../test/helpers/stacks';
 import { rotationStack as stack, seedRotationFleet as seed, writeRotationState as writeState } from '../test/fixtures/rotation';
 import { terraformAvailable, terraformEnv } from '../test/helpers/terraform';
 

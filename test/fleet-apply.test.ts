@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import test from 'ava';
 import { DescribeIdentityProviderConfigCommand } from '@aws-sdk/client-eks';
 import { startEmulator } from '../emulator';
@@ -11,7 +8,9 @@ import { idpState } from '../providers/eks/idp';
 import { Poller } from '../providers/eks/poll';
 import { AdaptiveRate } from '../providers/eks/rate';
 import { NO_TAG_CONFIG } from '../providers/eks/settings';
-import { sdkClient, writeStack } from './fixtures/drift/fleet';
+import { sdkClient } from './fixtures/drift/fleet';
+import { tempDir } from './helpers/project';
+import { writeStack } from './helpers/stacks';
 import { CONFIGS, clusterName, rotationStack, seedRotationFleet, writeRotationState } from './fixtures/rotation';
 import { captureIo, runCommand } from './helpers/in-process';
 
@@ -22,6 +21,15 @@ import { captureIo, runCommand } from './helpers/in-process';
  */
 
 const KEYS = { region: 'us-east-1', access_key: 'test', secret_key: 'test', skip_credentials_validation: true, skip_requesting_account_id: true };
+
+/** The most updates in progress at once (from their start to when the emulator finishes them). */
+function mostAtOnce(updates: readonly { createdAt: number; dueAt: number }[]): number {
+  const edges = updates.flatMap((u) => [[u.createdAt, 1], [u.dueAt, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let most = 0;
+  for (const [, d] of edges) most = Math.max(most, (now += d));
+  return most;
+}
 
 /** RequestSlots that count: requests run, most in flight at once. */
 function countingSlots(limit: number) {
@@ -62,28 +70,27 @@ test('the EKS provider sends every request of a change through the engine slots 
   emu.setFaults({ updateMs: UPDATE_MS, latencyMs: 5 });
   emu.resetCalls();
   const { slots, seen } = countingSlots(1);
-  const started = Date.now();
+  const since = Date.now();
   const results = await Promise.all(priors.map((prior: ObjectValue, i) => p.applyResourceChange({
     typeName: 'aws_eks_identity_provider_config', address: `aws_eks_identity_provider_config.c${i}`, priorState: prior, plannedState: null, config: null,
     timeouts: {}, idempotencyToken: `slots-${i}`, progress: () => {}, requests: slots,
   })));
-  const elapsed = Date.now() - started;
   t.deepEqual(results.flatMap((r) => r.diagnostics), []);
   t.true(results.every((r) => r.newState === null));
   const calls = Object.values(emu.calls()).reduce((a, b) => a + b, 0);
   t.is(seen.runs, calls, 'every API call went through a slot');
   t.is(seen.most, 1, 'never more requests in flight than slots');
-  // Six disassociations of 1 s through one slot: holding it while waiting takes 6 s at least.
-  t.true(elapsed < N * UPDATE_MS, `took ${elapsed} ms, as long as waiting one cluster after another`);
+  // Holding the one slot while waiting, no two updates could ever run at once (whatever the machine's load).
+  const most = mostAtOnce(emu.updates().filter((u) => u.createdAt >= since));
+  t.true(most >= N / 2, `at most ${most} of ${N} disassociations in progress at once`);
 });
 
 test('a fleet rotation through the CLI: clusters in parallel with one request slot, one update at a time per cluster, a clean plan after', async (t) => {
-  const UPDATE_MS = 300;
+  const UPDATE_MS = 500;
   const N = 4;
   const emu = await startEmulator({ port: 0, clusterCreateMs: 0, updateMs: 0, latencyMs: 0, seed: 1 });
   t.teardown(() => emu.close());
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-fleet-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'eksidp-fleet-');
   const admin = sdkClient(emu.url);
   t.teardown(() => admin.destroy());
   await seedRotationFleet(admin, 'fleet-', N);
@@ -94,7 +101,6 @@ test('a fleet rotation through the CLI: clusters in parallel with one request sl
   const env = { EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '200' };
   let io = captureIo(dir, env);
   t.is(await runCommand(['apply', '--dir', '.', '--auto-approve', '--parallelism', '1'], io), 0, io.err());
-  const elapsed = Date.now() - since;
   t.regex(io.out(), /Apply complete! Resources: 8 added, 0 changed, 8 destroyed\./);
   const updates = emu.updates().filter((u) => u.createdAt >= since);
   t.is(updates.length, N * 4);
@@ -104,11 +110,9 @@ test('a fleet rotation through the CLI: clusters in parallel with one request sl
     const mine = updates.filter((u) => u.clusterName === clusterName('fleet-', i)).sort((a, b) => a.createdAt - b.createdAt);
     for (let j = 1; j < mine.length; j++) t.true(mine[j]!.createdAt >= mine[j - 1]!.dueAt, `cluster ${i}: updates overlapped`);
   }
-  const start = Math.min(...updates.map((u) => u.createdAt));
-  const first = updates.filter((u) => u.createdAt < start + UPDATE_MS);
-  t.true(new Set(first.map((u) => u.clusterName)).size > 1, 'several clusters started before the first update ended');
-  // 16 updates of 300 ms one after another (parallelism 1 holding its slot while waiting) take 4.8 s.
-  t.true(elapsed < N * 4 * UPDATE_MS, `took ${elapsed} ms, as long as one update after another`);
+  // With --parallelism 1 holding its slot while waiting (Terraform's way), no two updates would overlap.
+  const most = mostAtOnce(updates);
+  t.true(most >= 2, `at most ${most} clusters updating at once`);
   io = captureIo(dir, env);
   t.is(await runCommand(['plan', '--dir', '.', '--detailed-exitcode'], io), 0, io.out() + io.err());
 });
@@ -132,7 +136,7 @@ test('the poller learns how long updates take: later waits check first just befo
   };
   const a = update();
   await poller.wait('k', 'first', ctx(), true, a.check);
-  t.is(a.checks[0]! < 50, true, 'nothing learned: the first check is at once');
+  t.true(a.checks[0]! < 100, `nothing learned: the first check is at once (not after the tuning's 200 ms), at ${a.checks[0]} ms`);
   t.true(a.checks.length >= 3, `first wait: ${a.checks.join(', ')}`);
   const expected = poller.expected('k')!;
   t.true(expected > 0 && expected <= a.checks[a.checks.length - 1]!);
@@ -144,7 +148,7 @@ test('the poller learns how long updates take: later waits check first just befo
   // Not fresh (resuming a change found under way): checked at once, and not learned from.
   const c = update();
   await poller.wait('k', 'resumed', ctx(), false, c.check);
-  t.true(c.checks[0]! < 50);
+  t.true(c.checks[0]! < 0.5 * expected, `resumed: first check at ${c.checks[0]} ms, not after the learned ${expected} ms`);
 });
 
 test('the polling budget is shared: all waits together poll no more often than it allows', async (t) => {
