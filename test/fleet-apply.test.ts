@@ -139,7 +139,8 @@ test('the poller learns how long updates take: later waits check first just befo
   t.true(a.checks[0]! < 100, `nothing learned: the first check is at once (not after the tuning's 200 ms), at ${a.checks[0]} ms`);
   t.true(a.checks.length >= 3, `first wait: ${a.checks.join(', ')}`);
   const expected = poller.expected('k')!;
-  t.true(expected > 0 && expected <= a.checks[a.checks.length - 1]!);
+  // Between its last check that found it running and the one that found it done (the two clocks start a moment apart).
+  t.true(expected > 0 && expected <= a.checks[a.checks.length - 1]! + 20, `learned ${expected} ms from checks at ${a.checks.join(', ')}`);
   const b = update();
   await poller.wait('k', 'second', ctx(), true, b.check);
   t.true(b.checks[0]! >= 0.85 * expected, `second wait's first check at ${b.checks[0]} ms, expected ${expected} ms`);
