@@ -1,6 +1,7 @@
 import type { Lookup } from './expressions';
 import type { Diagnostic, ObjectValue, RequestSlots, Value } from './protocol';
 import { hasErrors } from './protocol';
+import { appliedOutputs, evaluateOutput } from './outputs';
 import { DEFAULT_READ_PARALLELISM, makeLookup, type Plan, type ResourceChange } from './plan';
 import { proposedNew } from './schema';
 import { setMaxListeners } from 'node:events';
