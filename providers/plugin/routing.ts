@@ -69,7 +69,10 @@ export function createRoutedProvider(ctx: ProviderContext, native: NativeSide | 
       throw new EngineError([{ severity: 'error', summary, ...(served ? { detail: `needed for ${served}` } : {}), address: `provider.${ctx.key}` }]);
     }
   }
-  const schema: ProviderSchema = { provider: providerBlock ?? { version: 0, block: {} }, resources, dataSources };
+  // Capabilities are the provider's, not a type's: the native one's (request slots: waits hold no
+  // --parallelism slot) only while no plugin serves a type here; a plugin step holds its slot throughout.
+  const capabilities = !plugin ? nativeSchema?.capabilities : undefined;
+  const schema: ProviderSchema = { provider: providerBlock ?? { version: 0, block: {} }, resources, dataSources, ...(capabilities ? { capabilities } : {}) };
   const side = (type: string, mode: 'managed' | 'data'): Provider => (route(type, mode) === 'native' ? native!.provider : plugin!);
   const modeOf = (address: string): 'managed' | 'data' => (address.startsWith('data.') ? 'data' : 'managed');
 
