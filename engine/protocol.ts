@@ -276,6 +276,8 @@ export type ProviderContext = {
   /** Types this configuration serves, in the configuration and in state. */
   managedTypes: string[];
   dataTypes: string[];
+  /** The addresses of each type's resources in the configuration (`managed:TYPE` / `data:TYPE`), for errors that concern a type. */
+  addresses?: ReadonlyMap<string, readonly string[]>;
   env: NodeJS.ProcessEnv;
   /** Warnings the provider finds while being set up (shown with the configuration's warnings). */
   warn: (message: string) => void;

@@ -88,7 +88,14 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
   // The types each configuration serves, so a provider that routes types to plugins knows what it needs.
   const types = new Map<string, { managed: Set<string>; data: Set<string> }>();
   const typesOf = (key: string) => types.get(key) ?? (types.set(key, { managed: new Set(), data: new Set() }), types.get(key)!);
-  for (const r of config.resources) typesOf(r.provider)[r.mode === 'data' ? 'data' : 'managed'].add(r.type);
+  const addresses = new Map<string, Map<string, string[]>>();
+  for (const r of config.resources) {
+    const mode = r.mode === 'data' ? 'data' : 'managed';
+    typesOf(r.provider)[mode].add(r.type);
+    const byType = addresses.get(r.provider) ?? (addresses.set(r.provider, new Map()), addresses.get(r.provider)!);
+    const k = `${mode}:${r.type}`;
+    byType.set(k, [...(byType.get(k) ?? []), r.address]);
+  }
   for (const r of opts.state?.resources ?? []) {
     const key = providerNames.get(r.provider);
     if (key) typesOf(key)[r.mode === 'data' ? 'data' : 'managed'].add(r.type);
@@ -102,7 +109,7 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
     try {
       const provider = factory({
         key: p.key, source: p.source, ...(p.version !== undefined ? { version: p.version } : {}), stackDir: config.stack.dir, stackName: config.stack.name,
-        managedTypes: [...t.managed], dataTypes: [...t.data], env: opts.env,
+        managedTypes: [...t.managed], dataTypes: [...t.data], addresses: addresses.get(p.key) ?? new Map(), env: opts.env,
         warn: (message) => config.warnings.push({ severity: 'warning', summary: message, address: `provider.${p.key}` }),
       });
       providers.set(p.key, provider);

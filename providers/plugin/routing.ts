@@ -64,6 +64,8 @@ export function createRoutedProvider(ctx: ProviderContext, native: NativeSide | 
       if (!usesNative || !providerBlock) providerBlock = plugin.schema().provider;
     } catch (e) {
       const message = (e as Error).message;
+      // With a native side, a type it does not serve and no plugin installed is most often a typo: say so per type, at its resources.
+      if (native && e instanceof PluginNotFound) throw new EngineError(notServed(ctx, native, pluginManaged, pluginData, message));
       const summary = native ? message : `unknown provider "${ctx.key.split('.')[0]}" (${ctx.source}): eksidp serves no provider of that name natively, and ${e instanceof PluginNotFound ? message : `its plugin could not be used: ${message}`}`;
       const served = [...pluginManaged, ...pluginData.map((t) => `data.${t}`)].join(', ');
       throw new EngineError([{ severity: 'error', summary, ...(served ? { detail: `needed for ${served}` } : {}), address: `provider.${ctx.key}` }]);
@@ -103,4 +105,20 @@ export function createRoutedProvider(ctx: ProviderContext, native: NativeSide | 
   // Drift checks read in bulk through the native provider: only when it serves every type.
   if (native?.provider.readLive && !usesPlugin) routed.readLive = native.provider.readLive.bind(native.provider);
   return routed;
+}
+
+function notServed(ctx: ProviderContext, native: NativeSide, managed: string[], data: string[], message: string): Diagnostic[] {
+  const name = ctx.key.split('.')[0];
+  const servedNatively = [...native.types.managed, ...native.types.data.map((t) => `data.${t}`)].join(', ');
+  const one = (type: string, mode: 'managed' | 'data'): Diagnostic => {
+    const at = ctx.addresses?.get(`${mode}:${type}`) ?? [];
+    const kind = mode === 'data' ? 'data source' : 'resource type';
+    return {
+      severity: 'error',
+      summary: `provider "${name}" has no ${kind} "${type}" natively (eksidp serves ${servedNatively}), and the plugin that would serve it is not installed: ${message}`,
+      address: at[0] ?? `provider.${ctx.key}`,
+      ...(at.length > 1 ? { detail: `also used by ${at.slice(1).join(', ')}` } : {}),
+    };
+  };
+  return [...managed.map((t) => one(t, 'managed')), ...data.map((t) => one(t, 'data'))];
 }
