@@ -108,7 +108,10 @@ function terraformConsole(t: ExecutionContext, dir: string, key: string, mode: L
     const started = Date.now();
     const poll = setInterval(() => {
       void (async () => {
-        const held = mode === 'dynamodb' ? (await servers.item(`${BUCKET}/${key}`)) !== undefined : servers.s3.object(BUCKET, `${key}.tflock`) !== undefined;
+        // Terraform takes the file lock first: in 'both' mode the lock is held once the DynamoDB item exists too
+        // (a kill between the two would leave a half-held lock, which is not what these cases test).
+        const file = mode === 'dynamodb' || servers.s3.object(BUCKET, `${key}.tflock`) !== undefined;
+        const held = file && (mode === 'lockfile' || (await servers.item(`${BUCKET}/${key}`)) !== undefined);
         if (held) {
           clearInterval(poll);
           resolve({ kill: (s) => process.kill(-child.pid!, s), end: async () => { child.stdin.end(); await exited; } });
