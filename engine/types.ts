@@ -67,6 +67,13 @@ export function parseTypeConstraint(text: string): CtyType | undefined {
     if (s[i] !== c) throw new Error(`invalid type constraint "${text}": expected '${c}' at offset ${i}`);
     i++;
   };
+  // After an item of a tuple or an attribute of an object: an optional comma, and the text must go on.
+  const separator = () => {
+    ws();
+    if (s[i] === ',') i++;
+    ws();
+    if (i >= s.length) throw new Error(`invalid type constraint "${text}"`);
+  };
   const ident = (): string => {
     ws();
     const m = /^[A-Za-z_][\w-]*/.exec(s.slice(i));
@@ -94,10 +101,7 @@ export function parseTypeConstraint(text: string): CtyType | undefined {
       ws();
       while (s[i] !== ']') {
         items.push(parse());
-        ws();
-        if (s[i] === ',') i++;
-        ws();
-        if (i >= s.length) throw new Error(`invalid type constraint "${text}"`);
+        separator();
       }
       i++;
       expect(')');
@@ -115,10 +119,7 @@ export function parseTypeConstraint(text: string): CtyType | undefined {
         i++;
         if (/^\s*optional\s*\(/.test(s.slice(i))) throw new Error(`type constraint "${text}": optional() attributes are not supported`);
         attrs[k] = parse();
-        ws();
-        if (s[i] === ',') i++;
-        ws();
-        if (i >= s.length) throw new Error(`invalid type constraint "${text}"`);
+        separator();
       }
       i++;
       expect(')');
