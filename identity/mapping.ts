@@ -51,6 +51,10 @@ function reject(code: RejectionCode, reason: string): MappingRejected {
   return { accepted: false, code, reason };
 }
 
+function undetermined(code: MappingUndetermined['code'], reason: string): MappingUndetermined {
+  return { accepted: false, undetermined: true, code, reason };
+}
+
 /** time.Unix's internal seconds (go's unixToInternal), wrapping as int64 addition does. */
 const UNIX_TO_INTERNAL = 62135596800n;
 const internal = (unix: bigint) => BigInt.asIntN(64, unix + UNIX_TO_INTERNAL);
@@ -236,10 +240,27 @@ export function judgePayload(config: OidcConfig, payload: string | Record<string
   if (tree.kind !== 'object') throw new TypeError('the token payload is not a JSON object');
   const nowMs = (opts.now ?? new Date()).getTime();
   const filledClaims = opts.requireTokenClaims ? [] : fillSketch(config, tree, nowMs);
-  return { result: judge(config, tree, nowMs), filledClaims };
+  return { result: judge(config, tree, nowMs, opts.header), filledClaims };
 }
 
-function judge(config: OidcConfig, payload: Obj, nowMs: number): MappingResult {
+/** The members of a JOSE header that go-jose v2 (`rawHeader.sanitized`) decodes as strings; null counts as absent. */
+const HEADER_STRINGS = ['alg', 'kid', 'nonce'];
+/** go-oidc v2's default `SupportedSigningAlgs`; EKS passes no --oidc-signing-algs to kube-apiserver. */
+const SIGNING_ALG = 'RS256';
+
+/** go-jose's ParseSigned on the header (run by go-oidc's Verify before anything else): what it refuses, or undefined. */
+function headerProblem(header: Record<string, unknown>): MappingResult | undefined {
+  for (const name of HEADER_STRINGS) {
+    const v = header[name];
+    if (v !== undefined && v !== null && typeof v !== 'string') return reject('malformed-token', `the token's header member ${name} is not a string (go-jose refuses the token as malformed)`);
+  }
+  // go-jose parses these into keys and certificates; eksidp does not, so it cannot say what go-jose would.
+  const parsed = ['jwk', 'x5c'].filter((n) => header[n] !== undefined && header[n] !== null);
+  if (parsed.length > 0) return undetermined('header-unchecked', `the token's header carries ${parsed.join(' and ')}, which go-jose parses before any check and eksidp does not`);
+  return undefined;
+}
+
+function judge(config: OidcConfig, payload: Obj, nowMs: number, header?: Record<string, unknown>): MappingResult {
   // hasCorrectIssuer: a token for another issuer is not this authenticator's to judge, so it is
   // skipped (kube-apiserver answers 401 unless another authenticator takes it).
   const untrusted = untrustedIssuer(payload);
@@ -248,6 +269,9 @@ function judge(config: OidcConfig, payload: Obj, nowMs: number): MappingResult {
     const got = goFieldMembers(payload, 'iss').length === 0 ? 'no iss claim' : `iss ${JSON.stringify(untrusted.value)}`;
     return reject('issuer-mismatch', `${got}, not the issuer URL ${JSON.stringify(config.issuerUrl)} (this config ignores the token)`);
   }
+  // go-oidc Verify: jose.ParseSigned first.
+  const malformed = header && headerProblem(header);
+  if (malformed) return malformed;
 
   // go-oidc v2 Verify: the typed decode first; a wrong type in any standard claim refuses the token.
   const { token, error } = decodeIdToken(payload);
@@ -275,6 +299,13 @@ function judge(config: OidcConfig, payload: Obj, nowMs: number): MappingResult {
   if (expInt < nowInt || (expInt === nowInt && nowSubSec > 0)) return reject('expired', `token expired at ${isoOf(token.exp)}`);
   if (token.nbf !== undefined && nowInt + NBF_LEEWAY_SEC < internal(token.nbf)) {
     return reject('not-yet-valid', `token not valid before ${isoOf(token.nbf)} (go-oidc v2 allows 1 minute of clock skew)`);
+  }
+  // verify.go: the algorithm is checked after the claims, just before the signature.
+  if (header) {
+    const alg = typeof header.alg === 'string' ? header.alg : '';
+    if (alg !== SIGNING_ALG) {
+      return reject('unsupported-algorithm', `the token is signed with ${alg === '' ? 'no algorithm (no alg in its header)' : JSON.stringify(alg)}; kube-apiserver on EKS accepts only ${SIGNING_ALG} (go-oidc's default; EKS sets no --oidc-signing-algs)`);
+    }
   }
   return mapClaims(config, payload);
 }

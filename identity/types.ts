@@ -35,11 +35,13 @@ export type RbacBinding = {
 /** Why kube-apiserver refuses a token, as a stable code for callers and the human text beside it. */
 export type RejectionCode =
   | 'issuer-mismatch'
+  | 'malformed-token'
   | 'audience-mismatch'
   | 'expired'
   | 'not-yet-valid'
   | 'invalid-time-claim'
   | 'standard-claim-invalid'
+  | 'unsupported-algorithm'
   | 'distributed-claims-invalid'
   | 'username-claim-missing'
   | 'username-claim-invalid'
@@ -73,7 +75,8 @@ export type MappingRejected = {
 export type MappingUndetermined = {
   accepted: false;
   undetermined: true;
-  code: 'distributed-claim';
+  /** distributed-claim: fetched over the network; header-unchecked: a JOSE header member go-jose parses and eksidp does not. */
+  code: 'distributed-claim' | 'header-unchecked';
   /** e.g. `groups claim groups is distributed: kube-apiserver fetches it from https://...; cannot be known offline`. */
   reason: string;
 };
@@ -89,6 +92,11 @@ export type MapOptions = {
    * issuer for its client, so absent `iss`, `aud`, `exp` and `iat` are filled in (see `filledClaims`).
    */
   requireTokenClaims?: boolean;
+  /**
+   * The token's JOSE header, for a real token: go-jose parses it before any claim is checked, and
+   * go-oidc then accepts only RS256 (EKS sets no --oidc-signing-algs). A claims sketch has none.
+   */
+  header?: Record<string, unknown>;
 };
 
 /** One sample identity before and after a config change. `null` means no config on that side. */

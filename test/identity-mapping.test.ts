@@ -132,3 +132,17 @@ test('a claims sketch gets iss, aud, exp and iat filled in when no key folds to 
   t.deepEqual(token.filledClaims, []);
   t.like(token.result, { accepted: false, code: 'issuer-mismatch' });
 });
+
+test('a token header with jwk or x5c is undetermined (go-jose parses them; eksidp does not), and RS256 with other members maps as usual', (t) => {
+  const claims = { iss: ISSUER, aud: 'kubernetes', exp: nowSec + 60, sub: 'alice' };
+  for (const header of [{ alg: 'RS256', jwk: { kty: 'RSA' } }, { alg: 'RS256', x5c: ['MIIB'] }]) {
+    const r = judgePayload(base, claims, { now: NOW, requireTokenClaims: true, header }).result;
+    t.true('undetermined' in r && r.code === 'header-unchecked', JSON.stringify(header));
+  }
+  const ok = judgePayload(base, claims, { now: NOW, requireTokenClaims: true, header: { alg: 'RS256', typ: 'JWT', kid: 'k', x5c: null } }).result;
+  t.true(ok.accepted);
+  const hs = judgePayload(base, claims, { now: NOW, requireTokenClaims: true, header: { alg: 'HS256' } }).result;
+  t.true(!hs.accepted && !('undetermined' in hs) && hs.code === 'unsupported-algorithm');
+  // A claims sketch has no header: no algorithm to judge.
+  t.true(judgePayload(base, claims, { now: NOW, requireTokenClaims: true }).result.accepted);
+});

@@ -63,6 +63,8 @@ type Case = {
   username?: string;
   groups?: string[];
   from: string;
+  /** The token's exact JOSE header (default: the harness's RS256 signer's). */
+  header?: string;
 };
 
 const DIST = '"_claim_names":{"groups":"src1"},"_claim_sources":{"src1":{"endpoint":"https://claims.example.com/groups","access_token":"t"}}';
@@ -169,6 +171,18 @@ const CASES: Case[] = [
   { id: 'required-number', config: 'required', payload: tok(['"sub":"alice"', '"hd":1']), expect: 'rejected', from: `${K} required claims: unmarshalClaim into string` },
   { id: 'required-null', config: 'required', payload: tok(['"sub":"alice"', '"hd":null']), expect: 'rejected', from: `${K} required claims: null is "", not the value` },
   { id: 'required-capitalised', config: 'required', payload: tok(['"sub":"alice"', '"HD":"example.com"']), expect: 'rejected', from: `${K} hasClaim: exact key` },
+  // The JOSE header (go-jose ParseSigned before the claims; go-oidc's algorithm check after them).
+  { id: 'header-rs256-extra', config: 'base', header: '{"alg":"RS256","typ":"JWT","kid":"k1"}', payload: tok(['"sub":"alice"']), expect: 'accepted', username: `${ISS}#alice`, from: `${V} Verify: RS256 is the default SupportedSigningAlgs; kid and typ play no part offline` },
+  { id: 'header-hs256', config: 'base', header: '{"alg":"HS256","typ":"JWT"}', payload: tok(['"sub":"alice"']), expect: 'rejected', from: `${V} Verify: "id token signed with unsupported algorithm"` },
+  { id: 'header-none', config: 'base', header: '{"alg":"none"}', payload: tok(['"sub":"alice"']), expect: 'rejected', from: `${V} Verify: alg none is not in SupportedSigningAlgs` },
+  { id: 'header-es256', config: 'base', header: '{"alg":"ES256"}', payload: tok(['"sub":"alice"']), expect: 'rejected', from: `${V} Verify: EKS sets no --oidc-signing-algs, so only RS256` },
+  { id: 'header-rs512', config: 'base', header: '{"alg":"RS512"}', payload: tok(['"sub":"alice"']), expect: 'rejected', from: `${V} Verify: only RS256` },
+  { id: 'header-lowercase', config: 'base', header: '{"alg":"rs256"}', payload: tok(['"sub":"alice"']), expect: 'rejected', from: `${V} Verify: contains() compares exactly` },
+  { id: 'header-no-alg', config: 'base', header: '{"typ":"JWT"}', payload: tok(['"sub":"alice"']), expect: 'rejected', from: `${V} Verify: an absent alg is ""` },
+  { id: 'header-alg-null', config: 'base', header: '{"alg":null}', payload: tok(['"sub":"alice"']), expect: 'rejected', from: 'go-jose rawHeader.sanitized skips null members: alg ""' },
+  { id: 'header-alg-number', config: 'base', header: '{"alg":256}', payload: tok(['"sub":"alice"']), expect: 'rejected', from: `go-jose rawHeader.sanitized: alg must unmarshal into a string, else ${V} "malformed jwt"` },
+  { id: 'header-kid-number', config: 'base', header: '{"alg":"RS256","kid":7}', payload: tok(['"sub":"alice"']), expect: 'rejected', from: 'go-jose rawHeader.sanitized: kid must unmarshal into a string' },
+  { id: 'header-hs256-other-issuer', config: 'base', header: '{"alg":"HS256"}', payload: tok(['"sub":"alice"', '"iss":"https://other.example.com"']).replace(`"iss":${JSON.stringify(ISS)},`, ''), expect: 'skipped', from: `${K} AuthenticateToken: hasCorrectIssuer before go-oidc parses anything` },
   // Configurations kube-apiserver refuses at start (validation.go validateURL).
   { id: 'config-http', config: 'http', payload: tok(['"sub":"alice"'], 'http'), expect: 'config-error', from: 'validation.go validateURL: URL scheme must be https' },
   { id: 'config-query', config: 'query', payload: tok(['"sub":"alice"'], 'query'), expect: 'config-error', from: 'validation.go validateURL: URL must not contain a query' },
@@ -234,7 +248,8 @@ test.after.always(() => {
   if (built) fs.rmSync(path.dirname(built), { recursive: true, force: true });
 });
 
-const request = (c: Case, payload: string, suffix = ''): OracleRequest => ({ id: c.id + suffix, ...CONFIGS[c.config]!, payload });
+// The sketch (suffix +sketch) is a claims file: no header, so the harness's own RS256 signer.
+const request = (c: Case, payload: string, suffix = ''): OracleRequest => ({ id: c.id + suffix, ...CONFIGS[c.config]!, payload, ...(c.header && !suffix ? { header: c.header } : {}) });
 
 goOracleTest(test, `identity preview agrees with go-oidc v2 + kube-apiserver's mapping on ${CASES.length} cases (whoami --token and --claims)`, async (t) => {
   t.true(CASES.length >= 60);

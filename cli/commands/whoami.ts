@@ -44,7 +44,7 @@ const spec = {
 } satisfies Command['spec'];
 
 /** One payload as its exact JSON text: Go's decoding (kube-apiserver's) sees every key, in order. */
-type Input = { kind: 'single'; payload: string; strict: boolean } | { kind: 'identities'; identities: SampleIdentity[] };
+type Input = { kind: 'single'; payload: string; strict: boolean; header?: Record<string, unknown> } | { kind: 'identities'; identities: SampleIdentity[] };
 
 function readFileText(io: Io, file: string, flag: string): string {
   try {
@@ -111,7 +111,8 @@ async function readInput(io: Io, values: Parsed['values'], sampleIdentities: Sam
   }
   if (token !== undefined) {
     try {
-      return { kind: 'single', payload: decodeJwt(token.raw).payload, strict: true };
+      const jwt = decodeJwt(token.raw);
+      return { kind: 'single', payload: jwt.payload, strict: true, header: jwt.header };
     } catch (err) {
       if (err instanceof JwtDecodeError) throw new UsageError(`${token.from}: ${err.message}`);
       throw err;
@@ -212,7 +213,7 @@ export const command: Command = {
     if (input.kind === 'single') {
       let judged: ReturnType<typeof judgePayload>;
       try {
-        judged = judgePayload(config, input.payload, { requireTokenClaims: input.strict });
+        judged = judgePayload(config, input.payload, { requireTokenClaims: input.strict, header: input.header });
       } catch (err) {
         throw new UsageError(`${input.strict ? 'the token\'s payload' : '--claims'}: ${(err as Error).message}`);
       }

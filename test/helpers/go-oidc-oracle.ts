@@ -28,7 +28,7 @@ export const goOracleAvailable = hasGo && fs.existsSync(GO_OIDC);
 export const goRequired = process.env.EKSIDP_REQUIRE_GO === '1';
 
 /** The legacy --oidc-* flags EKS sets from an identity provider config (the config itself), and the exact payload text. */
-export type OracleRequest = OidcConfig & { id: string; payload: string };
+export type OracleRequest = OidcConfig & { id: string; payload: string; header?: string };
 
 export type OracleVerdict = 'accepted' | 'rejected' | 'skipped' | 'unknown' | 'config-error';
 export type OracleResponse = { id: string; token: string; verdict: OracleVerdict; username?: string; groups: string[]; error?: string };
