@@ -1,86 +1,166 @@
 import type { ObjectValue, Path, Value } from './protocol';
 import { formatPath, isUnknown, UNKNOWN } from './protocol';
 import { isObject } from './util';
+import type { Expr, TplPart } from './hcl/ast';
+import { evalExpr, staticTraversal, type Env } from './hcl/evaluate';
+import { FUNCTIONS, translateRegex } from './hcl/functions';
+import { parseExpression, parseJsonTemplate, ParseError } from './hcl/parser';
+import { EvalError } from './hcl/values';
 
 /**
- * Terraform JSON expressions: strings with `${...}` interpolations. Only references are supported
- * (`aws_x.y.attr[0].z`, `data.aws_x.y.attr`, `var.name`): functions, operators and template
- * directives are rejected with an error naming the expression, so nothing is half-evaluated.
+ * Terraform JSON expressions: strings with `${...}` interpolations and `%{...}` directives holding
+ * HCL native syntax (engine/hcl/: parser, evaluator, functions). This file is the engine's view of
+ * them: the references an expression makes (for the graph, validation and the JSON plan), and its
+ * evaluation against a Lookup that resolves references. Anything eksidp does not implement (an
+ * unknown function, `self`, `path`, a regex RE2 reads differently) is an error naming the
+ * expression, reported when the configuration is parsed, before any API call.
  */
 
 export type Reference = {
-  /** `aws_x.y`, `data.aws_x.y` or `var.name`. */
+  /** `aws_x.y`, `data.aws_x.y`, `var.name` or `local.name`. */
   target: string;
-  kind: 'resource' | 'data' | 'var';
+  kind: 'resource' | 'data' | 'var' | 'local';
   /** Attribute path after the target. */
   path: Path;
   text: string;
 };
 
-export type Template = { parts: (string | Reference)[]; whole: boolean };
+/**
+ * A parsed string: its expression, the references in it, and, when the whole string is one
+ * reference (`"${aws_x.y.attr}"`), that reference (the value keeps the referenced value's type).
+ */
+export type Template = { expr: Expr; refs: Reference[]; whole: boolean; ref?: Reference };
 
-const SEGMENT = /^(?:\.([A-Za-z_][\w-]*)|\[(\d+)\]|\["([^"\\]*)"\])/;
-
-export function parseReference(text: string): Reference | string {
-  const m = /^([A-Za-z_][\w-]*)/.exec(text);
-  if (!m) return `unsupported expression '\${${text}}': only references to resources, data sources and variables are supported`;
-  const segs: (string | number)[] = [m[1]!];
-  let rest = text.slice(m[0].length);
-  while (rest.length > 0) {
-    const s = SEGMENT.exec(rest);
-    if (!s) {
-      return `unsupported expression '\${${text}}': functions, operators and conditionals are not supported, only references like aws_x.name.attribute`;
-    }
-    segs.push(s[1] ?? (s[2] !== undefined ? Number(s[2]) : s[3]!));
-    rest = rest.slice(s[0].length);
-  }
-  const str = (i: number) => (typeof segs[i] === 'string' ? (segs[i] as string) : undefined);
-  const head = segs[0] as string;
-  if (head === 'data') {
-    if (!str(1) || !str(2)) return `invalid reference '\${${text}}': expected data.TYPE.NAME`;
-    return { target: `data.${str(1)}.${str(2)}`, kind: 'data', path: segs.slice(3), text };
-  }
-  if (head === 'var') {
-    if (!str(1)) return `invalid reference '\${${text}}': expected var.NAME`;
-    return { target: `var.${str(1)}`, kind: 'var', path: segs.slice(2), text };
-  }
-  if (['local', 'module', 'count', 'each', 'path', 'terraform', 'self'].includes(head)) {
-    return `unsupported reference '\${${text}}': ${head}.* is not supported`;
-  }
-  if (!str(1)) return `invalid reference '\${${text}}': expected TYPE.NAME.ATTRIBUTE`;
-  return { target: `${head}.${str(1)}`, kind: 'resource', path: segs.slice(2), text };
+function traversalText(root: string, segs: (string | number)[]): string {
+  return root + segs.map((s) => (typeof s === 'number' ? `[${s}]` : /^[A-Za-z_][\w-]*$/.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`)).join('');
 }
 
-/** Parses a string; returns null when it holds no interpolation, or an error message. */
+/** The reference a traversal names, or why it is not one eksidp resolves. */
+function referenceOf(root: string, segs: (string | number)[]): Reference | string {
+  const text = traversalText(root, segs);
+  const str = (i: number) => (typeof segs[i] === 'string' ? (segs[i] as string) : undefined);
+  if (root === 'data') {
+    if (!str(0) || !str(1)) return `invalid reference '${text}': expected data.TYPE.NAME`;
+    return { target: `data.${str(0)}.${str(1)}`, kind: 'data', path: segs.slice(2), text };
+  }
+  if (root === 'var') {
+    if (!str(0)) return `invalid reference '${text}': expected var.NAME`;
+    return { target: `var.${str(0)}`, kind: 'var', path: segs.slice(1), text };
+  }
+  if (root === 'local') {
+    if (!str(0)) return `invalid reference '${text}': expected local.NAME`;
+    return { target: `local.${str(0)}`, kind: 'local', path: segs.slice(1), text };
+  }
+  if (['module', 'count', 'each', 'path', 'terraform', 'self'].includes(root)) {
+    return `unsupported reference '${text}': ${root}.* is not supported`;
+  }
+  if (!str(0)) return `invalid reference '${text}': expected TYPE.NAME.ATTRIBUTE`;
+  return { target: `${root}.${str(0)}`, kind: 'resource', path: segs.slice(1), text };
+}
+
+/** A reference written on its own (depends_on, ignore_changes): a traversal and nothing else. */
+export function parseReference(text: string): Reference | string {
+  let e: Expr;
+  try {
+    e = parseExpression(text);
+  } catch (err) {
+    if (err instanceof ParseError) return `invalid reference '${text}': ${err.message}`;
+    throw err;
+  }
+  const st = staticTraversal(e);
+  if (!st) return `unsupported expression '\${${text}}': expected a reference like aws_x.name.attribute`;
+  return referenceOf(st.root, st.segs);
+}
+
+/** The references in an expression and the constructs eksidp refuses in it. */
+function analyse(e: Expr): { refs: Reference[]; errors: string[] } {
+  const refs: Reference[] = [];
+  const errors: string[] = [];
+  const walk = (x: Expr, bound: ReadonlySet<string>): void => {
+    switch (x.k) {
+      case 'lit': case 'item': return;
+      case 'paren': return walk(x.e, bound);
+      case 'tpl': return walkParts(x.parts, bound);
+      case 'scope': case 'attr': case 'index': {
+        const st = staticTraversal(x);
+        if (st) {
+          if (bound.has(st.root)) return;
+          const r = referenceOf(st.root, st.segs);
+          if (typeof r === 'string') errors.push(r);
+          else refs.push(r);
+          return;
+        }
+        if (x.k === 'scope') return;
+        walk(x.obj, bound);
+        if (x.k === 'index') walk(x.key, bound);
+        return;
+      }
+      case 'splat': walk(x.obj, bound); return walk(x.each, bound);
+      case 'call':
+        if (x.name !== 'try' && x.name !== 'can' && !FUNCTIONS.has(x.name)) errors.push(`unsupported function "${x.name}": eksidp implements ${[...FUNCTIONS.keys(), 'try', 'can'].sort().join(', ')}`);
+        // A literal /regex/ is checked now, so a pattern RE2 reads differently fails before any API call.
+        if (x.name === 'replace' && x.args[1]?.k === 'lit' && typeof x.args[1].v === 'string' && /^\/.+\/$/s.test(x.args[1].v)) {
+          try { translateRegex(x.args[1].v.slice(1, -1)); } catch (err) { if (err instanceof EvalError) errors.push(err.message); else throw err; }
+        }
+        for (const a of x.args) walk(a, bound);
+        return;
+      case 'unary': return walk(x.e, bound);
+      case 'bin': walk(x.l, bound); return walk(x.r, bound);
+      case 'cond': walk(x.c, bound); walk(x.t, bound); return walk(x.f, bound);
+      case 'tuple': for (const i of x.items) walk(i, bound); return;
+      case 'object': for (const i of x.items) { walk(i.key, bound); walk(i.value, bound); } return;
+      case 'for': {
+        walk(x.coll, bound);
+        const inner = new Set([...bound, x.valVar, ...(x.keyVar !== undefined ? [x.keyVar] : [])]);
+        if (x.keyExpr) walk(x.keyExpr, inner);
+        walk(x.valExpr, inner);
+        if (x.cond) walk(x.cond, inner);
+      }
+    }
+  };
+  const walkParts = (parts: TplPart[], bound: ReadonlySet<string>): void => {
+    for (const p of parts) {
+      if (typeof p === 'string') continue;
+      if (p.k === 'interp') walk(p.e, bound);
+      else if (p.k === 'if') { walk(p.cond, bound); walkParts(p.then, bound); walkParts(p.else, bound); }
+      else {
+        walk(p.coll, bound);
+        walkParts(p.body, new Set([...bound, p.valVar, ...(p.keyVar !== undefined ? [p.keyVar] : [])]));
+      }
+    }
+  };
+  walk(e, new Set());
+  return { refs, errors };
+}
+
+// Configurations repeat the same strings (fleets of alike resources), and plans and drift checks
+// evaluate every resource: each distinct string is parsed once.
+const cache = new Map<string, Template | null | string>();
+const CACHE_LIMIT = 20_000;
+
+/** Parses a string; returns null when it holds no interpolation or directive, or an error message. */
 export function parseTemplate(s: string): Template | null | string {
   if (!s.includes('${') && !s.includes('%{')) return null;
-  const parts: (string | Reference)[] = [];
-  let lit = '';
-  let i = 0;
-  let refs = 0;
-  while (i < s.length) {
-    if (s.startsWith('$${', i)) { lit += '${'; i += 3; continue; }
-    if (s.startsWith('%%{', i)) { lit += '%{'; i += 3; continue; }
-    if (s.startsWith('%{', i)) return `template directives (%{...}) are not supported in '${s}'`;
-    if (s.startsWith('${', i)) {
-      const end = s.indexOf('}', i + 2);
-      if (end < 0) return `unterminated interpolation in '${s}'`;
-      const inner = s.slice(i + 2, end).trim().replace(/^~|~$/g, '').trim();
-      const ref = parseReference(inner);
-      if (typeof ref === 'string') return ref;
-      if (lit) parts.push(lit);
-      lit = '';
-      parts.push(ref);
-      refs++;
-      i = end + 1;
-      continue;
+  const hit = cache.get(s);
+  if (hit !== undefined) return hit;
+  let result: Template | string;
+  try {
+    const expr = parseJsonTemplate(s)!;
+    const { refs, errors } = analyse(expr);
+    if (errors.length > 0) result = `${errors[0]}, in '${s}'`;
+    else {
+      const only = expr.k === 'tpl' && expr.parts.length === 1 && typeof expr.parts[0] !== 'string' && expr.parts[0]!.k === 'interp' ? expr.parts[0]!.e : undefined;
+      const st = only ? staticTraversal(only) : undefined;
+      const ref = st ? referenceOf(st.root, st.segs) : undefined;
+      result = { expr, refs, whole: typeof ref === 'object', ...(typeof ref === 'object' ? { ref } : {}) };
     }
-    lit += s[i];
-    i++;
+  } catch (err) {
+    if (!(err instanceof ParseError)) throw err;
+    result = `invalid expression '${s}': ${err.message}`;
   }
-  if (lit) parts.push(lit);
-  if (refs === 0) return { parts: [lit], whole: false };
-  return { parts, whole: parts.length === 1 && typeof parts[0] !== 'string' };
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(s, result);
+  return result;
 }
 
 /** Every reference in a config value, with the attribute path where it appears; errors are collected. */
@@ -94,7 +174,7 @@ export function collectReferences(value: Value, at: Path = []): { refs: { ref: R
     if (typeof v === 'string') {
       const t = parseTemplate(v);
       if (typeof t === 'string') errors.push({ message: t, at: [...p] });
-      else if (t) for (const part of t.parts) if (typeof part !== 'string') refs.push({ ref: part, at: [...p] });
+      else if (t) for (const ref of t.refs) refs.push({ ref, at: [...p] });
     } else if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
         p.push(i);
@@ -135,15 +215,34 @@ export function getPath(value: Value, path: Path): { value: Value } | { error: s
 
 export type Lookup = (ref: Reference) => { value: Value } | { error: string };
 
-function interpolate(v: Value): string | undefined {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return undefined;
+/** Marks an error that names its reference already (a lookup's), so no expression text is added. */
+class ReferenceError extends EvalError {}
+
+/** Evaluates one parsed string; errors name the expression. */
+export function evaluateTemplate(t: Template, source: string, lookup: Lookup): { value: Value } | { error: string } {
+  const env: Env = {
+    vars: new Map(),
+    resolve: (root, segs) => {
+      const ref = referenceOf(root, segs);
+      if (typeof ref === 'string') throw new ReferenceError(ref);
+      const r = lookup(ref);
+      if ('error' in r) throw new ReferenceError(`${ref.text}: ${r.error}`);
+      return r.value;
+    },
+  };
+  try {
+    return { value: evalExpr(t.expr, env) };
+  } catch (err) {
+    if (err instanceof ReferenceError) return { error: err.message };
+    if (err instanceof EvalError) return { error: `${err.message}, in '${source}'` };
+    throw err;
+  }
 }
 
 /**
  * Evaluates every expression in a config value. A whole-string reference takes the referenced
- * value's type; an embedded one is converted to a string. Unknown values make the result UNKNOWN.
+ * value's type; a template of text and interpolations is a string. Unknown values propagate as in
+ * Terraform (an unknown operand or condition makes the result unknown).
  */
 export function evaluate(value: Value, lookup: Lookup, at: Path = []): { value: Value; errors: { message: string; at: Path }[] } {
   const errors: { message: string; at: Path }[] = [];
@@ -159,22 +258,15 @@ export function evaluate(value: Value, lookup: Lookup, at: Path = []): { value: 
       const t = parseTemplate(v);
       if (t === null) return v;
       if (typeof t === 'string') return fail(t);
-      if (t.whole) {
-        const r = lookup(t.parts[0] as Reference);
-        if ('error' in r) return fail(`${(t.parts[0] as Reference).text}: ${r.error}`);
+      if (t.ref) {
+        // The common case, without the evaluator: one reference, its value as it is.
+        const r = lookup(t.ref);
+        if ('error' in r) return fail(`${t.ref.text}: ${r.error}`);
         return r.value;
       }
-      let out = '';
-      for (const part of t.parts) {
-        if (typeof part === 'string') { out += part; continue; }
-        const r = lookup(part);
-        if ('error' in r) return fail(`${part.text}: ${r.error}`);
-        if (isUnknown(r.value)) return UNKNOWN;
-        const s = interpolate(r.value);
-        if (s === undefined) return fail(`cannot include '${part.text}' in a string: it is ${r.value === null ? 'null' : Array.isArray(r.value) ? 'a list' : 'an object'}`);
-        out += s;
-      }
-      return out;
+      const r = evaluateTemplate(t, v, lookup);
+      if ('error' in r) return fail(r.error);
+      return r.value;
     }
     if (Array.isArray(v)) {
       const out: Value[] = new Array(v.length);
@@ -201,4 +293,20 @@ export function evaluate(value: Value, lookup: Lookup, at: Path = []): { value: 
   };
   const result = walk(value);
   return { value: result, errors };
+}
+
+/**
+ * A Lookup that also resolves `local.NAME`: the local's expression evaluated with this same lookup
+ * (locals may refer to resources, variables and other locals; cycles are refused by the graph).
+ */
+export function withLocals(locals: Readonly<Record<string, Value>>, base: Lookup): Lookup {
+  const lookup: Lookup = (ref) => {
+    if (ref.kind !== 'local') return base(ref);
+    const name = ref.target.slice(6);
+    if (!Object.prototype.hasOwnProperty.call(locals, name)) return { error: `Reference to undeclared local value "${name}"` };
+    const ev = evaluate(locals[name]!, lookup);
+    if (ev.errors.length > 0) return { error: `local.${name}: ${ev.errors[0]!.message}` };
+    return getPath(ev.value, ref.path);
+  };
+  return lookup;
 }

@@ -116,8 +116,12 @@ export function validateOutputs(outputs: readonly OutputConfig[], scope: TypeSco
 export function expressionType(expr: Value, scope: TypeScope): CtyType {
   if (typeof expr === 'string') {
     const t = parseTemplate(expr);
-    if (t === null || typeof t === 'string' || !t.whole) return 'string';
-    const ref = t.parts[0] as Reference;
+    if (t === null || typeof t === 'string') return 'string';
+    const single = t.expr.k === 'tpl' && t.expr.parts.length === 1 && typeof t.expr.parts[0] !== 'string' && t.expr.parts[0]!.k === 'interp';
+    // Text with interpolations or directives is a string; one expression has its value's type.
+    if (!single) return 'string';
+    const ref = t.ref;
+    if (!ref || ref.kind === 'local') return DYNAMIC;
     if (ref.kind === 'var') return pathType(scope.variable(ref.target.slice(4)) ?? DYNAMIC, ref.path) ?? DYNAMIC;
     const block = scope.block(ref.target);
     return block ? (pathType(blockType(block), ref.path) ?? DYNAMIC) : DYNAMIC;
