@@ -55,6 +55,8 @@ export type StackConfig = {
   variableTypes: Record<string, CtyType>;
   /** Root module outputs (outputs.ts). */
   outputs: OutputConfig[];
+  /** `locals` by name, expressions unevaluated (referenced as `local.NAME`). */
+  locals: Record<string, Value>;
   /** sha256 of the canonical configuration, for stale saved plans. */
   readonly hash: string;
   warnings: Diagnostic[];
@@ -98,6 +100,24 @@ function rawMetadata(rawJson: Record<string, unknown>, mode: string, type: strin
   return firstBlock(body)?.['//'];
 }
 
+/** `locals` blocks (one object, or a list of them): names unique across blocks, expressions checked. */
+function parseLocals(raw: Value | undefined, diags: Diagnostic[]): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  if (raw === undefined || raw === null) return out;
+  const list = blocks(raw);
+  if (list.length === 0 && !isObject(raw)) diags.push(error('"locals" must be an object of local values', 'locals'));
+  for (const b of list) {
+    for (const [name, v] of Object.entries(b)) {
+      const address = `local.${name}`;
+      if (!/^[A-Za-z_][\w-]*$/.test(name)) { diags.push(error('invalid local value name', address)); continue; }
+      if (Object.prototype.hasOwnProperty.call(out, name)) { diags.push(error('duplicate local value: declared more than once', address)); continue; }
+      for (const e of collectReferences(v).errors) diags.push(error(e.message, address, e.at));
+      Object.defineProperty(out, name, { value: v, enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return out;
+}
+
 /** Accepts one object or a list of objects (cdktf writes lists) for a block. */
 const META = new Set(['depends_on', 'lifecycle', 'provider', 'count', 'for_each', 'provisioner', 'connection']);
 
@@ -106,7 +126,7 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
   const diags: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
   for (const key of Object.keys(json)) {
-    if (['terraform', 'provider', 'resource', 'data', 'variable', 'output'].includes(key)) continue;
+    if (['terraform', 'provider', 'resource', 'data', 'variable', 'output', 'locals'].includes(key)) continue;
     diags.push(error(key === 'module' ? 'modules are not supported: synthesize the stack without modules' : `top-level "${key}" blocks are not supported`, key));
   }
   // terraform block: backend and required_providers.
@@ -170,6 +190,7 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
   const variableTypes = resolved.types;
   for (const d of diags.filter((x) => x.severity === 'warning')) warnings.push(d);
   const outputs = parseOutputs(json.output, diags);
+  const locals = parseLocals(json.locals, diags);
 
   const resources: ResourceConfig[] = [];
   const seen = new Set<string>();
@@ -248,7 +269,7 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
   // Computed when asked (saved plans): a drift check or a plan without --out never needs it.
   let hash: string | undefined;
   return {
-    stack: loc, statePath, backend: backend ?? { type: 'local', path: statePath }, providers, resources, variables, variableTypes, outputs, warnings,
+    stack: loc, statePath, backend: backend ?? { type: 'local', path: statePath }, providers, resources, variables, variableTypes, outputs, locals, warnings,
     get hash() {
       // Variable values are part of what a saved plan was made from, as Terraform keeps them in its plan.
       return (hash ??= sha256(canonicalJson(Object.keys(variables).length > 0 ? { json, variables } : json)));

@@ -1,5 +1,5 @@
 import { collectReferences } from './expressions';
-import type { Diagnostic } from './protocol';
+import type { Diagnostic, Value } from './protocol';
 import type { ResourceConfig } from './config';
 import { error } from './util';
 
@@ -14,15 +14,26 @@ export type Graph = {
   order: string[];
 };
 
-export function buildGraph(resources: readonly ResourceConfig[], variables: Record<string, unknown>): { graph: Graph; diagnostics: Diagnostic[] } {
+export function buildGraph(resources: readonly ResourceConfig[], variables: Record<string, unknown>, locals: Readonly<Record<string, Value>> = {}): { graph: Graph; diagnostics: Diagnostic[] } {
   const diags: Diagnostic[] = [];
   const known = new Set(resources.map((r) => r.address));
+  // A local is no step of its own: a resource that uses it depends on what the local refers to.
+  const localTargets = localDependencies(locals, known, variables, diags);
   const deps = new Map<string, Set<string>>();
   for (const r of resources) {
     const d = new Set<string>();
     for (const { ref, at } of collectReferences(r.body).refs) {
       if (ref.kind === 'var') {
         if (!(ref.target.slice(4) in variables)) diags.push(error(`Reference to undeclared input variable "${ref.target}"`, r.address, at));
+        continue;
+      }
+      if (ref.kind === 'local') {
+        const targets = localTargets.get(ref.target.slice(6));
+        if (!targets) diags.push(error(`Reference to undeclared local value "${ref.target}"`, r.address, at));
+        else for (const t of targets) {
+          if (t === r.address) diags.push(error(`Self-referential resource: ${r.address} refers to itself through ${ref.target}`, r.address, at));
+          else d.add(t);
+        }
         continue;
       }
       if (!known.has(ref.target)) diags.push(error(`Reference to undeclared resource "${ref.target}"`, r.address, at));
@@ -70,5 +81,39 @@ export function transitiveDeps(deps: Map<string, Set<string>>, address: string):
     for (const d of deps.get(a) ?? []) if (!out.has(d)) { out.add(d); walk(d); }
   };
   walk(address);
+  return out;
+}
+
+/**
+ * The resources each local value refers to, directly or through other locals; references to
+ * undeclared things and cycles among locals are errors naming `local.NAME`.
+ */
+export function localDependencies(locals: Readonly<Record<string, Value>>, known: ReadonlySet<string>, variables: Record<string, unknown>, diags: Diagnostic[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const visiting: string[] = [];
+  const visit = (name: string): Set<string> => {
+    const done = out.get(name);
+    if (done) return done;
+    if (visiting.includes(name)) {
+      diags.push(error(`Cycle: ${[...visiting.slice(visiting.indexOf(name)), name].map((n) => `local.${n}`).join(', ')}`, `local.${name}`));
+      return new Set();
+    }
+    visiting.push(name);
+    const targets = new Set<string>();
+    for (const { ref, at } of collectReferences(locals[name]!).refs) {
+      if (ref.kind === 'var') {
+        if (!(ref.target.slice(4) in variables)) diags.push(error(`Reference to undeclared input variable "${ref.target}"`, `local.${name}`, at));
+      } else if (ref.kind === 'local') {
+        const other = ref.target.slice(6);
+        if (!Object.prototype.hasOwnProperty.call(locals, other)) diags.push(error(`Reference to undeclared local value "${ref.target}"`, `local.${name}`, at));
+        else for (const t of visit(other)) targets.add(t);
+      } else if (!known.has(ref.target)) diags.push(error(`Reference to undeclared resource "${ref.target}"`, `local.${name}`, at));
+      else targets.add(ref.target);
+    }
+    visiting.pop();
+    out.set(name, targets);
+    return targets;
+  };
+  for (const name of Object.keys(locals)) visit(name);
   return out;
 }

@@ -102,6 +102,10 @@ export function validateOutputs(outputs: readonly OutputConfig[], scope: TypeSco
         if (!scope.declared(ref.target)) diags.push(error(`Reference to undeclared input variable: ${ref.text}`, address, at));
         continue;
       }
+      if (ref.kind === 'local') {
+        if (!scope.declared(ref.target)) diags.push(error(`Reference to undeclared local value: ${ref.text}`, address, at));
+        continue;
+      }
       if (!scope.declared(ref.target)) { diags.push(error(`Reference to undeclared resource: ${ref.text}`, address, at)); continue; }
       const block = scope.block(ref.target);
       const problem = block ? checkSchemaPath(block, ref.path) : undefined;

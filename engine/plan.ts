@@ -1,5 +1,5 @@
-import { getPath, type Lookup } from './expressions';
-import { transitiveDeps } from './graph';
+import { getPath, withLocals, type Lookup } from './expressions';
+import { localDependencies, transitiveDeps } from './graph';
 import type { Diagnostic, ObjectValue, Path, ReadDataSourceResponse, Value } from './protocol';
 import { hasErrors, isUnknown, UNKNOWN } from './protocol';
 import { proposedNew } from './schema';
@@ -185,13 +185,13 @@ export function planInstance(ws: Workspace, r: ResourceConfig, config: ObjectVal
 }
 
 export function makeLookup(ws: Workspace, values: Map<string, Value>): Lookup {
-  return (ref) => {
+  return withLocals(ws.config.locals, (ref) => {
     if (ref.kind === 'var') return { value: ws.config.variables[ref.target.slice(4)] ?? null };
     const v = values.get(ref.target);
     if (v === undefined) return { value: UNKNOWN };
     if (v === null) return { error: `${ref.target} has no value (it is planned for deletion or was not created)` };
     return getPath(v, ref.path);
-  };
+  });
 }
 
 /**
@@ -395,9 +395,11 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
   // a targeted destroy leaves the outputs alone.
   const selectedAddresses = new Set(kept.map((c) => c.address));
   const scope = typeScope(ws);
+  let locals: Map<string, Set<string>> | undefined;
+  const localTargets = () => (locals ??= localDependencies(ws.config.locals, new Set(ws.byAddress.keys()), ws.config.variables, []));
   const outputChanges = destroy && targets.length > 0 ? [] : planOutputs(ws.config.outputs, state.outputs, (o) => evaluateOutput(o, lookup, scope), {
     destroy,
-    ...(targets.length > 0 ? { only: (o) => outputReferences(o).every((r) => r.kind === 'var' || selectedAddresses.has(r.target)) } : {}),
+    ...(targets.length > 0 ? { only: (o) => outputReferences(o).every((r) => r.kind === 'var' || (r.kind === 'local' ? [...(localTargets().get(r.target.slice(6)) ?? [])].every((t) => selectedAddresses.has(t)) : selectedAddresses.has(r.target))) } : {}),
   }, diags);
   if (hasErrors(diags)) throw new EngineError(diags);
   return {

@@ -1,6 +1,6 @@
 import type { ProviderConfig, ResourceConfig, StackConfig } from './config';
 import { parseProviderAddress, providerConfigAddress } from './config';
-import { evaluate, type Lookup } from './expressions';
+import { evaluate, withLocals, type Lookup } from './expressions';
 import { buildGraph, type Graph } from './graph';
 import { validateOutputs, type TypeScope } from './outputs';
 import type { BlockSchema, Diagnostic, ObjectValue, Provider, ProviderFactory, ProviderSchema, ResourceSchema, Timeouts, Value } from './protocol';
@@ -66,7 +66,7 @@ export function timeoutsOf(config: ObjectValue | null, address: string, diags?: 
  */
 export async function openWorkspace(config: StackConfig, lookup: ProviderLookup, opts: { env: NodeJS.ProcessEnv; state?: StateV4 | null; parallelism?: number }): Promise<Workspace> {
   const diags: Diagnostic[] = [];
-  const { graph, diagnostics } = buildGraph(config.resources, config.variables);
+  const { graph, diagnostics } = buildGraph(config.resources, config.variables, config.locals);
   diags.push(...diagnostics);
   const providerConfigs = new Map<string, ProviderConfig>(config.providers);
   const providerNames = new Map<string, string>();
@@ -145,14 +145,14 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
 
 /** A provider block as its provider receives it: variables substituted (nothing else may be referenced), conformed to its schema. */
 export function providerConfigValue(config: StackConfig, p: ProviderConfig, block: BlockSchema, diags: Diagnostic[]): ObjectValue {
-  const ev = evaluate(p.body, (ref) => (ref.kind === 'var' && ref.target.slice(4) in config.variables ? { value: config.variables[ref.target.slice(4)]! } : { error: 'provider configuration may only refer to variables' }));
+  const ev = evaluate(p.body, withLocals(config.locals, (ref) => (ref.kind === 'var' && ref.target.slice(4) in config.variables ? { value: config.variables[ref.target.slice(4)]! } : { error: 'provider configuration may only refer to variables and locals that use only variables' })));
   for (const e of ev.errors) diags.push(error(e.message, `provider.${p.key}`, e.at));
   return conformBlock(block, ev.value, `provider.${p.key}`, [], diags);
 }
 
 /** Lookup for static validation: references check their path against the target's schema and are UNKNOWN. */
 function staticLookup(ws: Workspace, literals = false): Lookup {
-  return (ref) => {
+  return withLocals(ws.config.locals, (ref) => {
     if (ref.kind === 'var') {
       const name = ref.target.slice(4);
       return name in ws.config.variables ? { value: ws.config.variables[name]! } : { error: 'undeclared variable' };
@@ -169,7 +169,7 @@ function staticLookup(ws: Workspace, literals = false): Lookup {
     const literal = attr === undefined ? undefined : target.body[attr];
     if ((typeof literal === 'string' && !/[$%]\{/.test(literal)) || typeof literal === 'number' || typeof literal === 'boolean') return { value: literal };
     return { value: UNKNOWN };
-  };
+  });
 }
 
 /** The types references resolve to: resources' and data sources' schemas, variables' types. */
@@ -180,7 +180,7 @@ export function typeScope(ws: Workspace): TypeScope & { declared(target: string)
       return r ? resourceSchema(ws, r)?.block : undefined;
     },
     variable: (name) => ws.config.variableTypes[name],
-    declared: (target) => (target.startsWith('var.') ? target.slice(4) in ws.config.variables : ws.byAddress.has(target)),
+    declared: (target) => (target.startsWith('var.') ? target.slice(4) in ws.config.variables : target.startsWith('local.') ? Object.prototype.hasOwnProperty.call(ws.config.locals, target.slice(6)) : ws.byAddress.has(target)),
   };
 }
 

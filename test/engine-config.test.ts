@@ -20,11 +20,15 @@ test('references parse with nested paths, whole-string and embedded, and $${ esc
   t.true(isUnknown(v.d));
 });
 
-test('functions, operators and template directives are errors naming the expression', (t) => {
-  t.regex(String(parseTemplate('${upper(aws_x.y.name)}')), /functions, operators/);
-  t.regex(String(parseTemplate('${aws_x.y.a + 1}')), /not supported/);
-  t.regex(String(parseTemplate('%{ if true }x%{ endif }')), /template directives/);
-  t.regex(String(parseTemplate('${local.x}')), /local\.\* is not supported/);
+test('unsupported functions, references and RE2-only regex constructs are errors naming the expression', (t) => {
+  t.regex(String(parseTemplate('${nosuch(aws_x.y.name)}')), /unsupported function "nosuch".*in '\$\{nosuch\(aws_x\.y\.name\)\}'/);
+  t.regex(String(parseTemplate('${self.name}')), /self\.\* is not supported/);
+  t.regex(String(parseTemplate('${replace(var.x, "/(?i)a/", "b")}')), /does not support/);
+  t.regex(String(parseTemplate('${1 +}')), /invalid expression/);
+  // What is supported parses, with its references (not those of for variables).
+  const ok = parseTemplate('${[for x in var.list : upper(x) if x != local.skip]}');
+  t.true(typeof ok === 'object' && ok !== null);
+  t.deepEqual(typeof ok === 'object' && ok !== null ? ok.refs.map((r) => r.target) : [], ['var.list', 'local.skip']);
 });
 
 test('durations parse as Terraform writes them', (t) => {

@@ -109,14 +109,14 @@ test('output blocks with unsupported arguments, no value, or references to nothi
       empty: { description: 'no value' },
       ghost: { value: '${memory_item.nope.name}' },
       typo: { value: '${memory_item.a.nmae}' },
-      fn: { value: '${upper(memory_item.a.name)}' },
+      fn: { value: '${nosuch(memory_item.a.name)}' },
       undeclared: { value: '${var.missing}' },
     },
   });
   const messages = (await engineErrors(t, () => h.plan())).join('\n');
   t.regex(messages, /output\.checked: precondition: "precondition" in an output block is not supported/);
   t.regex(messages, /output\.empty: Missing required argument: the output needs a "value"/);
-  t.regex(messages, /output\.fn: value: unsupported expression/);
+  t.regex(messages, /output\.fn: value: unsupported function "nosuch"/);
   t.false(fs.existsSync(h.cloudFile) && h.cloud().events.length > 0);
   // The reference checks run once the block parses.
   h.write({ a: { name: 'a' } }, {}, { output: { ghost: { value: '${memory_item.nope.name}' }, typo: { value: '${memory_item.a.nmae}' }, undeclared: { value: '${var.missing}' } } });

@@ -205,7 +205,36 @@ function replace(s: string, sub: string, rep: string): string {
       return expand(rep, m);
     });
   }
-  return sub === '' ? s : s.split(sub).join(rep);
+  // Go's strings.Replace with an empty substring inserts at every character boundary.
+  if (sub === '') return s === '' ? rep : rep + [...s].join(rep) + rep;
+  return s.split(sub).join(rep);
+}
+
+/** A double's exact decimal value (every double is a finite decimal): m × 10^e. */
+function exactDecimal(x: number): { m: bigint; e: number } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const exp = Number((bits >> 52n) & 0x7ffn);
+  const frac = bits & ((1n << 52n) - 1n);
+  const mant = exp === 0 ? frac : frac | (1n << 52n);
+  const e2 = (exp === 0 ? 1 : exp) - 1075;
+  return e2 >= 0 ? { m: mant << BigInt(e2), e: 0 } : { m: mant * 5n ** BigInt(-e2), e: e2 };
+}
+
+/** %f of a non-negative double as Go writes it: the exact binary value rounded half to even. */
+function fixed(x: number, prec: number): string {
+  const { m, e } = exactDecimal(x);
+  let q: bigint;
+  if (e >= -prec) q = m * 10n ** BigInt(e + prec);
+  else {
+    const div = 10n ** BigInt(-e - prec);
+    q = m / div;
+    const r = m % div;
+    if (r * 2n > div || (r * 2n === div && q % 2n === 1n)) q += 1n;
+  }
+  const digits = q.toString().padStart(prec + 1, '0');
+  return prec === 0 ? digits : `${digits.slice(0, digits.length - prec)}.${digits.slice(digits.length - prec)}`;
 }
 
 function formatGo(fmt: string, args: Value[]): string {
@@ -242,8 +271,9 @@ function formatGo(fmt: string, args: Value[]): string {
         break;
       case 't':
         if (typeof arg !== 'boolean' && arg !== 'true' && arg !== 'false') throw new EvalError(`Error in function call: format: unsupported value for "%t" at ${i}: bool required`);
-        body = String(arg === true || arg === 'true');
-        break;
+        // cty writes %t without padding.
+        out += String(arg === true || arg === 'true');
+        continue;
       default: {
         if (!numeric) throw new EvalError(`Error in function call: format: unsupported format verb %${verb}`);
         const n = toNumber(arg, `format: unsupported value for "%${verb}" at ${i}`);
@@ -256,7 +286,7 @@ function formatGo(fmt: string, args: Value[]): string {
         else if (verb === 'o') digits = BigInt(a).toString(8);
         else if (verb === 'x') digits = BigInt(a).toString(16);
         else if (verb === 'X') digits = BigInt(a).toString(16).toUpperCase();
-        else if (verb === 'f') digits = a.toFixed(prec ?? 6);
+        else if (verb === 'f') digits = fixed(a, prec ?? 6);
         else if (verb === 'e' || verb === 'E') {
           digits = a.toExponential(prec ?? 6).replace(/e([+-])(\d)$/, 'e$10$2');
           if (verb === 'E') digits = digits.toUpperCase();
@@ -293,14 +323,10 @@ export const FUNCTIONS = new Map<string, Fn>(Object.entries({
       const o = map(m!, 'lookup', 'inputMap');
       const key = str(k!, 'lookup', 'key');
       if (Object.prototype.hasOwnProperty.call(o, key)) {
-        const v = o[key]!;
-        if (d === undefined || d === null) return v;
-        const t = unifiedPrimitive([...Object.values(o), d], 'lookup: the default value and the map elements must have one type');
-        return convertPrimitive(v, t, 'lookup');
+        return o[key]!;
       }
       if (d === undefined) throw new EvalError(`Error in function call: lookup failed to find key "${key}"`);
-      const t = unifiedPrimitive([...Object.values(o), d], 'lookup: the default value and the map elements must have one type');
-      return convertPrimitive(d, t, 'lookup');
+      return d;
     },
   },
   merge: {
@@ -317,7 +343,10 @@ export const FUNCTIONS = new Map<string, Fn>(Object.entries({
   },
   concat: {
     params: ['...seqs'], structural: true,
-    call: (args) => args.flatMap((a, i) => list(a, 'concat', `seqs[${i}]`)),
+    call: (args) => {
+      if (args.length === 0) throw new EvalError('Error in function call: concat: at least one argument is required');
+      return args.flatMap((a, i) => list(a, 'concat', `seqs[${i}]`));
+    },
   },
   flatten: {
     params: ['list'],
@@ -339,7 +368,8 @@ export const FUNCTIONS = new Map<string, Fn>(Object.entries({
       throw new EvalError('Error in function call: no non-null, non-empty-string arguments');
     },
   },
-  format: { params: ['format', '...args'], nullable: ['args'], call: ([f, ...rest]) => formatGo(str(f!, 'format', 'format'), rest) },
+  // Terraform's format of a null argument is unknown (not an error): eksidp refuses it.
+  format: { params: ['format', '...args'], call: ([f, ...rest]) => formatGo(str(f!, 'format', 'format'), rest) },
   join: {
     params: ['separator', '...lists'],
     call: ([sep, ...lists]) => {
@@ -374,7 +404,7 @@ export const FUNCTIONS = new Map<string, Fn>(Object.entries({
       let off = int(o!, 'substr', 'offset');
       let len = int(l!, 'substr', 'length');
       if (off < 0) off = Math.max(0, g.length + off);
-      if (off > g.length) throw new EvalError('Error in function call: substr: offset must be within the string');
+      if (off > g.length) return '';
       if (len < 0 || off + len > g.length) len = g.length - off;
       return g.slice(off, off + len).join('');
     },
@@ -415,8 +445,8 @@ export const FUNCTIONS = new Map<string, Fn>(Object.entries({
       const items = list(l!, 'element', 'list');
       const n = int(i!, 'element', 'index');
       if (items.length === 0) throw new EvalError('Error in function call: cannot use element function with an empty list');
-      if (n < 0) throw new EvalError('Error in function call: cannot use element function with a negative index');
-      return items[n % items.length]!;
+      // Terraform's element wraps around in both directions.
+      return items[((n % items.length) + items.length) % items.length]!;
     },
   },
   tolist: { params: ['v'], nullable: ['v'], call: ([v]) => toList(v!, 'tolist') },

@@ -88,6 +88,7 @@ export function arith(op: '+' | '-' | '*' | '/' | '%', a: number, b: number): nu
 
 /** Numbers as Terraform prints them in strings: integers without exponent, decimals in full. */
 export function numberToString(x: number): string {
+  if (Object.is(x, -0)) return '-0';
   const d = toDec(x);
   if (d.e >= 0) return `${d.m}${'0'.repeat(d.e)}`;
   const neg = d.m < 0n;

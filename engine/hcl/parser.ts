@@ -101,7 +101,7 @@ class Parser {
       this.pos++;
       const e = this.unary();
       // A negative literal stays a literal (cdktf writes -1 as a number anyway).
-      if (e.k === 'lit' && typeof e.v === 'number') return { k: 'lit', v: e.v === 0 ? 0 : -e.v };
+      if (e.k === 'lit' && typeof e.v === 'number') return { k: 'lit', v: -e.v };
       return { k: 'unary', op: '-', e };
     }
     return this.postfix(this.term());
