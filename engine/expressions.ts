@@ -300,11 +300,20 @@ export function evaluate(value: Value, lookup: Lookup, at: Path = []): { value: 
  * (locals may refer to resources, variables and other locals; cycles are refused by the graph).
  */
 export function withLocals(locals: Readonly<Record<string, Value>>, base: Lookup): Lookup {
+  const resolving = new Set<string>();
   const lookup: Lookup = (ref) => {
     if (ref.kind !== 'local') return base(ref);
     const name = ref.target.slice(6);
     if (!Object.prototype.hasOwnProperty.call(locals, name)) return { error: `Reference to undeclared local value "${name}"` };
-    const ev = evaluate(locals[name]!, lookup);
+    // The graph reports cycles among locals; anything evaluated before it stops here.
+    if (resolving.has(name)) return { error: `local.${name} refers to itself (a cycle among locals)` };
+    resolving.add(name);
+    let ev: ReturnType<typeof evaluate>;
+    try {
+      ev = evaluate(locals[name]!, lookup);
+    } finally {
+      resolving.delete(name);
+    }
     if (ev.errors.length > 0) return { error: `local.${name}: ${ev.errors[0]!.message}` };
     return getPath(ev.value, ref.path);
   };
