@@ -17,6 +17,7 @@ import { StateManager, stateText } from '../engine/state';
 import { EngineError } from '../engine/util';
 import { closeWorkspace, openWorkspace, type Workspace } from '../engine/workspace';
 import type { VariableArg, VariableInputs } from '../engine/variables';
+import { checkUntrustedConfig } from './untrusted';
 
 /** Glue shared by the plan/apply/destroy/show/import/state/force-unlock commands. */
 
@@ -65,7 +66,10 @@ export function variableInputs(parsed: Parsed, io: Io, loc: StackLocation, opts:
 
 export function loadConfig(loc: StackLocation, inputs?: VariableInputs): StackConfig {
   try {
-    return parseConfig(readTerraformJson(loc), loc, inputs);
+    const config = parseConfig(readTerraformJson(loc), loc, inputs);
+    // EKSIDP_UNTRUSTED_CONFIG=1 (the pull-request workflow): before the backend or a provider opens.
+    if (inputs) checkUntrustedConfig(config, inputs.env);
+    return config;
   } catch (e) {
     if (e instanceof StackInputError) throw new EngineError(e.message);
     throw e;

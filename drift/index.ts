@@ -41,6 +41,8 @@ export type DriftOptions = {
   statePath?: string;
   /** Reads the stack's state through its backend (the CLI passes the S3 or local storage); default: the local state file. */
   stateFrom?: (config: StackConfig) => Promise<StateV4 | null>;
+  /** Checks the parsed configuration before state is read or any provider opens (the CLI's untrusted-config guard); throws EngineError. */
+  checkConfig?: (config: StackConfig) => void;
   signal?: AbortSignal;
   progress?: (message: string) => void;
   /**
@@ -60,6 +62,7 @@ export async function runDrift(opts: DriftOptions): Promise<DriftReport> {
   let state: StateV4 | null;
   try {
     const config = parseConfig(opts.rawJson, opts.loc, opts.variables);
+    opts.checkConfig?.(config);
     if (opts.statePath !== undefined) state = readState(opts.statePath);
     else if (opts.stateFrom) state = await opts.stateFrom(config);
     else if (config.backend.type === 'local') state = readState(config.statePath);

