@@ -23,10 +23,10 @@ export type StateServers = {
   close(): Promise<void>;
 };
 
-export async function startStateServers(opts: { updateMs?: number } = {}): Promise<StateServers> {
+export async function startStateServers(opts: { updateMs?: number; /** Default: account 000000000000 with KEYS. */ accounts?: unknown; buckets?: string[] } = {}): Promise<StateServers> {
   const em = await startEmulator({
-    port: 0, s3Port: 0, s3Buckets: [BUCKET], clusterCreateMs: 100, clusterDeleteMs: 50, updateMs: opts.updateMs ?? 100,
-    accounts: { accounts: { '000000000000': { regions: ['us-east-1'], users: { ci: KEYS } } } },
+    port: 0, s3Port: 0, s3Buckets: opts.buckets ?? [BUCKET], clusterCreateMs: 100, clusterDeleteMs: 50, updateMs: opts.updateMs ?? 100,
+    accounts: opts.accounts ?? { accounts: { '000000000000': { regions: ['us-east-1'], users: { ci: KEYS } } } },
     log: () => {},
   });
   const dynalite = (require('dynalite') as (o: Record<string, number>) => import('node:http').Server)({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
