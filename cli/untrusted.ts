@@ -125,6 +125,8 @@ function trustedRoles(env: NodeJS.ProcessEnv): string[] {
 
 function assumeRoleProblem(v: Value, env: NodeJS.ProcessEnv): string | undefined {
   const trusted = trustedRoles(env);
+  // Written out as blocks: an expression (`${var.roles}`) could evaluate to any role later.
+  if (typeof v !== 'object' || v === null) return `must be written as blocks with a literal role_arn, got ${JSON.stringify(v)}`;
   for (const b of blocks(v)) {
     const arn = literal(b.role_arn as Value);
     if (arn === undefined) return `role_arn must be a literal role ARN, got ${JSON.stringify(b.role_arn)}`;

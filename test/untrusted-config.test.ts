@@ -124,6 +124,9 @@ test.serial('the job pins the state object: a bucket or key other than EKSIDP_ST
   t.deepEqual(cfg(production, pins), []);
   t.regex(cfg(withBackend({ bucket: 'attacker-bucket' }), pins).join('\n'), /backend "s3": "bucket" is "attacker-bucket" but the job expects "example-eksidp-state" \(EKSIDP_STATE_BUCKET\)/);
   t.regex(cfg(withBackend({ key: 'other/old.tfstate' }), pins).join('\n'), /backend "s3": "key" is "other\/old.tfstate" but the job expects "eksidp\/production.tfstate" \(EKSIDP_STATE_KEY\)/);
+  // Roles as an expression (a pull request's tfvars could fill it in): refused, whatever it would evaluate to.
+  t.regex(cfg(withProvider({ assume_role: '${var.roles}' }), {}).join('\n'), /provider "aws": "assume_role" must be written as blocks with a literal role_arn/);
+  t.regex(cfg(withProvider({ assume_role: [{ role_arn: '${var.role}' }] }), {}).join('\n'), /provider "aws": "assume_role" role_arn must be a literal role ARN/);
   // Without EKSIDP_TRUSTED_ROLE_ARNS no role may be assumed: the production stack's own is refused.
   t.regex(cfg(production, { EKSIDP_TRUSTED_ROLE_ARNS: '' }).join('\n'), /provider "aws": "assume_role" assumes arn:aws:iam::222222222222:role\/eksidp-deployer, which is not among the roles the job trusts \(EKSIDP_TRUSTED_ROLE_ARNS: none\)/);
 });
