@@ -99,7 +99,9 @@ export class AwsApi {
   private s3Target(key: string): { origin: URL; path: string } {
     const base = new URL(this.s.s3Endpoint);
     const encodedKey = key.split('/').map(escapeUri).join('/');
-    if (this.s.usePathStyle) return { origin: base, path: `/${escapeUri(this.s.bucket)}/${encodedKey}` };
+    // As the SDK's S3 endpoint rules (isVirtualHostableS3Bucket): a name that is not a DNS label goes
+    // in the path, encoded, so a bucket such as `host:port/x` can never choose the request's host.
+    if (this.s.usePathStyle || !virtualHostable(this.s.bucket, base.protocol)) return { origin: base, path: `/${escapeUri(this.s.bucket)}/${encodedKey}` };
     const origin = new URL(base.href);
     origin.host = `${this.s.bucket}.${base.host}`;
     return { origin, path: `/${encodedKey}` };
@@ -107,7 +109,7 @@ export class AwsApi {
 
   private bucketTarget(): { origin: URL; path: string } {
     const t = this.s3Target('');
-    return { origin: t.origin, path: this.s.usePathStyle ? `/${escapeUri(this.s.bucket)}` : '/' };
+    return { origin: t.origin, path: t.path.slice(0, -1) || '/' };
   }
 
   /** GetObject: the bytes, or undefined when there is no such key (404). */
@@ -171,4 +173,15 @@ export class AwsApi {
   async deleteItem(table: string, lockId: string): Promise<void> {
     await this.dynamo('DeleteItem', { TableName: table, Key: { LockID: { S: lockId } } });
   }
+}
+
+/**
+ * aws.isVirtualHostableS3Bucket: 3 to 63 characters, lowercase letters, digits and hyphens, starting and
+ * ending with a letter or digit, not an IP address; dots only over plain http (TLS certificates cover one label).
+ */
+export function virtualHostable(bucket: string, protocol: string): boolean {
+  if (bucket.length < 3 || bucket.length > 63 || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) return false;
+  const labels = bucket.split('.');
+  if (labels.length > 1 && protocol !== 'http:') return false;
+  return labels.every((l) => /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(l));
 }
