@@ -284,7 +284,8 @@ test('drift-pr.yml\'s plan step, run as written on an S3 state: it reads the sta
   const workflow = fs.readFileSync(path.join(__dirname, '..', '.github', 'workflows', 'drift-pr.yml'), 'utf8');
   const line = /node_modules\/\.bin\/eksidp (plan [^>\n]*?)\s*>/.exec(workflow)?.[1];
   t.truthy(line, 'the workflow runs eksidp plan');
-  t.regex(workflow, /if: steps\.plan\.outputs\.code == '1'/, 'the job fails when the plan step errors');
+  // The "Fail on errors" step (run end to end in test/workflows-run.test.ts): any plan exit but 0 and 2 fails the job.
+  t.regex(workflow, /case "\$PLAN_EXIT" in 0\|2\) ;; \*\)[^\n]*failed=1/, 'the job fails when the plan step errors');
   const argv = line!.split(/\s+/);
   const at = argv.indexOf('--stack');
   t.true(at > 0);
