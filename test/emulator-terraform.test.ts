@@ -7,19 +7,21 @@ import { terraform, terraformTest } from './helpers/terraform';
 
 type Snapshot = { clusters: { name: string; status: string; version: string; tags: Record<string, string>; configs: { name: string; status: string; issuerUrl: string; tags: Record<string, string> }[] }[] };
 
-// One test on purpose: each Terraform run costs ~15 s or more (the AWS provider binary is big).
+// Few runs on purpose: each Terraform run costs ~15 s or more (the AWS provider binary is big), and an
+// `endpoints` block costs the provider ~9 s of CPU more per configuration and run: the first test takes
+// the EKS endpoint from AWS_ENDPOINT_URL_EKS, the second keeps one block (the assumed roles' STS).
 terraformTest(test, 'Terraform\'s AWS provider 5.100 applies, re-plans with no changes, and destroys a cluster with two identity provider configs on the emulator', async (t) => {
   const em = await startEmulator({ port: 0, clusterCreateMs: 200, clusterDeleteMs: 100, updateMs: 200 });
   t.teardown(() => em.close());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-emu-tf-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const stack = fs.readFileSync(path.join(__dirname, 'fixtures', 'emulator', 'stack.tf.json'), 'utf8').replace('__EKS_ENDPOINT__', em.url);
-  fs.writeFileSync(path.join(dir, 'main.tf.json'), stack);
+  fs.copyFileSync(path.join(__dirname, 'fixtures', 'emulator', 'stack.tf.json'), path.join(dir, 'main.tf.json'));
+  const env = { AWS_EC2_METADATA_DISABLED: 'true', AWS_ENDPOINT_URL_EKS: em.url };
 
-  const init = await terraform(dir, ['init', '-input=false', '-no-color']);
+  const init = await terraform(dir, ['init', '-input=false', '-no-color'], env);
   t.is(init.code, 0, init.stderr);
   // The provider does not retry 409 ResourceInUse, and both configs update the same cluster.
-  const apply = await terraform(dir, ['apply', '-auto-approve', '-input=false', '-no-color', '-parallelism=1']);
+  const apply = await terraform(dir, ['apply', '-auto-approve', '-input=false', '-no-color', '-parallelism=1'], env);
   t.is(apply.code, 0, apply.stderr);
 
   const after = em.snapshot() as Snapshot;
@@ -34,10 +36,10 @@ terraformTest(test, 'Terraform\'s AWS provider 5.100 applies, re-plans with no c
   t.is(em.updates().filter((u) => u.type === 'AssociateIdentityProviderConfig' && u.status === 'Successful').length, 2);
 
   // Exit 0 (not 2) proves every attribute Terraform reads back round-trips unchanged.
-  const plan = await terraform(dir, ['plan', '-detailed-exitcode', '-input=false', '-no-color']);
+  const plan = await terraform(dir, ['plan', '-detailed-exitcode', '-input=false', '-no-color'], env);
   t.is(plan.code, 0, `${plan.stdout}\n${plan.stderr}`);
 
-  const destroy = await terraform(dir, ['destroy', '-auto-approve', '-input=false', '-no-color']);
+  const destroy = await terraform(dir, ['destroy', '-auto-approve', '-input=false', '-no-color'], env);
   t.is(destroy.code, 0, destroy.stderr);
   t.deepEqual((em.snapshot() as Snapshot).clusters, []);
   const calls = em.calls();
@@ -47,7 +49,7 @@ terraformTest(test, 'Terraform\'s AWS provider 5.100 applies, re-plans with no c
 
 const CI = { accessKeyId: 'AKIACI00000000000001', secretAccessKey: 'ci-secret/with+chars' };
 
-terraformTest(test, 'Terraform with a chain of two assume_role blocks and endpoints { sts, eks, iam }: keys verified, credentials validated, resources land in the last role\'s account; a wrong secret is refused', async (t) => {
+terraformTest(test, 'Terraform with a chain of two assume_role blocks and endpoints { sts, eks } (the other configuration\'s STS and IAM from AWS_ENDPOINT_URL_*): keys verified, credentials validated, resources land in the last role\'s account; a wrong secret is refused', async (t) => {
   const em = await startEmulator({
     port: 0, clusterCreateMs: 200, clusterDeleteMs: 100, updateMs: 200,
     accounts: {
@@ -64,8 +66,13 @@ terraformTest(test, 'Terraform with a chain of two assume_role blocks and endpoi
   const stack = fs.readFileSync(path.join(__dirname, 'fixtures', 'emulator', 'assume-role.tf.json'), 'utf8')
     .replaceAll('__ENDPOINT__', em.url).replaceAll('__ACCESS_KEY__', CI.accessKeyId).replace('__SECRET_KEY__', CI.secretAccessKey);
   fs.writeFileSync(path.join(dir, 'main.tf.json'), stack);
-  // Nothing may fall back to the instance metadata address or a shared profile.
-  const env = { AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: path.join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none') };
+  // Nothing may fall back to the instance metadata address or a shared profile. The role chain's
+  // configuration has the one `endpoints` block (no EKS endpoint in the environment: its EKS calls prove
+  // the block is used); the `base` alias takes STS and IAM from the environment (no block: ~9 s of CPU less per run).
+  const env = {
+    AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: path.join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
+    AWS_ENDPOINT_URL_STS: em.url, AWS_ENDPOINT_URL_IAM: em.url, AWS_ENDPOINT_URL_EKS: '', AWS_ENDPOINT_URL: '',
+  };
 
   const init = await terraform(dir, ['init', '-input=false', '-no-color'], env);
   t.is(init.code, 0, init.stderr);
