@@ -126,6 +126,8 @@ terraformTest(test, 'default_tags, ignore_tags and an alias: same actions, tags 
     t.is(plan.code, 0, `eksidp plan (${what}):\n${out(plan)}`);
     return plan.stdout;
   };
+  // Terraform applies the plan just compared with eksidp's (p.plan of `plans`): no second plan walk.
+  const tfApplySaved = () => terraform(tfDir, ['apply', '-input=false', '-no-color', 'p.plan'], endpointEnv(em.url));
   const plans = async (what: string) => {
     const [ek, tfv] = await Promise.all([ekPlanJson(ekDir, what), tfPlanJson(tfDir, what)]);
     t.deepEqual(tagsView(ek), tagsView(tfv), `${what}: eksidp's plan differs from Terraform's`);
@@ -150,7 +152,7 @@ terraformTest(test, 'default_tags, ignore_tags and an alias: same actions, tags 
   const [i1, i2] = await Promise.all([tf(tfDir, ['init'], em.url), tf(ekDir, ['init'], em.url)]);
   t.is(i1.code + i2.code, 0, i1.stderr + i2.stderr);
   await plans('from nothing');
-  const [tfApply, ekApply] = await Promise.all([tf(tfDir, ['apply', '-auto-approve'], em.url), eksidp(['apply', '--auto-approve'], ekDir, em.url)]);
+  const [tfApply, ekApply] = await Promise.all([tfApplySaved(), eksidp(['apply', '--auto-approve'], ekDir, em.url)]);
   t.is(tfApply.code, 0, out(tfApply));
   t.is(ekApply.code, 0, out(ekApply));
   // Create requests carry the merged tags: default_tags under the resource's, ignored keys included.
@@ -176,7 +178,7 @@ terraformTest(test, 'default_tags, ignore_tags and an alias: same actions, tags 
 
   write(1);
   await plans('after default_tags and tags change');
-  const [tfApply2, ekApply2] = await Promise.all([tf(tfDir, ['apply', '-auto-approve'], em.url), eksidp(['apply', '--auto-approve'], ekDir, em.url)]);
+  const [tfApply2, ekApply2] = await Promise.all([tfApplySaved(), eksidp(['apply', '--auto-approve'], ekDir, em.url)]);
   t.is(tfApply2.code, 0, out(tfApply2));
   t.is(ekApply2.code, 0, out(ekApply2));
   for (const p of ['tf', 'ek']) {
