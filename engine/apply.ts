@@ -6,7 +6,7 @@ import { DEFAULT_READ_PARALLELISM, makeLookup, type Plan, type ResourceChange } 
 import { proposedNew } from './schema';
 import { setMaxListeners } from 'node:events';
 import { Limiter } from '../lib/concurrency';
-import { resourceAddress, type StateManager } from './state';
+import { resourceAddress, withPrivate, type StateManager } from './state';
 import { canonicalJson, containsUnknown, error, sha256 } from './util';
 import { resolveConfig, resourceSchema, timeoutsOf, typeScope, type Workspace } from './workspace';
 
@@ -153,17 +153,19 @@ const readStep: Executor = async (run, s, _progress, diags) => {
 /** A delete; a deposed object (create_before_destroy) leaves the state alone, the new object holds the address. */
 const deleteStep: Executor = async (run, s, progress, diags) => {
   const c = s.change;
+  // The object's own private data (a deposed object's: the plan's create replaced it in state).
+  const priv = s.deposed ? undefined : run.state.instance(c.address)?.private;
   const res = await run.ws.providers.get(c.provider)!.applyResourceChange({
     typeName: c.type, address: c.address, priorState: c.before, plannedState: null, config: null,
     timeouts: timeoutsOf(c.before, c.address), idempotencyToken: idempotencyToken(run.lineage, run.plan.prior.serial, c.address, 'delete', c.before), progress, signal: run.signal,
-    ...run.requests(s),
+    ...run.requests(s), ...(priv ? { plannedPrivate: priv } : {}),
   });
   diags.push(...res.diagnostics);
   const failed = hasErrors(res.diagnostics);
   if (!s.deposed) {
     const inst = run.state.instance(c.address);
     if (!failed) run.state.set(c, null);
-    else if (res.newState && inst) run.state.set({ ...c, mode: 'managed', provider: c.providerAddress }, { ...inst, attributes: res.newState });
+    else if (res.newState && inst) run.state.set({ ...c, mode: 'managed', provider: c.providerAddress }, withPrivate({ ...inst, attributes: res.newState }, 'private' in res ? res.private : inst.private));
     await run.state.persist();
   }
   if (!failed) { run.result.destroyed++; run.values.set(c.address, null); }
@@ -180,17 +182,19 @@ const changeStep: Executor = async (run, s, progress, diags) => {
   const conf = run.ws.byAddress.get(c.address);
   const prior = s.kind === 'create' ? null : c.before;
   let planned = c.after!;
+  let plannedPrivate = c.plannedPrivate;
   let config: ObjectValue | null = null;
   if (conf) {
     config = resolveConfig(run.ws, conf, run.lookup, diags);
     if (!hasErrors(diags) && containsUnknown(c.after)) {
       const schema = resourceSchema(run.ws, conf)!;
-      const res = provider.planResourceChange({ typeName: c.type, address: c.address, priorState: prior, proposedNewState: proposedNew(schema.block, prior, config), config });
+      const priorPrivate = prior ? run.state.instance(c.address)?.private : undefined;
+      const res = provider.planResourceChange({ typeName: c.type, address: c.address, priorState: prior, proposedNewState: proposedNew(schema.block, prior, config), config, ...(priorPrivate ? { priorPrivate } : {}) });
       diags.push(...res.diagnostics);
       if (!hasErrors(res.diagnostics)) {
         if (!res.plannedState || (s.kind === 'update' && res.requiresReplace.length > 0)) {
           diags.push(error('Provider produced an inconsistent final plan: the change now requires replacement; run plan again', c.address, res.requiresReplace[0]));
-        } else planned = res.plannedState;
+        } else { planned = res.plannedState; plannedPrivate = res.plannedPrivate; }
       }
     }
   }
@@ -198,10 +202,12 @@ const changeStep: Executor = async (run, s, progress, diags) => {
   const res = await provider.applyResourceChange({
     typeName: c.type, address: c.address, priorState: prior, plannedState: planned, config,
     timeouts: timeoutsOf(config, c.address), idempotencyToken: idempotencyToken(run.lineage, run.plan.prior.serial, c.address, s.kind, planned), progress, signal: run.signal,
-    ...run.requests(s),
+    ...run.requests(s), ...(plannedPrivate ? { plannedPrivate } : {}),
   });
   diags.push(...res.diagnostics);
   const failed = hasErrors(res.diagnostics);
+  // A provider that answers no private data (a failed call) leaves an update's object with its own.
+  const priv = 'private' in res ? res.private : s.kind === 'create' ? undefined : run.state.instance(c.address)?.private;
   if (res.newState) {
     run.values.set(c.address, res.newState);
     run.state.set({ mode: 'managed', type: c.type, name: c.name, provider: c.providerAddress }, {
@@ -211,6 +217,7 @@ const changeStep: Executor = async (run, s, progress, diags) => {
       schema_version: c.schemaVersion,
       attributes: res.newState,
       sensitive_attributes: [],
+      ...(priv ? { private: priv } : {}),
       ...(c.dependencies.length ? { dependencies: c.dependencies } : {}),
       ...(c.actions.join() === 'create,delete' ? { create_before_destroy: true } : {}),
     });

@@ -3,7 +3,7 @@ import { localDependencies, transitiveDeps } from './graph';
 import type { Diagnostic, ObjectValue, Path, ReadDataSourceResponse, Value } from './protocol';
 import { hasErrors, isUnknown, UNKNOWN } from './protocol';
 import { proposedNew } from './schema';
-import { resourceAddress, type StateInstance, type StateResource, type StateV4 } from './state';
+import { resourceAddress, withPrivate, type StateInstance, type StateResource, type StateV4 } from './state';
 import { mapBounded } from '../lib/concurrency';
 import { clone, containsUnknown, EngineError, error, EXACT, isObject, valuesEqual } from './util';
 import { providerNameFor, resolveConfig, resourceSchema, typeScope, type Workspace } from './workspace';
@@ -43,6 +43,8 @@ export type ResourceChange = {
   /** Dependencies recorded in the prior state (for delete ordering). */
   priorDependencies: string[];
   schemaVersion: number;
+  /** The provider's private data for this change (plan → apply), opaque to the engine. */
+  plannedPrivate?: string;
 };
 
 export type Plan = {
@@ -146,7 +148,7 @@ function unknownComputed(ws: Workspace, r: ResourceConfig, config: ObjectValue):
 }
 
 /** One managed resource's planned change, before the engine adds addresses and dependencies. */
-export type PlannedInstance = Pick<ResourceChange, 'actions' | 'before' | 'after' | 'replacePaths' | 'reason'> & { after: ObjectValue };
+export type PlannedInstance = Pick<ResourceChange, 'actions' | 'before' | 'after' | 'replacePaths' | 'reason' | 'plannedPrivate'> & { after: ObjectValue };
 
 /**
  * One managed resource against its refreshed state instance: lifecycle.ignore_changes, the
@@ -163,7 +165,7 @@ export function planInstance(ws: Workspace, r: ResourceConfig, config: ObjectVal
   const planPrior = tainted ? null : priorAttrs;
   const effective = applyIgnoreChanges(r, config, planPrior);
   const proposed = proposedNew(schema.block, planPrior, effective);
-  const res = provider.planResourceChange({ typeName: r.type, address, priorState: planPrior, proposedNewState: proposed, config: effective });
+  const res = provider.planResourceChange({ typeName: r.type, address, priorState: planPrior, proposedNewState: proposed, config: effective, ...(inst?.private && !tainted ? { priorPrivate: inst.private } : {}) });
   diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
   if (hasErrors(res.diagnostics) || res.plannedState === null) {
     if (!hasErrors(res.diagnostics)) diags.push(error('provider planned no object for a configured resource', address));
@@ -181,7 +183,7 @@ export function planInstance(ws: Workspace, r: ResourceConfig, config: ObjectVal
   if (actions.includes('delete') && r.lifecycle.preventDestroy) {
     diags.push(error('Instance cannot be destroyed: lifecycle.prevent_destroy is set, but the plan replaces this resource', address, replacePaths[0]));
   }
-  return { actions, before: priorAttrs, after: planned, replacePaths, ...(reason ? { reason } : {}) };
+  return { actions, before: priorAttrs, after: planned, replacePaths, ...(reason ? { reason } : {}), ...(res.plannedPrivate ? { plannedPrivate: res.plannedPrivate } : {}) };
 }
 
 export function makeLookup(ws: Workspace, values: Map<string, Value>): Lookup {
@@ -203,28 +205,58 @@ async function refreshPhase(ws: Workspace, state: StateV4, parallelism: number, 
   let done = 0;
   opts.onRefresh?.(0, managed.length);
   const results = await mapBounded(managed, parallelism, async (r) => {
-    if (opts.signal?.aborted) return { r, newState: r.instances[0]!.attributes as ObjectValue | null };
+    const inst = r.instances[0]!;
+    const kept = { r, newState: inst.attributes as ObjectValue | null, private: inst.private };
+    if (opts.signal?.aborted) return kept;
     const address = resourceAddress(r);
     // A resource in the configuration is read through its configuration's provider (it may have moved to an alias).
     const provider = ws.providers.get(ws.byAddress.get(address)?.provider ?? providerNameFor(ws, r.provider))!;
     try {
-      const res = await provider.readResource({ typeName: r.type, address, priorState: r.instances[0]!.attributes, signal: opts.signal });
+      const res = await provider.readResource({ typeName: r.type, address, priorState: inst.attributes, ...(inst.private ? { private: inst.private } : {}), signal: opts.signal });
       diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
-      return { r, newState: res.newState };
+      return { r, newState: res.newState, private: 'private' in res ? res.private : inst.private };
     } catch (e) {
       diags.push(error(`refresh failed: ${(e as Error).message}`, address));
-      return { r, newState: r.instances[0]!.attributes as ObjectValue | null };
+      return kept;
     } finally {
       opts.onRefresh?.(++done, managed.length);
     }
   });
   if (opts.signal?.aborted) diags.push(error('plan interrupted'));
   const gone = new Set<StateResource>();
-  for (const { r, newState } of results) {
+  for (const { r, newState, private: priv } of results) {
     if (newState === null) gone.add(r);
-    else r.instances[0]!.attributes = newState;
+    else r.instances[0] = withPrivate({ ...r.instances[0]!, attributes: newState }, priv);
   }
   if (gone.size > 0) state.resources = state.resources.filter((r) => !gone.has(r));
+}
+
+/**
+ * State load: every managed object whose provider upgrades state goes through upgradeResourceState
+ * with the schema version state recorded and the stored attributes, refresh or not, as Terraform
+ * does; the result is at the provider's current schema version. Providers without the verb (the
+ * native ones) read state as stored, at no cost.
+ */
+async function upgradePhase(ws: Workspace, state: StateV4, parallelism: number, diags: Diagnostic[]): Promise<void> {
+  const providerOf = (r: StateResource) => ws.byAddress.get(resourceAddress(r))?.provider ?? providerNameFor(ws, r.provider);
+  const todo = state.resources.filter((r) => r.mode === 'managed' && r.instances.length > 0 && ws.providers.get(providerOf(r))?.upgradeResourceState);
+  await mapBounded(todo, parallelism, async (r) => {
+    const address = resourceAddress(r);
+    const name = providerOf(r);
+    const schema = ws.schemas.get(name)?.resources[r.type];
+    if (!schema) return; // a type the provider does not have: the orphans phase says so
+    r.instances = await Promise.all(r.instances.map(async (inst) => {
+      try {
+        const res = await ws.providers.get(name)!.upgradeResourceState!({ typeName: r.type, address, version: inst.schema_version, rawState: inst.attributes });
+        diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
+        if (hasErrors(res.diagnostics) || res.upgradedState === null) return inst;
+        return { ...inst, schema_version: schema.version, attributes: res.upgradedState };
+      } catch (e) {
+        diags.push(error(`upgrading the stored object failed: ${(e as Error).message}`, address));
+        return inst;
+      }
+    }));
+  });
 }
 
 /**
@@ -374,6 +406,10 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
   const parallelism = opts.parallelism ?? DEFAULT_READ_PARALLELISM;
   const destroy = opts.destroy === true;
 
+  await upgradePhase(ws, state, parallelism, diags);
+  if (hasErrors(diags)) throw new EngineError(diags);
+  // The state as the last run left it, upgraded to the current schemas (Terraform's PrevRunState).
+  const prevRunState = structuredClone(state);
   if (opts.refresh !== false) await refreshPhase(ws, state, parallelism, opts, diags);
   if (hasErrors(diags)) throw new EngineError(diags);
 
@@ -407,7 +443,7 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
     configHash: ws.config.hash,
     statePath: ws.config.statePath,
     prior,
-    prevRunState: structuredClone(stateIn),
+    prevRunState,
     priorState: state,
     changes: kept,
     outputChanges,

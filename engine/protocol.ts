@@ -110,9 +110,23 @@ export type ValidateResourceConfigResponse = { diagnostics: Diagnostic[] };
 export type ValidateConfigurationRequest = { resources: { address: string; typeName: string; config: ObjectValue }[] };
 export type ValidateConfigurationResponse = { diagnostics: Diagnostic[] };
 
-export type ReadResourceRequest = { typeName: string; address: string; priorState: ObjectValue; signal?: AbortSignal };
+/**
+ * Private data: bytes a provider keeps with an object, opaque to the engine (Terraform's `private`),
+ * carried as state stores them (base64): read → state, plan → apply, apply → state. Absent or '' is none.
+ */
+export type PrivateData = string | undefined;
+
+export type ReadResourceRequest = { typeName: string; address: string; priorState: ObjectValue; private?: PrivateData; signal?: AbortSignal };
 /** `newState: null` means the object is gone (the engine plans it for creation). */
-export type ReadResourceResponse = { newState: ObjectValue | null; diagnostics: Diagnostic[] };
+export type ReadResourceResponse = { newState: ObjectValue | null; diagnostics: Diagnostic[]; private?: PrivateData };
+
+/**
+ * Terraform's UpgradeResourceState: an object as state stored it, at the schema version state
+ * recorded, to the provider's current schema. The engine asks on every state load, before anything
+ * reads the object, when the provider implements it.
+ */
+export type UpgradeResourceStateRequest = { typeName: string; address: string; version: number; rawState: ObjectValue };
+export type UpgradeResourceStateResponse = { upgradedState: ObjectValue | null; diagnostics: Diagnostic[] };
 
 export type ReadDataSourceRequest = { typeName: string; address: string; config: ObjectValue; signal?: AbortSignal };
 export type ReadDataSourceResponse = { state: ObjectValue | null; diagnostics: Diagnostic[] };
@@ -125,6 +139,7 @@ export type PlanResourceChangeRequest = {
   /** null when destroying. Unknown values are `UNKNOWN`. */
   proposedNewState: ObjectValue | null;
   config: ObjectValue | null;
+  priorPrivate?: PrivateData;
 };
 export type PlanResourceChangeResponse = {
   /** Planned state with computed attributes: kept from prior state, or `UNKNOWN` when they will change. */
@@ -132,6 +147,8 @@ export type PlanResourceChangeResponse = {
   /** Attribute paths whose change forces replacement. Empty for in-place updates. */
   requiresReplace: Path[];
   diagnostics: Diagnostic[];
+  /** Handed to applyResourceChange with this plan. */
+  plannedPrivate?: PrivateData;
 };
 
 export type ApplyResourceChangeRequest = {
@@ -147,9 +164,11 @@ export type ApplyResourceChangeRequest = {
   signal?: AbortSignal;
   /** Present when the provider declares `requestSlots`: each API request of this change goes through it. */
   requests?: RequestSlots;
+  /** The plan's private data (a delete: the object's stored private data). */
+  plannedPrivate?: PrivateData;
 };
-/** On error, `newState` still records whatever exists (Terraform's partial state), or null. */
-export type ApplyResourceChangeResponse = { newState: ObjectValue | null; diagnostics: Diagnostic[] };
+/** On error, `newState` still records whatever exists (Terraform's partial state), or null. `private` goes to state with it. */
+export type ApplyResourceChangeResponse = { newState: ObjectValue | null; diagnostics: Diagnostic[]; private?: PrivateData };
 
 /**
  * Beyond Terraform: bulk reads for drift checks. `readLive` reads, with at most `concurrency` calls in
@@ -227,7 +246,7 @@ export interface LiveSnapshot {
 }
 
 export type ImportResourceStateRequest = { typeName: string; id: string; signal?: AbortSignal };
-export type ImportResourceStateResponse = { state: ObjectValue | null; diagnostics: Diagnostic[] };
+export type ImportResourceStateResponse = { state: ObjectValue | null; diagnostics: Diagnostic[]; private?: PrivateData };
 
 export interface Provider {
   getSchema(): ProviderSchema;
@@ -235,6 +254,8 @@ export interface Provider {
   validateResourceConfig(req: ValidateResourceConfigRequest): ValidateResourceConfigResponse;
   validateConfiguration(req: ValidateConfigurationRequest): ValidateConfigurationResponse;
   readResource(req: ReadResourceRequest): Promise<ReadResourceResponse>;
+  /** Optional: stored objects to the current schema (see UpgradeResourceStateRequest); without it, state is read as stored. */
+  upgradeResourceState?(req: UpgradeResourceStateRequest): Promise<UpgradeResourceStateResponse>;
   readDataSource(req: ReadDataSourceRequest): Promise<ReadDataSourceResponse>;
   planResourceChange(req: PlanResourceChangeRequest): PlanResourceChangeResponse;
   applyResourceChange(req: ApplyResourceChangeRequest): Promise<ApplyResourceChangeResponse>;

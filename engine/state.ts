@@ -49,6 +49,22 @@ export type StateV4 = {
   [extra: string]: unknown;
 };
 
+/**
+ * An instance with its private data replaced (none: '' or undefined), the key where Terraform's
+ * writer puts it (after sensitive_attributes, before dependencies).
+ */
+export function withPrivate(inst: StateInstance, priv: string | undefined): StateInstance {
+  if ((inst.private ?? '') === (priv ?? '')) return inst;
+  const out = {} as StateInstance;
+  for (const [k, v] of Object.entries(inst)) {
+    if (k === 'private') continue;
+    if ((k === 'dependencies' || k === 'create_before_destroy') && priv && out.private === undefined) out.private = priv;
+    out[k] = v;
+  }
+  if (priv && out.private === undefined) out.private = priv;
+  return out;
+}
+
 export function emptyState(): StateV4 {
   return { version: 4, terraform_version: TERRAFORM_VERSION, serial: 0, lineage: crypto.randomUUID(), outputs: {}, resources: [], check_results: null };
 }

@@ -38,13 +38,13 @@ export const command: Command = {
         io.stderr.write(`${address}: Importing from ID "${id}"...\n`);
         const imp = await provider.importResourceState({ typeName: r.type, id, signal: io.signal });
         if (hasErrors(imp.diagnostics) || !imp.state) throw new EngineError(imp.diagnostics.length ? imp.diagnostics.map((d) => ({ ...d, address: d.address ?? address })) : `${address}: import of "${id}" returned no object`);
-        const read = await provider.readResource({ typeName: r.type, address, priorState: imp.state, signal: io.signal });
+        const read = await provider.readResource({ typeName: r.type, address, priorState: imp.state, ...(imp.private ? { private: imp.private } : {}), signal: io.signal });
         if (hasErrors(read.diagnostics)) throw new EngineError(read.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
         if (!read.newState) throw new EngineError(`${address}: cannot import non-existent remote object "${id}"`);
         const deps = [...transitiveDeps(session.ws.graph.deps, address)].sort();
         const schema = session.ws.schemas.get(r.provider)!.resources[r.type]!;
         session.state.set({ mode: 'managed', type: r.type, name: r.name, provider: providerConfigAddress(config.providers.get(r.provider)!) }, {
-          schema_version: schema.version, attributes: read.newState, sensitive_attributes: [], ...(deps.length ? { dependencies: deps } : {}),
+          schema_version: schema.version, attributes: read.newState, sensitive_attributes: [], ...(read.private ? { private: read.private } : {}), ...(deps.length ? { dependencies: deps } : {}),
         });
         await session.state.persist();
         io.stdout.write(`${address}: Import prepared!\n\nImport successful!\n\n${address} (ID "${id}") is now in the state and will be managed by eksidp. Run 'eksidp plan' to compare it with the configuration.\n`);

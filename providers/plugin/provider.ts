@@ -4,8 +4,8 @@ import crypto from 'node:crypto';
 import type {
   ApplyResourceChangeRequest, ApplyResourceChangeResponse, BlockSchema, ConfigureRequest, CtyType, ConfigureResponse, Diagnostic, ImportResourceStateRequest,
   ImportResourceStateResponse, ObjectValue, Path, PlanResourceChangeRequest, PlanResourceChangeResponse, Provider, ProviderSchema, ReadDataSourceRequest,
-  ReadDataSourceResponse, ReadResourceRequest, ReadResourceResponse, ResourceSchema, ValidateConfigurationResponse, ValidateResourceConfigRequest,
-  ValidateResourceConfigResponse, Value,
+  ReadDataSourceResponse, ReadResourceRequest, ReadResourceResponse, ResourceSchema, UpgradeResourceStateRequest, UpgradeResourceStateResponse, ValidateConfigurationResponse,
+  ValidateResourceConfigRequest, ValidateResourceConfigResponse, Value,
 } from '../../engine/protocol';
 import { isUnknown, schemaEntries } from '../../engine/protocol';
 import { containsUnknown, EXACT, isObject, valuesEqual, type Equality } from '../../engine/util';
@@ -22,12 +22,13 @@ import { binaryKey, lazyFromSchema, readSchemaCache, schemaCacheFile, writeSchem
  * - values are msgpack, complete objects by the schema (cty.ts); write-only attributes never reach state;
  * - ValidateProviderConfig before Configure, its answer cached by binary and configuration (the AWS
  *   provider takes seconds over an `endpoints` block);
- * - UpgradeResourceState before every read of stored state; ImportResourceState then ReadResource;
+ * - UpgradeResourceState on every state load (the engine asks, with the stored schema version);
+ *   ImportResourceState then ReadResource;
  * - PlanResourceChange for destroys too when the plugin asks for it (plan_destroy);
  * - `requires_replace` only on updates, and only paths whose value changes;
  * - plan validity (configured values kept) and apply consistency (known planned values kept, no
  *   unknowns left) are checked except for legacy-SDK resources, which Terraform also lets through;
- * - private data is threaded plan → apply → read within the process (see README: not across runs).
+ * - private data goes read → state, plan → apply → state, as state's base64 `private` (the engine carries it).
  * Failures of the plugin process itself are errors naming the provider and the binary.
  */
 
@@ -45,6 +46,9 @@ const TERRAFORM_VERSION = '1.11.0';
 const CLIENT_CAPABILITIES = { deferral_allowed: false, write_only_attributes_allowed: true };
 const START_TIMEOUT_MS = 60_000;
 const EMPTY = new Uint8Array(0);
+/** Private data as state keeps it (base64) and as the wire carries it (bytes); none is ''/undefined and empty bytes. */
+const privateBytes = (p: string | undefined): Uint8Array => (p ? Buffer.from(p, 'base64') : EMPTY);
+const privateText = (b: Uint8Array | undefined): string | undefined => (b && b.length ? Buffer.from(b).toString('base64') : undefined);
 
 type ProtoDV = { msgpack: Uint8Array; json: Uint8Array } | null;
 type WithDiags = { diagnostics: ProtoDiagnostic[] };
@@ -137,9 +141,6 @@ export class PluginProvider implements Provider {
   private found: FoundPlugin | undefined;
   private lazy: LazySchema | undefined;
   private env: NodeJS.ProcessEnv;
-  /** Private bytes by resource address: planned (plan → apply) and stored (apply/read/import → read). */
-  private readonly plannedPrivate = new Map<string, Uint8Array>();
-  private readonly storedPrivate = new Map<string, Uint8Array>();
   private configured = false;
   /** Types whose plan or apply reported legacy_type_system (remembered beside the schema cache). */
   private legacy: Set<string> | undefined;
@@ -317,35 +318,42 @@ export class PluginProvider implements Provider {
     return { diagnostics: [] };
   }
 
-  /** UpgradeResourceState: stored state (as JSON) to the current schema, as Terraform does on every state load. */
-  private async upgrade(type: string, schema: ResourceSchema, state: ObjectValue): Promise<{ state: ObjectValue | null; diagnostics: Diagnostic[] }> {
-    const res = await this.call<WithDiags & { upgraded_state: ProtoDV }>('UpgradeResourceState', {
-      type_name: type,
-      version: schema.version,
-      raw_state: { json: Buffer.from(JSON.stringify(state)), flatmap: {} },
-    });
-    return { state: fromMsgpack(schema.block, res.upgraded_state?.msgpack), diagnostics: this.diags(res.diagnostics) };
+  /**
+   * UpgradeResourceState: the stored object as JSON (state's own text, as Terraform sends it) at the
+   * schema version state recorded, to the current schema. The plugin decides what changes (SDKv2
+   * runs its StateUpgraders from that version, and drops attributes the schema no longer has).
+   */
+  async upgradeResourceState(req: UpgradeResourceStateRequest): Promise<UpgradeResourceStateResponse> {
+    try {
+      const schema = this.managed(req.typeName, req.address);
+      const res = await this.call<WithDiags & { upgraded_state: ProtoDV }>('UpgradeResourceState', {
+        type_name: req.typeName,
+        version: req.version,
+        raw_state: { json: Buffer.from(JSON.stringify(req.rawState)), flatmap: {} },
+      });
+      const diagnostics = this.diags(res.diagnostics, req.address);
+      if (diagnostics.some((d) => d.severity === 'error')) return { upgradedState: null, diagnostics };
+      return { upgradedState: stripWriteOnly(schema.block, fromMsgpack(schema.block, res.upgraded_state?.msgpack)), diagnostics };
+    } catch (e) {
+      return { upgradedState: null, diagnostics: [this.failure(e, req.address)] };
+    }
   }
 
   async readResource(req: ReadResourceRequest): Promise<ReadResourceResponse> {
     try {
       const schema = this.managed(req.typeName, req.address);
-      const up = await this.upgrade(req.typeName, schema, req.priorState);
-      const upDiags = up.diagnostics.map((d) => ({ ...d, address: req.address }));
-      if (upDiags.some((d) => d.severity === 'error') || !up.state) return { newState: req.priorState, diagnostics: upDiags };
       const res = await this.call<WithDiags & { new_state: ProtoDV; private: Uint8Array }>('ReadResource', {
         type_name: req.typeName,
-        current_state: this.dv(schema.block, up.state),
-        private: this.storedPrivate.get(req.address) ?? EMPTY,
+        current_state: this.dv(schema.block, req.priorState),
+        private: privateBytes(req.private),
         client_capabilities: CLIENT_CAPABILITIES,
       });
-      const diagnostics = [...upDiags, ...this.diags(res.diagnostics, req.address)];
+      const diagnostics = this.diags(res.diagnostics, req.address);
       if (diagnostics.some((d) => d.severity === 'error')) return { newState: req.priorState, diagnostics };
       let newState = stripWriteOnly(schema.block, fromMsgpack(schema.block, res.new_state?.msgpack));
       if (newState && containsUnknown(newState)) return { newState: req.priorState, diagnostics: [...diagnostics, { severity: 'error', summary: `${this.label()} produced an unknown value while reading ${req.address}`, address: req.address }] };
       if (newState && this.legacyTypes().has(req.typeName)) newState = keepStoredEmpties(schema.block, req.priorState, newState);
-      this.storedPrivate.set(req.address, res.private ?? EMPTY);
-      return { newState, diagnostics };
+      return { newState, diagnostics, private: privateText(res.private) };
     } catch (e) {
       return { newState: req.priorState, diagnostics: [this.failure(e, req.address)] };
     }
@@ -377,7 +385,7 @@ export class PluginProvider implements Provider {
         prior_state: this.dv(b, req.priorState),
         proposed_new_state: this.dv(b, req.proposedNewState),
         config: this.dv(b, req.config),
-        prior_private: this.storedPrivate.get(req.address) ?? EMPTY,
+        prior_private: privateBytes(req.priorPrivate),
         client_capabilities: CLIENT_CAPABILITIES,
       });
       const diagnostics = this.diags(res.diagnostics, req.address);
@@ -390,13 +398,12 @@ export class PluginProvider implements Provider {
           diagnostics.push({ severity: 'error', summary: `Provider produced invalid plan: ${this.label()} planned a value for ${req.address} that does not match the configuration`, address: req.address, attribute: p });
         }
       }
-      this.plannedPrivate.set(req.address, res.planned_private ?? EMPTY);
       // Replacement only concerns updates, and only paths whose value actually changes.
       const requiresReplace = req.priorState === null ? [] : (res.requires_replace ?? []).map((r) => toPath(r.steps)).filter((p) => {
         const after = valueAt(planned, p);
         return isUnknown(after) || !valuesEqual(valueAt(req.priorState!, p) ?? null, after ?? null, EXACT);
       });
-      return { plannedState: planned, requiresReplace, diagnostics };
+      return { plannedState: planned, requiresReplace, diagnostics, plannedPrivate: privateText(res.planned_private) };
     } catch (e) {
       return { plannedState: null, requiresReplace: [], diagnostics: [this.failure(e, req.address)] };
     }
@@ -419,13 +426,13 @@ export class PluginProvider implements Provider {
         prior_state: this.dv(b, req.priorState),
         planned_state: this.dv(b, req.plannedState),
         config: this.dv(b, req.config),
-        planned_private: this.plannedPrivate.get(req.address) ?? this.storedPrivate.get(req.address) ?? EMPTY,
+        planned_private: privateBytes(req.plannedPrivate),
       });
       const diagnostics = this.diags(res.diagnostics, req.address);
       this.noteLegacy(req.typeName, res.legacy_type_system);
       const newState = stripWriteOnly(b, fromMsgpack(b, res.new_state?.msgpack));
-      this.storedPrivate.set(req.address, res.private ?? EMPTY);
-      if (diagnostics.some((d) => d.severity === 'error')) return { newState, diagnostics }; // partial state, as Terraform keeps it
+      const priv = privateText(res.private);
+      if (diagnostics.some((d) => d.severity === 'error')) return { newState, diagnostics, private: priv }; // partial state, as Terraform keeps it
       if (newState && containsUnknown(newState)) {
         return { newState: req.priorState, diagnostics: [...diagnostics, { severity: 'error', summary: `Provider returned invalid result object after apply: ${this.label()} left unknown values in ${req.address}`, address: req.address }] };
       }
@@ -434,7 +441,7 @@ export class PluginProvider implements Provider {
           diagnostics.push({ severity: 'error', summary: `Provider produced inconsistent result after apply: ${this.label()} changed a planned value of ${req.address}`, address: req.address, attribute: p });
         }
       }
-      return { newState, diagnostics };
+      return { newState, diagnostics, private: priv };
     } catch (e) {
       // The plugin is gone or the call failed: nothing is known about the object beyond the prior state.
       return { newState: req.priorState, diagnostics: [this.failure(e, req.address)] };
@@ -459,7 +466,7 @@ export class PluginProvider implements Provider {
       diagnostics.push(...this.diags(read.diagnostics));
       const newState = stripWriteOnly(schema.block, fromMsgpack(schema.block, read.new_state?.msgpack));
       if (!newState && !diagnostics.some((d) => d.severity === 'error')) diagnostics.push({ severity: 'error', summary: `Cannot import non-existent remote object: ${req.typeName} "${req.id}"` });
-      return { state: newState, diagnostics };
+      return { state: newState, diagnostics, private: privateText(read.private) };
     } catch (e) {
       return { state: null, diagnostics: [this.failure(e)] };
     }

@@ -102,6 +102,8 @@ export function createRoutedProvider(ctx: ProviderContext, native: NativeSide | 
       await Promise.all([native?.provider.close?.(), plugin?.close()]);
     },
   };
+  // State upgrades are the plugin's (its schema versions); natively served types are read as stored.
+  if (plugin) routed.upgradeResourceState = async (req) => (route(req.typeName, 'managed') === 'plugin' ? plugin.upgradeResourceState(req) : { upgradedState: req.rawState, diagnostics: [] });
   // Drift checks read in bulk through the native provider: only when it serves every type.
   if (native?.provider.readLive && !usesPlugin) routed.readLive = native.provider.readLive.bind(native.provider);
   return routed;
