@@ -85,6 +85,8 @@ export type EmulatorHandle = {
   stsCalls(): Record<string, number>;
   /** IAM calls per Action name (GetUser, which Terraform's provider asks for the account id). */
   iamCalls(): Record<string, number>;
+  /** The IAM role names of an account (default: the emulator's default account), emulator/iam.ts. */
+  iamRoles(account?: string): string[];
   /** The last 10,000 EKS and STS calls: who signed them (key, account, region, principal), the answer, STS parameters. */
   callLog(): CallRecord[];
   /** Clears the counts and the log. */

@@ -9,6 +9,7 @@ import { bodyTypeProblem, isLoopbackAddress, refuseAtDoor, type Doors } from './
 import { EksError, type ErrorType, notFound } from './errors';
 import { Eks, type OpInput } from './operations';
 import { seededRandom } from './rng';
+import { IAM_ROLE_ACTIONS, IamRoles } from './iam';
 import { type S3Handle, startS3 } from './s3';
 import { Store, type UpdateRecord } from './store';
 import { errorXml, IAM_ACTIONS, IAM_NS, IAM_VERSION, recordedParams, runIam, runSts, STS_ACTIONS, STS_NS, StsError } from './sts';
@@ -132,6 +133,7 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     rollUpdateFailure: () => updateDice() < faults.failUpdateRate,
   });
   const calls = new Calls();
+  const iamRoles = new IamRoles();
   // Injected latency: the timers are cleared on close, so a held request never holds the process
   // (its connection is destroyed; the handler's promise just never settles).
   let stopping = false;
@@ -251,7 +253,8 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     const service = form.get('Version') === IAM_VERSION ? 'iam' : 'sts';
     const ns = service === 'iam' ? IAM_NS : STS_NS;
     calls[service][action] = (calls[service][action] ?? 0) + 1;
-    if (debug && !(service === 'iam' ? IAM_ACTIONS : STS_ACTIONS as readonly string[]).includes(action)) {
+    const roleAction = service === 'iam' && (IAM_ROLE_ACTIONS as readonly string[]).includes(action);
+    if (debug && !roleAction && !(service === 'iam' ? IAM_ACTIONS : STS_ACTIONS as readonly string[]).includes(action)) {
       process.stderr.write(`eks-emulator: unknown ${service.toUpperCase()} action ${JSON.stringify(action.slice(0, 100))} (${[...form.keys()].join(', ')})\n`);
     }
     const requestId = randomUUID();
@@ -265,7 +268,7 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     record(res, r);
     try {
       const ctx = { dir, caller: a.caller, now: Date.now() };
-      const xml = service === 'iam' ? runIam(action, form, ctx, requestId) : runSts(action, form, ctx, requestId);
+      const xml = roleAction ? iamRoles.run(action, form, ctx, requestId) : service === 'iam' ? runIam(action, form, ctx, requestId) : runSts(action, form, ctx, requestId);
       if (action.startsWith('AssumeRole')) store.persist();
       return sendXml(res, 200, xml, requestId);
     } catch (e) {
@@ -407,6 +410,7 @@ export async function serve(opts: EmulatorOptions): Promise<EmulatorHandle> {
     calls: () => ({ ...calls.eks }),
     stsCalls: () => ({ ...calls.sts }),
     iamCalls: () => ({ ...calls.iam }),
+    iamRoles: (account = defaults.accountId) => iamRoles.names(account),
     callLog: () => calls.log(),
     resetCalls: () => calls.reset(),
   };

@@ -14,8 +14,11 @@ import { terraform, terraformCliConfig, terraformTest, type TfResult } from './h
 /**
  * Types served by the real hashicorp/aws 5.100 plugin (offline mirror) next to the native EKS
  * provider, on the embedded emulator, with Terraform as the oracle:
- * - a mixed stack (data.aws_iam_policy_document through the plugin feeding a natively served config,
- *   aws_eks_cluster through the plugin) applies, and Terraform then plans no changes;
+ * - a mixed stack: Terraform creates aws_iam_role objects (the emulator's IAM); eksidp, over
+ *   Terraform's state, serves data.aws_iam_policy_document, the roles and aws_eks_cluster (role_arn
+ *   from a role) through the plugin and the identity provider config natively; private data
+ *   (plan → apply → state, and across runs and tools) and schema versions (UpgradeResourceState
+ *   from the stored version) as Terraform keeps them; Terraform then applies only a role's deletion;
  * - differential: the same stack through the plugin only (EKSIDP_NATIVE_PROVIDERS=0) and natively,
  *   created, changed (a tag in place, a prefix by replacement) and a config deleted, gives the same
  *   actions and state, and each reads the other's state with no changes;
@@ -39,7 +42,7 @@ test.after.always(async () => {
 const provider = (endpoint: string) => ({
   region: 'us-east-1', access_key: 'emulator', secret_key: 'emulator',
   skip_credentials_validation: true, skip_requesting_account_id: true, skip_metadata_api_check: true, skip_region_validation: true,
-  endpoints: [{ eks: endpoint }],
+  endpoints: [{ eks: endpoint, iam: endpoint }],
 });
 const cluster = (name: string, version: string, tags: Record<string, string>) => ({
   name, version, role_arn: 'arn:aws:iam::000000000000:role/eks-cluster', vpc_config: [{ subnet_ids: ['subnet-0aaa1111', 'subnet-0bbb2222'] }], tags,
@@ -75,42 +78,88 @@ const tf = async (dir: string, args: string[]): Promise<TfResult> => {
 };
 const out = (r: { stdout: string; stderr: string }) => `${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`;
 
-type StateFile = { resources: { mode: string; type: string; name: string; instances: { attributes: ObjectValue; private?: string }[] }[] };
+type StateFile = { resources: { mode: string; type: string; name: string; instances: { schema_version: number; attributes: ObjectValue; private?: string }[] }[] };
 const stateOf = (dir: string): StateFile => JSON.parse(fs.readFileSync(path.join(dir, 'terraform.tfstate'), 'utf8')) as StateFile;
 
-terraformTest(test.serial as unknown as typeof test, 'a mixed stack: a plugin data source feeds a native config, a plugin cluster carries native configs; Terraform then plans no changes', async (t) => {
+/** hashicorp/aws (SDKv2) keeps a resource's timeouts in its private data, as nanoseconds under this key. */
+const TIMEOUTS_KEY = 'e2bfb730-ecaa-11e6-8f88-34363bc7c4c0';
+const privateOf = (dir: string, type: string, name: string): string | undefined => stateOf(dir).resources.find((r) => r.type === type && r.name === name)?.instances[0]?.private;
+
+terraformTest(test.serial as unknown as typeof test, 'a mixed stack: Terraform makes the IAM roles, eksidp the plugin cluster (role_arn from a role) and native configs; private data and schema versions as Terraform keeps them; each reads the other\'s state with no changes', async (t) => {
   const dir = tempDir(t, 'eksidp-plugin-');
-  fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
+  const write = (withSpare: boolean) => fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
     terraform: header,
     provider: { aws: [provider(em.url)] },
     data: { aws_iam_policy_document: { trust: { statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['eks.amazonaws.com'] }] }] } } },
     resource: {
-      aws_eks_cluster: { main: cluster('mixed', '1.32', { env: 'local' }) },
+      aws_iam_role: {
+        cluster: { name: 'eksidp-cluster', assume_role_policy: '${data.aws_iam_policy_document.trust.json}', tags: { env: 'local' } },
+        ...(withSpare ? { spare: { name: 'eksidp-spare', assume_role_policy: '${data.aws_iam_policy_document.trust.json}' } } : {}),
+      },
+      // A custom timeout lives only in the plugin's private data: it reaches state only if plan → apply threads it.
+      aws_eks_cluster: { main: { ...cluster('mixed', '1.32', { env: 'local' }), role_arn: '${aws_iam_role.cluster.arn}', timeouts: { create: '17m' } } },
       aws_eks_identity_provider_config: {
         corp: { cluster_name: '${aws_eks_cluster.main.name}', oidc: [oidc('corp', 'corp:')], tags: { policy: '${data.aws_iam_policy_document.trust.id}' } },
       },
     },
   }, null, 2));
+  write(true);
   // terraform init records the lock file, whose hash eksidp then checks.
   const init = await tf(dir, ['init']);
   t.is(init.code, 0, init.stderr);
+  // Real Terraform creates the roles against the emulator's IAM.
+  const roles = await tf(dir, ['apply', '-auto-approve', '-target=aws_iam_role.cluster', '-target=aws_iam_role.spare']);
+  t.is(roles.code, 0, out(roles));
+  t.deepEqual(em.iamRoles(), ['eksidp-cluster', 'eksidp-spare']);
+  const roleArn = stateOf(dir).resources.find((r) => r.type === 'aws_iam_role' && r.name === 'cluster')!.instances[0]!.attributes.arn;
+  t.regex(String(roleArn), /^arn:aws:iam::\d{12}:role\/eksidp-cluster$/);
+  const tfRolePrivate = privateOf(dir, 'aws_iam_role', 'cluster');
+
+  // eksidp over Terraform's state: the roles unchanged, the cluster through the plugin, the config natively.
   const env = { EKSIDP_PLUGIN_TYPES: 'aws_eks_cluster' };
   const applied = await eksidp(['apply', '--dir', dir, '--auto-approve'], dir, env);
   t.is(applied.code, 0, out(applied));
   t.regex(applied.stdout, /Resources: 2 added, 0 changed, 0 destroyed\./);
   t.notRegex(applied.stdout, /lock\.hcl/, 'the lock file exists: no warning about it');
+  t.is(privateOf(dir, 'aws_iam_role', 'cluster'), tfRolePrivate, 'the role keeps the private data Terraform stored');
 
   const state = stateOf(dir);
   const doc = state.resources.find((r) => r.type === 'aws_iam_policy_document')!.instances[0]!.attributes;
   t.regex(String(doc.json), /"sts:AssumeRole"/);
   const corp = state.resources.find((r) => r.type === 'aws_eks_identity_provider_config')!.instances[0]!.attributes;
   t.deepEqual(corp.tags, { policy: doc.id });
-  const mixed = (em.snapshot() as { clusters: { name: string; configs: { name: string; status: string }[] }[] }).clusters.find((c) => c.name === 'mixed');
-  t.like(mixed, { configs: [{ name: 'corp', status: 'ACTIVE' }] });
+  const main = state.resources.find((r) => r.type === 'aws_eks_cluster')!.instances[0]!;
+  t.is(main.attributes.role_arn, roleArn);
+  t.is(main.schema_version, 1, 'the plugin schema\'s version');
+  const priv = JSON.parse(Buffer.from(main.private ?? '', 'base64').toString('utf8')) as Record<string, Record<string, number>>;
+  t.is(priv[TIMEOUTS_KEY]?.create, 17 * 60e9, 'the planned private data (the custom create timeout) went plan → apply → state');
+  const mixed = (em.snapshot() as { clusters: { name: string; roleArn: string; configs: { name: string; status: string }[] }[] }).clusters.find((c) => c.name === 'mixed');
+  t.like(mixed, { roleArn, configs: [{ name: 'corp', status: 'ACTIVE' }] });
 
-  const [plan, ours] = await Promise.all([tf(dir, ['plan', '-detailed-exitcode']), eksidp(['plan', '--dir', dir, '--detailed-exitcode'], dir, env)]);
-  t.is(plan.code, 0, `Terraform sees changes in the state eksidp wrote through the plugin:\n${out(plan)}`);
+  // Terraform over eksidp's state: nothing to do but delete the role that left the configuration.
+  write(false);
+  const tfApply = await tf(dir, ['apply', '-auto-approve']);
+  t.is(tfApply.code, 0, out(tfApply));
+  t.regex(tfApply.stdout, /Plan: 0 to add, 0 to change, 1 to destroy\./, `Terraform sees changes in the state eksidp wrote:\n${out(tfApply)}`);
+  t.regex(tfApply.stdout, /aws_iam_role\.spare: Destruction complete/);
+  t.deepEqual(em.iamRoles(), ['eksidp-cluster']);
+  t.is(privateOf(dir, 'aws_eks_cluster', 'main'), main.private, 'Terraform read the cluster with the private data eksidp stored, and kept it');
+
+  // eksidp over Terraform's state again: no changes.
+  const ours = await eksidp(['plan', '--dir', dir, '--detailed-exitcode'], dir, env);
   t.is(ours.code, 0, out(ours));
+
+  // A state written at schema version 0 (hashicorp/aws before 5.57 had no bootstrap_self_managed_addons):
+  // UpgradeResourceState from the stored version fills it in (true); from the current version it
+  // would stay null and the plan would replace the cluster.
+  const old = stateOf(dir);
+  const inst = old.resources.find((r) => r.type === 'aws_eks_cluster')!.instances[0]!;
+  t.is(inst.attributes.bootstrap_self_managed_addons, true);
+  inst.schema_version = 0;
+  delete inst.attributes.bootstrap_self_managed_addons;
+  fs.writeFileSync(path.join(dir, 'terraform.tfstate'), JSON.stringify(old, null, 2));
+  const upgraded = await eksidp(['plan', '--dir', dir, '--detailed-exitcode'], dir, env);
+  t.is(upgraded.code, 0, out(upgraded));
   noPluginLeft(t);
 });
 
