@@ -52,7 +52,7 @@ export function declare(ws: Workspace, state: StateV4 | null): Map<string, Decla
     out.set(address, {
       resource,
       ...(instance ? { instance } : {}),
-      request: { address, typeName: resource.type, mode: resource.mode, config, priorState: prior ?? null },
+      request: { address, typeName: resource.type, mode: resource.mode, config, priorState: prior ?? null, ...(instance ? { priorSchemaVersion: instance.schema_version, ...(instance.private ? { priorPrivate: instance.private } : {}) } : {}) },
       diagnostics,
       references,
     });

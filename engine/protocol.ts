@@ -186,6 +186,9 @@ export type LiveResourceRequest = {
   config: ObjectValue;
   /** The resource's state, when there is a state file that has it. */
   priorState: ObjectValue | null;
+  /** The schema version and private data state recorded with it (for providers that upgrade state, or keep private data). */
+  priorSchemaVersion?: number;
+  priorPrivate?: PrivateData;
 };
 
 export type LiveReadRequest = {

@@ -160,6 +160,12 @@ terraformTest(test.serial as unknown as typeof test, 'a mixed stack: Terraform m
   fs.writeFileSync(path.join(dir, 'terraform.tfstate'), JSON.stringify(old, null, 2));
   const upgraded = await eksidp(['plan', '--dir', dir, '--detailed-exitcode'], dir, env);
   t.is(upgraded.code, 0, out(upgraded));
+  // Drift over the mixed stack: the roles and the cluster read through the plugin (upgraded from the
+  // stored version too), the config through the native bulk reads; all in sync.
+  const drift = await eksidp(['drift', '--dir', dir, '--format', 'json'], dir, env);
+  t.is(drift.code, 0, out(drift));
+  const verdicts = (JSON.parse(drift.stdout) as { resources: { address: string; status: string }[] }).resources.map((r) => [r.address, r.status]).sort();
+  t.deepEqual(verdicts, [['aws_eks_cluster.main', 'in_sync'], ['aws_eks_identity_provider_config.corp', 'in_sync'], ['aws_iam_role.cluster', 'in_sync']]);
   noPluginLeft(t);
 });
 

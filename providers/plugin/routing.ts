@@ -1,5 +1,6 @@
-import type { Diagnostic, Provider, ProviderContext, ProviderSchema, ResourceSchema } from '../../engine/protocol';
-import { EngineError } from '../../engine/util';
+import type { Diagnostic, LiveObject, LiveReadRequest, LiveResourceRequest, LiveSnapshot, Provider, ProviderContext, ProviderSchema, ResourceSchema } from '../../engine/protocol';
+import { containsUnknown, EngineError } from '../../engine/util';
+import { mapBounded } from '../../lib/concurrency';
 import { findPlugin, PluginNotFound } from './find';
 import { PluginProvider } from './provider';
 
@@ -104,9 +105,45 @@ export function createRoutedProvider(ctx: ProviderContext, native: NativeSide | 
   };
   // State upgrades are the plugin's (its schema versions); natively served types are read as stored.
   if (plugin) routed.upgradeResourceState = async (req) => (route(req.typeName, 'managed') === 'plugin' ? plugin.upgradeResourceState(req) : { upgradedState: req.rawState, diagnostics: [] });
-  // Drift checks read in bulk through the native provider: only when it serves every type.
-  if (native?.provider.readLive && !usesPlugin) routed.readLive = native.provider.readLive.bind(native.provider);
+  // Drift checks: the native provider's bulk reads for its types; plugin-served types one by one.
+  if (native?.provider.readLive) routed.readLive = !plugin ? native.provider.readLive.bind(native.provider) : (req) => readLiveMixed(req, native.provider, plugin, (r) => route(r.typeName, r.mode));
   return routed;
+}
+
+/**
+ * Drift over a configuration served partly by the plugin: native types through the native
+ * provider's bulk reads; each plugin-served resource as a refresh reads it (UpgradeResourceState,
+ * then ReadResource from its state: no state, nothing to read, so it is reported missing), each
+ * plugin-served data source read when its configuration is known. Plugin-served objects belong to
+ * no group (a cluster): a drift shard does not include them, and no unmanaged objects are listed for them.
+ */
+async function readLiveMixed(req: LiveReadRequest, native: Provider, plugin: PluginProvider, route: (r: LiveResourceRequest) => Route): Promise<LiveSnapshot> {
+  const ours = req.resources.filter((r) => route(r) === 'plugin');
+  const natives = req.resources.filter((r) => route(r) === 'native');
+  // Configured (and read) only when it serves a type here.
+  const snap: LiveSnapshot = natives.length ? await native.readLive!({ ...req, resources: natives }) : { groupOf: () => null, resource: (r) => ({ group: null, name: r.address, state: null, liveStatus: null, error: 'not read' }), unmanaged: () => [] };
+  const read = new Map<string, LiveObject>();
+  const readOne = async (r: LiveResourceRequest): Promise<LiveObject> => {
+    const base = { group: null, name: r.address, liveStatus: null };
+    const problem = (diags: Diagnostic[]) => diags.filter((d) => d.severity === 'error').map((d) => d.summary).join('; ');
+    if (r.mode === 'data') {
+      if (containsUnknown(r.config)) return { ...base, state: null, error: 'its configuration is not known until apply' };
+      const res = await plugin.readDataSource({ typeName: r.typeName, address: r.address, config: r.config, signal: req.signal });
+      return problem(res.diagnostics) ? { ...base, state: null, error: problem(res.diagnostics) } : { ...base, state: res.state };
+    }
+    if (!r.priorState) return { ...base, state: null, note: 'not in state: the plugin reads an object only from its state' };
+    const schema = plugin.resourceSchema(r.typeName);
+    const up = await plugin.upgradeResourceState({ typeName: r.typeName, address: r.address, version: r.priorSchemaVersion ?? schema?.version ?? 0, rawState: r.priorState });
+    if (problem(up.diagnostics) || !up.upgradedState) return { ...base, state: null, error: problem(up.diagnostics) || 'the plugin could not read the stored object' };
+    const res = await plugin.readResource({ typeName: r.typeName, address: r.address, priorState: up.upgradedState, ...(r.priorPrivate ? { private: r.priorPrivate } : {}), signal: req.signal });
+    return problem(res.diagnostics) ? { ...base, state: null, error: problem(res.diagnostics) } : { ...base, state: res.newState };
+  };
+  await mapBounded(ours, req.concurrency, async (r) => { read.set(r.address, await readOne(r)); });
+  return {
+    groupOf: (r) => (route(r) === 'plugin' ? null : snap.groupOf(r)),
+    resource: (r) => (route(r) === 'plugin' ? read.get(r.address) ?? { group: null, name: r.address, state: null, liveStatus: null, error: 'not read' } : snap.resource(r)),
+    unmanaged: (declared) => snap.unmanaged(declared.filter((r) => route(r) === 'native')),
+  };
 }
 
 function notServed(ctx: ProviderContext, native: NativeSide, managed: string[], data: string[], message: string): Diagnostic[] {
