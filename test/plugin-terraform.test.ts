@@ -24,8 +24,8 @@ import { terraform, terraformCliConfig, terraformTest, type TfResult } from './h
  *   actions and state, and each reads the other's state with no changes;
  * - no plugin process outlives its command.
  * One emulator and one cache folder for the file, and the tests run one after the other: only the
- * first command pays GetSchema and ValidateProviderConfig (seconds with an `endpoints` block; its
- * answer is cached by binary and provider configuration, which includes the emulator's URL).
+ * first command pays GetSchema and ValidateProviderConfig (its answer is cached by binary and
+ * provider configuration). Endpoints come from AWS_ENDPOINT_URL_EKS/_IAM for both tools.
  */
 
 const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-plugin-cache-'));
@@ -39,11 +39,13 @@ test.after.always(async () => {
 });
 
 
-const provider = (endpoint: string) => ({
+// Endpoints from the environment, not an `endpoints` block: the block costs the plugin ~9 s of CPU in
+// ValidateProviderConfig per configuration and Terraform run.
+const provider = () => ({
   region: 'us-east-1', access_key: 'emulator', secret_key: 'emulator',
   skip_credentials_validation: true, skip_requesting_account_id: true, skip_metadata_api_check: true, skip_region_validation: true,
-  endpoints: [{ eks: endpoint, iam: endpoint }],
 });
+const endpoints = (url: string) => ({ AWS_ENDPOINT_URL_EKS: url, AWS_ENDPOINT_URL_IAM: url });
 const cluster = (name: string, version: string, tags: Record<string, string>) => ({
   name, version, role_arn: 'arn:aws:iam::000000000000:role/eks-cluster', vpc_config: [{ subnet_ids: ['subnet-0aaa1111', 'subnet-0bbb2222'] }], tags,
 });
@@ -54,7 +56,7 @@ const oidc = (name: string, prefix: string) => ({
 const header = { required_providers: { aws: { source: 'hashicorp/aws', version: '5.100.0' } }, backend: { local: { path: 'terraform.tfstate' } } };
 
 async function eksidp(argv: string[], dir: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const io = captureIo(dir, { TF_CLI_CONFIG_FILE: terraformCliConfig(), EKSIDP_CACHE_DIR: cacheDir, EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '200', ...env });
+  const io = captureIo(dir, { TF_CLI_CONFIG_FILE: terraformCliConfig(), EKSIDP_CACHE_DIR: cacheDir, EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '200', ...endpoints(em.url), ...env });
   const t0 = Date.now();
   const code = await runCommand(argv, io);
   if (process.env.EKSIDP_TEST_TIMINGS) process.stderr.write(`eksidp ${argv.join(' ')}: ${Date.now() - t0} ms\n`);
@@ -72,7 +74,7 @@ function noPluginLeft(t: { deepEqual(a: unknown, b: unknown, m?: string): void; 
 
 const tf = async (dir: string, args: string[]): Promise<TfResult> => {
   const t0 = Date.now();
-  const r = await terraform(dir, [...args, '-input=false', '-no-color']);
+  const r = await terraform(dir, [...args, '-input=false', '-no-color'], endpoints(em.url));
   if (process.env.EKSIDP_TEST_TIMINGS) process.stderr.write(`terraform ${args.join(' ')}: ${Date.now() - t0} ms\n`);
   return r;
 };
@@ -89,7 +91,7 @@ terraformTest(test.serial as unknown as typeof test, 'a mixed stack: Terraform m
   const dir = tempDir(t, 'eksidp-plugin-');
   const write = (withSpare: boolean) => fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
     terraform: header,
-    provider: { aws: [provider(em.url)] },
+    provider: { aws: [provider()] },
     data: { aws_iam_policy_document: { trust: { statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['eks.amazonaws.com'] }] }] } } },
     resource: {
       aws_iam_role: {
@@ -200,7 +202,7 @@ terraformTest(test.serial as unknown as typeof test, 'differential: plugin-only 
   // The two sides on one emulator, with their own cluster names (diff-n, diff-p).
   const write = (dir: string, name: string, edit: { tag?: string; prefix?: string; noConfig?: boolean } = {}) => fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
     terraform: header,
-    provider: { aws: [provider(em.url)] },
+    provider: { aws: [provider()] },
     resource: {
       aws_eks_cluster: { main: cluster(name, '1.32', { env: 'local', tier: edit.tag ?? 'one' }) },
       ...(edit.noConfig ? {} : { aws_eks_identity_provider_config: { corp: { cluster_name: '${aws_eks_cluster.main.name}', oidc: [oidc('corp', edit.prefix ?? 'corp:')], tags: { owner: 'identity' } } } }),
@@ -256,10 +258,10 @@ terraformTest(test.serial as unknown as typeof test, 'the plugin killed mid-appl
   const dir = tempDir(t, 'eksidp-plugin-');
   const write = (version: string) => fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
     terraform: header,
-    provider: { aws: [provider(slow.url)] },
+    provider: { aws: [provider()] },
     resource: { aws_eks_cluster: { a: cluster('fault-a', version, {}), b: { ...cluster('fault-b', version, {}), depends_on: ['aws_eks_cluster.a'] } } },
   }, null, 2));
-  const PLUGIN = { EKSIDP_NATIVE_PROVIDERS: '0' };
+  const PLUGIN = { EKSIDP_NATIVE_PROVIDERS: '0', ...endpoints(slow.url) };
   write('1.31');
   const created = await eksidp(['apply', '--dir', dir, '--auto-approve'], dir, PLUGIN);
   t.is(created.code, 0, out(created));
@@ -308,7 +310,7 @@ terraformTest(test.serial as unknown as typeof test, 'Ctrl-C while the real eksi
   const dir = tempDir(t, 'eksidp-plugin-');
   fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
     terraform: header,
-    provider: { aws: [provider(em.url)] },
+    provider: { aws: [provider()] },
     data: { aws_iam_policy_document: { trust: { statement: [{ actions: ['sts:AssumeRole'] }] } } },
   }));
   let plugin: number | undefined;
