@@ -10,8 +10,9 @@ import { terraform, terraformTest } from './helpers/terraform';
 /**
  * Terraform as the oracle for the account guard and assumed roles: the same provider block planned
  * by terraform 1.11 + hashicorp/aws 5.100 and by eksidp, against the emulator's STS and EKS,
- * succeeds or fails alike; the failures are both the provider's "AWS account ID not allowed". This
- * is where eksidp's behaviour with skip_requesting_account_id comes from.
+ * succeeds or fails alike; the failures are both the provider's "AWS account ID not allowed" (or
+ * "invalid AWS Region"). This is where eksidp's behaviour with skip_requesting_account_id and its
+ * list of Region names come from.
  */
 
 const CI = { accessKeyId: 'AKIACI00000000000001', secretAccessKey: 'ci-secret-key' };
@@ -40,6 +41,12 @@ const CASES: Case[] = [
   { name: 'skip_credentials_validation alone (the account is still requested)', provider: { ...keys, skip_credentials_validation: true, allowed_account_ids: ['111111111111'] }, ok: true },
   { name: 'a chain of two roles, allowed the last one\'s account', provider: { ...keys, assume_role: chain, allowed_account_ids: ['333333333333'] }, ok: true },
   { name: 'a chain of two roles, allowed the base account', provider: { ...keys, assume_role: chain, allowed_account_ids: ['111111111111'] }, ok: false },
+  // Region names: the provider's list (providers/eks/regions.ts) unless skip_region_validation.
+  { name: 'a Region the provider knows (ap-east-2, its newest)', provider: { ...keys, region: 'ap-east-2' }, ok: true },
+  { name: 'a Region of the EUSC partition (eusc-de-east-1)', provider: { ...keys, region: 'eusc-de-east-1' }, ok: true },
+  { name: 'a Region newer than the provider (ap-southeast-6)', provider: { ...keys, region: 'ap-southeast-6' }, ok: false },
+  { name: 'a misspelt Region', provider: { ...keys, region: 'us-esat-1' }, ok: false },
+  { name: 'a misspelt Region with skip_region_validation', provider: { ...keys, region: 'us-esat-1', skip_region_validation: true }, ok: true },
   { name: 'a role whose external_id is wrong', provider: { ...keys, assume_role: [chain[0], { ...chain[1], external_id: 'nope' }] }, ok: false, alone: true },
 ];
 
@@ -55,7 +62,7 @@ const CLEAN: NodeJS.ProcessEnv = {
 const diagnostics = (out: string) => out.split(/^(?=(?:Error|Warning): )/m).filter((d) => /^(Error|Warning): /.test(d));
 const PROVIDER_REQ = { required_providers: { aws: { source: 'hashicorp/aws', version: '5.100.0' } } };
 
-terraformTest(test, 'account guards, skips and assumed roles: eksidp succeeds or fails where terraform + hashicorp/aws 5.100 does', async (t) => {
+terraformTest(test, 'account guards, skips, assumed roles and Region names: eksidp succeeds or fails where terraform + hashicorp/aws 5.100 does', async (t) => {
   t.timeout(10 * 60_000);
   const em = await startEmulator({ port: 0, accounts: ACCOUNTS });
   t.teardown(() => em.close());
@@ -116,6 +123,10 @@ terraformTest(test, 'account guards, skips and assumed roles: eksidp succeeds or
   for (const { c, tf: tfc, ek } of results) {
     t.is(tfc.ok, c.ok, `terraform, ${c.name}:\n${tfc.stderr}`);
     t.is(ek.code === 0, c.ok, `eksidp, ${c.name}:\n${ek.stderr}`);
+    if (!c.ok && 'region' in c.provider) {
+      t.regex(tfc.stderr, /invalid AWS Region: /, c.name);
+      t.regex(ek.stderr, /invalid AWS Region: /, c.name);
+    }
     if (!c.ok && /allowed|forbidden/.test(JSON.stringify(c.provider))) {
       t.regex(tfc.stderr, /AWS account ID not allowed/, c.name);
       t.regex(ek.stderr, /AWS account ID not allowed/, c.name);

@@ -1,3 +1,4 @@
+import { PROVIDER_REGIONS } from './regions';
 import os from 'node:os';
 import path from 'node:path';
 import type { BlockSchema, Diagnostic, ObjectValue, Value } from '../../engine/protocol';
@@ -83,7 +84,7 @@ export const PROVIDER_ARGUMENTS = {
     status: 'implemented',
     note: '`true` keeps the default chain away from the instance metadata service (`AWS_EC2_METADATA_DISABLED=true` for the process, as the provider sets it); `false` sets it to `false`.',
   },
-  skip_region_validation: { status: 'no effect', note: 'eksidp does not check region names against a list (the provider does unless this is true); an unknown region fails at its first call. With no region at all eksidp refuses whatever this says (the provider, with it true, calls with an empty region).' },
+  skip_region_validation: { status: 'implemented', note: 'Unless true, the region must be one hashicorp/aws 5.100 knows (`providers/eks/regions.ts`, measured against the provider): `invalid AWS Region: X` before any call, as in the provider. With no region at all eksidp refuses whatever this says (the provider, with it true, calls with an empty region).' },
   use_fips_endpoint: { status: 'implemented', note: 'FIPS endpoints for EKS and STS (ignored where a custom endpoint is given, as in the SDK).' },
   use_dualstack_endpoint: { status: 'implemented', note: 'Dual-stack endpoints for EKS and STS (ignored where a custom endpoint is given).' },
   default_tags: { status: 'implemented', note: '`tags_all` as the provider computes it, in plan, apply, state and drift; also `TF_AWS_DEFAULT_TAGS_<key>` (the block wins).' },
@@ -376,6 +377,15 @@ export function resolveProviderSettings(config: ObjectValue, env: NodeJS.Process
   // Region: ") before any call (test/provider-profiles-terraform.test.ts).
   const region = stringValue(arg(config, 'region')) ?? stringValue(env.AWS_REGION) ?? stringValue(env.AWS_DEFAULT_REGION) ?? profile?.region;
   if (!region) diags.push({ severity: 'error', summary: `No AWS region: set region in the aws provider block, AWS_REGION or AWS_DEFAULT_REGION, or region in the profile ${profileName} of the shared config files` });
+  // The provider's check (aws-sdk-go-base ValidateRegion), on the region from wherever it came.
+  else if (arg(config, 'skip_region_validation') !== true && !PROVIDER_REGIONS.has(region)) {
+    const from = stringValue(arg(config, 'region')) !== undefined ? '' : ` (from ${stringValue(env.AWS_REGION) !== undefined ? 'AWS_REGION' : stringValue(env.AWS_DEFAULT_REGION) !== undefined ? 'AWS_DEFAULT_REGION' : `the profile ${profileName}`})`;
+    diags.push({
+      severity: 'error',
+      summary: `invalid AWS Region: ${region}${from}; it is not a Region hashicorp/aws 5.100 knows (set skip_region_validation = true for a Region newer than the provider)`,
+      ...(from === '' ? { attribute: ['region'] } : {}),
+    });
+  }
 
   const accessKey = stringValue(arg(config, 'access_key'));
   const secretKey = stringValue(arg(config, 'secret_key'));
