@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { StackConfig } from '../engine/config';
 import { LocalStorage } from '../engine/state';
 import type { Backend } from '../engine/statemgr';
@@ -5,6 +7,9 @@ import { EngineError } from '../engine/util';
 import { AwsApi } from './s3/api';
 import { resolveS3Settings } from './s3/settings';
 import { S3Backend } from './s3/storage';
+import { invalidNameMessage, validWorkspaceName } from './workspace';
+
+export { selectedWorkspace, setSelectedWorkspace, validWorkspaceName } from './workspace';
 
 /**
  * The stack's backend as a storage factory (engine/statemgr.ts's Backend): the local file, or S3 as
@@ -12,37 +17,48 @@ import { S3Backend } from './s3/storage';
  * credential chain and transport.
  */
 
-/** Terraform's workspace name rule (no slashes, URL-safe). */
-const WORKSPACE_NAME = /^[A-Za-z0-9_.-]+$/;
-
-/** The workspace a command works in: TF_WORKSPACE, as Terraform reads it, else `default`. */
-export function workspaceOf(env: NodeJS.ProcessEnv): string {
-  const ws = env.TF_WORKSPACE;
-  if (ws === undefined || ws === '') return 'default';
-  if (!WORKSPACE_NAME.test(ws)) throw new EngineError(`TF_WORKSPACE=${JSON.stringify(ws)} is not a valid workspace name (letters, digits, "-", "_" and "." only)`);
-  return ws;
-}
-
-/** The local backend: one state file; workspaces other than default are refused (README: "Workspaces"). */
+/** The local backend as Terraform's (internal/backend/local): `default` at `path`, workspace W at `<workspace_dir>/W/terraform.tfstate`. */
 class LocalBackend implements Backend {
   readonly kind = 'local';
-  constructor(private readonly path: string) {}
+  constructor(private readonly statePath: string, private readonly workspaceDir: string) {}
+
+  private dirOf(name: string): string {
+    // Terraform's name rule lets "." and ".." through; as folder names they would leave workspace_dir.
+    if (!validWorkspaceName(name) || name === '.' || name === '..') throw new EngineError(invalidNameMessage(name));
+    return path.join(this.workspaceDir, name);
+  }
+
   storage(workspace: string): LocalStorage {
-    if (workspace !== 'default') throw new EngineError(`workspace "${workspace}": eksidp supports workspaces with the s3 backend only; with the local backend there is just "default" (unset TF_WORKSPACE, or configure an S3 backend)`);
-    return new LocalStorage(this.path);
+    return new LocalStorage(workspace === 'default' ? this.statePath : path.join(this.dirOf(workspace), 'terraform.tfstate'));
   }
+
+  /** As Terraform's Workspaces(): default, then each folder in workspace_dir, sorted. */
   async workspaces(): Promise<string[]> {
-    return ['default'];
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = fs.readdirSync(this.workspaceDir, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new EngineError(`cannot list workspaces in ${this.workspaceDir}: ${(e as Error).message}`);
+    }
+    return ['default', ...entries.filter((d) => d.isDirectory()).map((d) => d.name).sort()];
   }
+
+  /** As Terraform's createState: the folder only; the state file comes with the first write. */
+  async createWorkspace(name: string): Promise<void> {
+    if (name !== 'default') fs.mkdirSync(this.dirOf(name), { recursive: true, mode: 0o755 });
+  }
+
   async deleteWorkspace(name: string): Promise<void> {
-    this.storage(name);
+    if (name === 'default') throw new EngineError('the default workspace cannot be deleted');
+    fs.rmSync(this.dirOf(name), { recursive: true, force: true });
   }
+
   async close(): Promise<void> {}
 }
 
 /** Checks the backend block and builds the backend: refused settings fail here, before any call. */
 export function openBackend(config: StackConfig, env: NodeJS.ProcessEnv): Backend {
-  if (config.backend.type === 'local') return new LocalBackend(config.backend.path);
+  if (config.backend.type === 'local') return new LocalBackend(config.backend.path, config.backend.workspaceDir);
   const { settings, diagnostics } = resolveS3Settings(config.backend.body, env);
   if (!settings) throw new EngineError(diagnostics.filter((d) => d.severity === 'error'));
   return new S3Backend(new AwsApi(settings), settings);

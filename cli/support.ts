@@ -5,7 +5,7 @@ import type { Io } from './command';
 import { EXIT } from './command';
 import { providerFactory } from '../providers/registry';
 import { parseConfig, type StackConfig } from '../engine/config';
-import { openBackend, workspaceOf } from '../backends';
+import { openBackend, selectedWorkspace } from '../backends';
 import { writeFileAtomic } from '../lib/files';
 import { parseDuration } from '../lib/duration';
 import { lockWithTimeout, type Backend, type LockHandle, type StateStorage } from '../engine/statemgr';
@@ -93,11 +93,15 @@ export function lockOptionsOf(values: Parsed['values']): LockOptions {
   return { lock: lock !== 'false', timeoutMs };
 }
 
-/** The backend and the workspace's storage (TF_WORKSPACE): refused backend settings fail here, before any call. */
-export function openStorage(config: StackConfig, io: Io): { backend: Backend; storage: StateStorage } {
+/**
+ * The backend and the current workspace's storage (TF_WORKSPACE, else the stack folder's
+ * .terraform/environment, as Terraform selects it): refused backend settings fail here, before any call.
+ */
+export function openStorage(config: StackConfig, io: Io): { backend: Backend; storage: StateStorage; workspace: string } {
+  const workspace = selectedWorkspace(io.env, config.stack.dir).name;
   const backend = openBackend(config, io.env);
   try {
-    return { backend, storage: backend.storage(workspaceOf(io.env)) };
+    return { backend, storage: backend.storage(workspace), workspace };
   } catch (e) {
     void backend.close();
     throw e;

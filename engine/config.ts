@@ -40,7 +40,7 @@ export type ProviderConfig = { name: string; alias?: string; key: string; source
  * The `terraform.backend` block: where state lives. The local backend's path is resolved here; an
  * S3 block is kept as written (backends/s3/settings.ts reads and checks it before any call).
  */
-export type BackendSpec = { type: 'local'; path: string } | { type: 's3'; body: ObjectValue };
+export type BackendSpec = { type: 'local'; path: string; /** Absolute: `workspace_dir`, else `terraform.tfstate.d` in the stack's folder (Terraform's default). */ workspaceDir: string } | { type: 's3'; body: ObjectValue };
 
 export type StackConfig = {
   stack: StackLocation;
@@ -150,10 +150,11 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
             }
             if (kind !== 'local') { diags.push(error(`backend "${kind}" is not supported: eksidp implements the local and s3 backends`, 'terraform.backend')); continue; }
             const local = firstBlock(cfg) ?? {};
-            for (const k of Object.keys(local)) if (k !== 'path') diags.push(error(`backend "local": "${k}" is not supported (only "path" is)`, 'terraform.backend.local', [k]));
+            for (const k of Object.keys(local)) if (k !== 'path' && k !== 'workspace_dir') diags.push(error(`backend "local": "${k}" is not supported (only "path" and "workspace_dir" are)`, 'terraform.backend.local', [k]));
             const p = local.path;
             if (typeof p === 'string' && p !== '') statePath = path.resolve(loc.dir, p);
-            backend = { type: 'local', path: statePath };
+            const wd = local.workspace_dir;
+            backend = { type: 'local', path: statePath, workspaceDir: path.resolve(loc.dir, typeof wd === 'string' && wd !== '' ? wd : 'terraform.tfstate.d') };
           }
         }
       } else if (k === 'required_providers') {
@@ -269,7 +270,7 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
   // Computed when asked (saved plans): a drift check or a plan without --out never needs it.
   let hash: string | undefined;
   return {
-    stack: loc, statePath, backend: backend ?? { type: 'local', path: statePath }, providers, resources, variables, variableTypes, outputs, locals, warnings,
+    stack: loc, statePath, backend: backend ?? { type: 'local', path: statePath, workspaceDir: path.join(loc.dir, 'terraform.tfstate.d') }, providers, resources, variables, variableTypes, outputs, locals, warnings,
     get hash() {
       // Variable values are part of what a saved plan was made from, as Terraform keeps them in its plan.
       return (hash ??= sha256(canonicalJson(Object.keys(variables).length > 0 ? { json, variables } : json)));

@@ -43,16 +43,34 @@ function providerName(addr: string): string {
   return parseProviderAddress(addr)?.source ?? addr;
 }
 
+/**
+ * Terraform's jsonstate values: outputs, and each resource instance (data sources first, then by type
+ * and name, instances by key) with its index, dependencies and taint.
+ */
 function stateValues(state: StateV4, outputs: Record<string, unknown>) {
+  const order = (r: { mode: string; type: string; name: string }) => `${r.mode === 'data' ? 0 : 1}\u0000${r.type}\u0000${r.name}`;
+  const resources = [...state.resources].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
   return {
     ...(Object.keys(outputs).length > 0 ? { outputs } : {}),
     root_module: {
-      resources: state.resources.filter((r) => r.instances[0]).map((r) => ({
-        address: resourceAddress(r), mode: r.mode, type: r.type, name: r.name, provider_name: providerName(r.provider),
-        schema_version: r.instances[0]!.schema_version, values: r.instances[0]!.attributes, sensitive_values: boolMirror(r.instances[0]!.attributes, never),
+      resources: resources.flatMap((r) => r.instances.map((i) => {
+        const key = i.index_key as string | number | undefined;
+        return {
+          address: `${resourceAddress(r)}${key === undefined ? '' : `[${JSON.stringify(key)}]`}`, mode: r.mode, type: r.type, name: r.name,
+          ...(key === undefined ? {} : { index: key }), provider_name: providerName(r.provider),
+          schema_version: i.schema_version, values: i.attributes, sensitive_values: boolMirror(i.attributes, never),
+          ...(i.dependencies?.length ? { depends_on: i.dependencies } : {}), ...(i.status === 'tainted' ? { tainted: true } : {}),
+        };
       })),
     },
   };
+}
+
+/** A state as `terraform show -json` prints it (jsonstate.Marshal): only the format version when there is nothing in it. */
+export function stateJson(state: StateV4 | null): Record<string, unknown> {
+  const outputs = Object.fromEntries(Object.entries(stateOutputs(state?.outputs ?? {})).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, o]) => [name, { sensitive: o.sensitive === true, value: o.value, type: o.type }]));
+  if (!state || (state.resources.every((r) => r.instances.length === 0) && Object.keys(outputs).length === 0)) return { format_version: '1.0' };
+  return { format_version: '1.0', terraform_version: state.terraform_version, values: stateValues(state, outputs) };
 }
 
 export function expressions(body: ObjectValue): ObjectValue {

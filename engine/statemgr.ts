@@ -53,6 +53,11 @@ export interface Backend {
   storage(workspace: string): StateStorage;
   /** The workspaces that exist, `default` always among them, sorted. */
   workspaces(): Promise<string[]>;
+  /**
+   * Makes a workspace exist as Terraform's backend does when it first opens one (`workspace new`):
+   * the local backend makes its folder, S3 stores an empty state under the lock. An existing one is left alone.
+   */
+  createWorkspace(name: string): Promise<void>;
   /** Removes a workspace's state (never `default`); its lock must be held by the caller or absent. */
   deleteWorkspace(name: string): Promise<void>;
   /** Closes its connections. */

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { LockHeldError, type LockInfo } from '../../engine/lock';
 import type { Diagnostic } from '../../engine/protocol';
-import { parseState, stateText, type StateV4 } from '../../engine/state';
+import { emptyState, parseState, stateText, type StateV4 } from '../../engine/state';
 import type { Backend, LockHandle, StateStorage } from '../../engine/statemgr';
 import { EngineError } from '../../engine/util';
 import { AwsApi, AwsCallError } from './api';
@@ -252,6 +252,21 @@ export class S3Backend implements Backend {
       if (rest.slice(slash + 1) === this.s.key) found.add(ws);
     }
     return [...found].sort();
+  }
+
+  /**
+   * As Terraform's StateMgr for a workspace not listed yet: under the lock (operation "init"), an
+   * empty state (serial 1, a new lineage) is stored unless one appeared meanwhile, so the workspace lists.
+   */
+  async createWorkspace(name: string): Promise<void> {
+    if ((await this.workspaces()).includes(name)) return;
+    const storage = this.storage(name);
+    const lock = await storage.lock('init');
+    try {
+      if (!(await storage.refresh())) await storage.persist({ ...emptyState(), serial: 1 });
+    } finally {
+      await lock.unlock();
+    }
   }
 
   async deleteWorkspace(name: string): Promise<void> {

@@ -23,7 +23,7 @@ function hclValue(v: Value, indent: string): string {
   return String(v);
 }
 
-function renderResource(kind: string, type: string, name: string, attrs: ObjectValue, indent: string): string[] {
+export function renderResource(kind: string, type: string, name: string, attrs: ObjectValue, indent: string): string[] {
   const out = [`${indent}${kind}${kind ? ' ' : ''}${e(type)}${name ? ` "${e(name)}"` : ''} {`];
   const keys = Object.keys(attrs).sort();
   const blockKeys = keys.filter((k) => Array.isArray(attrs[k]) && (attrs[k] as Value[]).length > 0 && (attrs[k] as Value[]).every(isObject));
