@@ -51,7 +51,7 @@ export interface StateStorage extends StateRefresher, StatePersister, StateLocke
 export interface Backend {
   readonly kind: string;
   storage(workspace: string): StateStorage;
-  /** The workspaces that exist, `default` always among them, sorted. */
+  /** The workspaces that exist: `default` first (always), then the others sorted, as Terraform lists them. */
   workspaces(): Promise<string[]>;
   /**
    * Makes a workspace exist as Terraform's backend does when it first opens one (`workspace new`):

@@ -37,9 +37,17 @@ async function sameAsCli(t: ExecutionContext, cli: string, cliName: string): Pro
   for (const [where, cwd] of [['the project', projectRoot], ['an app with warnings', warnedProject(t)]] as const) {
     const dir = tempDir(t);
     const a = path.join(dir, 'eksidp'), b = path.join(dir, 'eksidp-again'), c = path.join(dir, cliName);
+    // What Terraform keeps in a stack's folder (the workspace selection, local workspaces' states) survives a re-synth with either tool.
+    const kept = ['.terraform/environment', 'terraform.tfstate.d/dev/terraform.tfstate'];
+    const seeded = cwd === projectRoot ? [b, c].flatMap((o) => kept.map((f) => ({ file: path.join(o, 'stacks', 'local', f), top: path.join(o, 'stacks', 'local', f.split('/')[0]!) }))) : [];
+    for (const { file } of seeded) { fs.mkdirSync(path.dirname(file), { recursive: true }); fs.writeFileSync(file, 'dev'); }
     await run(bin, ['synth', '--output', a], { cwd });
     await run(bin, ['synth', '--output', b], { cwd });
     await run(cli, ['synth', '--output', c], { cwd, env: terraformEnv({ CI: '1', FORCE_COLOR: '0' }) });
+    for (const { file, top } of seeded) {
+      t.is(fs.readFileSync(file, 'utf8'), 'dev', `${file} survives the synth`);
+      fs.rmSync(top, { recursive: true, force: true });
+    }
     const ta = readTree(a);
     if (cwd === projectRoot) t.deepEqual(Object.keys(ta).sort(), ['manifest.json', 'stacks/local/cdk.tf.json', 'stacks/production/cdk.tf.json', 'stacks/staging/cdk.tf.json']);
     else t.regex(ta['manifest.json']!, /"@cdktf\/warn"[\s\S]*group oidc:eng matches no identity provider config/, 'the warnings are in the manifest');

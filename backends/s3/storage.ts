@@ -240,7 +240,7 @@ export class S3Backend implements Backend {
     return new S3Storage(this.api, this.s, this.keyFor(workspace));
   }
 
-  /** As Terraform's Workspaces(): keys under the prefix that are exactly `<prefix>/<ws>/<key>`. */
+  /** As Terraform's Workspaces(): default first, then the keys under the prefix that are exactly `<prefix>/<ws>/<key>`, sorted. */
   async workspaces(): Promise<string[]> {
     const prefix = this.s.workspaceKeyPrefix === '' ? '' : `${this.s.workspaceKeyPrefix}/`;
     const found = new Set<string>(['default']);
@@ -251,7 +251,8 @@ export class S3Backend implements Backend {
       const ws = rest.slice(0, slash);
       if (rest.slice(slash + 1) === this.s.key) found.add(ws);
     }
-    return [...found].sort();
+    found.delete('default');
+    return ['default', ...[...found].sort()];
   }
 
   /**
