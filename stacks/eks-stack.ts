@@ -26,7 +26,9 @@ export class EksIdpStack extends TerraformStack {
       // cdktf 0.21's S3Backend has no useLockfile: Terraform 1.11 and eksidp read it from the block.
       if (b.useLockfile !== false) backend.addOverride('use_lockfile', true);
     } else {
-      new LocalBackend(this, { path: env.statePath ?? defaultStatePath(env.name) });
+      // Workspaces other than default beside it (`<state>.d/<workspace>/terraform.tfstate`), not in cdktf.out.
+      const statePath = env.statePath ?? defaultStatePath(env.name);
+      new LocalBackend(this, { path: statePath, workspaceDir: `${statePath}.d` });
     }
     if (env.endpoint) {
       // The embedded emulator (or any EKS-compatible endpoint): dummy keys, and the skip flags keep

@@ -64,6 +64,8 @@ test('an environment with an endpoint gets an AWS provider aimed at it with dumm
   t.deepEqual(p.endpoints, [{ eks: 'http://127.0.0.1:4599' }]);
   t.true(p.skip_credentials_validation && p.skip_requesting_account_id && p.skip_region_validation);
   t.is(json.terraform.backend.local.path, '../../../.eksidp/state/local.tfstate');
+  // Local workspaces beside the default state, outside cdktf.out, for Terraform and eksidp alike.
+  t.is(json.terraform.backend.local.workspace_dir, '../../../.eksidp/state/local.tfstate.d');
 });
 
 test('a real-AWS environment uses the default credential chain and pins the account', (t) => {

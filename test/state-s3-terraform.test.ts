@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { captureIo, runCommand } from './helpers/in-process';
-import { BUCKET, LOCK_MODES, TABLE, s3Backend, startStateServers, type LockMode, type StateServers } from './helpers/state-servers';
+import { BUCKET, LOCK_MODES, md5, TABLE, s3Backend, startStateServers, type LockMode, type StateServers } from './helpers/state-servers';
 import { terraform, terraformEnv, terraformTest, type TfResult } from './helpers/terraform';
 
 /**
@@ -58,6 +58,7 @@ function eksStack(key: string, mode: LockMode, tier: string): string {
         },
       },
     },
+    output: { cluster: { value: '${aws_eks_cluster.main.name}' }, issuer: { value: '${aws_eks_identity_provider_config.corp.oidc[0].issuer_url}', sensitive: true } },
   }, null, 2);
 }
 
@@ -85,6 +86,15 @@ terraformTest(test, 'both lock modes at once: state eksidp wrote plans no change
   t.is(back.code, 0, `eksidp sees changes in the state Terraform wrote to S3:\n${out(back)}`);
   t.is((await eksidp(dir, ['state', 'list'])).stdout, 'aws_eks_cluster.main\naws_eks_identity_provider_config.corp\n');
   t.true(serial >= 2);
+
+  // eksidp show prints the state in S3 as terraform show does: the JSON exactly; the text's resource headers
+  // and outputs (the attribute lines differ: Terraform renders them through the provider's schema).
+  const [tfJson, tfText, myJson, myText] = await Promise.all([tf(dir, ['show', '-json']), tf(dir, ['show']), eksidp(dir, ['show', '--json']), eksidp(dir, ['show'])]);
+  lap('terraform show, twice');
+  t.is(tfJson.code, 0, out(tfJson));
+  t.deepEqual(JSON.parse(myJson.stdout), JSON.parse(tfJson.stdout));
+  const skeleton = (text: string) => text.split('\n').filter((l) => /^(# |resource |data |Outputs:|\w+ = )/.test(l));
+  t.deepEqual(skeleton(myText.stdout), skeleton(tfText.stdout));
 });
 
 /** A folder where Terraform has only the backend block (no provider): `terraform plan` there just locks and reads. */
@@ -193,3 +203,58 @@ for (const mode of LOCK_MODES) {
     t.is(await backend.storage('default').lockInfo(), null);
   });
 }
+
+terraformTest(test, 'workspaces on S3: one terraform makes is listed and used by eksidp, one eksidp makes is listed and used by terraform, each tool deletes the other\'s, and one folder\'s selection is shared', async (t) => {
+  const key = 'workspaces/eks.tfstate';
+  const tfDir = await lockOnlyTerraform(t, key, 'both');
+  const mine = eksidpStack(t, key, 'both');
+  const stored = (k: string) => {
+    const o = servers.s3.object(BUCKET, k);
+    return o ? (JSON.parse(o.body.toString('utf8')) as { serial: number; lineage: string; resources: unknown[] }) : undefined;
+  };
+
+  // Terraform makes one (an empty state at env:/tfmade/<key>); eksidp lists it, selects it and applies into it.
+  const made = await tf(tfDir, ['workspace', 'new', 'tfmade']);
+  t.is(made.code, 0, out(made));
+  const tfEmpty = stored(`env:/tfmade/${key}`)!;
+  t.like(tfEmpty, { serial: 1, resources: [] });
+  t.is((await eksidp(mine, ['workspace', 'list'])).stdout, '* default\n  tfmade\n\n');
+  t.is((await eksidp(mine, ['workspace', 'select', 'tfmade'])).stdout, 'Switched to workspace "tfmade".\n');
+  const applied = await eksidp(mine, ['apply', '--auto-approve']);
+  t.is(applied.code, 0, out(applied));
+  t.like(stored(`env:/tfmade/${key}`), { lineage: tfEmpty.lineage, serial: 2 });
+  t.is(stored(key), undefined, 'nothing in default');
+  const tfList = await tf(tfDir, ['state', 'list']);
+  t.is(tfList.stdout, 'memory_item.a\n', `terraform reads eksidp's state in its workspace (digest checked):\n${out(tfList)}`);
+
+  // eksidp makes one (an empty state, as Terraform's backend makes it); terraform lists it, selects it and plans in it.
+  const mineNew = await eksidp(mine, ['workspace', 'new', 'eksmade']);
+  t.is(mineNew.code, 0, out(mineNew));
+  t.like(stored(`env:/eksmade/${key}`), { serial: 1, resources: [] });
+  t.is((await servers.item(`${BUCKET}/env:/eksmade/${key}-md5`))?.Digest, md5(servers.s3.object(BUCKET, `env:/eksmade/${key}`)!.body));
+  t.is((await tf(tfDir, ['workspace', 'list'])).stdout, '  default\n  eksmade\n* tfmade\n\n');
+  t.is((await tf(tfDir, ['workspace', 'select', 'eksmade'])).code, 0);
+  const plan = await tf(tfDir, ['plan', '-detailed-exitcode', '-input=false']);
+  t.is(plan.code, 0, `terraform plans in eksidp's workspace (locks it, reads it with its digest):\n${out(plan)}`);
+
+  // One folder, both tools: the selection is the folder's .terraform/environment.
+  t.is((await eksidp(tfDir, ['workspace', 'show'])).stdout, 'eksmade\n');
+  t.is((await eksidp(tfDir, ['workspace', 'select', 'default'])).code, 0);
+  t.is((await tf(tfDir, ['workspace', 'show'])).stdout, 'default\n');
+
+  // Terraform deletes eksidp's (empty) workspace, digest item included; eksidp refuses to delete Terraform's
+  // while it tracks memory_item.a, then deletes it with --force; both tools then list default alone.
+  const tfDelete = await tf(tfDir, ['workspace', 'delete', 'eksmade']);
+  t.is(tfDelete.code, 0, out(tfDelete));
+  t.is(stored(`env:/eksmade/${key}`), undefined);
+  t.is(await servers.item(`${BUCKET}/env:/eksmade/${key}-md5`), undefined);
+  t.is((await eksidp(mine, ['workspace', 'select', 'default'])).code, 0);
+  const refused = await eksidp(mine, ['workspace', 'delete', 'tfmade']);
+  t.regex(refused.stderr, /Workspace is not empty: workspace "tfmade" is currently tracking the following resource instances: memory_item\.a/);
+  t.truthy(stored(`env:/tfmade/${key}`));
+  t.is((await eksidp(mine, ['workspace', 'delete', 'tfmade', '--force'])).code, 0);
+  t.is(stored(`env:/tfmade/${key}`), undefined);
+  t.is(await servers.item(`${BUCKET}/env:/tfmade/${key}-md5`), undefined);
+  t.is(servers.s3.object(BUCKET, `env:/tfmade/${key}.tflock`), undefined);
+  t.is((await tf(tfDir, ['workspace', 'list'])).stdout, '* default\n\n');
+});

@@ -228,7 +228,7 @@ test('workspaces: TF_WORKSPACE keeps the state at <workspace_key_prefix>/<name>/
   t.deepEqual(await backend.workspaces(), ['default']);
   const bad = await eksidp(s.dir, ['plan'], { TF_WORKSPACE: 'a/b' });
   t.is(bad.code, 1);
-  t.regex(bad.stderr, /not a valid workspace name/);
+  t.regex(bad.stderr, /Invalid workspace name set using TF_WORKSPACE/);
 });
 
 test('settings eksidp does not implement are refused by name before any call; so is a backend it does not know', async (t) => {
