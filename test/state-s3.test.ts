@@ -204,6 +204,15 @@ test('moving a local state to S3: state push keeps lineage and serial; a state o
   const forced = await eksidp(s.dir, ['state', 'push', other, '--force']);
   t.is(forced.code, 0, forced.stderr);
   t.like(stored(key), { lineage: 'another-lineage', serial: 9 });
+
+  // Another workspace: select it (an empty state of its own lineage at env:/W/<key>), then push: an empty state
+  // is replaced whatever its lineage, as Terraform's state push does; the lineage is kept, the serial moves past it.
+  t.is((await eksidp(s.dir, ['workspace', 'select', 'dev', '--or-create'])).code, 0);
+  t.like(stored(`env:/dev/${key}`), { serial: 1, resources: [] });
+  const intoWorkspace = await eksidp(s.dir, ['state', 'push', path.join(local, 'terraform.tfstate')]);
+  t.is(intoWorkspace.code, 0, intoWorkspace.stderr);
+  t.like(stored(`env:/dev/${key}`), { lineage: old.lineage, serial: Math.max(old.serial, 2) });
+  t.is((await eksidp(s.dir, ['state', 'list'])).stdout, 'memory_item.a\n');
 });
 
 test('workspaces: TF_WORKSPACE keeps the state at <workspace_key_prefix>/<name>/<key>; the backend lists and deletes them as Terraform does', async (t) => {

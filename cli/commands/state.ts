@@ -52,7 +52,11 @@ async function push(storage: StateStorage, file: string, force: boolean): Promis
   if (!pushed) throw new EngineError(`${file} is empty: there is no state to push`);
   const current = await storage.refresh();
   const next = structuredClone(pushed);
-  if (current) {
+  // As Terraform (statemgr.CheckValidImport): an empty stored state (no resources, no outputs), such as a
+  // new workspace's, may be replaced whatever its lineage; the serial still moves past it.
+  const empty = current !== null && current.resources.every((r) => r.instances.length === 0) && Object.keys(current.outputs ?? {}).length === 0;
+  if (current && empty && next.serial <= current.serial) next.serial = current.serial + 1;
+  if (current && !empty) {
     const same = stateText({ ...current, serial: 0 }) === stateText({ ...pushed, serial: 0, terraform_version: current.terraform_version });
     if (!force) {
       if (current.lineage !== pushed.lineage) throw new EngineError(`cannot push ${file}: its lineage ${pushed.lineage} differs from the stored state's (${current.lineage}) at ${storage.location}; it is another state. Pass --force to replace it anyway.`);
