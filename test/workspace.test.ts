@@ -142,9 +142,12 @@ test('show without a plan file: the current workspace\'s state, for people and a
       root_module: { resources: [{ address: 'memory_item.a', mode: 'managed', type: 'memory_item', name: 'a', provider_name: 'registry.terraform.io/hashicorp/memory', schema_version: 0, values: item, sensitive_values: { spec: [] } }] },
     },
   });
-  // The workspace's state, not default's.
+  // The workspace's state, not default's (output too reads it through the backend).
+  t.is((await eksidp(dir, ['output', 'v'])).stdout, '"one"\n');
   t.is((await eksidp(dir, ['workspace', 'new', 'empty'])).code, 0);
   t.is((await eksidp(dir, ['show'])).stdout, 'No state.\n');
+  t.regex((await eksidp(dir, ['output', 'v'])).stderr, /No outputs found/);
+  t.is((await eksidp(dir, ['output', 'v'], { TF_WORKSPACE: 'default' })).stdout, '"one"\n');
   t.regex((await eksidp(dir, ['show', 'some.tfplan'])).stderr, /--stack and --dir are for showing the state/);
 });
 

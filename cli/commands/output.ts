@@ -1,10 +1,9 @@
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, colorsFor, guarded, loadConfig, locate, STACK_FLAGS, VAR_FLAGS, variableInputs } from '../support';
+import { COLOR_FLAG, colorsFor, guarded, loadConfig, locate, openStorage, STACK_FLAGS, VAR_FLAGS, variableInputs } from '../support';
 import { stateOutputs } from '../../engine/outputs';
 import { renderDiagnostics } from '../../engine/render';
-import { readState } from '../../engine/state';
 import { formatValue, friendlyName, plainNumber } from '../../engine/types';
 import { EngineError } from '../../engine/util';
 import { escapeControls } from '../../lib/escape';
@@ -44,13 +43,21 @@ export const command: Command = {
       const loc = locate(values, io, { allowFailedSynth: true });
       // As terraform output, only the state is read: unset variables are no error here.
       const config = loadConfig(loc, variableInputs(parsed, io, loc, { tolerateMissing: true }));
-      const outputs = stateOutputs(readState(config.statePath)?.outputs);
+      // Through the backend, in the current workspace (local file or S3), as terraform output reads it.
+      const { backend, storage } = openStorage(config, io);
+      let state;
+      try {
+        state = await storage.refresh();
+      } finally {
+        await backend.close();
+      }
+      const outputs = stateOutputs(state?.outputs);
       const names = Object.keys(outputs).sort();
       const warn = (text: string) => io.stderr.write(renderDiagnostics([{ severity: 'warning', summary: text }], colorsFor(io, values, 'stderr')));
       if (name !== undefined && !(name in outputs)) {
         // An empty state is the more likely cause, as Terraform reports it (except in JSON mode).
         if (names.length === 0 && values.json !== true) { warn(NO_OUTPUTS); return EXIT.OK; }
-        throw new EngineError(`Output "${name}" not found: it is not in the state ${config.statePath}. An output added to the configuration is recorded by the next eksidp apply.`);
+        throw new EngineError(`Output "${name}" not found: it is not in the state ${storage.location}. An output added to the configuration is recorded by the next eksidp apply.`);
       }
       if (values.json === true) {
         if (name !== undefined) { io.stdout.write(goJson(outputs[name]!.value) + '\n'); return EXIT.OK; }
