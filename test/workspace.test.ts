@@ -107,6 +107,7 @@ test('workspace names are checked as Terraform checks them; TF_WORKSPACE overrid
   t.is((await eksidp(dir, ['workspace', 'show'])).stdout, 'default\n');
   // Flags of another subcommand are refused, not ignored; TF_DATA_DIR moves the selection as in Terraform.
   t.regex((await eksidp(dir, ['workspace', 'list', '--force'])).stderr, /--force is not a flag of this subcommand/);
+  t.regex((await eksidp(dir, ['workspace', 'new', 'x', '--lock=false'])).stderr, /--lock is not a flag of this subcommand/);
   t.is((await eksidp(dir, ['workspace', 'select', 'ci'], { TF_DATA_DIR: 'tfdata' })).code, 0);
   t.is(fs.readFileSync(path.join(dir, 'tfdata', 'environment'), 'utf8'), 'ci');
   t.is((await eksidp(dir, ['workspace', 'show'])).stdout, 'default\n');

@@ -25,7 +25,7 @@ const created = (name: string) => `Created and switched to workspace ${JSON.stri
 const SUBCOMMANDS = ['list', 'show', 'new', 'select', 'delete'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 /** Which flags each subcommand takes beyond --stack/--dir and --color (a flag given to another is an error, not ignored). */
-const ALLOWED: Record<Sub, string[]> = { list: [], show: [], new: ['lock', 'lock-timeout'], select: ['or-create'], delete: ['force', 'lock', 'lock-timeout'] };
+const ALLOWED: Record<Sub, string[]> = { list: [], show: [], new: [], select: ['or-create'], delete: ['force', 'lock', 'lock-timeout'] };
 
 export const command: Command = {
   spec: {
