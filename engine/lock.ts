@@ -12,8 +12,8 @@ import { EngineError, pidAlive } from './util';
  * or planted symlink makes it fail), so two eksidp runs never write the same state at once.
  *
  * It does NOT keep out a concurrent Terraform run: Terraform's local backend locks with fcntl on the
- * state file itself and does not look at this file. Do not run Terraform and eksidp against one state
- * at the same time.
+ * state file itself and does not look at this file. Terraform does write this file while it holds the
+ * state, so eksidp refuses then, saying the exclusion is one-way (README: S3 for teams).
  */
 
 /** Terraform's lock info fields, plus Pid and Host (Terraform ignores extra fields; its own locks have neither). */
@@ -31,6 +31,11 @@ export function lockHolder(held: LockInfo): string {
 export function lockHolderLiveness(held: LockInfo): 'running' | 'gone' | 'unknown' {
   if (held.Host !== os.hostname() || typeof held.Pid !== 'number') return 'unknown';
   return pidAlive(held.Pid) ? 'running' : 'gone';
+}
+
+/** Terraform's own lock info (its local backend writes the same file): a Terraform version and no pid, which eksidp always records. */
+export function heldByTerraform(held: LockInfo): boolean {
+  return typeof held.Pid !== 'number' && /^\d+\.\d+\.\d+/.test(held.Version);
 }
 
 export function lockPath(statePath: string): string {
@@ -79,6 +84,12 @@ export function acquireLock(statePath: string, operation: string): StateLock {
     const holder = lockHolder(held);
     if (lockHolderLiveness(held) === 'gone') {
       throw new LockHeldError(`Error acquiring the state lock: the lock is stale: it was taken by ${holder} (${held.Operation}, ${held.Created}), which is no longer running. If no other run uses this state, remove the lock with: eksidp force-unlock ${held.ID}`, held);
+    }
+    if (heldByTerraform(held)) {
+      throw new LockHeldError(`Error acquiring the state lock: Terraform holds this local state (${held.Who}, Terraform ${held.Version}, ${held.Operation} since ${held.Created}, lock ID ${held.ID}). ` +
+        'Wait for it to finish (if no Terraform run is active, remove the lock with: eksidp force-unlock ' + held.ID + '). ' +
+        'On a local state eksidp sees Terraform\'s lock but Terraform does not see eksidp\'s: Terraform locks the file with fcntl, which eksidp cannot take, so a Terraform run started while eksidp applies is not stopped. ' +
+        'When both tools work on one state, keep it in S3 (README, "For a team: state in S3"), where each honours the other\'s lock.', held);
     }
     throw new LockHeldError(`Error acquiring the state lock: the state is locked by ${holder} (${held.Operation} since ${held.Created}, lock ID ${held.ID}). Wait for it to finish.`, held);
   }
