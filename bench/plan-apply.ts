@@ -3,7 +3,7 @@
  * run on the same stack shape and the same emulator (20 ms latency per call), at 1, 50 and 200 clusters
  * each with one identity provider config.
  *
- *   npm run build && npx tsx bench/plan-apply.ts [--sizes 1,50,200] [--no-terraform] [--bin PATH]
+ *   npm run build && npx tsx bench/plan-apply.ts [--sizes 1,50,200] [--no-terraform] [--s3] [--bin PATH]
  *
  * Per size: eksidp applies into one folder and Terraform into another (cluster name prefixes keep the
  * two fleets apart on the one emulator). Then both configurations are edited the same way (a tag
@@ -14,12 +14,19 @@
  * is the process tree's (Terraform runs the AWS provider as a child process): the largest sum of RSS
  * over processes alive at one 20 ms poll, and at least the root's VmHWM. `--bin` times another build's
  * `eksidp` (bin/eksidp.js of a checkout) against this checkout's emulator, for before/after figures.
+ *
+ * `--s3` (issue 13): eksidp's state also goes to the S3 backend (the emulator's S3 listener and dynalite,
+ * in this process) with `use_lockfile`, and with both locks (`use_lockfile` and `dynamodb_table`, whose
+ * digest is checked on every read); the same plan then runs 5 times with each backend, alternating
+ * (local, lockfile, both; the next round in reverse), and the medians are compared: at 200 clusters
+ * the S3 backend may cost at most 50 ms more than the local one.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { s3Backend, startStateServers, type LockMode, type StateServers } from '../test/helpers/state-servers';
 import { terraformAvailable, terraformEnv } from '../test/helpers/terraform';
 
 const ROOT = path.join(__dirname, '..');
@@ -29,15 +36,17 @@ const EKSIDP = binAt >= 0 ? path.resolve(process.argv[binAt + 1]!) : EMULATOR;
 const TARGET_PLAN_RATIO = 10;
 const TARGET_PEAK_MB = 150;
 const TERRAFORM_REF = { planS: 16.8, peakMb: 640 };
+const S3_RUNS = 5;
+const TARGET_S3_EXTRA_MS = 50;
 
 type Run = { code: number; stdout: string; stderr: string; seconds: number; peakMb: number };
 
-function args(): { sizes: number[]; terraform: boolean } {
+function args(): { sizes: number[]; terraform: boolean; s3: boolean } {
   const argv = process.argv.slice(2);
   const i = argv.indexOf('--sizes');
   const sizes = i >= 0 ? (argv[i + 1] ?? '').split(',').map(Number) : [1, 50, 200];
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--sizes takes positive integers, e.g. --sizes 1,50,200');
-  return { sizes, terraform: !argv.includes('--no-terraform') };
+  return { sizes, terraform: !argv.includes('--no-terraform'), s3: argv.includes('--s3') };
 }
 
 /** Every process below pid, from /proc/<pid>/task/<tid>/children (any thread may have forked). */
@@ -154,9 +163,41 @@ async function startEmulator(): Promise<{ url: string; stop(): void }> {
 }
 
 type Row = { size: number; tool: string; planOwn: number; planOther?: number; apply: number; peakMb: number; actions: string; same: string };
+type S3Row = { size: number; backend: string; runs: number[]; peakMb: number; same: string };
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * eksidp's plan of the edited stack with its state local and in S3: the local state is pushed to one
+ * key per lock mode (`eksidp state push`, untimed), then each backend is planned S3_RUNS times,
+ * alternating. The actions must be the local plan's.
+ */
+async function s3Rows(servers: StateServers, n: number, localDir: string, work: string, ek: (dir: string, a: string[]) => Promise<Run>): Promise<S3Row[]> {
+  const stack = JSON.parse(fs.readFileSync(path.join(localDir, 'cdk.tf.json'), 'utf8')) as { terraform: Record<string, unknown> };
+  const modes: LockMode[] = ['lockfile', 'both'];
+  const dirs: Record<string, string> = { local: localDir };
+  for (const mode of modes) {
+    const dir = path.join(work, `s3-${mode}-${n}`);
+    fs.mkdirSync(dir, { recursive: true });
+    stack.terraform.backend = { s3: s3Backend(servers, `bench/${n}/${mode}.tfstate`, mode) };
+    fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(stack));
+    must(await ek(dir, ['state', 'push', path.join(localDir, 'terraform.tfstate')]), `eksidp state push (${mode}, ${n})`);
+    dirs[`s3 ${mode}`] = dir;
+  }
+  const names = Object.keys(dirs);
+  const runs: Record<string, Run[]> = Object.fromEntries(names.map((k) => [k, []]));
+  for (let round = 0; round < S3_RUNS; round++) {
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) runs[name]!.push(must(await ek(dirs[name]!, ['plan', '--json']), `eksidp plan (${name}, ${n})`));
+  }
+  const local = actionsOf(runs.local![0]!.stdout);
+  return names.map((name) => {
+    const d = sameActions(local, actionsOf(runs[name]![0]!.stdout));
+    return { size: n, backend: name, runs: runs[name]!.map((r) => r.seconds), peakMb: Math.max(...runs[name]!.map((r) => r.peakMb)), same: d ? `DIFFERENT (${d})` : 'identical' };
+  });
+}
 
 async function main(): Promise<void> {
-  const { sizes, terraform } = args();
+  const { sizes, terraform, s3 } = args();
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first (the eksidp bin runs dist/)');
   const withTf = terraform && terraformAvailable;
   if (terraform && !terraformAvailable) process.stderr.write('terraform or the hashicorp/aws 5.100.0 mirror is missing: eksidp only\n');
@@ -167,7 +208,9 @@ async function main(): Promise<void> {
   const tf = (dir: string, a: string[]) => timed('terraform', [...a, '-input=false', '-no-color'], dir, tEnv);
   const ek = (dir: string, a: string[]) => timed(EKSIDP, [...a, '--dir', dir], dir, eEnv);
   const rows: Row[] = [];
-  process.stderr.write(`emulator ${em.url} (20 ms per call), work folder ${work}\n`);
+  const s3rows: S3Row[] = [];
+  const servers = s3 ? await startStateServers() : undefined;
+  process.stderr.write(`emulator ${em.url} (20 ms per call), work folder ${work}${servers ? `, S3 ${servers.s3.url}, DynamoDB ${servers.dynamodbUrl}` : ''}\n`);
   try {
     for (const n of sizes) {
       const dirs = { eksidp: path.join(work, `eksidp-${n}`), terraform: path.join(work, `terraform-${n}`) };
@@ -212,12 +255,37 @@ async function main(): Promise<void> {
         const peak = Math.max(apply.peakMb, own.run.peakMb, other?.run.peakMb ?? 0);
         rows.push({ size: n, tool, planOwn: own.run.seconds, planOther: other?.run.seconds, apply: apply.seconds, peakMb: peak, actions: summary(own.actions), same });
       }
+      if (servers) {
+        process.stderr.write(`[${n}] plan, local and S3 backends...\n`);
+        s3rows.push(...await s3Rows(servers, n, dirs.eksidp, work, ek));
+      }
     }
   } finally {
     em.stop();
+    await servers?.close();
     if (process.env.EKSIDP_BENCH_KEEP !== '1') fs.rmSync(work, { recursive: true, force: true });
   }
   report(rows, withTf);
+  if (s3rows.length) reportS3(s3rows);
+}
+
+function reportS3(rows: S3Row[]): void {
+  const f = (x: number, d = 2) => x.toFixed(d);
+  const local = (n: number) => median(rows.find((r) => r.size === n && r.backend === 'local')!.runs);
+  const lines = [
+    `| clusters | backend | eksidp plan s (${S3_RUNS} runs) | median s | vs local ms | peak MB | same actions |`,
+    '| ---: | --- | --- | ---: | ---: | ---: | --- |',
+    ...rows.map((r) => `| ${r.size} | ${r.backend} | ${r.runs.map((x) => f(x)).join(', ')} | ${f(median(r.runs))} | ${r.backend === 'local' ? '-' : f((median(r.runs) - local(r.size)) * 1000, 0)} | ${f(r.peakMb, 0)} | ${r.same} |`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+  let ok = true;
+  for (const r of rows.filter((x) => x.size === 200 && x.backend !== 'local')) {
+    const extra = (median(r.runs) - local(200)) * 1000;
+    const pass = extra <= TARGET_S3_EXTRA_MS && r.same === 'identical';
+    process.stdout.write(`200 clusters, ${r.backend}: median plan ${f(extra, 0)} ms more than local (target <= ${TARGET_S3_EXTRA_MS} ms, same actions): ${pass ? 'MET' : 'MISSED'}\n`);
+    ok &&= pass;
+  }
+  if (!ok) process.exitCode = 1;
 }
 
 function report(rows: Row[], withTf: boolean): void {
