@@ -163,7 +163,8 @@ async function startEmulator(): Promise<{ url: string; stop(): void }> {
 }
 
 type Row = { size: number; tool: string; planOwn: number; planOther?: number; apply: number; peakMb: number; actions: string; same: string };
-type S3Row = { size: number; backend: string; runs: number[]; peakMb: number; same: string };
+type S3Row = { size: number; backend: string; runs: number[]; cpu: number[]; peakMb: number; same: string };
+const GNU_TIME = '/usr/bin/time';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -172,7 +173,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
  * key per lock mode (`eksidp state push`, untimed), then each backend is planned S3_RUNS times,
  * alternating. The actions must be the local plan's.
  */
-async function s3Rows(servers: StateServers, n: number, localDir: string, work: string, ek: (dir: string, a: string[]) => Promise<Run>): Promise<S3Row[]> {
+async function s3Rows(servers: StateServers, n: number, localDir: string, work: string, ek: (dir: string, a: string[], cpu?: boolean) => Promise<Run>): Promise<S3Row[]> {
   const stack = JSON.parse(fs.readFileSync(path.join(localDir, 'cdk.tf.json'), 'utf8')) as { terraform: Record<string, unknown> };
   const modes: LockMode[] = ['lockfile', 'both'];
   const dirs: Record<string, string> = { local: localDir };
@@ -186,13 +187,21 @@ async function s3Rows(servers: StateServers, n: number, localDir: string, work: 
   }
   const names = Object.keys(dirs);
   const runs: Record<string, Run[]> = Object.fromEntries(names.map((k) => [k, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
+  // CPU seconds (user + system, GNU time) are steadier than wall time on a shared machine.
+  const withTime = fs.existsSync(GNU_TIME);
   for (let round = 0; round < S3_RUNS; round++) {
-    for (const name of round % 2 === 0 ? names : [...names].reverse()) runs[name]!.push(must(await ek(dirs[name]!, ['plan', '--json']), `eksidp plan (${name}, ${n})`));
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+      const r = must(await ek(dirs[name]!, ['plan', '--json'], withTime), `eksidp plan (${name}, ${n})`);
+      const m = /^cpu ([\d.]+) ([\d.]+)$/m.exec(r.stderr);
+      if (m) cpu[name]!.push(Number(m[1]) + Number(m[2]));
+      runs[name]!.push(r);
+    }
   }
   const local = actionsOf(runs.local![0]!.stdout);
   return names.map((name) => {
     const d = sameActions(local, actionsOf(runs[name]![0]!.stdout));
-    return { size: n, backend: name, runs: runs[name]!.map((r) => r.seconds), peakMb: Math.max(...runs[name]!.map((r) => r.peakMb)), same: d ? `DIFFERENT (${d})` : 'identical' };
+    return { size: n, backend: name, runs: runs[name]!.map((r) => r.seconds), cpu: cpu[name]!, peakMb: Math.max(...runs[name]!.map((r) => r.peakMb)), same: d ? `DIFFERENT (${d})` : 'identical' };
   });
 }
 
@@ -206,7 +215,9 @@ async function main(): Promise<void> {
   const eEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
   const tEnv = terraformEnv();
   const tf = (dir: string, a: string[]) => timed('terraform', [...a, '-input=false', '-no-color'], dir, tEnv);
-  const ek = (dir: string, a: string[]) => timed(EKSIDP, [...a, '--dir', dir], dir, eEnv);
+  const ek = (dir: string, a: string[], cpu = false) => cpu
+    ? timed(GNU_TIME, ['-f', 'cpu %U %S', EKSIDP, ...a, '--dir', dir], dir, eEnv)
+    : timed(EKSIDP, [...a, '--dir', dir], dir, eEnv);
   const rows: Row[] = [];
   const s3rows: S3Row[] = [];
   const servers = s3 ? await startStateServers() : undefined;
@@ -273,9 +284,14 @@ function reportS3(rows: S3Row[]): void {
   const f = (x: number, d = 2) => x.toFixed(d);
   const local = (n: number) => median(rows.find((r) => r.size === n && r.backend === 'local')!.runs);
   const lines = [
-    `| clusters | backend | eksidp plan s (${S3_RUNS} runs) | median s | vs local ms | peak MB | same actions |`,
-    '| ---: | --- | --- | ---: | ---: | ---: | --- |',
-    ...rows.map((r) => `| ${r.size} | ${r.backend} | ${r.runs.map((x) => f(x)).join(', ')} | ${f(median(r.runs))} | ${r.backend === 'local' ? '-' : f((median(r.runs) - local(r.size)) * 1000, 0)} | ${f(r.peakMb, 0)} | ${r.same} |`),
+    `| clusters | backend | eksidp plan s (${S3_RUNS} runs) | median s | vs local ms | CPU s (user+sys) | median CPU s | CPU vs local ms | peak MB | same actions |`,
+    '| ---: | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | --- |',
+    ...rows.map((r) => {
+      const cpuLocal = rows.find((x) => x.size === r.size && x.backend === 'local')!.cpu;
+      const cpuDelta = r.backend === 'local' || !r.cpu.length ? '-' : f((median(r.cpu) - median(cpuLocal)) * 1000, 0);
+      return `| ${r.size} | ${r.backend} | ${r.runs.map((x) => f(x)).join(', ')} | ${f(median(r.runs))} | ${r.backend === 'local' ? '-' : f((median(r.runs) - local(r.size)) * 1000, 0)} | ` +
+        `${r.cpu.map((x) => f(x)).join(', ') || '-'} | ${r.cpu.length ? f(median(r.cpu)) : '-'} | ${cpuDelta} | ${f(r.peakMb, 0)} | ${r.same} |`;
+    }),
   ];
   process.stdout.write(`${lines.join('\n')}\n\n`);
   let ok = true;
