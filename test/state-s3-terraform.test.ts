@@ -190,7 +190,11 @@ for (const mode of LOCK_MODES) {
     console2.kill('SIGKILL');
     const stale = /ID: ([0-9a-f-]{36})/.exec((await eksidp(holder, ['plan'])).stderr)?.[1];
     t.truthy(stale);
-    t.is((await eksidp(holder, ['force-unlock', 'wrong', '--force'])).code, 1);
+    const wrong = await eksidp(holder, ['force-unlock', 'wrong', '--force']);
+    t.is(wrong.code, 1);
+    t.regex(wrong.stderr, new RegExp(`lock ID mismatch.*${stale}`));
+    t.true(mode === 'dynamodb' || servers.s3.object(BUCKET, `${key}.tflock`) !== undefined, 'a wrong ID removes nothing (lock object)');
+    t.true(mode === 'lockfile' || (await servers.item(`${BUCKET}/${key}`)) !== undefined, 'a wrong ID removes nothing (lock item)');
     const unlocked = await eksidp(holder, ['force-unlock', stale!, '--force']);
     t.is(unlocked.code, 0, out(unlocked));
     t.is((await eksidp(holder, ['plan', '--detailed-exitcode'])).code, 2, 'the lock is gone: eksidp plans again');
@@ -202,6 +206,7 @@ for (const mode of LOCK_MODES) {
     t.teardown(() => backend.close());
     const left = await backend.storage('default').lock('apply');
     t.is((await tf(tfDir, ['force-unlock', '-force', '00000000-0000-0000-0000-000000000000'])).code, 1);
+    t.is((await backend.storage('default').lockInfo())?.ID, left.info.ID, 'Terraform removed nothing for a wrong ID');
     const tfUnlock = await tf(tfDir, ['force-unlock', '-force', left.info.ID]);
     t.is(tfUnlock.code, 0, out(tfUnlock));
     t.is(await backend.storage('default').lockInfo(), null);
