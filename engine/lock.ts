@@ -17,6 +17,11 @@ import { EngineError, pidAlive } from './util';
  */
 
 /** Terraform's lock info fields, plus Pid and Host (Terraform ignores extra fields; its own locks have neither). */
+/** A lock's Operation for a sentence: Terraform's `OperationTypeApply` reads as `apply`. */
+export function operationLabel(op: string): string {
+  return /^OperationType[A-Z]/.test(op) ? op.slice('OperationType'.length).toLowerCase() : op;
+}
+
 export type LockInfo = { ID: string; Operation: string; Info: string; Who: string; Version: string; Created: string; Path: string; Pid?: number; Host?: string };
 
 /** "user@host pid 123", or just Who for a lock without a pid (Terraform's). */
@@ -83,15 +88,15 @@ export function acquireLock(statePath: string, operation: string): StateLock {
     if (!held) throw new EngineError(`Error acquiring the state lock: ${file} exists but is unreadable; remove it by hand if no other run is active`);
     const holder = lockHolder(held);
     if (lockHolderLiveness(held) === 'gone') {
-      throw new LockHeldError(`Error acquiring the state lock: the lock is stale: it was taken by ${holder} (${held.Operation}, ${held.Created}), which is no longer running. If no other run uses this state, remove the lock with: eksidp force-unlock ${held.ID}`, held);
+      throw new LockHeldError(`Error acquiring the state lock: the lock is stale: it was taken by ${holder} (${operationLabel(held.Operation)}, ${held.Created}), which is no longer running. If no other run uses this state, remove the lock with: eksidp force-unlock ${held.ID}`, held);
     }
     if (heldByTerraform(held)) {
-      throw new LockHeldError(`Error acquiring the state lock: Terraform holds this local state (${held.Who}, Terraform ${held.Version}, ${held.Operation} since ${held.Created}, lock ID ${held.ID}). ` +
+      throw new LockHeldError(`Error acquiring the state lock: Terraform holds this local state (${held.Who}, Terraform ${held.Version}, ${operationLabel(held.Operation)} since ${held.Created}, lock ID ${held.ID}). ` +
         'Wait for it to finish (if no Terraform run is active, remove the lock with: eksidp force-unlock ' + held.ID + '). ' +
         'On a local state eksidp sees Terraform\'s lock but Terraform does not see eksidp\'s: Terraform locks the file with fcntl, which eksidp cannot take, so a Terraform run started while eksidp applies is not stopped. ' +
         'When both tools work on one state, keep it in S3 (README, "For a team: state in S3"), where each honours the other\'s lock.', held);
     }
-    throw new LockHeldError(`Error acquiring the state lock: the state is locked by ${holder} (${held.Operation} since ${held.Created}, lock ID ${held.ID}). Wait for it to finish.`, held);
+    throw new LockHeldError(`Error acquiring the state lock: the state is locked by ${holder} (${operationLabel(held.Operation)} since ${held.Created}, lock ID ${held.ID}). Wait for it to finish.`, held);
   }
   let released = false;
   return {

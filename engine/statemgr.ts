@@ -65,6 +65,16 @@ export interface Backend {
 }
 
 /**
+ * The lock info's Operation as Terraform writes it, so either tool's "lock held" message reads the same:
+ * backend operations write their type (`OperationTypeApply` for apply and destroy, `OperationTypePlan`;
+ * import runs as `OperationTypeInvalid`), state commands their name (internal/command/state_*.go).
+ */
+const TERRAFORM_OPERATIONS: Record<string, string> = {
+  apply: 'OperationTypeApply', destroy: 'OperationTypeApply', plan: 'OperationTypePlan', import: 'OperationTypeInvalid',
+  'state push': 'state-push', 'state rm': 'state-rm', 'state mv': 'state-mv', 'workspace delete': 'workspace-delete',
+};
+
+/**
  * Terraform's lock retry (statemgr.LockWithContext): a held lock is asked for again after 1 s, then
  * 2, 4, 8, 16 s apart, until `timeoutMs` is spent; 0 fails at once. Other errors fail at once.
  */
@@ -74,7 +84,7 @@ export async function lockWithTimeout(locker: StateLocker, operation: string, ti
   let told = false;
   for (;;) {
     try {
-      return await locker.lock(operation);
+      return await locker.lock(TERRAFORM_OPERATIONS[operation] ?? operation);
     } catch (e) {
       if (!(e instanceof LockHeldError)) throw e;
       const left = deadline - Date.now();

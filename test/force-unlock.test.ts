@@ -65,7 +65,7 @@ test('a lock Terraform holds (no pid, no host): liveness unknown, no "pid undefi
   s.lock({});
   const io = { ...captureIo(s.dir), stdin: tty('yes') };
   t.is(await runCommand(['force-unlock', 'lock-1', '--dir', '.'], io), 0, io.err());
-  t.regex(io.err(), /held by ann@build-7 for OperationTypeApply since .*\n {2}Whether the holder is still running is unknown \(a lock taken by Terraform/);
+  t.regex(io.err(), /held by ann@build-7 for apply since .*\n {2}Whether the holder is still running is unknown \(a lock taken by Terraform/);
   t.notRegex(io.err() + io.out(), /undefined/);
   t.false(fs.existsSync(s.lockFile));
 });

@@ -152,7 +152,7 @@ for (const mode of LOCK_MODES) {
     lap('terraform plan refused');
     t.is(plan.code, 1, out(plan));
     t.regex(plan.stderr, /Error acquiring the state lock/);
-    for (const [field, value] of [['ID', mine!.ID], ['Path', `${BUCKET}/${key}`], ['Operation', 'apply'], ['Who', mine!.Who], ['Version', mine!.Version]] as const) {
+    for (const [field, value] of [['ID', mine!.ID], ['Path', `${BUCKET}/${key}`], ['Operation', 'OperationTypeApply'], ['Who', mine!.Who], ['Version', mine!.Version]] as const) {
       t.regex(plan.stderr, new RegExp(`\n\\s+${field}:\\s+${escape(value)}\n`), field);
     }
     // A second attempt means Terraform found the first refused and is waiting (Terraform retries after 1 s).

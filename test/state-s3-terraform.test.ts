@@ -168,7 +168,7 @@ for (const mode of LOCK_MODES) {
     t.is(blocked.code, 1, out(blocked));
     t.regex(blocked.stderr, /Error acquiring the state lock/);
     t.regex(blocked.stderr, new RegExp(`ID:\\s+${lockId}`));
-    t.regex(blocked.stderr, /Operation:\s+apply/);
+    t.regex(blocked.stderr, /Operation:\s+OperationTypeApply/);
     t.regex(blocked.stderr, /Version:\s+eksidp/);
     const done = await applying;
     clearInterval(timer);

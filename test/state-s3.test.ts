@@ -132,12 +132,12 @@ test('the lock object eksidp writes is Terraform\'s lock info JSON, and a second
   const lock = JSON.parse(seen.file!) as Record<string, string>;
   t.deepEqual(Object.keys(lock), ['ID', 'Operation', 'Info', 'Who', 'Version', 'Created', 'Path']);
   t.is(lock.Path, `${BUCKET}/${key}`);
-  t.is(lock.Operation, 'apply');
+  t.is(lock.Operation, 'OperationTypeApply');
   t.false(Number.isNaN(Date.parse(lock.Created!)));
   t.is(seen.item, seen.file, 'the DynamoDB item holds the same lock info');
   const r2 = await second!;
   t.is(r2.code, 1);
-  t.regex(r2.stderr, new RegExp(`Error acquiring the state lock: .*ID: ${lock.ID}, .*Operation: apply`));
+  t.regex(r2.stderr, new RegExp(`Error acquiring the state lock: .*ID: ${lock.ID}, .*Operation: OperationTypeApply`));
 });
 
 test('a digest that does not match the state is retried for 10 s, then fails with Terraform\'s error', async (t) => {

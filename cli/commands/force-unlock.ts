@@ -3,7 +3,7 @@ import { UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
 import { COLOR_FLAG, colorsFor, confirm, guarded, loadConfig, locate, STACK_FLAGS, variableInputs, openStorage } from '../support';
-import { lockHolder, lockHolderLiveness, type LockInfo } from '../../engine/lock';
+import { lockHolder, lockHolderLiveness, operationLabel, type LockInfo } from '../../engine/lock';
 import { EngineError } from '../../engine/util';
 import { escapeControls } from '../../lib/escape';
 
@@ -17,7 +17,7 @@ const LIVENESS: Record<ReturnType<typeof lockHolderLiveness>, string> = {
 function describe(held: LockInfo, statePath: string, cwd: string): string[] {
   return [
     `eksidp will remove the lock on the state ${path.isAbsolute(statePath) ? path.relative(cwd, statePath) || statePath : statePath},`,
-    `held by ${lockHolder(held)} for ${held.Operation || 'an operation'} since ${held.Created} (lock ID ${held.ID}).`,
+    `held by ${lockHolder(held)} for ${held.Operation ? operationLabel(held.Operation) : 'an operation'} since ${held.Created} (lock ID ${held.ID}).`,
     LIVENESS[lockHolderLiveness(held)],
     "This allows eksidp commands to modify this state, even though it may still be in use. Only 'yes' will be accepted to confirm.",
   ].map(escapeControls);
@@ -57,7 +57,7 @@ export const command: Command = {
         if (values.force !== true) {
           const yes = await confirm(io, 'Do you really want to force-unlock?', {
             description: describe(held, where, io.cwd),
-            noTerminal: escapeControls(`refusing to force-unlock without confirmation: stdin is not a terminal; the lock ${held.ID} (held by ${lockHolder(held)} for ${held.Operation}) is kept. ` +
+            noTerminal: escapeControls(`refusing to force-unlock without confirmation: stdin is not a terminal; the lock ${held.ID} (held by ${lockHolder(held)} for ${operationLabel(held.Operation)}) is kept. ` +
               `${LIVENESS[lockHolderLiveness(held)]} Pass --force to remove it without asking.`),
           });
           if (!yes) {
@@ -70,7 +70,7 @@ export const command: Command = {
         // forceUnlock checks the ID again: a lock taken anew while the question was open is kept.
         const removed = await storage.forceUnlock(id);
         const c = colorsFor(io, values);
-        io.stdout.write(`${c.green(c.bold('eksidp state has been successfully unlocked!'))}\n\n${escapeControls(`The lock ${removed.ID} (held by ${lockHolder(removed)} for ${removed.Operation}) has been removed; eksidp commands can now obtain a new lock on the state.`)}\n`);
+        io.stdout.write(`${c.green(c.bold('eksidp state has been successfully unlocked!'))}\n\n${escapeControls(`The lock ${removed.ID} (held by ${lockHolder(removed)} for ${operationLabel(removed.Operation)}) has been removed; eksidp commands can now obtain a new lock on the state.`)}\n`);
         return EXIT.OK;
       } finally {
         await backend.close();
