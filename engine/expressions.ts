@@ -17,9 +17,10 @@ import { EvalError } from './hcl/values';
  */
 
 export type Reference = {
-  /** `aws_x.y`, `data.aws_x.y`, `var.name` or `local.name`. */
+  /** `aws_x.y`, `data.aws_x.y`, `var.name`, `local.name`, `count.index`, `each.key` or `each.value`. */
   target: string;
-  kind: 'resource' | 'data' | 'var' | 'local';
+  /** `count` and `each` are a resource instance's own repetition values (count.index, each.key, each.value). */
+  kind: 'resource' | 'data' | 'var' | 'local' | 'count' | 'each';
   /** Attribute path after the target. */
   path: Path;
   text: string;
@@ -51,7 +52,15 @@ function referenceOf(root: string, segs: (string | number)[]): Reference | strin
     if (!str(0)) return `invalid reference '${text}': expected local.NAME`;
     return { target: `local.${str(0)}`, kind: 'local', path: segs.slice(1), text };
   }
-  if (['module', 'count', 'each', 'path', 'terraform', 'self'].includes(root)) {
+  if (root === 'count') {
+    if (str(0) !== 'index' || segs.length > 1) return `Invalid "count" attribute in '${text}': the "count" object does not have an attribute named "${String(segs[0])}"; the only supported attribute is count.index, the index of each instance of a resource block that has the "count" argument set`;
+    return { target: 'count.index', kind: 'count', path: [], text };
+  }
+  if (root === 'each') {
+    if (str(0) !== 'key' && str(0) !== 'value') return `Invalid "each" attribute in '${text}': the "each" object does not have an attribute named "${String(segs[0])}"; the supported attributes are each.key and each.value, the current key and value pair of the "for_each" attribute set`;
+    return { target: `each.${str(0)}`, kind: 'each', path: segs.slice(1), text };
+  }
+  if (['module', 'path', 'terraform', 'self'].includes(root)) {
     return `unsupported reference '${text}': ${root}.* is not supported`;
   }
   if (!str(0)) return `invalid reference '${text}': expected TYPE.NAME.ATTRIBUTE`;
