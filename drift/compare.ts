@@ -1,5 +1,5 @@
 import type { ResourceConfig } from '../engine/config';
-import { makeLookup, planInstance, type PlannedInstance } from '../engine/plan';
+import { instanceValues, makeLookup, planInstance, type PlannedInstance } from '../engine/plan';
 import type { Diagnostic, LiveObject, LiveResourceRequest, LiveSnapshot, ObjectValue, Value } from '../engine/protocol';
 import { configImpact, hasPreview, outageText, type ConfigImpact } from '../identity/impact';
 import { formatDiagnostic } from '../engine/util';
@@ -88,7 +88,7 @@ function unknownEntry(r: ResourceConfig, cluster: string, name: string, error: s
  * result is the same either way, so `compare` does it all at the end.
  */
 export class Judgement {
-  private readonly values = new Map<string, Value>();
+  private readonly values;
   private readonly lookup;
   private readonly resources: ResourceDrift[] = [];
   /** Each resource's latest read request (evaluated as far as known), for unmanaged objects. */
@@ -102,6 +102,7 @@ export class Judgement {
   private readonly position = new Map<string, number>();
 
   constructor(private readonly input: Omit<CompareInput, 'snapshots'>) {
+    this.values = instanceValues(input.ws);
     this.lookup = makeLookup(input.ws, this.values);
     input.ws.graph.order.forEach((a, i) => this.position.set(a, i));
     for (const [a, deps] of input.ws.graph.deps) for (const d of deps) this.dependents.set(d, [...(this.dependents.get(d) ?? []), a]);
@@ -234,7 +235,7 @@ export class Judgement {
   }
 
   private settle(address: string, value: Value): void {
-    this.values.set(address, value);
+    this.values.set(address, undefined, value);
     this.done.add(address);
   }
 }

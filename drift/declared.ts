@@ -1,7 +1,7 @@
 import type { ResourceConfig } from '../engine/config';
 import { collectReferences, type Lookup, type Reference } from '../engine/expressions';
-import { makeLookup } from '../engine/plan';
-import type { Diagnostic, LiveResourceRequest, ObjectValue, Value } from '../engine/protocol';
+import { instanceValues, makeLookup } from '../engine/plan';
+import type { Diagnostic, LiveResourceRequest, ObjectValue } from '../engine/protocol';
 import { isUnknown } from '../engine/protocol';
 import { resourceAddress, type StateInstance, type StateV4 } from '../engine/state';
 import { EXACT, valuesEqual } from '../engine/util';
@@ -38,7 +38,7 @@ function knownValues(prior: ObjectValue | undefined, config: ObjectValue): Objec
 export function declare(ws: Workspace, state: StateV4 | null): Map<string, Declared> {
   const instances = new Map<string, StateInstance>();
   for (const r of state?.resources ?? []) if (r.mode === 'managed' && r.instances[0]) instances.set(resourceAddress(r), r.instances[0]);
-  const known = new Map<string, Value>();
+  const known = instanceValues(ws);
   const lookup = makeLookup(ws, known);
   const out = new Map<string, Declared>();
   for (const address of ws.graph.order) {
@@ -48,7 +48,7 @@ export function declare(ws: Workspace, state: StateV4 | null): Map<string, Decla
     const config = resolveConfig(ws, resource, lookup, diagnostics);
     const references = collectReferences(resource.body).refs.map(({ ref }) => ({ ref, got: lookup(ref) }));
     const prior = instance ? (instance.attributes as ObjectValue) : undefined;
-    known.set(address, knownValues(prior, config));
+    known.set(address, undefined, knownValues(prior, config));
     out.set(address, {
       resource,
       ...(instance ? { instance } : {}),

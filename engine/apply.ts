@@ -2,11 +2,12 @@ import type { Lookup } from './expressions';
 import type { Diagnostic, ObjectValue, RequestSlots, Value } from './protocol';
 import { hasErrors } from './protocol';
 import { appliedOutputs, evaluateOutput } from './outputs';
-import { DEFAULT_READ_PARALLELISM, makeLookup, type Plan, type ResourceChange } from './plan';
+import { DEFAULT_READ_PARALLELISM, instanceValues, lookupForInstance, makeLookup, type Plan, type ResourceChange } from './plan';
+import type { InstanceValues } from './instances';
 import { proposedNew } from './schema';
 import { setMaxListeners } from 'node:events';
 import { Limiter } from '../lib/concurrency';
-import { resourceAddress, withPrivate, type StateManager } from './state';
+import { resourceAddress, stateInstances, withPrivate, type StateManager } from './state';
 import { canonicalJson, containsUnknown, error, sha256 } from './util';
 import { resolveConfig, resourceSchema, timeoutsOf, typeScope, type Workspace } from './workspace';
 
@@ -104,16 +105,17 @@ function buildSteps(plan: Plan): Step[] {
   }
   const forward = (k: StepKind) => k !== 'delete';
   // Forward steps by their address; the deletes of the objects that depended on an address.
+  // Dependencies are resource addresses: a step waits for every instance of the resources it depends on.
   const forwardAt = new Map<string, Step[]>();
   const deletesOfDependents = new Map<string, Step[]>();
   for (const s of steps) {
-    if (forward(s.kind)) addTo(forwardAt, s.change.address, s);
+    if (forward(s.kind)) addTo(forwardAt, resourceAddress(s.change), s);
     else if (!s.deposed) for (const d of new Set(s.change.priorDependencies)) addTo(deletesOfDependents, d, s);
   }
   for (const s of steps) {
     const waitsFor = forward(s.kind)
       ? s.change.dependencies.flatMap((d) => forwardAt.get(d) ?? [])
-      : deletesOfDependents.get(s.change.address) ?? [];
+      : deletesOfDependents.get(resourceAddress(s.change)) ?? [];
     for (const o of waitsFor) if (o !== s) s.waits.add(o.id);
   }
   return steps;
@@ -125,7 +127,7 @@ type Run = {
   plan: Plan;
   state: StateManager;
   lineage: string;
-  values: Map<string, Value>;
+  values: InstanceValues;
   lookup: Lookup;
   result: ApplyResult;
   signal: AbortSignal | undefined;
@@ -139,13 +141,16 @@ type Executor = (run: Run, s: Step, progress: (message: string) => void, diags: 
 /** A data source read deferred to apply (its configuration held unknowns or a dependency changed). */
 const readStep: Executor = async (run, s, _progress, diags) => {
   const c = s.change;
-  const config = resolveConfig(run.ws, run.ws.byAddress.get(c.address)!, run.lookup, diags);
+  const conf = run.ws.byAddress.get(resourceAddress(c))!;
+  const lookup = lookupForInstance(run.ws, conf, run.lookup, c.index, diags);
+  if (!lookup || hasErrors(diags)) return;
+  const config = resolveConfig(run.ws, conf, lookup, diags, c.address);
   if (hasErrors(diags)) return;
   const res = await run.ws.providers.get(c.provider)!.readDataSource({ typeName: c.type, address: c.address, config, signal: run.signal });
   diags.push(...res.diagnostics);
   if (res.state) {
-    run.values.set(c.address, res.state);
-    run.state.set({ mode: 'data', type: c.type, name: c.name, provider: c.providerAddress }, { schema_version: c.schemaVersion, attributes: res.state, sensitive_attributes: [] });
+    run.values.set(resourceAddress(c), c.index, res.state);
+    run.state.set({ mode: 'data', type: c.type, name: c.name, provider: c.providerAddress, ...(c.index !== undefined ? { index: c.index } : {}) }, { schema_version: c.schemaVersion, attributes: res.state, sensitive_attributes: [] });
     await run.state.persist();
   }
 };
@@ -168,7 +173,7 @@ const deleteStep: Executor = async (run, s, progress, diags) => {
     else if (res.newState && inst) run.state.set({ ...c, mode: 'managed', provider: c.providerAddress }, withPrivate({ ...inst, attributes: res.newState }, 'private' in res ? res.private : inst.private));
     await run.state.persist();
   }
-  if (!failed) { run.result.destroyed++; run.values.set(c.address, null); }
+  if (!failed) { run.result.destroyed++; run.values.set(resourceAddress(c), c.index, null); }
 };
 
 /**
@@ -179,13 +184,14 @@ const deleteStep: Executor = async (run, s, progress, diags) => {
 const changeStep: Executor = async (run, s, progress, diags) => {
   const c = s.change;
   const provider = run.ws.providers.get(c.provider)!;
-  const conf = run.ws.byAddress.get(c.address);
+  const conf = run.ws.byAddress.get(resourceAddress(c));
   const prior = s.kind === 'create' ? null : c.before;
   let planned = c.after!;
   let plannedPrivate = c.plannedPrivate;
   let config: ObjectValue | null = null;
-  if (conf) {
-    config = resolveConfig(run.ws, conf, run.lookup, diags);
+  const lookup = conf ? lookupForInstance(run.ws, conf, run.lookup, c.index, diags) : undefined;
+  if (conf && lookup && !hasErrors(diags)) {
+    config = resolveConfig(run.ws, conf, lookup, diags, c.address);
     if (!hasErrors(diags) && containsUnknown(c.after)) {
       const schema = resourceSchema(run.ws, conf)!;
       const priorPrivate = prior ? run.state.instance(c.address)?.private : undefined;
@@ -209,8 +215,8 @@ const changeStep: Executor = async (run, s, progress, diags) => {
   // A provider that answers no private data (a failed call) leaves an update's object with its own.
   const priv = 'private' in res ? res.private : s.kind === 'create' ? undefined : run.state.instance(c.address)?.private;
   if (res.newState) {
-    run.values.set(c.address, res.newState);
-    run.state.set({ mode: 'managed', type: c.type, name: c.name, provider: c.providerAddress }, {
+    run.values.set(resourceAddress(c), c.index, res.newState);
+    run.state.set({ mode: 'managed', type: c.type, name: c.name, provider: c.providerAddress, ...(c.index !== undefined ? { index: c.index } : {}) }, {
       // A create that failed part-way leaves an object to replace on the next run, as Terraform taints it.
       // Key order follows Terraform's writer (status before schema_version).
       ...(failed && s.kind === 'create' ? { status: 'tainted' as const } : {}),
@@ -239,9 +245,13 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
   state.replaceResources(structuredClone(plan.priorState.resources));
   await state.persist();
 
-  const values = new Map<string, Value>();
-  for (const r of state.state.resources) if (r.instances[0]) values.set(resourceAddress(r), r.instances[0].attributes);
-  for (const c of plan.changes) if (c.after) values.set(c.address, c.after);
+  const values = instanceValues(ws);
+  for (const x of stateInstances(state.state)) values.set(resourceAddress(x.resource), x.key, x.instance.attributes);
+  // What the plan decided: planned values, and instances planned for deletion gone (count 2 → 1 makes a one-element tuple).
+  for (const c of plan.changes) {
+    if (c.after) values.set(resourceAddress(c), c.index, c.after);
+    else if (c.actions.length === 1 && c.actions[0] === 'delete') values.set(resourceAddress(c), c.index, null);
+  }
   // --parallelism bounds API requests in flight (by default as many as a refresh reads at once). A
   // provider with requestSlots takes a slot per request and waits outside them, so its steps start as
   // soon as their dependencies and their key allow (a fleet's clusters all progress at once); any

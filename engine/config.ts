@@ -26,6 +26,10 @@ export type ResourceConfig = {
   /** Addresses from depends_on. */
   dependsOn: string[];
   lifecycle: Lifecycle;
+  /** The `count` expression, unevaluated, when set (instances.ts expands it). */
+  count?: Value;
+  /** The `for_each` expression, unevaluated, when set. */
+  forEach?: Value;
   /**
    * The resource's `//` value (tool metadata: cdktf stacks put sample identities there), which
    * Terraform ignores; absent when there is none. Kept here so no caller re-reads the raw JSON.
@@ -208,8 +212,14 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
         const bodies = blocks(rawBody);
         if (bodies.length !== 1) { diags.push(error(bodies.length === 0 ? 'the resource body must be an object' : 'duplicate resource address: declared more than once', address)); continue; }
         const body = bodies[0]!;
-        for (const k of ['count', 'for_each', 'provisioner', 'connection']) {
+        for (const k of ['provisioner', 'connection']) {
           if (k in body) diags.push(error(`"${k}" is not supported`, address, [k]));
+        }
+        if ('count' in body && 'for_each' in body) {
+          diags.push(error('Invalid combination of "count" and "for_each"', address, ['for_each'], 'The "count" and "for_each" meta-arguments are mutually-exclusive, only one should be used to be explicit about the number of resources to be created.'));
+        }
+        for (const k of ['count', 'for_each'] as const) {
+          if (k in body) for (const e of collectReferences(body[k]!, [k]).errors) diags.push(error(e.message, address, e.at));
         }
         let provider = type.split('_')[0]!;
         if (body.provider !== undefined) {
@@ -224,7 +234,7 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
           else body.depends_on.forEach((d, i) => {
             const text = typeof d === 'string' ? d.replace(/^\$\{(.*)\}$/, '$1') : '';
             const ref = parseReference(text);
-            if (typeof ref === 'string' || ref.kind === 'var' || ref.path.length > 0) diags.push(error(`invalid depends_on entry "${String(d)}": expected a resource address`, address, ['depends_on', i]));
+            if (typeof ref === 'string' || (ref.kind !== 'resource' && ref.kind !== 'data') || ref.path.length > 0) diags.push(error(`invalid depends_on entry "${String(d)}": expected a resource address`, address, ['depends_on', i]));
             else dependsOn.push(ref.target);
           });
         }
@@ -253,7 +263,10 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
         for (const [k, v] of Object.entries(body)) if (!META.has(k)) args[k] = v;
         for (const e of collectReferences(args).errors) diags.push(error(e.message, address, e.at));
         const metadata = rawMetadata(rawJson, mode, type, name);
-        resources.push({ address, mode: mode === 'data' ? 'data' : 'managed', type, name, provider, body: args, dependsOn, lifecycle, ...(metadata !== undefined ? { metadata } : {}) });
+        resources.push({
+          address, mode: mode === 'data' ? 'data' : 'managed', type, name, provider, body: args, dependsOn, lifecycle,
+          ...('count' in body ? { count: body.count! } : {}), ...('for_each' in body ? { forEach: body.for_each! } : {}), ...(metadata !== undefined ? { metadata } : {}),
+        });
       }
     }
   }

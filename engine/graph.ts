@@ -1,5 +1,5 @@
-import { collectReferences } from './expressions';
-import type { Diagnostic, Value } from './protocol';
+import { collectReferences, type Reference } from './expressions';
+import type { Diagnostic, Path, Value } from './protocol';
 import type { ResourceConfig } from './config';
 import { error } from './util';
 
@@ -22,7 +22,8 @@ export function buildGraph(resources: readonly ResourceConfig[], variables: Reco
   const deps = new Map<string, Set<string>>();
   for (const r of resources) {
     const d = new Set<string>();
-    for (const { ref, at } of collectReferences(r.body).refs) {
+    for (const { ref, at } of repetitionRefs(r)) {
+      if (ref.kind === 'count' || ref.kind === 'each') continue;
       if (ref.kind === 'var') {
         if (!(ref.target.slice(4) in variables)) diags.push(error(`Reference to undeclared input variable "${ref.target}"`, r.address, at));
         continue;
@@ -72,6 +73,14 @@ export function buildGraph(resources: readonly ResourceConfig[], variables: Reco
   };
   for (const r of resources) visit(r.address);
   return { graph: { deps, order }, diagnostics: diags };
+}
+
+/** Every reference a resource makes: its arguments', and its count or for_each expression's (at `count` / `for_each`). */
+export function repetitionRefs(r: ResourceConfig): { ref: Reference; at: Path }[] {
+  const refs = collectReferences(r.body).refs;
+  if (r.count !== undefined) refs.push(...collectReferences(r.count, ['count']).refs);
+  if (r.forEach !== undefined) refs.push(...collectReferences(r.forEach, ['for_each']).refs);
+  return refs;
 }
 
 /** All transitive dependencies of an address (for state `dependencies` and --target). */

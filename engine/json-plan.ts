@@ -4,7 +4,7 @@ import { stateOutputs, type OutputChange, type OutputConfig, type StateOutput } 
 import type { ObjectValue, Value } from './protocol';
 import { isUnknown } from './protocol';
 import type { Plan, ResourceChange } from './plan';
-import { resourceAddress, TERRAFORM_VERSION, type StateV4 } from './state';
+import { stateInstances, TERRAFORM_VERSION, type StateV4 } from './state';
 import { containsUnknown, isObject } from './util';
 
 /** The plan in `terraform show -json` format (format_version 1.2), built from the plan model. */
@@ -53,15 +53,12 @@ function stateValues(state: StateV4, outputs: Record<string, unknown>) {
   return {
     ...(Object.keys(outputs).length > 0 ? { outputs } : {}),
     root_module: {
-      resources: resources.flatMap((r) => r.instances.map((i) => {
-        const key = i.index_key as string | number | undefined;
-        return {
-          address: `${resourceAddress(r)}${key === undefined ? '' : `[${JSON.stringify(key)}]`}`, mode: r.mode, type: r.type, name: r.name,
-          ...(key === undefined ? {} : { index: key }), provider_name: providerName(r.provider),
-          schema_version: i.schema_version, values: i.attributes, sensitive_values: boolMirror(i.attributes, never),
-          ...(i.dependencies?.length ? { depends_on: i.dependencies } : {}), ...(i.status === 'tainted' ? { tainted: true } : {}),
-        };
-      })),
+      resources: resources.flatMap((r) => stateInstances({ resources: [r] }).map(({ address, instance: i, key }) => ({
+        address, mode: r.mode, type: r.type, name: r.name,
+        ...(key === undefined ? {} : { index: key }), provider_name: providerName(r.provider),
+        schema_version: i.schema_version, values: i.attributes, sensitive_values: boolMirror(i.attributes, never),
+        ...(i.dependencies?.length ? { depends_on: i.dependencies } : {}), ...(i.status === 'tainted' ? { tainted: true } : {}),
+      }))),
     },
   };
 }
@@ -144,9 +141,11 @@ export type PlanProviders = Map<string, { name: string; source: string; alias?: 
 export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], providerConfigs: PlanProviders, extension: Record<string, ObjectValue[]> = {}, outputs: readonly OutputConfig[] = []): Record<string, unknown> {
   const change = (c: ResourceChange) => ({
     address: c.address,
+    ...(c.previousAddress !== undefined ? { previous_address: c.previousAddress } : {}),
     mode: c.mode,
     type: c.type,
     name: c.name,
+    ...(c.index !== undefined ? { index: c.index } : {}),
     provider_name: providerName(c.providerAddress),
     change: {
       actions: c.actions,
@@ -160,7 +159,7 @@ export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], provi
     ...(c.reason ? { action_reason: c.reason } : {}),
   });
   const planned = plan.changes.filter((c) => c.after !== null).map((c) => ({
-    address: c.address, mode: c.mode, type: c.type, name: c.name, provider_name: providerName(c.providerAddress), schema_version: c.schemaVersion,
+    address: c.address, mode: c.mode, type: c.type, name: c.name, ...(c.index !== undefined ? { index: c.index } : {}), provider_name: providerName(c.providerAddress), schema_version: c.schemaVersion,
     values: known(c.after!, true), sensitive_values: boolMirror(c.after!, never),
   }));
   const out: Record<string, unknown> = {
@@ -183,6 +182,7 @@ export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], provi
       } : {}),
       resources: resources.map((r) => ({
         address: r.address, mode: r.mode, type: r.type, name: r.name, provider_config_key: r.provider, expressions: expressions(r.body), schema_version: 0,
+        ...(r.count !== undefined ? { count_expression: expressions({ x: r.count }).x } : {}), ...(r.forEach !== undefined ? { for_each_expression: expressions({ x: r.forEach }).x } : {}),
         ...(r.dependsOn.length ? { depends_on: r.dependsOn } : {}),
       })),
     },
@@ -191,7 +191,7 @@ export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], provi
   // only Terraform's keys see an unchanged document.
   if (Object.values(extension).some((list) => list.length > 0)) out.eksidp = extension;
   out.timestamp = plan.createdAt;
-  out.applyable = plan.changes.some((c) => c.actions[0] !== 'no-op');
+  out.applyable = plan.changes.some((c) => c.actions[0] !== 'no-op' || c.previousAddress !== undefined);
   out.complete = plan.targets.length === 0;
   out.errored = false;
   return out;

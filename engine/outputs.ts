@@ -45,6 +45,8 @@ export type TypeScope = {
   block(target: string): import('./protocol').BlockSchema | undefined;
   /** A variable's type, when declared. */
   variable(name: string): CtyType | undefined;
+  /** A declared resource's repetition (count / for_each make it a collection of instances). */
+  repetition?(target: string): 'single' | 'count' | 'for_each' | undefined;
 };
 
 const OUTPUT_KEYS = new Set(['value', 'sensitive', 'description', 'depends_on']);
@@ -106,9 +108,12 @@ export function validateOutputs(outputs: readonly OutputConfig[], scope: TypeSco
         if (!scope.declared(ref.target)) diags.push(error(`Reference to undeclared local value: ${ref.text}`, address, at));
         continue;
       }
+      if (ref.kind === 'count' || ref.kind === 'each') { diags.push(error(`Reference to "${ref.kind}" in an output: ${ref.text} exists only in a resource block that sets ${ref.kind === 'count' ? 'count' : 'for_each'}`, address, at)); continue; }
       if (!scope.declared(ref.target)) { diags.push(error(`Reference to undeclared resource: ${ref.text}`, address, at)); continue; }
       const block = scope.block(ref.target);
-      const problem = block ? checkSchemaPath(block, ref.path) : undefined;
+      const rep = scope.repetition?.(ref.target);
+      const repeated = rep === 'count' || rep === 'for_each';
+      const problem = block ? (repeated ? (ref.path.length > 1 ? checkSchemaPath(block, ref.path.slice(1)) : undefined) : checkSchemaPath(block, ref.path)) : undefined;
       if (problem) diags.push(error(`${ref.text}: ${problem}`, address, at));
     }
     for (const d of o.dependsOn) if (!scope.declared(d)) diags.push(error(`depends_on refers to ${d}, which is not declared`, address, ['depends_on']));
@@ -127,7 +132,13 @@ export function expressionType(expr: Value, scope: TypeScope): CtyType {
     const ref = t.ref;
     if (!ref || ref.kind === 'local') return DYNAMIC;
     if (ref.kind === 'var') return pathType(scope.variable(ref.target.slice(4)) ?? DYNAMIC, ref.path) ?? DYNAMIC;
+    if (ref.kind === 'count') return 'number';
+    if (ref.kind === 'each') return ref.target === 'each.key' ? 'string' : DYNAMIC;
     const block = scope.block(ref.target);
+    // A repeated resource is a tuple (count) or object (for_each) of instances, its length known only
+    // from the value: dynamic here, settled from the value; after the instance key, the block's type.
+    const rep = scope.repetition?.(ref.target);
+    if (rep === 'count' || rep === 'for_each') return block && ref.path.length > 0 ? (pathType(blockType(block), ref.path.slice(1)) ?? DYNAMIC) : DYNAMIC;
     return block ? (pathType(blockType(block), ref.path) ?? DYNAMIC) : DYNAMIC;
   }
   if (Array.isArray(expr)) return ['tuple', expr.map((x) => expressionType(x, scope))] as unknown as CtyType;

@@ -1,15 +1,17 @@
 import { getPath, withLocals, type Lookup } from './expressions';
 import { localDependencies, transitiveDeps } from './graph';
-import type { Diagnostic, ObjectValue, Path, ReadDataSourceResponse, Value } from './protocol';
+import type { CtyType, Diagnostic, ObjectValue, Path, ReadDataSourceResponse, Value } from './protocol';
 import { hasErrors, isUnknown, UNKNOWN } from './protocol';
 import { proposedNew } from './schema';
-import { resourceAddress, withPrivate, type StateInstance, type StateResource, type StateV4 } from './state';
+import { instanceKey, resourceAddress, stateInstances, withPrivate, type StateInstance, type StateResource, type StateV4 } from './state';
+import { compareKeys, eachModeOf, expand, instanceAddress, instanceLookup, InstanceValues, parseInstanceAddress, type Expansion, type InstanceKey } from './instances';
+import { DYNAMIC, literalType } from './types';
 import { mapBounded } from '../lib/concurrency';
 import { clone, containsUnknown, EngineError, error, EXACT, isObject, valuesEqual } from './util';
 import { providerNameFor, resolveConfig, resourceSchema, typeScope, type Workspace } from './workspace';
 import type { ResourceConfig } from './config';
 import { providerConfigAddress } from './config';
-import { evaluateOutput, outputChanged, outputReferences, planOutputs, type OutputChange } from './outputs';
+import { evaluateOutput, expressionType, outputChanged, outputReferences, planOutputs, type OutputChange } from './outputs';
 
 /** API requests in flight at once when --parallelism is not given: refresh reads, and apply's requests (apply.ts). */
 export const DEFAULT_READ_PARALLELISM = 32;
@@ -22,7 +24,12 @@ export const DEFAULT_READ_PARALLELISM = 32;
 export type Action = 'no-op' | 'create' | 'read' | 'update' | 'delete';
 
 export type ResourceChange = {
+  /** The instance address: `aws_x.y`, `aws_x.y[0]` or `aws_x.y["key"]`. */
   address: string;
+  /** The instance key (count: a number, for_each: a string); absent without count or for_each. */
+  index?: InstanceKey;
+  /** Where the object was before an implied move (no key to `[0]` when count is added, and back), as Terraform moves it. */
+  previousAddress?: string;
   mode: 'managed' | 'data';
   type: string;
   name: string;
@@ -37,8 +44,8 @@ export type ResourceChange = {
   after: ObjectValue | null;
   replacePaths: Path[];
   /** Terraform's action_reason, when it gives one. */
-  reason?: 'replace_because_cannot_update' | 'replace_because_tainted' | 'delete_because_no_resource_config';
-  /** Transitive dependencies (recorded in state). */
+  reason?: 'replace_because_cannot_update' | 'replace_because_tainted' | 'delete_because_no_resource_config' | 'delete_because_wrong_repetition' | 'delete_because_count_index' | 'delete_because_each_key';
+  /** Transitive dependencies: resource addresses (recorded in state). */
   dependencies: string[];
   /** Dependencies recorded in the prior state (for delete ordering). */
   priorDependencies: string[];
@@ -107,7 +114,8 @@ export function planCounts(changes: readonly ResourceChange[]): { add: number; c
 }
 
 export function hasChanges(plan: Plan): boolean {
-  return plan.changes.some((c) => !(c.actions.length === 1 && c.actions[0] === 'no-op')) || plan.outputChanges.some(outputChanged);
+  // A moved object is a change even when nothing else changes (its address in state does), as in Terraform.
+  return plan.changes.some((c) => !(c.actions.length === 1 && c.actions[0] === 'no-op') || c.previousAddress !== undefined) || plan.outputChanges.some(outputChanged);
 }
 
 function setPath(obj: ObjectValue, path: Path, value: Value): void {
@@ -156,8 +164,7 @@ export type PlannedInstance = Pick<ResourceChange, 'actions' | 'before' | 'after
  * resource through it, and drift checks use it offline on what they read. Problems go to `diags`;
  * undefined when the provider planned nothing.
  */
-export function planInstance(ws: Workspace, r: ResourceConfig, config: ObjectValue, inst: StateInstance | undefined, diags: Diagnostic[]): PlannedInstance | undefined {
-  const address = r.address;
+export function planInstance(ws: Workspace, r: ResourceConfig, config: ObjectValue, inst: StateInstance | undefined, diags: Diagnostic[], address = r.address): PlannedInstance | undefined {
   const provider = ws.providers.get(r.provider)!;
   const schema = resourceSchema(ws, r)!;
   const tainted = inst?.status === 'tainted';
@@ -186,10 +193,19 @@ export function planInstance(ws: Workspace, r: ResourceConfig, config: ObjectVal
   return { actions, before: priorAttrs, after: planned, replacePaths, ...(reason ? { reason } : {}), ...(res.plannedPrivate ? { plannedPrivate: res.plannedPrivate } : {}) };
 }
 
-export function makeLookup(ws: Workspace, values: Map<string, Value>): Lookup {
+/** The values references see: a configured resource's repetition from its configuration, others' from their keys. */
+export function instanceValues(ws: Workspace): InstanceValues {
+  return new InstanceValues((resource) => {
+    const r = ws.byAddress.get(resource);
+    return r ? eachModeOf(r) : undefined;
+  });
+}
+
+export function makeLookup(ws: Workspace, values: InstanceValues): Lookup {
   return withLocals(ws.config.locals, (ref) => {
     if (ref.kind === 'var') return { value: ws.config.variables[ref.target.slice(4)] ?? null };
-    const v = values.get(ref.target);
+    if (ref.kind === 'count' || ref.kind === 'each') return { error: `${ref.target} is not available here` };
+    const v = values.resource(ref.target);
     if (v === undefined) return { value: UNKNOWN };
     if (v === null) return { error: `${ref.target} has no value (it is planned for deletion or was not created)` };
     return getPath(v, ref.path);
@@ -201,20 +217,21 @@ export function makeLookup(ws: Workspace, values: Map<string, Value>): Lookup {
  * failures become diagnostics (the object keeps its last known values meanwhile).
  */
 async function refreshPhase(ws: Workspace, state: StateV4, parallelism: number, opts: PlanOptions, diags: Diagnostic[]): Promise<void> {
-  const managed = state.resources.filter((r) => r.mode === 'managed' && r.instances.length > 0);
+  // Every current instance of every managed resource (deposed objects are not read).
+  const managed = stateInstances(state).filter((x) => x.resource.mode === 'managed');
   let done = 0;
   opts.onRefresh?.(0, managed.length);
-  const results = await mapBounded(managed, parallelism, async (r) => {
-    const inst = r.instances[0]!;
-    const kept = { r, newState: inst.attributes as ObjectValue | null, private: inst.private };
+  const results = await mapBounded(managed, parallelism, async (x) => {
+    const inst = x.instance;
+    const kept = { x, newState: inst.attributes as ObjectValue | null, private: inst.private };
     if (opts.signal?.aborted) return kept;
-    const address = resourceAddress(r);
+    const { address, resource: r } = x;
     // A resource in the configuration is read through its configuration's provider (it may have moved to an alias).
-    const provider = ws.providers.get(ws.byAddress.get(address)?.provider ?? providerNameFor(ws, r.provider))!;
+    const provider = ws.providers.get(ws.byAddress.get(resourceAddress(r))?.provider ?? providerNameFor(ws, r.provider))!;
     try {
       const res = await provider.readResource({ typeName: r.type, address, priorState: inst.attributes, ...(inst.private ? { private: inst.private } : {}), signal: opts.signal });
       diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
-      return { r, newState: res.newState, private: 'private' in res ? res.private : inst.private };
+      return { x, newState: res.newState, private: 'private' in res ? res.private : inst.private };
     } catch (e) {
       diags.push(error(`refresh failed: ${(e as Error).message}`, address));
       return kept;
@@ -223,12 +240,43 @@ async function refreshPhase(ws: Workspace, state: StateV4, parallelism: number, 
     }
   });
   if (opts.signal?.aborted) diags.push(error('plan interrupted'));
-  const gone = new Set<StateResource>();
-  for (const { r, newState, private: priv } of results) {
-    if (newState === null) gone.add(r);
-    else r.instances[0] = withPrivate({ ...r.instances[0]!, attributes: newState }, priv);
+  const gone = new Set<StateInstance>();
+  for (const { x, newState, private: priv } of results) {
+    if (newState === null) gone.add(x.instance);
+    else {
+      const idx = x.resource.instances.indexOf(x.instance);
+      x.resource.instances[idx] = withPrivate({ ...x.instance, attributes: newState }, priv);
+    }
   }
-  if (gone.size > 0) state.resources = state.resources.filter((r) => !gone.has(r));
+  if (gone.size > 0) {
+    for (const r of state.resources) r.instances = r.instances.filter((i) => !gone.has(i));
+    state.resources = state.resources.filter((r) => r.instances.length > 0);
+  }
+}
+
+/**
+ * Terraform's implied moves (refactoring.ImpliedMoveStatements): a resource that now has `count` takes
+ * its no-key object as `[0]`; one with neither count nor for_each takes its `[0]` object as its only
+ * instance; never over an object already at the new address. Returns new address → previous address.
+ */
+function impliedMoves(ws: Workspace, state: StateV4): Map<string, string> {
+  const moved = new Map<string, string>();
+  for (const r of state.resources) {
+    const address = resourceAddress(r);
+    const conf = ws.byAddress.get(address);
+    if (!conf || r.mode !== 'managed') continue;
+    const mode = eachModeOf(conf);
+    const [from, to]: [InstanceKey | undefined, InstanceKey | undefined] = mode === 'count' ? [undefined, 0] : mode === 'single' ? [0, undefined] : [undefined, undefined];
+    if (from === to) continue;
+    const current = r.instances.filter((i) => i.deposed === undefined);
+    const src = current.find((i) => instanceKey(i) === from);
+    if (!src || current.some((i) => instanceKey(i) === to)) continue;
+    const { index_key: _old, ...rest } = src;
+    const next: StateInstance = to === undefined ? rest : { index_key: to, ...rest };
+    r.instances = r.instances.map((i) => (i === src ? next : i)).sort((a, b) => compareKeys(instanceKey(a), instanceKey(b)));
+    moved.set(instanceAddress(address, to), instanceAddress(address, from));
+  }
+  return moved;
 }
 
 /**
@@ -266,7 +314,8 @@ async function upgradePhase(ws: Workspace, state: StateV4, parallelism: number, 
  */
 async function prefetchPhase(ws: Workspace, lookup: Lookup, parallelism: number, signal: AbortSignal | undefined): Promise<Map<string, ReadDataSourceResponse>> {
   const prefetched = new Map<string, ReadDataSourceResponse>();
-  const independent = ws.graph.order.filter((a) => ws.byAddress.get(a)!.mode === 'data' && (ws.graph.deps.get(a)?.size ?? 0) === 0);
+  // One instance only: a repeated data source is expanded (and read) by the walk.
+  const independent = ws.graph.order.filter((a) => { const r = ws.byAddress.get(a)!; return r.mode === 'data' && eachModeOf(r) === 'single' && (ws.graph.deps.get(a)?.size ?? 0) === 0; });
   await mapBounded(independent, parallelism, async (address) => {
     const r = ws.byAddress.get(address)!;
     const scratch: Diagnostic[] = [];
@@ -277,97 +326,155 @@ async function prefetchPhase(ws: Workspace, lookup: Lookup, parallelism: number,
   return prefetched;
 }
 
-/** What the walk reads and fills: the refreshed state and every resource's value by address, as references see them. */
+/** What the walk reads and fills: the refreshed state and every instance's value, as references see them. */
 type WalkContext = {
   ws: Workspace;
   state: StateV4;
-  values: Map<string, Value>;
+  values: InstanceValues;
   lookup: Lookup;
   prefetched: Map<string, ReadDataSourceResponse>;
+  /** New instance address → previous address, for the objects an implied move re-addressed. */
+  moved: ReadonlyMap<string, string>;
   signal: AbortSignal | undefined;
   diags: Diagnostic[];
 };
 
+/** The type of a for_each expression, as Terraform types it before the value is known; dynamic parts settled from the value. */
+function forEachType(ws: Workspace, expr: Value, value: Value): CtyType {
+  const t = expressionType(expr, typeScope(ws));
+  return t === DYNAMIC && !isUnknown(value) && value !== null ? literalType(value) : t;
+}
+
+/** A resource's instances against current values (its count or for_each evaluated, with Terraform's errors). */
+export function expandResource(ws: Workspace, r: ResourceConfig, lookup: Lookup, diags: Diagnostic[]): Expansion | undefined {
+  return expand(r, lookup, (expr, v) => forEachType(ws, expr, v), diags);
+}
+
 /**
- * The walk: every configured resource in dependency order, each against its refreshed state. A
- * managed resource goes through planInstance; a data source is read now (its state entry replaced
- * or added), or deferred to apply when its configuration holds unknowns or a dependency changes.
+ * The lookup one instance's configuration is evaluated with (count.index, each.key, each.value), its
+ * for_each evaluated again against current values: each.value may hold what apply has made known since
+ * the plan. Undefined (with diagnostics) when the instance is no longer among the resource's.
  */
-async function walkPhase(cx: WalkContext): Promise<ResourceChange[]> {
+export function lookupForInstance(ws: Workspace, r: ResourceConfig, lookup: Lookup, key: InstanceKey | undefined, diags: Diagnostic[]): Lookup | undefined {
+  if (eachModeOf(r) === 'single') return lookup;
+  if (typeof key === 'number') return instanceLookup(lookup, { key });
+  const expansion = expandResource(ws, r, lookup, diags);
+  const inst = expansion?.instances.find((i) => i.key === key);
+  if (!inst) { if (expansion) diags.push(error('the instance is no longer declared by for_each: run plan again', instanceAddress(r.address, key))); return undefined; }
+  return instanceLookup(lookup, inst);
+}
+
+/**
+ * The walk: every configured resource in dependency order, expanded by its count or for_each into
+ * instances, each against its refreshed state. A managed instance goes through planInstance; a data
+ * source instance is read now (its state entry replaced or added), or deferred to apply when its
+ * configuration holds unknowns or a dependency changes. Returns the changes and the configured
+ * instance addresses.
+ */
+async function walkPhase(cx: WalkContext): Promise<{ changes: ResourceChange[]; configured: Set<string> }> {
   const { ws, state, values, lookup, diags } = cx;
   // Maps, not searches per resource: plans read every resource and fleets have hundreds.
   const entries = new Map(state.resources.map((x) => [resourceAddress(x), x]));
-  const indexOf = new Map(state.resources.map((x, i) => [resourceAddress(x), i]));
   const changing = new Set<string>();
+  const configured = new Set<string>();
   const changes: ResourceChange[] = [];
   const add = (c: ResourceChange) => {
     changes.push(c);
-    if (c.actions[0] !== 'no-op') changing.add(c.address);
+    // Dependencies are resource addresses: one changing instance makes its resource changing.
+    if (c.actions[0] !== 'no-op') changing.add(resourceAddress(c));
   };
   for (const address of ws.graph.order) {
     const r = ws.byAddress.get(address)!;
     const provider = ws.providers.get(r.provider)!;
     const schema = resourceSchema(ws, r)!;
     const pAddr = providerConfigAddress(ws.config.providers.get(r.provider)!);
-    const before = diags.length;
-    const config = resolveConfig(ws, r, lookup, diags);
-    if (diags.length > before) continue;
-    const base = { address, mode: r.mode, type: r.type, name: r.name, provider: r.provider, providerAddress: pAddr, dependencies: [...transitiveDeps(ws.graph.deps, address)].sort(), schemaVersion: schema.version };
-    if (r.mode === 'data') {
-      const pending = [...ws.graph.deps.get(address) ?? []].some((d) => changing.has(d));
-      if (containsUnknown(config) || pending) {
-        const after = unknownComputed(ws, r, config);
-        values.set(address, after);
-        add({ ...base, actions: ['read'], before: null, after, replacePaths: [], priorDependencies: [] });
-        continue;
-      }
-      const res = cx.prefetched.get(address) ?? await provider.readDataSource({ typeName: r.type, address, config, signal: cx.signal });
-      diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
-      // A read that failed has said why already (e.g. no credentials): "no object" would only mislead.
-      if (res.state === null) { if (!hasErrors(res.diagnostics)) diags.push(error('data source returned no object', address)); continue; }
-      values.set(address, res.state);
-      const entry = { mode: 'data' as const, type: r.type, name: r.name, provider: pAddr, instances: [{ schema_version: schema.version, attributes: res.state, sensitive_attributes: [] }] };
-      const idx = indexOf.get(address);
-      if (idx !== undefined) state.resources[idx] = entry;
-      else state.resources.push(entry);
-      continue;
-    }
+    const expansion = expandResource(ws, r, lookup, diags);
+    if (!expansion) continue;
+    values.retain(address, expansion.instances.map((i) => i.key));
+    const base = { mode: r.mode, type: r.type, name: r.name, provider: r.provider, providerAddress: pAddr, dependencies: [...transitiveDeps(ws.graph.deps, address)].sort(), schemaVersion: schema.version };
     const entry = entries.get(address);
     // As Terraform, state records the provider configuration the configuration names now.
     if (entry && entry.provider !== pAddr) entry.provider = pAddr;
-    const inst = entry?.instances[0];
-    const planned = planInstance(ws, r, config, inst, diags);
-    if (!planned) continue;
-    values.set(address, planned.after);
-    add({ ...base, ...planned, priorDependencies: inst?.dependencies ?? [] });
+    const dataInstances: StateInstance[] = [];
+    for (const inst of expansion.instances) {
+      const iAddr = instanceAddress(address, inst.key);
+      configured.add(iAddr);
+      const keyed = { address: iAddr, ...(inst.key !== undefined ? { index: inst.key } : {}), ...base };
+      const before = diags.length;
+      const config = resolveConfig(ws, r, expansion.mode === 'single' ? lookup : instanceLookup(lookup, inst), diags, iAddr);
+      if (diags.length > before) continue;
+      if (r.mode === 'data') {
+        const pending = [...ws.graph.deps.get(address) ?? []].some((d) => changing.has(d));
+        if (containsUnknown(config) || pending) {
+          const after = unknownComputed(ws, r, config);
+          values.set(address, inst.key, after);
+          // The read happens at apply: until then the state keeps what was read last.
+          const old = entry?.instances.find((i) => i.deposed === undefined && instanceKey(i) === inst.key);
+          if (old) dataInstances.push(old);
+          add({ ...keyed, actions: ['read'], before: null, after, replacePaths: [], priorDependencies: [] });
+          continue;
+        }
+        const res = (expansion.mode === 'single' ? cx.prefetched.get(address) : undefined) ?? await provider.readDataSource({ typeName: r.type, address: iAddr, config, signal: cx.signal });
+        diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? iAddr })));
+        // A read that failed has said why already (e.g. no credentials): "no object" would only mislead.
+        if (res.state === null) { if (!hasErrors(res.diagnostics)) diags.push(error('data source returned no object', iAddr)); continue; }
+        values.set(address, inst.key, res.state);
+        dataInstances.push({ ...(inst.key !== undefined ? { index_key: inst.key } : {}), schema_version: schema.version, attributes: res.state, sensitive_attributes: [] });
+        continue;
+      }
+      const prior = entry?.instances.find((i) => i.deposed === undefined && instanceKey(i) === inst.key);
+      const planned = planInstance(ws, r, config, prior, diags, iAddr);
+      if (!planned) continue;
+      values.set(address, inst.key, planned.after);
+      const previousAddress = cx.moved.get(iAddr);
+      add({ ...keyed, ...planned, ...(previousAddress !== undefined ? { previousAddress } : {}), priorDependencies: prior?.dependencies ?? [] });
+    }
+    if (r.mode === 'data') {
+      // A data source's state is what this plan read: instances no longer configured leave it.
+      const idx = state.resources.findIndex((x) => resourceAddress(x) === address);
+      const dataEntry = { mode: 'data' as const, type: r.type, name: r.name, provider: pAddr, instances: dataInstances };
+      if (dataInstances.length === 0) { if (idx >= 0) state.resources.splice(idx, 1); }
+      else if (idx >= 0) state.resources[idx] = dataEntry;
+      else state.resources.push(dataEntry);
+    }
   }
-  return changes;
+  return { changes, configured };
+}
+
+/** Why an instance in state that the configuration does not declare is deleted (Terraform's action_reason). */
+function orphanReason(conf: ResourceConfig | undefined, key: InstanceKey | undefined): ResourceChange['reason'] {
+  if (!conf) return 'delete_because_no_resource_config';
+  const mode = eachModeOf(conf);
+  if (key === undefined) return 'delete_because_wrong_repetition';
+  if (typeof key === 'number') return mode === 'count' ? 'delete_because_count_index' : 'delete_because_wrong_repetition';
+  return mode === 'for_each' ? 'delete_because_each_key' : 'delete_because_wrong_repetition';
 }
 
 /**
- * Orphans: managed objects in state but not configured (everything, for destroy) are deleted; data
- * sources that are not configured just leave the state.
+ * Orphans: managed instances in state but not configured (everything, for destroy) are deleted; data
+ * source instances that are not configured just leave the state.
  */
 function orphansPhase(ws: Workspace, state: StateV4, configured: ReadonlySet<string>, destroy: boolean, diags: Diagnostic[]): ResourceChange[] {
   const changes: ResourceChange[] = [];
-  const dropped = new Set<StateResource>();
-  for (const r of state.resources) {
-    const address = resourceAddress(r);
+  const dropped = new Set<StateInstance>();
+  for (const { address, resource: r, instance: inst, key } of stateInstances(state)) {
     if (configured.has(address)) continue;
-    if (r.mode === 'data') { dropped.add(r); continue; }
-    const inst = r.instances[0];
-    if (!inst) continue;
-    const conf = ws.byAddress.get(address);
+    if (r.mode === 'data') { dropped.add(inst); continue; }
+    const conf = ws.byAddress.get(resourceAddress(r));
     if (destroy && conf?.lifecycle.preventDestroy) diags.push(error('Instance cannot be destroyed: lifecycle.prevent_destroy is set', address));
     const provider = providerNameFor(ws, r.provider);
     const schema = ws.schemas.get(provider)?.resources[r.type];
     if (!schema) { diags.push(error(`provider "${provider}" has no resource type "${r.type}" (found in state)`, address)); continue; }
+    const reason = destroy && conf ? undefined : orphanReason(destroy ? undefined : conf, key);
     changes.push({
-      address, mode: 'managed', type: r.type, name: r.name, provider, providerAddress: r.provider, actions: ['delete'], before: inst.attributes as ObjectValue, after: null,
-      replacePaths: [], ...(destroy && conf ? {} : { reason: 'delete_because_no_resource_config' as const }), dependencies: [], priorDependencies: inst.dependencies ?? [], schemaVersion: schema.version,
+      address, ...(key !== undefined ? { index: key } : {}), mode: 'managed', type: r.type, name: r.name, provider, providerAddress: r.provider, actions: ['delete'], before: inst.attributes as ObjectValue, after: null,
+      replacePaths: [], ...(reason ? { reason } : {}), dependencies: [], priorDependencies: inst.dependencies ?? [], schemaVersion: schema.version,
     });
   }
-  if (dropped.size > 0) state.resources = state.resources.filter((r) => !dropped.has(r));
+  if (dropped.size > 0) {
+    for (const r of state.resources) r.instances = r.instances.filter((i) => !dropped.has(i));
+    state.resources = state.resources.filter((r) => r.instances.length > 0);
+  }
   return changes;
 }
 
@@ -378,18 +485,21 @@ function orphansPhase(ws: Workspace, state: StateV4, configured: ReadonlySet<str
 function targetPhase(ws: Workspace, state: StateV4, changes: ResourceChange[], targets: readonly string[], destroy: boolean): ResourceChange[] {
   if (targets.length === 0) return changes;
   const known = new Set([...ws.byAddress.keys(), ...state.resources.map(resourceAddress)]);
-  const unknown = targets.filter((t) => !known.has(t));
+  // A resource address targets all its instances, an instance address that one (an instance the
+  // resource does not have selects nothing, as in Terraform); the resource must exist.
+  const parsed = targets.map((t) => ({ t, p: parseInstanceAddress(t) }));
+  const unknown = parsed.filter(({ p }) => !p || !known.has(p.resource)).map(({ t }) => t);
   // The diagnostic's address is the target: the summary does not repeat it.
   if (unknown.length > 0) throw new EngineError(unknown.map((t) => error('no such resource in the configuration or state (given as --target)', t)));
-  const targeted = new Set(targets);
-  const selected = new Set<string>(targets);
-  if (destroy) {
+  const wholeResources = new Set(parsed.filter(({ t, p }) => p!.resource === t).map(({ t }) => t));
+  const instances = new Set(parsed.filter(({ t, p }) => p!.resource !== t).map(({ t }) => t));
+  const isTarget = (c: ResourceChange) => wholeResources.has(resourceAddress(c)) || instances.has(c.address);
+  const targetedResources = new Set(parsed.map(({ p }) => p!.resource));
+  const selectedResources = new Set<string>();
+  if (!destroy) for (const t of targetedResources) for (const d of transitiveDeps(ws.graph.deps, t)) selectedResources.add(d);
+  return changes.filter((c) => isTarget(c) || selectedResources.has(resourceAddress(c))
     // Destroying a target also destroys what depends on it.
-    for (const c of changes) if (c.priorDependencies.some((d) => targeted.has(d))) selected.add(c.address);
-  } else {
-    for (const t of targets) for (const d of transitiveDeps(ws.graph.deps, t)) selected.add(d);
-  }
-  return changes.filter((c) => selected.has(c.address));
+    || (destroy && c.priorDependencies.some((d) => targetedResources.has(d))));
 }
 
 /**
@@ -405,6 +515,8 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
   // --parallelism caps reads too.
   const parallelism = opts.parallelism ?? DEFAULT_READ_PARALLELISM;
   const destroy = opts.destroy === true;
+  // Moves come first, as in Terraform: refresh and the walk see the objects at their new addresses.
+  const moved = destroy ? new Map<string, string>() : impliedMoves(ws, state);
 
   await upgradePhase(ws, state, parallelism, diags);
   if (hasErrors(diags)) throw new EngineError(diags);
@@ -413,15 +525,17 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
   if (opts.refresh !== false) await refreshPhase(ws, state, parallelism, opts, diags);
   if (hasErrors(diags)) throw new EngineError(diags);
 
-  const values = new Map<string, Value>();
-  for (const r of state.resources) if (r.instances[0]) values.set(resourceAddress(r), r.instances[0].attributes);
+  const values = instanceValues(ws);
+  for (const x of stateInstances(state)) values.set(resourceAddress(x.resource), x.key, x.instance.attributes);
   const lookup = makeLookup(ws, values);
   const changes: ResourceChange[] = [];
+  let configured = new Set<string>();
   if (!destroy) {
     const prefetched = await prefetchPhase(ws, lookup, parallelism, opts.signal);
-    changes.push(...await walkPhase({ ws, state, values, lookup, prefetched, signal: opts.signal, diags }));
+    const walked = await walkPhase({ ws, state, values, lookup, prefetched, moved, signal: opts.signal, diags });
+    changes.push(...walked.changes);
+    configured = walked.configured;
   }
-  const configured = new Set<string>(destroy ? [] : ws.graph.order);
   changes.push(...orphansPhase(ws, state, configured, destroy, diags));
   if (hasErrors(diags)) throw new EngineError(diags);
 
@@ -429,7 +543,7 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
   const kept = targetPhase(ws, state, changes, targets, destroy);
   // Outputs: with targets, only those whose every reference is in the selection (Terraform's targeting);
   // a targeted destroy leaves the outputs alone.
-  const selectedAddresses = new Set(kept.map((c) => c.address));
+  const selectedAddresses = new Set(kept.map((c) => resourceAddress(c)));
   const scope = typeScope(ws);
   let locals: Map<string, Set<string>> | undefined;
   const localTargets = () => (locals ??= localDependencies(ws.config.locals, new Set(ws.byAddress.keys()), ws.config.variables, []));
@@ -475,14 +589,13 @@ export type OutsideChange = {
  * would only be noise). Pure: works on the plan model only.
  */
 export function outsideChanges(plan: Plan): OutsideChange[] {
-  const after = new Map(plan.priorState.resources.filter((r) => r.mode === 'managed').map((r) => [resourceAddress(r), r]));
+  const after = new Map(stateInstances(plan.priorState).filter((x) => x.resource.mode === 'managed').map((x) => [x.address, x.instance]));
   const acted = new Set(plan.changes.filter((c) => !(c.actions.length === 1 && c.actions[0] === 'no-op')).map((c) => c.address));
   const out: OutsideChange[] = [];
-  for (const r of plan.prevRunState.resources) {
-    if (r.mode !== 'managed' || !r.instances[0]) continue;
-    const address = resourceAddress(r);
-    const before = r.instances[0].attributes as ObjectValue;
-    const now = after.get(address)?.instances[0]?.attributes as ObjectValue | undefined;
+  for (const { address, resource: r, instance } of stateInstances(plan.prevRunState)) {
+    if (r.mode !== 'managed') continue;
+    const before = instance.attributes as ObjectValue;
+    const now = after.get(address)?.attributes as ObjectValue | undefined;
     if (!now) out.push({ address, type: r.type, name: r.name, kind: 'deleted', before, after: null });
     else if (acted.has(address) && !valuesEqual(before, now, EXACT)) out.push({ address, type: r.type, name: r.name, kind: 'changed', before, after: now });
   }

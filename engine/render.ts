@@ -5,6 +5,7 @@ import type { Colors } from '../lib/color';
 import { escapeControls as e } from '../lib/escape';
 import { EXACT, formatDiagnostic, isObject, valuesEqual } from './util';
 import { renderOutputChanges } from './render-outputs';
+import { keyText, parseInstanceAddress } from './instances';
 
 /**
  * Human rendering of a plan, in Terraform's layout. Works only on the plan model, and on what a view
@@ -117,8 +118,18 @@ export function renderChange(ch: ResourceChange, c: Colors, annotation?: ChangeA
   const out: string[] = [];
   const { symbol, text } = changeHeader(ch);
   const address = e(ch.address);
-  out.push(`  ${c.bold(`# ${address}`)} ${text}`);
-  if (ch.reason === 'delete_because_no_resource_config') out.push(`  # (because ${address} is not in configuration)`);
+  const noop = ch.actions.length === 1 && ch.actions[0] === 'no-op';
+  if (ch.previousAddress !== undefined && noop) out.push(`  ${c.bold(`# ${e(ch.previousAddress)}`)} has moved to ${c.bold(address)}`);
+  else out.push(`  ${c.bold(`# ${address}`)} ${text}`);
+  if (ch.previousAddress !== undefined && !noop) out.push(`  # (moved from ${e(ch.previousAddress)})`);
+  const key = ch.index === undefined ? '' : e(keyText(ch.index).slice(1, -1));
+  switch (ch.reason) {
+    case 'delete_because_no_resource_config': out.push(`  # (because ${e(parseInstanceAddress(ch.address)?.resource ?? ch.address)} is not in configuration)`); break;
+    case 'delete_because_wrong_repetition': out.push(`  # (because ${ch.index === undefined ? 'resource uses count or for_each' : typeof ch.index === 'number' ? 'resource does not use count' : 'resource does not use for_each'})`); break;
+    case 'delete_because_count_index': out.push(`  # (because index [${key}] is out of range for count)`); break;
+    case 'delete_because_each_key': out.push(`  # (because key [${key}] is not in for_each map)`); break;
+    default: break;
+  }
   const colored = symbol.includes('/') ? c.yellow(symbol) : symbol.includes('+') ? c.green(symbol) : symbol.includes('-') ? c.red(symbol) : c.yellow(symbol);
   const kw = ch.mode === 'data' ? 'data' : 'resource';
   out.push(`${colored} ${kw} "${e(ch.type)}" "${e(ch.name)}" {`);
@@ -165,7 +176,8 @@ export function renderPlan(plan: Plan, c: Colors, annotate?: Annotate): string {
     return out.join('\n') + '\n';
   }
   const outputs = renderOutputChanges(plan.outputChanges, c);
-  if (plan.changes.some((ch) => ch.actions[0] !== 'no-op')) {
+  const shown = (ch: ResourceChange) => ch.actions[0] !== 'no-op' || ch.previousAddress !== undefined;
+  if (plan.changes.some(shown)) {
     const used = new Set(plan.changes.map((ch) => ch.actions.join()));
     out.push('eksidp used the selected providers to generate the following execution plan. Resource actions are indicated with the following symbols:');
     if (used.has('create')) out.push(`  ${c.green('+')} create`);
@@ -176,7 +188,7 @@ export function renderPlan(plan: Plan, c: Colors, annotate?: Annotate): string {
     if (used.has('read')) out.push(` ${c.cyan('<=')} read (data resources)`);
     out.push('', 'eksidp will perform the following actions:', '');
     for (const ch of plan.changes) {
-      if (ch.actions[0] === 'no-op') continue;
+      if (!shown(ch)) continue;
       out.push(...renderChange(ch, c, annotate?.(ch)), '');
     }
     const n = planCounts(plan.changes);

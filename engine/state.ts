@@ -7,6 +7,7 @@ import { acquireLock, forceUnlock, readLock, type LockInfo } from './lock';
 import type { LockHandle, StateStorage } from './statemgr';
 import type { ObjectValue, Value } from './protocol';
 import { byteCompare } from './types';
+import { compareKeys, instanceAddress, parseInstanceAddress, type InstanceKey } from './instances';
 import { EngineError, EXACT, pidAlive, valuesEqual } from './util';
 
 /**
@@ -18,6 +19,8 @@ import { EngineError, EXACT, pidAlive, valuesEqual } from './util';
 export const TERRAFORM_VERSION = '1.11.4';
 
 export type StateInstance = {
+  /** The instance key (count: a number, for_each: a string); absent for a resource without either. */
+  index_key?: InstanceKey;
   schema_version: number;
   attributes: ObjectValue;
   sensitive_attributes: unknown[];
@@ -73,6 +76,25 @@ export function resourceAddress(r: { mode: string; type: string; name: string })
   return r.mode === 'data' ? `data.${r.type}.${r.name}` : `${r.type}.${r.name}`;
 }
 
+/** A state instance's key (Terraform writes none for a resource without count or for_each). */
+export function instanceKey(i: { index_key?: unknown }): InstanceKey | undefined {
+  return typeof i.index_key === 'number' || typeof i.index_key === 'string' ? i.index_key : undefined;
+}
+
+/** Every current (not deposed) instance in state, with its instance address: `aws_x.y`, `aws_x.y[0]`, `aws_x.y["a"]`. */
+export function stateInstances(state: { resources: readonly StateResource[] }): { address: string; resource: StateResource; instance: StateInstance; key?: InstanceKey }[] {
+  const out: { address: string; resource: StateResource; instance: StateInstance; key?: InstanceKey }[] = [];
+  for (const r of state.resources) {
+    const base = resourceAddress(r);
+    for (const i of r.instances) {
+      if (i.deposed !== undefined) continue;
+      const key = instanceKey(i);
+      out.push({ address: instanceAddress(base, key), resource: r, instance: i, ...(key !== undefined ? { key } : {}) });
+    }
+  }
+  return out;
+}
+
 /** Reads state; null when the file does not exist. Corrupt or unsupported files are errors. */
 export function readState(file: string): StateV4 | null {
   let text: string;
@@ -106,8 +128,11 @@ export function parseState(text: string, what: string, restore = ''): StateV4 | 
   }
   for (const r of s.resources) {
     if (!r || typeof r.type !== 'string' || typeof r.name !== 'string' || !Array.isArray(r.instances)) throw new EngineError(`${what} is corrupt: a resource entry lacks type, name or instances`);
-    if (r.instances.some((i) => (i as { index_key?: unknown }).index_key !== undefined)) {
-      throw new EngineError(`${what}: ${resourceAddress(r)} uses count/for_each instances, which eksidp does not support`);
+    for (const i of r.instances as unknown[]) {
+      const k = typeof i === 'object' && i !== null ? (i as { index_key?: unknown }).index_key : undefined;
+      if (k !== undefined && k !== null && typeof k !== 'string' && !(typeof k === 'number' && Number.isInteger(k) && k >= 0)) {
+        throw new EngineError(`${what} is corrupt: ${resourceAddress(r)} has an instance with the invalid instance key ${JSON.stringify(k)}`);
+      }
     }
   }
   return { ...s, outputs: s.outputs ?? {}, check_results: s.check_results ?? null } as StateV4;
@@ -254,12 +279,17 @@ export class StateManager {
     return new StateManager(storage, s, s !== null);
   }
 
+  /** The resource entry of a resource or instance address. */
   find(address: string): StateResource | undefined {
-    return this.current.resources.find((r) => resourceAddress(r) === address);
+    const resource = parseInstanceAddress(address)?.resource ?? address;
+    return this.current.resources.find((r) => resourceAddress(r) === resource);
   }
 
+  /** The current object at an instance address (`aws_x.y`, `aws_x.y[0]`, `aws_x.y["a"]`). */
   instance(address: string): StateInstance | undefined {
-    return this.find(address)?.instances[0];
+    const parsed = parseInstanceAddress(address);
+    if (!parsed) return undefined;
+    return this.find(parsed.resource)?.instances.find((i) => i.deposed === undefined && instanceKey(i) === parsed.key);
   }
 
   /** Replaces every resource (e.g. with what a refresh found); dirty only if something differs. */
@@ -269,19 +299,29 @@ export class StateManager {
     this.dirty = true;
   }
 
-  /** Sets (or with null, removes) one resource's single instance. */
-  set(r: { mode: 'managed' | 'data'; type: string; name: string; provider: string }, instance: StateInstance | null): void {
+  /**
+   * Sets (or with null, removes) one instance's current object: the one with `r.index` as its key
+   * (none for a resource without count or for_each). Other instances stay; a resource left with no
+   * instance leaves the state, as Terraform prunes it.
+   */
+  set(r: { mode: 'managed' | 'data'; type: string; name: string; provider: string; index?: InstanceKey }, instance: StateInstance | null): void {
     const address = resourceAddress(r);
     const idx = this.current.resources.findIndex((x) => resourceAddress(x) === address);
+    const existing = idx >= 0 ? this.current.resources[idx]! : undefined;
+    const others = (existing?.instances ?? []).filter((i) => i.deposed !== undefined || instanceKey(i) !== r.index);
     if (instance === null) {
-      if (idx >= 0) {
-        this.current.resources.splice(idx, 1);
-        this.dirty = true;
-      }
+      if (!existing || others.length === existing.instances.length) return;
+      this.dirty = true;
+      if (others.length === 0) this.current.resources.splice(idx, 1);
+      else existing.instances = others;
       return;
     }
-    const entry: StateResource = { mode: r.mode, type: r.type, name: r.name, provider: r.provider, instances: [instance] };
-    if (idx >= 0 && valuesEqual(this.current.resources[idx] as unknown as Value, entry as unknown as Value, EXACT)) return;
+    // Terraform writes index_key first in an instance object.
+    const { index_key: _ignored, ...rest } = instance;
+    const keyed: StateInstance = r.index !== undefined ? { index_key: r.index, ...rest } : rest;
+    const instances = [...others, keyed].sort((a, b) => compareKeys(instanceKey(a), instanceKey(b)) || String(a.deposed ?? '').localeCompare(String(b.deposed ?? '')));
+    const entry: StateResource = { ...(existing ?? {}), mode: r.mode, type: r.type, name: r.name, provider: r.provider, instances };
+    if (existing && valuesEqual(existing as unknown as Value, entry as unknown as Value, EXACT)) return;
     this.dirty = true;
     if (idx >= 0) this.current.resources[idx] = entry;
     else this.current.resources.push(entry);

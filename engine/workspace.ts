@@ -1,7 +1,8 @@
 import type { ProviderConfig, ResourceConfig, StackConfig } from './config';
 import { parseProviderAddress, providerConfigAddress } from './config';
 import { evaluate, withLocals, type Lookup } from './expressions';
-import { buildGraph, type Graph } from './graph';
+import { buildGraph, repetitionRefs, type Graph } from './graph';
+import { checkRepetitionRefs, eachModeOf, staticRepetition } from './instances';
 import { validateOutputs, type TypeScope } from './outputs';
 import type { BlockSchema, Diagnostic, ObjectValue, Provider, ProviderFactory, ProviderSchema, ResourceSchema, Timeouts, Value } from './protocol';
 import { hasErrors, UNKNOWN } from './protocol';
@@ -153,6 +154,8 @@ export function providerConfigValue(config: StackConfig, p: ProviderConfig, bloc
 /** Lookup for static validation: references check their path against the target's schema and are UNKNOWN. */
 function staticLookup(ws: Workspace, literals = false): Lookup {
   return withLocals(ws.config.locals, (ref) => {
+    const rep = staticRepetition(ref);
+    if (rep) return rep;
     if (ref.kind === 'var') {
       const name = ref.target.slice(4);
       return name in ws.config.variables ? { value: ws.config.variables[name]! } : { error: 'undeclared variable' };
@@ -160,6 +163,12 @@ function staticLookup(ws: Workspace, literals = false): Lookup {
     const target = ws.byAddress.get(ref.target);
     if (!target) return { value: UNKNOWN }; // reported by the graph
     const schema = resourceSchema(ws, target);
+    // A repeated resource is a collection of instances: the schema applies after the instance key.
+    const repeated = eachModeOf(target) !== 'single';
+    if (repeated) {
+      const problem = schema && ref.path.length > 1 ? checkSchemaPath(schema.block, ref.path.slice(1)) : undefined;
+      return problem ? { error: problem } : { value: UNKNOWN };
+    }
     const problem = schema ? checkSchemaPath(schema.block, ref.path) : undefined;
     if (problem) return { error: problem };
     // With `literals`, a top-level attribute set to a literal is known already (a provider never changes
@@ -180,6 +189,10 @@ export function typeScope(ws: Workspace): TypeScope & { declared(target: string)
       return r ? resourceSchema(ws, r)?.block : undefined;
     },
     variable: (name) => ws.config.variableTypes[name],
+    repetition: (target) => {
+      const r = ws.byAddress.get(target);
+      return r ? eachModeOf(r) : undefined;
+    },
     declared: (target) => (target.startsWith('var.') ? target.slice(4) in ws.config.variables : target.startsWith('local.') ? Object.prototype.hasOwnProperty.call(ws.config.locals, target.slice(6)) : ws.byAddress.has(target)),
   };
 }
@@ -193,6 +206,9 @@ export function validateStatic(ws: Workspace): Diagnostic[] {
       diags.push(error(`provider "${r.provider}" has no ${r.mode === 'data' ? 'data source' : 'resource type'} "${r.type}"`, r.address));
       continue;
     }
+    const refsBefore = diags.length;
+    checkRepetitionRefs(r, repetitionRefs(r), (t) => { const x = ws.byAddress.get(t); return x ? eachModeOf(x) : undefined; }, diags);
+    if (diags.length > refsBefore) continue;
     const ev = evaluate(r.body, staticLookup(ws));
     for (const e of ev.errors) diags.push(error(e.message, r.address, e.at));
     const before = diags.length;
@@ -217,11 +233,11 @@ export function validateStatic(ws: Workspace): Diagnostic[] {
 }
 
 /** Evaluates and conforms a resource's configuration against current values. */
-export function resolveConfig(ws: Workspace, r: ResourceConfig, lookup: Lookup, diags: Diagnostic[]): ObjectValue {
+export function resolveConfig(ws: Workspace, r: ResourceConfig, lookup: Lookup, diags: Diagnostic[], address = r.address): ObjectValue {
   const schema = resourceSchema(ws, r)!;
   const ev = evaluate(r.body, lookup);
-  for (const e of ev.errors) diags.push(error(e.message, r.address, e.at));
-  return conformBlock(schema.block as BlockSchema, ev.value as Value, r.address, [], diags);
+  for (const e of ev.errors) diags.push(error(e.message, address, e.at));
+  return conformBlock(schema.block as BlockSchema, ev.value as Value, address, [], diags);
 }
 
 export async function closeWorkspace(ws: Workspace): Promise<void> {
