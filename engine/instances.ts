@@ -26,7 +26,7 @@ export type Expansion = { mode: EachMode; instances: Instance[] };
 
 /** A string key as Terraform quotes it in an address (HCL's quoting: `${` and `%{` doubled). */
 function quoteKey(k: string): string {
-  return JSON.stringify(k).replace(/\$\{/g, '$${').replace(/%\{/g, '%%{');
+  return JSON.stringify(k).replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
 }
 
 /** `[0]` / `["a"]`; empty for no key. */

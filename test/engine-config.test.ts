@@ -94,12 +94,12 @@ test('numbers convert to strings and strings to numbers and bools, as Terraform 
   t.is(after.enabled, false);
 });
 
-test('duplicate addresses, modules, count, undeclared provider aliases and bad lifecycle are clear errors', async (t) => {
+test('duplicate addresses, modules, count with for_each, undeclared provider aliases and bad lifecycle are clear errors', async (t) => {
   const h = harness(t);
-  h.write({ a: [{ name: 'a' }, { name: 'a2' }] as never, b: { name: 'b', count: 2 }, c: { name: 'c', provider: 'memory.west' }, d: { name: 'd', lifecycle: { replace_triggered_by: [] } } }, {}, { module: { m: { source: './m' } } });
+  h.write({ a: [{ name: 'a' }, { name: 'a2' }] as never, b: { name: 'b', count: 2, for_each: { x: 1 } }, c: { name: 'c', provider: 'memory.west' }, d: { name: 'd', lifecycle: { replace_triggered_by: [] } } }, {}, { module: { m: { source: './m' } } });
   const errors = await engineErrors(t, async () => h.config());
   t.true(errors.some((e) => /^memory_item\.a: duplicate resource address/.test(e)), errors.join(' | '));
-  t.true(errors.some((e) => /^memory_item\.b: count: "count" is not supported/.test(e)));
+  t.true(errors.some((e) => /^memory_item\.b: for_each: Invalid combination of "count" and "for_each" \(The "count" and "for_each" meta-arguments are mutually-exclusive/.test(e)), errors.join(' | '));
   t.true(errors.some((e) => /^memory_item\.c: provider: provider configuration "memory\.west" is not declared: add a provider "memory" block with alias = "west"/.test(e)), errors.join(' | '));
   t.true(errors.some((e) => /^memory_item\.d: lifecycle\.replace_triggered_by: lifecycle\.replace_triggered_by is not supported/.test(e)));
   t.true(errors.some((e) => /^module: modules are not supported/.test(e)));
