@@ -7,6 +7,7 @@ import { providerConfigAddress } from '../../engine/config';
 import { transitiveDeps } from '../../engine/graph';
 import { hasErrors } from '../../engine/protocol';
 import { EngineError } from '../../engine/util';
+import { eachModeOf, parseInstanceAddress } from '../../engine/instances';
 
 /** `eksidp import ADDR ID`: brings an existing object under management (the address must be in the configuration). */
 export const command: Command = {
@@ -24,11 +25,19 @@ export const command: Command = {
     return guarded(io, values, async () => {
       const loc = locate(values, io);
       const config = loadConfig(loc, variableInputs(parsed, io, loc));
-      const r = config.resources.find((x) => x.address === address);
+      // An instance address (`aws_x.y[0]`, `aws_x.y["key"]`) imports one instance of a repeated resource.
+      const parsedAddress = parseInstanceAddress(address);
+      const r = parsedAddress ? config.resources.find((x) => x.address === parsedAddress.resource) : undefined;
       if (!r || r.mode !== 'managed') throw new EngineError(`${address}: no such resource in the configuration; add it to the stack before importing`);
+      const key = parsedAddress!.key;
+      const mode = eachModeOf(r);
+      const wanted = mode === 'count' ? 'number' : mode === 'for_each' ? 'string' : 'undefined';
+      if (typeof key !== wanted) {
+        throw new EngineError(`${address}: ${mode === 'single' ? `${r.address} has neither count nor for_each: import it as ${r.address}` : `${r.address} has ${mode} set: import one instance, as ${r.address}${mode === 'count' ? '[0]' : '["KEY"]'}`}`);
+      }
       const session = await openSession(config, io, 'import', lockOptionsOf(values));
       try {
-        if (session.state.find(address)) {
+        if (session.state.instance(address)) {
           // eksidp has no `state rm` (yet): say what works today instead of pointing at a missing command.
           throw new EngineError(`${address}: already managed (it is in state ${path.relative(io.cwd, config.statePath) || config.statePath}). To import another object at this address, the current one must leave the state first: ` +
             `'terraform state rm ${address}' run in ${path.relative(io.cwd, config.stack.dir) || '.'} does that (Terraform reads the same state file; eksidp has no state rm command), ` +
@@ -41,9 +50,9 @@ export const command: Command = {
         const read = await provider.readResource({ typeName: r.type, address, priorState: imp.state, ...(imp.private ? { private: imp.private } : {}), signal: io.signal });
         if (hasErrors(read.diagnostics)) throw new EngineError(read.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
         if (!read.newState) throw new EngineError(`${address}: cannot import non-existent remote object "${id}"`);
-        const deps = [...transitiveDeps(session.ws.graph.deps, address)].sort();
+        const deps = [...transitiveDeps(session.ws.graph.deps, r.address)].sort();
         const schema = session.ws.schemas.get(r.provider)!.resources[r.type]!;
-        session.state.set({ mode: 'managed', type: r.type, name: r.name, provider: providerConfigAddress(config.providers.get(r.provider)!) }, {
+        session.state.set({ mode: 'managed', type: r.type, name: r.name, provider: providerConfigAddress(config.providers.get(r.provider)!), ...(key !== undefined ? { index: key } : {}) }, {
           schema_version: schema.version, attributes: read.newState, sensitive_attributes: [], ...(read.private ? { private: read.private } : {}), ...(deps.length ? { dependencies: deps } : {}),
         });
         await session.state.persist();

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { COLOR_FLAG, guarded, loadConfig, locate, LOCK_FLAGS, lockOptionsOf, openStorage, STACK_FLAGS, variableInputs } from '../support';
 import type { ObjectValue, Value } from '../../engine/protocol';
-import { parseState, resourceAddress, stateText, type StateV4 } from '../../engine/state';
+import { parseState, resourceAddress, stateInstances, stateText, type StateV4 } from '../../engine/state';
 import { lockWithTimeout, type StateStorage } from '../../engine/statemgr';
 import { EngineError, isObject } from '../../engine/util';
 import { escapeControls as e } from '../../lib/escape';
@@ -114,14 +114,20 @@ export const command: Command = {
           if (state) io.stdout.write(stateText(state));
           return EXIT.OK;
         }
-        const resources = state?.resources ?? [];
+        // One line per instance, as Terraform lists them: aws_x.y, aws_x.y[0], aws_x.y["key"].
+        const instances = state ? stateInstances(state) : [];
         if (sub === 'list') {
-          for (const r of resources) io.stdout.write(`${e(resourceAddress(r))}\n`);
+          for (const x of instances) io.stdout.write(`${e(x.address)}\n`);
           return EXIT.OK;
         }
-        const r = resources.find((x) => resourceAddress(x) === arg);
-        if (!r || !r.instances[0]) throw new EngineError(`${arg}: no such resource in state ${storage.location}`);
-        io.stdout.write([`# ${e(arg!)}:`, ...renderResource(r.mode === 'data' ? 'data' : 'resource', `"${r.type}"`, r.name, r.instances[0].attributes, '')].join('\n') + '\n');
+        const x = instances.find((i) => i.address === arg);
+        if (!x) {
+          const several = instances.filter((i) => resourceAddress(i.resource) === arg && i.key !== undefined);
+          if (several.length > 0) throw new EngineError(`${arg}: it has ${several.length} instances (${several.map((i) => i.address).join(', ')}): show one of them`);
+          throw new EngineError(`${arg}: no such resource in state ${storage.location}`);
+        }
+        const r = x.resource;
+        io.stdout.write([`# ${e(arg!)}:`, ...renderResource(r.mode === 'data' ? 'data' : 'resource', `"${r.type}"`, r.name, x.instance.attributes, '')].join('\n') + '\n');
         return EXIT.OK;
       } finally {
         await backend.close();
