@@ -1,4 +1,4 @@
-import { getPath, withLocals, type Lookup } from './expressions';
+import { getPath, parseTemplate, withLocals, type Lookup } from './expressions';
 import { localDependencies, transitiveDeps } from './graph';
 import type { CtyType, Diagnostic, ObjectValue, Path, ReadDataSourceResponse, Value } from './protocol';
 import { hasErrors, isUnknown, UNKNOWN } from './protocol';
@@ -342,8 +342,21 @@ type WalkContext = {
 /** The type of a for_each expression, as Terraform types it before the value is known; dynamic parts settled from the value. */
 function forEachType(ws: Workspace, expr: Value, value: Value): CtyType {
   const t = expressionType(expr, typeScope(ws));
-  return t === DYNAMIC && !isUnknown(value) && value !== null ? literalType(value) : t;
+  if (t !== DYNAMIC) return t;
+  // Evaluated values carry no set/list distinction: a set-valued function call (cdktf writes
+  // `${toset(var.names)}` for TerraformIterator.fromList) is typed by its name, as Terraform types it.
+  const parsed = typeof expr === 'string' ? parseTemplate(expr) : null;
+  if (parsed && typeof parsed !== 'string' && parsed.expr.k === 'tpl' && parsed.expr.parts.length === 1) {
+    const part = parsed.expr.parts[0]!;
+    let e = typeof part !== 'string' && part.k === 'interp' ? part.e : undefined;
+    while (e?.k === 'paren') e = e.e;
+    if (e?.k === 'call' && SET_FUNCTIONS.has(e.name)) return ['set', DYNAMIC] as unknown as CtyType;
+  }
+  return !isUnknown(value) && value !== null ? literalType(value) : t;
 }
+
+/** The functions whose result is a set. */
+const SET_FUNCTIONS = new Set(['toset', 'setunion', 'setintersection', 'setsubtract', 'setproduct']);
 
 /** A resource's instances against current values (its count or for_each evaluated, with Terraform's errors). */
 export function expandResource(ws: Workspace, r: ResourceConfig, lookup: Lookup, diags: Diagnostic[]): Expansion | undefined {

@@ -82,6 +82,11 @@ test('a variable typed set(string) or map drives for_each; a list, tuple, counte
   const variable = { names: { type: 'set(string)', default: ['y', 'x', 'x'] }, list: { type: 'list(string)', default: ['a'] }, nums: { type: 'set(number)', default: [1] } };
   h.write({ s: { for_each: '${var.names}', name: '${each.value}' } }, {}, { variable });
   t.deepEqual(Object.keys(actions(await h.plan())), ['memory_item.s["x"]', 'memory_item.s["y"]']);
+  // cdktf's TerraformIterator.fromList writes toset(...): a set; tolist(...) stays a list, refused.
+  h.write({ s: { for_each: '${toset(var.list)}', name: '${each.value}' } }, {}, { variable });
+  t.deepEqual(Object.keys(actions(await h.plan())), ['memory_item.s["a"]']);
+  h.write({ s: { for_each: '${tolist(var.names)}', name: '${each.value}' } }, {}, { variable });
+  t.true((await engineErrors(t, () => h.plan())).some((e) => /Invalid for_each argument \(.*you have provided a value of type tuple/.test(e)));
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ for_each: ['a'] }, /for_each: Invalid for_each argument \(.*you have provided a value of type tuple\.\)/],
     [{ for_each: '${var.list}' }, /you have provided a value of type list of string\./],
