@@ -1,7 +1,8 @@
 import type { Plan, ResourceChange } from '../engine/plan';
 import type { ObjectValue, Value } from '../engine/protocol';
 import { isUnknown } from '../engine/protocol';
-import { resourceAddress } from '../engine/state';
+import { resourceAddress, stateInstances } from '../engine/state';
+import { parseInstanceAddress } from '../engine/instances';
 import { firstBlock } from '../engine/util';
 import { mapIdentity } from './mapping';
 import { previewChange } from './preview';
@@ -193,12 +194,13 @@ export function plannedResources(plan: Plan): PlannedResource[] {
   const out = new Map<string, PlannedResource>();
   const add = (address: string, type: string, mode: 'managed' | 'data', values: ObjectValue | null) => {
     if (out.has(address)) return;
-    const metadata = plan.metadata[address];
+    // Metadata is per resource (its `//` value), shared by all its count / for_each instances.
+    const metadata = plan.metadata[parseInstanceAddress(address)?.resource ?? address];
     out.set(address, { address, type, mode, values, ...(metadata !== undefined ? { metadata } : {}) });
   };
   for (const c of plan.changes) add(c.address, c.type, c.mode, c.after);
-  for (const r of plan.priorState.resources) if (r.instances[0]) add(resourceAddress(r), r.type, r.mode, r.instances[0].attributes);
-  for (const r of plan.prevRunState.resources) if (r.mode === 'data' && r.instances[0]) add(resourceAddress(r), r.type, r.mode, r.instances[0].attributes);
+  for (const x of stateInstances(plan.priorState)) add(x.address, x.resource.type, x.resource.mode, x.instance.attributes);
+  for (const x of stateInstances(plan.prevRunState)) if (x.resource.mode === 'data') add(x.address, x.resource.type, x.resource.mode, x.instance.attributes);
   return [...out.values()];
 }
 
@@ -217,7 +219,7 @@ export function identityImpact(plan: Plan): ConfigImpact[] {
 }
 
 function changeOf(plan: Plan, c: ResourceChange): PlannedChange {
-  const metadata = plan.metadata[c.address];
+  const metadata = plan.metadata[resourceAddress(c)];
   return { address: c.address, type: c.type, actions: c.actions, before: c.before, after: c.after, ...(metadata !== undefined ? { metadata } : {}) };
 }
 
