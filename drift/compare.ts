@@ -4,7 +4,7 @@ import type { Diagnostic, LiveObject, LiveResourceRequest, LiveSnapshot, ObjectV
 import { configImpact, hasPreview, outageText, type ConfigImpact } from '../identity/impact';
 import { formatDiagnostic } from '../engine/util';
 import { resolveConfig, resourceSchema, type Workspace } from '../engine/workspace';
-import { unchangedReferences, type Declared } from './declared';
+import { declaredLookup, unchangedReferences, type Declared } from './declared';
 import { argumentsDocument, differences } from './differences';
 import { FORMAT_VERSION, STATUSES, type Difference, type DriftReport, type IdentityPreview, type ResourceDrift, type Summary } from './model';
 import { inShard, type Shard } from './shard';
@@ -77,8 +77,8 @@ function order(a: ResourceDrift, b: ResourceDrift): number {
   return 0;
 }
 
-function unknownEntry(r: ResourceConfig, cluster: string, name: string, error: string): ResourceDrift {
-  return { address: r.address, type: r.type, cluster, name, status: 'unknown', differences: [], fix: null, error, live_status: null };
+function unknownEntry(r: ResourceConfig, address: string, cluster: string, name: string, error: string): ResourceDrift {
+  return { address, type: r.type, cluster, name, status: 'unknown', differences: [], fix: null, error, live_status: null };
 }
 
 /**
@@ -100,12 +100,18 @@ export class Judgement {
   private readonly groupsRead = new Set<string>();
   private readonly dependents = new Map<string, string[]>();
   private readonly position = new Map<string, number>();
+  private readonly instancesOf = new Map<string, string[]>();
 
   constructor(private readonly input: Omit<CompareInput, 'snapshots'>) {
     this.values = instanceValues(input.ws);
     this.lookup = makeLookup(input.ws, this.values);
-    input.ws.graph.order.forEach((a, i) => this.position.set(a, i));
-    for (const [a, deps] of input.ws.graph.deps) for (const d of deps) this.dependents.set(d, [...(this.dependents.get(d) ?? []), a]);
+    // Declarations are instances (count / for_each), in dependency order; dependencies are resources.
+    [...input.declared.keys()].forEach((a, i) => this.position.set(a, i));
+    for (const [a, d] of input.declared) {
+      const resource = d.resource.address;
+      this.instancesOf.set(resource, [...(this.instancesOf.get(resource) ?? []), a]);
+    }
+    for (const [a, deps] of input.ws.graph.deps) for (const d of deps) this.dependents.set(d, [...(this.dependents.get(d) ?? []), ...(this.instancesOf.get(a) ?? [])]);
   }
 
   private inScope(group: string | null): boolean {
@@ -138,17 +144,18 @@ export class Judgement {
 
   private attempt(address: string, snap: LiveSnapshot): void {
     if (this.done.has(address)) return;
-    for (const dep of this.input.ws.graph.deps.get(address) ?? []) if (!this.done.has(dep)) return;
+    const resource = this.input.declared.get(address)!.resource.address;
+    for (const dep of this.input.ws.graph.deps.get(resource) ?? []) if (!(this.instancesOf.get(dep) ?? []).every((i) => this.done.has(i))) return;
     if (!this.judge(address, snap, false)) return;
-    for (const next of this.dependents.get(address) ?? []) this.attempt(next, snap);
+    for (const next of this.dependents.get(resource) ?? []) this.attempt(next, snap);
   }
 
   /** Judges what is left, then lists unmanaged objects; returns the report. */
   finish(snapshots: Snapshots): DriftReport {
     const { ws } = this.input;
-    for (const address of ws.graph.order) {
+    for (const [address, d] of this.input.declared) {
       if (this.done.has(address)) continue;
-      const snap = snapshots.get(ws.byAddress.get(address)!.provider);
+      const snap = snapshots.get(d.resource.provider);
       this.judge(address, snap, true);
     }
     for (const [name, snap] of snapshots) {
@@ -182,14 +189,15 @@ export class Judgement {
     const r = d.resource;
     const fallback = d.request.priorState ?? d.request.config;
     // Evaluated again now that what it refers to has planned values, unless those are what they were.
-    const again = !unchangedReferences(d, this.lookup);
+    const lookup = declaredLookup(d, this.lookup);
+    const again = !unchangedReferences(d, lookup);
     const diags: Diagnostic[] = again ? [] : [...d.diagnostics];
-    const config = again ? resolveConfig(ws, r, this.lookup, diags) : d.request.config;
+    const config = again ? resolveConfig(ws, r, lookup, diags, address) : d.request.config;
     const resolved = diags.length === 0;
     const request: LiveResourceRequest = resolved && config !== d.request.config ? { ...d.request, config } : d.request;
     if (!snap || 'error' in snap) {
       this.settle(address, fallback);
-      if (r.mode === 'managed' && this.inScope(null)) this.resources.push(unknownEntry(r, '', r.name, snap ? snap.error : `provider ${r.provider} cannot be drift-checked`));
+      if (r.mode === 'managed' && this.inScope(null)) this.resources.push(unknownEntry(r, address, '', r.name, snap ? snap.error : `provider ${r.provider} cannot be drift-checked`));
       return true;
     }
     if (!final) {
@@ -213,46 +221,47 @@ export class Judgement {
     const cluster = obj.group ?? '';
     if (!resolved) {
       this.settle(address, fallback);
-      this.resources.push(unknownEntry(r, cluster, obj.name, `cannot work out the declared values: ${diags.map(formatDiagnostic).join('; ')}`));
+      this.resources.push(unknownEntry(r, address, cluster, obj.name, `cannot work out the declared values: ${diags.map(formatDiagnostic).join('; ')}`));
       return true;
     }
     if (obj.error) {
       this.settle(address, fallback);
-      this.resources.push(unknownEntry(r, cluster, obj.name, obj.error));
+      this.resources.push(unknownEntry(r, address, cluster, obj.name, obj.error));
       return true;
     }
     const schema = resourceSchema(ws, r)!;
     const instance = obj.state ? { ...(d.instance ?? { schema_version: schema.version, sensitive_attributes: [] }), attributes: obj.state } : undefined;
-    const plan = planInstance(ws, r, config, instance, diags);
+    const plan = planInstance(ws, r, config, instance, diags, address);
     if (!plan) {
       this.settle(address, fallback);
-      this.resources.push(unknownEntry(r, cluster, obj.name, `cannot plan it: ${diags.filter((x) => x.severity === 'error').map(formatDiagnostic).join('; ')}`));
+      this.resources.push(unknownEntry(r, address, cluster, obj.name, `cannot plan it: ${diags.filter((x) => x.severity === 'error').map(formatDiagnostic).join('; ')}`));
       return true;
     }
     this.settle(address, plan.after);
-    this.resources.push(verdict(ws, r, config, obj, plan));
+    this.resources.push(verdict(ws, r, address, config, obj, plan));
     return true;
   }
 
   private settle(address: string, value: Value): void {
-    this.values.set(address, undefined, value);
+    const d = this.input.declared.get(address)!;
+    this.values.set(d.resource.address, d.key, value);
     this.done.add(address);
   }
 }
 
 /** The report entry for a planned resource. */
-function verdict(ws: Workspace, r: ResourceConfig, config: ObjectValue, obj: LiveObject, plan: PlannedInstance): ResourceDrift {
+function verdict(ws: Workspace, r: ResourceConfig, address: string, config: ObjectValue, obj: LiveObject, plan: PlannedInstance): ResourceDrift {
   const action = plan.actions.join(',');
   const status: ResourceDrift['status'] = obj.defunct || action === 'create' ? 'missing' : action === 'no-op' ? 'in_sync' : 'changed';
   const entry: ResourceDrift = {
-    address: r.address, type: r.type, cluster: obj.group ?? '', name: obj.name, status, differences: [], fix: null, error: null, live_status: obj.liveStatus,
+    address, type: r.type, cluster: obj.group ?? '', name: obj.name, status, differences: [], fix: null, error: null, live_status: obj.liveStatus,
   };
   if (status === 'in_sync') return entry;
   const schema = resourceSchema(ws, r)!;
   // A defunct object is described as what it will take: creating it again once it is gone.
   const creates = status === 'missing';
   const impact = configImpact({
-    address: r.address, type: r.type, actions: creates ? ['create'] : plan.actions, before: creates ? null : plan.before, after: plan.after,
+    address, type: r.type, actions: creates ? ['create'] : plan.actions, before: creates ? null : plan.before, after: plan.after,
     ...(r.metadata !== undefined ? { metadata: r.metadata } : {}),
   });
   if (status === 'changed') entry.differences = differences(schema.block, plan.before, plan.after, config, plan.replacePaths);

@@ -3,7 +3,7 @@ import { parseConfig, type StackConfig } from '../engine/config';
 import type { VariableInputs } from '../engine/variables';
 import type { LiveResourceRequest } from '../engine/protocol';
 import type { StackLocation } from '../engine/stack-files';
-import { readState, resourceAddress, type StateV4 } from '../engine/state';
+import { readState, type StateV4 } from '../engine/state';
 import { EngineError } from '../engine/util';
 import { closeWorkspace, openWorkspace, type Workspace } from '../engine/workspace';
 import { providerFactory } from '../providers/registry';
@@ -67,10 +67,6 @@ export async function runDrift(opts: DriftOptions): Promise<DriftReport> {
     else if (opts.stateFrom) state = await opts.stateFrom(config);
     else if (config.backend.type === 'local') state = readState(config.statePath);
     else throw new EngineError(`the stack's state is in ${config.statePath}: pass stateFrom (the CLI reads it through the backend) or statePath`);
-    // Drift judges one object per resource address: repeated resources are refused, naming them, not half-checked.
-    const repeated = [...config.resources.filter((r) => r.count !== undefined || r.forEach !== undefined).map((r) => r.address),
-      ...(state?.resources ?? []).filter((r) => r.instances.some((i) => i.index_key !== undefined)).map(resourceAddress)];
-    if (repeated.length > 0) throw new EngineError(`drift checks do not support count or for_each yet: ${[...new Set(repeated)].join(', ')}`);
     ws = await openWorkspace(config, providerFactory, { env: opts.env, state, parallelism: opts.concurrency });
   } catch (e) {
     if (e instanceof EngineError) throw new DriftSetupError(e.message);
@@ -99,7 +95,7 @@ export async function runDrift(opts: DriftOptions): Promise<DriftReport> {
     beat?.unref();
     const snapshots: Snapshots = new Map();
     // Judged as clusters come in: the planning work fills the time reads spend waiting.
-    const judgement = new Judgement({ ws, stack: ws.config.stack.name, declared, ...(opts.shard ? { shard: opts.shard } : {}), stateOnly: stateOnly(ws, state) });
+    const judgement = new Judgement({ ws, stack: ws.config.stack.name, declared, ...(opts.shard ? { shard: opts.shard } : {}), stateOnly: stateOnly(ws, state, declared) });
     try {
       for (const [name, resources] of byProvider) {
         const provider = ws.providers.get(name)!;

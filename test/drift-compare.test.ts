@@ -232,3 +232,21 @@ test('judged while reads come in (any order) or all at the end: the same report'
   t.true(byAddress(batch, 'aws_eks_identity_provider_config.b').differences.every((d) => d.requires_replacement), 'the config reached through .id is read and planned');
 });
 
+
+test('count and for_each: each instance is judged at its instance address, for_each over another resource included', async (t) => {
+  const json = stack({
+    clusters: { a: cluster({ for_each: { a: '1.32', b: '1.31' }, name: '${each.key}', version: '${each.value}' }) },
+    configs: { a: config({ for_each: '${aws_eks_cluster.a}', cluster_name: '${each.value.name}' }) },
+  });
+  const r = await judge(json, [
+    found(liveCluster()),
+    found(liveCluster({ name: 'b', arn: 'arn:aws:eks:us-east-1:000000000000:cluster/b', version: '1.31' }), [liveConfig({ clusterName: 'b', tags: { env: 'prod' } })]),
+  ]);
+  t.deepEqual(r.resources.map((x) => [x.address, x.status]), [
+    ['aws_eks_cluster.a["a"]', 'in_sync'], ['aws_eks_identity_provider_config.a["a"]', 'in_sync'],
+    ['aws_eks_cluster.a["b"]', 'in_sync'], ['aws_eks_identity_provider_config.a["b"]', 'changed'],
+  ]);
+  t.deepEqual(byAddress(r, 'aws_eks_identity_provider_config.a["b"]').differences.map((d) => d.path), ['tags.env']);
+  const counted = await judge(stack({ clusters: { a: cluster({ count: 2, name: 'c${count.index}' }) } }), [found(liveCluster({ name: 'c0' }), []), { name: 'c1', kind: 'not_found' }]);
+  t.deepEqual(counted.resources.map((x) => [x.address, x.status]), [['aws_eks_cluster.a[0]', 'in_sync'], ['aws_eks_cluster.a[1]', 'missing']]);
+});
