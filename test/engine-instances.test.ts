@@ -7,6 +7,7 @@ import { instanceAddress, parseInstanceAddress } from '../engine/instances';
 import { readState } from '../engine/state';
 import { colors } from '../lib/color';
 import { engineErrors, harness } from './fixtures/engine/harness';
+import { captureIo, runCommand } from './helpers/in-process';
 
 const actions = (p: { changes: { address: string; actions: string[]; reason?: string; previousAddress?: string }[] }) =>
   Object.fromEntries(p.changes.map((c) => [c.address, [c.actions.join(), ...(c.reason ? [c.reason] : []), ...(c.previousAddress ? [`from ${c.previousAddress}`] : [])].join(' ')]));
@@ -159,4 +160,34 @@ test('--target takes a whole resource (all instances) or one instance', async (t
   await h.apply();
   const s = fs.readFileSync(h.statePath, 'utf8');
   t.deepEqual(readState(h.statePath)!.resources.map((r) => [r.name, r.instances.map((i) => i.index_key)]), [['c', [0, 1]], ['f', ['a', 'b']]], s);
+});
+
+test('state list, show, rm and mv take resource and instance addresses, as Terraform; nothing in the cloud changes', async (t) => {
+  const h = harness(t);
+  h.write({ f: { for_each: { a: 1, b: 2 }, name: 'f-${each.key}' }, c: { count: 2, name: 'c-${count.index}' } });
+  await h.apply();
+  const cli = async (...argv: string[]) => {
+    const io = captureIo(h.dir);
+    const code = await runCommand(['state', ...argv, '--dir', h.dir], io);
+    return { code, out: io.out(), err: io.err() };
+  };
+  t.deepEqual((await cli('list')).out.trim().split('\n'), ['memory_item.c[0]', 'memory_item.c[1]', 'memory_item.f["a"]', 'memory_item.f["b"]']);
+  t.regex((await cli('show', 'memory_item.f["b"]')).out, /^# memory_item\.f\["b"\]:\nresource "memory_item" "f" \{[^]*name += "f-b"/);
+  t.regex((await cli('show', 'memory_item.f')).err, /it has 2 instances \(memory_item\.f\["a"\], memory_item\.f\["b"\]\): show one of them/);
+  const serial = readState(h.statePath)!.serial;
+  const rm = await cli('rm', 'memory_item.c[1]');
+  t.is(rm.code, 0, rm.err);
+  t.is(rm.out, 'Removed memory_item.c[1]\nSuccessfully removed 1 resource instance(s).\n');
+  const mv = await cli('mv', 'memory_item.f["a"]', 'memory_item.g[0]');
+  t.is(mv.code, 0, mv.err);
+  const whole = await cli('mv', 'memory_item.c', 'memory_item.d');
+  t.is(whole.code, 0, whole.err);
+  const state = readState(h.statePath)!;
+  t.is(state.serial, serial + 3);
+  t.deepEqual(state.resources.map((r) => [r.name, r.instances.map((i) => i.index_key)]), [['d', [0]], ['f', ['b']], ['g', [0]]]);
+  t.is(h.cloud().events.filter((e) => e.op === 'delete').length, 0);
+  const missing = await cli('rm', 'memory_item.nope');
+  t.is(missing.code, 1);
+  t.regex(missing.err, /no matching objects found for "memory_item\.nope"/);
+  t.is(readState(h.statePath)!.serial, serial + 3, 'a refused edit writes nothing');
 });

@@ -82,7 +82,7 @@ test('--target with an unknown address names it once', async (t) => {
   t.is(io.err(), 'Error: memory_item.nope: no such resource in the configuration or state (given as --target)\n');
 });
 
-test('import says what was imported (not "shown above"), and an address already managed points to what works, not to a missing state rm', async (t) => {
+test('import says what was imported (not "shown above"), and an address already managed points to eksidp state rm, which works', async (t) => {
   const h = harness(t);
   h.write({ x: { name: 'x', value: 'v' } });
   fs.writeFileSync(h.cloudFile, JSON.stringify({ objects: { 'mem-x': { id: 'mem-x', name: 'x', value: 'v', arn: 'arn:memory:::item/x', status: 'ready' } }, events: [] }));
@@ -93,7 +93,12 @@ test('import says what was imported (not "shown above"), and an address already 
   const twice = captureIo(h.dir);
   t.is(await runCommand(['import', 'memory_item.x', 'mem-x', '--dir', '.'], twice), 1);
   t.notRegex(twice.err(), /remove it from state first/);
-  t.regex(twice.err(), /already managed .*'terraform state rm memory_item\.x' run in .* \(Terraform reads the same state file; eksidp has no state rm command\), or 'eksidp destroy --target memory_item\.x'/);
+  t.regex(twice.err(), /already managed .*'eksidp state rm memory_item\.x' does that \(the object itself stays\), or 'eksidp destroy --target memory_item\.x'/);
+  // The command it names works: the address leaves the state and the import succeeds again.
+  const rm = captureIo(h.dir);
+  t.is(await runCommand(['state', 'rm', 'memory_item.x', '--dir', '.'], rm), 0, rm.err());
+  const again = captureIo(h.dir);
+  t.is(await runCommand(['import', 'memory_item.x', 'mem-x', '--dir', '.'], again), 0, again.err());
 });
 
 test('refresh progress at a terminal: a line while reads run, a closing line; nothing off a terminal', async (t) => {

@@ -38,9 +38,8 @@ export const command: Command = {
       const session = await openSession(config, io, 'import', lockOptionsOf(values));
       try {
         if (session.state.instance(address)) {
-          // eksidp has no `state rm` (yet): say what works today instead of pointing at a missing command.
           throw new EngineError(`${address}: already managed (it is in state ${path.relative(io.cwd, config.statePath) || config.statePath}). To import another object at this address, the current one must leave the state first: ` +
-            `'terraform state rm ${address}' run in ${path.relative(io.cwd, config.stack.dir) || '.'} does that (Terraform reads the same state file; eksidp has no state rm command), ` +
+            `'eksidp state rm ${address}' does that (the object itself stays), ` +
             `or 'eksidp destroy --target ${address}' deletes the object eksidp manages there.`);
         }
         const provider = session.ws.providers.get(r.provider)!;

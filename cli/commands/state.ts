@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { COLOR_FLAG, guarded, loadConfig, locate, LOCK_FLAGS, lockOptionsOf, openStorage, STACK_FLAGS, variableInputs } from '../support';
 import type { ObjectValue, Value } from '../../engine/protocol';
-import { parseState, resourceAddress, stateInstances, stateText, type StateV4 } from '../../engine/state';
+import { parseState, resourceAddress, stateInstances, StateManager, stateText, type StateV4 } from '../../engine/state';
+import { instanceAddress, parseInstanceAddress, type InstanceKey } from '../../engine/instances';
 import { lockWithTimeout, type StateStorage } from '../../engine/statemgr';
 import { EngineError, isObject } from '../../engine/util';
 import { escapeControls as e } from '../../lib/escape';
@@ -70,13 +71,68 @@ async function push(storage: StateStorage, file: string, force: boolean): Promis
   return { from: current, to: next };
 }
 
-/** `eksidp state list | show ADDR | pull | push FILE`, through the stack's backend (TF_WORKSPACE). */
+/**
+ * `state rm ADDR...` and `state mv SRC DST` as Terraform's: a resource address takes all its instances,
+ * an instance address (`aws_x.y[0]`, `aws_x.y["k"]`) one. The objects stay where they are in the cloud;
+ * only the state changes (serial bumped, the previous state kept as the backup). Returns the lines to print.
+ */
+function editState(manager: StateManager, sub: 'rm' | 'mv', args: string[]): string[] {
+  const matches = (addr: string) => {
+    const parsed = parseInstanceAddress(addr);
+    if (!parsed) throw new EngineError(`Invalid address "${addr}": expected TYPE.NAME, data.TYPE.NAME, TYPE.NAME[N] or TYPE.NAME["KEY"]`);
+    const found = stateInstances(manager.state).filter((x) => (parsed.resource === addr ? resourceAddress(x.resource) === addr : x.address === addr));
+    return { parsed, found };
+  };
+  const lines: string[] = [];
+  if (sub === 'rm') {
+    let n = 0;
+    for (const addr of args) {
+      const { found } = matches(addr);
+      if (found.length === 0) throw new EngineError(`Invalid target address: no matching objects found for "${addr}". To view the available instances, use "eksidp state list". Nothing was removed.`);
+      for (const x of found) {
+        manager.set({ ...x.resource, ...(x.key !== undefined ? { index: x.key } : {}) }, null);
+        lines.push(`Removed ${e(x.address)}`);
+        n++;
+      }
+    }
+    lines.push(`Successfully removed ${n} resource instance(s).`);
+    return lines;
+  }
+  const [src, dst] = args as [string, string];
+  const from = matches(src);
+  const to = parseInstanceAddress(dst);
+  if (!to) throw new EngineError(`Invalid address "${dst}": expected TYPE.NAME, TYPE.NAME[N] or TYPE.NAME["KEY"]`);
+  if (from.found.length === 0) throw new EngineError(`Invalid source address: no matching objects found for "${src}". Nothing was moved.`);
+  const wholeSource = from.parsed.resource === src;
+  const wholeTarget = to.resource === dst;
+  if (wholeSource !== wholeTarget && !(wholeSource && from.found.length === 1 && from.found[0]!.key === undefined)) {
+    throw new EngineError(`Invalid state move request: cannot move ${src} to ${dst}: a resource moves to a resource, an instance to an instance. Nothing was moved.`);
+  }
+  const head = from.found[0]!.resource;
+  const [, type, name] = /^(?:data\.)?([^.]+)\.(.+)$/.exec(to.resource)!;
+  if (type !== head.type || to.resource.startsWith('data.') !== (head.mode === 'data')) throw new EngineError(`Invalid state move request: cannot move ${src} to ${dst}: the resource types (and modes) must match. Nothing was moved.`);
+  const keyOf = (key: InstanceKey | undefined) => (wholeSource && wholeTarget ? key : to.key);
+  for (const x of from.found) {
+    const target = instanceAddress(to.resource, keyOf(x.key));
+    if (manager.instance(target)) throw new EngineError(`Invalid state move request: cannot move ${src} to ${target}: there is already an object at ${target}. Nothing was moved.`);
+  }
+  if (wholeSource && wholeTarget && manager.find(to.resource)) throw new EngineError(`Invalid state move request: cannot move ${src} to ${dst}: ${dst} is already in state. Nothing was moved.`);
+  for (const x of from.found) {
+    const key = keyOf(x.key);
+    manager.set({ ...x.resource, ...(x.key !== undefined ? { index: x.key } : {}) }, null);
+    manager.set({ mode: head.mode, type: head.type, name: name!, provider: head.provider, ...(key !== undefined ? { index: key } : {}) }, x.instance);
+  }
+  lines.push(`Move "${e(src)}" to "${e(dst)}"`, `Successfully moved ${from.found.length} object(s).`);
+  return lines;
+}
+
+/** `eksidp state list | show ADDR | pull | push FILE | rm ADDR... | mv SRC DST`, through the stack's backend (TF_WORKSPACE). */
 export const command: Command = {
   spec: {
     name: 'state',
-    summary: 'Inspect or replace state: state list | state show ADDR | state pull | state push FILE',
-    args: '(list | show ADDR | pull | push FILE)',
-    maxPositionals: 2,
+    summary: 'Inspect or change state: state list | state show ADDR | state pull | state push FILE | state rm ADDR... | state mv SRC DST',
+    args: '(list | show ADDR | pull | push FILE | rm ADDR... | mv SRC DST)',
+    maxPositionals: 20,
     flags: {
       ...STACK_FLAGS,
       force: { type: 'boolean', description: 'state push: replace the stored state even when its lineage differs or the file is older.' },
@@ -87,7 +143,10 @@ export const command: Command = {
   async run(parsed, io) {
     const { values, positionals } = parsed;
     const [sub, arg] = positionals;
-    if (sub !== 'list' && sub !== 'show' && sub !== 'pull' && sub !== 'push') throw new UsageError("eksidp state: expected 'list', 'show ADDR', 'pull' or 'push FILE'");
+    if (sub !== 'list' && sub !== 'show' && sub !== 'pull' && sub !== 'push' && sub !== 'rm' && sub !== 'mv') throw new UsageError("eksidp state: expected 'list', 'show ADDR', 'pull', 'push FILE', 'rm ADDR...' or 'mv SRC DST'");
+    if (sub === 'rm' && positionals.length < 2) throw new UsageError('eksidp state rm: at least one address is required');
+    if (sub === 'mv' && positionals.length !== 3) throw new UsageError('eksidp state mv: expected SRC and DST addresses');
+    if (sub !== 'rm' && sub !== 'mv' && positionals.length > 2) throw new UsageError(`eksidp state ${sub}: unexpected argument '${positionals[2]}'`);
     if (sub === 'show' && !arg) throw new UsageError('eksidp state show: an address is required');
     if (sub === 'push' && !arg) throw new UsageError('eksidp state push: a state file is required');
     if ((sub === 'list' || sub === 'pull') && arg) throw new UsageError(`eksidp state ${sub}: unexpected argument '${arg}'`);
@@ -99,6 +158,19 @@ export const command: Command = {
       const config = loadConfig(loc, variableInputs(parsed, io, loc, { tolerateMissing: true }));
       const { backend, storage } = openStorage(config, io);
       try {
+        if (sub === 'rm' || sub === 'mv') {
+          const lock = lockOpts.lock ? await lockWithTimeout(storage, `state ${sub}`, lockOpts.timeoutMs, { signal: io.signal }) : undefined;
+          try {
+            const manager = await StateManager.open(storage);
+            if (!manager.exists()) throw new EngineError(`no state at ${storage.location}: nothing to ${sub === 'rm' ? 'remove' : 'move'}`);
+            const lines = editState(manager, sub, positionals.slice(1));
+            await manager.persist();
+            io.stdout.write(lines.join('\n') + '\n');
+          } finally {
+            await lock?.unlock();
+          }
+          return EXIT.OK;
+        }
         if (sub === 'push') {
           const lock = lockOpts.lock ? await lockWithTimeout(storage, 'state push', lockOpts.timeoutMs, { signal: io.signal }) : undefined;
           try {
