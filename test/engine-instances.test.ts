@@ -191,3 +191,21 @@ test('state list, show, rm and mv take resource and instance addresses, as Terra
   t.regex(missing.err, /no matching objects found for "memory_item\.nope"/);
   t.is(readState(h.statePath)!.serial, serial + 3, 'a refused edit writes nothing');
 });
+
+test('import takes an instance address; the key must match the resource\'s count or for_each', async (t) => {
+  const h = harness(t);
+  h.write({ c: { count: 2, name: 'c-${count.index}' } });
+  fs.writeFileSync(h.cloudFile, JSON.stringify({ objects: { 'mem-c-1': { id: 'mem-c-1', name: 'c-1', arn: 'arn:memory:::item/c-1', status: 'ready' } }, events: [] }));
+  const run = async (...argv: string[]) => {
+    const io = captureIo(h.dir);
+    const code = await runCommand([...argv, '--dir', h.dir], io);
+    return { code, err: io.err() };
+  };
+  const wrongKind = await run('import', 'memory_item.c["x"]', 'mem-c-1');
+  t.is(wrongKind.code, 1);
+  t.regex(wrongKind.err, /memory_item\.c has count set: import one instance, as memory_item\.c\[0\]/);
+  const ok = await run('import', 'memory_item.c[1]', 'mem-c-1');
+  t.is(ok.code, 0, ok.err);
+  t.deepEqual(readState(h.statePath)!.resources[0]!.instances.map((i) => [i.index_key, i.attributes.name]), [[1, 'c-1']]);
+  t.deepEqual(actions(await h.plan()), { 'memory_item.c[0]': 'create', 'memory_item.c[1]': 'no-op' });
+});
