@@ -61,6 +61,8 @@ export type StackConfig = {
   outputs: OutputConfig[];
   /** `locals` by name, expressions unevaluated (referenced as `local.NAME`). */
   locals: Record<string, Value>;
+  /** The configuration as read (`//` keys kept): a saved plan carries it (planfile.ts). */
+  source: Record<string, unknown>;
   /** sha256 of the canonical configuration, for stale saved plans. */
   readonly hash: string;
   warnings: Diagnostic[];
@@ -283,7 +285,7 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
   // Computed when asked (saved plans): a drift check or a plan without --out never needs it.
   let hash: string | undefined;
   return {
-    stack: loc, statePath, backend: backend ?? { type: 'local', path: statePath, workspaceDir: path.join(loc.dir, 'terraform.tfstate.d') }, providers, resources, variables, variableTypes, outputs, locals, warnings,
+    stack: loc, statePath, backend: backend ?? { type: 'local', path: statePath, workspaceDir: path.join(loc.dir, 'terraform.tfstate.d') }, providers, resources, variables, variableTypes, outputs, locals, warnings, source: rawJson,
     get hash() {
       // Variable values are part of what a saved plan was made from, as Terraform keeps them in its plan.
       return (hash ??= sha256(canonicalJson(Object.keys(variables).length > 0 ? { json, variables } : json)));

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomicSync } from '../lib/files';
+import { parseConfig, type StackConfig } from './config';
 import type { Plan } from './plan';
 import { isUnknown, UNKNOWN, type ObjectValue, type Value } from './protocol';
 import type { StackLocation } from './stack-files';
@@ -14,10 +15,13 @@ import { EngineError, isObject } from './util';
 
 export const PLANFILE_FORMAT = 'eksidp-plan';
 /**
- * 2: changes hold no display text (version 1 saved each change's rendered notes and identity-preview
- * lines); the plan keeps the data views derive them from (`metadata`, `analysisOptions`).
+ * 3: the plan carries its configuration (the stack's JSON as read, and the input variables' values),
+ * so apply needs no stack file and a re-synth after planning does not invalidate it, as Terraform's
+ * plan files carry theirs. 2: changes hold no display text (version 1 saved each change's rendered
+ * notes and identity-preview lines); the plan keeps the data views derive them from (`metadata`,
+ * `analysisOptions`).
  */
-export const PLANFILE_VERSION = 2;
+export const PLANFILE_VERSION = 3;
 
 export type PlanFile = {
   format: typeof PLANFILE_FORMAT;
@@ -25,17 +29,23 @@ export type PlanFile = {
   eksidp_version: string;
   stack: { name: string; file: string };
   config_hash: string;
+  /**
+   * What apply evaluates instead of the stack file: the configuration as read (`//` keys kept) and
+   * every input variable's value. Provider blocks are in it, with any credentials written there.
+   */
+  configuration: { json: Record<string, unknown>; variables: Record<string, Value> };
   state: { path: string; lineage: string; serial: number };
   plan: Plan;
 };
 
-export function writePlanFile(file: string, plan: Plan, loc: StackLocation, version: string): void {
+export function writePlanFile(file: string, plan: Plan, config: StackConfig, version: string): void {
   const body: PlanFile = {
     format: PLANFILE_FORMAT,
     format_version: PLANFILE_VERSION,
     eksidp_version: version,
-    stack: { name: loc.name, file: loc.file },
+    stack: { name: config.stack.name, file: config.stack.file },
     config_hash: plan.configHash,
+    configuration: { json: config.source, variables: config.variables },
     state: { path: plan.statePath, lineage: plan.prior.lineage, serial: plan.prior.serial },
     plan,
   };
@@ -79,7 +89,8 @@ export function readPlanFile(file: string): PlanFile {
   }
   if (p.format_version !== PLANFILE_VERSION) throw new EngineError(`${file} has plan format version ${String(p.format_version)}; this eksidp reads version ${PLANFILE_VERSION}`);
   const plan = p.plan;
-  if (!plan || !Array.isArray(plan.changes) || !Array.isArray(plan.outputChanges) || !plan.priorState || !plan.prevRunState || !isObject(plan.metadata) || !isObject(plan.analysisOptions) || !p.state || !p.stack) {
+  if (!plan || !Array.isArray(plan.changes) || !Array.isArray(plan.outputChanges) || !plan.priorState || !plan.prevRunState || !isObject(plan.metadata) || !isObject(plan.analysisOptions) || !p.state || !p.stack
+    || !isObject(p.configuration) || !isObject(p.configuration.json) || !isObject(p.configuration.variables)) {
     throw new EngineError(`${file} is an incomplete plan file`);
   }
   // Only planned values hold unknowns (states never do).
@@ -88,11 +99,22 @@ export function readPlanFile(file: string): PlanFile {
   return p as PlanFile;
 }
 
-/** Refuses a saved plan whose stack, configuration or state moved on since it was made. */
-export function checkPlanFile(pf: PlanFile, current: { stackName: string; configHash: string; statePath: string; lineage: string; serial: number; stateExists: boolean }): void {
+/**
+ * The configuration a saved plan was made from, as apply evaluates it: the stack's JSON and variable
+ * values it carries (the stack file may have been synthesized again since). Its hash must be the
+ * plan's: anything else is a damaged or edited file.
+ */
+export function savedPlanConfig(pf: PlanFile, file: string): StackConfig {
+  const loc: StackLocation = { name: pf.stack.name, dir: path.dirname(pf.stack.file), file: pf.stack.file };
+  const config = parseConfig(pf.configuration.json, loc, { args: [], env: {}, cwd: loc.dir, dir: loc.dir, saved: pf.configuration.variables });
+  if (config.hash !== pf.config_hash || config.hash !== pf.plan.configHash) throw new EngineError(`${file} is damaged: the configuration it carries does not match the configuration it was planned from; run eksidp plan again`);
+  return config;
+}
+
+/** Refuses a saved plan made for another stack or state, or whose state moved on since it was made. */
+export function checkPlanFile(pf: PlanFile, current: { stackName: string; statePath: string; lineage: string; serial: number; stateExists: boolean }): void {
   if (pf.stack.name !== current.stackName) throw new EngineError(`the saved plan is for stack '${pf.stack.name}', not '${current.stackName}'`);
   if (path.resolve(pf.state.path) !== path.resolve(current.statePath)) throw new EngineError(`the saved plan is for state ${pf.state.path}, not ${current.statePath}`);
-  if (pf.config_hash !== current.configHash) throw new EngineError('Saved plan is stale: the configuration changed since the plan was made. Run plan again.');
   if (current.stateExists && (pf.state.lineage !== current.lineage || pf.state.serial !== current.serial)) {
     throw new EngineError(`Saved plan is stale: the state changed since the plan was made (plan: lineage ${pf.state.lineage} serial ${pf.state.serial}; now: lineage ${current.lineage} serial ${current.serial}). Run plan again.`);
   }

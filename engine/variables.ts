@@ -27,6 +27,11 @@ export type VariableInputs = {
   dir: string;
   /** Commands that never evaluate the stack (state, force-unlock, show) leave unset variables unset. */
   tolerateMissing?: boolean;
+  /**
+   * The values a saved plan was made with (planfile.ts): used as given, and nothing else is read (no
+   * TF_VAR_, no tfvars files), as Terraform applies a saved plan with the values it holds.
+   */
+  saved?: Record<string, Value>;
 };
 
 const DECL_KEYS = new Set(['type', 'default', 'description', 'nullable']);
@@ -110,7 +115,9 @@ export function resolveVariables(decls: readonly VariableDecl[], inputs: Variabl
     }
     for (const [k, v] of Object.entries(values)) set(k, v, file, false);
   };
-  if (inputs) {
+  if (inputs?.saved) {
+    for (const [k, v] of Object.entries(inputs.saved)) set(k, v, 'the saved plan', true);
+  } else if (inputs) {
     for (const [k, v] of Object.entries(inputs.env)) {
       if (k.startsWith('TF_VAR_') && v !== undefined && declared.has(k.slice(7))) {
         const name = k.slice(7);

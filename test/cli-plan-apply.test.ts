@@ -52,19 +52,28 @@ test('a configuration error exits 1 naming the address and attribute, before any
   t.false(fs.existsSync(path.join(s.dir, 'cloud.json')));
 });
 
-test('a saved plan applies exactly, and is refused once the configuration or the state changed', async (t) => {
-  const s = stack(t, { a: { name: 'a', value: 'one' } });
-  t.is((await run(s.dir, ['plan', '--dir', '.', '--out', 'p1'])).code, 0);
+test('a saved plan applies exactly with the configuration and variables it carries, a re-synth notwithstanding, and is refused once the state changed', async (t) => {
+  const s = stack(t, { a: { name: 'a' } });
+  const withVar = (res: Record<string, unknown>) => {
+    s.write(res);
+    const file = path.join(s.dir, 'cdk.tf.json');
+    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), variable: { v: { type: 'string' } } }));
+  };
+  withVar({ a: { name: 'a', value: '${var.v}' } });
+  t.is((await run(s.dir, ['plan', '--dir', '.', '--var', 'v=one', '--out', 'p1'])).code, 0);
   t.is(fs.statSync(path.join(s.dir, 'p1')).mode & 0o777, 0o600);
   const shown = await run(s.dir, ['show', 'p1']);
   t.regex(shown.stdout, /Plan: 1 to add/);
   const shownJson = await run(s.dir, ['show', 'p1', '--json']);
   t.is(JSON.parse(shownJson.stdout).format_version, '1.2');
+  // Synthesized again (another value, and no variable any more) after planning: the plan holds its own configuration.
   s.write({ a: { name: 'a', value: 'two' } });
-  const stale = await run(s.dir, ['apply', 'p1']);
-  t.is(stale.code, 1);
-  t.regex(stale.stderr, /Saved plan is stale: the configuration changed/);
-  t.deepEqual(s.cloud().objects, {});
+  const withVarFlag = await run(s.dir, ['apply', 'p1', '--var', 'v=three']);
+  t.is(withVarFlag.code, 1);
+  t.regex(withVarFlag.stderr, /--var and --var-file cannot be used with a saved plan/);
+  const ok1 = await run(s.dir, ['apply', 'p1']);
+  t.is(ok1.code, 0, ok1.stderr);
+  t.is(s.cloud().objects['mem-a'].value, 'one');
   t.is((await run(s.dir, ['plan', '--dir', '.', '--out', 'p2'])).code, 0);
   t.is((await run(s.dir, ['plan', '--dir', '.', '--out', 'p3'])).code, 0);
   const ok = await run(s.dir, ['apply', 'p2']);
@@ -73,23 +82,30 @@ test('a saved plan applies exactly, and is refused once the configuration or the
   const moved = await run(s.dir, ['apply', 'p3']);
   t.is(moved.code, 1);
   t.regex(moved.stderr, /Saved plan is stale: the state changed since the plan was made/);
+  t.is(s.cloud().objects['mem-a'].value, 'two');
 });
 
-test('a plan file saved by an older eksidp (format 1, with rendered notes) is refused by show and apply with a message to plan again; nothing is applied', async (t) => {
+test('a plan file saved by an older eksidp (format 1 with rendered notes, format 2 without its configuration) is refused by show and apply with a message to plan again; nothing is applied', async (t) => {
   const s = stack(t, { a: { name: 'a' } });
   t.is((await run(s.dir, ['plan', '--dir', '.', '--out', 'new.tfplan'])).code, 0);
-  const current = JSON.parse(fs.readFileSync(path.join(s.dir, 'new.tfplan'), 'utf8')) as { format_version: number; plan: { changes: Record<string, unknown>[]; metadata?: unknown; analysisOptions?: unknown } };
-  t.is(current.format_version, 2);
+  const current = JSON.parse(fs.readFileSync(path.join(s.dir, 'new.tfplan'), 'utf8')) as { format_version: number; configuration?: unknown; plan: { changes: Record<string, unknown>[]; metadata?: unknown; analysisOptions?: unknown } };
+  t.is(current.format_version, 3);
+  // Version 2 as it was written: no configuration.
+  const v2 = { ...current, format_version: 2 };
+  delete v2.configuration;
+  fs.writeFileSync(path.join(s.dir, 'v2.tfplan'), JSON.stringify(v2));
   // Version 1 as it was written: notes in each change, no metadata or analysis options.
-  const old = { ...current, format_version: 1, plan: { ...current.plan, changes: current.plan.changes.map((c) => ({ ...c, notes: [] })) } };
+  const old = { ...v2, format_version: 1, plan: { ...current.plan, changes: current.plan.changes.map((c) => ({ ...c, notes: [] })) } };
   delete old.plan.metadata;
   delete old.plan.analysisOptions;
   fs.writeFileSync(path.join(s.dir, 'old.tfplan'), JSON.stringify(old));
-  for (const argv of [['show', 'old.tfplan'], ['show', 'old.tfplan', '--json'], ['apply', 'old.tfplan']]) {
-    const r = await run(s.dir, argv);
-    t.is(r.code, 1, argv.join(' '));
-    t.is(r.stdout, '');
-    t.regex(r.stderr, /old\.tfplan was saved by an older eksidp \(plan format version 1; this eksidp reads version 2\): run eksidp plan again to make a new plan file/);
+  for (const [file, version] of [['old.tfplan', 1], ['v2.tfplan', 2]] as const) {
+    for (const argv of [['show', file], ['show', file, '--json'], ['apply', file]]) {
+      const r = await run(s.dir, argv);
+      t.is(r.code, 1, argv.join(' '));
+      t.is(r.stdout, '');
+      t.true(r.stderr.includes(`${file} was saved by an older eksidp (plan format version ${version}; this eksidp reads version 3): run eksidp plan again to make a new plan file`), r.stderr);
+    }
   }
   t.false(fs.existsSync(path.join(s.dir, 'cloud.json')), 'nothing applied');
   const applied = await run(s.dir, ['apply', 'new.tfplan']);

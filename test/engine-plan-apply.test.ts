@@ -5,7 +5,7 @@ import test from 'ava';
 import { jsonPlan } from '../engine/json-plan';
 import { acquireLock, forceUnlock, lockPath } from '../engine/lock';
 import { plan, planCounts } from '../engine/plan';
-import { checkPlanFile, readPlanFile, writePlanFile } from '../engine/planfile';
+import { checkPlanFile, readPlanFile, savedPlanConfig, writePlanFile } from '../engine/planfile';
 import { isUnknown, UNKNOWN } from '../engine/protocol';
 import { isUnknownValue } from '../providers/eks/validation';
 import { colors } from '../lib/color';
@@ -292,19 +292,25 @@ test('the lock refuses a second holder, reports stale locks with the force-unloc
   acquireLock(h.statePath, 'plan').release();
 });
 
-test('a saved plan round-trips and is refused when the configuration or state changed', async (t) => {
+test('a saved plan round-trips with its configuration, and is refused when the state changed or its configuration was edited', async (t) => {
   const h = harness(t);
   h.write({ a: { name: 'a' } });
   const p = await h.plan();
   const file = `${h.dir}/plan.json`;
-  const loc = { name: 'test', dir: h.dir, file: `${h.dir}/cdk.tf.json` };
-  writePlanFile(file, p, loc, '0.1.0');
+  writePlanFile(file, p, h.config(), '0.1.0');
   t.is(fs.statSync(file).mode & 0o777, 0o600);
   const pf = readPlanFile(file);
   t.true(isUnknown(pf.plan.changes[0]!.after!.id));
-  const current = { stackName: 'test', configHash: p.configHash, statePath: h.statePath, lineage: p.prior.lineage, serial: 0, stateExists: false };
+  // The stack synthesized again: the plan's own configuration is what apply evaluates.
+  h.write({ a: { name: 'a', value: 'other' } });
+  const carried = savedPlanConfig(pf, file);
+  t.is(carried.hash, p.configHash);
+  t.deepEqual(carried.resources.map((r) => [r.address, r.body]), [['memory_item.a', { name: 'a' }]]);
+  const edited = readPlanFile(file);
+  (edited.configuration.json.resource as { memory_item: { a: { name: string } } }).memory_item.a.name = 'b';
+  t.throws(() => savedPlanConfig(edited, file), { message: /plan\.json is damaged: the configuration it carries does not match/ });
+  const current = { stackName: 'test', statePath: h.statePath, lineage: p.prior.lineage, serial: 0, stateExists: false };
   t.notThrows(() => checkPlanFile(pf, current));
-  t.throws(() => checkPlanFile(pf, { ...current, configHash: 'other' }), { message: /configuration changed/ });
   t.throws(() => checkPlanFile(pf, { ...current, stateExists: true, serial: 4 }), { message: /state changed since the plan/ });
   t.throws(() => checkPlanFile(pf, { ...current, stackName: 'prod' }), { message: /for stack 'test', not 'prod'/ });
 });
@@ -322,7 +328,7 @@ test('unknown values are one marker, known by identity: a look-alike object is d
   // A look-alike in the prior state (data) stays data through the file; the planned unknowns come back as the marker.
   p.priorState.resources.push({ mode: 'managed', type: 'memory_item', name: 'z', provider: 'provider["x"]', instances: [{ schema_version: 0, attributes: { id: 'z', tags: lookAlike as never }, sensitive_attributes: [] }] });
   const file = `${h.dir}/plan.json`;
-  writePlanFile(file, p, { name: 'test', dir: h.dir, file: `${h.dir}/cdk.tf.json` }, '0.1.0');
+  writePlanFile(file, p, h.config(), '0.1.0');
   const wire = JSON.parse(fs.readFileSync(file, 'utf8')) as { plan: { changes: { after: Record<string, unknown> }[] } };
   t.deepEqual(wire.plan.changes[0]!.after.id, { __unknown__: true });
   const back = readPlanFile(file).plan;

@@ -2,14 +2,15 @@ import path from 'node:path';
 import { stringFlag, UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, guarded, loadConfig, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf, VAR_FLAGS, variableInputs, LOCK_FLAGS, lockOptionsOf } from '../support';
+import { COLOR_FLAG, guarded, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf, VAR_FLAGS, LOCK_FLAGS, lockOptionsOf } from '../support';
 import { applyPlan, planAndApply } from '../operation';
 import { hasChanges } from '../../engine/plan';
-import { checkPlanFile, readPlanFile } from '../../engine/planfile';
+import { checkPlanFile, readPlanFile, savedPlanConfig } from '../../engine/planfile';
 
 /**
- * `eksidp apply [PLANFILE]`: with a saved plan, applies exactly it (refused when the stack, the
- * configuration or the state changed since); without, plans, shows and asks for approval.
+ * `eksidp apply [PLANFILE]`: with a saved plan, applies exactly it with the configuration and
+ * variable values it carries (refused when the state changed since); without, plans, shows and asks
+ * for approval.
  */
 export const command: Command = {
   spec: {
@@ -32,16 +33,21 @@ export const command: Command = {
     const planFile = positionals[0];
     parallelismOf('apply', values);
     if (planFile && targetsOf(values).length > 0) throw new UsageError('eksidp apply: --target cannot be used with a saved plan (the plan already fixes what is applied)');
+    // As Terraform: the saved plan holds the variable values it was made with.
+    if (planFile && (parsed.options ?? []).some((o) => o.name === 'var' || o.name === 'var-file')) {
+      throw new UsageError('eksidp apply: --var and --var-file cannot be used with a saved plan (it holds the variable values it was made with)');
+    }
     return guarded(io, values, async () => {
       if (!planFile) return planAndApply(io, parsed, 'apply');
       const pf = readPlanFile(path.resolve(io.cwd, planFile));
       const explicit = stringFlag(values, 'stack') !== undefined || stringFlag(values, 'dir') !== undefined;
-      const loc = explicit ? locate(values, io) : { name: pf.stack.name, dir: path.dirname(pf.stack.file), file: pf.stack.file };
-      const config = loadConfig(loc, variableInputs(parsed, io, loc));
+      // --stack/--dir only say which stack the plan must be for: the configuration is the plan's own.
+      const stackName = explicit ? locate(values, io).name : pf.stack.name;
+      const config = savedPlanConfig(pf, planFile);
       const session = await openSession(config, io, 'apply', lockOptionsOf(values));
       try {
         const s = session.state;
-        checkPlanFile(pf, { stackName: loc.name, configHash: config.hash, statePath: config.statePath, lineage: s.state.lineage, serial: s.state.serial, stateExists: s.exists() });
+        checkPlanFile(pf, { stackName, statePath: config.statePath, lineage: s.state.lineage, serial: s.state.serial, stateExists: s.exists() });
         // A plan made with no state fixed the lineage its idempotency tokens use.
         if (!s.exists()) s.adoptLineage(pf.state.lineage);
         if (!hasChanges(pf.plan)) { io.stdout.write('No changes. Apply complete! Resources: 0 added, 0 changed, 0 destroyed.\n'); return EXIT.OK; }

@@ -69,7 +69,7 @@ export const command: Command = {
           ...(identities !== undefined ? { analysisOptions: { [SAMPLE_IDENTITIES_OPTION]: identities } } : {}), onRefresh: progress.onRefresh,
         }).finally(progress.stop);
         const out = stringFlag(values, 'out');
-        if (out) writePlanFile(path.resolve(io.cwd, out), p, loc, VERSION);
+        if (out) writePlanFile(path.resolve(io.cwd, out), p, config, VERSION);
         if (values.json) {
           io.stdout.write(JSON.stringify(planJson(p, config.resources, config.providers, config.outputs)) + '\n');
         } else {

@@ -1,12 +1,11 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError, type Parsed } from '../args';
 import type { Command, Io } from '../command';
 import { EXIT } from '../command';
 import { COLOR_FLAG, colorsFor, guarded, loadConfig, locate, openStorage, STACK_FLAGS, variableInputs } from '../support';
 import { renderResource } from './state';
-import { parseConfig, parseProviderAddress, type StackConfig } from '../../engine/config';
-import { readPlanFile } from '../../engine/planfile';
+import { parseProviderAddress } from '../../engine/config';
+import { readPlanFile, savedPlanConfig } from '../../engine/planfile';
 import { planJson, planText } from '../views/plan';
 import { stateJson, type PlanProviders } from '../../engine/json-plan';
 import { stateOutputs } from '../../engine/outputs';
@@ -42,21 +41,15 @@ export const command: Command = {
         io.stdout.write(planText(pf.plan, colorsFor(io, values)));
         return EXIT.OK;
       }
-      // The configuration section comes from the stack file when it is still there.
-      let config: StackConfig | undefined;
-      try {
-        const loc = { name: pf.stack.name, dir: path.dirname(pf.stack.file), file: pf.stack.file };
-        config = parseConfig(JSON.parse(fs.readFileSync(pf.stack.file, 'utf8')) as Record<string, unknown>, loc, { args: [], env: io.env, cwd: io.cwd, dir: loc.dir, tolerateMissing: true });
-      } catch {
-        config = undefined;
-      }
-      const providers: PlanProviders = new Map(config ? config.providers : []);
+      // The configuration section is the one the plan carries.
+      const config = savedPlanConfig(pf, file);
+      const providers: PlanProviders = new Map(config.providers);
       for (const c of pf.plan.changes) {
         const parsed = parseProviderAddress(c.providerAddress);
         if (providers.has(c.provider) || !parsed) continue;
         providers.set(c.provider, { name: c.provider.split('.')[0]!, source: parsed.source, ...(parsed.alias ? { alias: parsed.alias } : {}) });
       }
-      io.stdout.write(JSON.stringify(planJson(pf.plan, config?.resources ?? [], providers, config?.outputs ?? [])) + '\n');
+      io.stdout.write(JSON.stringify(planJson(pf.plan, config.resources, providers, config.outputs)) + '\n');
       return EXIT.OK;
     });
   },
