@@ -138,9 +138,20 @@ export function parseState(text: string, what: string, restore = ''): StateV4 | 
   return { ...s, outputs: s.outputs ?? {}, check_results: s.check_results ?? null } as StateV4;
 }
 
-/** The bytes eksidp writes for a state (Terraform's layout: two-space indent, final newline). */
+/**
+ * Terraform's writer sorts resources by mode string ("data" < "managed"), then type, then name, by
+ * bytes (Go's string order, not localeCompare); the sort is stable, so the instances keep theirs.
+ */
+export function compareResources(a: StateResource, b: StateResource): number {
+  return byteCompare(a.mode, b.mode) || byteCompare(a.type, b.type) || byteCompare(a.name, b.name);
+}
+
+/**
+ * The bytes eksidp writes for a state (Terraform's layout: two-space indent, final newline; resources
+ * in Terraform's order, whichever way they were gathered: refresh, data sources read, a state push).
+ */
 export function stateText(state: StateV4): string {
-  return JSON.stringify(state, null, 2) + '\n';
+  return JSON.stringify({ ...state, resources: [...state.resources].sort(compareResources) }, null, 2) + '\n';
 }
 
 /**
@@ -325,8 +336,7 @@ export class StateManager {
     this.dirty = true;
     if (idx >= 0) this.current.resources[idx] = entry;
     else this.current.resources.push(entry);
-    // Terraform's writer sorts by mode string ("data" < "managed"), then type, then name, by bytes (Go's string order).
-    this.current.resources.sort((a, b) => (a.mode === b.mode ? 0 : a.mode === 'data' ? -1 : 1) || byteCompare(a.type, b.type) || byteCompare(a.name, b.name));
+    this.current.resources.sort(compareResources);
   }
 
   /** Replaces the root outputs (outputs.ts builds them in state v4's form); dirty only if something differs. */
