@@ -9,7 +9,8 @@ import { writeStack } from './helpers/stacks';
 /**
  * Secrets never leave the process: planted values in the provider block, the environment and a
  * whoami token are searched for in every byte a run writes (stdout, stderr, plan, state, backup,
- * drift report), including error paths. Plus the emulator's network surface and file modes.
+ * drift report), including error paths; a saved plan (0600) holds the provider block's, as it
+ * carries its configuration. Plus the emulator's network surface and file modes.
  */
 
 const SECRETS = {
@@ -42,7 +43,7 @@ function filesOf(dir: string): Record<string, string> {
   return out;
 }
 
-test('planted credentials never appear in output, plan files, state, backups, drift reports or error messages', async (t) => {
+test('planted credentials never appear in output, state, backups, drift reports or error messages; a plan file (0600) holds the provider block\'s only', async (t) => {
   const em = await emulator(t);
   const dir = tempDir(t, 'eksidp-sec-');
   writeStack(dir, secretStack(em.url));
@@ -73,7 +74,13 @@ test('planted credentials never appear in output, plan files, state, backups, dr
   t.is(failing.code, 1);
   t.regex(failing.stderr, /Error: aws_eks_/);
 
-  for (const [name, text] of Object.entries(filesOf(dir))) t.deepEqual(leaks(text), [], `secret in ${name}`);
+  const files = filesOf(dir);
+  // A saved plan carries its configuration (as Terraform's does), so the provider block's credentials
+  // are in it (the file is 0600, above, and credential-equivalent: engine/PLANFILE.md); the
+  // environment's never are.
+  const inConfig = [SECRETS.access_key, SECRETS.secret_key, SECRETS.token];
+  t.deepEqual(leaks(files.tfplan!).sort(), [...inConfig].sort(), 'the plan file holds the configuration\'s credentials, and only those');
+  for (const [name, text] of Object.entries(files)) if (name !== 'tfplan') t.deepEqual(leaks(text), [], `secret in ${name}`);
   for (const o of outputs) t.deepEqual(leaks(o), [], `secret in output:\n${o.slice(0, 400)}`);
 });
 
