@@ -3,9 +3,10 @@ import path from 'node:path';
 import { writeFileAtomicSync } from '../lib/files';
 import { parseConfig, type StackConfig } from './config';
 import type { Plan } from './plan';
-import { isUnknown, UNKNOWN, type ObjectValue, type Value } from './protocol';
+import { isUnknown, UNKNOWN, type Diagnostic, type ObjectValue, type Value } from './protocol';
 import type { StackLocation } from './stack-files';
-import { EngineError, isObject } from './util';
+import { EngineError, EXACT, isObject, valuesEqual } from './util';
+import { parseVariableDecls, resolveVariables, type VariableInputs } from './variables';
 
 /**
  * Saved plans: eksidp's own JSON format, documented in engine/PLANFILE.md. A plan file holds state
@@ -119,4 +120,23 @@ export function checkPlanFile(pf: PlanFile, current: { stackName: string; stateP
     throw new EngineError(`Saved plan is stale: the state changed since the plan was made (plan: lineage ${pf.state.lineage} serial ${pf.state.serial}; now: lineage ${current.lineage} serial ${current.serial}). Run plan again.`);
   }
   if (!current.stateExists && pf.state.serial !== 0) throw new EngineError('Saved plan is stale: the state it was made from no longer exists. Run plan again.');
+}
+
+/**
+ * Terraform 1.11 (backend/local backend_apply.go) on variables given when applying a saved plan: a
+ * --var or --var-file value that differs from the plan's is an error, a TF_VAR_ one a warning (the
+ * plan's value is used), tfvars files the stack's folder loads are not read; equal values are fine.
+ */
+export function savedVariableConflicts(pf: PlanFile, inputs: VariableInputs): Diagnostic[] {
+  const diags: Diagnostic[] = [];
+  const decls = parseVariableDecls(pf.configuration.json.variable as Value | undefined, diags);
+  const given = resolveVariables(decls, { ...inputs, autoFiles: false, tolerateMissing: true }, diags);
+  const saved = pf.configuration.variables;
+  for (const [name, from] of Object.entries(given.sources)) {
+    if (!(name in saved) || !(name in given.values) || valuesEqual(given.values[name]!, saved[name]!, EXACT)) continue;
+    const detail = `the saved plan specifies ${JSON.stringify(saved[name])} as the value whereas during apply the value ${JSON.stringify(given.values[name])} was set by ${from}`;
+    if (from.startsWith('TF_VAR_')) diags.push({ severity: 'warning', summary: `Ignoring variable when applying a saved plan: the variable ${name} cannot be overridden when applying a saved plan file, because a saved plan includes the variable values that were set when it was created; ${detail}` });
+    else diags.push({ severity: 'error', summary: `Can't change variable when applying a saved plan: the variable ${name} cannot be set using --var and --var-file when applying a saved plan file, because a saved plan includes the variable values that were set when it was created; ${detail}`, address: `var.${name}` });
+  }
+  return diags;
 }

@@ -32,6 +32,8 @@ export type VariableInputs = {
    * TF_VAR_, no tfvars files), as Terraform applies a saved plan with the values it holds.
    */
   saved?: Record<string, Value>;
+  /** false: terraform.tfvars and *.auto.tfvars are not loaded (a saved plan's apply compares only what the user gave). */
+  autoFiles?: false;
 };
 
 const DECL_KEYS = new Set(['type', 'default', 'description', 'nullable']);
@@ -82,7 +84,7 @@ function fromText(text: string, type: CtyType | undefined, where: string): Value
 }
 
 /** Terraform's value for each variable, with its exact type; problems go to `diags`. */
-export function resolveVariables(decls: readonly VariableDecl[], inputs: VariableInputs | undefined, diags: Diagnostic[]): { values: Record<string, Value>; types: Record<string, CtyType> } {
+export function resolveVariables(decls: readonly VariableDecl[], inputs: VariableInputs | undefined, diags: Diagnostic[]): { values: Record<string, Value>; types: Record<string, CtyType>; sources: Record<string, string> } {
   const declared = new Map(decls.map((d) => [d.name, d]));
   const given = new Map<string, { value: Value; from: string }>();
   const set = (name: string, value: Value, from: string, strict: boolean) => {
@@ -128,13 +130,13 @@ export function resolveVariables(decls: readonly VariableDecl[], inputs: Variabl
         }
       }
     }
-    for (const f of ['terraform.tfvars', 'terraform.tfvars.json']) {
+    for (const f of inputs.autoFiles === false ? [] : ['terraform.tfvars', 'terraform.tfvars.json']) {
       const file = path.join(inputs.dir, f);
       if (fs.existsSync(file)) loadFile(file);
     }
     let auto: string[] = [];
     try {
-      auto = fs.readdirSync(inputs.dir).filter((f) => f.endsWith('.auto.tfvars') || f.endsWith('.auto.tfvars.json')).sort();
+      if (inputs.autoFiles !== false) auto = fs.readdirSync(inputs.dir).filter((f) => f.endsWith('.auto.tfvars') || f.endsWith('.auto.tfvars.json')).sort();
     } catch {
       // no folder: nothing to load
     }
@@ -155,6 +157,8 @@ export function resolveVariables(decls: readonly VariableDecl[], inputs: Variabl
   }
   const values: Record<string, Value> = {};
   const types: Record<string, CtyType> = {};
+  const sources: Record<string, string> = {};
+  for (const [name, g] of given) sources[name] = g.from;
   for (const d of decls) {
     const g = given.get(d.name);
     if (g === undefined && !('default' in d)) {
@@ -170,7 +174,7 @@ export function resolveVariables(decls: readonly VariableDecl[], inputs: Variabl
     values[d.name] = converted.value;
     types[d.name] = d.type !== undefined && raw === null ? d.type : converted.type;
   }
-  return { values, types };
+  return { values, types, sources };
 }
 
 /**

@@ -70,7 +70,7 @@ test('a saved plan applies exactly with the configuration and variables it carri
   s.write({ a: { name: 'a', value: 'two' } });
   const withVarFlag = await run(s.dir, ['apply', 'p1', '--var', 'v=three']);
   t.is(withVarFlag.code, 1);
-  t.regex(withVarFlag.stderr, /--var and --var-file cannot be used with a saved plan/);
+  t.regex(withVarFlag.stderr, /Can't change variable when applying a saved plan: the variable v /);
   const ok1 = await run(s.dir, ['apply', 'p1']);
   t.is(ok1.code, 0, ok1.stderr);
   t.is(s.cloud().objects['mem-a'].value, 'one');

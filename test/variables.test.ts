@@ -104,15 +104,26 @@ test('variable blocks with sensitive or validation are refused, naming the varia
   t.regex(r.stderr, /var\.name: validation: "validation" in a variable block is not supported/);
 });
 
-test('a saved plan made with other variable values is stale', async (t) => {
+test('a saved plan keeps its variable values: another --var value is refused (Terraform 1.11), the same one is fine, TF_VAR_ is ignored with a warning', async (t) => {
   const dir = tempDir(t);
   fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ variable: { greeting: { type: 'string' } }, output: { g: { value: '${var.greeting}' } } }));
   t.is((await eksidp(['plan', '--dir', dir, '--var', 'greeting=hello', '--out', 'p.plan'], dir)).code, 0);
-  const stale = await eksidp(['apply', 'p.plan', '--dir', dir, '--var', 'greeting=bye'], dir);
-  t.is(stale.code, 1);
-  t.regex(stale.stderr, /stale/);
-  const ok = await eksidp(['apply', 'p.plan', '--dir', dir, '--var', 'greeting=hello'], dir);
-  t.is(ok.code, 0, ok.stderr);
+  const changed = await eksidp(['apply', 'p.plan', '--dir', dir, '--var', 'greeting=bye'], dir);
+  t.is(changed.code, 1);
+  t.regex(changed.stderr, /Can't change variable when applying a saved plan: the variable greeting .*"hello" .*"bye" was set by --var/);
+  fs.writeFileSync(path.join(dir, 'other.tfvars'), 'greeting = "bye"\n');
+  t.is((await eksidp(['apply', 'p.plan', '--dir', dir, '--var-file', 'other.tfvars'], dir)).code, 1);
+  // The stack folder's own tfvars files are not read for a saved plan (Terraform ignores auto files here).
+  fs.writeFileSync(path.join(dir, 'terraform.tfvars'), 'greeting = "bye"\n');
+  // The same value again is no change; a TF_VAR_ value is overridden by --var, as in Terraform.
+  t.is((await eksidp(['plan', '--dir', dir, '--var', 'greeting=hello', '--out', 'q.plan'], dir)).code, 0);
+  const same = await eksidp(['apply', 'q.plan', '--dir', dir, '--var', 'greeting=hello'], dir, { TF_VAR_greeting: 'env' });
+  t.is(same.code, 0, same.stderr);
+  t.notRegex(same.stderr, /Warning/);
+  const ok = await eksidp(['apply', 'p.plan', '--dir', dir], dir, { TF_VAR_greeting: 'env' });
+  t.is(ok.code, 1, 'p.plan is stale now');
+  t.regex(ok.stderr, /Warning: Ignoring variable when applying a saved plan: the variable greeting .*"env" was set by TF_VAR_greeting/);
+  fs.rmSync(path.join(dir, 'terraform.tfvars'));
   t.is((await eksidp(['output', '--dir', dir, 'g', '--raw'], dir)).stdout, 'hello');
 });
 

@@ -2,10 +2,12 @@ import path from 'node:path';
 import { stringFlag, UsageError } from '../args';
 import type { Command } from '../command';
 import { EXIT } from '../command';
-import { COLOR_FLAG, guarded, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf, VAR_FLAGS, LOCK_FLAGS, lockOptionsOf } from '../support';
+import { COLOR_FLAG, guarded, locate, openSession, PARALLELISM_FLAG, parallelismOf, STACK_FLAGS, targetsOf, VAR_FLAGS, LOCK_FLAGS, lockOptionsOf, variableInputs } from '../support';
 import { applyPlan, planAndApply } from '../operation';
 import { hasChanges } from '../../engine/plan';
-import { checkPlanFile, readPlanFile, savedPlanConfig } from '../../engine/planfile';
+import { checkPlanFile, readPlanFile, savedPlanConfig, savedVariableConflicts } from '../../engine/planfile';
+import { EngineError } from '../../engine/util';
+import { escapeControls as e } from '../../lib/escape';
 
 /**
  * `eksidp apply [PLANFILE]`: with a saved plan, applies exactly it with the configuration and
@@ -33,16 +35,17 @@ export const command: Command = {
     const planFile = positionals[0];
     parallelismOf('apply', values);
     if (planFile && targetsOf(values).length > 0) throw new UsageError('eksidp apply: --target cannot be used with a saved plan (the plan already fixes what is applied)');
-    // As Terraform: the saved plan holds the variable values it was made with.
-    if (planFile && (parsed.options ?? []).some((o) => o.name === 'var' || o.name === 'var-file')) {
-      throw new UsageError('eksidp apply: --var and --var-file cannot be used with a saved plan (it holds the variable values it was made with)');
-    }
     return guarded(io, values, async () => {
       if (!planFile) return planAndApply(io, parsed, 'apply');
       const pf = readPlanFile(path.resolve(io.cwd, planFile));
       const explicit = stringFlag(values, 'stack') !== undefined || stringFlag(values, 'dir') !== undefined;
       // --stack/--dir only say which stack the plan must be for: the configuration is the plan's own.
       const stackName = explicit ? locate(values, io).name : pf.stack.name;
+      // As Terraform: the saved plan holds the variable values it was made with; others given now must agree.
+      const conflicts = savedVariableConflicts(pf, variableInputs(parsed, io, { name: pf.stack.name, dir: path.dirname(pf.stack.file), file: pf.stack.file }));
+      for (const d of conflicts.filter((x) => x.severity === 'warning')) io.stderr.write(`Warning: ${e(d.summary)}\n`);
+      const errors = conflicts.filter((x) => x.severity === 'error');
+      if (errors.length > 0) throw new EngineError(errors.map((x) => x.summary).join('\n'));
       const config = savedPlanConfig(pf, planFile);
       const session = await openSession(config, io, 'apply', lockOptionsOf(values));
       try {
