@@ -21,6 +21,7 @@
  * configs allows one update at a time, and hashicorp/aws does not retry a 409); for larger fleets
  * N x 4 x update time is printed as its lower bound (its polling would not scale to 30-minute updates).
  * `--parallelism` passes eksidp's flag (default: none, the CLI's default of 32 requests in flight).
+ * `--cpu-prof DIR` writes a V8 CPU profile of each eksidp apply to DIR (node --cpu-prof), to see where its CPU goes.
  * EKSIDP_BENCH_LOG=PREFIX writes each eksidp/terraform run's output, each chunk with its time, to
  * PREFIX.<command> (where the time of a fleet apply goes, step by step).
  */
@@ -52,6 +53,7 @@ const rateLimits = numbers(flag('rate-limits') ?? '0,50');
 const updateMs = Number(flag('update-ms') ?? 2000);
 const terraformSize = Number(flag('terraform-size') ?? 20);
 const parallelism = flag('parallelism');
+const cpuProfDir = flag('cpu-prof') ? path.resolve(flag('cpu-prof')!) : undefined;
 const withTerraform = !process.argv.includes('--no-terraform') && terraformSize > 0;
 
 /**
@@ -130,7 +132,11 @@ async function eksidpRound(n: number, rate: number): Promise<Row> {
     emu.setFaults({ latencyMs: LATENCY_MS, updateMs, rateLimit: rate });
     emu.resetCalls();
     const since = Date.now();
-    const run = await measure(eksidpBin, ['apply', '--auto-approve', '--dir', dir, ...par], dir, env);
+    // (--cpu-prof is not allowed in NODE_OPTIONS: node runs the bin itself.)
+    const applyArgs = ['apply', '--auto-approve', '--dir', dir, ...par];
+    const run = cpuProfDir
+      ? await measure(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=apply-${n}-${rate}.cpuprofile`, fs.realpathSync(eksidpBin), ...applyArgs], dir, env)
+      : await measure(eksidpBin, applyArgs, dir, env);
     const calls = Object.values(emu.calls()).reduce((a, b) => a + b, 0);
     process.stderr.write(`[${n}${rate ? `, ${rate}/s` : ''}] eksidp apply: ${run.wallS.toFixed(2)} s, ${run.cpuS.toFixed(2)} s CPU, ${run.peakMb.toFixed(0)} MB, exit ${run.code}, calls ${JSON.stringify(emu.calls())}\n`);
     if (run.code !== 0) process.stderr.write(run.stderr.slice(-3000));

@@ -197,6 +197,22 @@ export async function writeStateFile(file: string, state: StateV4): Promise<void
   await writeFileAtomic(file, text, { syncDir: true });
 }
 
+/** checkpoint()'s longest pause between writes. */
+const MAX_CHECKPOINT_GAP_MS = 1000;
+
+/** Where `entry` goes in resources sorted as Terraform's writer sorts them (binary search). */
+function sortedPosition(resources: StateResource[], entry: StateResource): number {
+  const cmp = compareResources;
+  let lo = 0;
+  let hi = resources.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cmp(resources[mid]!, entry) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Terraform's local backend file and `.lock.info` lock (lock.ts), as eksidp always kept them. */
 export class LocalStorage implements StateStorage {
   readonly local = true;
@@ -242,6 +258,14 @@ export class StateManager {
   private dirty = false;
   private written = false;
   private chain: Promise<void> = Promise.resolve();
+  /** Each resource by address (set() and find() look up thousands of times in a fleet apply). */
+  private index: Map<string, StateResource> | undefined;
+  /** checkpoint()'s pacing: a write scheduled, one in flight, another asked for meanwhile. */
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointRunning = false;
+  private checkpointAgain = false;
+  private lastWrite = { endedAt: 0, ms: 0 };
+  private checkpointError: unknown;
 
   readonly storage: StateStorage;
 
@@ -293,7 +317,11 @@ export class StateManager {
   /** The resource entry of a resource or instance address. */
   find(address: string): StateResource | undefined {
     const resource = parseInstanceAddress(address)?.resource ?? address;
-    return this.current.resources.find((r) => resourceAddress(r) === resource);
+    return this.byAddress().get(resource);
+  }
+
+  private byAddress(): Map<string, StateResource> {
+    return (this.index ??= new Map(this.current.resources.map((r) => [resourceAddress(r), r])));
   }
 
   /** The current object at an instance address (`aws_x.y`, `aws_x.y[0]`, `aws_x.y["a"]`). */
@@ -307,6 +335,7 @@ export class StateManager {
   replaceResources(resources: StateResource[]): void {
     if (valuesEqual(resources as unknown as Value, this.current.resources as unknown as Value, EXACT)) return;
     this.current.resources = resources;
+    this.index = undefined;
     this.dirty = true;
   }
 
@@ -317,14 +346,17 @@ export class StateManager {
    */
   set(r: { mode: 'managed' | 'data'; type: string; name: string; provider: string; index?: InstanceKey }, instance: StateInstance | null): void {
     const address = resourceAddress(r);
-    const idx = this.current.resources.findIndex((x) => resourceAddress(x) === address);
-    const existing = idx >= 0 ? this.current.resources[idx]! : undefined;
+    const index = this.byAddress();
+    const resources = this.current.resources;
+    const existing = index.get(address);
     const others = (existing?.instances ?? []).filter((i) => i.deposed !== undefined || instanceKey(i) !== r.index);
     if (instance === null) {
       if (!existing || others.length === existing.instances.length) return;
       this.dirty = true;
-      if (others.length === 0) this.current.resources.splice(idx, 1);
-      else existing.instances = others;
+      if (others.length === 0) {
+        resources.splice(resources.indexOf(existing), 1);
+        index.delete(address);
+      } else existing.instances = others;
       return;
     }
     // Terraform writes index_key first in an instance object.
@@ -334,9 +366,11 @@ export class StateManager {
     const entry: StateResource = { ...(existing ?? {}), mode: r.mode, type: r.type, name: r.name, provider: r.provider, instances };
     if (existing && valuesEqual(existing as unknown as Value, entry as unknown as Value, EXACT)) return;
     this.dirty = true;
-    if (idx >= 0) this.current.resources[idx] = entry;
-    else this.current.resources.push(entry);
-    this.current.resources.sort(compareResources);
+    index.set(address, entry);
+    // The entry keeps its place (same mode, type and name); a new one goes where Terraform's writer
+    // sorts it: by mode string ("data" < "managed"), then type, then name, by bytes (Go's string order).
+    if (existing) resources[resources.indexOf(existing)] = entry;
+    else resources.splice(sortedPosition(resources, entry), 0, entry);
   }
 
   /** Replaces the root outputs (outputs.ts builds them in state v4's form); dirty only if something differs. */
@@ -351,10 +385,55 @@ export class StateManager {
     return this.dirty;
   }
 
+  /**
+   * Asks for the changes so far to be stored soon, without waiting (apply calls it after each step;
+   * its final persist() stores the rest). With thousands of steps, writing the whole state after each
+   * one made a fleet apply spend its time serialising: writes here start when none is in flight, at
+   * least 4x the last write's duration apart (at most 1 s), so storing takes at most a fifth of the
+   * time and a small state is still written at once. Terraform 1.5+ persists its state snapshots
+   * during apply on an interval the same way (hook_state.go, every 20 s). A crash in between loses
+   * only changes the provider finds again on the next run (an object it made is found and adopted,
+   * not made twice: engine/README.md). A failed write is kept in `writeError` and retried by the next.
+   */
+  checkpoint(): void {
+    if (!this.dirty || this.checkpointTimer) return;
+    if (this.checkpointRunning) {
+      this.checkpointAgain = true;
+      return;
+    }
+    const gap = Math.min(MAX_CHECKPOINT_GAP_MS, 4 * this.lastWrite.ms);
+    const due = Math.max(0, this.lastWrite.endedAt + gap - Date.now());
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = undefined;
+      this.checkpointRunning = true;
+      this.persist().then(
+        () => { this.checkpointError = undefined; },
+        (e: unknown) => { this.checkpointError = e; },
+      ).finally(() => {
+        this.checkpointRunning = false;
+        if (this.checkpointAgain) {
+          this.checkpointAgain = false;
+          this.checkpoint();
+        }
+      });
+    }, due);
+  }
+
+  /** The error of the last checkpoint write when it failed (cleared by one that succeeds). */
+  get writeError(): unknown {
+    return this.checkpointError;
+  }
+
   /** Persists if anything changed since the last write; serialised so parallel callers never interleave. */
   persist(): Promise<void> {
+    // Now, not at the checkpoint's time: this write takes what a scheduled one would have.
+    if (this.checkpointTimer) {
+      clearTimeout(this.checkpointTimer);
+      this.checkpointTimer = undefined;
+    }
     const run = async () => {
       if (!this.dirty) return;
+      const started = Date.now();
       this.dirty = false;
       // No state file yet and nothing to record: do not create an empty one.
       if (!this.existsOnDisk && !this.written && this.current.resources.length === 0 && Object.keys(this.current.outputs).length === 0) return;
@@ -369,6 +448,7 @@ export class StateManager {
         throw e;
       }
       this.written = true;
+      this.lastWrite = { endedAt: Date.now(), ms: Date.now() - started };
     };
     this.chain = this.chain.then(run, run);
     return this.chain;

@@ -7,7 +7,7 @@ import { AssociateIdentityProviderConfigCommand, CreateClusterCommand, type EKSC
 import { startEmulator, type EmulatorOptions } from '../emulator';
 import { DEFAULT_TUNING, newClient, resolveSettings, type Tuning } from '../providers/eks/client';
 import * as eksModule from '@aws-sdk/client-eks';
-import { ERROR_SHAPES, leanReads, openConnection, resolveEndpoint, sdkReads, TIMESTAMP_PATHS, type EksReads } from '../providers/eks/reads';
+import { ERROR_SHAPES, leanReads, openConnection, resolveEndpoint, sdkReads, TIMESTAMP_PATHS, type EksCalls, type EksReads } from '../providers/eks/reads';
 import { fleetStack, sdkClient, seedFleet, type FleetSpec } from './fixtures/drift/fleet';
 import { writeStack } from './helpers/stacks';
 
@@ -29,14 +29,14 @@ async function setup(t: ExecutionContext, opts: EmulatorOptions = {}) {
 }
 
 /** Lean reads (static keys + endpoint: no SDK client) and SDK reads on one endpoint. */
-function both(t: ExecutionContext, url: string, tuning: Tuning = TUNING): { lean: EksReads; sdk: EksReads } {
+function both(t: ExecutionContext, url: string, tuning: Tuning = TUNING): { lean: EksCalls; sdk: EksCalls } {
   const lean = openConnection({ region: 'us-east-1', ...KEYS, endpoints: [{ eks: url }] }, {}, tuning).connection!;
   const viaSdk = openConnection({ region: 'us-east-1', ...KEYS, endpoints: [{ eks: url }] }, {}, tuning).connection!;
   t.teardown(() => {
     lean.close();
     viaSdk.close();
   });
-  return { lean: lean.reads, sdk: sdkReads(viaSdk.client) };
+  return { lean: { ...lean.reads, ...lean.writes }, sdk: sdkReads(viaSdk.client) };
 }
 
 async function seed(admin: EKSClient, name: string): Promise<string> {
@@ -369,4 +369,49 @@ test('errors outside the model (a new type, a body code, a namespaced __type, no
   }
   const e = (await settle(lean.describeCluster('newtype'))) as { err: ReturnType<typeof errorShape> };
   t.like(e.err, { name: 'BrandNewException', message: 'a new kind of error', fault: 'client', values: { detail: 'x', clusterName: 'newtype' } });
+});
+
+test('lean writes (Associate/DisassociateIdentityProviderConfig) return and fail exactly as the SDK\'s: updates, token replays, 409 while busy, not found', async (t) => {
+  const { em, admin } = await setup(t, { updateMs: 60_000 });
+  const { lean, sdk } = both(t, em.url, { ...TUNING, maxAttempts: 1 });
+  // The same sequence on two clusters per path (one kept busy, one idle with an ACTIVE config); ids,
+  // times and cluster names are masked.
+  const clusters = { lean: ['via-lean', 'idle-lean'], sdk: ['via-sdk', 'idle-sdk'] } as const;
+  const oidc = (name: string) => ({ identityProviderConfigName: name, issuerUrl: `https://${name}.example.com`, clientId: 'eks', requiredClaims: { aud: 'eks' } });
+  em.setFaults({ updateMs: 0 });
+  for (const name of [...clusters.lean, ...clusters.sdk]) {
+    await admin.send(new CreateClusterCommand({ name, version: '1.33', roleArn: 'arn:aws:iam::000000000000:role/eks', resourcesVpcConfig: { subnetIds: ['subnet-1'] } }));
+    await admin.send(new AssociateIdentityProviderConfigCommand({ clusterName: name, oidc: oidc('corp') }));
+  }
+  em.setFaults({ updateMs: 60_000 });
+  const steps: [string, (w: EksCalls, cluster: string, idle: string) => Promise<unknown>][] = [
+    ['associate okta', (w, c) => w.associateIdentityProviderConfig({ clusterName: c, oidc: oidc('okta'), tags: { env: 'test' }, clientRequestToken: 'tok-1' })],
+    ['associate again with the same token: the same update', (w, c) => w.associateIdentityProviderConfig({ clusterName: c, oidc: oidc('okta'), tags: { env: 'test' }, clientRequestToken: 'tok-1' })],
+    ['associate another while the cluster is busy: 409', (w, c) => w.associateIdentityProviderConfig({ clusterName: c, oidc: oidc('corp2'), clientRequestToken: 'tok-2' })],
+    ['associate on no such cluster', (w) => w.associateIdentityProviderConfig({ clusterName: 'missing', oidc: oidc('okta'), clientRequestToken: 'tok-3' })],
+    ['disassociate while the cluster is busy: 409', (w, c) => w.disassociateIdentityProviderConfig({ clusterName: c, identityProviderConfig: { type: 'oidc', name: 'corp' }, clientRequestToken: 'tok-4' })],
+    ['disassociate no such config', (w, c) => w.disassociateIdentityProviderConfig({ clusterName: c, identityProviderConfig: { type: 'oidc', name: 'nope' }, clientRequestToken: 'tok-5' })],
+    ['disassociate an ACTIVE config', (w, _c, idle) => w.disassociateIdentityProviderConfig({ clusterName: idle, identityProviderConfig: { type: 'oidc', name: 'corp' }, clientRequestToken: 'tok-6' })],
+  ];
+  const mask = (out: unknown, names: readonly string[]) => {
+    let text = JSON.stringify(out, (k, v: unknown) => (k === 'id' || k === 'createdAt' || k === 'requestId' ? typeof v : v));
+    for (const n of names) text = text.replaceAll(n, 'CLUSTER');
+    return JSON.parse(text.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, 'UUID')) as unknown;
+  };
+  const run = async (w: EksCalls, [cluster, idle]: readonly [string, string]) => {
+    const outs: unknown[] = [];
+    for (const [, step] of steps) outs.push(mask(await settle(step(w, cluster, idle)), [cluster, idle]));
+    return outs;
+  };
+  const [a, b] = await Promise.all([run(lean, clusters.lean), run(sdk, clusters.sdk)]);
+  steps.forEach(([what], i) => t.deepEqual(a[i], b[i], what));
+  // Not vacuous: a real update (a Date), a replay of it, a 409, a 404.
+  const first = await lean.associateIdentityProviderConfig({ clusterName: clusters.lean[0], oidc: oidc('okta'), tags: { env: 'test' }, clientRequestToken: 'tok-1' });
+  t.true(first.update?.createdAt instanceof Date);
+  t.like(first, { update: { type: 'AssociateIdentityProviderConfig', status: 'InProgress' }, tags: { env: 'test' } });
+  t.like(a[2], { err: { name: 'ResourceInUseException', status: 409 } });
+  t.like(a[3], { err: { name: 'ResourceNotFoundException', status: 404 } });
+  t.like(a[4], { err: { name: 'ResourceInUseException', status: 409 } });
+  t.like(a[5], { err: { name: 'ResourceNotFoundException', status: 404 } });
+  t.like(a[6], { ok: { update: { type: 'DisassociateIdentityProviderConfig', status: 'InProgress' } } });
 });

@@ -2,17 +2,21 @@ import { createHash } from 'node:crypto';
 import type { EKSClient, Update } from '@aws-sdk/client-eks';
 import type { Diagnostic, Path, Progress, RequestSlots } from '../../engine/protocol';
 import type { Tuning } from './client';
-import type { EksReads } from './reads';
+import type { EksReads, EksWrites } from './reads';
 import type { TagConfig } from './settings';
 import { UpdateFailedError, connectionFailure, errorMessage, errorName, isInUse } from './errors';
 import { AbortedError, Backoff, WaitTimeoutError, waitFor, type WaitContext } from './wait';
 import type { Poller } from './poll';
 import type { AdaptiveRate } from './rate';
 
-/** What the resource code uses: the SDK client for writes and waits, `reads` for the read calls (reads.ts). */
+/**
+ * What the resource code uses: `reads` for the read calls and `writes` for the identity provider
+ * config associations (the lean path, reads.ts), the SDK client for the other writes.
+ */
 export type Ctx = {
   readonly client: EKSClient;
   readonly reads: EksReads;
+  readonly writes: EksWrites;
   readonly tuning: Tuning;
   readonly tags: TagConfig;
   /** Status polls of every wait on this connection: learned intervals, one budget (poll.ts). */
@@ -79,9 +83,15 @@ export function withSlots(ctx: Ctx, slots: RequestSlots | undefined): Ctx {
     // The connection's to close, not one change's.
     close: () => {},
   };
+  const w = ctx.writes;
+  const writes: EksWrites = {
+    associateIdentityProviderConfig: (input, signal) => slots.run(() => w.associateIdentityProviderConfig(input, signal), 'normal'),
+    disassociateIdentityProviderConfig: (input, signal) => slots.run(() => w.disassociateIdentityProviderConfig(input, signal), 'normal'),
+  };
   return {
     client: new Proxy(client, { get: (target, key, receiver) => (key === 'send' ? send : Reflect.get(target, key, receiver)) }),
     reads,
+    writes,
     tuning: ctx.tuning,
     tags: ctx.tags,
     poller: ctx.poller,

@@ -211,9 +211,9 @@ async function createIdp(ctx: Ctx, req: ApplyResourceChangeRequest, planned: Obj
     } else {
       const associate = (token: string) => retryInUse(`associating ${name} to ${cluster}`, wctx, async () => {
         try {
-          return await ctx.client.send(
-            new (sdk().AssociateIdentityProviderConfigCommand)({ clusterName: cluster, oidc, tags: Object.keys(tags).length ? tags : undefined, clientRequestToken: token }),
-            { abortSignal: req.signal },
+          return await ctx.writes.associateIdentityProviderConfig(
+            { clusterName: cluster, oidc, tags: Object.keys(tags).length ? tags : undefined, clientRequestToken: token },
+            req.signal,
           );
         } catch (e) {
           // Lost our own earlier response (timeout, crash): EKS already has it. Never associate twice.
@@ -258,9 +258,9 @@ async function deleteIdp(ctx: Ctx, req: ApplyResourceChangeRequest, prior: Objec
       const token = requestToken(req.idempotencyToken);
       const out = await retryInUse(`disassociating ${name} from ${cluster}`, wctx, async () => {
         try {
-          return await ctx.client.send(
-            new (sdk().DisassociateIdentityProviderConfigCommand)({ clusterName: cluster, identityProviderConfig: { type: 'oidc', name }, clientRequestToken: token }),
-            { abortSignal: req.signal },
+          return await ctx.writes.disassociateIdentityProviderConfig(
+            { clusterName: cluster, identityProviderConfig: { type: 'oidc', name }, clientRequestToken: token },
+            req.signal,
           );
         } catch (e) {
           if (isNotFound(e)) return undefined;
