@@ -151,7 +151,7 @@ const readStep: Executor = async (run, s, _progress, diags) => {
   if (res.state) {
     run.values.set(resourceAddress(c), c.index, res.state);
     run.state.set({ mode: 'data', type: c.type, name: c.name, provider: c.providerAddress, ...(c.index !== undefined ? { index: c.index } : {}) }, { schema_version: c.schemaVersion, attributes: res.state, sensitive_attributes: [] });
-    await run.state.persist();
+    run.state.checkpoint();
   }
 };
 
@@ -171,7 +171,7 @@ const deleteStep: Executor = async (run, s, progress, diags) => {
     const inst = run.state.instance(c.address);
     if (!failed) run.state.set(c, null);
     else if (res.newState && inst) run.state.set({ ...c, mode: 'managed', provider: c.providerAddress }, withPrivate({ ...inst, attributes: res.newState }, 'private' in res ? res.private : inst.private));
-    await run.state.persist();
+    run.state.checkpoint();
   }
   if (!failed) { run.result.destroyed++; run.values.set(resourceAddress(c), c.index, null); }
 };
@@ -230,7 +230,7 @@ const changeStep: Executor = async (run, s, progress, diags) => {
   } else if (s.kind === 'create' && !failed) {
     diags.push(error('provider returned no object after create', c.address));
   }
-  await run.state.persist();
+  run.state.checkpoint();
   if (!failed && res.newState) {
     if (s.kind === 'create') run.result.added++; else run.result.changed++;
   }
@@ -311,10 +311,12 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
     }
   };
 
+  // Interrupted, or a state that cannot be stored (what runs finishes), as Terraform halts on a failed persist.
+  const mayStart = () => !opts.signal?.aborted && state.writeError === undefined;
   await new Promise<void>((resolve) => {
     // Starts those of `candidates` that may run now; a step's end offers its dependents and its key's steps.
     const tick = (candidates: Iterable<Step>) => {
-      if (!opts.signal?.aborted) {
+      if (mayStart()) {
         for (const s of candidates) {
           if (s.status !== 'pending') continue;
           if (![...s.waits].every((w) => byId.get(w)!.status === 'ok')) continue;
@@ -322,9 +324,11 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
           s.status = 'running';
           running++;
           if (s.key !== undefined) busyKeys.add(s.key);
-          void (slotted(s) ? runStep(s) : slots.run(() => runStep(s))).then((ok) => {
-            s.status = ok ? 'ok' : 'failed';
-            if (!ok) skipDependents(s);
+          // A step queued for a slot starts only if nothing has stopped the apply meanwhile.
+          const queued = () => (mayStart() ? runStep(s) : Promise.resolve(undefined));
+          void (slotted(s) ? runStep(s) : slots.run(queued)).then((ok) => {
+            s.status = ok === undefined ? 'pending' : ok ? 'ok' : 'failed';
+            if (ok === false) skipDependents(s);
             running--;
             if (s.key !== undefined) busyKeys.delete(s.key);
             tick([...(waitedBy.get(s.id) ?? []), ...(s.key !== undefined ? byKey.get(s.key)! : [])]);
@@ -341,14 +345,17 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
     if (s.status === 'skipped') result.skipped.push(s.change.address);
     if (s.status === 'pending') result.notStarted.push(s.change.address);
   }
-  // Something left pending without an interrupt means a dependency cycle among steps.
-  if (!result.interrupted && result.notStarted.length > 0) diagnostics.push(error(`could not order these changes (cycle between steps): ${result.notStarted.join(', ')}`));
+  // Something left pending without an interrupt or a failed state write means a dependency cycle among steps.
+  if (!result.interrupted && state.writeError === undefined && result.notStarted.length > 0) diagnostics.push(error(`could not order these changes (cycle between steps): ${result.notStarted.join(', ')}`));
   // Outputs from the values apply ended with (an output whose resources failed keeps its prior value).
   if (!result.interrupted) {
     const scope = typeScope(ws);
     state.setOutputs(appliedOutputs(plan.outputChanges, state.state.outputs, ws.config.outputs, (o) => evaluateOutput(o, run.lookup, scope)));
   }
   if (result.interrupted) diagnostics.push(error(`Apply interrupted: ${result.notStarted.length} change(s) not started${result.notStarted.length ? ` (${result.notStarted.join(', ')})` : ''}`));
+  else if (state.writeError !== undefined) {
+    diagnostics.push(error(`Failed to save state to ${state.file}: ${(state.writeError as Error).message ?? String(state.writeError)}; ${result.notStarted.length} change(s) not started${result.notStarted.length ? ` (${result.notStarted.join(', ')})` : ''}`));
+  }
   await state.persist();
   return result;
 }

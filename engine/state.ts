@@ -260,6 +260,8 @@ export class StateManager {
   private chain: Promise<void> = Promise.resolve();
   /** Each resource by address (set() and find() look up thousands of times in a fleet apply). */
   private index: Map<string, StateResource> | undefined;
+  /** Whether resources are in Terraform's order (a state written elsewhere may not be: sorted at the first set). */
+  private sorted = false;
   /** checkpoint()'s pacing: a write scheduled, one in flight, another asked for meanwhile. */
   private checkpointTimer: NodeJS.Timeout | undefined;
   private checkpointRunning = false;
@@ -336,6 +338,7 @@ export class StateManager {
     if (valuesEqual(resources as unknown as Value, this.current.resources as unknown as Value, EXACT)) return;
     this.current.resources = resources;
     this.index = undefined;
+    this.sorted = false;
     this.dirty = true;
   }
 
@@ -371,6 +374,10 @@ export class StateManager {
     // sorts it: by mode string ("data" < "managed"), then type, then name, by bytes (Go's string order).
     if (existing) resources[resources.indexOf(existing)] = entry;
     else resources.splice(sortedPosition(resources, entry), 0, entry);
+    if (!this.sorted) {
+      resources.sort(terraformOrder);
+      this.sorted = true;
+    }
   }
 
   /** Replaces the root outputs (outputs.ts builds them in state v4's form); dirty only if something differs. */
