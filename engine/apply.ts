@@ -31,6 +31,11 @@ export type StepKind = 'create' | 'update' | 'delete' | 'read';
  * ticker (cli/views/apply.ts); the engine never prints.
  */
 export type ApplyEvent =
+  /**
+   * Before the first step: every step of the plan, with its group, the provider's concurrency key
+   * (steps of one group run one at a time: one EKS cluster's updates), so a view can count per group.
+   */
+  | { type: 'begin'; steps: { address: string; action: StepKind; group?: string }[] }
   /** A step starts; `id` is the object's id when it exists already (update, delete, read). */
   | { type: 'pre'; address: string; action: StepKind; id?: string }
   /** A provider's message while it waits (an association still CREATING...). */
@@ -63,6 +68,8 @@ type Step = {
   waits: Set<string>;
   status: 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
   key?: string;
+  /** The provider's concurrency key, as events report it. */
+  group?: string;
 };
 
 /**
@@ -276,7 +283,9 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
     // Keys are per provider configuration: two aliases (regions, accounts) never share a cluster.
     const key = provider?.concurrencyKey?.(s.change.type, s.change.after ?? s.change.before);
     s.key = key === undefined ? undefined : `${s.change.provider}\u0000${key}`;
+    s.group = key;
   }
+  emit({ type: 'begin', steps: steps.map((s) => ({ address: s.change.address, action: s.kind, ...(s.group !== undefined ? { group: s.group } : {}) })) });
   const busyKeys = new Set<string>();
   // Pending steps per key, so a step's end looks at the steps it may free, not at every step.
   const byKey = new Map<string, Step[]>();

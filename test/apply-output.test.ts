@@ -90,3 +90,58 @@ test('on a TTY the view shows the provider\'s wait messages and, from its own 10
   t.deepEqual(plain.tickers, [], 'no ticker off a terminal');
   t.regex(plain.text, /^aws_eks_identity_provider_config\.corp: Creation complete after 1m15s \[id=emu-main:corp-sso\]$/m);
 });
+
+test('a fleet apply: at a terminal one summary line redrawn in place (clusters done / in progress / waiting, changes running, elapsed, slowest) with only failures above it; off a terminal the step lines plus a summary every 30 s', (t) => {
+  const render = (isTTY: boolean) => {
+    const stderr = Object.assign(new PassThrough(), { isTTY });
+    let text = '';
+    stderr.on('data', (d) => (text += d));
+    const io: Io = { stdout: new PassThrough(), stderr, env: {}, cwd: '.', signal: new AbortController().signal };
+    let now = 0;
+    const tickers: { ms: number; tick: () => void; stopped: boolean }[] = [];
+    const clock: Clock = { now: () => now, every: (ms, tick) => { const x = { ms, tick, stopped: false }; tickers.push(x); return () => { x.stopped = true; }; } };
+    const view = applyView(io, colors(false), clock);
+    // Three clusters, two replaced configs each (a delete then a create per config).
+    const steps = ['a', 'b', 'c'].flatMap((cl) => ['x', 'y'].flatMap((cfg) => (['delete', 'create'] as const).map((action) => ({ address: `aws_eks_identity_provider_config.${cl}_${cfg}`, action, group: `eks-cluster:${cl}` }))));
+    view.onEvent({ type: 'begin', steps });
+    const step = (cl: string, cfg: string, action: 'delete' | 'create', failed = false) => {
+      const address = `aws_eks_identity_provider_config.${cl}_${cfg}`;
+      view.onEvent({ type: 'pre', address, action });
+      return () => view.onEvent({ type: 'post', address, action, failed, diagnostics: [] });
+    };
+    const endA = step('a', 'x', 'delete');
+    const endB = step('b', 'x', 'delete');
+    now += 31_000;
+    endA();
+    for (const x of tickers) x.tick();
+    const endB2 = (endB(), step('b', 'x', 'create', true));
+    endB2();
+    now += 4_000;
+    view.close();
+    return { text, tickers };
+  };
+  const tty = render(true);
+  t.deepEqual(tty.tickers.map((x) => [x.ms, x.stopped]), [[1_000, true]], 'one redraw ticker, stopped at the end');
+  // Drawn in place (carriage return, erase line), never as lines of its own until the last.
+  t.true(tty.text.startsWith('\r\u001b[2KProgress: 0/3 clusters done, 0 in progress, 3 waiting; 0 changes running; 0s elapsed'), JSON.stringify(tty.text.slice(0, 120)));
+  t.true(tty.text.includes('\r\u001b[2KProgress: 0/3 clusters done, 2 in progress, 1 waiting; 1 changes running; 31s elapsed; slowest: a (31s)'), JSON.stringify(tty.text));
+  t.false(tty.text.includes('Destroying...'), 'no step lines for a fleet at a terminal');
+  // A failure still gets its line, above the summary (the summary is drawn again after it).
+  t.regex(tty.text, /\r\u001b\[2Kaws_eks_identity_provider_config\.b_x: create failed\nProgress: /);
+  t.true(tty.text.endsWith('\r\u001b[2KProgress: 0/3 clusters done, 2 in progress, 1 waiting; 0 changes running; 35s elapsed; slowest: a (35s)\n'), JSON.stringify(tty.text.slice(-200)));
+
+  const plain = render(false);
+  t.deepEqual(plain.tickers.map((x) => [x.ms, x.stopped]), [[30_000, true]], 'a summary every 30 s off a terminal');
+  t.false(plain.text.includes('\r'), 'nothing drawn in place in a log');
+  t.is(plain.text, [
+    'aws_eks_identity_provider_config.a_x: Destroying...',
+    'aws_eks_identity_provider_config.b_x: Destroying...',
+    'aws_eks_identity_provider_config.a_x: Destruction complete after 31s',
+    'Progress: 0/3 clusters done, 2 in progress, 1 waiting; 1 changes running; 31s elapsed; slowest: a (31s)',
+    'aws_eks_identity_provider_config.b_x: Destruction complete after 31s',
+    'aws_eks_identity_provider_config.b_x: Creating...',
+    'aws_eks_identity_provider_config.b_x: create failed',
+    'Progress: 0/3 clusters done, 2 in progress, 1 waiting; 0 changes running; 35s elapsed; slowest: a (35s)',
+    '',
+  ].join('\n'));
+});

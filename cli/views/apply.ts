@@ -3,6 +3,7 @@ import type { ApplyEvent, StepKind } from '../../engine/apply';
 import type { Colors } from '../../lib/color';
 import { formatDuration } from '../../lib/duration';
 import { escapeControls as e } from '../../lib/escape';
+import { GroupTracker, groupName, type GroupSummary } from './groups';
 
 /**
  * Apply's progress on stderr, as Terraform's hook UI prints it (internal/command/views/hook_ui.go):
@@ -11,6 +12,12 @@ import { escapeControls as e } from '../../lib/escape';
  * the clock and the tickers: the engine only reports events. Each line is one write, so lines from
  * steps running in parallel never interleave; a step's ticker stops before its last line, so no
  * "Still..." follows "... complete".
+ *
+ * A fleet (steps in more than one group, the provider's concurrency key: EKS clusters, issue 16):
+ * at a terminal one summary line redrawn in place every second (clusters done / in progress /
+ * waiting, changes running, elapsed, the slowest cluster) replaces the step lines, and only a failed
+ * step gets a line above it; off a terminal the step lines stay and the summary is added every 30 s.
+ * Both end with the last summary as a line.
  */
 
 const VERBS: Record<StepKind, [start: string, still: string, done: string]> = {
@@ -21,6 +28,9 @@ const VERBS: Record<StepKind, [start: string, still: string, done: string]> = {
 };
 
 export const STILL_EVERY_MS = 10_000;
+/** A fleet's summary line: redrawn this often at a terminal, added this often to a log. */
+export const SUMMARY_REDRAW_MS = 1_000;
+export const SUMMARY_EVERY_MS = 30_000;
 
 /** Time for the view; tests pass their own. */
 export type Clock = { now(): number; every(ms: number, tick: () => void): () => void };
@@ -35,13 +45,38 @@ const systemClock: Clock = {
 
 export type ApplyView = { onEvent(event: ApplyEvent): void; close(): void };
 
+/** The fleet summary line (no newline): clusters done / in progress / waiting, changes running, elapsed, slowest. */
+export function summaryLine(s: GroupSummary, elapsedMs: number): string {
+  const slowest = s.slowest ? `; slowest: ${e(groupName(s.slowest.group))} (${formatDuration(s.slowest.ms)})` : '';
+  return `Progress: ${s.done}/${s.total} ${s.noun} done, ${s.inProgress} in progress, ${s.waiting} waiting; ${s.running} changes running; ${formatDuration(elapsedMs)} elapsed${slowest}`;
+}
+
 export function applyView(io: Io, c: Colors, clock: Clock = systemClock): ApplyView {
   const tty = io.stderr.isTTY === true;
-  const line = (address: string, text: string) => io.stderr.write(`${c.bold(e(address))}: ${text}\n`);
+  const groups = new GroupTracker();
+  // A fleet at a terminal: one summary line redrawn in place, and only failures above it.
+  let summary: { started: number; stop: () => void; inPlace: boolean } | undefined;
+  const current = () => summaryLine(groups.summary(clock.now()), clock.now() - summary!.started);
+  // A line above the summary: erase it, write the line, draw the summary again below.
+  const write = (text: string) => io.stderr.write(summary?.inPlace ? `\r\u001b[2K${text}${c.bold(current())}` : text);
+  const line = (address: string, text: string) => write(`${c.bold(e(address))}: ${text}\n`);
   // Steps in flight, by address and action (a replacement runs a delete and a create of one address).
   const running = new Map<string, { started: number; stop?: () => void }>();
+  const draw = () => {
+    if (summary) io.stderr.write(summary.inPlace ? `\r\u001b[2K${c.bold(current())}` : `${current()}\n`);
+  };
   return {
     onEvent(ev) {
+      groups.onEvent(ev, clock.now());
+      if (ev.type === 'begin') {
+        if (groups.fleet) {
+          summary = { started: clock.now(), inPlace: tty, stop: clock.every(tty ? SUMMARY_REDRAW_MS : SUMMARY_EVERY_MS, draw) };
+          if (tty) draw();
+        }
+        return;
+      }
+      // At a terminal a fleet's steps are the summary's: only a failure gets its own line.
+      if (summary?.inPlace && !(ev.type === 'post' && ev.failed)) return;
       const key = `${ev.address}\u0000${ev.action}`;
       const verbs = VERBS[ev.action];
       switch (ev.type) {
@@ -69,6 +104,12 @@ export function applyView(io: Io, c: Colors, clock: Clock = systemClock): ApplyV
     close() {
       for (const step of running.values()) step.stop?.();
       running.clear();
+      if (summary) {
+        summary.stop();
+        // The last count, as a line of its own.
+        io.stderr.write(summary.inPlace ? `\r\u001b[2K${current()}\n` : `${current()}\n`);
+        summary = undefined;
+      }
     },
   };
 }

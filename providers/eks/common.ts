@@ -71,9 +71,11 @@ export async function describeUpdate(ctx: Ctx, cluster: string, updateId: string
  */
 export function withSlots(ctx: Ctx, slots: RequestSlots | undefined): Ctx {
   if (!slots) return ctx;
-  const client = ctx.client;
+  // The SDK client is made (and the SDK loaded, ~0.1 s) only when a change sends through it: an
+  // association or disassociation never does (reads.ts).
+  let client: EKSClient | undefined;
   const send = ((command: { constructor: { name: string } }, options?: unknown) =>
-    slots.run(() => (client.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options), /^(Describe|List)/.test(command.constructor.name) ? 'low' : 'normal')) as EKSClient['send'];
+    slots.run(() => (client!.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options), /^(Describe|List)/.test(command.constructor.name) ? 'low' : 'normal')) as EKSClient['send'];
   const r = ctx.reads;
   const reads: EksReads = {
     describeCluster: (name, signal) => slots.run(() => r.describeCluster(name, signal), 'low'),
@@ -88,8 +90,12 @@ export function withSlots(ctx: Ctx, slots: RequestSlots | undefined): Ctx {
     associateIdentityProviderConfig: (input, signal) => slots.run(() => w.associateIdentityProviderConfig(input, signal), 'normal'),
     disassociateIdentityProviderConfig: (input, signal) => slots.run(() => w.disassociateIdentityProviderConfig(input, signal), 'normal'),
   };
+  let proxy: EKSClient | undefined;
   return {
-    client: new Proxy(client, { get: (target, key, receiver) => (key === 'send' ? send : Reflect.get(target, key, receiver)) }),
+    get client() {
+      client ??= ctx.client;
+      return (proxy ??= new Proxy(client, { get: (target, key, receiver) => (key === 'send' ? send : Reflect.get(target, key, receiver)) }));
+    },
     reads,
     writes,
     tuning: ctx.tuning,
