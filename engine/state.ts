@@ -375,7 +375,7 @@ export class StateManager {
     if (existing) resources[resources.indexOf(existing)] = entry;
     else resources.splice(sortedPosition(resources, entry), 0, entry);
     if (!this.sorted) {
-      resources.sort(terraformOrder);
+      resources.sort(compareResources);
       this.sorted = true;
     }
   }
