@@ -198,7 +198,9 @@ export async function writeStateFile(file: string, state: StateV4): Promise<void
 }
 
 /** checkpoint()'s longest pause between writes. */
-const MAX_CHECKPOINT_GAP_MS = 1000;
+const MAX_CHECKPOINT_GAP_MS = 5000;
+/** checkpoint()'s pause between writes, in durations of the last write: storing takes at most a tenth of the time. */
+const CHECKPOINT_GAP_FACTOR = 9;
 
 /** Where `entry` goes in resources sorted as Terraform's writer sorts them (binary search). */
 function sortedPosition(resources: StateResource[], entry: StateResource): number {
@@ -396,7 +398,7 @@ export class StateManager {
    * Asks for the changes so far to be stored soon, without waiting (apply calls it after each step;
    * its final persist() stores the rest). With thousands of steps, writing the whole state after each
    * one made a fleet apply spend its time serialising: writes here start when none is in flight, at
-   * least 4x the last write's duration apart (at most 1 s), so storing takes at most a fifth of the
+   * least 9x the last write's duration apart (at most 5 s), so storing takes at most a tenth of the
    * time and a small state is still written at once. Terraform 1.5+ persists its state snapshots
    * during apply on an interval the same way (hook_state.go, every 20 s). A crash in between loses
    * only changes the provider finds again on the next run (an object it made is found and adopted,
@@ -408,7 +410,7 @@ export class StateManager {
       this.checkpointAgain = true;
       return;
     }
-    const gap = Math.min(MAX_CHECKPOINT_GAP_MS, 4 * this.lastWrite.ms);
+    const gap = Math.min(MAX_CHECKPOINT_GAP_MS, CHECKPOINT_GAP_FACTOR * this.lastWrite.ms);
     const due = Math.max(0, this.lastWrite.endedAt + gap - Date.now());
     this.checkpointTimer = setTimeout(() => {
       this.checkpointTimer = undefined;
