@@ -10,6 +10,7 @@ import * as eksModule from '@aws-sdk/client-eks';
 import { ERROR_SHAPES, leanReads, openConnection, resolveEndpoint, sdkReads, TIMESTAMP_PATHS, type EksCalls, type EksReads } from '../providers/eks/reads';
 import { fleetStack, sdkClient, seedFleet, type FleetSpec } from './fixtures/drift/fleet';
 import { writeStack } from './helpers/stacks';
+import { rotationStack, seedRotationFleet, writeRotationState } from './fixtures/rotation';
 
 /**
  * The lean read path (providers/eks/reads.ts) against the SDK's own `client.send`, on the same
@@ -414,4 +415,25 @@ test('lean writes (Associate/DisassociateIdentityProviderConfig) return and fail
   t.like(a[4], { err: { name: 'ResourceInUseException', status: 409 } });
   t.like(a[5], { err: { name: 'ResourceNotFoundException', status: 404 } });
   t.like(a[6], { ok: { update: { type: 'DisassociateIdentityProviderConfig', status: 'InProgress' } } });
+});
+
+test('a rotation apply (configs replaced) on an explicit endpoint with static keys never loads the AWS SDK: associations go through the lean path', async (t) => {
+  const { em, admin } = await setup(t);
+  await seedRotationFleet(admin, 'sdkfree-', 2);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eksidp-rotation-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  await writeRotationState(admin, dir, 'sdkfree-', 2);
+  writeStack(dir, rotationStack('sdkfree-', 2, em.url, 1));
+  em.setFaults({ updateMs: 100 });
+  em.resetCalls();
+  const cli = path.join(__dirname, '..', 'dist', 'cli', 'index.js');
+  const script = `require(${JSON.stringify(cli)}).main(['apply', '--auto-approve', '--dir', ${JSON.stringify(dir)}]).then((code) => {
+    process.stderr.write('SDK_LOADED=' + Object.keys(require.cache).some((k) => k.includes('@aws-sdk/client-eks')) + ' CODE=' + code + '\\n');
+  });`;
+  const out = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+    execFile(process.execPath, ['-e', script], { env: { ...process.env, NO_COLOR: '1', EKSIDP_POLL_INITIAL_MS: '50' } }, (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr }))),
+  );
+  t.regex(out.stderr, /SDK_LOADED=false CODE=0/, out.stderr);
+  t.is(em.calls().AssociateIdentityProviderConfig, 4, 'both configs of both clusters were associated again');
+  t.is(em.calls().DisassociateIdentityProviderConfig, 4);
 });
