@@ -19,13 +19,13 @@ test('apply without a TTY prints one start line and one completion line per reso
   const em = await startEmulator({ port: 0, clusterCreateMs: 400, clusterDeleteMs: 50, updateMs: 300 });
   t.teardown(() => em.close());
   const dir = tempDir(t, 'eksidp-apply-output-');
-  const stack = fs.readFileSync(path.join(__dirname, 'fixtures', 'emulator', 'stack.tf.json'), 'utf8').replace('__EKS_ENDPOINT__', em.url);
+  const stack = fs.readFileSync(path.join(__dirname, 'fixtures', 'emulator', 'stack.tf.json'), 'utf8');
   fs.writeFileSync(path.join(dir, 'cdk.tf.json'), stack);
 
   // Pipes, not a terminal: stdout and stderr are not TTYs in the child.
   const child = spawn(bin, ['apply', '--dir', '.', '--auto-approve'], {
     cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '100' },
+    env: { ...process.env, AWS_ENDPOINT_URL_EKS: em.url, NO_COLOR: '1', EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '100' },
   });
   t.teardown(() => { if (child.exitCode === null) child.kill(); });
   let stdout = '', stderr = '';
