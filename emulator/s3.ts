@@ -14,7 +14,7 @@ import { headerValue } from './sigv4';
  * versions, no persistence. Anything else is answered 501 NotImplemented, naming the request.
  */
 
-export type S3Object = { body: Buffer; etag: string; contentType: string; lastModified: Date; headers: Record<string, string> };
+export type S3Object = { body: Buffer; etag: string; contentType: string; lastModified: Date; headers: Record<string, string>; /** SSE-C: the MD5 of the customer key it was written with. */ sseCustomerKeyMd5?: string };
 
 export type S3Faults = {
   /** PutObject on keys matching this fails with 500 InternalError (state writes failing mid-apply). */
@@ -111,6 +111,19 @@ export async function startS3(opts: S3Options): Promise<S3Handle> {
     return b;
   };
 
+  /** The SSE-C headers of a request, checked as S3 checks them; undefined when there are none. */
+  const customerKey = (req: http.IncomingMessage): { md5: string } | undefined => {
+    const alg = headerValue(req.rawHeaders, 'x-amz-server-side-encryption-customer-algorithm');
+    const key = headerValue(req.rawHeaders, 'x-amz-server-side-encryption-customer-key');
+    const md5 = headerValue(req.rawHeaders, 'x-amz-server-side-encryption-customer-key-md5');
+    if (alg === undefined && key === undefined && md5 === undefined) return undefined;
+    if (alg !== 'AES256') throw new S3Error('InvalidEncryptionAlgorithmError', 400, 'The Encryption request you specified is not valid. Supported value: AES256.');
+    const raw = Buffer.from(key ?? '', 'base64');
+    if (raw.length !== 32) throw new S3Error('InvalidArgument', 400, 'The secret key was invalid for the specified algorithm.');
+    if (md5 !== createHash('md5').update(raw).digest('base64')) throw new S3Error('InvalidArgument', 400, 'The calculated MD5 hash of the key did not match the hash that was provided.');
+    return { md5 };
+  };
+
   const objectHeaders = (o: S3Object): Record<string, string> => ({
     'content-type': o.contentType, 'content-length': String(o.body.length), etag: o.etag, 'last-modified': o.lastModified.toUTCString(), ...o.headers,
   });
@@ -184,6 +197,11 @@ export async function startS3(opts: S3Options): Promise<S3Handle> {
       case 'GetObject': {
         const o = bucketOf(bucket).get(key);
         if (!o) throw new S3Error('NoSuchKey', 404, 'The specified key does not exist.', { Key: key });
+        // SSE-C as S3 answers it: an object written with a customer key is read only with that key.
+        const given = customerKey(req);
+        if (o.sseCustomerKeyMd5 === undefined && given) throw new S3Error('InvalidRequest', 400, 'The encryption parameters are not applicable to this object.');
+        if (o.sseCustomerKeyMd5 !== undefined && !given) throw new S3Error('InvalidRequest', 400, 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
+        if (o.sseCustomerKeyMd5 !== undefined && given!.md5 !== o.sseCustomerKeyMd5) throw new S3Error('AccessDenied', 403, 'Access Denied');
         res.writeHead(200, objectHeaders(o));
         return res.end(head ? undefined : o.body);
       }
@@ -207,7 +225,13 @@ export async function startS3(opts: S3Options): Promise<S3Handle> {
           const v = headerValue(req.rawHeaders, h);
           if (v !== undefined) kept[h] = v;
         }
-        objects.set(key, { body, etag, contentType: headerValue(req.rawHeaders, 'content-type') ?? 'binary/octet-stream', lastModified: new Date(), headers: kept });
+        const sseC = customerKey(req);
+        if (sseC) {
+          if (kept['x-amz-server-side-encryption']) throw new S3Error('InvalidArgument', 400, 'Server Side Encryption with Customer provided key is incompatible with the encryption method specified');
+          kept['x-amz-server-side-encryption-customer-algorithm'] = 'AES256';
+          kept['x-amz-server-side-encryption-customer-key-md5'] = sseC.md5;
+        }
+        objects.set(key, { body, etag, contentType: headerValue(req.rawHeaders, 'content-type') ?? 'binary/octet-stream', lastModified: new Date(), headers: kept, ...(sseC ? { sseCustomerKeyMd5: sseC.md5 } : {}) });
         res.writeHead(200, { etag, ...kept });
         return res.end();
       }

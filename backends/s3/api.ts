@@ -140,7 +140,7 @@ export class AwsApi {
   async getObject(key: string): Promise<Buffer | undefined> {
     const { origin, path } = this.s3Target(key);
     try {
-      return (await this.send('GetObject', 's3', origin, { method: 'GET', path })).body;
+      return (await this.send('GetObject', 's3', origin, { method: 'GET', path, headers: this.s.readHeaders })).body;
     } catch (e) {
       if (e instanceof AwsCallError && e.status === 404 && e.code !== 'NoSuchBucket') return undefined;
       throw e;

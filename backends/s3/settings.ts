@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Diagnostic, ObjectValue, Value } from '../../engine/protocol';
 import { DEFAULT_TUNING } from '../../providers/eks/client';
 import { resolveProviderSettings, type CredentialSpec } from '../../providers/eks/settings';
@@ -54,7 +55,7 @@ export const S3_BACKEND_ARGUMENTS: Record<string, Rule> = {
   http_proxy: { status: 'implemented', note: 'As the provider\'s.' },
   https_proxy: { status: 'implemented', note: 'As the provider\'s.' },
   no_proxy: { status: 'implemented', note: 'As the provider\'s.' },
-  sse_customer_key: { status: 'refused', note: 'SSE-C (customer-provided keys) is not implemented by eksidp; use `encrypt` with `kms_key_id`.' },
+  sse_customer_key: { status: 'implemented', note: 'SSE-C with `encrypt = true` (or `AWS_SSE_CUSTOMER_KEY`): the base64 key (44 characters) and its MD5 go with every state and lock object read and written, as Terraform sends them; without `encrypt` Terraform would not use it, so eksidp refuses it.' },
   allowed_account_ids: { status: 'refused', note: 'not implemented for the backend by eksidp.' },
   forbidden_account_ids: { status: 'refused', note: 'not implemented for the backend by eksidp.' },
   iam_endpoint: { status: 'refused', note: 'eksidp\'s backend makes no IAM call; remove it.' },
@@ -80,6 +81,8 @@ export type S3Settings = {
   usePathStyle: boolean;
   /** Headers for every object written: SSE and ACL. */
   writeHeaders: Record<string, string>;
+  /** Headers for every object read: SSE-C's key, when one is set. */
+  readHeaders: Record<string, string>;
   credentials: CredentialSpec;
   sts: { region: string; endpoint?: string };
   ssoEndpoint?: string;
@@ -151,10 +154,33 @@ export function resolveS3Settings(body: ObjectValue, env: NodeJS.ProcessEnv): { 
     // Terraform sends the KMS key only with encrypt = true; a key without it would silently do nothing.
     err('"kms_key_id" has no effect without "encrypt = true": set both', ['kms_key_id']);
   }
+  // SSE-C (backend.go): the attribute, else AWS_SSE_CUSTOMER_KEY; 44 characters of standard base64.
+  const envKey = stringValue(env.AWS_SSE_CUSTOMER_KEY);
+  if (isSet(body.kms_key_id) && isSet(body.sse_customer_key)) err('Only one of "kms_key_id" and "sse_customer_key" can be set', ['sse_customer_key']);
+  else if (isSet(body.kms_key_id) && envKey) err('Invalid encryption configuration: only one of "kms_key_id" and the environment variable "AWS_SSE_CUSTOMER_KEY" can be set (kms_key_id is for SSE-KMS, AWS_SSE_CUSTOMER_KEY for SSE-C)', ['kms_key_id']);
+  const attrKey = stringValue(body.sse_customer_key);
+  const customerKey = attrKey ?? envKey;
+  const keyFrom = attrKey !== undefined ? '"sse_customer_key"' : 'the environment variable "AWS_SSE_CUSTOMER_KEY"';
+  let sseC: Record<string, string> | undefined;
+  if (customerKey !== undefined) {
+    if (customerKey.length !== 44) err(`Invalid ${attrKey !== undefined ? 'sse_customer_key' : 'AWS_SSE_CUSTOMER_KEY'} value: ${keyFrom} must be 44 characters in length`, attrKey !== undefined ? ['sse_customer_key'] : undefined);
+    else if (!/^[A-Za-z0-9+/]*={0,2}$/.test(customerKey)) err(`Invalid ${attrKey !== undefined ? 'sse_customer_key' : 'AWS_SSE_CUSTOMER_KEY'} value: ${keyFrom} must be base64 encoded`, attrKey !== undefined ? ['sse_customer_key'] : undefined);
+    // Terraform sends the key only with encrypt = true: set without it, it would silently do nothing.
+    else if (!bool(body.encrypt)) err(`${keyFrom} has no effect without "encrypt = true": set encrypt = true to use SSE-C, or remove the key`, attrKey !== undefined ? ['sse_customer_key'] : ['encrypt']);
+    else {
+      const raw = Buffer.from(customerKey, 'base64');
+      sseC = {
+        'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+        'x-amz-server-side-encryption-customer-key': raw.toString('base64'),
+        'x-amz-server-side-encryption-customer-key-md5': createHash('md5').update(raw).digest('base64'),
+      };
+    }
+  }
   const writeHeaders: Record<string, string> = {};
   if (bool(body.encrypt)) {
     const kms = stringValue(body.kms_key_id);
-    writeHeaders['x-amz-server-side-encryption'] = kms ? 'aws:kms' : 'AES256';
+    if (sseC) Object.assign(writeHeaders, sseC);
+    else writeHeaders['x-amz-server-side-encryption'] = kms ? 'aws:kms' : 'AES256';
     if (kms) writeHeaders['x-amz-server-side-encryption-aws-kms-key-id'] = kms;
   }
   const acl = stringValue(body.acl);
@@ -195,6 +221,7 @@ export function resolveS3Settings(body: ObjectValue, env: NodeJS.ProcessEnv): { 
       s3Endpoint, dynamodbEndpoint,
       usePathStyle: bool(body.use_path_style) || bool(body.force_path_style),
       writeHeaders,
+      readHeaders: sseC ?? {},
       credentials: provider.settings.credentials,
       sts: provider.settings.sts,
       ...(provider.settings.ssoEndpoint ? { ssoEndpoint: provider.settings.ssoEndpoint } : {}),
