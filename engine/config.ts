@@ -205,8 +205,11 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
     const byType = json[mode];
     if (byType === undefined) continue;
     if (!isObject(byType)) { diags.push(error(`"${mode}" must be an object of types`, mode)); continue; }
+    // As Terraform ("Missing block label"): an empty object is a block without its labels.
+    if (Object.keys(byType).length === 0) diags.push(error(`"${mode}" must name at least one ${mode === 'data' ? 'data source' : 'resource'} type (Terraform: Missing block label)`, mode));
     for (const [type, byName] of Object.entries(byType)) {
       if (!isObject(byName)) { diags.push(error(`"${mode}.${type}" must be an object of names`, type)); continue; }
+      if (Object.keys(byName).length === 0) diags.push(error(`"${mode}.${type}" must name at least one ${mode === 'data' ? 'data source' : 'resource'} (Terraform: Missing block label)`, `${mode}.${type}`));
       for (const [name, rawBody] of Object.entries(byName)) {
         const address = mode === 'data' ? `data.${type}.${name}` : `${type}.${name}`;
         if (seen.has(address)) { diags.push(error('duplicate resource address: declared more than once', address)); continue; }

@@ -133,3 +133,17 @@ test('the local backend path resolves against the stack folder; // keys are igno
   h.write({ a: { name: 'a' } });
   t.is(h.config().resources[0]!.metadata, undefined);
 });
+
+// Found by the differential fuzz (engine/README.md, "Differential fuzzing"): a stack whose clusters
+// were all adopted wrote `"resource": {}`, which Terraform refuses ("Missing block label") and eksidp
+// accepted.
+test('an empty resource or data object, or a type with no names, is refused as Terraform refuses it', async (t) => {
+  const h = harness(t);
+  h.write({ a: { name: 'a' } }, {}, { data: {}, resource: { memory_item: { a: { name: 'a' } }, memory_other: {} } });
+  const errors = await engineErrors(t, async () => h.config());
+  t.true(errors.some((e) => /^data: "data" must name at least one data source type \(Terraform: Missing block label\)/.test(e)), errors.join(' | '));
+  t.true(errors.some((e) => /^resource\.memory_other: "resource\.memory_other" must name at least one resource/.test(e)), errors.join(' | '));
+  const h2 = harness(t);
+  h2.write({}, {}, { resource: {} });
+  t.true((await engineErrors(t, async () => h2.config())).some((e) => /^resource: "resource" must name at least one resource type/.test(e)));
+});
