@@ -181,10 +181,13 @@ export function stackJson(s: StackGen, prefix: string): Record<string, unknown> 
     provider: { aws: [{ region: 'us-east-1', access_key: 'test', secret_key: 'test', skip_credentials_validation: true, skip_requesting_account_id: true, skip_metadata_api_check: true, skip_region_validation: true }] },
     variable,
     ...(Object.keys(adopted).length ? { data: { aws_eks_cluster: adopted } } : {}),
-    resource: {
-      ...(Object.keys(clusters).length ? { aws_eks_cluster: clusters } : {}),
-      ...(Object.keys(configs).length ? { aws_eks_identity_provider_config: configs } : {}),
-    },
+    // Terraform refuses an empty `resource` object (eksidp too, since the fuzz found it accepting one).
+    ...(Object.keys(clusters).length || Object.keys(configs).length ? {
+      resource: {
+        ...(Object.keys(clusters).length ? { aws_eks_cluster: clusters } : {}),
+        ...(Object.keys(configs).length ? { aws_eks_identity_provider_config: configs } : {}),
+      },
+    } : {}),
     ...(Object.keys(output).length ? { output } : {}),
   };
 }
