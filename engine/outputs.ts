@@ -1,4 +1,5 @@
 import { collectReferences, evaluate, parseTemplate, type Lookup, type Reference } from './expressions';
+import type { Expr } from './hcl/ast';
 import type { CtyType, Diagnostic, ObjectValue, Value } from './protocol';
 import { isUnknown } from './protocol';
 import { checkSchemaPath } from './schema';
@@ -129,6 +130,10 @@ export function expressionType(expr: Value, scope: TypeScope): CtyType {
     const single = t.expr.k === 'tpl' && t.expr.parts.length === 1 && typeof t.expr.parts[0] !== 'string' && t.expr.parts[0]!.k === 'interp';
     // Text with interpolations or directives is a string; one expression has its value's type.
     if (!single) return 'string';
+    // A conversion function's result is a collection of one element type (Terraform: tolist(...) is a
+    // list, not the tuple its argument is); the element type comes from the value (settle).
+    const e = ((t.expr as { parts: unknown[] }).parts[0] as { e: Expr }).e;
+    if (e.k === 'call' && COLLECTION_OF[e.name]) return [COLLECTION_OF[e.name]!, DYNAMIC] as unknown as CtyType;
     const ref = t.ref;
     if (!ref || ref.kind === 'local') return DYNAMIC;
     if (ref.kind === 'var') return pathType(scope.variable(ref.target.slice(4)) ?? DYNAMIC, ref.path) ?? DYNAMIC;
@@ -146,11 +151,18 @@ export function expressionType(expr: Value, scope: TypeScope): CtyType {
   return literalType(expr);
 }
 
+const COLLECTION_OF: Record<string, 'list' | 'set' | 'map'> = { tolist: 'list', toset: 'set', tomap: 'map' };
+
 /** Where the expression's type says `dynamic`, the value's own type fills it in. */
 function settle(t: CtyType, v: Value): CtyType {
   if (t === DYNAMIC) return isUnknown(v) ? DYNAMIC : literalType(v);
   if (!Array.isArray(t) || v === null || isUnknown(v)) return t;
   const [kind, inner] = t;
+  // A collection's elements share one type (the conversion unified them): the first known element's.
+  if ((kind === 'list' || kind === 'set' || kind === 'map') && inner === DYNAMIC) {
+    const first = (Array.isArray(v) ? v : isObject(v) ? Object.values(v) : []).find((x) => x !== null && !isUnknown(x));
+    return [kind, first === undefined ? DYNAMIC : literalType(first)] as unknown as CtyType;
+  }
   if (kind === 'tuple' && Array.isArray(v)) return ['tuple', (inner as unknown as CtyType[]).map((x, i) => settle(x, v[i] ?? null))] as unknown as CtyType;
   if (kind === 'object' && isObject(v)) return ['object', Object.fromEntries(Object.entries(inner as Record<string, CtyType>).map(([k, x]) => [k, settle(x, v[k] ?? null)]))];
   return t;

@@ -201,3 +201,24 @@ test('state lists resources in Terraform\'s order: by bytes, so upper case befor
   // localeCompare would give _c, a, B.
   t.deepEqual(readState(h.statePath)!.resources.map((r) => r.name), ['B', '_c', 'a']);
 });
+
+// Found by the differential fuzz (engine/README.md, "Differential fuzzing"): an output written as a
+// conversion function took its value's type (tolist(...) stored as a tuple), where Terraform stores
+// the collection type, so `terraform output -json` differed and Terraform planned an output update.
+test('an output written as tolist/toset/tomap has the collection type Terraform gives it', async (t) => {
+  const h = harness(t);
+  h.write({ a: { name: 'a' } }, {}, { output: {
+    l: { value: '${tolist([memory_item.a.name, "b"])}' },
+    s: { value: '${toset(["b", memory_item.a.name, "b"])}' },
+    m: { value: '${tomap({ x = 1, y = 2 })}' },
+    e: { value: '${tolist([])}' },
+  } });
+  const { result } = await h.apply();
+  t.deepEqual(result.diagnostics, []);
+  t.deepEqual(readState(h.statePath)!.outputs, {
+    e: { value: [], type: ['list', 'dynamic'] },
+    l: { value: ['a', 'b'], type: ['list', 'string'] },
+    m: { value: { x: 1, y: 2 }, type: ['map', 'number'] },
+    s: { value: ['a', 'b'], type: ['set', 'string'] },
+  });
+});
