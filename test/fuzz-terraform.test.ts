@@ -18,7 +18,12 @@ import { stackGen, type StackGen } from './fuzz/stacks';
 const SEED = 1401;
 const RUNS = Number(process.env.EKSIDP_FUZZ_RUNS ?? 1);
 
-/** Shrunk stacks of disagreements found and fixed (engine/README.md, "Differential fuzzing"). */
+/**
+ * Shrunk stacks of disagreements found and fixed (engine/README.md, "Differential fuzzing") that need
+ * a full scenario to show. The two found so far are kept as unit tests instead, which show them
+ * without Terraform: test/engine-config.test.ts (an empty `resource` object, from the shrunk stack of
+ * adopted clusters without configs) and test/outputs.test.ts (tolist/toset/tomap output types).
+ */
 const REGRESSIONS: { name: string; stack: StackGen }[] = [];
 
 terraformTest(test, `eksidp and terraform agree on random stacks (seed ${SEED}, ${RUNS} scenarios) and on the kept regression cases`, async (t) => {
