@@ -43,7 +43,8 @@ export function decodeJwt(token: string): DecodedJwt {
   if (parts.length === 5) throw new JwtDecodeError('the token is an encrypted JWT (JWE, 5 parts): its claims cannot be read without the key');
   if (parts.length !== 3) throw new JwtDecodeError(`the token is not a compact JWT: expected 3 dot-separated parts, got ${parts.length}`);
   const payload = decodePart(parts[1]!, 'payload');
+  const header = decodePart(parts[0]!, 'header').value;
   // go-jose decodes the signature too (RawURLEncoding); an empty one is valid base64url.
   if (!BASE64URL.test(parts[2]!) || parts[2]!.length % 4 === 1) throw new JwtDecodeError('the token\'s signature is not base64url');
-  return { header: decodePart(parts[0]!, 'header').value, claims: payload.value, payload: payload.text };
+  return { header, claims: payload.value, payload: payload.text };
 }

@@ -166,6 +166,8 @@ test('decodeJwt reads header and claims without verifying, and errors never cont
     [`${jwt({ alg: 'none' }, {}).split('.')[0]}.eyJzdWIi+Ig.x`, /payload is not base64url/],
     [jwt({ alg: 'RS256' }, ['not', 'an', 'object']), /payload is not a JSON object/],
     [`${Buffer.from('not json').toString('base64url')}.e30.x`, /header is not JSON/],
+    [`${jwt({ alg: 'RS256' }, {}).split('.').slice(0, 2).join('.')}.x`, /signature is not base64url/],
+    [`${jwt({ alg: 'RS256' }, {}).split('.').slice(0, 2).join('.')}.ab+c`, /signature is not base64url/],
   ];
   for (const [tok, re] of bad) {
     const e = t.throws(() => decodeJwt(tok), { instanceOf: JwtDecodeError });
