@@ -6,6 +6,7 @@ import { TagResourceCommand, UntagResourceCommand, DescribeClusterCommand } from
 import { startEmulator } from '../emulator';
 import { isUnknown, UNKNOWN, type ObjectValue } from '../engine/protocol';
 import type { TagConfig } from '../providers/eks/settings';
+import { clusterState } from '../providers/eks/cluster';
 import { createTags, plannedTagsAll, stateTags, tagChanges, updateTarget } from '../providers/eks/tags';
 import { providerBlock, sdkClient } from './fixtures/drift/fleet';
 import { writeStack } from './helpers/stacks';
@@ -90,4 +91,16 @@ test('drift with default_tags and ignore_tags: in sync after apply and with igno
   const change = (JSON.parse(plan.out) as { resource_changes: { change: { actions: string[]; after: ObjectValue } }[] }).resource_changes[0]!.change;
   t.deepEqual(change.actions, ['update']);
   t.deepEqual(change.after.tags_all, { env: 'prod', owner: 'platform', team: 'x' });
+});
+
+test('the aws_eks_cluster data source sets tags to {} for a cluster with none, never null (hashicorp/aws 5.100: an output of it is {} in Terraform)', (t) => {
+  const cluster = {
+    name: 'plain', arn: 'arn:aws:eks:us-east-1:000000000000:cluster/plain', roleArn: 'arn:aws:iam::000000000000:role/eks', version: '1.32', status: 'ACTIVE' as const, createdAt: new Date(0),
+    resourcesVpcConfig: { subnetIds: ['subnet-1'], securityGroupIds: [], endpointPublicAccess: true, endpointPrivateAccess: false, publicAccessCidrs: ['0.0.0.0/0'], vpcId: 'vpc-1' },
+  };
+  t.deepEqual(clusterState(cluster, null, tc(null), 'data').tags, {});
+  t.deepEqual(clusterState({ ...cluster, tags: { 'aws:cloudformation:stack-name': 's' } }, null, tc(null), 'data').tags, {}, 'system tags only');
+  t.deepEqual(clusterState({ ...cluster, tags: { team: 'a' } }, null, tc(null), 'data').tags, { team: 'a' });
+  // The managed resource keeps what the prior state held (null stays null: no false drift).
+  t.is(clusterState(cluster, { tags: null }, tc(null), 'refresh').tags, null);
 });

@@ -75,7 +75,8 @@ export function clusterState(c: Cluster, like: ObjectValue | null, tagConfig: Ta
   const resolved = forDataSource
     ? { tags: dataSourceTags(tagConfig, c.tags), tagsAll: {} }
     : stateTags(tagConfig, c.tags, kind === 'apply' ? { applying: true, configTags: like?.tags } : { applying: false, stateTags: like?.tags });
-  const tags = Object.keys(resolved.tags).length ? resolved.tags : emptyLike(like?.tags);
+  // The data source sets the (computed) tags map even when empty: `{}`, never null (hashicorp/aws 5.100, measured).
+  const tags = forDataSource || Object.keys(resolved.tags).length ? resolved.tags : emptyLike(like?.tags);
   const state: ObjectValue = {
     access_config: c.accessConfig
       ? [{ authentication_mode: c.accessConfig.authenticationMode ?? null, bootstrap_cluster_creator_admin_permissions: bool(likeAccess?.bootstrap_cluster_creator_admin_permissions) ?? false }]
