@@ -192,6 +192,11 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
     }
   }
 
+  // As Terraform ("Missing block label"): an empty object for a labelled block type is a block without
+  // its label (locals has none, so `"locals": {}` is fine; resource and data are checked below).
+  for (const key of ['variable', 'output', 'provider'] as const) {
+    if (isObject(json[key]) && Object.keys(json[key] as object).length === 0) diags.push(error(`"${key}" must name at least one ${key} (Terraform: Missing block label)`, key));
+  }
   const resolved = resolveVariables(parseVariableDecls(json.variable, diags), inputs, diags);
   const variables = resolved.values;
   const variableTypes = resolved.types;

@@ -146,4 +146,11 @@ test('an empty resource or data object, or a type with no names, is refused as T
   const h2 = harness(t);
   h2.write({}, {}, { resource: {} });
   t.true((await engineErrors(t, async () => h2.config())).some((e) => /^resource: "resource" must name at least one resource type/.test(e)));
+  // variable, output and provider too (measured with terraform validate); locals has no label.
+  for (const key of ['variable', 'output', 'provider']) {
+    const h3 = harness(t);
+    h3.write({ a: { name: 'a' } }, {}, { [key]: {}, locals: {} });
+    const errs = await engineErrors(t, async () => h3.config());
+    t.deepEqual(errs.filter((e) => /Missing block label/.test(e)), [`${key}: "${key}" must name at least one ${key} (Terraform: Missing block label)`], errs.join(' | '));
+  }
 });
