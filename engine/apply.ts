@@ -7,7 +7,7 @@ import type { InstanceValues } from './instances';
 import { proposedNew } from './schema';
 import { setMaxListeners } from 'node:events';
 import { Limiter } from '../lib/concurrency';
-import { resourceAddress, stateInstances, withPrivate, type StateManager } from './state';
+import { instanceKey, newDeposedKey, resourceAddress, stateInstances, withPrivate, type StateManager } from './state';
 import { canonicalJson, containsUnknown, error, sha256 } from './util';
 import { resolveConfig, resourceSchema, timeoutsOf, typeScope, type Workspace } from './workspace';
 
@@ -63,8 +63,12 @@ type Step = {
   id: string;
   change: ResourceChange;
   kind: StepKind;
-  /** For create-before-destroy: the old object is deleted after the new one exists, state untouched. */
-  deposed: boolean;
+  /**
+   * The deposed key of the object this step deletes: a deposed object in state, or for
+   * create_before_destroy the old object, which the create step deposes under this key once the new
+   * one exists (a failed delete leaves it deposed, as Terraform does).
+   */
+  deposed?: string;
   waits: Set<string>;
   status: 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
   key?: string;
@@ -98,16 +102,17 @@ function addTo(m: Map<string, Step[]>, key: string, s: Step): void {
  */
 function buildSteps(plan: Plan): Step[] {
   const steps: Step[] = [];
-  const add = (change: ResourceChange, kind: StepKind, deposed = false) => {
-    const s: Step = { id: `${change.address}#${kind}${deposed ? '-deposed' : ''}`, change, kind, deposed, waits: new Set(), status: 'pending' };
+  const add = (change: ResourceChange, kind: StepKind, deposed?: string) => {
+    const s: Step = { id: `${change.address}#${kind}${deposed !== undefined ? `-deposed-${deposed}` : ''}`, change, kind, ...(deposed !== undefined ? { deposed } : {}), waits: new Set(), status: 'pending' };
     steps.push(s);
     return s;
   };
   for (const c of plan.changes) {
     const a = c.actions;
     if (a[0] === 'no-op') continue;
-    if (a.length === 2 && a[0] === 'delete') { const d = add(c, 'delete'); add(c, 'create').waits.add(d.id); }
-    else if (a.length === 2) { const cr = add(c, 'create'); add(c, 'delete', true).waits.add(cr.id); }
+    if (c.deposed !== undefined) add(c, 'delete', c.deposed);
+    else if (a.length === 2 && a[0] === 'delete') { const d = add(c, 'delete'); add(c, 'create').waits.add(d.id); }
+    else if (a.length === 2) { const key = newDeposedKey(); const cr = add(c, 'create', key); add(c, 'delete', key).waits.add(cr.id); }
     else add(c, a[0] as StepKind);
   }
   const forward = (k: StepKind) => k !== 'delete';
@@ -117,7 +122,7 @@ function buildSteps(plan: Plan): Step[] {
   const deletesOfDependents = new Map<string, Step[]>();
   for (const s of steps) {
     if (forward(s.kind)) addTo(forwardAt, resourceAddress(s.change), s);
-    else if (!s.deposed) for (const d of new Set(s.change.priorDependencies)) addTo(deletesOfDependents, d, s);
+    else if (s.deposed === undefined) for (const d of new Set(s.change.priorDependencies)) addTo(deletesOfDependents, d, s);
   }
   for (const s of steps) {
     const waitsFor = forward(s.kind)
@@ -162,11 +167,14 @@ const readStep: Executor = async (run, s, _progress, diags) => {
   }
 };
 
-/** A delete; a deposed object (create_before_destroy) leaves the state alone, the new object holds the address. */
+/**
+ * A delete. A deposed object (left in state, or the old object of a create_before_destroy) leaves
+ * the state once deleted and stays deposed when the delete fails; the current object is untouched.
+ */
 const deleteStep: Executor = async (run, s, progress, diags) => {
   const c = s.change;
-  // The object's own private data (a deposed object's: the plan's create replaced it in state).
-  const priv = s.deposed ? undefined : run.state.instance(c.address)?.private;
+  // The object's own private data (a deposed object's is kept with it under its key).
+  const priv = s.deposed !== undefined ? run.state.find(c.address)?.instances.find((i) => i.deposed === s.deposed && instanceKey(i) === c.index)?.private : run.state.instance(c.address)?.private;
   const res = await run.ws.providers.get(c.provider)!.applyResourceChange({
     typeName: c.type, address: c.address, priorState: c.before, plannedState: null, config: null,
     timeouts: timeoutsOf(c.before, c.address), idempotencyToken: idempotencyToken(run.lineage, run.plan.prior.serial, c.address, 'delete', c.before), progress, signal: run.signal,
@@ -174,13 +182,22 @@ const deleteStep: Executor = async (run, s, progress, diags) => {
   });
   diags.push(...res.diagnostics);
   const failed = hasErrors(res.diagnostics);
-  if (!s.deposed) {
+  const entry = { mode: 'managed' as const, type: c.type, name: c.name, provider: c.providerAddress, ...(c.index !== undefined ? { index: c.index } : {}) };
+  if (s.deposed === undefined) {
     const inst = run.state.instance(c.address);
-    if (!failed) run.state.set(c, null);
-    else if (res.newState && inst) run.state.set({ ...c, mode: 'managed', provider: c.providerAddress }, withPrivate({ ...inst, attributes: res.newState }, 'private' in res ? res.private : inst.private));
-    run.state.checkpoint();
+    if (!failed) run.state.set(entry, null);
+    else if (res.newState && inst) run.state.set(entry, withPrivate({ ...inst, attributes: res.newState }, 'private' in res ? res.private : inst.private));
+  } else if (!failed) {
+    // Keeps the resource's provider as state has it (the current object's configuration may have moved).
+    const r = run.state.find(c.address);
+    run.state.set(r ? { ...entry, provider: r.provider } : entry, null, s.deposed);
   }
-  if (!failed) { run.result.destroyed++; run.values.set(resourceAddress(c), c.index, null); }
+  run.state.checkpoint();
+  if (!failed) {
+    run.result.destroyed++;
+    // A deposed object's delete leaves the instance's value alone: its current object holds it.
+    if (s.deposed === undefined) run.values.set(resourceAddress(c), c.index, null);
+  }
 };
 
 /**
@@ -212,6 +229,8 @@ const changeStep: Executor = async (run, s, progress, diags) => {
     }
   }
   if (hasErrors(diags)) return;
+  // create_before_destroy: the object being replaced, deposed once the new one exists.
+  const old = s.deposed !== undefined ? run.state.instance(c.address) : undefined;
   const res = await provider.applyResourceChange({
     typeName: c.type, address: c.address, priorState: prior, plannedState: planned, config,
     timeouts: timeoutsOf(config, c.address), idempotencyToken: idempotencyToken(run.lineage, run.plan.prior.serial, c.address, s.kind, planned), progress, signal: run.signal,
@@ -223,7 +242,9 @@ const changeStep: Executor = async (run, s, progress, diags) => {
   const priv = 'private' in res ? res.private : s.kind === 'create' ? undefined : run.state.instance(c.address)?.private;
   if (res.newState) {
     run.values.set(resourceAddress(c), c.index, res.newState);
-    run.state.set({ mode: 'managed', type: c.type, name: c.name, provider: c.providerAddress, ...(c.index !== undefined ? { index: c.index } : {}) }, {
+    const entry = { mode: 'managed' as const, type: c.type, name: c.name, provider: c.providerAddress, ...(c.index !== undefined ? { index: c.index } : {}) };
+    if (old && s.deposed !== undefined) run.state.set(entry, old, s.deposed);
+    run.state.set(entry, {
       // A create that failed part-way leaves an object to replace on the next run, as Terraform taints it.
       // Key order follows Terraform's writer (status before schema_version).
       ...(failed && s.kind === 'create' ? { status: 'tainted' as const } : {}),
@@ -254,10 +275,11 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
 
   const values = instanceValues(ws);
   for (const x of stateInstances(state.state)) values.set(resourceAddress(x.resource), x.key, x.instance.attributes);
-  // What the plan decided: planned values, and instances planned for deletion gone (count 2 → 1 makes a one-element tuple).
+  // What the plan decided: planned values, and instances planned for deletion gone (count 2 → 1 makes
+  // a one-element tuple); a deposed object's delete leaves its instance's current object.
   for (const c of plan.changes) {
     if (c.after) values.set(resourceAddress(c), c.index, c.after);
-    else if (c.actions.length === 1 && c.actions[0] === 'delete') values.set(resourceAddress(c), c.index, null);
+    else if (c.actions.length === 1 && c.actions[0] === 'delete' && c.deposed === undefined) values.set(resourceAddress(c), c.index, null);
   }
   // --parallelism bounds API requests in flight (by default as many as a refresh reads at once). A
   // provider with requestSlots takes a slot per request and waits outside them, so its steps start as

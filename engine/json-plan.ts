@@ -4,7 +4,8 @@ import { stateOutputs, type OutputChange, type OutputConfig, type StateOutput } 
 import type { ObjectValue, Value } from './protocol';
 import { isUnknown } from './protocol';
 import type { Plan, ResourceChange } from './plan';
-import { stateInstances, TERRAFORM_VERSION, type StateV4 } from './state';
+import { instanceKey, resourceAddress, TERRAFORM_VERSION, type StateV4 } from './state';
+import { compareKeys, instanceAddress } from './instances';
 import { containsUnknown, isObject } from './util';
 
 /** The plan in `terraform show -json` format (format_version 1.2), built from the plan model. */
@@ -53,12 +54,19 @@ function stateValues(state: StateV4, outputs: Record<string, unknown>) {
   return {
     ...(Object.keys(outputs).length > 0 ? { outputs } : {}),
     root_module: {
-      resources: resources.flatMap((r) => stateInstances({ resources: [r] }).map(({ address, instance: i, key }) => ({
-        address, mode: r.mode, type: r.type, name: r.name,
-        ...(key === undefined ? {} : { index: key }), provider_name: providerName(r.provider),
-        schema_version: i.schema_version, values: i.attributes, sensitive_values: boolMirror(i.attributes, never),
-        ...(i.dependencies?.length ? { depends_on: i.dependencies } : {}), ...(i.status === 'tainted' ? { tainted: true } : {}),
-      }))),
+      // Per instance key its current object, then its deposed ones with their keys, as Terraform's JSON state lists them.
+      resources: resources.flatMap((r) => [...r.instances]
+        .sort((a, b) => compareKeys(instanceKey(a), instanceKey(b)) || (a.deposed === undefined ? 0 : 1) - (b.deposed === undefined ? 0 : 1))
+        .map((i) => {
+          const key = instanceKey(i);
+          return {
+            address: instanceAddress(resourceAddress(r), key), mode: r.mode, type: r.type, name: r.name,
+            ...(key === undefined ? {} : { index: key }), provider_name: providerName(r.provider),
+            schema_version: i.schema_version, values: i.attributes, sensitive_values: boolMirror(i.attributes, never),
+            ...(i.dependencies?.length ? { depends_on: i.dependencies } : {}), ...(i.status === 'tainted' ? { tainted: true } : {}),
+            ...(typeof i.deposed === 'string' ? { deposed_key: i.deposed } : {}),
+          };
+        })),
     },
   };
 }
@@ -147,6 +155,7 @@ export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], provi
     name: c.name,
     ...(c.index !== undefined ? { index: c.index } : {}),
     provider_name: providerName(c.providerAddress),
+    ...(c.deposed !== undefined ? { deposed: c.deposed } : {}),
     change: {
       actions: c.actions,
       before: c.before,

@@ -3,7 +3,7 @@ import { localDependencies, transitiveDeps } from './graph';
 import type { CtyType, Diagnostic, ObjectValue, Path, ReadDataSourceResponse, Value } from './protocol';
 import { hasErrors, isUnknown, UNKNOWN } from './protocol';
 import { proposedNew } from './schema';
-import { instanceKey, resourceAddress, stateInstances, withPrivate, type StateInstance, type StateResource, type StateV4 } from './state';
+import { currentInstance, deposedInstances, instanceKey, resourceAddress, stateInstances, withPrivate, type StateInstance, type StateResource, type StateV4 } from './state';
 import { compareKeys, eachModeOf, expand, instanceAddress, instanceLookup, InstanceValues, parseInstanceAddress, type Expansion, type InstanceKey } from './instances';
 import { DYNAMIC, literalType } from './types';
 import { mapBounded } from '../lib/concurrency';
@@ -43,6 +43,11 @@ export type ResourceChange = {
   /** Planned values; values unknown until apply are UNKNOWN markers. */
   after: ObjectValue | null;
   replacePaths: Path[];
+  /**
+   * Set when the change is to a deposed object (a create_before_destroy leftover) at this address,
+   * not its current object: Terraform's deposed key. Such a change is always a delete.
+   */
+  deposed?: string;
   /** Terraform's action_reason, when it gives one. */
   reason?: 'replace_because_cannot_update' | 'replace_because_tainted' | 'delete_because_no_resource_config' | 'delete_because_wrong_repetition' | 'delete_because_count_index' | 'delete_because_each_key';
   /** Transitive dependencies: resource addresses (recorded in state). */
@@ -422,7 +427,7 @@ async function walkPhase(cx: WalkContext): Promise<{ changes: ResourceChange[]; 
           const after = unknownComputed(ws, r, config);
           values.set(address, inst.key, after);
           // The read happens at apply: until then the state keeps what was read last.
-          const old = entry?.instances.find((i) => i.deposed === undefined && instanceKey(i) === inst.key);
+          const old = (entry && currentInstance(entry, inst.key));
           if (old) dataInstances.push(old);
           add({ ...keyed, actions: ['read'], before: null, after, replacePaths: [], priorDependencies: [] });
           continue;
@@ -435,7 +440,7 @@ async function walkPhase(cx: WalkContext): Promise<{ changes: ResourceChange[]; 
         dataInstances.push({ ...(inst.key !== undefined ? { index_key: inst.key } : {}), schema_version: schema.version, attributes: res.state, sensitive_attributes: [] });
         continue;
       }
-      const prior = entry?.instances.find((i) => i.deposed === undefined && instanceKey(i) === inst.key);
+      const prior = (entry && currentInstance(entry, inst.key));
       const planned = planInstance(ws, r, config, prior, diags, iAddr);
       if (!planned) continue;
       values.set(address, inst.key, planned.after);
@@ -487,6 +492,30 @@ function orphansPhase(ws: Workspace, state: StateV4, configured: ReadonlySet<str
   if (dropped.size > 0) {
     for (const r of state.resources) r.instances = r.instances.filter((i) => !dropped.has(i));
     state.resources = state.resources.filter((r) => r.instances.length > 0);
+  }
+  return changes;
+}
+
+/**
+ * Deposed objects (left by a create_before_destroy replacement that did not finish) are destroyed,
+ * configured or not, as Terraform plans them: one delete per object, with its deposed key.
+ */
+function deposedPhase(ws: Workspace, state: StateV4, diags: Diagnostic[]): ResourceChange[] {
+  const changes: ResourceChange[] = [];
+  for (const r of state.resources) {
+    if (r.mode !== 'managed') continue;
+    const base = resourceAddress(r);
+    for (const inst of deposedInstances(r)) {
+      const key = instanceKey(inst);
+      const address = instanceAddress(base, key);
+      const provider = ws.byAddress.get(base)?.provider ?? providerNameFor(ws, r.provider);
+      const schema = ws.schemas.get(provider)?.resources[r.type];
+      if (!schema) { diags.push(error(`provider "${provider}" has no resource type "${r.type}" (found in state)`, address)); continue; }
+      changes.push({
+        address, ...(key !== undefined ? { index: key } : {}), mode: 'managed', type: r.type, name: r.name, provider, providerAddress: r.provider, deposed: inst.deposed, actions: ['delete'],
+        before: inst.attributes, after: null, replacePaths: [], dependencies: [], priorDependencies: inst.dependencies ?? [], schemaVersion: schema.version,
+      });
+    }
   }
   return changes;
 }
@@ -550,6 +579,7 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
     configured = walked.configured;
   }
   changes.push(...orphansPhase(ws, state, configured, destroy, diags));
+  changes.push(...deposedPhase(ws, state, diags));
   if (hasErrors(diags)) throw new EngineError(diags);
 
   const targets = opts.targets ?? [];

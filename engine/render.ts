@@ -120,8 +120,9 @@ export function renderChange(ch: ResourceChange, c: Colors, annotation?: ChangeA
   const address = e(ch.address);
   const noop = ch.actions.length === 1 && ch.actions[0] === 'no-op';
   if (ch.previousAddress !== undefined && noop) out.push(`  ${c.bold(`# ${e(ch.previousAddress)}`)} has moved to ${c.bold(address)}`);
-  else out.push(`  ${c.bold(`# ${address}`)} ${text}`);
+  else out.push(`  ${c.bold(`# ${address}${ch.deposed !== undefined ? ` (deposed object ${e(ch.deposed)})` : ''}`)} ${text}`);
   if (ch.previousAddress !== undefined && !noop) out.push(`  # (moved from ${e(ch.previousAddress)})`);
+  if (ch.deposed !== undefined) out.push('  # (left over from a partially-failed replacement of this instance)');
   const key = ch.index === undefined ? '' : e(keyText(ch.index).slice(1, -1));
   switch (ch.reason) {
     case 'delete_because_no_resource_config': out.push(`  # (because ${e(parseInstanceAddress(ch.address)?.resource ?? ch.address)} is not in configuration)`); break;

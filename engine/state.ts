@@ -29,6 +29,11 @@ export type StateInstance = {
   private?: string;
   dependencies?: string[];
   create_before_destroy?: boolean;
+  /**
+   * Set on an object a create_before_destroy replacement left behind (its new object was created, the
+   * old one not yet destroyed): Terraform's deposed key, 8 hex digits. Not the resource's current object.
+   */
+  deposed?: string;
   [extra: string]: unknown;
 };
 
@@ -93,6 +98,21 @@ export function stateInstances(state: { resources: readonly StateResource[] }): 
     }
   }
   return out;
+}
+
+/** The current object (never a deposed one) of the instance with key `key` (none: a resource without count or for_each). */
+export function currentInstance(r: { instances: readonly StateInstance[] }, key?: InstanceKey): StateInstance | undefined {
+  return r.instances.find((i) => i.deposed === undefined && instanceKey(i) === key);
+}
+
+/** A resource's deposed objects (create_before_destroy leftovers) of every instance key, in state order. */
+export function deposedInstances(r: { instances: readonly StateInstance[] }): (StateInstance & { deposed: string })[] {
+  return r.instances.filter((i): i is StateInstance & { deposed: string } => typeof i.deposed === 'string');
+}
+
+/** A new deposed key: 8 random hex digits, as Terraform's states.NewDeposedKey. */
+export function newDeposedKey(): string {
+  return crypto.randomBytes(4).toString('hex');
 }
 
 /** Reads state; null when the file does not exist. Corrupt or unsupported files are errors. */
@@ -332,7 +352,8 @@ export class StateManager {
   instance(address: string): StateInstance | undefined {
     const parsed = parseInstanceAddress(address);
     if (!parsed) return undefined;
-    return this.find(parsed.resource)?.instances.find((i) => i.deposed === undefined && instanceKey(i) === parsed.key);
+    const r = this.find(parsed.resource);
+    return r && currentInstance(r, parsed.key);
   }
 
   /** Replaces every resource (e.g. with what a refresh found); dirty only if something differs. */
@@ -346,15 +367,17 @@ export class StateManager {
 
   /**
    * Sets (or with null, removes) one instance's current object: the one with `r.index` as its key
-   * (none for a resource without count or for_each). Other instances stay; a resource left with no
-   * instance leaves the state, as Terraform prunes it.
+   * (none for a resource without count or for_each); with `deposed`, that instance's deposed object
+   * with this key instead. Other objects stay, in Terraform's order (by instance key, then the current
+   * object before the deposed ones by deposed key); a resource left with none leaves the state, as
+   * Terraform prunes it.
    */
-  set(r: { mode: 'managed' | 'data'; type: string; name: string; provider: string; index?: InstanceKey }, instance: StateInstance | null): void {
+  set(r: { mode: 'managed' | 'data'; type: string; name: string; provider: string; index?: InstanceKey }, instance: StateInstance | null, deposed?: string): void {
     const address = resourceAddress(r);
     const index = this.byAddress();
     const resources = this.current.resources;
     const existing = index.get(address);
-    const others = (existing?.instances ?? []).filter((i) => i.deposed !== undefined || instanceKey(i) !== r.index);
+    const others = (existing?.instances ?? []).filter((i) => i.deposed !== deposed || instanceKey(i) !== r.index);
     if (instance === null) {
       if (!existing || others.length === existing.instances.length) return;
       this.dirty = true;
@@ -364,10 +387,16 @@ export class StateManager {
       } else existing.instances = others;
       return;
     }
-    // Terraform writes index_key first in an instance object.
-    const { index_key: _ignored, ...rest } = instance;
-    const keyed: StateInstance = r.index !== undefined ? { index_key: r.index, ...rest } : rest;
-    const instances = [...others, keyed].sort((a, b) => compareKeys(instanceKey(a), instanceKey(b)) || String(a.deposed ?? '').localeCompare(String(b.deposed ?? '')));
+    // Key order as Terraform's writer: index_key, status, deposed, schema_version...
+    const { index_key: _ignored, deposed: _old, ...rest } = instance;
+    const keyed: StateInstance = {
+      ...(r.index !== undefined ? { index_key: r.index } : {}),
+      ...(deposed !== undefined && rest.status !== undefined ? { status: rest.status } : {}),
+      ...(deposed !== undefined ? { deposed } : {}),
+      ...rest,
+    };
+    const instances = [...others, keyed].sort((a, b) => compareKeys(instanceKey(a), instanceKey(b)) || byteCompare(String(a.deposed ?? ''), String(b.deposed ?? '')));
+    // Fields eksidp does not know (a newer Terraform's) stay as they were.
     const entry: StateResource = { ...(existing ?? {}), mode: r.mode, type: r.type, name: r.name, provider: r.provider, instances };
     if (existing && valuesEqual(existing as unknown as Value, entry as unknown as Value, EXACT)) return;
     this.dirty = true;

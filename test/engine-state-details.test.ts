@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import test from 'ava';
+import { jsonPlan } from '../engine/json-plan';
+import { planCounts } from '../engine/plan';
+import { renderPlan } from '../engine/render';
 import { readState } from '../engine/state';
+import { colors } from '../lib/color';
 import { harness } from './fixtures/engine/harness';
 
 type Raw = { resources: { name: string; instances: Record<string, unknown>[]; [k: string]: unknown }[]; [k: string]: unknown };
@@ -49,4 +53,50 @@ test('state: resources written in Terraform\'s byte order however gathered; fiel
   t.deepEqual(s.resources[1]!.instances[0]!.future_instance, [1, 'a']);
   t.deepEqual(s.check_results, checks);
   t.deepEqual(readState(h.statePath)!.future_top, { x: 1 });
+});
+
+test('deposed objects: a create_before_destroy whose destroy fails keeps the old object deposed (the new one current); the next plan destroys it by its key, in text and JSON; a failed create leaves the old object current', async (t) => {
+  const h = harness(t);
+  const cbd = { lifecycle: { create_before_destroy: true } };
+  h.write({ a: { name: 'a1', ...cbd }, z: { name: 'z', value: '${memory_item.a.arn}' } });
+  t.deepEqual((await h.apply()).result.diagnostics, []);
+  // The new object cannot be created: the old one stays current, nothing is deposed.
+  h.write({ a: { name: 'a2', ...cbd }, z: { name: 'z', value: '${memory_item.a.arn}' } }, { fail_on: ['a2'] });
+  const noCreate = await h.apply();
+  t.true(noCreate.result.diagnostics.some((d) => /injected failure on "a2"/.test(d.summary)));
+  let a = readState(h.statePath)!.resources.find((r) => r.name === 'a')!;
+  t.deepEqual(a.instances.map((i) => [i.attributes.name, i.deposed]), [['a1', undefined]]);
+  // Created, but the old one cannot be destroyed: it stays in state, deposed.
+  h.write({ a: { name: 'a2', ...cbd }, z: { name: 'z', value: '${memory_item.a.arn}' } }, { fail_on: ['a1'] });
+  const noDestroy = await h.apply();
+  t.true(noDestroy.result.diagnostics.some((d) => /injected failure deleting "a1"/.test(d.summary)));
+  const raw = JSON.parse(fs.readFileSync(h.statePath, 'utf8')) as Raw;
+  a = readState(h.statePath)!.resources.find((r) => r.name === 'a')!;
+  t.deepEqual(a.instances.map((i) => i.attributes.name), ['a2', 'a1'], 'current first, then deposed');
+  const key = a.instances[1]!.deposed!;
+  t.regex(key, /^[0-9a-f]{8}$/);
+  t.is(a.instances[0]!.deposed, undefined);
+  t.deepEqual(Object.keys(raw.resources.find((r) => r.name === 'a')!.instances[1]!).slice(0, 2), ['deposed', 'schema_version']);
+  t.is(readState(h.statePath)!.resources.find((r) => r.name === 'z')!.instances[0]!.attributes.value, 'arn:memory:::item/a2');
+  t.truthy(h.cloud().objects['mem-a1'], 'the old object still exists');
+
+  // The next plan destroys the deposed object (and nothing else), by its key.
+  h.write({ a: { name: 'a2', ...cbd }, z: { name: 'z', value: '${memory_item.a.arn}' } });
+  const p = await h.plan();
+  const acting = p.changes.filter((c) => c.actions.join() !== 'no-op');
+  t.deepEqual(acting.map((c) => [c.address, c.actions.join(), c.deposed, c.before?.name]), [['memory_item.a', 'delete', key, 'a1']]);
+  t.deepEqual(planCounts(p.changes), { add: 0, change: 0, destroy: 1 });
+  const text = renderPlan(p, colors(false));
+  t.true(text.includes(`# memory_item.a (deposed object ${key}) will be destroyed\n  # (left over from a partially-failed replacement of this instance)\n  - resource "memory_item" "a" {`), text);
+  const json = jsonPlan(p, h.config().resources, new Map()) as { resource_changes: { address: string; deposed?: string; change: { actions: string[] } }[]; prior_state: { values: { root_module: { resources: { address: string; deposed_key?: string }[] } } } };
+  const rc = json.resource_changes.filter((c) => c.change.actions.join() !== 'no-op');
+  t.deepEqual(rc.map((c) => [c.address, c.deposed, c.change.actions]), [['memory_item.a', key, ['delete']]]);
+  t.deepEqual(json.prior_state.values.root_module.resources.filter((r) => r.address === 'memory_item.a').map((r) => r.deposed_key), [undefined, key]);
+  const cleaned = await h.apply();
+  t.deepEqual(cleaned.result.diagnostics, []);
+  t.is(cleaned.result.destroyed, 1);
+  a = readState(h.statePath)!.resources.find((r) => r.name === 'a')!;
+  t.deepEqual(a.instances.map((i) => [i.attributes.name, i.deposed]), [['a2', undefined]]);
+  t.falsy(h.cloud().objects['mem-a1']);
+  t.deepEqual((await h.plan()).changes.filter((c) => c.actions.join() !== 'no-op'), []);
 });
