@@ -100,3 +100,52 @@ test('deposed objects: a create_before_destroy whose destroy fails keeps the old
   t.falsy(h.cloud().objects['mem-a1']);
   t.deepEqual((await h.plan()).changes.filter((c) => c.actions.join() !== 'no-op'), []);
 });
+
+test('deposed objects of for_each instances: kept under their instance key (current first, then deposed), destroyed by key at the instance address; the instance\'s value and outputs stay the current object\'s; a removed key destroys both its objects', async (t) => {
+  const h = harness(t);
+  const cbd = { lifecycle: { create_before_destroy: true } };
+  const items = (b: string) => ({ c: { for_each: { a: 'a1', b }, name: '${each.value}', ...cbd } });
+  const output = { output: { o: { value: '${memory_item.c["b"].name}' } } };
+  const outputOf = () => (readState(h.statePath)!.outputs.o as { value: unknown }).value;
+  h.write(items('b1'), {}, output);
+  t.deepEqual((await h.apply()).result.diagnostics, []);
+  // A successful create_before_destroy: the old object's delete leaves the instance's value alone.
+  h.write(items('b2'), {}, output);
+  const replaced = await h.apply();
+  t.deepEqual(replaced.result.diagnostics, []);
+  t.is(outputOf(), 'b2');
+  t.deepEqual(readState(h.statePath)!.resources[0]!.instances.map((i) => [i.index_key, i.attributes.name, i.deposed]), [['a', 'a1', undefined], ['b', 'b2', undefined]]);
+
+  // The old object of ["b"] cannot be destroyed: deposed under key "b", after its current object.
+  h.write(items('b3'), { fail_on: ['b2'] }, output);
+  const failed = await h.apply();
+  t.true(failed.result.diagnostics.some((d) => /injected failure deleting "b2"/.test(d.summary)));
+  let c = readState(h.statePath)!.resources.find((r) => r.name === 'c')!;
+  t.deepEqual(c.instances.map((i) => [i.index_key, i.attributes.name, i.deposed === undefined ? 'current' : 'deposed']), [['a', 'a1', 'current'], ['b', 'b3', 'current'], ['b', 'b2', 'deposed']]);
+  const key = c.instances[2]!.deposed!;
+  t.regex(key, /^[0-9a-f]{8}$/);
+  const raw = JSON.parse(fs.readFileSync(h.statePath, 'utf8')) as Raw;
+  t.deepEqual(Object.keys(raw.resources.find((r) => r.name === 'c')!.instances[2]!).slice(0, 3), ['index_key', 'deposed', 'schema_version'], 'Terraform\'s key order');
+  t.is(outputOf(), 'b3');
+
+  // The next plan destroys that object at the instance address, with its key and instance key.
+  h.write(items('b3'), {}, output);
+  const p = await h.plan();
+  const acting = p.changes.filter((x) => x.actions.join() !== 'no-op');
+  t.deepEqual(acting.map((x) => [x.address, x.index, x.actions.join(), x.deposed, x.before?.name]), [['memory_item.c["b"]', 'b', 'delete', key, 'b2']]);
+  const text = renderPlan(p, colors(false));
+  t.true(text.includes(`# memory_item.c["b"] (deposed object ${key}) will be destroyed\n  # (left over from a partially-failed replacement of this instance)\n  - resource "memory_item" "c" {`), text);
+  const json = jsonPlan(p, h.config().resources, new Map()) as { resource_changes: { address: string; index?: string; deposed?: string; change: { actions: string[] } }[]; prior_state: { values: { root_module: { resources: { address: string; index?: string; deposed_key?: string }[] } } } };
+  t.deepEqual(json.resource_changes.filter((x) => x.change.actions.join() !== 'no-op').map((x) => [x.address, x.index, x.deposed]), [['memory_item.c["b"]', 'b', key]]);
+  t.deepEqual(json.prior_state.values.root_module.resources.map((r) => [r.address, r.index, r.deposed_key]), [['memory_item.c["a"]', 'a', undefined], ['memory_item.c["b"]', 'b', undefined], ['memory_item.c["b"]', 'b', key]]);
+
+  // Removing key "b" while its deposed object is left: both of its objects are destroyed, ["a"] stays.
+  h.write({ c: { for_each: { a: 'a1' }, name: '${each.value}', ...cbd } });
+  const removed = await h.apply();
+  t.deepEqual(removed.result.diagnostics, []);
+  t.deepEqual(removed.plan.changes.filter((x) => x.actions.join() !== 'no-op').map((x) => [x.address, x.deposed ?? null, x.reason ?? null]), [['memory_item.c["b"]', null, 'delete_because_each_key'], ['memory_item.c["b"]', key, null]]);
+  t.is(removed.result.destroyed, 2);
+  c = readState(h.statePath)!.resources.find((r) => r.name === 'c')!;
+  t.deepEqual(c.instances.map((i) => [i.index_key, i.attributes.name, i.deposed]), [['a', 'a1', undefined]]);
+  t.deepEqual(Object.keys(h.cloud().objects).sort(), ['mem-a1']);
+});
