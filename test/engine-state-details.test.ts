@@ -6,6 +6,7 @@ import { renderPlan } from '../engine/render';
 import { readState } from '../engine/state';
 import { colors } from '../lib/color';
 import { harness } from './fixtures/engine/harness';
+import { captureIo, runCommand } from './helpers/in-process';
 
 type Raw = { resources: { name: string; instances: Record<string, unknown>[]; [k: string]: unknown }[]; [k: string]: unknown };
 
@@ -127,6 +128,15 @@ test('deposed objects of for_each instances: kept under their instance key (curr
   const raw = JSON.parse(fs.readFileSync(h.statePath, 'utf8')) as Raw;
   t.deepEqual(Object.keys(raw.resources.find((r) => r.name === 'c')!.instances[2]!).slice(0, 3), ['index_key', 'deposed', 'schema_version'], 'Terraform\'s key order');
   t.is(outputOf(), 'b3');
+  // state list and show give each instance once, with its current object.
+  const cli = async (argv: string[]) => { const io = captureIo(h.dir, { EKSIDP_TEST_PROVIDERS: '1' }); const code = await runCommand(argv, io); return { code, out: io.out(), err: io.err() }; };
+  const list = await cli(['state', 'list', '--dir', h.dir]);
+  t.is(list.code, 0, list.err);
+  t.is(list.out, 'memory_item.c["a"]\nmemory_item.c["b"]\n');
+  const show = await cli(['state', 'show', 'memory_item.c["b"]', '--dir', h.dir]);
+  t.is(show.code, 0, show.err);
+  t.regex(show.out, /name\s+= "b3"/);
+  t.notRegex(show.out, /b2/);
 
   // The next plan destroys that object at the instance address, with its key and instance key.
   h.write(items('b3'), {}, output);
