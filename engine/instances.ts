@@ -2,6 +2,7 @@ import { evaluate, getPath, type Lookup, type Reference } from './expressions';
 import type { ResourceConfig } from './config';
 import type { CtyType, Diagnostic, Value } from './protocol';
 import { isUnknown, UNKNOWN } from './protocol';
+import { settle } from './outputs';
 import { byteCompare, DYNAMIC, friendlyName, literalType } from './types';
 import { containsUnknown, error, isObject } from './util';
 
@@ -123,7 +124,9 @@ export function expand(r: ResourceConfig, lookup: Lookup, typeOf: (expr: Value, 
     if (ev.errors.length > 0) return undefined;
     const v = ev.value;
     const fail = (detail: string, summary = 'Invalid for_each argument'): undefined => { diags.push(error(summary, r.address, ['for_each'], detail)); return undefined; };
-    const t = typeOf(r.forEach, v);
+    const declared = typeOf(r.forEach, v);
+    // A conversion's collection (tolist(...)) takes its element type from the value, as outputs do.
+    const t = Array.isArray(declared) && ['list', 'set', 'map'].includes(declared[0] as string) && declared[1] === DYNAMIC ? settle(declared, v) : declared;
     const kind = Array.isArray(t) ? t[0] : t;
     if (v === null) return fail('The given "for_each" argument value is unsuitable: the given "for_each" argument value is null. A map, or set of strings is allowed.');
     if (kind !== 'map' && kind !== 'object' && kind !== 'set' && t !== DYNAMIC) {

@@ -154,7 +154,7 @@ export function expressionType(expr: Value, scope: TypeScope): CtyType {
 const COLLECTION_OF: Record<string, 'list' | 'set' | 'map'> = { tolist: 'list', toset: 'set', tomap: 'map' };
 
 /** Where the expression's type says `dynamic`, the value's own type fills it in. */
-function settle(t: CtyType, v: Value): CtyType {
+export function settle(t: CtyType, v: Value): CtyType {
   if (t === DYNAMIC) return isUnknown(v) ? DYNAMIC : literalType(v);
   if (!Array.isArray(t) || v === null || isUnknown(v)) return t;
   const [kind, inner] = t;
