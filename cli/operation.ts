@@ -4,6 +4,7 @@ import { EXIT } from './command';
 import { refreshProgress } from './progress';
 import { colorsFor, confirm, loadConfig, locate, openSession, parallelismOf, targetsOf, variableInputs, type Session, lockOptionsOf } from './support';
 import { applyView } from './views/apply';
+import type { JsonUi } from './views/apply-json';
 import { planText } from './views/plan';
 import { apply } from '../engine/apply';
 import { hasChanges, plan, type Plan } from '../engine/plan';
@@ -48,7 +49,7 @@ const MODES: Record<OperationMode, ModeText> = {
 };
 
 /** Plans, shows, asks (unless --auto-approve) and applies; returns the exit code. */
-export async function planAndApply(io: Io, parsed: Parsed, mode: OperationMode): Promise<number> {
+export async function planAndApply(io: Io, parsed: Parsed, mode: OperationMode, json?: JsonUi): Promise<number> {
   const { values } = parsed;
   const m = MODES[mode];
   const parallelism = parallelismOf(mode, values);
@@ -60,30 +61,46 @@ export async function planAndApply(io: Io, parsed: Parsed, mode: OperationMode):
       destroy: mode === 'destroy', targets: targetsOf(values), parallelism, signal: io.signal, onRefresh: progress.onRefresh,
     }).finally(progress.stop);
     // With the identity impact, as `eksidp plan` shows it, before the question.
-    io.stdout.write(planText(p, colorsFor(io, values)));
+    if (json) json.plan(p);
+    else io.stdout.write(planText(p, colorsFor(io, values)));
     if (!hasChanges(p)) {
       if (m.whenNoChanges === 'stop') return EXIT.OK;
       session.state.replaceResources(structuredClone(p.priorState.resources));
       await session.state.persist();
-      io.stdout.write(`\n${m.verb} complete! Resources: 0 added, 0 changed, 0 destroyed.\n`);
+      if (json) {
+        json.changeSummary('apply', { added: 0, changed: 0, destroyed: 0 });
+        json.outputs(session.state.state.outputs);
+      } else io.stdout.write(`\n${m.verb} complete! Resources: 0 added, 0 changed, 0 destroyed.\n`);
       return EXIT.OK;
     }
-    if (values['auto-approve'] !== true && !(await confirm(io, m.question, { description: m.description, ...(m.noTerminal ? { noTerminal: m.noTerminal } : {}) }))) {
+    // --json never asks: the command requires --auto-approve or a saved plan first.
+    if (!json && values['auto-approve'] !== true && !(await confirm(io, m.question, { description: m.description, ...(m.noTerminal ? { noTerminal: m.noTerminal } : {}) }))) {
       io.stderr.write(`${m.verb} cancelled.\n`);
       return EXIT.ERROR;
     }
-    return await applyPlan(session, p, io, values, mode);
+    return await applyPlan(session, p, io, values, mode, json);
   } finally {
     await session.close();
   }
 }
 
 /** Applies a plan through the apply view and prints the summary; returns the exit code. */
-export async function applyPlan(session: Session, p: Plan, io: Io, values: Parsed['values'], mode: OperationMode): Promise<number> {
+export async function applyPlan(session: Session, p: Plan, io: Io, values: Parsed['values'], mode: OperationMode, json?: JsonUi): Promise<number> {
   const verb = MODES[mode].verb;
   const c = colorsFor(io, values, 'stderr');
-  const view = applyView(io, c);
+  const view = json ? json.applyView() : applyView(io, c);
   const result = await apply(session.ws, p, session.state, { parallelism: parallelismOf(mode, values), signal: io.signal, onEvent: view.onEvent }).finally(view.close);
+  if (json) {
+    // As Terraform: the diagnostics; on success the counts and (not when destroying) the outputs; then eksidp's per-cluster summary.
+    json.diagnostics(result.diagnostics);
+    const failed = result.diagnostics.some((d) => d.severity === 'error');
+    if (!failed) {
+      json.changeSummary(mode, result);
+      if (mode === 'apply') json.outputs(session.state.state.outputs);
+    }
+    json.clusterSummary();
+    return failed ? EXIT.ERROR : EXIT.OK;
+  }
   const out = colorsFor(io, values);
   if (result.diagnostics.some((d) => d.severity === 'error')) {
     io.stderr.write('\n' + renderDiagnostics(result.diagnostics, c));
