@@ -1,0 +1,154 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import test from 'ava';
+import type { Io } from '../cli/command';
+import type { Clock } from '../cli/views/apply';
+import { JsonUi } from '../cli/views/apply-json';
+import { startEmulator } from '../emulator';
+import { captureIo, runCommand } from './helpers/in-process';
+import { tempDir } from './helpers/project';
+import { terraform, terraformTest } from './helpers/terraform';
+
+/**
+ * `eksidp apply --json` against `terraform apply -json` (the oracle) on the same configuration: the
+ * same message types in the same order, with the same payload keys, resources and actions.
+ */
+
+type Line = Record<string, unknown> & { type: string; '@message': string };
+
+const parse = (stdout: string): Line[] => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Line);
+
+/** What must agree: type, level, module, the payload's keys, and per hook/change its resource and action. */
+function shape(l: Line) {
+  const payload = Object.keys(l).filter((k) => !k.startsWith('@') && k !== 'type').sort();
+  const hook = l.hook as { resource: unknown; action: string } | undefined;
+  const change = l.change as { resource: unknown; action: string } | undefined;
+  return {
+    type: l.type, level: l['@level'], module: l['@module'],
+    // The version line names the program: `terraform` there, `eksidp` here.
+    payload: l.type === 'version' ? payload.filter((k) => k !== 'terraform' && k !== 'eksidp') : payload,
+    ...(hook ? { hookKeys: Object.keys(hook).sort(), resource: hook.resource, action: hook.action } : {}),
+    ...(change ? { changeKeys: Object.keys(change).sort(), resource: change.resource, action: change.action } : {}),
+    ...(l.type === 'change_summary' ? { changes: l.changes, message: l['@message'] } : {}),
+    ...(l.type === 'outputs' ? { outputs: l.outputs, message: l['@message'] } : {}),
+    // Messages agree but for the program's name and version, ids (cluster names differ) and durations.
+    message: l['@message'].replace(/^(Terraform|eksidp) \S+$/, '<program> <version>').replace(/\[id=[^\]]*\]/, '[id=…]').replace(/after \d+s/, 'after …'),
+  };
+}
+
+const STACK = fs.readFileSync(path.join(__dirname, 'fixtures', 'emulator', 'stack.tf.json'), 'utf8');
+
+terraformTest(test, 'apply --json prints the lines terraform apply -json prints, then a per-cluster summary; destroy --json too', async (t) => {
+  const em = await startEmulator({ port: 0, clusterCreateMs: 100, clusterDeleteMs: 50, updateMs: 100 });
+  t.teardown(() => em.close());
+  const env = { AWS_ENDPOINT_URL_EKS: em.url, AWS_EC2_METADATA_DISABLED: 'true' };
+  // One emulator, two clusters: the same configuration but for the cluster's name.
+  const tfDir = tempDir(t, 'eksidp-json-tf-');
+  const ourDir = tempDir(t, 'eksidp-json-ours-');
+  fs.writeFileSync(path.join(tfDir, 'main.tf.json'), STACK.replaceAll('emu-main', 'emu-tf'));
+  fs.writeFileSync(path.join(ourDir, 'cdk.tf.json'), STACK);
+  const eksidp = async (argv: string[]) => {
+    const io = captureIo(ourDir, { ...env, EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '100' });
+    const code = await runCommand([...argv, '--dir', '.'], io);
+    return { code, stdout: io.out(), stderr: io.err() };
+  };
+  const tf = (args: string[]) => terraform(tfDir, [...args, '-input=false', '-no-color'], env);
+
+  const [init, ours] = await Promise.all([tf(['init']), eksidp(['apply', '--json', '--auto-approve'])]);
+  t.is(init.code, 0, init.stderr);
+  t.is(ours.code, 0, ours.stdout + ours.stderr);
+  t.is(ours.stderr, '', 'nothing but JSON lines, on stdout');
+  const theirs = await tf(['apply', '-json', '-auto-approve']);
+  t.is(theirs.code, 0, theirs.stdout + theirs.stderr);
+
+  const mine = parse(ours.stdout);
+  const last = mine.pop()!;
+  t.deepEqual(mine.map(shape), parse(theirs.stdout).map(shape));
+  t.true(mine.some((l) => l.type === 'apply_complete'), 'the comparison covers apply lines');
+  t.like(mine[0], { type: 'version', ui: '1.2', '@message': `eksidp ${mine[0]!.eksidp as string}` });
+  // Beyond Terraform: one cluster, its chain of three creations.
+  t.is(last.type, 'eksidp_cluster_summary');
+  const clusters = last.clusters as { cluster: string; duration_seconds: number; steps: number; failed: number; done: boolean }[];
+  t.like(clusters, [{ cluster: 'emu-main', steps: 3, failed: 0, done: true }]);
+  t.true(clusters[0]!.duration_seconds > 0);
+
+  // Destroy, without Terraform beside it: the AWS provider waits 20-30 s for a cluster's deletion
+  // whatever the emulator's speed. Terraform 1.11.4's destroy -json printed, on this stack (refresh_*
+  // lines aside, which eksidp's plan does not report per resource): these types, deletions dependents first.
+  const ourDestroy = await eksidp(['destroy', '--json', '--auto-approve']);
+  t.is(ourDestroy.code, 0, ourDestroy.stdout + ourDestroy.stderr);
+  const destroyed = parse(ourDestroy.stdout);
+  t.deepEqual(destroyed.map((l) => l.type), [
+    'version', 'planned_change', 'planned_change', 'planned_change', 'change_summary',
+    'apply_start', 'apply_complete', 'apply_start', 'apply_complete', 'apply_start', 'apply_complete',
+    'change_summary', 'eksidp_cluster_summary',
+  ]);
+  const hooks = destroyed.filter((l) => l.type === 'apply_complete').map((l) => l.hook as { action: string; resource: { addr: string }; id_key?: string });
+  t.deepEqual(hooks.map((h) => [h.resource.addr, h.action, h.id_key]), [
+    ['aws_eks_identity_provider_config.partners', 'delete', undefined],
+    ['aws_eks_identity_provider_config.corp', 'delete', undefined],
+    ['aws_eks_cluster.main', 'delete', undefined],
+  ]);
+  t.like(destroyed[11], { '@message': 'Destroy complete! Resources: 3 destroyed.', changes: { add: 0, change: 0, import: 0, remove: 3, operation: 'destroy' } });
+});
+
+test('--json without --auto-approve or a saved plan is refused as Terraform refuses -json: a diagnostic line, exit 1, no API call', async (t) => {
+  const em = await startEmulator({ port: 0 });
+  t.teardown(() => em.close());
+  const dir = tempDir(t, 'eksidp-json-refuse-');
+  fs.writeFileSync(path.join(dir, 'cdk.tf.json'), STACK);
+  for (const cmd of ['apply', 'destroy']) {
+    const io = captureIo(dir, { AWS_ENDPOINT_URL_EKS: em.url, AWS_EC2_METADATA_DISABLED: 'true' });
+    t.is(await runCommand([cmd, '--json', '--dir', '.'], io), 1);
+    const lines = parse(io.out());
+    t.deepEqual(lines.map((l) => l.type), ['version', 'diagnostic'], cmd);
+    t.like(lines[1], { '@level': 'error', '@message': 'Error: Plan file or auto-approve required', diagnostic: { severity: 'error', summary: 'Plan file or auto-approve required' } });
+  }
+  t.deepEqual(em.calls(), {});
+  t.false(fs.existsSync(path.join(dir, 'terraform.tfstate')));
+});
+
+test('apply_progress every 10 s per running step, apply_errored for a failed one, and each cluster\'s chain in the summary', (t) => {
+  const stdout = new PassThrough();
+  let text = '';
+  stdout.on('data', (d) => (text += d));
+  const io: Io = { stdout, stderr: new PassThrough(), env: {}, cwd: '.', signal: new AbortController().signal };
+  let now = 1_000_000;
+  const tickers: { tick: () => void; stopped: boolean }[] = [];
+  const clock: Clock = { now: () => now, every: (_ms, tick) => { const x = { tick, stopped: false }; tickers.push(x); return () => { x.stopped = true; }; } };
+  const advance = (ms: number) => { now += ms; for (const x of tickers) if (!x.stopped) x.tick(); };
+  const ui = new JsonUi(io, clock);
+  const view = ui.applyView();
+  const a = 'aws_eks_identity_provider_config.a', b = 'aws_eks_identity_provider_config.b["x"]';
+  view.onEvent({ type: 'begin', steps: [{ address: a, action: 'update', group: 'eks-cluster:slow' }, { address: b, action: 'create', group: 'eks-cluster:fast' }] });
+  view.onEvent({ type: 'pre', address: a, action: 'update', id: 'slow:a' });
+  view.onEvent({ type: 'pre', address: b, action: 'create' });
+  advance(10_000);
+  view.onEvent({ type: 'post', address: b, action: 'create', failed: true, diagnostics: [] });
+  advance(10_000);
+  advance(10_000);
+  view.onEvent({ type: 'post', address: a, action: 'update', failed: false, id: 'slow:a', diagnostics: [] });
+  view.close();
+  ui.clusterSummary();
+  const lines = parse(text);
+  t.deepEqual(lines.map((l) => l['@message']), [
+    `${a}: Modifying... [id=slow:a]`,
+    `${b}: Creating...`,
+    `${a}: Still modifying... [10s elapsed]`,
+    `${b}: Still creating... [10s elapsed]`,
+    `${b}: Creation errored after 10s`,
+    `${a}: Still modifying... [20s elapsed]`,
+    `${a}: Still modifying... [30s elapsed]`,
+    `${a}: Modifications complete after 30s [id=slow:a]`,
+    'Clusters: 2; slowest: slow (30s)',
+  ]);
+  t.like(lines[1], { type: 'apply_start', hook: { action: 'create', resource: { addr: b, resource_type: 'aws_eks_identity_provider_config', resource_name: 'b', resource_key: 'x', implied_provider: 'aws', module: '' } } });
+  t.like(lines[4], { type: 'apply_errored', hook: { action: 'create', elapsed_seconds: 10 } });
+  t.like(lines[7], { type: 'apply_complete', hook: { id_key: 'id', id_value: 'slow:a', elapsed_seconds: 30 } });
+  t.deepEqual(lines[8]!.clusters, [
+    { cluster: 'slow', group: 'eks-cluster:slow', duration_seconds: 30, steps: 1, failed: 0, done: true },
+    { cluster: 'fast', group: 'eks-cluster:fast', duration_seconds: 10, steps: 1, failed: 1, done: true },
+  ]);
+  t.regex(lines[0]!['@timestamp'] as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/);
+});
