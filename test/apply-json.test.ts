@@ -46,8 +46,12 @@ terraformTest(test, 'apply --json prints the lines terraform apply -json prints,
   // One emulator, two clusters: the same configuration but for the cluster's name.
   const tfDir = tempDir(t, 'eksidp-json-tf-');
   const ourDir = tempDir(t, 'eksidp-json-ours-');
-  fs.writeFileSync(path.join(tfDir, 'main.tf.json'), STACK.replaceAll('emu-main', 'emu-tf'));
-  fs.writeFileSync(path.join(ourDir, 'cdk.tf.json'), STACK);
+  // With outputs (one sensitive) whose values do not name the cluster: the outputs lines compare whole.
+  const withOutputs = JSON.parse(STACK) as Record<string, unknown>;
+  withOutputs.output = { client: { value: '${aws_eks_identity_provider_config.corp.oidc[0].client_id}' }, secret: { value: 'x', sensitive: true } };
+  const config = JSON.stringify(withOutputs, null, 2);
+  fs.writeFileSync(path.join(tfDir, 'main.tf.json'), config.replaceAll('emu-main', 'emu-tf'));
+  fs.writeFileSync(path.join(ourDir, 'cdk.tf.json'), config);
   const eksidp = async (argv: string[]) => {
     const io = captureIo(ourDir, { ...env, EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '100' });
     const code = await runCommand([...argv, '--dir', '.'], io);
@@ -66,6 +70,7 @@ terraformTest(test, 'apply --json prints the lines terraform apply -json prints,
   const last = mine.pop()!;
   t.deepEqual(mine.map(shape), parse(theirs.stdout).map(shape));
   t.true(mine.some((l) => l.type === 'apply_complete'), 'the comparison covers apply lines');
+  t.deepEqual(mine.filter((l) => l.type === 'outputs').map((l) => Object.keys(l.outputs as object)), [['client', 'secret'], ['client', 'secret']]);
   t.like(mine[0], { type: 'version', ui: '1.2', '@message': `eksidp ${mine[0]!.eksidp as string}` });
   // Beyond Terraform: one cluster, its chain of three creations.
   t.is(last.type, 'eksidp_cluster_summary');
@@ -75,22 +80,25 @@ terraformTest(test, 'apply --json prints the lines terraform apply -json prints,
 
   // Destroy, without Terraform beside it: the AWS provider waits 20-30 s for a cluster's deletion
   // whatever the emulator's speed. Terraform 1.11.4's destroy -json printed, on this stack (refresh_*
-  // lines aside, which eksidp's plan does not report per resource): these types, deletions dependents first.
+  // lines aside, which eksidp's plan does not report per resource) these types, deletions dependents
+  // first, on this stack without outputs (measured once; the outputs line is from OperationJSON.Plan's source).
   const ourDestroy = await eksidp(['destroy', '--json', '--auto-approve']);
   t.is(ourDestroy.code, 0, ourDestroy.stdout + ourDestroy.stderr);
   const destroyed = parse(ourDestroy.stdout);
   t.deepEqual(destroyed.map((l) => l.type), [
-    'version', 'planned_change', 'planned_change', 'planned_change', 'change_summary',
+    'version', 'planned_change', 'planned_change', 'planned_change', 'change_summary', 'outputs',
     'apply_start', 'apply_complete', 'apply_start', 'apply_complete', 'apply_start', 'apply_complete',
     'change_summary', 'eksidp_cluster_summary',
   ]);
+  // The plan's output changes (OperationJSON.Plan prints them in every mode), and no outputs after a destroy.
+  t.deepEqual(destroyed[5]!.outputs, { client: { sensitive: false, action: 'delete' }, secret: { sensitive: true, action: 'delete' } });
   const hooks = destroyed.filter((l) => l.type === 'apply_complete').map((l) => l.hook as { action: string; resource: { addr: string }; id_key?: string });
   t.deepEqual(hooks.map((h) => [h.resource.addr, h.action, h.id_key]), [
     ['aws_eks_identity_provider_config.partners', 'delete', undefined],
     ['aws_eks_identity_provider_config.corp', 'delete', undefined],
     ['aws_eks_cluster.main', 'delete', undefined],
   ]);
-  t.like(destroyed[11], { '@message': 'Destroy complete! Resources: 3 destroyed.', changes: { add: 0, change: 0, import: 0, remove: 3, operation: 'destroy' } });
+  t.like(destroyed[12], { '@message': 'Destroy complete! Resources: 3 destroyed.', changes: { add: 0, change: 0, import: 0, remove: 3, operation: 'destroy' } });
 });
 
 test('--json without --auto-approve or a saved plan is refused as Terraform refuses -json: a diagnostic line, exit 1, no API call', async (t) => {
@@ -107,6 +115,28 @@ test('--json without --auto-approve or a saved plan is refused as Terraform refu
   }
   t.deepEqual(em.calls(), {});
   t.false(fs.existsSync(path.join(dir, 'terraform.tfstate')));
+});
+
+test('apply PLANFILE --json needs no --auto-approve: the saved plan\'s lines, the apply\'s, the outputs', async (t) => {
+  const em = await startEmulator({ port: 0, clusterCreateMs: 50, clusterDeleteMs: 50, updateMs: 50 });
+  t.teardown(() => em.close());
+  const dir = tempDir(t, 'eksidp-json-saved-');
+  const stack = JSON.parse(STACK) as Record<string, unknown>;
+  stack.output = { cluster: { value: '${aws_eks_cluster.main.name}' }, secret: { value: 'x', sensitive: true } };
+  fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(stack));
+  const env = { AWS_ENDPOINT_URL_EKS: em.url, AWS_EC2_METADATA_DISABLED: 'true', EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '100' };
+  const planIo = captureIo(dir, env);
+  t.is(await runCommand(['plan', '--dir', '.', '--out', 'saved.tfplan'], planIo), 0, planIo.err());
+  const io = captureIo(dir, env);
+  t.is(await runCommand(['apply', 'saved.tfplan', '--json'], io), 0, io.out() + io.err());
+  const lines = parse(io.out());
+  t.deepEqual(lines.map((l) => l.type), [
+    'version', 'planned_change', 'planned_change', 'planned_change', 'change_summary', 'outputs',
+    'apply_start', 'apply_complete', 'apply_start', 'apply_complete', 'apply_start', 'apply_complete',
+    'change_summary', 'outputs', 'eksidp_cluster_summary',
+  ]);
+  t.deepEqual(lines[5]!.outputs, { cluster: { sensitive: false, action: 'create' }, secret: { sensitive: true, action: 'create' } });
+  t.deepEqual(lines[13]!.outputs, { cluster: { sensitive: false, type: 'string', value: 'emu-main' }, secret: { sensitive: true, type: 'string' } });
 });
 
 test('apply_progress every 10 s per running step, apply_errored for a failed one, and each cluster\'s chain in the summary', (t) => {
