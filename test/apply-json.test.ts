@@ -78,10 +78,11 @@ terraformTest(test, 'apply --json prints the lines terraform apply -json prints,
   t.like(clusters, [{ cluster: 'emu-main', steps: 3, failed: 0, done: true }]);
   t.true(clusters[0]!.duration_seconds > 0);
 
-  // Destroy, without Terraform beside it: the AWS provider waits 20-30 s for a cluster's deletion
-  // whatever the emulator's speed. Terraform 1.11.4's destroy -json printed, on this stack (refresh_*
-  // lines aside, which eksidp's plan does not report per resource) these types, deletions dependents
-  // first, on this stack without outputs (measured once; the outputs line is from OperationJSON.Plan's source).
+  // Destroy, without Terraform beside it: the AWS provider waits about a minute for a cluster's
+  // deletion whatever the emulator's speed. Terraform 1.11.4's destroy -json on this very stack printed
+  // (measured once; refresh_* lines aside, which eksidp's plan does not report per resource) these
+  // types, the plan's output deletions, and no outputs after the destroy. Its planned_change lines came
+  // in its graph walk's order (dependents first), which is not specified; eksidp lists the plan's order.
   const ourDestroy = await eksidp(['destroy', '--json', '--auto-approve']);
   t.is(ourDestroy.code, 0, ourDestroy.stdout + ourDestroy.stderr);
   const destroyed = parse(ourDestroy.stdout);
@@ -90,7 +91,6 @@ terraformTest(test, 'apply --json prints the lines terraform apply -json prints,
     'apply_start', 'apply_complete', 'apply_start', 'apply_complete', 'apply_start', 'apply_complete',
     'change_summary', 'eksidp_cluster_summary',
   ]);
-  // The plan's output changes (OperationJSON.Plan prints them in every mode), and no outputs after a destroy.
   t.deepEqual(destroyed[5]!.outputs, { client: { sensitive: false, action: 'delete' }, secret: { sensitive: true, action: 'delete' } });
   const hooks = destroyed.filter((l) => l.type === 'apply_complete').map((l) => l.hook as { action: string; resource: { addr: string }; id_key?: string });
   t.deepEqual(hooks.map((h) => [h.resource.addr, h.action, h.id_key]), [
