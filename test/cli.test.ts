@@ -42,7 +42,7 @@ test('the usage lines show what a new user missed: --destroy, drift\'s --state/-
   t.regex(help('plan'), /^Usage: eksidp plan .*\[--refresh true\|false\].*\[--destroy\]/m);
   t.regex(help('plan'), /^ {2}--refresh true\|false +Read live objects first/m);
   t.regex(help('drift'), /^Usage: eksidp drift .*\[--state FILE\] \[--verbose\]/m);
-  t.regex(help('apply'), /^Usage: eksidp apply \[PLANFILE\] \[--stack NAME \| --dir DIR\] \[--var NAME=VALUE\]\.\.\. \[--var-file FILE\]\.\.\. \[--lock true\|false\] \[--lock-timeout DURATION\] \[--auto-approve\] \[--target ADDR\]\.\.\. \[--parallelism N\] \[--\[no-\]color\]$/m);
+  t.regex(help('apply'), /^Usage: eksidp apply \[PLANFILE\] \[--stack NAME \| --dir DIR\] \[--var NAME=VALUE\]\.\.\. \[--var-file FILE\]\.\.\. \[--lock true\|false\] \[--lock-timeout DURATION\] \[--auto-approve\] \[--target ADDR\]\.\.\. \[--json\] \[--parallelism N\] \[--\[no-\]color\]$/m);
   t.regex(help('whoami'), /^Usage: eksidp whoami \[--stack NAME \| --dir DIR\] --config ADDR \[--claims FILE \| --token - \| --token-file FILE \| --identities FILE\]/m);
   t.regex(help('emulator'), /^Usage: eksidp emulator \[--host ADDR\] \[--port N\] \[--s3-port N\] \[--s3-bucket NAME\]\.\.\. \[--data DIR\] \[--accounts FILE\] \[--\[no-\]verify-signatures\] \[--allow-host NAME\]\.\.\. \[--max-connections N\] \[fault and timing flags\]$/m);
 });
