@@ -180,5 +180,9 @@ test('apply_progress every 10 s per running step, apply_errored for a failed one
     { cluster: 'slow', group: 'eks-cluster:slow', duration_seconds: 30, steps: 1, failed: 0, done: true },
     { cluster: 'fast', group: 'eks-cluster:fast', duration_seconds: 10, steps: 1, failed: 1, done: true },
   ]);
+  // Go's encoding/json escapes: a diagnostic's text with <, > and & as Terraform writes it.
+  const before = text.length;
+  ui.diagnostics([{ severity: 'warning', summary: 'issuer <https://a> & b', address: 'aws_eks_cluster.main' }]);
+  t.is(text.slice(before).replace(/"@timestamp":"[^"]*",/, ''), '{"@level":"warn","@message":"Warning: issuer \\u003chttps://a\\u003e \\u0026 b","@module":"terraform.ui","diagnostic":{"severity":"warning","summary":"issuer \\u003chttps://a\\u003e \\u0026 b","detail":"","address":"aws_eks_cluster.main"},"type":"diagnostic"}\n');
   t.regex(lines[0]!['@timestamp'] as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/);
 });

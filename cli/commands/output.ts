@@ -7,16 +7,13 @@ import { renderDiagnostics } from '../../engine/render';
 import { formatValue, friendlyName, plainNumber } from '../../engine/types';
 import { EngineError } from '../../engine/util';
 import { escapeControls } from '../../lib/escape';
+import { goJson } from '../../lib/go-json';
 
 /**
  * `eksidp output [NAME] [--json | --raw]`: the root outputs in state, printed as `terraform output`
  * prints them (internal/command/views/output.go). Only the state is read: no provider, no API call.
  */
 
-/** Go's encoding/json escapes <, >, & and U+2028/9 inside strings; JSON text has them nowhere else. */
-function goJson(v: unknown, indent?: number): string {
-  return JSON.stringify(v, null, indent).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 const NO_OUTPUTS = 'No outputs found: the state has no outputs, or every output is null. Define an output in the configuration and run eksidp apply to record it.';
 

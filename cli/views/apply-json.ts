@@ -4,6 +4,7 @@ import type { Plan, ResourceChange } from '../../engine/plan';
 import type { Diagnostic } from '../../engine/protocol';
 import { stateOutputs } from '../../engine/outputs';
 import { formatDuration } from '../../lib/duration';
+import { goJson } from '../../lib/go-json';
 import { VERSION } from '../version';
 import { EXIT } from '../command';
 import { EngineError } from '../../engine/util';
@@ -24,10 +25,9 @@ export const JSON_UI_VERSION = '1.2';
 
 type Level = 'info' | 'warn' | 'error';
 
-/** Go's encoding/json escapes <, >, & and U+2028/9 inside strings, and sorts a map's keys (hclog writes one). */
+/** One line as hclog writes it: a Go map (keys sorted) through encoding/json; payload structs keep their field order. */
 function goLine(o: Record<string, unknown>): string {
-  const sorted = Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
-  return JSON.stringify(sorted).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+  return goJson(Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]))) + '\n';
 }
 
 /** hclog's JSON time: local time with microseconds and the zone offset (2006-01-02T15:04:05.000000Z07:00). */
