@@ -139,6 +139,24 @@ test('apply PLANFILE --json needs no --auto-approve: the saved plan\'s lines, th
   t.deepEqual(lines[13]!.outputs, { cluster: { sensitive: false, type: 'string', value: 'emu-main' }, secret: { sensitive: true, type: 'string' } });
 });
 
+test('a failed apply --json: apply_errored, the error as a diagnostic line, no change summary or outputs, the cluster summary with the failure; exit 1', async (t) => {
+  // Every association the emulator starts fails (as an EKS update ending Failed).
+  const em = await startEmulator({ port: 0, clusterCreateMs: 50, clusterDeleteMs: 50, updateMs: 50, failUpdateRate: 1 });
+  t.teardown(() => em.close());
+  const dir = tempDir(t, 'eksidp-json-fail-');
+  fs.writeFileSync(path.join(dir, 'cdk.tf.json'), STACK);
+  const io = captureIo(dir, { AWS_ENDPOINT_URL_EKS: em.url, AWS_EC2_METADATA_DISABLED: 'true', EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '100' });
+  t.is(await runCommand(['apply', '--dir', '.', '--json', '--auto-approve'], io), 1);
+  const lines = parse(io.out());
+  const types = lines.map((l) => l.type);
+  t.deepEqual(types.slice(-4), ['apply_start', 'apply_errored', 'diagnostic', 'eksidp_cluster_summary'], io.out());
+  t.false(types.includes('outputs') || types.filter((x) => x === 'change_summary').length > 1);
+  t.like(lines.at(-3), { hook: { action: 'create', resource: { addr: 'aws_eks_identity_provider_config.corp' } } });
+  t.regex(lines.at(-3)!['@message'], /^aws_eks_identity_provider_config\.corp: Creation errored after \d+s$/);
+  t.like(lines.at(-2), { '@level': 'error', diagnostic: { severity: 'error', address: 'aws_eks_identity_provider_config.corp' } });
+  t.like(lines.at(-1), { clusters: [{ cluster: 'emu-main', steps: 2, failed: 1, done: false }] });
+});
+
 test('apply_progress every 10 s per running step, apply_errored for a failed one, and each cluster\'s chain in the summary', (t) => {
   const stdout = new PassThrough();
   let text = '';
