@@ -70,7 +70,8 @@ function writeStack(dir: string, providers: Record<string, unknown>[], resources
   fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
     terraform: { required_providers: { aws: { source: 'hashicorp/aws', version: '5.100.0' } }, backend: { local: { path: 'terraform.tfstate' } } },
     provider: { aws: providers },
-    resource: resources,
+    // An empty resource object is a block without its label, refused as Terraform refuses it.
+    ...(Object.keys(resources).length > 0 ? { resource: resources } : {}),
   }, null, 1));
 }
 

@@ -101,7 +101,7 @@ test('plan --out onto a planted symlink (to a file, or dangling) writes a new 06
 test('drift --out and pr-comment --out onto planted symlinks replace the links, never write their targets', async (t) => {
   const dir = tempDir(t, 'eksidp-sec-files-');
   // A stack with nothing to read: drift finishes at once, in sync.
-  fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ provider: { aws: [providerBlock('http://127.0.0.1:9')] }, resource: {} }));
+  fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ provider: { aws: [providerBlock('http://127.0.0.1:9')] } }));
   const targets: Record<string, string> = {};
   for (const f of ['drift.json', 'drift.md', 'comment.md']) {
     targets[f] = victim(t);
