@@ -40,3 +40,11 @@ test('virtualHostable follows the S3 endpoint rules', (t) => {
   t.true(virtualHostable('my.bucket', 'http:'));
   t.false(virtualHostable('my..bucket', 'http:'));
 });
+
+test('the backend checks the region name unless skip_region_validation, as Terraform\'s S3 backend (aws-sdk-go-base) does', (t) => {
+  const base = { bucket: 'b', key: 'k', access_key: 'a', secret_key: 's' };
+  const errors = (extra: Record<string, unknown>) => resolveS3Settings({ ...base, ...extra }, {}).diagnostics.filter((d) => d.severity === 'error').map((d) => d.summary);
+  t.regex(errors({ region: 'us-esat-1' }).join(), /backend "s3": invalid AWS Region: us-esat-1/);
+  t.deepEqual(errors({ region: 'us-esat-1', skip_region_validation: true }), []);
+  t.deepEqual(errors({ region: 'eu-west-1' }), []);
+});

@@ -37,7 +37,7 @@ export const S3_BACKEND_ARGUMENTS: Record<string, Rule> = {
   skip_s3_checksum: { status: 'implemented', note: 'eksidp sends checksums only where S3 requires them (never, for these calls): the flag changes nothing.' },
   skip_credentials_validation: { status: 'implemented', note: 'eksidp never calls STS to validate backend credentials: accepted, no call either way.' },
   skip_requesting_account_id: { status: 'implemented', note: 'eksidp never asks for the account ID for the backend: accepted, no call either way.' },
-  skip_region_validation: { status: 'implemented', note: 'eksidp does not check region names against a list: accepted.' },
+  skip_region_validation: { status: 'implemented', note: 'Unless true, the region must be a known one (the provider\'s list, `providers/eks/regions.ts`), as the backend checks it through aws-sdk-go-base.' },
   skip_metadata_api_check: { status: 'implemented', note: 'As in the provider: true keeps the SDK from asking the instance metadata service.' },
   access_key: { status: 'implemented', note: 'As the provider\'s.' },
   secret_key: { status: 'implemented', note: 'As the provider\'s.' },
@@ -188,7 +188,7 @@ export function resolveS3Settings(body: ObjectValue, env: NodeJS.ProcessEnv): { 
 
   // Credentials and transport: the provider's readers, given the block's arguments under the provider's names.
   const credentialArgs: ObjectValue = {};
-  for (const k of ['access_key', 'secret_key', 'token', 'profile', 'shared_config_files', 'shared_credentials_files', 'sts_region', 'assume_role', 'assume_role_with_web_identity', 'skip_metadata_api_check']) {
+  for (const k of ['access_key', 'secret_key', 'token', 'profile', 'shared_config_files', 'shared_credentials_files', 'sts_region', 'assume_role', 'assume_role_with_web_identity', 'skip_metadata_api_check', 'skip_region_validation']) {
     if (isSet(body[k])) credentialArgs[k] = body[k]!;
   }
   if (isSet(body.shared_credentials_file)) credentialArgs.shared_credentials_files = [body.shared_credentials_file!];
