@@ -10,6 +10,7 @@ import { apply } from '../engine/apply';
 import { hasChanges, plan, type Plan } from '../engine/plan';
 import { renderDiagnostics } from '../engine/render';
 import { escapeControls } from '../lib/escape';
+import type { ObjectValue } from '../engine/protocol';
 
 /**
  * The one operation behind `eksidp apply` and `eksidp destroy`: plan (a destroy plan in destroy
@@ -59,6 +60,7 @@ export async function planAndApply(io: Io, parsed: Parsed, mode: OperationMode, 
     const progress = refreshProgress(io);
     const p = await plan(session.ws, session.state.state, { lineage: session.state.state.lineage, serial: session.state.state.serial }, {
       destroy: mode === 'destroy', targets: targetsOf(values), parallelism, signal: io.signal, onRefresh: progress.onRefresh,
+      ...(json ? { onRefreshResource: (phase: 'start' | 'complete', address: string, o: ObjectValue | null) => json.refresh(phase, address, o) } : {}),
     }).finally(progress.stop);
     // With the identity impact, as `eksidp plan` shows it, before the question.
     if (json) json.plan(p);

@@ -98,6 +98,12 @@ export type PlanOptions = {
   parallelism?: number;
   /** Called after each refresh read (the CLI shows progress from it at a terminal; the engine never prints). */
   onRefresh?: (done: number, total: number) => void;
+  /**
+   * Called before each managed object's refresh read ('start', with the state before it) and after a
+   * read without errors ('complete', with the object read, null when gone): Terraform's PreRefresh
+   * and PostRefresh hooks, which `apply --json` prints as refresh_start / refresh_complete.
+   */
+  onRefreshResource?: (phase: 'start' | 'complete', address: string, object: ObjectValue | null) => void;
   signal?: AbortSignal;
   /** Kept in the plan as its analysisOptions, never interpreted by the engine. */
   analysisOptions?: Record<string, Value>;
@@ -234,8 +240,11 @@ async function refreshPhase(ws: Workspace, state: StateV4, parallelism: number, 
     // A resource in the configuration is read through its configuration's provider (it may have moved to an alias).
     const provider = ws.providers.get(ws.byAddress.get(resourceAddress(r))?.provider ?? providerNameFor(ws, r.provider))!;
     try {
+      opts.onRefreshResource?.('start', address, inst.attributes as ObjectValue);
       const res = await provider.readResource({ typeName: r.type, address, priorState: inst.attributes, ...(inst.private ? { private: inst.private } : {}), signal: opts.signal });
       diags.push(...res.diagnostics.map((d) => ({ ...d, address: d.address ?? address })));
+      // As Terraform: a read that failed has no PostRefresh.
+      if (!res.diagnostics.some((d) => d.severity === 'error')) opts.onRefreshResource?.('complete', address, res.newState);
       return { x, newState: res.newState, private: 'private' in res ? res.private : inst.private };
     } catch (e) {
       diags.push(error(`refresh failed: ${(e as Error).message}`, address));

@@ -1,7 +1,7 @@
 import type { Io } from '../command';
 import type { ApplyEvent, StepKind } from '../../engine/apply';
 import type { Plan, ResourceChange } from '../../engine/plan';
-import type { Diagnostic } from '../../engine/protocol';
+import type { Diagnostic, ObjectValue } from '../../engine/protocol';
 import { stateOutputs } from '../../engine/outputs';
 import { formatDuration } from '../../lib/duration';
 import { goJson } from '../../lib/go-json';
@@ -60,6 +60,17 @@ function addrOf(address: string) {
   const key = m[4];
   const index = key === undefined ? undefined : key.startsWith('"') ? (JSON.parse(key) as string) : Number(key);
   return resourceAddr({ address, mode: m[1] ? 'data' : 'managed', type: m[2]!, name: m[3]!, ...(index !== undefined ? { index } : {}) });
+}
+
+/**
+ * Terraform's format.ObjectValueID: the object's `id` when it is a string, else its `name` (an
+ * object with neither, or a null one, has no id: the message then names none).
+ */
+function objectValueId(o: ObjectValue | null): [string, string] | [] {
+  if (!o) return [];
+  if ('id' in o) return typeof o.id === 'string' ? ['id', o.id] : [];
+  if (typeof o.name === 'string') return ['name', o.name];
+  return [];
 }
 
 /** A plan's actions as the UI's one action (views/json/change.go changeAction). */
@@ -165,6 +176,18 @@ export class JsonUi {
     this.emit('info', `Outputs: ${names.length}`, 'outputs', {
       outputs: Object.fromEntries(names.map((n) => [n, { sensitive: outs[n]!.sensitive === true, type: outs[n]!.type, ...(outs[n]!.sensitive ? {} : { value: outs[n]!.value }) }])),
     });
+  }
+
+  /**
+   * A refresh read's line (hook_json.go PreRefresh / PostRefresh): `Refreshing state... [id=…]`, then
+   * `Refresh complete [id=…]`, the id as format.ObjectValueID takes it from the object.
+   */
+  refresh(phase: 'start' | 'complete', address: string, object: ObjectValue | null): void {
+    const [idKey, idValue] = objectValueId(object);
+    const id = idKey ? ` [${idKey}=${idValue}]` : '';
+    const hook = { resource: addrOf(address), ...(idKey ? { id_key: idKey, id_value: idValue } : {}) };
+    if (phase === 'start') this.emit('info', `${address}: Refreshing state...${id}`, 'refresh_start', { hook });
+    else this.emit('info', `${address}: Refresh complete${id}`, 'refresh_complete', { hook });
   }
 
   /** Apply's hook lines (hook_json.go): start, every 10 s progress, complete or errored; elapsed in whole seconds. */
