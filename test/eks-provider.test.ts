@@ -241,6 +241,76 @@ test('resume: a config already CREATING from a crashed apply is waited for, neve
   t.is(emu.updates().filter((u) => u.type === 'DisassociateIdentityProviderConfig' && u.clusterName === 'resume').length, 1);
 });
 
+test('an association and a disassociation are sent without a Describe first; a wait is one Describe per poll', async (t) => {
+  const { emu, p } = await setup(t);
+  await createCluster(t, p, 'lean', '1.32');
+  emu.resetCalls();
+  const created = await change(p, 'aws_eks_identity_provider_config', null, idpConfig('lean', 'okta'));
+  t.deepEqual(created.diagnostics, []);
+  t.is(created.newState?.status, 'ACTIVE');
+  const ops = () => emu.callLog().filter((c) => c.service === 'eks').map((c) => c.operation);
+  const assoc = ops();
+  t.is(assoc[0], 'AssociateIdentityProviderConfig');
+  // Then the replay check, then polls until ACTIVE: nothing but DescribeIdentityProviderConfig.
+  t.is(assoc[1], 'DescribeUpdate');
+  t.deepEqual([...new Set(assoc.slice(2))], ['DescribeIdentityProviderConfig']);
+
+  emu.resetCalls();
+  const deleted = await change(p, 'aws_eks_identity_provider_config', created.newState, null);
+  t.deepEqual(deleted.diagnostics, []);
+  t.is(deleted.newState, null);
+  const dis = ops();
+  t.is(dis[0], 'DisassociateIdentityProviderConfig');
+  t.deepEqual([...new Set(dis.slice(1))], ['DescribeIdentityProviderConfig']);
+
+  // Already gone (removed outside eksidp since the refresh): one refused Disassociate, nothing to wait for.
+  emu.resetCalls();
+  const again = await change(p, 'aws_eks_identity_provider_config', created.newState, null);
+  t.deepEqual(again.diagnostics, []);
+  t.is(again.newState, null);
+  t.deepEqual(ops(), ['DisassociateIdentityProviderConfig']);
+});
+
+test('associating over a config of the same name: other settings are an error naming the field, one being removed is waited out', async (t) => {
+  const { emu, p } = await setup(t, { updateMs: 100 });
+  await createCluster(t, p, 'taken', '1.32');
+  const sdk = new EKSClient({ region: 'us-east-1', endpoint: emu.url, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  t.teardown(() => sdk.destroy());
+  await sdk.send(
+    new AssociateIdentityProviderConfigCommand({
+      clusterName: 'taken',
+      oidc: { identityProviderConfigName: 'okta', issuerUrl: 'https://elsewhere.example.com', clientId: 'other' },
+    }),
+  );
+  const clash = await change(p, 'aws_eks_identity_provider_config', null, idpConfig('taken', 'okta'));
+  t.is(clash.diagnostics.length, 1);
+  t.regex(clash.diagnostics[0].summary, /aws_eks_identity_provider_config\.test: identity provider config okta already exists on cluster taken with other settings/);
+  t.deepEqual(clash.diagnostics[0].attribute, ['oidc', 0, 'identity_provider_config_name']);
+  t.is(emu.updates().filter((u) => u.type === 'AssociateIdentityProviderConfig').length, 1, 'nothing associated');
+
+  // Wait for it to be ACTIVE, then start its removal outside eksidp: the association waits it out.
+  for (let i = 0; i < 100 && emu.updates().some((u) => u.status === 'InProgress'); i++) await new Promise((r) => setTimeout(r, 20));
+  await sdk.send(new DisassociateIdentityProviderConfigCommand({ clusterName: 'taken', identityProviderConfig: { type: 'oidc', name: 'okta' } }));
+  const r = await change(p, 'aws_eks_identity_provider_config', null, idpConfig('taken', 'okta'));
+  t.deepEqual(r.diagnostics, []);
+  t.is(r.newState?.status, 'ACTIVE');
+  t.is((r.newState?.oidc as ObjectValue[])[0].client_id, 'kubernetes');
+  t.is(emu.updates().filter((u) => u.type === 'AssociateIdentityProviderConfig' && u.status === 'Successful').length, 2);
+});
+
+test('a Failed disassociation is said at once with its errors, not polled until the timeout', async (t) => {
+  const { emu, p } = await setup(t);
+  await createCluster(t, p, 'stuck');
+  const created = await change(p, 'aws_eks_identity_provider_config', null, idpConfig('stuck', 'okta'));
+  t.deepEqual(created.diagnostics, []);
+  emu.setFaults({ failUpdateRate: 1 });
+  const r = await change(p, 'aws_eks_identity_provider_config', created.newState, null, { timeouts: { delete: 600_000 } });
+  t.is(r.diagnostics.length, 1);
+  t.regex(r.diagnostics[0].summary, /disassociating identity provider config stuck:okta failed/);
+  t.regex(r.diagnostics[0].detail ?? '', /EKS update \S+ Failed: Unknown: Update DisassociateIdentityProviderConfig failed/);
+  t.is(r.newState?.status, 'ACTIVE', 'the config stays in state');
+});
+
 test('throttling and server errors are retried by the client', async (t) => {
   const { emu, p } = await setup(t);
   emu.setFaults({ throttleRate: 0.2, errorRate: 0.1, seed: 7 });

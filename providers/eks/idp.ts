@@ -124,51 +124,46 @@ function sameSettings(c: OidcIdentityProviderConfig, want: OidcIdentityProviderC
   return OIDC_CONFIG_FIELDS.every(({ field }) => valuesEqual(c[field], want[field], ZERO_VALUES));
 }
 
-/**
- * Polls an association/disassociation update until it is Successful (then stops asking); a Failed or
- * Cancelled update throws with its errors. With no update id there is nothing to track: done.
- */
-function updateTracker(ctx: Ctx, cluster: string, updateId: string | undefined, what: string, signal: AbortSignal | undefined): () => Promise<boolean> {
-  let done = updateId === undefined;
-  return async () => {
-    if (!done && updateId) {
-      const u = await describeUpdate(ctx, cluster, updateId, signal);
-      if (u?.status === 'Failed' || u?.status === 'Cancelled') throw new UpdateFailedError(u, what);
-      done = u?.status === 'Successful';
-    }
-    return done;
-  };
+/** Throws when the update ended Failed or Cancelled (with its errors); with no update id, nothing to ask. */
+async function assertNotFailed(ctx: Ctx, cluster: string, updateId: string | undefined, what: string, signal: AbortSignal | undefined): Promise<string> {
+  if (!updateId) return 'unknown';
+  const u = await describeUpdate(ctx, cluster, updateId, signal);
+  if (u?.status === 'Failed' || u?.status === 'Cancelled') throw new UpdateFailedError(u, what);
+  return u?.status ?? 'unknown';
 }
 
 /** Associations and disassociations take EKS about as long (20-40 min): the poller learns them as one. */
 const IDP_UPDATE = 'identity provider config update';
 
 /**
- * Waits until the config is ACTIVE and (when known) its association update is Successful. Each poll
- * is one call while the config is CREATING (as hashicorp/aws polls); the update is asked once the
- * config is ACTIVE or gone (a Failed association leaves none), so a fleet's polls stay few.
+ * Waits until the config is ACTIVE, as hashicorp/aws waits: one DescribeIdentityProviderConfig per
+ * poll. The update is asked only when the config is neither CREATING nor ACTIVE (a Failed
+ * association leaves none, so its errors are said), which keeps a fleet's polls to one call each.
  */
 async function waitAssociated(ctx: Ctx, cluster: string, name: string, updateId: string | undefined, wctx: WaitContext): Promise<OidcIdentityProviderConfig> {
   const what = `association of identity provider config ${name} to cluster ${cluster}`;
-  const updateSucceeded = updateTracker(ctx, cluster, updateId, what, wctx.signal);
   return ctx.poller.wait(IDP_UPDATE, what, wctx, updateId !== undefined, async () => {
     const c = await describe(ctx, cluster, name, wctx.signal);
+    if (c?.status === 'ACTIVE') return { done: true, value: c };
     if (c?.status === 'CREATING') return { done: false, status: 'CREATING' };
-    const updateDone = await updateSucceeded();
-    if (c?.status === 'ACTIVE' && updateDone) return { done: true, value: c };
-    return { done: false, status: `${c?.status ?? 'not visible yet'}${updateDone ? '' : ', update InProgress'}` };
+    const u = await assertNotFailed(ctx, cluster, updateId, what, wctx.signal);
+    return { done: false, status: `${c?.status ?? 'not visible yet'}, update ${u}` };
   });
 }
 
+/**
+ * Waits until the config is gone, as hashicorp/aws waits. A config that is back to ACTIVE (or any
+ * status but DELETING) while its disassociation was ours has the update asked: a Failed one is said
+ * at once instead of polled until the timeout.
+ */
 async function waitGone(ctx: Ctx, cluster: string, name: string, updateId: string | undefined, wctx: WaitContext): Promise<void> {
   const what = `disassociation of identity provider config ${name} from cluster ${cluster}`;
-  const updateSucceeded = updateTracker(ctx, cluster, updateId, what, wctx.signal);
   await ctx.poller.wait(IDP_UPDATE, what, wctx, updateId !== undefined, async () => {
     const c = await describe(ctx, cluster, name, wctx.signal);
-    if (c) return { done: false, status: c.status ?? 'unknown' };
-    const updateDone = await updateSucceeded();
-    if (updateDone) return { done: true, value: undefined };
-    return { done: false, status: 'gone, update InProgress' };
+    if (!c) return { done: true, value: undefined };
+    if (c.status === 'DELETING') return { done: false, status: 'DELETING' };
+    const u = await assertNotFailed(ctx, cluster, updateId, what, wctx.signal);
+    return { done: false, status: `${c.status ?? 'unknown'}, update ${u}` };
   });
 }
 
@@ -192,39 +187,48 @@ async function createIdp(ctx: Ctx, req: ApplyResourceChangeRequest, planned: Obj
   const wctx = waitContext(ctx, req.timeouts.create ?? IDP_TIMEOUTS.create, req.signal, req.progress);
   let updateId: string | undefined;
   try {
-    // Resume: a previous apply may have associated this config and crashed before recording it.
-    let existing = await describe(ctx, cluster, name, req.signal);
-    if (existing?.status === 'DELETING') {
-      await waitGone(ctx, cluster, name, undefined, wctx);
-      existing = undefined;
-    }
-    if (existing && !sameSettings(existing, oidc)) {
-      return {
-        newState: null,
-        diagnostics: [
-          errorDiag(address, `${address}: identity provider config ${name} already exists on cluster ${cluster} with other settings`, undefined, ['oidc', 0, 'identity_provider_config_name']),
-        ],
-      };
-    }
-    if (existing) {
-      req.progress(`identity provider config ${name} already ${existing.status ?? 'exists'} on cluster ${cluster}: waiting for it instead of associating again`);
-    } else {
-      const associate = (token: string) => retryInUse(`associating ${name} to ${cluster}`, wctx, async () => {
-        try {
-          return await ctx.writes.associateIdentityProviderConfig(
-            { clusterName: cluster, oidc, tags: Object.keys(tags).length ? tags : undefined, clientRequestToken: token },
-            req.signal,
-          );
-        } catch (e) {
-          // Lost our own earlier response (timeout, crash): EKS already has it. Never associate twice.
-          if (isInUse(e) || errorName(e) === 'InvalidRequestException') {
-            const again = await describe(ctx, cluster, name, req.signal);
-            if (again && sameSettings(again, oidc) && again.status !== 'DELETING') return undefined;
-          }
-          throw e;
+    // No Describe before associating (hashicorp/aws sends none either): a config left by a crashed
+    // apply, or being removed, shows up as the association's refusal and is read only then. This
+    // keeps a fleet's rotation to the calls it needs (issue 16).
+    // `found`: a config of this name, read when EKS refused the association.
+    const associate = (token: string) => retryInUse(`associating ${name} to ${cluster}`, wctx, async () => {
+      try {
+        const out = await ctx.writes.associateIdentityProviderConfig(
+          { clusterName: cluster, oidc, tags: Object.keys(tags).length ? tags : undefined, clientRequestToken: token },
+          req.signal,
+        );
+        return { out, found: undefined };
+      } catch (e) {
+        // The name taken (our own earlier association whose response was lost, a config being
+        // removed, another one) or the cluster busy with another update (409: retried).
+        if (isInUse(e) || errorName(e) === 'InvalidRequestException') {
+          const found = await describe(ctx, cluster, name, req.signal);
+          if (found) return { out: undefined, found };
         }
-      });
-      let out = await associate(requestToken(req.idempotencyToken));
+        throw e;
+      }
+    });
+    for (;;) {
+      const first = await associate(requestToken(req.idempotencyToken));
+      const found = first.found;
+      let out = first.out;
+      // Being removed (a destroy that crashed after disassociating): wait for it, then associate.
+      if (found?.status === 'DELETING') {
+        await waitGone(ctx, cluster, name, undefined, wctx);
+        continue;
+      }
+      if (found && !sameSettings(found, oidc)) {
+        return {
+          newState: null,
+          diagnostics: [
+            errorDiag(address, `${address}: identity provider config ${name} already exists on cluster ${cluster} with other settings`, undefined, ['oidc', 0, 'identity_provider_config_name']),
+          ],
+        };
+      }
+      if (found) {
+        req.progress(`identity provider config ${name} already ${found.status ?? 'exists'} on cluster ${cluster}: waiting for it instead of associating again`);
+        break;
+      }
       // EKS answers a reused clientRequestToken with the original update: after an association that
       // ended Failed (no config left), the same plan would replay that failure forever. Retry
       // with a token derived from the failed update (a chain: each retry may itself replay a failure),
@@ -232,9 +236,10 @@ async function createIdp(ctx: Ctx, req: ApplyResourceChangeRequest, planned: Obj
       for (let i = 0; i < 5 && out?.update?.id; i++) {
         const u = await describeUpdate(ctx, cluster, out.update.id, req.signal);
         if (!u?.id || (u.status !== 'Failed' && u.status !== 'Cancelled')) break;
-        out = await associate(requestToken(req.idempotencyToken, u.id));
+        out = (await associate(requestToken(req.idempotencyToken, u.id))).out;
       }
       updateId = out?.update?.id;
+      break;
     }
     const c = await waitAssociated(ctx, cluster, name, updateId, wctx);
     return { newState: idpState(c, planned, ctx.tags, 'apply'), diagnostics: [] };
@@ -252,24 +257,23 @@ async function deleteIdp(ctx: Ctx, req: ApplyResourceChangeRequest, prior: Objec
   const wctx = waitContext(ctx, req.timeouts.delete ?? IDP_TIMEOUTS.delete, req.signal, req.progress);
   let updateId: string | undefined;
   try {
-    const existing = await describe(ctx, cluster, name, req.signal);
-    if (!existing) return { newState: null, diagnostics: [] };
-    if (existing.status !== 'DELETING') {
-      const token = requestToken(req.idempotencyToken);
-      const out = await retryInUse(`disassociating ${name} from ${cluster}`, wctx, async () => {
-        try {
-          return await ctx.writes.disassociateIdentityProviderConfig(
-            { clusterName: cluster, identityProviderConfig: { type: 'oidc', name }, clientRequestToken: token },
-            req.signal,
-          );
-        } catch (e) {
-          if (isNotFound(e)) return undefined;
-          if (/not associated|already (being )?(deleted|disassociat)|is deleting|in DELETING/i.test(errorMessage(e))) return undefined;
-          throw e;
-        }
-      });
-      updateId = out?.update?.id;
-    }
+    // No Describe first (as hashicorp/aws): the refresh has just read the config, and a config
+    // already gone or being removed is said by the disassociation's refusal, then waited for.
+    const token = requestToken(req.idempotencyToken);
+    const out = await retryInUse(`disassociating ${name} from ${cluster}`, wctx, async () => {
+      try {
+        return await ctx.writes.disassociateIdentityProviderConfig(
+          { clusterName: cluster, identityProviderConfig: { type: 'oidc', name }, clientRequestToken: token },
+          req.signal,
+        );
+      } catch (e) {
+        if (isNotFound(e)) return 'gone' as const;
+        if (/not associated|already (being )?(deleted|disassociat)|is deleting|in DELETING/i.test(errorMessage(e))) return undefined;
+        throw e;
+      }
+    });
+    if (out === 'gone') return { newState: null, diagnostics: [] };
+    updateId = out?.update?.id;
     await waitGone(ctx, cluster, name, updateId, wctx);
     return { newState: null, diagnostics: [] };
   } catch (e) {
