@@ -137,7 +137,9 @@ test('the poller learns how long updates take: later waits check first just befo
   const a = update();
   await poller.wait('k', 'first', ctx(), true, a.check);
   t.true(a.checks[0]! < 100, `nothing learned: the first check is at once (not after the tuning's 200 ms), at ${a.checks[0]} ms`);
-  t.true(a.checks.length >= 3, `first wait: ${a.checks.join(', ')}`);
+  t.true(a.checks.length >= 2, `first wait: ${a.checks.join(", ")}`);
+  // Then on the tuning's backoff (200 ms, x1.5), not back to back: 0, ~200, ~500 ms at most.
+  t.true(a.checks.length <= 5, `first wait polled ${a.checks.length} times`);
   const expected = poller.expected('k')!;
   // Between its last check that found it running and the one that found it done (the two clocks start a moment apart).
   t.true(expected > 0 && expected <= a.checks[a.checks.length - 1]! + 20, `learned ${expected} ms from checks at ${a.checks.join(', ')}`);
@@ -150,6 +152,28 @@ test('the poller learns how long updates take: later waits check first just befo
   const c = update();
   await poller.wait('k', 'resumed', ctx(), false, c.check);
   t.true(c.checks[0]! < 0.5 * expected, `resumed: first check at ${c.checks[0]} ms, not after the learned ${expected} ms`);
+});
+
+test('a fleet\'s first wave: a few waits probe until one ends, the rest sleep and then plan from what it took', async (t) => {
+  const poller = new Poller({ initialMs: 20, maxMs: 3_000 });
+  const UPDATE = 300;
+  const N = 20;
+  const started = Date.now();
+  let firstDone: number | undefined;
+  const checks: { wait: number; at: number }[] = [];
+  await Promise.all(Array.from({ length: N }, (_, i) => poller.wait('k', `wait ${i}`, { deadline: Date.now() + 20_000, initialMs: 20, maxMs: 3_000 }, true, async () => {
+    const at = Date.now() - started;
+    checks.push({ wait: i, at });
+    if (at < UPDATE) return { done: false as const, status: 'CREATING' };
+    firstDone ??= at;
+    return { done: true as const, value: undefined };
+  })));
+  t.truthy(firstDone);
+  const early = new Set(checks.filter((c) => c.at < firstDone!).map((c) => c.wait));
+  t.true(early.size <= 3, `waits that polled before the first ended: ${[...early].join(', ')}`);
+  // Every wait ended long before the sleepers' own 3 s delay: the first one's end woke them.
+  t.true(checks.every((c) => c.at < 2_500), `last check at ${Math.max(...checks.map((c) => c.at))} ms`);
+  t.true(checks.length < N * 3, `${checks.length} checks for ${N} waits`);
 });
 
 test('the polling budget is shared: all waits together poll no more often than it allows', async (t) => {

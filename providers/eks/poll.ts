@@ -6,14 +6,18 @@ import { AbortedError, WaitTimeoutError, type WaitContext } from './wait';
  *
  * - The interval adapts to how long updates take: each kind of wait (an association, a
  *   disassociation) remembers when its recent waits were seen done. With that known, a new wait
- *   checks first just before its update should end (0.9x the median) and then every tenth of it,
+ *   checks first just before its update should end (0.9x the median, +0-20% jitter) and then every tenth of it,
  *   between a floor of 200 ms and the tuning's maximum: seconds against the emulator, minutes on EKS,
- *   and about one poll per update either way. Until then, the tuning's exponential backoff.
+ *   and about one poll per update either way. Until then, a few waits of the kind (PROBES) poll on the
+ *   tuning's exponential backoff and the others sleep; when one ends, every wait plans again with what
+ *   it learned (those started no later check at once).
  * - The budget is shared: with `budget()` polls per second allowed (a share of the adaptive API rate,
  *   rate.ts, once the API has throttled), no wait polls more often than waits x 1000 / budget ms.
  */
 
 export const POLL_FLOOR_MS = 200;
+/** Waits per kind that poll before any has ended; the others wait to learn from them. */
+const PROBES = 3;
 /** Durations remembered per kind: recent enough to follow a change in EKS's pace. */
 const SAMPLES = 32;
 
@@ -22,8 +26,12 @@ export type PollCheck<T> = () => Promise<{ done: true; value: T } | { done: fals
 
 export class Poller {
   private readonly learned = new Map<string, number[]>();
+  /** The median of `learned`, kept until the next sample (every loop of every wait asks). */
+  private readonly medians = new Map<string, number>();
   /** Waits of each kind asleep between checks, each with a way to wake it early. */
-  private readonly sleepers = new Map<string, Set<{ started: number; wake: () => void }>>();
+  private readonly sleepers = new Map<string, Set<{ started: number; wake: (how: 'slept' | 'woken' | 'replan') => void; learned: boolean }>>();
+  /** Waits of each kind polling on the backoff because nothing is learned yet (at most PROBES). */
+  private readonly probers = new Map<string, number>();
   private waiting = 0;
   private polls = 0;
 
@@ -37,10 +45,14 @@ export class Poller {
 
   /** How long waits of this kind took recently (median, ms); undefined before any ended. */
   expected(kind: string): number | undefined {
-    const s = this.learned.get(kind);
-    if (!s || s.length === 0) return undefined;
-    const sorted = [...s].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
+    let m = this.medians.get(kind);
+    if (m === undefined) {
+      const s = this.learned.get(kind);
+      if (!s || s.length === 0) return undefined;
+      const sorted = [...s].sort((a, b) => a - b);
+      this.medians.set(kind, (m = sorted[Math.floor(sorted.length / 2)]!));
+    }
+    return m;
   }
 
   /** Polls made so far (all waits). */
@@ -61,6 +73,10 @@ export class Poller {
     let checks = 0;
     /** The last check that found it not done yet (ms since start): the update took longer than that. */
     let notDoneAt: number | undefined;
+    /** Woken because a wait of the kind ended: the next delay is planned again, not polled at once. */
+    let replan = false;
+    /** Probing (polling on the backoff before anything is learned): a few waits per kind, not all. */
+    let probing = false;
     ctx.progress?.(`waiting for ${what}`);
     this.waiting++;
     try {
@@ -71,18 +87,29 @@ export class Poller {
         let delay: number;
         if (checks === 0 && !fresh) delay = 0;
         else if (expected !== undefined && elapsed < 0.9 * expected) delay = 0.9 * expected - elapsed;
-        else if (expected !== undefined) delay = Math.min(this.tuning.maxMs, Math.max(this.floorMs, expected / 10));
-        else {
-          // Nothing learned yet: from the tuning's first delay, x1.5 a check up to its maximum, with
-          // full jitter (half to all of it): a fleet's first wave probes finely and the first wait
-          // seen done wakes the rest.
-          backoff = backoff === undefined ? (checks === 0 ? 0 : this.tuning.initialMs) : Math.min(this.tuning.maxMs, backoff * 1.5);
+        else if (expected !== undefined) delay = replan ? 0 : Math.min(this.tuning.maxMs, Math.max(this.floorMs, expected / 10));
+        else if (!probing && (this.probers.get(kind) ?? 0) >= PROBES) {
+          // A fleet's first wave: a few waits probe, the rest sleep until one ends and they learn.
+          delay = this.tuning.maxMs;
+        } else {
+          if (!probing) this.probers.set(kind, (this.probers.get(kind) ?? 0) + 1);
+          probing = true;
+          // Nothing learned yet: at once, then from the tuning's first delay, x1.5 a check up to its
+          // maximum, with full jitter (half to all of it).
+          backoff = checks === 0 ? 0 : !backoff ? this.tuning.initialMs : Math.min(this.tuning.maxMs, backoff * 1.5);
           delay = backoff * (0.5 + Math.random() * 0.5);
         }
         delay = Math.max(delay, this.budgetSpacing());
-        // Jitter (up to +20%): a fleet's waits, started together, do not poll in lockstep.
-        const d = Math.min(Math.max(0, ctx.deadline - Date.now()), expected === undefined ? delay : delay * (1 + Math.random() * 0.2));
-        if (d > 0) await this.nap(kind, started, d, what, ctx.signal);
+        // Jitter (up to +20%) on a learned delay: a fleet's waits, started together, do not poll in
+        // lockstep. First checks spread around the expected end (0.9-1.08x) keep the estimate honest:
+        // one that finds the update running bounds its duration from below, and a later one's end
+        // wakes those started before it.
+        const d = Math.min(Math.max(0, ctx.deadline - Date.now()), expected === undefined || delay === 0 ? delay : delay * (1 + Math.random() * 0.2));
+        replan = false;
+        if (d > 0 && (await this.nap(kind, started, d, expected !== undefined, what, ctx.signal)) === 'replan') {
+          replan = true;
+          continue;
+        }
         if (ctx.signal?.aborted) throw new AbortedError(what);
         this.polls++;
         checks++;
@@ -98,16 +125,20 @@ export class Poller {
       }
     } finally {
       this.waiting--;
+      if (probing) this.probers.set(kind, (this.probers.get(kind) ?? 1) - 1);
     }
   }
 
-  /** Sleeps `ms`, or less when another wait of the same kind, started no later, has just ended. */
-  private nap(kind: string, started: number, ms: number, what: string, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Sleeps `ms` ('slept'), or less when a wait of the same kind has just ended: 'woken' when that
+   * wait started no later (this one is due too), 'replan' otherwise (plan the delay with what was learned).
+   */
+  private nap(kind: string, started: number, ms: number, learned: boolean, what: string, signal: AbortSignal | undefined): Promise<'slept' | 'woken' | 'replan'> {
     let set = this.sleepers.get(kind);
     if (!set) this.sleepers.set(kind, (set = new Set()));
     const sleepers = set;
-    return new Promise<void>((resolve, reject) => {
-      const me = { started, wake: () => {} };
+    return new Promise((resolve, reject) => {
+      const me = { started, learned, wake: (_how: 'slept' | 'woken' | 'replan') => {} };
       const stop = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
@@ -117,11 +148,11 @@ export class Poller {
         stop();
         reject(new AbortedError(what));
       };
-      me.wake = () => {
+      me.wake = (how) => {
         stop();
-        resolve();
+        resolve(how);
       };
-      const timer = setTimeout(me.wake, ms);
+      const timer = setTimeout(() => me.wake('slept'), ms);
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       sleepers.add(me);
@@ -143,6 +174,11 @@ export class Poller {
     if (!s) this.learned.set(kind, (s = []));
     s.push(notDoneAt === undefined ? doneAt : (notDoneAt + doneAt) / 2);
     if (s.length > SAMPLES) s.shift();
-    for (const w of this.sleepers.get(kind) ?? []) if (w.started <= started) w.wake();
+    this.medians.delete(kind);
+    // Those that slept without a learned duration plan again (the rest keep theirs).
+    for (const w of [...(this.sleepers.get(kind) ?? [])]) {
+      if (w.started <= started) w.wake('woken');
+      else if (!w.learned) w.wake('replan');
+    }
   }
 }
