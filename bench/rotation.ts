@@ -58,12 +58,11 @@ const withTerraform = !process.argv.includes('--no-terraform') && terraformSize 
 
 /**
  * k, the calls one cluster's rotation needs at the least: the plan's refresh (DescribeCluster for the
- * data source, DescribeIdentityProviderConfig per config), then per config a delete (Describe to find
- * it, Disassociate, one poll that finds it gone, DescribeUpdate to see the update Successful) and a
- * create (Describe to find none, Associate, DescribeUpdate to check the token replayed no failed
- * update, one poll that finds it ACTIVE, DescribeUpdate Successful).
+ * data source, DescribeIdentityProviderConfig per config), then per config a delete (Disassociate,
+ * one poll that finds it gone) and a create (Associate, DescribeUpdate to check the token replayed
+ * no failed update, one poll that finds it ACTIVE).
  */
-const K_PARTS = { refresh: 1 + 2, deletePerConfig: 4, createPerConfig: 5 };
+const K_PARTS = { refresh: 1 + 2, deletePerConfig: 2, createPerConfig: 3 };
 const K = K_PARTS.refresh + 2 * (K_PARTS.deletePerConfig + K_PARTS.createPerConfig);
 
 type Run = { code: number; wallS: number; cpuS: number; peakMb: number; stdout: string; stderr: string };
@@ -106,7 +105,35 @@ async function checkAfter(emu: EmulatorHandle, run: Run, since: number, planAfte
 
 type Row = {
   n: number; rate: number; startupS: number; idealS: number; run: Run; calls: number; perCluster: number; checks: Checks;
+  /** CPU (user + system) of the emulator, which runs in this process, during the apply. */
+  emuCpuS: number; byKind: Record<string, number>; chains: Chains;
 };
+
+/** Where a fleet apply's wall time went, from the emulator's updates (ms, median / 90th percentile / max over clusters). */
+type Chains = { first: number[]; gap: number[]; chain: number[]; tail: number[] };
+
+function chainsOf(updates: readonly { clusterName: string; createdAt: number; dueAt: number }[], since: number, end: number): Chains {
+  const by = new Map<string, { createdAt: number; dueAt: number }[]>();
+  for (const u of updates) if (u.createdAt >= since) (by.get(u.clusterName) ?? by.set(u.clusterName, []).get(u.clusterName)!).push(u);
+  const c: Chains = { first: [], gap: [], chain: [], tail: [] };
+  let last = 0;
+  for (const us of by.values()) {
+    us.sort((a, b) => a.createdAt - b.createdAt);
+    c.first.push(us[0]!.createdAt - since);
+    for (let i = 1; i < us.length; i++) c.gap.push(us[i]!.createdAt - us[i - 1]!.dueAt);
+    c.chain.push(us[us.length - 1]!.dueAt - us[0]!.createdAt);
+    last = Math.max(last, us[us.length - 1]!.dueAt);
+  }
+  c.tail.push(end - last);
+  return c;
+}
+
+function spread(xs: number[]): string {
+  if (!xs.length) return '-';
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return xs.length === 1 ? (s[0]! / 1000).toFixed(2) : `${(at(0.5) / 1000).toFixed(2)} / ${(at(0.9) / 1000).toFixed(2)} / ${(s[s.length - 1]! / 1000).toFixed(2)}`;
+}
 
 async function eksidpRound(n: number, rate: number): Promise<Row> {
   const emu = await startEmulator({ port: 0, clusterCreateMs: 0, updateMs: 0, latencyMs: 0, seed: 1 });
@@ -132,18 +159,23 @@ async function eksidpRound(n: number, rate: number): Promise<Row> {
     emu.setFaults({ latencyMs: LATENCY_MS, updateMs, rateLimit: rate });
     emu.resetCalls();
     const since = Date.now();
+    const cpu0 = process.cpuUsage();
     // (--cpu-prof is not allowed in NODE_OPTIONS: node runs the bin itself.)
     const applyArgs = ['apply', '--auto-approve', '--dir', dir, ...par];
     const run = cpuProfDir
       ? await measure(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=apply-${n}-${rate}.cpuprofile`, fs.realpathSync(eksidpBin), ...applyArgs], dir, env)
       : await measure(eksidpBin, applyArgs, dir, env);
+    const cpu1 = process.cpuUsage(cpu0);
+    const emuCpuS = (cpu1.user + cpu1.system) / 1e6;
+    const byKind = emu.calls();
+    const chains = chainsOf(emu.updates(), since, since + run.wallS * 1000);
     const calls = Object.values(emu.calls()).reduce((a, b) => a + b, 0);
     process.stderr.write(`[${n}${rate ? `, ${rate}/s` : ''}] eksidp apply: ${run.wallS.toFixed(2)} s, ${run.cpuS.toFixed(2)} s CPU, ${run.peakMb.toFixed(0)} MB, exit ${run.code}, calls ${JSON.stringify(emu.calls())}\n`);
     if (run.code !== 0) process.stderr.write(run.stderr.slice(-3000));
     const checks = await checkAfter(emu, run, since, () => measure(eksidpBin, ['plan', '--dir', dir, '--detailed-exitcode'], dir, env), true);
     const base = UPDATES_PER_CLUSTER * updateMs / 1000 + startup.wallS;
     const idealS = rate > 0 ? base + (n * K) / rate : base;
-    return { n, rate, startupS: startup.wallS, idealS, run, calls, perCluster: calls / n, checks };
+    return { n, rate, startupS: startup.wallS, idealS, run, calls, perCluster: calls / n, checks, emuCpuS, byKind, chains };
   } finally {
     await emu.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -189,16 +221,22 @@ async function main(): Promise<void> {
   const ok = (c: Checks) => c.failedUpdates === 0 && !c.surfaced409 && c.planAfterClean;
   const lines = [
     `Rotation: both OIDC configs replaced (new client ID) on every cluster, Kubernetes 1.33, two configs per cluster; emulator ${LATENCY_MS} ms/call, updates ${updateMs} ms; eksidp ${parallelism ? `--parallelism ${parallelism}` : 'default flags'}; ${os.cpus().length} CPUs`,
-    `k = ${K} calls per cluster at the least: refresh ${K_PARTS.refresh} (DescribeCluster + 2 DescribeIdentityProviderConfig), then per config a delete of ${K_PARTS.deletePerConfig} (Describe, Disassociate, Describe gone, DescribeUpdate) and a create of ${K_PARTS.createPerConfig} (Describe, Associate, DescribeUpdate replay check, Describe ACTIVE, DescribeUpdate)`,
+    `k = ${K} calls per cluster at the least: refresh ${K_PARTS.refresh} (DescribeCluster + 2 DescribeIdentityProviderConfig), then per config a delete of ${K_PARTS.deletePerConfig} (Disassociate, Describe gone) and a create of ${K_PARTS.createPerConfig} (Associate, DescribeUpdate replay check, Describe ACTIVE)`,
     `ideal = ${UPDATES_PER_CLUSTER} x update time + start-up (a plan of the unchanged fleet, same run)${rateLimits.some((r) => r > 0) ? ' [+ N x k / rate with a rate limit]' : ''}`,
     '',
-    '| clusters | rate limit /s | start-up s | ideal s | eksidp s | x ideal (<= 1.3) | CPU s | MB | calls (per cluster) | throttled | failed updates | 409 surfaced | plan after |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+    'CPU s: user + system of the eksidp apply process (GNU time) and of the emulator (in the benchmark process, during the apply); ms/call: each divided by the calls the emulator served.',
+    '',
+    '| clusters | rate limit /s | start-up s | ideal s | eksidp s | x ideal (<= 1.3) | eksidp CPU s | emulator CPU s | ms/call eksidp, emulator | MB | calls (per cluster, k = ' + K + ') | throttled | failed updates | 409 surfaced | plan after |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
   ];
   for (const r of rows) {
     const x = r.run.wallS / r.idealS;
-    lines.push(`| ${r.n} | ${r.rate || 'none'} | ${f(r.startupS)} | ${f(r.idealS)} | ${f(r.run.wallS)}${r.run.code ? ` (exit ${r.run.code})` : ''} | ${f(x)} ${x <= TARGET ? 'ok' : 'MISS'} | ${f(r.run.cpuS)} | ${f(r.run.peakMb, 0)} | ${r.calls} (${f(r.perCluster, 1)}) | ${r.checks.throttled ?? 'n/a'} | ${r.checks.failedUpdates} | ${r.checks.surfaced409 ? 'YES' : 'no'} | ${r.checks.planAfterClean ? 'no changes' : 'CHANGES'} |`);
+    lines.push(`| ${r.n} | ${r.rate || 'none'} | ${f(r.startupS)} | ${f(r.idealS)} | ${f(r.run.wallS)}${r.run.code ? ` (exit ${r.run.code})` : ''} | ${f(x)} ${x <= TARGET ? 'ok' : 'MISS'} | ${f(r.run.cpuS)} | ${f(r.emuCpuS)} | ${f((r.run.cpuS * 1000) / r.calls, 3)}, ${f((r.emuCpuS * 1000) / r.calls, 3)} | ${f(r.run.peakMb, 0)} | ${r.calls} (${f(r.perCluster, 1)}) | ${r.checks.throttled ?? 'n/a'} | ${r.checks.failedUpdates} | ${r.checks.surfaced409 ? 'YES' : 'no'} | ${r.checks.planAfterClean ? 'no changes' : 'CHANGES'} |`);
   }
+  lines.push('', 'Where the wall time went (s, median / 90th percentile / max over clusters): first update sent after the apply started (process start, stack, refresh, plan); gap between a cluster\'s updates (poll that sees one end, the next request); chain (first update sent to last one ended); tail (last update ended to the apply\'s exit).');
+  for (const r of rows) lines.push(`  ${r.n} clusters, rate ${r.rate || 'none'}: first ${spread(r.chains.first)}; gap ${spread(r.chains.gap)}; chain ${spread(r.chains.chain)}; tail ${spread(r.chains.tail)}`);
+  lines.push('', 'Calls by kind (apply, plan refresh included):');
+  for (const r of rows) lines.push(`  ${r.n} clusters, rate ${r.rate || 'none'}: ${Object.entries(r.byKind).sort().map(([k, v]) => `${k} ${v} (${f(v / r.n, 2)}/cluster)`).join(', ')}`);
   lines.push('');
   if (tf) {
     lines.push(`terraform apply -parallelism=1 at ${terraformSize} clusters: ${f(tf.run.wallS)} s measured (exit ${tf.run.code}; failed updates ${tf.checks.failedUpdates}; plan after: ${tf.checks.planAfterClean ? 'no changes' : 'CHANGES'})`);
