@@ -66,9 +66,11 @@ function dedupe(items: Value[]): Value[] {
   return out;
 }
 
-const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
+// Made on first use: building a Segmenter loads ICU's break rules (tens of ms at every start otherwise).
+let segmenter: Intl.Segmenter | undefined;
 /** Grapheme clusters, as cty counts characters (Unicode text segmentation). */
 export function graphemes(s: string): string[] {
+  segmenter ??= new Intl.Segmenter('en', { granularity: 'grapheme' });
   return Array.from(segmenter.segment(s.normalize('NFC')), (x) => x.segment);
 }
 
