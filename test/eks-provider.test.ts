@@ -402,7 +402,11 @@ test('cluster: an update started while another update runs waits out the 409; a 
   const prior = await createCluster(t, p, 'queue', '1.32');
   const sdk = new EKSClient({ region: 'us-east-1', endpoint: emu.url, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
   t.teardown(() => sdk.destroy());
+  // The association outlasts the time the cluster update takes to be sent, however loaded the
+  // machine (with 200 ms it sometimes ended first: no 409 to wait out); the cluster's own update is quick.
+  emu.setFaults({ updateMs: 1_500 });
   await sdk.send(new AssociateIdentityProviderConfigCommand({ clusterName: 'queue', oidc: { identityProviderConfigName: 'x', issuerUrl: 'https://x.example.com', clientId: 'k' } }));
+  emu.setFaults({ updateMs: 200 });
   const r = await change(p, 'aws_eks_cluster', prior, clusterConfig('queue', { version: '1.33' }));
   t.deepEqual(r.diagnostics, []);
   t.is(r.newState?.version, '1.33');
