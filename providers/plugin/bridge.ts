@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { BridgeRequest, BridgeResponse, ExitEvent, StartRequest } from './bridge-types';
+import { performance } from 'node:perf_hooks';
+import type { BridgeRequest, BridgeResponse, ExitEvent, StartRequest, WorkerInit } from './bridge-types';
+import { mark } from './timing';
 
 /**
  * One plugin process behind a worker thread. The engine's protocol has synchronous verbs (schema,
@@ -9,14 +11,17 @@ import type { BridgeRequest, BridgeResponse, ExitEvent, StartRequest } from './b
  * word (Atomics.wait) until the worker, which owns the gRPC connection, answers. Asynchronous verbs
  * (reads, apply) go through the same worker without blocking.
  *
- * The plugin process is killed when this process exits for any reason (Ctrl-C ends in
- * process.exit; an uncaught error too), so no plugin outlives eksidp.
+ * The plugin starts when a PluginProcess is made (the worker spawns it first thing), and the
+ * engine asks for the handshake only when it needs the plugin, so the plugin's own start overlaps
+ * whatever eksidp does meanwhile. The plugin process is killed when this process exits for any
+ * reason (Ctrl-C ends in process.exit; an uncaught error too), so no plugin outlives eksidp: the
+ * worker writes its pid into shared memory at spawn, before the main thread hears of it.
  */
 
 export class PluginError extends Error {}
 
-/** Every live plugin process, killed on exit. */
-const live = new Set<number>();
+/** Every plugin process not yet shut down, killed on exit. */
+const live = new Set<PluginProcess>();
 /** Every plugin process this process started (tests check that none outlives its command). */
 export const startedPids: number[] = [];
 let exitHooked = false;
@@ -24,7 +29,9 @@ function hookExit(): void {
   if (exitHooked) return;
   exitHooked = true;
   process.on('exit', () => {
-    for (const pid of live) {
+    for (const p of live) {
+      const pid = p.spawnedPid();
+      if (pid === undefined || p.exit) continue;
       try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
     }
   });
@@ -32,15 +39,19 @@ function hookExit(): void {
 
 export class PluginProcess {
   private readonly worker: Worker;
-  private readonly syncState = new Int32Array(new SharedArrayBuffer(4));
+  private readonly syncState = new Int32Array(new SharedArrayBuffer(8));
   private readonly syncPort;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** Set once the handshake is done. */
   pid: number | undefined;
   /** Set when the process has exited. */
   exit: ExitEvent | undefined;
+  private startError: Error | undefined;
+  private starting: Promise<void> | undefined;
 
-  constructor(readonly name: string) {
+  /** Spawns the plugin (in the worker, at once); `startedSync` or `started` wait for its handshake. */
+  constructor(readonly name: string, start: StartRequest) {
     const sync = new MessageChannel();
     const events = new MessageChannel();
     this.syncPort = sync.port1;
@@ -51,15 +62,19 @@ export class PluginProcess {
     const source = ext === '.ts' ? `require('tsx/cjs'); require(${JSON.stringify(file)});` : file;
     this.worker = new Worker(source, {
       eval: ext === '.ts',
-      workerData: { syncBuffer: this.syncState.buffer, syncPort: sync.port2, eventPort: events.port2 },
+      workerData: { syncBuffer: this.syncState.buffer, syncPort: sync.port2, eventPort: events.port2, origin: performance.timeOrigin, start } satisfies WorkerInit,
       transferList: [sync.port2, events.port2],
     });
+    mark('worker created');
+    hookExit();
+    live.add(this);
+    this.timeoutMs = start.timeoutMs;
     this.worker.unref();
     events.port1.unref();
     events.port1.on('message', (msg: BridgeResponse | ExitEvent) => {
       if ('event' in msg) {
         this.exit = msg;
-        if (this.pid !== undefined) live.delete(this.pid);
+        live.delete(this);
         for (const p of this.pending.values()) p.reject(new PluginError(`${this.name}: the plugin process exited (${msg.signal ?? `code ${msg.code}`})`));
         this.pending.clear();
         this.settle();
@@ -111,23 +126,52 @@ export class PluginProcess {
     });
   }
 
-  /** Starts the plugin and waits for its handshake (synchronously: the engine may need its schema at once). */
-  startSync(req: StartRequest): void {
-    const res = this.callSync<{ pid: number }>({ op: 'start', start: req }, req.timeoutMs + 5000);
-    this.pid = res.pid;
-    startedPids.push(res.pid);
-    hookExit();
-    live.add(res.pid);
+  private readonly timeoutMs: number;
+
+  /** The pid from the spawn on (the handshake may not have come yet). */
+  spawnedPid(): number | undefined {
+    return Atomics.load(this.syncState, 1) || undefined;
   }
 
-  /** GRPCController.Shutdown, then the worker ends. */
+  private startedWith(res: { pid: number }): void {
+    if (this.pid !== undefined) return;
+    mark('started (handshake done, clients created)');
+    this.pid = res.pid;
+    startedPids.push(res.pid);
+  }
+
+  /** Waits for the handshake, blocking (the engine's synchronous verbs may be the first to need the plugin). */
+  startedSync(): void {
+    if (this.pid !== undefined) return;
+    if (this.startError) throw this.startError;
+    mark('waiting for the handshake');
+    try {
+      this.startedWith(this.callSync<{ pid: number }>({ op: 'start' }, this.timeoutMs + 5000));
+    } catch (e) {
+      throw (this.startError = e as Error);
+    }
+  }
+
+  /** Waits for the handshake without blocking. */
+  started(): Promise<void> {
+    if (this.pid !== undefined) return Promise.resolve();
+    if (this.startError) return Promise.reject(this.startError);
+    mark('waiting for the handshake');
+    return (this.starting ??= this.call<{ pid: number }>({ op: 'start' }).then((res) => this.startedWith(res), (e: Error) => {
+      throw (this.startError = e);
+    }));
+  }
+
+  /** GRPCController.Shutdown (a plugin still starting is killed), then the worker ends. */
   async shutdown(): Promise<void> {
+    mark('shutdown');
     try {
       // The exit event may overtake Shutdown's answer: either way the process is gone.
-      if (this.pid !== undefined && !this.exit) await this.call({ op: 'shutdown' }).catch((e: Error) => { if (!this.exit) throw e; });
+      if (!this.exit) await this.call({ op: 'shutdown' }).catch((e: Error) => { if (!this.exit) throw e; });
     } finally {
-      if (this.pid !== undefined) live.delete(this.pid);
+      live.delete(this);
       await this.worker.terminate();
+      mark('shut down (worker ended)');
     }
   }
 }

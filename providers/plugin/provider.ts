@@ -15,6 +15,7 @@ import { fromMsgpack, toMsgpack } from './cty';
 import { cacheDir, type FoundPlugin } from './find';
 import type { PluginAttribute, PluginSchema, ProtoDiagnostic, ProtoStep } from './schema';
 import { binaryKey, lazyFromSchema, readSchemaCache, schemaCacheFile, writeSchemaCache, type LazySchema } from './schema-cache';
+import { mark } from './timing';
 
 /**
  * A provider served by a Terraform provider plugin over tfplugin5, with the rules Terraform core
@@ -138,6 +139,7 @@ function applyProblems(b: BlockSchema, planned: ObjectValue, actual: ObjectValue
 
 export class PluginProvider implements Provider {
   private proc: PluginProcess | undefined;
+  private startFailure: PluginError | undefined;
   private found: FoundPlugin | undefined;
   private lazy: LazySchema | undefined;
   private env: NodeJS.ProcessEnv;
@@ -155,25 +157,65 @@ export class PluginProvider implements Provider {
 
   private plugin(): FoundPlugin {
     if (!this.found) {
+      mark('find plugin');
       this.found = this.opts.find();
+      mark(`found ${this.found.binary}${this.found.lockChecked ? ' (lock file hash checked)' : ''}`);
       for (const w of this.found.warnings) this.opts.warn?.(w);
     }
     return this.found;
   }
 
-  private process(): PluginProcess {
-    if (this.proc && !this.proc.exit) return this.proc;
-    if (this.proc?.exit) throw new PluginError(`${this.label()}: the plugin process exited (${this.proc.exit.signal ?? `code ${this.proc.exit.code}`})`);
-    const found = this.plugin();
-    const proc = new PluginProcess(this.opts.source);
+  /**
+   * Spawns the plugin now, so that its own start (~0.35 s for hashicorp/aws) overlaps what the run
+   * does before it needs the plugin. Not finding it is reported where it is needed, with the types
+   * that need it.
+   */
+  prestart(): void {
+    if (this.proc || this.startFailure) return;
     try {
-      proc.startSync({ binary: found.binary, env: this.env, timeoutMs: START_TIMEOUT_MS });
-    } catch (e) {
-      void proc.shutdown();
-      throw new PluginError(`${this.label()} failed to start: ${(e as Error).message}. Reinstall it with \`terraform init\` in the stack's folder`);
+      this.spawn();
+    } catch { /* reported at first use */ }
+  }
+
+  private spawn(): PluginProcess {
+    this.proc ??= new PluginProcess(this.opts.source, { binary: this.plugin().binary, env: this.env, timeoutMs: START_TIMEOUT_MS });
+    return this.proc;
+  }
+
+  private startFailed(e: unknown): PluginError {
+    if (!this.startFailure) {
+      void this.proc?.shutdown();
+      this.startFailure = new PluginError(`${this.label()} failed to start: ${(e as Error).message}. Reinstall it with \`terraform init\` in the stack's folder`);
     }
-    this.proc = proc;
+    return this.startFailure;
+  }
+
+  private running(proc: PluginProcess): PluginProcess {
+    if (proc.exit) throw new PluginError(`${this.label()}: the plugin process exited (${proc.exit.signal ?? `code ${proc.exit.code}`})`);
     return proc;
+  }
+
+  /** The started plugin, waiting for its handshake by blocking (for the engine's synchronous verbs). */
+  private process(): PluginProcess {
+    if (this.startFailure) throw this.startFailure;
+    const proc = this.spawn();
+    try {
+      proc.startedSync();
+    } catch (e) {
+      throw this.startFailed(e);
+    }
+    return this.running(proc);
+  }
+
+  private async processAsync(): Promise<PluginProcess> {
+    if (this.startFailure) throw this.startFailure;
+    const proc = this.spawn();
+    try {
+      await proc.started();
+    } catch (e) {
+      throw this.startFailed(e);
+    }
+    return this.running(proc);
   }
 
   /** The schema, from the on-disk cache when it holds this binary's, else from the plugin (then cached). */
@@ -181,7 +223,9 @@ export class PluginProvider implements Provider {
     if (this.lazy) return this.lazy;
     const found = this.plugin();
     const file = schemaCacheFile(this.env, binaryKey(found.binary));
+    mark('schema cache read');
     const cached = readSchemaCache(file);
+    mark(cached ? 'schema cache hit' : 'schema cache miss');
     if (cached) return (this.lazy = cached);
     const s = JSON.parse(this.process().callSync<string>({ op: 'schema' })) as PluginSchema;
     if (s.errors.length) throw new PluginError(`${this.label()}: GetSchema failed: ${s.errors.join('; ')}`);
@@ -251,8 +295,8 @@ export class PluginProvider implements Provider {
     return this.process().callSync<T>({ op: 'call', method, request });
   }
 
-  private call<T extends WithDiags>(method: string, request: unknown): Promise<T> {
-    return this.process().call<T>({ op: 'call', method, request });
+  private async call<T extends WithDiags>(method: string, request: unknown): Promise<T> {
+    return (await this.processAsync()).call<T>({ op: 'call', method, request });
   }
 
   private dv(block: BlockSchema, v: ObjectValue | null): ProtoDV {
@@ -280,6 +324,7 @@ export class PluginProvider implements Provider {
       try {
         validated = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as Diagnostic[];
       } catch { /* not validated yet */ }
+      mark(validated ? 'provider validation cached' : 'provider validation not cached');
       if (!validated) {
         const res = await this.call<WithDiags>('PrepareProviderConfig', { config });
         validated = this.diags(res.diagnostics);
@@ -291,6 +336,7 @@ export class PluginProvider implements Provider {
       diagnostics.push(...validated);
       if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
       const res = await this.call<WithDiags>('Configure', { terraform_version: TERRAFORM_VERSION, config, client_capabilities: CLIENT_CAPABILITIES });
+      mark('configured');
       diagnostics.push(...this.diags(res.diagnostics));
       this.configured = !diagnostics.some((d) => d.severity === 'error');
       return { diagnostics };
@@ -483,6 +529,7 @@ export class PluginProvider implements Provider {
   }
 
   async close(): Promise<void> {
+    this.lazy?.close();
     const p = this.proc;
     this.proc = undefined;
     await p?.shutdown();

@@ -3,6 +3,9 @@ import { containsUnknown, EngineError } from '../../engine/util';
 import { mapBounded } from '../../lib/concurrency';
 import { findPlugin, PluginNotFound } from './find';
 import { PluginProvider } from './provider';
+import { mark } from './timing';
+
+mark('plugin modules loaded');
 
 /**
  * One provider configuration (`aws`, `aws.west`) served by the native provider for the types it
@@ -48,6 +51,8 @@ export function createRoutedProvider(ctx: ProviderContext, native: NativeSide | 
       find: () => findPlugin({ source: ctx.source, ...(ctx.version !== undefined ? { constraint: ctx.version } : {}), stackDir: ctx.stackDir, stackName: ctx.stackName, env }),
     })
     : undefined;
+  // Its start overlaps reading the schema cache, configuring the native side and whatever else comes before its first call.
+  plugin?.prestart();
   const nativeSchema = native?.provider.getSchema();
 
   // Schemas: the native one for native types, the plugin's (cached on disk) for the types routed to it.
@@ -64,6 +69,7 @@ export function createRoutedProvider(ctx: ProviderContext, native: NativeSide | 
       for (const t of pluginData) { const s = plugin.dataSourceSchema(t); if (s) dataSources[t] = s; }
       if (!usesNative || !providerBlock) providerBlock = plugin.schema().provider;
     } catch (e) {
+      void plugin.close();
       const message = (e as Error).message;
       // With a native side, a type it does not serve and no plugin installed is most often a typo: say so per type, at its resources.
       if (native && e instanceof PluginNotFound) throw new EngineError(notServed(ctx, native, pluginManaged, pluginData, message));

@@ -11,7 +11,7 @@ import type { PluginSchema } from './schema';
  * and decode; it sets get_provider_schema_optional, which allows a cache). Keyed by the binary's
  * real path, size and modification time. One file: a JSON header line (provider schema,
  * capabilities, and the byte range of each type's schema) followed by the types' JSON, so a run
- * parses only the types its stack uses.
+ * reads and parses only the header (~0.1 MB) and the types its stack uses, not the whole ~10 MB.
  */
 
 const FORMAT = 1;
@@ -34,7 +34,7 @@ export function schemaCacheFile(env: NodeJS.ProcessEnv, key: string): string {
   return path.join(cacheDir(env), 'schemas', `${key}.json`);
 }
 
-/** A schema whose types are parsed on first use. */
+/** A schema whose types are read and parsed on first use. */
 export type LazySchema = {
   provider: ResourceSchema;
   capabilities: PluginSchema['capabilities'];
@@ -42,45 +42,98 @@ export type LazySchema = {
   dataSourceTypes: string[];
   resource(type: string): ResourceSchema | undefined;
   dataSource(type: string): ResourceSchema | undefined;
+  /** Releases the open cache file (a type not read yet is then read from a fresh open). */
+  close(): void;
 };
 
-function lazyTypes(body: Buffer, ranges: Record<string, [number, number]>): (type: string) => ResourceSchema | undefined {
+const CHUNK = 256 * 1024;
+
+/** The cache file held open: a rewrite (atomic rename) leaves this one's bytes as they were. */
+class CacheFile {
+  private fd: number | undefined;
+  private id = '';
+
+  constructor(private readonly file: string) {}
+
+  private open(): number {
+    if (this.fd !== undefined) return this.fd;
+    const fd = fs.openSync(this.file, 'r');
+    const st = fs.fstatSync(fd);
+    const id = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    // Reopened after close(): the ranges are only good for the same file.
+    if (this.id && id !== this.id) {
+      fs.closeSync(fd);
+      throw new Error(`the schema cache ${this.file} changed while in use: run the command again`);
+    }
+    this.id = id;
+    return (this.fd = fd);
+  }
+
+  read(position: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(this.open(), buf, done, length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buf.subarray(0, done);
+  }
+
+  /** The first line, read in chunks. */
+  header(): Buffer | undefined {
+    const parts: Buffer[] = [];
+    for (let pos = 0; ; pos += CHUNK) {
+      const b = this.read(pos, CHUNK);
+      const nl = b.indexOf(10);
+      if (nl >= 0) return Buffer.concat([...parts, b.subarray(0, nl)]);
+      if (b.length < CHUNK) return undefined;
+      parts.push(b);
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+function lazyTypes(read: (r: [number, number]) => Buffer, ranges: Record<string, [number, number]>): (type: string) => ResourceSchema | undefined {
   const parsed = new Map<string, ResourceSchema>();
   return (type) => {
     let s = parsed.get(type);
     if (s) return s;
     const r = Object.prototype.hasOwnProperty.call(ranges, type) ? ranges[type] : undefined;
     if (!r) return undefined;
-    s = JSON.parse(body.toString('utf8', r[0], r[0] + r[1])) as ResourceSchema;
+    s = JSON.parse(read(r).toString('utf8')) as ResourceSchema;
     parsed.set(type, s);
     return s;
   };
 }
 
 export function readSchemaCache(file: string): LazySchema | undefined {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch {
-    return undefined;
-  }
-  const nl = buf.indexOf(10);
-  if (nl < 0) return undefined;
+  const f = new CacheFile(file);
   let header: Header;
+  let body: number;
   try {
-    header = JSON.parse(buf.toString('utf8', 0, nl)) as Header;
+    const text = f.header();
+    if (!text) throw new Error('no header');
+    body = text.length + 1;
+    header = JSON.parse(text.toString('utf8')) as Header;
+    if (header.format !== FORMAT) throw new Error('another format');
   } catch {
+    f.close();
     return undefined;
   }
-  if (header.format !== FORMAT) return undefined;
-  const body = buf.subarray(nl + 1);
+  const read = (r: [number, number]) => f.read(body + r[0], r[1]);
   return {
     provider: header.provider,
     capabilities: header.capabilities,
     resourceTypes: Object.keys(header.resources),
     dataSourceTypes: Object.keys(header.dataSources),
-    resource: lazyTypes(body, header.resources),
-    dataSource: lazyTypes(body, header.dataSources),
+    resource: lazyTypes(read, header.resources),
+    dataSource: lazyTypes(read, header.dataSources),
+    close: () => f.close(),
   };
 }
 
@@ -93,6 +146,7 @@ export function lazyFromSchema(s: PluginSchema): LazySchema {
     dataSourceTypes: Object.keys(s.dataSources),
     resource: own(s.resources),
     dataSource: own(s.dataSources),
+    close: () => undefined,
   };
 }
 
