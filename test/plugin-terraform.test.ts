@@ -20,8 +20,9 @@ import { terraform, terraformCliConfig, terraformTest, type TfResult } from './h
  *   (plan → apply → state, and across runs and tools) and schema versions (UpgradeResourceState
  *   from the stored version) as Terraform keeps them; Terraform then applies only a role's deletion;
  * - differential: the same stack through the plugin only (EKSIDP_NATIVE_PROVIDERS=0) and natively,
- *   created, changed (a tag in place, a prefix by replacement) and a config deleted, gives the same
- *   actions and state, and each reads the other's state with no changes;
+ *   created, changed (a tag and a version in place, a prefix by replacement) and a config deleted,
+ *   gives the same actions and state, each reads the other's state with no changes, and Terraform
+ *   reads both with no changes;
  * - no plugin process outlives its command.
  * One emulator and one cache folder for the file, and the tests run one after the other: only the
  * first command pays GetSchema and ValidateProviderConfig (its answer is cached by binary and
@@ -200,11 +201,11 @@ terraformTest(test.serial as unknown as typeof test, 'differential: plugin-only 
   const dirN = tempDir(t, 'eksidp-plugin-');
   const dirP = tempDir(t, 'eksidp-plugin-');
   // The two sides on one emulator, with their own cluster names (diff-n, diff-p).
-  const write = (dir: string, name: string, edit: { tag?: string; prefix?: string; noConfig?: boolean } = {}) => fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
+  const write = (dir: string, name: string, edit: { tag?: string; prefix?: string; version?: string; noConfig?: boolean } = {}) => fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({
     terraform: header,
     provider: { aws: [provider()] },
     resource: {
-      aws_eks_cluster: { main: cluster(name, '1.32', { env: 'local', tier: edit.tag ?? 'one' }) },
+      aws_eks_cluster: { main: cluster(name, edit.version ?? '1.32', { env: 'local', tier: edit.tag ?? 'one' }) },
       ...(edit.noConfig ? {} : { aws_eks_identity_provider_config: { corp: { cluster_name: '${aws_eks_cluster.main.name}', oidc: [oidc('corp', edit.prefix ?? 'corp:')], tags: { owner: 'identity' } } } }),
     },
   }, null, 2));
@@ -225,21 +226,23 @@ terraformTest(test.serial as unknown as typeof test, 'differential: plugin-only 
   t.is(crossN.code, 0, `the plugin sees changes in state the native provider wrote:\n${out(crossN)}`);
   t.is(crossP.code, 0, `the native provider sees changes in state the plugin wrote:\n${out(crossP)}`);
 
-  // A tag (in place) and a prefix (replacement).
-  write(dirN, 'diff-n', { tag: 'two', prefix: 'sso:' });
-  write(dirP, 'diff-p', { tag: 'two', prefix: 'sso:' });
+  // A tag and a version (in place) and a prefix (replacement).
+  const changed = { tag: 'two', prefix: 'sso:', version: '1.33' };
+  write(dirN, 'diff-n', changed);
+  write(dirP, 'diff-p', changed);
   const [cN, cP] = await both(['apply', '--auto-approve']);
   t.is(cN.code, 0, out(cN));
   t.is(cP.code, 0, out(cP));
   t.is(summary(cN), 'Resources: 1 added, 1 changed, 1 destroyed.');
   t.is(summary(cP), summary(cN));
   t.deepEqual(comparable(dirP, 'diff-p'), comparable(dirN, 'diff-n'));
+  t.is(stateOf(dirP).resources.find((r) => r.type === 'aws_eks_cluster')!.instances[0]!.attributes.version, '1.33');
 
   // A delete: the config leaves the stack. (Destroying the cluster through the plugin works too, but
   // hashicorp/aws waits for three consecutive not-found reads with back-off: over a minute, beyond
   // this file's time budget.)
-  write(dirN, 'diff-n', { tag: 'two', prefix: 'sso:', noConfig: true });
-  write(dirP, 'diff-p', { tag: 'two', prefix: 'sso:', noConfig: true });
+  write(dirN, 'diff-n', { ...changed, noConfig: true });
+  write(dirP, 'diff-p', { ...changed, noConfig: true });
   const [dN, dP] = await both(['apply', '--auto-approve']);
   t.is(dN.code, 0, out(dN));
   t.is(dP.code, 0, out(dP));
@@ -248,6 +251,13 @@ terraformTest(test.serial as unknown as typeof test, 'differential: plugin-only 
   t.deepEqual(comparable(dirP, 'diff-p'), comparable(dirN, 'diff-n'));
   const configs = (em.snapshot() as { clusters: { name: string; configs: unknown[] }[] }).clusters.filter((c) => c.name.startsWith('diff-')).map((c) => c.configs);
   t.deepEqual(configs, [[], []]);
+
+  // Real Terraform reads both states, the native provider's and the plugin's, with no changes.
+  const tfPlans = await Promise.all([dirN, dirP].map(async (dir) => {
+    const init = await tf(dir, ['init']);
+    return init.code === 0 ? tf(dir, ['plan', '-detailed-exitcode']) : init;
+  }));
+  for (const [i, r] of tfPlans.entries()) t.is(r.code, 0, `Terraform sees changes in the state ${i === 0 ? 'the native provider' : 'the plugin'} wrote:\n${out(r)}`);
   noPluginLeft(t);
 });
 
