@@ -3,20 +3,21 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { startEmulator } from '../emulator';
+import { until } from './helpers/wait';
 import { findPlugin } from '../providers/plugin/find';
+import { PROTOCOL, PROTOCOL_OPTIONS } from '../providers/plugin/proto';
 import { PluginProvider } from '../providers/plugin/provider';
 import { captureIo, runCommand } from './helpers/in-process';
 
 /**
  * The plugin adapter's caches and start-up against a small fake tfplugin5 plugin
- * (fixtures/plugin/fake-plugin.ts, which logs every RPC it answers): the schema cache keyed by the
+ * (fixtures/plugin/fake-plugin.js, which logs every RPC it answers): the schema cache keyed by the
  * binary's path, size and modification time; ValidateProviderConfig asked once per binary and
  * provider configuration; through the CLI, the warning without a lock file, the error for a
  * missing plugin, and a stack served wholly natively starting no plugin at all.
  */
 
-const FAKE = path.join(__dirname, 'fixtures', 'plugin', 'fake-plugin.ts');
-const TSX = require.resolve('tsx/cjs');
+const FAKE = path.join(__dirname, 'fixtures', 'plugin', 'fake-plugin.js');
 
 type Mirror = { root: string; stack: string; binary: string; log: string; env: NodeJS.ProcessEnv; calls(): string[] };
 
@@ -32,13 +33,17 @@ function fakeMirror(t: { teardown(fn: () => void): void }, source = 'example/fak
   const binary = path.join(dir, `terraform-provider-${type}_v${version}`);
   const log = path.join(root, 'calls.log');
   // "spawn" is logged before node starts: a plugin spawned and killed before its handshake still shows.
-  fs.writeFileSync(binary, `#!/bin/sh\necho spawn >> "${log}"\nexec "${process.execPath}" --require "${TSX}" "${FAKE}"\n`, { mode: 0o755 });
+  fs.writeFileSync(binary, `#!/bin/sh\necho "spawn $$" >> "${log}"\nexec "${process.execPath}" "${FAKE}"\n`, { mode: 0o755 });
   const rc = path.join(root, 'terraform.rc');
   fs.writeFileSync(rc, `provider_installation {\n  filesystem_mirror {\n    path = "${path.join(root, 'mirror')}"\n  }\n}\n`);
   const stack = path.join(root, 'stack');
   fs.mkdirSync(stack);
-  const env = { ...process.env, TF_CLI_CONFIG_FILE: rc, EKSIDP_CACHE_DIR: path.join(root, 'cache'), FAKE_PLUGIN_LOG: log };
-  const calls = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
+  const protocol = path.join(root, 'protocol.json');
+  // Enums and longs as names and numbers: the options' functions do not survive JSON.
+  fs.writeFileSync(protocol, JSON.stringify({ protocol: PROTOCOL, options: PROTOCOL_OPTIONS }));
+  const env = { ...process.env, TF_CLI_CONFIG_FILE: rc, EKSIDP_CACHE_DIR: path.join(root, 'cache'), FAKE_PLUGIN_LOG: log, FAKE_PLUGIN_PROTOCOL: protocol };
+  // Each line is an RPC's name, or "spawn <pid>" (exec keeps the pid).
+  const calls = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ')[0]!) : []);
   return { root, stack, binary, log, env, calls };
 }
 
@@ -96,6 +101,7 @@ test('the schema cache: a second run reads it and starts no plugin; a binary cha
   t.deepEqual(since(), { spawn: 1, GetSchema: 1, Shutdown: 1 });
 });
 
+// Keyed by the binary as the schema cache is (binaryKey: path, size, modification time) and the configuration's bytes.
 test('ValidateProviderConfig is asked once per binary and provider configuration, Configure on every run; a refused configuration is not cached', async (t) => {
   const m = fakeMirror(t);
   const since = counter(m);
@@ -116,11 +122,6 @@ test('ValidateProviderConfig is asked once per binary and provider configuration
   t.deepEqual(since(), { spawn: 1, PrepareProviderConfig: 1, Shutdown: 1 });
   t.deepEqual(await configure('bad'), ['error: region "bad" is not a region']);
   t.deepEqual(since(), { spawn: 1, PrepareProviderConfig: 1, Shutdown: 1 });
-  // Another build of the plugin validates again.
-  const later = new Date(Date.now() + 60_000);
-  fs.utimesSync(m.binary, later, later);
-  t.deepEqual(await configure('us-east-1'), []);
-  t.like(since(), { PrepareProviderConfig: 1, Configure: 1 });
 });
 
 const fakeStack = { terraform: { required_providers: { fake: { source: 'example/fake', version: '1.0.0' } } }, provider: { fake: [{ region: 'us-east-1' }] }, resource: { fake_thing: { one: { name: 'one' } } } };
@@ -142,6 +143,23 @@ test('through the CLI: a plugin used without a lock file plans with a warning; a
   t.is(code2, 1);
   t.regex(io2.err(), /the provider plugin registry\.terraform\.io\/example\/fake is not installed \(a version matching "1\.0\.0"\): run `terraform init` in .*\(cdktf\.out\/stacks\/.*\); offline, with a CLI configuration \(TF_CLI_CONFIG_FILE\)/);
   t.false(fs.existsSync(path.join(m.stack, 'terraform.tfstate')), 'no state written');
+});
+
+test('a run that fails before it needs the plugin it spawned leaves no plugin process behind', async (t) => {
+  const m = fakeMirror(t);
+  // An argument the plugin's provider schema does not have: refused before Configure, the first call that waits for the plugin.
+  fs.writeFileSync(path.join(m.stack, 'cdk.tf.json'), JSON.stringify({ ...fakeStack, provider: { fake: [{ region: 'us-east-1', nonsense: true }] } }));
+  const io = captureIo(m.stack, m.env);
+  t.is(await runCommand(['plan', '--dir', m.stack], io), 1);
+  t.regex(io.err(), /provider\.fake: nonsense: Unsupported argument/);
+  const spawned = fs.readFileSync(m.log, 'utf8').split('\n').find((l) => l.startsWith('spawn '));
+  t.truthy(spawned, 'the plugin was spawned as soon as the run knew it needed it');
+  const pid = Number(spawned!.split(' ')[1]);
+  const gone = () => {
+    try { process.kill(pid, 0); return /^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return true; }
+  };
+  await until(`plugin process ${pid} to be gone`, gone, 10_000);
+  t.true(gone());
 });
 
 test('a stack served wholly natively never starts a plugin, though hashicorp/aws\'s is installed; one plugin-served type starts it', async (t) => {

@@ -120,9 +120,13 @@ const goPlugin = {
   },
 };
 
+/** The descriptor (protobufjs's JSON format) and the decoding options eksidp loads it with. */
+export const PROTOCOL = { nested: { tfplugin5, plugin: goPlugin } };
+export const PROTOCOL_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
+
 export function loadProtocol(): PackageDefinition {
-  // The descriptor is plain data in protobufjs's JSON format; its typings want protobufjs's own classes.
-  return fromJSON({ nested: { tfplugin5, plugin: goPlugin } } as unknown as Parameters<typeof fromJSON>[0], { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+  // The descriptor is plain data; the typings want protobufjs's own classes.
+  return fromJSON(PROTOCOL as unknown as Parameters<typeof fromJSON>[0], PROTOCOL_OPTIONS);
 }
 
 /** The provider RPCs eksidp calls, by name. */
