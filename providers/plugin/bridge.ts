@@ -91,6 +91,11 @@ export class PluginProcess {
       for (const p of this.pending.values()) p.reject(new PluginError(`${this.name}: ${e.message}`));
       this.pending.clear();
     });
+    // A call still waiting when the worker ends gets no answer: say so rather than wait forever.
+    this.worker.on('exit', () => {
+      for (const p of this.pending.values()) p.reject(new PluginError(`${this.name}: the plugin's worker ended`));
+      this.pending.clear();
+    });
   }
 
   /** The worker keeps the process alive only while a call is in flight. */
@@ -162,8 +167,14 @@ export class PluginProcess {
     }));
   }
 
-  /** GRPCController.Shutdown (a plugin still starting is killed), then the worker ends. */
-  async shutdown(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  /** GRPCController.Shutdown (a plugin still starting is killed), then the worker ends; once, whoever asks. */
+  shutdown(): Promise<void> {
+    return (this.closing ??= this.close());
+  }
+
+  private async close(): Promise<void> {
     mark('shutdown');
     try {
       // The exit event may overtake Shutdown's answer: either way the process is gone.
