@@ -258,6 +258,17 @@ terraformTest(test.serial as unknown as typeof test, 'differential: plugin-only 
     return init.code === 0 ? tf(dir, ['plan', '-detailed-exitcode']) : init;
   }));
   for (const [i, r] of tfPlans.entries()) t.is(r.code, 0, `Terraform sees changes in the state ${i === 0 ? 'the native provider' : 'the plugin'} wrote:\n${out(r)}`);
+
+  // Destroy, both ways at once (hashicorp/aws waits for three not-found reads with back-off: about a
+  // minute of this test's wall time, the native side seconds).
+  const [xN, xP] = await both(['destroy', '--auto-approve']);
+  t.is(xN.code, 0, out(xN));
+  t.is(xP.code, 0, out(xP));
+  t.regex(xP.stdout, /Destroy complete! Resources: 1 destroyed\./);
+  t.regex(xN.stdout, /Destroy complete! Resources: 1 destroyed\./);
+  t.deepEqual([stateOf(dirN).resources, stateOf(dirP).resources], [[], []]);
+  const left = (em.snapshot() as { clusters: { name: string }[] }).clusters.filter((c) => c.name.startsWith('diff-'));
+  t.deepEqual(left, []);
   noPluginLeft(t);
 });
 
