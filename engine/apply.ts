@@ -1,3 +1,5 @@
+import { normalise } from './hcl/marks';
+import { schemaSensitivePaths, toStatePaths } from './sensitive';
 import type { Lookup } from './expressions';
 import type { Diagnostic, ObjectValue, RequestSlots, Value } from './protocol';
 import { hasErrors } from './protocol';
@@ -150,6 +152,13 @@ type Run = {
 /** Executes one step, adding its diagnostics to `diags` (an error means it failed). `progress` forwards the provider's messages. */
 type Executor = (run: Run, s: Step, progress: (message: string) => void, diags: Diagnostic[]) => Promise<void>;
 
+/** The object's sensitive paths in state's format: the plan's, and its schema's over the values apply ended with. */
+function appliedMarks(run: Run, c: ResourceChange, value: ObjectValue): unknown[] {
+  const block = resourceSchema(run.ws, { provider: c.provider, type: c.type, mode: c.mode })?.block;
+  if (!block) return [];
+  return toStatePaths(block, normalise([...(c.afterSensitive ?? []), ...schemaSensitivePaths(block, value)]));
+}
+
 /** A data source read deferred to apply (its configuration held unknowns or a dependency changed). */
 const readStep: Executor = async (run, s, _progress, diags) => {
   const c = s.change;
@@ -162,7 +171,7 @@ const readStep: Executor = async (run, s, _progress, diags) => {
   diags.push(...res.diagnostics);
   if (res.state) {
     run.values.set(resourceAddress(c), c.index, res.state);
-    run.state.set({ mode: 'data', type: c.type, name: c.name, provider: c.providerAddress, ...(c.index !== undefined ? { index: c.index } : {}) }, { schema_version: c.schemaVersion, attributes: res.state, sensitive_attributes: [] });
+    run.state.set({ mode: 'data', type: c.type, name: c.name, provider: c.providerAddress, ...(c.index !== undefined ? { index: c.index } : {}) }, { schema_version: c.schemaVersion, attributes: res.state, sensitive_attributes: appliedMarks(run, c, res.state) });
     run.state.checkpoint();
   }
 };
@@ -250,7 +259,7 @@ const changeStep: Executor = async (run, s, progress, diags) => {
       ...(failed && s.kind === 'create' ? { status: 'tainted' as const } : {}),
       schema_version: c.schemaVersion,
       attributes: res.newState,
-      sensitive_attributes: [],
+      sensitive_attributes: appliedMarks(run, c, res.newState),
       ...(priv ? { private: priv } : {}),
       ...(c.dependencies.length ? { dependencies: c.dependencies } : {}),
       ...(c.actions.join() === 'create,delete' ? { create_before_destroy: true } : {}),

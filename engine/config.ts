@@ -55,6 +55,8 @@ export type StackConfig = {
   providers: Map<string, ProviderConfig>;
   resources: ResourceConfig[];
   variables: Record<string, Value>;
+  /** The variables declared `sensitive = true` (their values are marked: engine/sensitive.ts). */
+  sensitiveVariables: ReadonlySet<string>;
   /** Each variable's exact type: its `type` constraint, or its default's own type. */
   variableTypes: Record<string, CtyType>;
   /** Root module outputs (outputs.ts). */
@@ -293,7 +295,7 @@ export function parseConfig(rawJson: Record<string, unknown>, loc: StackLocation
   // Computed when asked (saved plans): a drift check or a plan without --out never needs it.
   let hash: string | undefined;
   return {
-    stack: loc, statePath, backend: backend ?? { type: 'local', path: statePath, workspaceDir: path.join(loc.dir, 'terraform.tfstate.d') }, providers, resources, variables, variableTypes, outputs, locals, warnings, source: rawJson,
+    stack: loc, statePath, backend: backend ?? { type: 'local', path: statePath, workspaceDir: path.join(loc.dir, 'terraform.tfstate.d') }, providers, resources, variables, sensitiveVariables: new Set(resolved.sensitive), variableTypes, outputs, locals, warnings, source: rawJson,
     get hash() {
       // Variable values are part of what a saved plan was made from, as Terraform keeps them in its plan.
       return (hash ??= sha256(canonicalJson(Object.keys(variables).length > 0 ? { json, variables } : json)));

@@ -6,6 +6,7 @@ import { evalExpr, staticTraversal, type Env } from './hcl/evaluate';
 import { FUNCTIONS, translateRegex } from './hcl/functions';
 import { parseExpression, parseJsonTemplate, ParseError } from './hcl/parser';
 import { EvalError } from './hcl/values';
+import { exprMarks, narrow, normalise, type Marks } from './hcl/marks';
 
 /**
  * Terraform JSON expressions: strings with `${...}` interpolations and `%{...}` directives holding
@@ -327,4 +328,69 @@ export function withLocals(locals: Readonly<Record<string, Value>>, base: Lookup
     return getPath(ev.value, ref.path);
   };
   return lookup;
+}
+
+/** The sensitive paths of a reference's value (engine/hcl/marks.ts), narrowed to its path. */
+export type MarkLookup = (ref: Reference) => Marks;
+
+/**
+ * The sensitive paths of a config value once evaluated (`[]`: all of it), as Terraform's marks would
+ * place them: each expression's marks under the path where it appears. `lookup` gives the values a
+ * conditional, a key or a `for` needs.
+ */
+export function evaluateMarks(value: Value, lookup: Lookup, marks: MarkLookup, at: Path = []): Marks {
+  const out: Marks = [];
+  const p: (string | number)[] = [...at];
+  const walk = (v: Value): void => {
+    if (typeof v === 'string') {
+      const t = parseTemplate(v);
+      if (t === null || typeof t === 'string') return;
+      const m = t.ref ? marks(t.ref) : templateMarks(t, lookup, marks);
+      for (const x of m) out.push([...p, ...x]);
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) { p.push(i); walk(v[i]!); p.pop(); }
+    } else if (isObject(v)) {
+      for (const k in v) { p.push(k); walk(v[k]!); p.pop(); }
+    }
+  };
+  walk(value);
+  return normalise(out);
+}
+
+function templateMarks(t: Template, lookup: Lookup, marks: MarkLookup): Marks {
+  const env: Env = {
+    vars: new Map(),
+    resolve: (root, segs) => {
+      const ref = referenceOf(root, segs);
+      if (typeof ref === 'string') throw new EvalError(ref);
+      const r = lookup(ref);
+      if ('error' in r) throw new EvalError(r.error);
+      return r.value;
+    },
+  };
+  return exprMarks(t.expr, {
+    env,
+    vars: new Map(),
+    resolve: (root, segs) => {
+      const ref = referenceOf(root, segs);
+      return typeof ref === 'string' ? [] : marks(ref);
+    },
+  });
+}
+
+/** A MarkLookup that also resolves `local.NAME`, as withLocals resolves its value. */
+export function marksWithLocals(locals: Readonly<Record<string, Value>>, lookup: Lookup, base: MarkLookup): MarkLookup {
+  const resolving = new Set<string>();
+  const marks: MarkLookup = (ref) => {
+    if (ref.kind !== 'local') return base(ref);
+    const name = ref.target.slice(6);
+    if (!Object.prototype.hasOwnProperty.call(locals, name) || resolving.has(name)) return [];
+    resolving.add(name);
+    try {
+      return narrow(evaluateMarks(locals[name]!, lookup, marks), ref.path);
+    } finally {
+      resolving.delete(name);
+    }
+  };
+  return marks;
 }

@@ -7,6 +7,7 @@ import type { Plan, ResourceChange } from './plan';
 import { instanceKey, resourceAddress, TERRAFORM_VERSION, type StateV4 } from './state';
 import { compareKeys, instanceAddress } from './instances';
 import { containsUnknown, isObject } from './util';
+import { fromStatePaths, sensitiveMirror } from './sensitive';
 
 /** The plan in `terraform show -json` format (format_version 1.2), built from the plan model. */
 
@@ -37,7 +38,6 @@ export function boolMirror(v: Value, pred: (x: Value) => boolean): Value {
   return false;
 }
 
-const never = () => false;
 
 /** provider_name is the source alone, alias or not (`provider["src"].west` → `src`). */
 function providerName(addr: string): string {
@@ -62,7 +62,7 @@ function stateValues(state: StateV4, outputs: Record<string, unknown>) {
           return {
             address: instanceAddress(resourceAddress(r), key), mode: r.mode, type: r.type, name: r.name,
             ...(key === undefined ? {} : { index: key }), provider_name: providerName(r.provider),
-            schema_version: i.schema_version, values: i.attributes, sensitive_values: boolMirror(i.attributes, never),
+            schema_version: i.schema_version, values: i.attributes, sensitive_values: sensitiveMirror(i.attributes, fromStatePaths(i.sensitive_attributes)),
             ...(i.dependencies?.length ? { depends_on: i.dependencies } : {}), ...(i.status === 'tainted' ? { tainted: true } : {}),
             ...(typeof i.deposed === 'string' ? { deposed_key: i.deposed } : {}),
           };
@@ -146,7 +146,7 @@ export type PlanProviders = Map<string, { name: string; source: string; alias?: 
  * `extension`: what views derive from the plan (the identity impact), by kind, each entry naming its
  * address; written under the top-level `eksidp` key when not empty.
  */
-export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], providerConfigs: PlanProviders, extension: Record<string, ObjectValue[]> = {}, outputs: readonly OutputConfig[] = []): Record<string, unknown> {
+export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], providerConfigs: PlanProviders, extension: Record<string, ObjectValue[]> = {}, outputs: readonly OutputConfig[] = [], variables?: Record<string, Value>): Record<string, unknown> {
   const change = (c: ResourceChange) => ({
     address: c.address,
     ...(c.previousAddress !== undefined ? { previous_address: c.previousAddress } : {}),
@@ -161,19 +161,22 @@ export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], provi
       before: c.before,
       after: c.after === null ? null : known(c.after, false),
       after_unknown: c.after === null ? false : boolMirror(c.after, isUnknown),
-      before_sensitive: c.before === null ? false : boolMirror(c.before, never),
-      after_sensitive: c.after === null ? false : boolMirror(c.after, never),
+      before_sensitive: c.before === null ? false : sensitiveMirror(c.before, c.beforeSensitive ?? []),
+      after_sensitive: c.after === null ? false : sensitiveMirror(c.after, c.afterSensitive ?? []),
       ...(c.replacePaths.length > 0 ? { replace_paths: c.replacePaths } : {}),
     },
     ...(c.reason ? { action_reason: c.reason } : {}),
   });
   const planned = plan.changes.filter((c) => c.after !== null).map((c) => ({
     address: c.address, mode: c.mode, type: c.type, name: c.name, ...(c.index !== undefined ? { index: c.index } : {}), provider_name: providerName(c.providerAddress), schema_version: c.schemaVersion,
-    values: known(c.after!, true), sensitive_values: boolMirror(c.after!, never),
+    values: known(c.after!, true), sensitive_values: sensitiveMirror(c.after!, c.afterSensitive ?? []),
   }));
   const out: Record<string, unknown> = {
     format_version: '1.2',
     terraform_version: TERRAFORM_VERSION,
+    // As Terraform writes them: every variable's value, sensitive ones in clear too (the JSON plan
+    // holds sensitive values; only the human renderings hide them).
+    ...(variables && Object.keys(variables).length > 0 ? { variables: Object.fromEntries(Object.keys(variables).sort().map((k) => [k, { value: variables[k]! }])) } : {}),
     planned_values: { ...(plan.outputChanges.some((c) => c.actions[0] !== 'delete') ? { outputs: jsonPlannedOutputs(plan.outputChanges) } : {}), root_module: { resources: planned } },
     resource_changes: plan.changes.map(change),
   };

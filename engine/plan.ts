@@ -1,6 +1,8 @@
-import { getPath, parseTemplate, withLocals, type Lookup } from './expressions';
+import { evaluateMarks, getPath, marksWithLocals, parseTemplate, withLocals, type Lookup, type MarkLookup } from './expressions';
+import { narrow, normalise, prefix, type Marks } from './hcl/marks';
+import { fromStatePaths, instanceMarks, schemaSensitivePaths, toStatePaths } from './sensitive';
 import { localDependencies, transitiveDeps } from './graph';
-import type { CtyType, Diagnostic, ObjectValue, Path, ReadDataSourceResponse, Value } from './protocol';
+import type { BlockSchema, CtyType, Diagnostic, ObjectValue, Path, ReadDataSourceResponse, Value } from './protocol';
 import { hasErrors, isUnknown, UNKNOWN } from './protocol';
 import { proposedNew } from './schema';
 import { currentInstance, deposedInstances, instanceKey, resourceAddress, stateInstances, withPrivate, type StateInstance, type StateResource, type StateV4 } from './state';
@@ -57,6 +59,9 @@ export type ResourceChange = {
   schemaVersion: number;
   /** The provider's private data for this change (plan → apply), opaque to the engine. */
   plannedPrivate?: string;
+  /** Sensitive paths of `before` and `after` (engine/sensitive.ts; `[]` the whole value); absent: none. */
+  beforeSensitive?: Path[];
+  afterSensitive?: Path[];
 };
 
 export type Plan = {
@@ -224,6 +229,37 @@ export function makeLookup(ws: Workspace, values: InstanceValues): Lookup {
 }
 
 /**
+ * Every instance's sensitive paths (from state, then as planned), and the MarkLookup references use:
+ * a sensitive variable is sensitive as a whole; a resource's instance carries its own paths.
+ */
+export class InstanceMarkStore {
+  private readonly byInstance = new Map<string, Marks>();
+  set(address: string, marks: Marks): void { this.byInstance.set(address, marks); }
+  get(address: string): Marks { return this.byInstance.get(address) ?? []; }
+  lookup(ws: Workspace, lookup: Lookup): MarkLookup {
+    return marksWithLocals(ws.config.locals, lookup, (ref) => {
+      if (ref.kind === 'var') return ws.config.sensitiveVariables.has(ref.target.slice(4)) ? [[]] : [];
+      if (ref.kind !== 'resource' && ref.kind !== 'data') return [];
+      const conf = ws.byAddress.get(ref.target);
+      const mode = conf ? eachModeOf(conf) : 'single';
+      if (mode === 'single') return narrow(this.get(ref.target), ref.path);
+      if (ref.path.length > 0) return narrow(this.get(instanceAddress(ref.target, ref.path[0] as InstanceKey)), ref.path.slice(1));
+      const out: Marks = [];
+      for (const [addr, m] of this.byInstance) {
+        const p = parseInstanceAddress(addr);
+        if (p?.resource === ref.target && p.key !== undefined) out.push(...prefix(m, p.key));
+      }
+      return out;
+    });
+  }
+}
+
+/** An instance's marks as state records them, with its schema's (Terraform marks both on read). */
+export function stateMarks(block: BlockSchema | undefined, inst: StateInstance): Marks {
+  return normalise([...fromStatePaths(inst.sensitive_attributes), ...(block ? schemaSensitivePaths(block, inst.attributes) : [])]);
+}
+
+/**
  * Refresh: every managed resource read in parallel (bounded); gone objects leave the state. Read
  * failures become diagnostics (the object keeps its last known values meanwhile).
  */
@@ -351,6 +387,8 @@ type WalkContext = {
   moved: ReadonlyMap<string, string>;
   signal: AbortSignal | undefined;
   diags: Diagnostic[];
+  /** Each instance's sensitive paths, filled as the walk plans them. */
+  marks: InstanceMarkStore;
 };
 
 /** The type of a for_each expression, as Terraform types it before the value is known; dynamic parts settled from the value. */
@@ -428,8 +466,11 @@ async function walkPhase(cx: WalkContext): Promise<{ changes: ResourceChange[]; 
       configured.add(iAddr);
       const keyed = { address: iAddr, ...(inst.key !== undefined ? { index: inst.key } : {}), ...base };
       const before = diags.length;
-      const config = resolveConfig(ws, r, expansion.mode === 'single' ? lookup : instanceLookup(lookup, inst), diags, iAddr);
+      const instLookup = expansion.mode === 'single' ? lookup : instanceLookup(lookup, inst);
+      const config = resolveConfig(ws, r, instLookup, diags, iAddr);
       if (diags.length > before) continue;
+      const configMarks = evaluateMarks(r.body, instLookup, cx.marks.lookup(ws, instLookup));
+      const sens = (after: Value) => { const m = instanceMarks(schema.block, configMarks, after); cx.marks.set(iAddr, m); return m.length > 0 ? { afterSensitive: m } : {}; };
       if (r.mode === 'data') {
         const pending = [...ws.graph.deps.get(address) ?? []].some((d) => changing.has(d));
         if (containsUnknown(config) || pending) {
@@ -438,7 +479,7 @@ async function walkPhase(cx: WalkContext): Promise<{ changes: ResourceChange[]; 
           // The read happens at apply: until then the state keeps what was read last.
           const old = (entry && currentInstance(entry, inst.key));
           if (old) dataInstances.push(old);
-          add({ ...keyed, actions: ['read'], before: null, after, replacePaths: [], priorDependencies: [] });
+          add({ ...keyed, actions: ['read'], before: null, after, replacePaths: [], priorDependencies: [], ...sens(after) });
           continue;
         }
         const res = (expansion.mode === 'single' ? cx.prefetched.get(address) : undefined) ?? await provider.readDataSource({ typeName: r.type, address: iAddr, config, signal: cx.signal });
@@ -446,7 +487,7 @@ async function walkPhase(cx: WalkContext): Promise<{ changes: ResourceChange[]; 
         // A read that failed has said why already (e.g. no credentials): "no object" would only mislead.
         if (res.state === null) { if (!hasErrors(res.diagnostics)) diags.push(error('data source returned no object', iAddr)); continue; }
         values.set(address, inst.key, res.state);
-        dataInstances.push({ ...(inst.key !== undefined ? { index_key: inst.key } : {}), schema_version: schema.version, attributes: res.state, sensitive_attributes: [] });
+        dataInstances.push({ ...(inst.key !== undefined ? { index_key: inst.key } : {}), schema_version: schema.version, attributes: res.state, sensitive_attributes: toStatePaths(schema.block, sens(res.state).afterSensitive ?? []) });
         continue;
       }
       const prior = (entry && currentInstance(entry, inst.key));
@@ -454,7 +495,8 @@ async function walkPhase(cx: WalkContext): Promise<{ changes: ResourceChange[]; 
       if (!planned) continue;
       values.set(address, inst.key, planned.after);
       const previousAddress = cx.moved.get(iAddr);
-      add({ ...keyed, ...planned, ...(previousAddress !== undefined ? { previousAddress } : {}), priorDependencies: prior?.dependencies ?? [] });
+      const beforeMarks = prior ? stateMarks(schema.block, prior) : [];
+      add({ ...keyed, ...planned, ...(previousAddress !== undefined ? { previousAddress } : {}), priorDependencies: prior?.dependencies ?? [], ...sens(planned.after), ...(beforeMarks.length > 0 ? { beforeSensitive: beforeMarks } : {}) });
     }
     if (r.mode === 'data') {
       // A data source's state is what this plan read: instances no longer configured leave it.
@@ -493,9 +535,10 @@ function orphansPhase(ws: Workspace, state: StateV4, configured: ReadonlySet<str
     const schema = ws.schemas.get(provider)?.resources[r.type];
     if (!schema) { diags.push(error(`provider "${provider}" has no resource type "${r.type}" (found in state)`, address)); continue; }
     const reason = destroy && conf ? undefined : orphanReason(destroy ? undefined : conf, key);
+    const beforeMarks = stateMarks(schema.block, inst);
     changes.push({
       address, ...(key !== undefined ? { index: key } : {}), mode: 'managed', type: r.type, name: r.name, provider, providerAddress: r.provider, actions: ['delete'], before: inst.attributes as ObjectValue, after: null,
-      replacePaths: [], ...(reason ? { reason } : {}), dependencies: [], priorDependencies: inst.dependencies ?? [], schemaVersion: schema.version,
+      replacePaths: [], ...(reason ? { reason } : {}), dependencies: [], priorDependencies: inst.dependencies ?? [], schemaVersion: schema.version, ...(beforeMarks.length > 0 ? { beforeSensitive: beforeMarks } : {}),
     });
   }
   if (dropped.size > 0) {
@@ -523,6 +566,7 @@ function deposedPhase(ws: Workspace, state: StateV4, diags: Diagnostic[]): Resou
       changes.push({
         address, ...(key !== undefined ? { index: key } : {}), mode: 'managed', type: r.type, name: r.name, provider, providerAddress: r.provider, deposed: inst.deposed, actions: ['delete'],
         before: inst.attributes, after: null, replacePaths: [], dependencies: [], priorDependencies: inst.dependencies ?? [], schemaVersion: schema.version,
+        ...(stateMarks(schema.block, inst).length > 0 ? { beforeSensitive: stateMarks(schema.block, inst) } : {}),
       });
     }
   }
@@ -579,11 +623,17 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
   const values = instanceValues(ws);
   for (const x of stateInstances(state)) values.set(resourceAddress(x.resource), x.key, x.instance.attributes);
   const lookup = makeLookup(ws, values);
+  const marks = new InstanceMarkStore();
+  for (const x of stateInstances(state).filter((i) => i.instance.deposed === undefined)) {
+    const name = ws.byAddress.get(resourceAddress(x.resource))?.provider ?? providerNameFor(ws, x.resource.provider);
+    const sch = ws.schemas.get(name);
+    marks.set(x.address, stateMarks((x.resource.mode === 'data' ? sch?.dataSources : sch?.resources)?.[x.resource.type]?.block, x.instance));
+  }
   const changes: ResourceChange[] = [];
   let configured = new Set<string>();
   if (!destroy) {
     const prefetched = await prefetchPhase(ws, lookup, parallelism, opts.signal);
-    const walked = await walkPhase({ ws, state, values, lookup, prefetched, moved, signal: opts.signal, diags });
+    const walked = await walkPhase({ ws, state, values, lookup, prefetched, moved, signal: opts.signal, diags, marks });
     changes.push(...walked.changes);
     configured = walked.configured;
   }
@@ -632,6 +682,8 @@ export type OutsideChange = {
   before: ObjectValue;
   /** As refresh read it; null when deleted. */
   after: ObjectValue | null;
+  /** Sensitive paths, as the last run recorded them. */
+  sensitive?: Path[];
 };
 
 /**
@@ -648,8 +700,10 @@ export function outsideChanges(plan: Plan): OutsideChange[] {
     if (r.mode !== 'managed') continue;
     const before = instance.attributes as ObjectValue;
     const now = after.get(address)?.attributes as ObjectValue | undefined;
-    if (!now) out.push({ address, type: r.type, name: r.name, kind: 'deleted', before, after: null });
-    else if (acted.has(address) && !valuesEqual(before, now, EXACT)) out.push({ address, type: r.type, name: r.name, kind: 'changed', before, after: now });
+    const sensitive = fromStatePaths(instance.sensitive_attributes);
+    const sens = sensitive.length > 0 ? { sensitive } : {};
+    if (!now) out.push({ address, type: r.type, name: r.name, kind: 'deleted', before, after: null, ...sens });
+    else if (acted.has(address) && !valuesEqual(before, now, EXACT)) out.push({ address, type: r.type, name: r.name, kind: 'changed', before, after: now, ...sens });
   }
   return out;
 }

@@ -6,6 +6,7 @@ import { escapeControls as e } from '../lib/escape';
 import { EXACT, formatDiagnostic, isObject, valuesEqual } from './util';
 import { renderOutputChanges } from './render-outputs';
 import { keyText, parseInstanceAddress } from './instances';
+import { isSensitiveAt } from './sensitive';
 
 /**
  * Human rendering of a plan, in Terraform's layout. Works only on the plan model, and on what a view
@@ -16,12 +17,21 @@ import { keyText, parseInstanceAddress } from './instances';
 
 const KNOWN_AFTER = '(known after apply)';
 
-function scalar(v: Value): string {
+const SENSITIVE = '(sensitive value)';
+
+/** A value as the plan shows it; parts at sensitive paths (`marks`, relative to `at`) are `(sensitive value)`. */
+function scalar(v: Value, marks: Path[] = [], at: Path = []): string {
+  if (marks.length > 0 && isSensitiveAt(marks, at)) return SENSITIVE;
+  if (marks.length > 0 && !isUnknown(v) && v !== null && typeof v === 'object') {
+    if (Array.isArray(v)) return v.length === 0 ? '[]' : `[${v.map((x, i) => scalar(x, marks, [...at, i])).join(', ')}]`;
+    const keys = Object.keys(v).sort();
+    return keys.length === 0 ? '{}' : `{ ${keys.map((k) => `${/^[A-Za-z_][\w-]*$/.test(k) ? k : e(JSON.stringify(k))} = ${scalar(v[k]!, marks, [...at, k])}`).join(', ')} }`;
+  }
   if (isUnknown(v)) return KNOWN_AFTER;
   if (v === null) return 'null';
   // JSON.stringify escapes C0 controls; escapeControls also DEL, C1 and bidi controls.
   if (typeof v === 'string') return e(JSON.stringify(v));
-  if (Array.isArray(v)) return v.length === 0 ? '[]' : `[${v.map(scalar).join(', ')}]`;
+  if (Array.isArray(v)) return v.length === 0 ? '[]' : `[${v.map((x) => scalar(x)).join(', ')}]`;
   if (typeof v === 'object') {
     const keys = Object.keys(v).sort();
     return keys.length === 0 ? '{}' : `{ ${keys.map((k) => `${/^[A-Za-z_][\w-]*$/.test(k) ? k : e(JSON.stringify(k))} = ${scalar(v[k]!)}`).join(', ')} }`;
@@ -37,7 +47,9 @@ function pathMatches(paths: Path[], p: Path): boolean {
 
 type Mode = 'create' | 'delete' | 'update';
 
-function renderBody(before: ObjectValue | null, after: ObjectValue | null, mode: Mode, indent: string, replacePaths: Path[], at: Path, c: Colors, out: string[]): void {
+type Sensitivity = { before: Path[]; after: Path[] };
+
+function renderBody(before: ObjectValue | null, after: ObjectValue | null, mode: Mode, indent: string, replacePaths: Path[], at: Path, c: Colors, out: string[], sens: Sensitivity = { before: [], after: [] }): void {
   const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])].sort();
   const attrKeys = keys.filter((k) => !isBlockList(before?.[k]) && !isBlockList(after?.[k]));
   const blockKeys = keys.filter((k) => !attrKeys.includes(k));
@@ -51,12 +63,18 @@ function renderBody(before: ObjectValue | null, after: ObjectValue | null, mode:
     const a = after?.[k] ?? null;
     const forces = pathMatches(replacePaths, [...at, k]) ? c.red(' # forces replacement') : '';
     const name = e(k);
-    if (mode === 'create') { if (a !== null && !(Array.isArray(a) && a.length === 0)) rows.push([sym['+'], name, `${scalar(a)}${forces}`]); continue; }
-    if (mode === 'delete') { if (b !== null && !(Array.isArray(b) && b.length === 0)) rows.push([sym['-'], name, `${scalar(b)} -> null`]); continue; }
+    const p = [...at, k];
+    const sa = (x: Value) => scalar(x, sens.after, p);
+    const sb = (x: Value) => scalar(x, sens.before, p);
+    if (mode === 'create') { if (a !== null && !(Array.isArray(a) && a.length === 0)) rows.push([sym['+'], name, `${sa(a)}${forces}`]); continue; }
+    if (mode === 'delete') { if (b !== null && !(Array.isArray(b) && b.length === 0)) rows.push([sym['-'], name, `${sb(b)} -> null`]); continue; }
     if (valuesEqual(b, a, EXACT)) { if (b !== null) hidden++; continue; }
-    if (b === null) rows.push([sym['+'], name, `${scalar(a)}${forces}`]);
-    else if (a === null) rows.push([sym['-'], name, `${scalar(b)} -> null${forces}`]);
-    else rows.push([sym['~'], name, `${scalar(b)} -> ${scalar(a)}${forces}`]);
+    // As Terraform: a changed value that is sensitive on either side is shown as one `(sensitive value)`.
+    const whole = isSensitiveAt(sens.before, p) || isSensitiveAt(sens.after, p);
+    if (whole && b !== null && a !== null) rows.push([sym['~'], name, `${SENSITIVE}${forces}`]);
+    else if (b === null) rows.push([sym['+'], name, `${sa(a)}${forces}`]);
+    else if (a === null) rows.push([sym['-'], name, `${sb(b)} -> null${forces}`]);
+    else rows.push([sym['~'], name, `${sb(b)} -> ${sa(a)}${forces}`]);
   }
   const width = Math.max(0, ...rows.map((r) => r[1].length));
   for (const [sy, k, rest] of rows) out.push(`${indent}${sy} ${k.padEnd(width)} = ${rest}`);
@@ -71,7 +89,7 @@ function renderBody(before: ObjectValue | null, after: ObjectValue | null, mode:
       const s = m === 'create' ? sym['+'] : m === 'delete' ? sym['-'] : sym['~'];
       const forces = pathMatches(replacePaths, [...at, k]) ? c.red(' # forces replacement') : '';
       out.push(`${indent}${s} ${e(k)} {${forces}`);
-      renderBody(b, a, m, indent + '    ', replacePaths, [...at, k, i], c, out);
+      renderBody(b, a, m, indent + '    ', replacePaths, [...at, k, i], c, out, sens);
       out.push(`${indent}  }`);
     }
   }
@@ -135,9 +153,15 @@ export function renderChange(ch: ResourceChange, c: Colors, annotation?: ChangeA
   const kw = ch.mode === 'data' ? 'data' : 'resource';
   out.push(`${colored} ${kw} "${e(ch.type)}" "${e(ch.name)}" {`);
   const mode: Mode = ch.actions[0] === 'delete' && ch.actions.length === 1 ? 'delete' : ch.before === null || ch.actions.join() === 'read' ? 'create' : 'update';
-  renderBody(ch.actions.join() === 'read' ? null : ch.before, ch.after, mode, '      ', ch.replacePaths, [], c, out);
+  renderBody(ch.actions.join() === 'read' ? null : ch.before, ch.after, mode, '      ', ch.replacePaths, [], c, out, { before: ch.beforeSensitive ?? [], after: ch.afterSensitive ?? [] });
   out.push('    }');
   for (const n of annotation?.notes ?? []) out.push(`  ${c.yellow('# Note:')} ${e(n)}`);
+  // The identity preview is built from the config's values: a config with sensitive values gets none,
+  // so a sensitive prefix or claim never reaches the text through it.
+  if ((annotation?.sections.length ?? 0) > 0 && [...(ch.beforeSensitive ?? []), ...(ch.afterSensitive ?? [])].length > 0) {
+    out.push(`  # (identity preview withheld: this object has sensitive values)`);
+    return out;
+  }
   // Annotation lines (the identity preview) hold usernames and groups built from claims and live prefixes.
   for (const section of annotation?.sections ?? []) {
     out.push(`  # ${e(section.title)}`);
@@ -160,7 +184,7 @@ export function renderOutsideChanges(changes: readonly OutsideChange[], c: Color
     const deleted = ch.kind === 'deleted';
     out.push(`  ${c.bold(`# ${e(ch.address)}`)} ${deleted ? 'has been deleted' : 'has changed'}`);
     out.push(`  ${deleted ? c.red('-') : c.yellow('~')} resource "${e(ch.type)}" "${e(ch.name)}" {`);
-    renderBody(ch.before, ch.after, deleted ? 'delete' : 'update', '      ', [], [], c, out);
+    renderBody(ch.before, ch.after, deleted ? 'delete' : 'update', '      ', [], [], c, out, { before: ch.sensitive ?? [], after: ch.sensitive ?? [] });
     out.push('    }', '');
   }
   out.push('Unless you have made equivalent changes to your configuration, or ignored the relevant attributes using ignore_changes, the following plan may include actions to undo or respond to these changes.');

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CtyType, Diagnostic, Value } from './protocol';
-import { convertTo, DYNAMIC, parseTypeConstraint } from './types';
+import { convertTo, DYNAMIC, parseTypeConstraint, friendlyName } from './types';
 import { error, isObject } from './util';
 
 /**
@@ -12,7 +12,7 @@ import { error, isObject } from './util';
  * declared type; a variable left without a value is an error naming it (there is no prompt).
  */
 
-export type VariableDecl = { name: string; type?: CtyType; default?: Value; description?: string };
+export type VariableDecl = { name: string; type?: CtyType; default?: Value; description?: string; sensitive?: boolean };
 
 /** What the command line gives, in order: `--var NAME=VALUE` and `--var-file FILE`. */
 export type VariableArg = { kind: 'var'; text: string } | { kind: 'file'; file: string };
@@ -36,7 +36,7 @@ export type VariableInputs = {
   autoFiles?: false;
 };
 
-const DECL_KEYS = new Set(['type', 'default', 'description', 'nullable']);
+const DECL_KEYS = new Set(['type', 'default', 'description', 'nullable', 'sensitive']);
 export const RESERVED_VARIABLE_NAMES = ['source', 'version', 'providers', 'count', 'for_each', 'lifecycle', 'depends_on', 'locals'];
 
 /** The `variable` blocks of a stripped Terraform JSON document. */
@@ -52,11 +52,12 @@ export function parseVariableDecls(raw: Value | undefined, diags: Diagnostic[]):
     let ok = true;
     for (const k of Object.keys(body)) {
       if (!DECL_KEYS.has(k)) {
-        diags.push(error(`"${k}" in a variable block is not supported${k === 'sensitive' ? ' (eksidp does not hide values derived from a sensitive variable; it refuses them rather than print them)' : ''}`, address, [k]));
+        diags.push(error(`"${k}" in a variable block is not supported`, address, [k]));
         ok = false;
       }
     }
     if (body.nullable !== undefined && body.nullable !== true) { diags.push(error('nullable = false is not supported', address, ['nullable'])); ok = false; }
+    if (body.sensitive !== undefined && typeof body.sensitive !== 'boolean') { diags.push(error('sensitive must be true or false', address, ['sensitive'])); ok = false; }
     let type: CtyType | undefined;
     if (body.type !== undefined && body.type !== null) {
       try {
@@ -68,9 +69,14 @@ export function parseVariableDecls(raw: Value | undefined, diags: Diagnostic[]):
       }
     }
     if (!ok) continue;
-    out.push({ name, ...(type !== undefined ? { type } : {}), ...('default' in body ? { default: body.default ?? null } : {}), ...(typeof body.description === 'string' ? { description: body.description } : {}) });
+    out.push({ name, ...(type !== undefined ? { type } : {}), ...('default' in body ? { default: body.default ?? null } : {}), ...(typeof body.description === 'string' ? { description: body.description } : {}), ...(body.sensitive === true ? { sensitive: true } : {}) });
   }
   return out;
+}
+
+/** A parse error's text for a sensitive variable's value says nothing of the value (its excerpt would show it). */
+function hideIfSensitive(d: VariableDecl, message: string): string {
+  return d.sensitive ? 'the value cannot be parsed (details hidden: the variable is sensitive)' : message;
 }
 
 /** A value given as text (TF_VAR_, --var): taken literally for a primitive type, parsed as an expression otherwise. */
@@ -84,7 +90,7 @@ function fromText(text: string, type: CtyType | undefined, where: string): Value
 }
 
 /** Terraform's value for each variable, with its exact type; problems go to `diags`. */
-export function resolveVariables(decls: readonly VariableDecl[], inputs: VariableInputs | undefined, diags: Diagnostic[]): { values: Record<string, Value>; types: Record<string, CtyType>; sources: Record<string, string> } {
+export function resolveVariables(decls: readonly VariableDecl[], inputs: VariableInputs | undefined, diags: Diagnostic[]): { values: Record<string, Value>; types: Record<string, CtyType>; sources: Record<string, string>; sensitive: string[] } {
   const declared = new Map(decls.map((d) => [d.name, d]));
   const given = new Map<string, { value: Value; from: string }>();
   const set = (name: string, value: Value, from: string, strict: boolean) => {
@@ -126,7 +132,7 @@ export function resolveVariables(decls: readonly VariableDecl[], inputs: Variabl
         try {
           given.set(name, { value: fromText(v, declared.get(name)!.type, k), from: k });
         } catch (e) {
-          diags.push(error(`Invalid value for input variable from ${k}: ${(e as Error).message}`, `var.${name}`));
+          diags.push(error(`Invalid value for input variable from ${k}: ${hideIfSensitive(declared.get(name)!, (e as Error).message)}`, `var.${name}`));
         }
       }
     }
@@ -151,7 +157,7 @@ export function resolveVariables(decls: readonly VariableDecl[], inputs: Variabl
       try {
         given.set(name, { value: fromText(a.text.slice(eq + 1), decl.type, '--var'), from: '--var' });
       } catch (e) {
-        diags.push(error(`Invalid value for input variable from --var: ${(e as Error).message}`, `var.${name}`));
+        diags.push(error(`Invalid value for input variable from --var: ${hideIfSensitive(decl, (e as Error).message)}`, `var.${name}`));
       }
     }
   }
@@ -168,13 +174,15 @@ export function resolveVariables(decls: readonly VariableDecl[], inputs: Variabl
     const raw = g ? g.value : d.default!;
     const converted = convertTo(d.type ?? DYNAMIC, raw);
     if ('error' in converted) {
-      diags.push(error(g ? `Invalid value for input variable (from ${g.from}): ${converted.error}` : `Invalid default value for variable: ${converted.error}`, `var.${d.name}`, g ? undefined : ['default']));
+      // A sensitive variable's value never reaches a message (cty's conversion errors quote it).
+      const why = d.sensitive ? `the value is not valid for type ${friendlyName(d.type ?? DYNAMIC)} (details hidden: the variable is sensitive)` : converted.error;
+      diags.push(error(g ? `Invalid value for input variable (from ${g.from}): ${why}` : `Invalid default value for variable: ${why}`, `var.${d.name}`, g ? undefined : ['default']));
       continue;
     }
     values[d.name] = converted.value;
     types[d.name] = d.type !== undefined && raw === null ? d.type : converted.type;
   }
-  return { values, types, sources };
+  return { values, types, sources, sensitive: decls.filter((d) => d.sensitive).map((d) => d.name).sort() };
 }
 
 /**

@@ -1,11 +1,13 @@
 import type { ProviderConfig, ResourceConfig, StackConfig } from './config';
 import { parseProviderAddress, providerConfigAddress } from './config';
-import { evaluate, withLocals, type Lookup } from './expressions';
+import { evaluate, evaluateMarks, marksWithLocals, withLocals, type Lookup, type MarkLookup } from './expressions';
+import { narrow, type Marks } from './hcl/marks';
+import { instanceMarks } from './sensitive';
 import { buildGraph, repetitionRefs, type Graph } from './graph';
 import { checkRepetitionRefs, eachModeOf, staticRepetition } from './instances';
 import { validateOutputs, type TypeScope } from './outputs';
-import type { BlockSchema, Diagnostic, ObjectValue, Provider, ProviderFactory, ProviderSchema, ResourceSchema, Timeouts, Value } from './protocol';
-import { hasErrors, UNKNOWN } from './protocol';
+import type { BlockSchema, Diagnostic, ObjectValue, Path, Provider, ProviderFactory, ProviderSchema, ResourceSchema, Timeouts, Value } from './protocol';
+import { hasErrors, schemaEntries, UNKNOWN } from './protocol';
 import { checkSchemaPath, conformBlock } from './schema';
 import { resourceAddress, type StateV4 } from './state';
 import { parseDuration } from '../lib/duration';
@@ -197,8 +199,60 @@ export function typeScope(ws: Workspace): TypeScope & { declared(target: string)
   };
 }
 
+/** Does the schema put a sensitive attribute at or below this path (for a reference made before any value is known)? */
+function schemaMarksAt(block: BlockSchema, path: Path): Marks {
+  let b: BlockSchema = block;
+  for (let i = 0; i < path.length; i++) {
+    const s = path[i]!;
+    if (typeof s !== 'string') continue;
+    const a = b.attributes?.[s];
+    if (a) return a.sensitive ? [[]] : [];
+    const bt = b.block_types?.[s];
+    if (!bt) return [];
+    b = bt.block;
+  }
+  const any = (x: BlockSchema): boolean => schemaEntries(x.attributes).some(([, a]) => a.sensitive) || schemaEntries(x.block_types).some(([, bt]) => any(bt.block));
+  return any(b) ? [['(within)']] : [];
+}
+
+/**
+ * The marks references carry before anything is read: sensitive variables, and each resource's
+ * configuration marks and schema-sensitive attributes (a reference into a repeated resource skips its
+ * instance key). Conditionals on unknown values count both results: never fewer marks than the plan.
+ */
+export function staticMarks(ws: Workspace): MarkLookup {
+  const lookup = staticLookup(ws);
+  const memo = new Map<string, Marks>();
+  const marks: MarkLookup = marksWithLocals(ws.config.locals, lookup, (ref) => {
+    if (ref.kind === 'var') return ws.config.sensitiveVariables.has(ref.target.slice(4)) ? [[]] : [];
+    const target = ws.byAddress.get(ref.target);
+    if (!target || (ref.kind !== 'resource' && ref.kind !== 'data')) return [];
+    const schema = resourceSchema(ws, target);
+    if (!schema) return [];
+    let own = memo.get(target.address);
+    if (own === undefined) {
+      memo.set(target.address, []); // a cycle is the graph's to report
+      own = instanceMarks(schema.block, evaluateMarks(target.body, lookup, marks), null);
+      memo.set(target.address, own);
+    }
+    const path = eachModeOf(target) === 'single' ? ref.path : ref.path.slice(1);
+    if (eachModeOf(target) !== 'single' && ref.path.length === 0) return own.length > 0 || schemaMarksAt(schema.block, []).length > 0 ? [['(within)']] : [];
+    return [...narrow(own, path), ...schemaMarksAt(schema.block, path)];
+  });
+  return marks;
+}
+
 export function validateStatic(ws: Workspace): Diagnostic[] {
   const diags: Diagnostic[] = [...validateOutputs(ws.config.outputs, typeScope(ws))];
+  const marks = staticMarks(ws);
+  for (const o of ws.config.outputs) {
+    if (o.sensitive || evaluateMarks(o.expr, staticLookup(ws), marks).length === 0) continue;
+    diags.push(error('Output refers to sensitive values', `output.${o.name}`, ['value'], 'Terraform requires that any root module output containing sensitive data be explicitly marked as sensitive, to confirm your intent: add sensitive = true to the output'));
+  }
+  for (const r of ws.config.resources) {
+    if (r.forEach === undefined || evaluateMarks(r.forEach, staticLookup(ws), marks).length === 0) continue;
+    diags.push(error('Invalid for_each argument', r.address, ['for_each'], 'Sensitive values, or values derived from sensitive values, cannot be used as for_each arguments. If used, the sensitive value could be exposed as a resource instance key.'));
+  }
   const byProvider = new Map<string, { address: string; typeName: string; config: ObjectValue }[]>();
   for (const r of ws.config.resources) {
     const schema = resourceSchema(ws, r);

@@ -71,7 +71,7 @@ export const command: Command = {
         const out = stringFlag(values, 'out');
         if (out) writePlanFile(path.resolve(io.cwd, out), p, config, VERSION);
         if (values.json) {
-          io.stdout.write(JSON.stringify(planJson(p, config.resources, config.providers, config.outputs)) + '\n');
+          io.stdout.write(JSON.stringify(planJson(p, config.resources, config.providers, config.outputs, config.variables)) + '\n');
         } else {
           io.stdout.write(planText(p, colorsFor(io, values)));
           if (out && hasChanges(p)) io.stdout.write(`\nSaved the plan to: ${out}\n\nTo perform exactly these actions, run:\n  eksidp apply ${out}\n`);

@@ -49,7 +49,7 @@ export const command: Command = {
         if (providers.has(c.provider) || !parsed) continue;
         providers.set(c.provider, { name: c.provider.split('.')[0]!, source: parsed.source, ...(parsed.alias ? { alias: parsed.alias } : {}) });
       }
-      io.stdout.write(JSON.stringify(planJson(pf.plan, config.resources, providers, config.outputs)) + '\n');
+      io.stdout.write(JSON.stringify(planJson(pf.plan, config.resources, providers, config.outputs, config.variables)) + '\n');
       return EXIT.OK;
     });
   },

@@ -74,6 +74,6 @@ export function planText(plan: Plan, c: Colors): string {
   });
 }
 
-export function planJson(plan: Plan, resources: readonly ResourceConfig[], providers: PlanProviders, outputs: readonly OutputConfig[] = []): Record<string, unknown> {
-  return jsonPlan(plan, resources, providers, { identity_changes: identityImpact(plan).filter(hasPreview).map(impactJson) }, outputs);
+export function planJson(plan: Plan, resources: readonly ResourceConfig[], providers: PlanProviders, outputs: readonly OutputConfig[] = [], variables?: Record<string, Value>): Record<string, unknown> {
+  return jsonPlan(plan, resources, providers, { identity_changes: identityImpact(plan).filter(hasPreview).map(impactJson) }, outputs, variables);
 }

@@ -504,6 +504,9 @@ export const FUNCTIONS = new Map<string, Fn>(Object.entries({
       }
     },
   },
+  // The value is unchanged; its sensitivity is engine/hcl/marks.ts's (callMarks).
+  sensitive: { params: ['value'], nullable: ['value'], structural: true, call: ([v]) => v! },
+  nonsensitive: { params: ['value'], nullable: ['value'], structural: true, call: ([v]) => v! },
   sha256: { params: ['str'], call: ([s]) => crypto.createHash('sha256').update(str(s!, 'sha256', 'str'), 'utf8').digest('hex') },
 }));
 
