@@ -3,7 +3,11 @@ import { instanceValues, makeLookup, planInstance, type PlannedInstance } from '
 import type { Diagnostic, LiveObject, LiveResourceRequest, LiveSnapshot, ObjectValue, Value } from '../engine/protocol';
 import { configImpact, hasPreview, outageText, type ConfigImpact } from '../identity/impact';
 import { formatDiagnostic } from '../engine/util';
-import { resolveConfig, resourceSchema, type Workspace } from '../engine/workspace';
+import { resolveConfig, resourceSchema, staticConfigMarks, type Workspace } from '../engine/workspace';
+import { normalise } from '../engine/hcl/marks';
+import { fromStatePaths, redact, schemaSensitivePaths } from '../engine/sensitive';
+
+const SENSITIVE = '(sensitive value)';
 import { declaredLookup, unchangedReferences, type Declared } from './declared';
 import { argumentsDocument, differences } from './differences';
 import { FORMAT_VERSION, STATUSES, type Difference, type DriftReport, type IdentityPreview, type ResourceDrift, type Summary } from './model';
@@ -238,7 +242,7 @@ export class Judgement {
       return true;
     }
     this.settle(address, plan.after);
-    this.resources.push(verdict(ws, r, address, config, obj, plan));
+    this.resources.push(verdict(ws, r, address, config, obj, plan, d.instance?.sensitive_attributes));
     return true;
   }
 
@@ -250,7 +254,7 @@ export class Judgement {
 }
 
 /** The report entry for a planned resource. */
-function verdict(ws: Workspace, r: ResourceConfig, address: string, config: ObjectValue, obj: LiveObject, plan: PlannedInstance): ResourceDrift {
+function verdict(ws: Workspace, r: ResourceConfig, address: string, config: ObjectValue, obj: LiveObject, plan: PlannedInstance, stateSensitive: unknown): ResourceDrift {
   const action = plan.actions.join(',');
   const status: ResourceDrift['status'] = obj.defunct || action === 'create' ? 'missing' : action === 'no-op' ? 'in_sync' : 'changed';
   const entry: ResourceDrift = {
@@ -264,12 +268,16 @@ function verdict(ws: Workspace, r: ResourceConfig, address: string, config: Obje
     address, type: r.type, actions: creates ? ['create'] : plan.actions, before: creates ? null : plan.before, after: plan.after,
     ...(r.metadata !== undefined ? { metadata: r.metadata } : {}),
   });
-  if (status === 'changed') entry.differences = differences(schema.block, plan.before, plan.after, config, plan.replacePaths);
+  // Sensitive values never reach the report: a difference at a sensitive path says only that it
+  // differs; documents and identity previews are built from masked values (engine/sensitive.ts).
+  const marks = normalise([...staticConfigMarks(ws, r), ...fromStatePaths(stateSensitive), ...schemaSensitivePaths(schema.block, plan.after), ...schemaSensitivePaths(schema.block, obj.state)]);
+  const masked = (path: string) => marks.some((m) => { const t = m.filter((x) => typeof x === 'string').join('.'); return t === '' || path === t || path.startsWith(`${t}.`); });
+  if (status === 'changed') entry.differences = differences(schema.block, plan.before, plan.after, config, plan.replacePaths).map((d) => (masked(d.path) ? { ...d, expected: d.expected === null ? null : SENSITIVE, actual: d.actual === null ? null : SENSITIVE } : d));
   entry.fix = fixFor(status, plan, obj, entry.differences, status === 'changed' && impact?.outage ? [outageText(impact.outage)] : []);
-  const identities = creates || isReplace(plan) ? identityPreviews(impact) : undefined;
+  const identities = (creates || isReplace(plan)) && marks.length === 0 ? identityPreviews(impact) : undefined;
   if (identities) entry.identities = identities;
-  entry.live = argumentsDocument(schema.block, obj.state);
-  entry.planned = argumentsDocument(schema.block, plan.after);
+  entry.live = argumentsDocument(schema.block, redact(obj.state, marks) as ObjectValue | null);
+  entry.planned = argumentsDocument(schema.block, redact(plan.after, marks) as ObjectValue);
   return entry;
 }
 

@@ -242,6 +242,12 @@ export function staticMarks(ws: Workspace): MarkLookup {
   return marks;
 }
 
+/** A resource's configuration marks before anything is read (drift masks what they cover). */
+export function staticConfigMarks(ws: Workspace, r: ResourceConfig): Marks {
+  const schema = resourceSchema(ws, r);
+  return schema ? instanceMarks(schema.block, evaluateMarks(r.body, staticLookup(ws), staticMarks(ws)), null) : [];
+}
+
 export function validateStatic(ws: Workspace): Diagnostic[] {
   const diags: Diagnostic[] = [...validateOutputs(ws.config.outputs, typeScope(ws))];
   const marks = staticMarks(ws);
