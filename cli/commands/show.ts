@@ -3,7 +3,7 @@ import { UsageError, type Parsed } from '../args';
 import type { Command, Io } from '../command';
 import { EXIT } from '../command';
 import { COLOR_FLAG, colorsFor, guarded, loadConfig, locate, openStorage, STACK_FLAGS, variableInputs } from '../support';
-import { renderResource } from './state';
+import { renderInstance } from './state';
 import { parseProviderAddress } from '../../engine/config';
 import { readPlanFile, savedPlanConfig } from '../../engine/planfile';
 import { planJson, planText } from '../views/plan';
@@ -87,7 +87,7 @@ async function showState(parsed: Parsed, io: Io): Promise<number> {
   const blocks = sorted.map((address) => {
     const { r, i } = byAddress.get(address)!;
     const header = `# ${e(address)}:${i.status === 'tainted' ? ' (tainted)' : ''}`;
-    return [header, ...renderResource(r.mode === 'data' ? 'data' : 'resource', `"${r.type}"`, r.name, i.attributes, '')].join('\n') + '\n';
+    return [header, ...renderInstance(r.mode === 'data' ? 'data' : 'resource', r.type, r.name, i)].join('\n') + '\n';
   });
   let text = blocks.join('\n');
   const names = Object.keys(outputs).sort();

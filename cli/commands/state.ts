@@ -5,11 +5,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { COLOR_FLAG, guarded, loadConfig, locate, LOCK_FLAGS, lockOptionsOf, openStorage, STACK_FLAGS, variableInputs } from '../support';
 import type { ObjectValue, Value } from '../../engine/protocol';
-import { parseState, resourceAddress, stateInstances, StateManager, stateText, type StateV4 } from '../../engine/state';
+import { parseState, resourceAddress, stateInstances, StateManager, stateText, type StateInstance, type StateV4 } from '../../engine/state';
 import { instanceAddress, parseInstanceAddress, type InstanceKey } from '../../engine/instances';
 import { lockWithTimeout, type StateStorage } from '../../engine/statemgr';
 import { EngineError, isObject } from '../../engine/util';
 import { escapeControls as e } from '../../lib/escape';
+import { fromStatePaths, redact } from '../../engine/sensitive';
 
 // State holds what the API returned: strings and keys are escaped as they enter a line.
 
@@ -22,6 +23,14 @@ function hclValue(v: Value, indent: string): string {
     return keys.length === 0 ? '{}' : `{\n${keys.map((k) => `${indent}    ${e(JSON.stringify(k))} = ${hclValue(v[k]!, indent + '    ')}`).join('\n')}\n${indent}}`;
   }
   return String(v);
+}
+
+const SENTINEL = 'eksidp-sensitive-value-0f6c2a';
+
+/** A state instance as `terraform show` prints it: values at its sensitive paths are `(sensitive value)`. */
+export function renderInstance(kind: string, type: string, name: string, i: StateInstance): string[] {
+  const attrs = redact(i.attributes, fromStatePaths(i.sensitive_attributes), SENTINEL) as ObjectValue;
+  return renderResource(kind, `"${type}"`, name, attrs, '').map((l) => l.split(`"${SENTINEL}"`).join('(sensitive value)'));
 }
 
 export function renderResource(kind: string, type: string, name: string, attrs: ObjectValue, indent: string): string[] {
@@ -199,7 +208,7 @@ export const command: Command = {
           throw new EngineError(`${arg}: no such resource in state ${storage.location}`);
         }
         const r = x.resource;
-        io.stdout.write([`# ${e(arg!)}:`, ...renderResource(r.mode === 'data' ? 'data' : 'resource', `"${r.type}"`, r.name, x.instance.attributes, '')].join('\n') + '\n');
+        io.stdout.write([`# ${e(arg!)}:`, ...renderInstance(r.mode === 'data' ? 'data' : 'resource', r.type, r.name, x.instance)].join('\n') + '\n');
         return EXIT.OK;
       } finally {
         await backend.close();
