@@ -496,7 +496,10 @@ async function walkPhase(cx: WalkContext): Promise<{ changes: ResourceChange[]; 
       values.set(address, inst.key, planned.after);
       const previousAddress = cx.moved.get(iAddr);
       const beforeMarks = prior ? stateMarks(schema.block, prior) : [];
-      add({ ...keyed, ...planned, ...(previousAddress !== undefined ? { previousAddress } : {}), priorDependencies: prior?.dependencies ?? [], ...sens(planned.after), ...(beforeMarks.length > 0 ? { beforeSensitive: beforeMarks } : {}) });
+      const afterMarks = sens(planned.after);
+      // As Terraform: a change of sensitivity alone is an update (state must record the new marks).
+      const actions: Action[] = planned.actions.join() === 'no-op' && JSON.stringify(beforeMarks) !== JSON.stringify(afterMarks.afterSensitive ?? []) ? ['update'] : planned.actions;
+      add({ ...keyed, ...planned, actions, ...(previousAddress !== undefined ? { previousAddress } : {}), priorDependencies: prior?.dependencies ?? [], ...afterMarks, ...(beforeMarks.length > 0 ? { beforeSensitive: beforeMarks } : {}) });
     }
     if (r.mode === 'data') {
       // A data source's state is what this plan read: instances no longer configured leave it.

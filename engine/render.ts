@@ -6,7 +6,7 @@ import { escapeControls as e } from '../lib/escape';
 import { EXACT, formatDiagnostic, isObject, valuesEqual } from './util';
 import { renderOutputChanges } from './render-outputs';
 import { keyText, parseInstanceAddress } from './instances';
-import { isSensitiveAt } from './sensitive';
+import { hasSensitiveWithin, isSensitiveAt } from './sensitive';
 
 /**
  * Human rendering of a plan, in Terraform's layout. Works only on the plan model, and on what a view
@@ -68,7 +68,13 @@ function renderBody(before: ObjectValue | null, after: ObjectValue | null, mode:
     const sb = (x: Value) => scalar(x, sens.before, p);
     if (mode === 'create') { if (a !== null && !(Array.isArray(a) && a.length === 0)) rows.push([sym['+'], name, `${sa(a)}${forces}`]); continue; }
     if (mode === 'delete') { if (b !== null && !(Array.isArray(b) && b.length === 0)) rows.push([sym['-'], name, `${sb(b)} -> null`]); continue; }
-    if (valuesEqual(b, a, EXACT)) { if (b !== null) hidden++; continue; }
+    if (valuesEqual(b, a, EXACT)) {
+      // Only the sensitivity changed: Terraform shows the attribute with its warning.
+      if (b !== null && (isSensitiveAt(sens.after, p) !== isSensitiveAt(sens.before, p) || hasSensitiveWithin(sens.after, p) !== hasSensitiveWithin(sens.before, p))) {
+        rows.push([sym['~'], name, `${sa(a)} # ${isSensitiveAt(sens.after, p) || hasSensitiveWithin(sens.after, p) ? 'now sensitive' : 'no longer sensitive'}: the value is unchanged`]);
+      } else if (b !== null) hidden++;
+      continue;
+    }
     // As Terraform: a changed value that is sensitive on either side is shown as one `(sensitive value)`.
     const whole = isSensitiveAt(sens.before, p) || isSensitiveAt(sens.after, p);
     if (whole && b !== null && a !== null) rows.push([sym['~'], name, `${SENSITIVE}${forces}`]);

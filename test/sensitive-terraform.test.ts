@@ -128,6 +128,11 @@ terraformTest(test, 'sensitive values: the same marks as Terraform in JSON plans
 
   const [readBack, ourShow] = await Promise.all([tf(oursDir, ['plan', '-detailed-exitcode', '-input=false']), eksidp(['show', '--dir', oursDir, '--no-color'], oursDir)]);
   t.is(readBack.code, 0, `Terraform sees changes in the state eksidp wrote:\n${out(readBack)}`);
+  // And eksidp reads both states with no changes (Terraform's sensitive_attributes in its own order).
+  for (const d of [oursDir, theirsDir]) {
+    const again = await eksidp(['plan', '--dir', d, '--detailed-exitcode'], d);
+    t.is(again.code, 0, `eksidp sees changes in ${path.basename(d)}'s state:\n${out(again)}`);
+  }
   t.regex(ourShow.stdout, /token = \(sensitive value\)/);
   t.regex(ourShow.stdout, /client_id\s+= \(sensitive value\)/);
 

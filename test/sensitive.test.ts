@@ -111,6 +111,8 @@ test('a sensitive variable: (sensitive value) in the plan text, JSON sensitive f
     [{ type: 'get_attr', value: 'value' }],
   ]);
   t.deepEqual(inst('b').sensitive_attributes, [[{ type: 'get_attr', value: 'value' }]]);
+  // Read back: the next plan has no changes (the marks in state are the configuration's).
+  t.deepEqual((await h.plan()).changes.map((c) => c.actions.join()), ['no-op', 'no-op']);
   // Changed: the update shows (sensitive value), never the old or new value; before_sensitive from state.
   stack(h, 'other');
   const p2 = await h.plan();
@@ -119,6 +121,18 @@ test('a sensitive variable: (sensitive value) in the plan text, JSON sensitive f
   t.regex(text2, /~ value\s+= \(sensitive value\)/);
   const a2 = (jsonPlan(p2, [], new Map()) as { resource_changes: { address: string; change: { before_sensitive: Value } }[] }).resource_changes.find((c) => c.address === 'memory_item.a')!;
   t.deepEqual(a2.change.before_sensitive, { spec: [], tags: { key: true }, value: true });
+});
+
+test('a change of sensitivity alone is an update, as in Terraform, and shows the value masked with a note', async (t) => {
+  const h = harness(t);
+  h.write({ a: { name: 'a', value: '${var.v}' } }, {}, { variable: { v: { type: 'string', default: 'same' } } });
+  await h.apply();
+  h.write({ a: { name: 'a', value: '${var.v}' } }, {}, { variable: { v: { type: 'string', default: 'same', sensitive: true } } });
+  const { plan: p } = await h.apply();
+  t.deepEqual(p.changes.map((c) => c.actions.join()), ['update']);
+  t.regex(renderPlan(p, colors(false)), /~ value\s+= \(sensitive value\) # now sensitive: the value is unchanged/);
+  t.deepEqual(readState(h.statePath)!.resources[0]!.instances[0]!.sensitive_attributes, [[{ type: 'get_attr', value: 'value' }]]);
+  t.deepEqual((await h.plan()).changes.map((c) => c.actions.join()), ['no-op']);
 });
 
 test('an output of a sensitive value not declared sensitive is refused before any API call, as Terraform refuses it', async (t) => {
