@@ -1,6 +1,6 @@
 import { evaluateMarks, getPath, marksWithLocals, parseTemplate, withLocals, type Lookup, type MarkLookup } from './expressions';
 import { narrow, normalise, prefix, type Marks } from './hcl/marks';
-import { fromStatePaths, instanceMarks, schemaSensitivePaths, toStatePaths } from './sensitive';
+import { fromStatePaths, instanceMarks, mayMark, schemaSensitivePaths, toStatePaths } from './sensitive';
 import { localDependencies, transitiveDeps } from './graph';
 import type { BlockSchema, CtyType, Diagnostic, ObjectValue, Path, ReadDataSourceResponse, Value } from './protocol';
 import { hasErrors, isUnknown, UNKNOWN } from './protocol';
@@ -234,7 +234,8 @@ export function makeLookup(ws: Workspace, values: InstanceValues): Lookup {
  */
 export class InstanceMarkStore {
   private readonly byInstance = new Map<string, Marks>();
-  set(address: string, marks: Marks): void { this.byInstance.set(address, marks); }
+  set(address: string, marks: Marks): void { if (marks.length > 0) this.byInstance.set(address, marks); else this.byInstance.delete(address); }
+  empty(): boolean { return this.byInstance.size === 0; }
   get(address: string): Marks { return this.byInstance.get(address) ?? []; }
   lookup(ws: Workspace, lookup: Lookup): MarkLookup {
     return marksWithLocals(ws.config.locals, lookup, (ref) => {
@@ -389,6 +390,8 @@ type WalkContext = {
   diags: Diagnostic[];
   /** Each instance's sensitive paths, filled as the walk plans them. */
   marks: InstanceMarkStore;
+  /** False when the configuration has no sensitive variable and no `sensitive()`: marks can then come only from other instances. */
+  mayMark: boolean;
 };
 
 /** The type of a for_each expression, as Terraform types it before the value is known; dynamic parts settled from the value. */
@@ -469,7 +472,8 @@ async function walkPhase(cx: WalkContext): Promise<{ changes: ResourceChange[]; 
       const instLookup = expansion.mode === 'single' ? lookup : instanceLookup(lookup, inst);
       const config = resolveConfig(ws, r, instLookup, diags, iAddr);
       if (diags.length > before) continue;
-      const configMarks = evaluateMarks(r.body, instLookup, cx.marks.lookup(ws, instLookup));
+      // Fleets with nothing sensitive skip the marks walk (the plan evaluates every instance).
+      const configMarks = cx.marks.empty() && !cx.mayMark ? [] : evaluateMarks(r.body, instLookup, cx.marks.lookup(ws, instLookup));
       const sens = (after: Value) => { const m = instanceMarks(schema.block, configMarks, after); cx.marks.set(iAddr, m); return m.length > 0 ? { afterSensitive: m } : {}; };
       if (r.mode === 'data') {
         const pending = [...ws.graph.deps.get(address) ?? []].some((d) => changing.has(d));
@@ -636,7 +640,7 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
   let configured = new Set<string>();
   if (!destroy) {
     const prefetched = await prefetchPhase(ws, lookup, parallelism, opts.signal);
-    const walked = await walkPhase({ ws, state, values, lookup, prefetched, moved, signal: opts.signal, diags, marks });
+    const walked = await walkPhase({ ws, state, values, lookup, prefetched, moved, signal: opts.signal, diags, marks, mayMark: mayMark(ws.config) });
     changes.push(...walked.changes);
     configured = walked.configured;
   }

@@ -10,6 +10,15 @@ import { normalise, type Marks } from './hcl/marks';
  * (`[]`: the whole value); state stores them in Terraform's `sensitive_attributes` format.
  */
 
+const mayMarkMemo = new WeakMap<object, boolean>();
+
+/** Whether a configuration itself can mark values: a sensitive variable, or a call to (non)sensitive(). */
+export function mayMark(config: { sensitiveVariables: ReadonlySet<string>; source: Record<string, unknown> }): boolean {
+  let m = mayMarkMemo.get(config);
+  if (m === undefined) mayMarkMemo.set(config, (m = config.sensitiveVariables.size > 0 || JSON.stringify(config.source).includes('sensitive(')));
+  return m;
+}
+
 /** A config-relative path made a value path: a single block is an object (no `[0]`), a list block given as one object gains `[0]`. */
 function conformPath(block: BlockSchema, path: Path): Path {
   const [name, ...rest] = path;

@@ -2,7 +2,7 @@ import type { ProviderConfig, ResourceConfig, StackConfig } from './config';
 import { parseProviderAddress, providerConfigAddress } from './config';
 import { evaluate, evaluateMarks, marksWithLocals, withLocals, type Lookup, type MarkLookup } from './expressions';
 import { narrow, type Marks } from './hcl/marks';
-import { instanceMarks } from './sensitive';
+import { instanceMarks, mayMark } from './sensitive';
 import { buildGraph, repetitionRefs, type Graph } from './graph';
 import { checkRepetitionRefs, eachModeOf, staticRepetition } from './instances';
 import { validateOutputs, type TypeScope } from './outputs';
@@ -245,7 +245,10 @@ export function staticMarks(ws: Workspace): MarkLookup {
 /** A resource's configuration marks before anything is read (drift masks what they cover). */
 export function staticConfigMarks(ws: Workspace, r: ResourceConfig): Marks {
   const schema = resourceSchema(ws, r);
-  return schema ? instanceMarks(schema.block, evaluateMarks(r.body, staticLookup(ws), staticMarks(ws)), null) : [];
+  if (!schema) return [];
+  // Without a sensitive variable or sensitive() in the stack, only schemas mark (drift adds those per object).
+  if (!mayMark(ws.config)) return [];
+  return instanceMarks(schema.block, evaluateMarks(r.body, staticLookup(ws), staticMarks(ws)), null);
 }
 
 export function validateStatic(ws: Workspace): Diagnostic[] {
