@@ -270,7 +270,9 @@ function verdict(ws: Workspace, r: ResourceConfig, address: string, config: Obje
   });
   // Sensitive values never reach the report: a difference at a sensitive path says only that it
   // differs; documents and identity previews are built from masked values (engine/sensitive.ts).
-  const marks = normalise([...staticConfigMarks(ws, r), ...fromStatePaths(stateSensitive), ...schemaSensitivePaths(schema.block, plan.after), ...schemaSensitivePaths(schema.block, obj.state)]);
+  const own = [...staticConfigMarks(ws, r), ...fromStatePaths(stateSensitive), ...schemaSensitivePaths(schema.block, plan.after), ...schemaSensitivePaths(schema.block, obj.state)];
+  // tags_all repeats tags (Terraform leaves it unmarked and prints it): the report masks it alike.
+  const marks = normalise([...own, ...own.filter((m) => m[0] === 'tags').map((m) => ['tags_all', ...m.slice(1)])]);
   const masked = (path: string) => marks.some((m) => { const t = m.filter((x) => typeof x === 'string').join('.'); return t === '' || path === t || path.startsWith(`${t}.`); });
   if (status === 'changed') entry.differences = differences(schema.block, plan.before, plan.after, config, plan.replacePaths).map((d) => (masked(d.path) ? { ...d, expected: d.expected === null ? null : SENSITIVE, actual: d.actual === null ? null : SENSITIVE } : d));
   entry.fix = fixFor(status, plan, obj, entry.differences, status === 'changed' && impact?.outage ? [outageText(impact.outage)] : []);

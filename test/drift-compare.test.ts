@@ -250,3 +250,17 @@ test('count and for_each: each instance is judged at its instance address, for_e
   const counted = await judge(stack({ clusters: { a: cluster({ count: 2, name: 'c${count.index}' }) } }), [found(liveCluster({ name: 'c0' }), []), { name: 'c1', kind: 'not_found' }]);
   t.deepEqual(counted.resources.map((x) => [x.address, x.status]), [['aws_eks_cluster.a[0]', 'in_sync'], ['aws_eks_cluster.a[1]', 'missing']]);
 });
+
+test('sensitive values never reach a drift report: a drifted sensitive attribute says only that it differs; documents are masked and no identity preview is made', async (t) => {
+  const json = stack({ clusters: { a: cluster({ tags: { team: '${var.team}' } }) }, configs: { a: config({ oidc: [{ ...OIDC, client_id: '${var.client}' }] }) } });
+  json.variable = { client: { type: 'string', default: 'secret-client', sensitive: true }, team: { type: 'string', default: 'secret-team', sensitive: true } };
+  const r = await judge(json, [found(liveCluster({ tags: { team: 'live-team' } }), [liveConfig({ clientId: 'live-client' })])]);
+  const c = byAddress(r, C);
+  t.deepEqual(c.differences, [{ path: 'tags.team', expected: '(sensitive value)', actual: '(sensitive value)', requires_replacement: false }]);
+  const i = byAddress(r, I);
+  t.is(i.status, 'changed');
+  t.deepEqual(i.differences.filter((d) => d.path === 'oidc.client_id').map((d) => [d.expected, d.actual, d.requires_replacement]), [['(sensitive value)', '(sensitive value)', true]]);
+  t.is(i.identities, undefined);
+  const text = JSON.stringify(r);
+  for (const secret of ['secret-client', 'live-client', 'secret-team', 'live-team']) t.false(text.includes(secret), `${secret} in ${text}`);
+});
