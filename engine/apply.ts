@@ -1,5 +1,3 @@
-import { normalise } from './hcl/marks';
-import { schemaSensitivePaths, toStatePaths } from './sensitive';
 import type { Lookup } from './expressions';
 import type { Diagnostic, ObjectValue, RequestSlots, Value } from './protocol';
 import { hasErrors } from './protocol';
@@ -7,6 +5,8 @@ import { appliedOutputs, evaluateOutput } from './outputs';
 import { DEFAULT_READ_PARALLELISM, instanceValues, lookupForInstance, makeLookup, type Plan, type ResourceChange } from './plan';
 import type { InstanceValues } from './instances';
 import { proposedNew } from './schema';
+import { normalise } from './hcl/marks';
+import { schemaSensitivePaths, toStatePaths } from './sensitive';
 import { setMaxListeners } from 'node:events';
 import { Limiter } from '../lib/concurrency';
 import { instanceKey, newDeposedKey, resourceAddress, stateInstances, withPrivate, type StateManager } from './state';
