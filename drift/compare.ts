@@ -1,5 +1,5 @@
 import type { ResourceConfig } from '../engine/config';
-import { instanceValues, makeLookup, planInstance, type PlannedInstance } from '../engine/plan';
+import { instanceValues, lookupForInstance, makeLookup, planInstance, type PlannedInstance } from '../engine/plan';
 import type { Diagnostic, LiveObject, LiveResourceRequest, LiveSnapshot, ObjectValue, Value } from '../engine/protocol';
 import { configImpact, hasPreview, outageText, type ConfigImpact } from '../identity/impact';
 import { formatDiagnostic } from '../engine/util';
@@ -193,7 +193,9 @@ export class Judgement {
     const r = d.resource;
     const fallback = d.request.priorState ?? d.request.config;
     // Evaluated again now that what it refers to has planned values, unless those are what they were.
-    const lookup = declaredLookup(d, this.lookup);
+    // each.value too: a for_each over a data source's instances gave only their configuration when
+    // declared (each.value.version null), the read values now (as apply evaluates each.value again).
+    const lookup = typeof d.key === 'string' ? lookupForInstance(ws, r, this.lookup, d.key, []) ?? declaredLookup(d, this.lookup) : declaredLookup(d, this.lookup);
     const again = !unchangedReferences(d, lookup);
     const diags: Diagnostic[] = again ? [] : [...d.diagnostics];
     const config = again ? resolveConfig(ws, r, lookup, diags, address) : d.request.config;

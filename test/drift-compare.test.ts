@@ -264,3 +264,14 @@ test('sensitive values never reach a drift report: a drifted sensitive attribute
   const text = JSON.stringify(r);
   for (const secret of ['secret-client', 'live-client', 'secret-team', 'live-team']) t.false(text.includes(secret), `${secret} in ${text}`);
 });
+
+test('for_each over a data source\'s instances: each.value holds what was read (each.value.version), not only the data source\'s configuration', async (t) => {
+  // Shrunk from the differential fuzz (bench/fuzz.ts, scenario seeds 20001003 and 20001004): each.value
+  // had been fixed when declared, before the read, so each.value.version was null and the tag drifted.
+  const json = stack({
+    data: { a: { for_each: '${toset(["a"])}', name: '${each.key}' } },
+    configs: { a: config({ for_each: '${data.aws_eks_cluster.a}', cluster_name: '${each.value.name}', tags: { version: '${each.value.version}' } }) },
+  });
+  const r = await judge(json, [found(liveCluster(), [liveConfig({ tags: { version: '1.32' } })])]);
+  t.deepEqual(r.resources.map((x) => [x.address, x.status, x.differences.map((d) => d.path)]), [['aws_eks_identity_provider_config.a["a"]', 'in_sync', []]]);
+});
