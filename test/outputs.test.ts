@@ -222,3 +222,21 @@ test('an output written as tolist/toset/tomap has the collection type Terraform 
     s: { value: ['a', 'b'], type: ['set', 'string'] },
   });
 });
+
+test('output --json prints maps and objects with their keys in byte order, as terraform output -json, whatever order the state holds', async (t) => {
+  // Found by the differential fuzz (test/fuzz-terraform.test.ts, seed 1401000): required_claims written
+  // { tenant, hd } came out in that order, Terraform's in byte order.
+  const h = harness(t);
+  h.write({ a: { name: 'a', tags: { tenant: 'x', hd: 'y', B: 'z' } } }, {}, { output: { tags: { value: '${memory_item.a.tags}' }, obj: { value: { z: 1, a: { y: 2, b: 3 } } } } });
+  await h.apply();
+  const out = async (...argv: string[]) => {
+    const io = captureIo(h.dir);
+    t.is(await runCommand(['output', '--dir', h.dir, ...argv], io), 0, io.err());
+    return io.out();
+  };
+  t.is(await out('tags', '--json'), '{"B":"z","hd":"y","tenant":"x"}\n');
+  t.is(JSON.stringify(JSON.parse(await out('--json'))), JSON.stringify({
+    obj: { sensitive: false, type: ['object', { a: ['object', { b: 'number', y: 'number' }], z: 'number' }], value: { a: { b: 3, y: 2 }, z: 1 } },
+    tags: { sensitive: false, type: ['map', 'string'], value: { B: 'z', hd: 'y', tenant: 'x' } },
+  }));
+});

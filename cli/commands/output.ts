@@ -57,8 +57,8 @@ export const command: Command = {
         throw new EngineError(`Output "${name}" not found: it is not in the state ${storage.location}. An output added to the configuration is recorded by the next eksidp apply.`);
       }
       if (values.json === true) {
-        if (name !== undefined) { io.stdout.write(goJson(outputs[name]!.value) + '\n'); return EXIT.OK; }
-        const meta = Object.fromEntries(names.map((n) => [n, { sensitive: outputs[n]!.sensitive === true, type: outputs[n]!.type, value: outputs[n]!.value }]));
+        if (name !== undefined) { io.stdout.write(goJson(keysSorted(outputs[name]!.value)) + '\n'); return EXIT.OK; }
+        const meta = Object.fromEntries(names.map((n) => [n, { sensitive: outputs[n]!.sensitive === true, type: keysSorted(outputs[n]!.type), value: keysSorted(outputs[n]!.value) }]));
         io.stdout.write(goJson(meta, 2) + '\n');
         return EXIT.OK;
       }
@@ -82,3 +82,14 @@ export const command: Command = {
     });
   },
 };
+
+/**
+ * A value's maps and objects with their keys in byte order, as Terraform prints them (cty orders both;
+ * state written by eksidp keeps the configuration's order, e.g. required_claims as written).
+ */
+function keysSorted(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(keysSorted);
+  if (v === null || typeof v !== 'object') return v;
+  const o = v as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(o).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map((k) => [k, keysSorted(o[k])]));
+}
