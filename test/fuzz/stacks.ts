@@ -4,7 +4,9 @@ import fc from 'fast-check';
  * Generators for the differential fuzz against Terraform (test/fuzz-terraform.test.ts, bench/fuzz.ts):
  * a random stack within the language eksidp supports, as plain data (so fast-check can shrink it and a
  * failing case can be kept as a literal regression case), its Terraform JSON, and random out-of-band
- * changes. Iteration (count/for_each) is one more generator to switch on when it lands (`ITERATION`).
+ * changes. A stack's resources, variables and outputs can carry a namespace (`s3_`) so that several
+ * scenarios share one configuration (bench/fuzz.ts --batch) and every address and output name says
+ * which scenario it belongs to.
  */
 
 /** How an attribute's value is written: a literal, or through a function / variable / reference. */
@@ -25,6 +27,17 @@ export type ConfigGen = {
   form: Form;
 };
 
+/**
+ * count or for_each on a cluster (resource or data source) and on its configs, as cdktf's
+ * TerraformIterator writes them. `count`: `keys.length` instances; `map`: for_each over a map of
+ * versions; `set`: over `toset([...])`; `objects`: over a map of objects (`each.value.version`).
+ * Configs: `same` repeats the cluster's count / for_each and picks its instance
+ * (`aws_eks_cluster.c0[count.index]`, `[each.key]`); `by-resource` iterates over the cluster resource
+ * itself (`for_each = aws_eks_cluster.c0`, `each.value.name`; for count, which is a tuple and cannot be
+ * a for_each, the config names carry `count.index`).
+ */
+export type IterGen = { kind: 'count' | 'map' | 'set' | 'objects'; keys: string[]; configs: 'same' | 'by-resource'; countVia: 'literal' | 'variable' };
+
 export type ClusterGen = {
   /** Adopted: created before the stack, read through the aws_eks_cluster data source. */
   adopted: boolean;
@@ -32,10 +45,15 @@ export type ClusterGen = {
   version: '1.31' | '1.32';
   tags?: Record<string, string>;
   configs: ConfigGen[];
+  iter?: IterGen;
 };
 
-export type OutputGen = { kind: 'cluster_name' | 'config_id' | 'claims' | 'tags' | 'summary' | 'upper' | 'variable' | 'tolist' | 'join' | 'merge'; of: number; sensitive: boolean };
+export type OutputGen = {
+  kind: 'cluster_name' | 'config_id' | 'claims' | 'tags' | 'summary' | 'upper' | 'variable' | 'tolist' | 'join' | 'merge' | 'names' | 'arns' | 'config_ids' | 'count';
+  of: number; sensitive: boolean;
+};
 
+/** `cluster` and `config` pick an instance (modulo the stack's instances, see `instances`) and a config of it. */
 export type OobGen =
   | { kind: 'tag-cluster'; cluster: number; set: Record<string, string>; remove: boolean }
   | { kind: 'tag-config'; cluster: number; config: number; set: Record<string, string>; remove: boolean }
@@ -50,9 +68,6 @@ export type StackGen = {
   team: { value?: string; via: 'var' | 'env' };
   oob: OobGen[];
 };
-
-/** Switched on once count/for_each land on main (lang-iter). */
-export const ITERATION = false;
 
 const word = fc.constantFrom('a', 'b', 'team', 'env', 'owner', 'cost-center', 'x1', 'Prod', 'tier');
 const value = fc.constantFrom('x', 'y', 'platform', 'identity', 'dev', 'Prod', '1', 'a b', 'é');
@@ -72,26 +87,38 @@ const configGen = fc.record({
   form: fc.constantFrom<Form>('literal', 'function', 'variable', 'reference'),
 });
 
+// Keys that are valid in a cluster name; 'Blue' sorts before 'a' in byte order (Terraform's instance order).
+const iterGen = fc.option(fc.record({
+  kind: fc.constantFrom<IterGen['kind']>('count', 'map', 'set', 'objects'),
+  keys: fc.uniqueArray(fc.constantFrom('a', 'b', 'west', 'Blue', 'k_2'), { minLength: 1, maxLength: 3 }),
+  configs: fc.constantFrom<IterGen['configs']>('same', 'by-resource'),
+  countVia: fc.constantFrom<IterGen['countVia']>('literal', 'variable'),
+}), { nil: undefined, freq: 2 });
+
 const clusterGen = fc
-  .record({ adopted: fc.boolean(), version: fc.constantFrom<'1.31' | '1.32'>('1.31', '1.32'), tags, configs: fc.array(configGen, { minLength: 0, maxLength: 2 }) })
-  .map((c): ClusterGen => ({
-    ...c,
-    // Two configs need Kubernetes 1.32 (EKS allows one before).
-    version: c.configs.length > 1 ? '1.32' : c.version,
-    configs: c.configs.map((x, i) => ({ ...x, name: i === 0 ? 'okta' : 'corp', issuer: `https://${i === 0 ? 'okta' : 'corp'}.example.com` })),
-  }));
+  .record({ adopted: fc.boolean(), version: fc.constantFrom<'1.31' | '1.32'>('1.31', '1.32'), tags, configs: fc.array(configGen, { minLength: 0, maxLength: 2 }), iter: iterGen })
+  .map((c): ClusterGen => {
+    const { iter, ...rest } = c;
+    return {
+      ...rest,
+      ...(iter ? { iter } : {}),
+      // Two configs need Kubernetes 1.32 (EKS allows one before).
+      version: c.configs.length > 1 ? '1.32' : c.version,
+      configs: c.configs.map((x, i) => ({ ...x, name: i === 0 ? 'okta' : 'corp', issuer: `https://${i === 0 ? 'okta' : 'corp'}.example.com` })),
+    };
+  });
 
 const oobGen = fc.oneof(
-  fc.record({ kind: fc.constant('tag-cluster' as const), cluster: fc.nat(5), set: fc.dictionary(word, value, { minKeys: 1, maxKeys: 2 }), remove: fc.boolean() }),
-  fc.record({ kind: fc.constant('tag-config' as const), cluster: fc.nat(5), config: fc.nat(1), set: fc.dictionary(word, value, { minKeys: 1, maxKeys: 2 }), remove: fc.boolean() }),
-  fc.record({ kind: fc.constant('disassociate' as const), cluster: fc.nat(5), config: fc.nat(1) }),
-  fc.record({ kind: fc.constant('rogue' as const), cluster: fc.nat(5), name: fc.constantFrom('rogue', 'shadow') }),
-  fc.record({ kind: fc.constant('delete-cluster' as const), cluster: fc.nat(5) }),
+  fc.record({ kind: fc.constant('tag-cluster' as const), cluster: fc.nat(7), set: fc.dictionary(word, value, { minKeys: 1, maxKeys: 2 }), remove: fc.boolean() }),
+  fc.record({ kind: fc.constant('tag-config' as const), cluster: fc.nat(7), config: fc.nat(1), set: fc.dictionary(word, value, { minKeys: 1, maxKeys: 2 }), remove: fc.boolean() }),
+  fc.record({ kind: fc.constant('disassociate' as const), cluster: fc.nat(7), config: fc.nat(1) }),
+  fc.record({ kind: fc.constant('rogue' as const), cluster: fc.nat(7), name: fc.constantFrom('rogue', 'shadow') }),
+  fc.record({ kind: fc.constant('delete-cluster' as const), cluster: fc.nat(7) }),
 );
 
 const outputGen = fc.record({
-  kind: fc.constantFrom<OutputGen['kind']>('cluster_name', 'config_id', 'claims', 'tags', 'summary', 'upper', 'variable', 'tolist', 'join', 'merge'),
-  of: fc.nat(5),
+  kind: fc.constantFrom<OutputGen['kind']>('cluster_name', 'config_id', 'claims', 'tags', 'summary', 'upper', 'variable', 'tolist', 'join', 'merge', 'names', 'arns', 'config_ids', 'count'),
+  of: fc.nat(7),
   sensitive: fc.boolean(),
 });
 
@@ -104,36 +131,121 @@ export const stackGen: fc.Arbitrary<StackGen> = fc.record({
 
 /** Names in the emulator: each scenario has its own prefix, so scenarios share one emulator. */
 export const clusterName = (prefix: string, i: number) => `${prefix}c${i}`;
-const clusterKey = (i: number) => `c${i}`;
-const configKey = (i: number, j: number) => `c${i}_${j === 0 ? 'okta' : 'corp'}`;
-const clusterRef = (s: StackGen, i: number, attr: string) => `${s.clusters[i]!.adopted ? 'data.' : ''}aws_eks_cluster.${clusterKey(i)}.${attr}`;
+
+/** One instance of a cluster (a cluster without count/for_each has one, with no key). */
+export type Instance = {
+  /** The cluster's index in `StackGen.clusters`. */
+  i: number;
+  cluster: ClusterGen;
+  /** count.index or the for_each key; undefined without iteration. */
+  key?: number | string;
+  /** The cluster's name in the emulator. */
+  name: string;
+  version: '1.31' | '1.32';
+  /** Its configs' names in the emulator, by template index. */
+  configNames: string[];
+};
+
+/** Versions by instance: a map's or objects' keys after the first alternate versions when a 1.31 is allowed. */
+const instanceVersion = (c: ClusterGen, n: number): '1.31' | '1.32' =>
+  c.iter && (c.iter.kind === 'map' || c.iter.kind === 'objects') && c.configs.length <= 1 && n % 2 === 1 ? (c.version === '1.31' ? '1.32' : '1.31') : c.version;
+
+export function instances(s: StackGen, prefix: string): Instance[] {
+  return s.clusters.flatMap((c, i) => {
+    if (!c.iter) return [{ i, cluster: c, name: clusterName(prefix, i), version: c.version, configNames: c.configs.map((x) => x.name) }];
+    const it = c.iter;
+    const keys: (number | string)[] = it.kind === 'count' ? it.keys.map((_, n) => n) : it.keys;
+    return keys.map((key, n) => ({
+      i, cluster: c, key, name: `${clusterName(prefix, i)}-${key}`, version: instanceVersion(c, n),
+      configNames: c.configs.map((x) => (it.configs === 'by-resource' ? `${x.name}-${key}` : x.name)),
+    }));
+  });
+}
 
 /** Clusters the stack manages, by index (adopted ones are read only). */
 export const managed = (s: StackGen) => s.clusters.map((c, i) => [c, i] as const).filter(([c]) => !c.adopted);
 
-/** Terraform JSON for the stack. No `endpoints` block: both tools take AWS_ENDPOINT_URL_EKS. */
-export function stackJson(s: StackGen, prefix: string): Record<string, unknown> {
+const indexExpr = (key: number | string | undefined) => (key === undefined ? '' : typeof key === 'number' ? `[${key}]` : `[${JSON.stringify(key)}]`);
+
+/**
+ * Terraform JSON for the stack. No `endpoints` block: both tools take AWS_ENDPOINT_URL_EKS. `ns`
+ * prefixes every resource, data source, variable and output name (batches of scenarios in one
+ * configuration: `mergeStacks`).
+ */
+export function stackJson(s: StackGen, prefix: string, ns = ''): Record<string, unknown> {
   const clusters: Record<string, unknown> = {};
   const adopted: Record<string, unknown> = {};
   const configs: Record<string, unknown> = {};
+  const variable: Record<string, unknown> = {
+    [`${ns}team`]: { type: 'string', default: 'platform' },
+    [`${ns}common_tags`]: { type: 'map(string)', default: { managed_by: 'fuzz' } },
+  };
+  const clusterKey = (i: number) => `${ns}c${i}`;
+  const configKey = (i: number, j: number) => `${ns}c${i}_${j === 0 ? 'okta' : 'corp'}`;
+  const res = (i: number) => `${s.clusters[i]!.adopted ? 'data.' : ''}aws_eks_cluster.${clusterKey(i)}`;
+  const clusterRef = (i: number, attr: string, key?: number | string) => `${res(i)}${indexExpr(key)}.${attr}`;
+  const v = (name: string) => `var.${ns}${name}`;
+  const all = instances(s, prefix);
+
   s.clusters.forEach((c, i) => {
-    const name = clusterName(prefix, i);
-    if (c.adopted) adopted[clusterKey(i)] = { name };
-    else {
+    const base = clusterName(prefix, i);
+    const it = c.iter;
+    // The repetition argument of the cluster and, for `same`, of its configs.
+    let repeat: Record<string, unknown> = {};
+    if (it) {
+      const own = all.filter((x) => x.i === i);
+      if (it.kind === 'count') {
+        if (it.countVia === 'variable') variable[`${ns}n_${i}`] = { type: 'number', default: it.keys.length };
+        repeat = { count: it.countVia === 'variable' ? `\${${v(`n_${i}`)}}` : it.keys.length };
+      } else if (it.kind === 'set') repeat = { for_each: `\${toset(${JSON.stringify(it.keys)})}` };
+      else if (it.kind === 'map') repeat = { for_each: Object.fromEntries(own.map((x) => [x.key, c.adopted ? x.name : x.version])) };
+      else repeat = { for_each: Object.fromEntries(own.map((x) => [x.key, { version: x.version, name: x.name, team: String(x.key).toUpperCase() }])) };
+    }
+    const keyExpr = it ? (it.kind === 'count' ? 'count.index' : 'each.key') : '';
+    if (c.adopted) {
+      const name = !it ? base
+        : it.kind === 'map' ? '${each.value}'
+          : it.kind === 'objects' ? '${each.value.name}'
+            : `${base}-\${${keyExpr}}`;
+      adopted[clusterKey(i)] = { ...repeat, name };
+    } else {
+      const name = it ? `${base}-\${${keyExpr}}` : i % 2 ? `\${lower("${base.toUpperCase()}")}` : base;
+      const version = !it || it.kind === 'count' || it.kind === 'set' ? c.version : it.kind === 'map' ? '${each.value}' : '${each.value.version}';
+      const t = c.tags ? { ...c.tags, ...(it ? { instance: `\${${keyExpr}}` } : {}), ...(it?.kind === 'objects' ? { team: '${each.value.team}' } : {}) } : undefined;
       clusters[clusterKey(i)] = {
-        name: i % 2 ? `\${lower("${name.toUpperCase()}")}` : name,
+        ...repeat,
+        name,
         role_arn: 'arn:aws:iam::000000000000:role/eks',
-        version: c.version,
+        version,
         vpc_config: [{ subnet_ids: [`subnet-${i}b`, `subnet-${i}a`] }],
-        ...(c.tags ? { tags: c.tags } : {}),
+        ...(t ? { tags: t } : {}),
       };
     }
     c.configs.forEach((x, j) => {
       const f = x.form;
-      const str = (v: string) => (f === 'function' ? `\${trimspace(" ${v} ")}` : v);
+      // The config's own cluster, from inside the config resource.
+      let self: (attr: string) => string = (attr) => clusterRef(i, attr);
+      let cfgRepeat: Record<string, unknown> = {};
+      let cfgName = x.name;
+      if (it) {
+        if (it.kind === 'count') {
+          cfgRepeat = { count: repeat.count };
+          self = (attr) => `${res(i)}[count.index].${attr}`;
+          if (it.configs === 'by-resource') cfgName = `${x.name}-\${count.index}`;
+        } else if (it.configs === 'same') {
+          cfgRepeat = repeat;
+          self = (attr) => `${res(i)}[each.key].${attr}`;
+        } else {
+          // cdktf's TerraformIterator.fromResources: for_each over the other resource's instances.
+          cfgRepeat = { for_each: `\${${res(i)}}` };
+          self = (attr) => `each.value.${attr}`;
+          cfgName = `${x.name}-\${each.key}`;
+        }
+      }
+      const str = (val: string) => (f === 'function' ? `\${trimspace(" ${val} ")}` : val);
       const oidc: Record<string, unknown> = {
-        client_id: f === 'function' ? `\${lower("${x.clientId}")}` : f === 'variable' ? `\${var.client_id_${i}_${j}}` : x.clientId,
-        identity_provider_config_name: x.name,
+        client_id: f === 'function' ? `\${lower("${x.clientId}")}` : f === 'variable' ? `\${${v(`client_id_${i}_${j}`)}}` : x.clientId,
+        identity_provider_config_name: cfgName,
         issuer_url: f === 'function' ? `\${format("https://%s.example.com", "${x.name}")}` : x.issuer,
       };
       if (x.usernameClaim) oidc.username_claim = x.usernameClaim;
@@ -141,40 +253,46 @@ export function stackJson(s: StackGen, prefix: string): Record<string, unknown> 
       if (x.groupsClaim) oidc.groups_claim = x.groupsClaim;
       if (x.groupsPrefix) oidc.groups_prefix = str(x.groupsPrefix);
       if (x.requiredClaims) oidc.required_claims = f === 'function' ? `\${merge(${JSON.stringify(x.requiredClaims).replace(/":/g, '"=')}, {})}` : x.requiredClaims;
-      const cfg: Record<string, unknown> = { cluster_name: `\${${clusterRef(s, i, 'name')}}`, oidc: [oidc] };
-      if (f === 'variable') cfg.tags = `\${merge(var.common_tags, ${hclMap(x.tags ?? {})}, { team = var.team })}`;
-      else if (f === 'reference') cfg.tags = { ...(x.tags ?? {}), cluster: `\${${clusterRef(s, i, 'name')}}`, version: `\${${clusterRef(s, i, 'version')}}` };
+      const cfg: Record<string, unknown> = { ...cfgRepeat, cluster_name: `\${${self('name')}}`, oidc: [oidc] };
+      if (f === 'variable') cfg.tags = `\${merge(${v('common_tags')}, ${hclMap(x.tags ?? {})}, { team = ${v('team')} })}`;
+      else if (f === 'reference') cfg.tags = { ...(x.tags ?? {}), cluster: `\${${self('name')}}`, version: `\${${self('version')}}`, ...(it ? { instance: `\${${keyExpr}}` } : {}) };
       else if (x.tags) cfg.tags = f === 'function' ? `\${tomap(${hclMap(x.tags)})}` : x.tags;
       configs[configKey(i, j)] = cfg;
     });
   });
-  const variable: Record<string, unknown> = {
-    team: { type: 'string', default: 'platform' },
-    common_tags: { type: 'map(string)', default: { managed_by: 'fuzz' } },
-  };
   s.clusters.forEach((c, i) => c.configs.forEach((x, j) => {
-    if (x.form === 'variable') variable[`client_id_${i}_${j}`] = { default: x.clientId };
+    if (x.form === 'variable') variable[`${ns}client_id_${i}_${j}`] = { default: x.clientId };
   }));
   const output: Record<string, unknown> = {};
   s.outputs.forEach((o, n) => {
-    const i = o.of % s.clusters.length;
+    const inst = all[o.of % all.length]!;
+    const { i, key } = inst;
     const c = s.clusters[i]!;
+    const it = c.iter;
     const j = c.configs.length ? o.of % c.configs.length : -1;
-    const cfg = j >= 0 ? `aws_eks_identity_provider_config.${configKey(i, j)}` : undefined;
-    let v: unknown;
+    const cfgRes = j >= 0 ? `aws_eks_identity_provider_config.${configKey(i, j)}` : undefined;
+    const cfg = cfgRes ? `${cfgRes}${indexExpr(key)}` : undefined;
+    const ref = (attr: string) => clusterRef(i, attr, key);
+    // Over all instances of the cluster: a tuple (count), an object by key (for_each), one object (neither).
+    const over = (r: string, attr: string) => (!it ? `[${r}.${attr}]` : it.kind === 'count' ? `${r}[*].${attr}` : `{ for k, x in ${r} : k => x.${attr} }`);
+    let val: unknown;
     switch (o.kind) {
-      case 'cluster_name': v = `\${${clusterRef(s, i, 'name')}}`; break;
-      case 'config_id': v = cfg ? `\${${cfg}.id}` : `\${${clusterRef(s, i, 'arn')}}`; break;
-      case 'claims': v = cfg ? `\${${cfg}.oidc[0].required_claims}` : `\${${clusterRef(s, i, 'version')}}`; break;
-      case 'tags': v = `\${${clusterRef(s, i, 'tags')}}`; break;
-      case 'summary': v = `cluster \${${clusterRef(s, i, 'name')}} (\${${clusterRef(s, i, 'version')}}) for \${var.team}`; break;
-      case 'upper': v = `\${upper(${clusterRef(s, i, 'name')})}`; break;
-      case 'variable': v = '${var.common_tags}'; break;
-      case 'tolist': v = `\${tolist([${clusterRef(s, i, 'name')}, var.team])}`; break;
-      case 'join': v = `\${join(",", [${clusterRef(s, i, 'name')}, var.team])}`; break;
-      case 'merge': v = `\${merge(var.common_tags, { cluster = ${clusterRef(s, i, 'name')} })}`; break;
+      case 'cluster_name': val = `\${${ref('name')}}`; break;
+      case 'config_id': val = cfg ? `\${${cfg}.id}` : `\${${ref('arn')}}`; break;
+      case 'claims': val = cfg ? `\${${cfg}.oidc[0].required_claims}` : `\${${ref('version')}}`; break;
+      case 'tags': val = `\${${ref('tags')}}`; break;
+      case 'summary': val = `cluster \${${ref('name')}} (\${${ref('version')}}) for \${${v('team')}}`; break;
+      case 'upper': val = `\${upper(${ref('name')})}`; break;
+      case 'variable': val = `\${${v('common_tags')}}`; break;
+      case 'tolist': val = `\${tolist([${ref('name')}, ${v('team')}])}`; break;
+      case 'join': val = `\${join(",", [${ref('name')}, ${v('team')}])}`; break;
+      case 'merge': val = `\${merge(${v('common_tags')}, { cluster = ${ref('name')} })}`; break;
+      case 'names': val = `\${${!it || it.kind === 'count' ? over(res(i), 'name') : `[for k, x in ${res(i)} : x.name]`}}`; break;
+      case 'arns': val = `\${${over(res(i), 'arn')}}`; break;
+      case 'config_ids': val = cfgRes ? `\${${over(cfgRes, 'id')}}` : `\${${over(res(i), 'id')}}`; break;
+      case 'count': val = `\${${!it ? '1' : it.kind === 'count' ? `length(${res(i)})` : `length(keys(${res(i)}))`}}`; break;
     }
-    output[`o${n}_${o.kind}`] = { value: v, ...(o.sensitive ? { sensitive: true } : {}) };
+    output[`${ns}o${n}_${o.kind}`] = { value: val, ...(o.sensitive ? { sensitive: true } : {}) };
   });
   return {
     terraform: { required_providers: { aws: { source: 'hashicorp/aws', version: '5.100.0' } }, backend: { local: { path: 'terraform.tfstate' } } },
@@ -192,16 +310,44 @@ export function stackJson(s: StackGen, prefix: string): Record<string, unknown> 
   };
 }
 
+/** One scenario of a batch: its stack, its emulator name prefix and its namespace (`s3_`). */
+export type Item = { s: StackGen; prefix: string; ns: string };
+
+/** Several scenarios' stacks as one configuration (namespaces keep their names apart). */
+export function mergeStacks(items: Item[]): Record<string, unknown> {
+  const out: Record<string, any> = {};
+  for (const { s, prefix, ns } of items) {
+    const one = stackJson(s, prefix, ns) as Record<string, any>;
+    out.terraform = one.terraform;
+    out.provider = one.provider;
+    for (const block of ['variable', 'output'] as const) if (one[block]) out[block] = { ...out[block], ...one[block] };
+    for (const block of ['data', 'resource'] as const) {
+      for (const [type, byName] of Object.entries((one[block] ?? {}) as Record<string, object>)) {
+        out[block] ??= {};
+        out[block][type] = { ...out[block][type], ...byName };
+      }
+    }
+  }
+  return out;
+}
+
+/** Which item an address (`aws_eks_cluster.s3_c0["a"]`, `data.…`) or output name (`s3_o0_tags`) belongs to; -1 if none. */
+export function ownerOf(items: Item[], addressOrOutput: string): number {
+  if (items.length === 1 && items[0]!.ns === '') return 0;
+  const m = /^(?:data\.)?(?:aws_[a-z_]+\.)?(s\d+_)/.exec(addressOrOutput);
+  return m ? items.findIndex((x) => x.ns === m[1]) : -1;
+}
+
 function hclMap(m: Record<string, string>): string {
-  return `{ ${Object.entries(m).map(([k, v]) => `${JSON.stringify(k)} = ${JSON.stringify(v)}`).join(', ')} }`;
+  return `{ ${Object.entries(m).map(([k, val]) => `${JSON.stringify(k)} = ${JSON.stringify(val)}`).join(', ')} }`;
 }
 
 /** Terraform's -parallelism=1 where a cluster has two or more configs: it does not retry EKS's 409. */
 export const needsSerial = (s: StackGen) => s.clusters.some((c) => c.configs.length > 1);
 
-/** Whether any config of the stack is written through `var.team` (so its value matters to the plan). */
-export const teamArgs = (s: StackGen): { eksidp: string[]; terraform: string[]; env: NodeJS.ProcessEnv } => {
+/** var.team's value for both tools (`ns` as in stackJson). */
+export const teamArgs = (s: StackGen, ns = ''): { eksidp: string[]; terraform: string[]; env: NodeJS.ProcessEnv } => {
   if (s.team.value === undefined) return { eksidp: [], terraform: [], env: {} };
-  if (s.team.via === 'var') return { eksidp: ['--var', `team=${s.team.value}`], terraform: [`-var=team=${s.team.value}`], env: {} };
-  return { eksidp: [], terraform: [], env: { TF_VAR_team: s.team.value } };
+  if (s.team.via === 'var') return { eksidp: ['--var', `${ns}team=${s.team.value}`], terraform: [`-var=${ns}team=${s.team.value}`], env: {} };
+  return { eksidp: [], terraform: [], env: { [`TF_VAR_${ns}team`]: s.team.value } };
 };
