@@ -14,7 +14,7 @@
  * a finding, and every scenario of a batch with a finding no scenario owns (a tool failure), is re-run
  * alone: only a disagreement that the alone run shows counts as one (--shrink then lets fast-check
  * shrink it, each try a full scenario: slow); a finding the alone run does not show is printed and
- * counted as `batch_only`. Stops starting batches after --minutes (at most 60). Appends the run's
+ * counted as `batch_only`. Stops starting batches after --minutes (at most 60) or on SIGINT/SIGTERM. Appends the run's
  * totals to bench/fuzz-results.jsonl, which adds up across runs (the totals so far are printed).
  */
 import fs from 'node:fs';
@@ -86,7 +86,10 @@ async function main(): Promise<number> {
       return found.length ? 2 : 0;
     }
     process.stdout.write(`seed ${seed}, ${minutes} min, batches of ${batch}\n`);
-    while (Date.now() < deadline) {
+    // Ctrl-C / SIGTERM: the running batch finishes and the run is recorded with what it completed.
+    let stop = false;
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { stop = true; process.stdout.write(`${sig}: stopping after this batch\n`); });
+    while (Date.now() < deadline && !stop) {
       const seeds = Array.from({ length: batch }, (_, k) => scenarioSeed(seed, n + k));
       const items = seeds.map((sSeed, k) => ({ s: draw(sSeed), prefix: `b${seed}-${n + k}-`, ns: batch === 1 ? '' : `s${k}_` }));
       const res = await runBatch(env, items);
