@@ -14,8 +14,10 @@
  * a finding, and every scenario of a batch with a finding no scenario owns (a tool failure), is re-run
  * alone: only a disagreement that the alone run shows counts as one (--shrink then lets fast-check
  * shrink it, each try a full scenario: slow); a finding the alone run does not show is printed and
- * counted as `batch_only`. Stops starting batches after --minutes (at most 60) or on SIGINT/SIGTERM. Appends the run's
- * totals to bench/fuzz-results.jsonl, which adds up across runs (the totals so far are printed).
+ * counted as `batch_only`. Stops starting batches after --minutes (at most 60). The run's totals are
+ * one line of bench/fuzz-results.jsonl, rewritten after every batch (a run that is killed keeps the
+ * batches it completed; a signal does not reach the script through tsx's wrapper), which adds up
+ * across runs (the totals so far are printed).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -76,6 +78,13 @@ async function main(): Promise<number> {
   const t0 = Date.now();
   const deadline = t0 + minutes * 60_000;
   let n = 0, failed = 0, batchOnly = 0, reruns = 0;
+  const previous = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, 'utf8') : '';
+  const record = () => {
+    const perScenario = n ? (Date.now() - t0) / 1000 / n : 0;
+    const line = { at: new Date().toISOString(), seed, minutes, batch, scenarios: n, disagreeing: failed, batch_only: batchOnly, rerun_alone: reruns, iteration: true, mean_s: Number(perScenario.toFixed(1)), cpus: os.cpus().length, load: os.loadavg()[0]!.toFixed(1) };
+    writeFileAtomicSync(RESULTS, `${previous}${JSON.stringify(line)}\n`);
+    return { line, perScenario };
+  };
   try {
     await initFolder(env);
     if (replay !== undefined) {
@@ -86,10 +95,7 @@ async function main(): Promise<number> {
       return found.length ? 2 : 0;
     }
     process.stdout.write(`seed ${seed}, ${minutes} min, batches of ${batch}\n`);
-    // Ctrl-C / SIGTERM: the running batch finishes and the run is recorded with what it completed.
-    let stop = false;
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { stop = true; process.stdout.write(`${sig}: stopping after this batch\n`); });
-    while (Date.now() < deadline && !stop) {
+    while (Date.now() < deadline) {
       const seeds = Array.from({ length: batch }, (_, k) => scenarioSeed(seed, n + k));
       const items = seeds.map((sSeed, k) => ({ s: draw(sSeed), prefix: `b${seed}-${n + k}-`, ns: batch === 1 ? '' : `s${k}_` }));
       const res = await runBatch(env, items);
@@ -112,17 +118,14 @@ async function main(): Promise<number> {
         }
       }
       n += batch;
+      record();
     }
   } finally {
     client.destroy();
     await emu.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const wall = (Date.now() - t0) / 1000;
-  const perScenario = n ? wall / n : 0;
-  const line = { at: new Date().toISOString(), seed, minutes, batch, scenarios: n, disagreeing: failed, batch_only: batchOnly, rerun_alone: reruns, iteration: true, mean_s: Number(perScenario.toFixed(1)), cpus: os.cpus().length, load: os.loadavg()[0]!.toFixed(1) };
-  const previous = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, 'utf8') : '';
-  writeFileAtomicSync(RESULTS, `${previous}${JSON.stringify(line)}\n`);
+  const { line, perScenario } = record();
   const all = `${previous}${JSON.stringify(line)}\n`.trim().split('\n').map((l) => JSON.parse(l) as { scenarios: number; disagreeing: number });
   process.stdout.write(`run: ${n} scenarios, ${failed} disagreeing (confirmed alone), ${batchOnly} batch-only findings, ${reruns} re-run alone; ${perScenario.toFixed(1)} s wall per scenario\n`);
   process.stdout.write(`all runs (bench/fuzz-results.jsonl): ${all.reduce((a, b) => a + b.scenarios, 0)} scenarios, ${all.reduce((a, b) => a + b.disagreeing, 0)} disagreeing\n`);
