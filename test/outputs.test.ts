@@ -227,7 +227,7 @@ test('output --json prints maps and objects with their keys in byte order, as te
   // Found by the differential fuzz (test/fuzz-terraform.test.ts, seed 1401000): required_claims written
   // { tenant, hd } came out in that order, Terraform's in byte order.
   const h = harness(t);
-  h.write({ a: { name: 'a', tags: { tenant: 'x', hd: 'y', B: 'z' } } }, {}, { output: { tags: { value: '${memory_item.a.tags}' }, obj: { value: { z: 1, a: { y: 2, b: 3 } } } } });
+  h.write({ a: { name: 'a', tags: { tenant: 'x', hd: 'y', B: 'z' } } }, {}, { output: { tags: { value: '${memory_item.a.tags}' }, obj: { value: { z: 1, a: { y: 2, b: 3 } } }, nums: { value: { 9: 'a', 10: 'b', '01': 'c', '1a': 'd', z: 'e' } } } });
   await h.apply();
   const out = async (...argv: string[]) => {
     const io = captureIo(h.dir);
@@ -235,7 +235,12 @@ test('output --json prints maps and objects with their keys in byte order, as te
     return io.out();
   };
   t.is(await out('tags', '--json'), '{"B":"z","hd":"y","tenant":"x"}\n');
-  t.is(JSON.stringify(JSON.parse(await out('--json'))), JSON.stringify({
+  // Integer-like keys too: byte order puts "10" before "9" (a JS object would enumerate 9 first).
+  t.is(await out('nums', '--json'), '{"01":"c","10":"b","1a":"d","9":"a","z":"e"}\n');
+  const all = await out('--json');
+  t.true(all.indexOf('"10"') < all.indexOf('"9"'), all);
+  t.is(JSON.stringify(JSON.parse(all)), JSON.stringify({
+    nums: { sensitive: false, type: ['object', { '01': 'string', 10: 'string', '1a': 'string', 9: 'string', z: 'string' }], value: { '01': 'c', 10: 'b', '1a': 'd', 9: 'a', z: 'e' } },
     obj: { sensitive: false, type: ['object', { a: ['object', { b: 'number', y: 'number' }], z: 'number' }], value: { a: { b: 3, y: 2 }, z: 1 } },
     tags: { sensitive: false, type: ['map', 'string'], value: { B: 'z', hd: 'y', tenant: 'x' } },
   }));

@@ -7,7 +7,7 @@ import { renderDiagnostics } from '../../engine/render';
 import { formatValue, friendlyName, plainNumber } from '../../engine/types';
 import { EngineError } from '../../engine/util';
 import { escapeControls } from '../../lib/escape';
-import { goJson } from '../../lib/go-json';
+import { goJsonSorted } from '../../lib/go-json';
 
 /**
  * `eksidp output [NAME] [--json | --raw]`: the root outputs in state, printed as `terraform output`
@@ -57,9 +57,9 @@ export const command: Command = {
         throw new EngineError(`Output "${name}" not found: it is not in the state ${storage.location}. An output added to the configuration is recorded by the next eksidp apply.`);
       }
       if (values.json === true) {
-        if (name !== undefined) { io.stdout.write(goJson(keysSorted(outputs[name]!.value)) + '\n'); return EXIT.OK; }
-        const meta = Object.fromEntries(names.map((n) => [n, { sensitive: outputs[n]!.sensitive === true, type: keysSorted(outputs[n]!.type), value: keysSorted(outputs[n]!.value) }]));
-        io.stdout.write(goJson(meta, 2) + '\n');
+        if (name !== undefined) { io.stdout.write(goJsonSorted(outputs[name]!.value) + '\n'); return EXIT.OK; }
+        const meta = Object.fromEntries(names.map((n) => [n, { sensitive: outputs[n]!.sensitive === true, type: outputs[n]!.type, value: outputs[n]!.value }]));
+        io.stdout.write(goJsonSorted(meta, 2) + '\n');
         return EXIT.OK;
       }
       if (names.length === 0) { warn(NO_OUTPUTS); return EXIT.OK; }
@@ -82,14 +82,3 @@ export const command: Command = {
     });
   },
 };
-
-/**
- * A value's maps and objects with their keys in byte order, as Terraform prints them (cty orders both;
- * state written by eksidp keeps the configuration's order, e.g. required_claims as written).
- */
-function keysSorted(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(keysSorted);
-  if (v === null || typeof v !== 'object') return v;
-  const o = v as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(o).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map((k) => [k, keysSorted(o[k])]));
-}
