@@ -1,7 +1,7 @@
 import type { ProviderConfig, ResourceConfig, StackConfig } from './config';
 import { parseProviderAddress, providerConfigAddress } from './config';
 import { evaluate, evaluateMarks, marksWithLocals, withLocals, type Lookup, type MarkLookup } from './expressions';
-import { narrow, type Marks } from './hcl/marks';
+import { EACH, narrow, type Marks } from './hcl/marks';
 import { instanceMarks, mayMark } from './sensitive';
 import { buildGraph, repetitionRefs, type Graph } from './graph';
 import { checkRepetitionRefs, eachModeOf, staticRepetition } from './instances';
@@ -215,6 +215,14 @@ function schemaMarksAt(block: BlockSchema, path: Path): Marks {
   return any(b) ? [['(within)']] : [];
 }
 
+/** The paths of a block's schema-sensitive attributes, EACH standing for a nested block's index. */
+function schemaSensitivePaths(block: BlockSchema): Marks {
+  return [
+    ...schemaEntries(block.attributes).filter(([, a]) => a.sensitive).map(([n]): Path => [n]),
+    ...schemaEntries(block.block_types).flatMap(([n, bt]) => schemaSensitivePaths(bt.block).map((p): Path => (bt.nesting_mode === 'single' ? [n, ...p] : [n, EACH, ...p]))),
+  ];
+}
+
 /**
  * The marks references carry before anything is read: sensitive variables, and each resource's
  * configuration marks and schema-sensitive attributes (a reference into a repeated resource skips its
@@ -236,7 +244,8 @@ export function staticMarks(ws: Workspace): MarkLookup {
       memo.set(target.address, own);
     }
     const path = eachModeOf(target) === 'single' ? ref.path : ref.path.slice(1);
-    if (eachModeOf(target) !== 'single' && ref.path.length === 0) return own.length > 0 || schemaMarksAt(schema.block, []).length > 0 ? [['(within)']] : [];
+    // The whole map or list of instances, keys unknown here: each element carries the instance marks.
+    if (eachModeOf(target) !== 'single' && ref.path.length === 0) return [...own, ...schemaSensitivePaths(schema.block)].map((p) => [EACH, ...p]);
     return [...narrow(own, path), ...schemaMarksAt(schema.block, path)];
   });
   return marks;

@@ -144,6 +144,20 @@ test('an output of a sensitive value not declared sensitive is refused before an
   t.throws(() => h.cloud()); // nothing was created: no cloud file written
 });
 
+test('a for over a repeated resource not yet created: an unmarked attribute of each is fine, a marked one needs sensitive = true (as Terraform judges it)', async (t) => {
+  // Found with a cdktf stack (test/cdktf-language-terraform.test.ts): forExpressionForMap('key', 'val.id')
+  // over configs whose client id came from a sensitive variable was refused as a whole.
+  const h = harness(t);
+  h.write(
+    { a: { for_each: '${toset(["x", "y"])}', name: '${each.key}', value: '${var.secret}' } },
+    {},
+    { variable: { secret: { type: 'string', default: 'hunter2', sensitive: true } }, output: { names: { value: '${{for k, v in memory_item.a : k => v.name}}' }, leak: { value: '${[for v in memory_item.a : v.value]}' } } },
+  );
+  const errs = await engineErrors(t, () => h.plan());
+  t.true(errs.some((e) => /output\.leak: value: Output refers to sensitive values/.test(e)), errs.join('\n'));
+  t.false(errs.some((e) => /output\.names/.test(e)), errs.join('\n'));
+});
+
 test('a sensitive for_each is refused with Terraform\'s error', async (t) => {
   const h = harness(t);
   h.write({ a: { for_each: '${toset([var.secret])}', name: '${each.key}' } }, {}, { variable: { secret: { type: 'string', default: 'x', sensitive: true } } });

@@ -1,5 +1,5 @@
 import type { Path, Value } from '../protocol';
-import { isUnknown } from '../protocol';
+import { isUnknown, UNKNOWN } from '../protocol';
 import { byteCompare } from '../types';
 import { isObject } from '../util';
 import type { Expr, TplPart } from './ast';
@@ -29,12 +29,18 @@ export function isWhole(m: Marks): boolean {
   return m.some((p) => p.length === 0);
 }
 
+/**
+ * A step that stands for every key or index, in marks made before keys are known (the elements of a
+ * repeated resource referenced whole, the items of a nested block list): it matches any step.
+ */
+export const EACH = '(each)';
+
 /** The marks of the value at `step` within a value with marks `m`. */
 export function narrow(m: Marks, steps: readonly (string | number)[]): Marks {
   const out: Marks = [];
   for (const p of m) {
     let i = 0;
-    while (i < p.length && i < steps.length && p[i] === steps[i]) i++;
+    while (i < p.length && i < steps.length && (p[i] === steps[i] || p[i] === EACH)) i++;
     if (i === p.length) return WHOLE; // a mark on the value or one of its ancestors
     if (i === steps.length) out.push(p.slice(i));
   }
@@ -156,7 +162,15 @@ function forMarks(e: Extract<Expr, { k: 'for' }>, me: MarkEnv): Marks {
   const coll = exprMarks(e.coll, me);
   if (isWhole(coll)) return WHOLE;
   const v = value(e.coll, me);
-  if (v === undefined || isUnknown(v)) return any(coll) ? WHOLE : [];
+  if (v === undefined || isUnknown(v)) {
+    if (!any(coll)) return [];
+    // Not known until apply (instances not yet created): judge the expressions once, the element
+    // variable carrying every element's marks merged, so `val.id` over objects whose client_id is
+    // sensitive stays unmarked as in Terraform; anything marked marks the whole result (keys unknown).
+    const elem = normalise(coll.map((p) => p.slice(1)));
+    const inner = withVars(me, e.keyVar !== undefined ? [[e.keyVar, UNKNOWN, []], [e.valVar, UNKNOWN, elem]] : [[e.valVar, UNKNOWN, elem]]);
+    return [e.valExpr, e.keyExpr, e.cond].some((x) => x !== undefined && any(exprMarks(x, inner))) ? WHOLE : [];
+  }
   const out: Marks = [];
   let n = 0;
   for (const [k, x] of entries(v)) {
