@@ -95,23 +95,26 @@ const iterGen = fc.option(fc.record({
   countVia: fc.constantFrom<IterGen['countVia']>('literal', 'variable'),
 }), { nil: undefined, freq: 2 });
 
+const CONFIG_NAMES = ['okta', 'corp', 'dex'] as const;
+
 const clusterGen = fc
-  .record({ adopted: fc.boolean(), version: fc.constantFrom<'1.31' | '1.32'>('1.31', '1.32'), tags, configs: fc.array(configGen, { minLength: 0, maxLength: 2 }), iter: iterGen })
+  .record({ adopted: fc.boolean(), version: fc.constantFrom<'1.31' | '1.32'>('1.31', '1.32'), tags, configs: fc.array(configGen, { minLength: 0, maxLength: 3 }), iter: iterGen })
   .map((c): ClusterGen => {
     const { iter, ...rest } = c;
     return {
       ...rest,
       ...(iter ? { iter } : {}),
-      // Two configs need Kubernetes 1.32 (EKS allows one before).
+      // Two or more configs need Kubernetes 1.32 (EKS allows one before).
       version: c.configs.length > 1 ? '1.32' : c.version,
-      configs: c.configs.map((x, i) => ({ ...x, name: i === 0 ? 'okta' : 'corp', issuer: `https://${i === 0 ? 'okta' : 'corp'}.example.com` })),
+      // 0 to 3 configs, each its own name and issuer (EKS refuses two with one issuer on a cluster).
+      configs: c.configs.map((x, i) => ({ ...x, name: CONFIG_NAMES[i]!, issuer: `https://${CONFIG_NAMES[i]!}.example.com` })),
     };
   });
 
 const oobGen = fc.oneof(
   fc.record({ kind: fc.constant('tag-cluster' as const), cluster: fc.nat(7), set: fc.dictionary(word, value, { minKeys: 1, maxKeys: 2 }), remove: fc.boolean() }),
-  fc.record({ kind: fc.constant('tag-config' as const), cluster: fc.nat(7), config: fc.nat(1), set: fc.dictionary(word, value, { minKeys: 1, maxKeys: 2 }), remove: fc.boolean() }),
-  fc.record({ kind: fc.constant('disassociate' as const), cluster: fc.nat(7), config: fc.nat(1) }),
+  fc.record({ kind: fc.constant('tag-config' as const), cluster: fc.nat(7), config: fc.nat(2), set: fc.dictionary(word, value, { minKeys: 1, maxKeys: 2 }), remove: fc.boolean() }),
+  fc.record({ kind: fc.constant('disassociate' as const), cluster: fc.nat(7), config: fc.nat(2) }),
   fc.record({ kind: fc.constant('rogue' as const), cluster: fc.nat(7), name: fc.constantFrom('rogue', 'shadow') }),
   fc.record({ kind: fc.constant('delete-cluster' as const), cluster: fc.nat(7) }),
 );
@@ -181,7 +184,7 @@ export function stackJson(s: StackGen, prefix: string, ns = ''): Record<string, 
     [`${ns}common_tags`]: { type: 'map(string)', default: { managed_by: 'fuzz' } },
   };
   const clusterKey = (i: number) => `${ns}c${i}`;
-  const configKey = (i: number, j: number) => `${ns}c${i}_${j === 0 ? 'okta' : 'corp'}`;
+  const configKey = (i: number, j: number) => `${ns}c${i}_${s.clusters[i]!.configs[j]!.name}`;
   const res = (i: number) => `${s.clusters[i]!.adopted ? 'data.' : ''}aws_eks_cluster.${clusterKey(i)}`;
   const clusterRef = (i: number, attr: string, key?: number | string) => `${res(i)}${indexExpr(key)}.${attr}`;
   const v = (name: string) => `var.${ns}${name}`;
