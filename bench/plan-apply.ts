@@ -33,6 +33,7 @@ import { createInterface } from 'node:readline';
 import { s3Backend, startStateServers, type LockMode, type StateServers } from '../test/helpers/state-servers';
 import { terraformAvailable, terraformEnv } from '../test/helpers/terraform';
 import { cliStartup, startupLine } from './startup';
+import { descendants, statusKb } from './proc';
 
 const ROOT = path.join(__dirname, '..');
 const EMULATOR = path.join(ROOT, 'node_modules', '.bin', 'eksidp');
@@ -62,24 +63,6 @@ function args(): { sizes: number[]; terraform: boolean; s3: boolean } {
   return { sizes, terraform: !argv.includes('--no-terraform'), s3: argv.includes('--s3') };
 }
 
-/** Every process below pid, from /proc/<pid>/task/<tid>/children (any thread may have forked). */
-function descendants(pid: number, out: Set<number> = new Set()): Set<number> {
-  let tasks: string[] = [];
-  try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch { return out; }
-  for (const tid of tasks) {
-    let text = '';
-    try { text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8'); } catch { continue; }
-    for (const c of text.split(' ').filter(Boolean).map(Number)) if (!out.has(c)) { out.add(c); descendants(c, out); }
-  }
-  return out;
-}
-
-function statusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  try {
-    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch { return 0; }
-}
 
 /** Runs a whole process, timing it and polling the peak RSS of it and its children. */
 function timed(cmd: string, argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {

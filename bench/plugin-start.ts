@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startEmulator } from '../emulator';
 import { mirror, terraformAvailable, terraformCliConfig, terraformEnv } from '../test/helpers/terraform';
+import { descendants, statusKb } from './proc';
 
 const ROOT = path.join(__dirname, '..');
 const argv = process.argv.slice(2);
@@ -37,23 +38,6 @@ const PLUGIN = mirror ? path.join(mirror, 'registry.terraform.io/hashicorp/aws/5
 
 type Run = { code: number; stdout: string; stderr: string; ms: number; rootMb: number; pluginMb: number; treeMb: number };
 
-function descendants(pid: number, out: Set<number> = new Set()): Set<number> {
-  let tasks: string[] = [];
-  try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch { return out; }
-  for (const tid of tasks) {
-    let text = '';
-    try { text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8'); } catch { continue; }
-    for (const c of text.split(' ').filter(Boolean).map(Number)) if (!out.has(c)) { out.add(c); descendants(c, out); }
-  }
-  return out;
-}
-
-function statusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  try {
-    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch { return 0; }
-}
 
 const isPlugin = (pid: number): boolean => {
   try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('terraform-provider-'); } catch { return false; }
