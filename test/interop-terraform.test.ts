@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { startEmulator } from '../emulator';
-import { captureIo, runCommand } from './helpers/in-process';
+import { eksidpInProcess } from './helpers/in-process';
 import { terraform, terraformTest, type TfResult } from './helpers/terraform';
 
 /**
@@ -57,11 +57,7 @@ function stack(endpoint: string, edit: { tier?: string; partnerPrefix?: string }
 }
 
 /** `eksidp ARGV` in this process, through the real dispatcher. */
-async function eksidp(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const io = captureIo(cwd, { EKSIDP_POLL_INITIAL_MS: '50', EKSIDP_POLL_MAX_MS: '200' });
-  const code = await runCommand(argv, io);
-  return { code, stdout: io.out(), stderr: io.err() };
-}
+const eksidp = (argv: string[], cwd: string) => eksidpInProcess(argv, cwd);
 
 const tf = (dir: string, args: string[]): Promise<TfResult> => terraform(dir, [...args, '-input=false', '-no-color']);
 const out = (r: { stdout: string; stderr: string }) => `${r.stdout.slice(-6000)}\n${r.stderr.slice(-3000)}`;
