@@ -3,7 +3,7 @@ import { narrow, normalise, prefix, type Marks } from './hcl/marks';
 import { fromStatePaths, instanceMarks, mayMark, schemaSensitivePaths, toStatePaths } from './sensitive';
 import { localDependencies, transitiveDeps } from './graph';
 import type { BlockSchema, CtyType, Diagnostic, ObjectValue, Path, ReadDataSourceResponse, Value } from './protocol';
-import { hasErrors, isUnknown, UNKNOWN } from './protocol';
+import { hasErrors, isUnknown, schemaEntries, UNKNOWN } from './protocol';
 import { proposedNew } from './schema';
 import { currentInstance, deposedInstances, instanceKey, resourceAddress, stateInstances, withPrivate, type StateInstance, type StateResource, type StateV4 } from './state';
 import { compareKeys, eachModeOf, expand, instanceAddress, instanceLookup, InstanceValues, parseInstanceAddress, type Expansion, type InstanceKey } from './instances';
@@ -62,6 +62,8 @@ export type ResourceChange = {
   /** Sensitive paths of `before` and `after` (engine/sensitive.ts; `[]` the whole value); absent: none. */
   beforeSensitive?: Path[];
   afterSensitive?: Path[];
+  /** Paths of the schema's write-only attributes (always null here): the text shows `(write-only attribute)` there. */
+  writeOnly?: Path[];
 };
 
 export type Plan = {
@@ -661,6 +663,10 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
     ...(targets.length > 0 ? { only: (o) => outputReferences(o).every((r) => r.kind === 'var' || (r.kind === 'local' ? [...(localTargets().get(r.target.slice(6)) ?? [])].every((t) => selectedAddresses.has(t)) : selectedAddresses.has(r.target))) } : {}),
   }, diags);
   if (hasErrors(diags)) throw new EngineError(diags);
+  for (const c of kept) {
+    const wo = c.mode === 'managed' ? writeOnlyPaths(ws.schemas.get(c.provider)?.resources[c.type]?.block, c.after ?? c.before) : [];
+    if (wo.length > 0) c.writeOnly = wo;
+  }
   return {
     stackName: ws.config.stack.name,
     configHash: ws.config.hash,
@@ -677,6 +683,23 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
     metadata: Object.fromEntries(ws.config.resources.filter((r) => r.metadata !== undefined).map((r) => [r.address, r.metadata!])),
     analysisOptions: opts.analysisOptions ?? {},
   };
+}
+
+/** The paths of a schema's write-only attributes within one value of it (configschema.WriteOnlyPaths). */
+function writeOnlyPaths(block: BlockSchema | undefined, value: Value): Path[] {
+  const out: Path[] = [];
+  const walk = (b: BlockSchema, v: Value | undefined, at: Path) => {
+    if (!isObject(v)) return;
+    for (const [name, a] of schemaEntries(b.attributes)) if (a.write_only) out.push([...at, name]);
+    for (const [name, bt] of schemaEntries(b.block_types)) {
+      const x = v[name];
+      if (Array.isArray(x)) x.forEach((item, i) => walk(bt.block, item, [...at, name, i]));
+      else if (isObject(x) && bt.nesting_mode === 'map') for (const k of Object.keys(x)) walk(bt.block, x[k], [...at, name, k]);
+      else walk(bt.block, x, [...at, name]);
+    }
+  };
+  if (block) walk(block, value, []);
+  return out;
 }
 
 /** A managed object that refresh found changed or gone since the last run (Terraform's resource drift). */

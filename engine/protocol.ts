@@ -39,6 +39,8 @@ export type AttributeSchema = {
   optional?: boolean;
   computed?: boolean;
   sensitive?: boolean;
+  /** Terraform 1.11: given to the provider in its configuration, never planned, stored or shown (providers/plugin). */
+  write_only?: boolean;
   description?: string;
 };
 export type BlockSchema = {

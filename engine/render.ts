@@ -47,7 +47,8 @@ function pathMatches(paths: Path[], p: Path): boolean {
 
 type Mode = 'create' | 'delete' | 'update';
 
-type Sensitivity = { before: Path[]; after: Path[] };
+/** Sensitive paths of each side, and the paths of write-only attributes (their values are always null). */
+type Sensitivity = { before: Path[]; after: Path[]; writeOnly?: Path[] };
 
 function renderBody(before: ObjectValue | null, after: ObjectValue | null, mode: Mode, indent: string, replacePaths: Path[], at: Path, c: Colors, out: string[], sens: Sensitivity = { before: [], after: [] }): void {
   const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])].sort();
@@ -66,6 +67,15 @@ function renderBody(before: ObjectValue | null, after: ObjectValue | null, mode:
     const p = [...at, k];
     const sa = (x: Value) => scalar(x, sens.after, p);
     const sb = (x: Value) => scalar(x, sens.before, p);
+    if (sens.writeOnly && pathMatches(sens.writeOnly, p)) {
+      // As Terraform's jsonformat (renderers/write_only.go): the attribute follows its block's action,
+      // except in an update, where it is unchanged (there is no value to compare).
+      const label = isSensitiveAt(sens.before, p) || isSensitiveAt(sens.after, p) ? '(sensitive, write-only attribute)' : '(write-only attribute)';
+      if (mode === 'create') rows.push([sym['+'], name, `${label}${forces}`]);
+      else if (mode === 'delete') rows.push([sym['-'], name, `${label} -> null`]);
+      else hidden++;
+      continue;
+    }
     if (mode === 'create') { if (a !== null && !(Array.isArray(a) && a.length === 0)) rows.push([sym['+'], name, `${sa(a)}${forces}`]); continue; }
     if (mode === 'delete') { if (b !== null && !(Array.isArray(b) && b.length === 0)) rows.push([sym['-'], name, `${sb(b)} -> null`]); continue; }
     if (valuesEqual(b, a, EXACT)) {
@@ -159,7 +169,7 @@ export function renderChange(ch: ResourceChange, c: Colors, annotation?: ChangeA
   const kw = ch.mode === 'data' ? 'data' : 'resource';
   out.push(`${colored} ${kw} "${e(ch.type)}" "${e(ch.name)}" {`);
   const mode: Mode = ch.actions[0] === 'delete' && ch.actions.length === 1 ? 'delete' : ch.before === null || ch.actions.join() === 'read' ? 'create' : 'update';
-  renderBody(ch.actions.join() === 'read' ? null : ch.before, ch.after, mode, '      ', ch.replacePaths, [], c, out, { before: ch.beforeSensitive ?? [], after: ch.afterSensitive ?? [] });
+  renderBody(ch.actions.join() === 'read' ? null : ch.before, ch.after, mode, '      ', ch.replacePaths, [], c, out, { before: ch.beforeSensitive ?? [], after: ch.afterSensitive ?? [], ...(ch.writeOnly ? { writeOnly: ch.writeOnly } : {}) });
   out.push('    }');
   for (const n of annotation?.notes ?? []) out.push(`  ${c.yellow('# Note:')} ${e(n)}`);
   // The identity preview is built from the config's values: a config with sensitive values gets none,
