@@ -7,7 +7,7 @@ import type {
   ReadDataSourceResponse, ReadResourceRequest, ReadResourceResponse, ResourceSchema, UpgradeResourceStateRequest, UpgradeResourceStateResponse, ValidateConfigurationResponse,
   ValidateResourceConfigRequest, ValidateResourceConfigResponse, Value,
 } from '../../engine/protocol';
-import { isUnknown, schemaEntries } from '../../engine/protocol';
+import { formatPath, isUnknown, schemaEntries } from '../../engine/protocol';
 import { containsUnknown, EXACT, isObject, valuesEqual, type Equality } from '../../engine/util';
 import { writeFileAtomicSync } from '../../lib/files';
 import { PluginError, PluginProcess } from './bridge';
@@ -20,7 +20,10 @@ import { mark } from './timing';
 /**
  * A provider served by a Terraform provider plugin over tfplugin5, with the rules Terraform core
  * applies around each call (internal/terraform/node_resource_*, internal/plans/objchange):
- * - values are msgpack, complete objects by the schema (cty.ts); write-only attributes never reach state;
+ * - values are msgpack, complete objects by the schema (cty.ts);
+ * - write-only attributes: the configured value goes to the provider in `config` (validate, plan,
+ *   apply) and in plan's proposed state; anything the provider returns must hold them null, or the
+ *   step fails (Terraform's ephemeral.ValidateWriteOnlyAttributes), so they never reach a plan or state;
  * - ValidateProviderConfig before Configure, its answer cached by binary and configuration (the AWS
  *   provider takes seconds over an `endpoints` block);
  * - UpgradeResourceState on every state load (the engine asks, with the stored schema version);
@@ -71,7 +74,7 @@ const SET: Equality = Object.freeze({ zeroValues: false, set: true });
 /** Terraform's equality: exact, except that a set's elements have no order. */
 const ruleFor = (t: CtyType): Equality => (Array.isArray(t) && t[0] === 'set' ? SET : EXACT);
 
-/** Terraform removes write-only values before anything is stored or shown. */
+/** Data sources: Terraform sets no rule (a data source has no write-only attributes); nulled so nothing could keep one. */
 function stripWriteOnly(b: BlockSchema, v: ObjectValue | null): ObjectValue | null {
   if (!v || isUnknown(v)) return v;
   for (const [name, a] of schemaEntries(b.attributes)) if ((a as PluginAttribute).write_only) v[name] = null;
@@ -84,6 +87,20 @@ function stripWriteOnly(b: BlockSchema, v: ObjectValue | null): ObjectValue | nu
     }
   }
   return v;
+}
+
+/** The paths of write-only attributes holding a non-null value (configschema.WriteOnlyPaths, non-null ones). */
+function writeOnlyValues(b: BlockSchema, v: Value | undefined, at: Path = []): Path[] {
+  if (!isObject(v)) return [];
+  const out: Path[] = [];
+  for (const [name, a] of schemaEntries(b.attributes)) if ((a as PluginAttribute).write_only && (v[name] ?? null) !== null) out.push([...at, name]);
+  for (const [name, bt] of schemaEntries(b.block_types)) {
+    const x = v[name];
+    if (Array.isArray(x)) x.forEach((y, i) => out.push(...writeOnlyValues(bt.block, y, [...at, name, i])));
+    else if (isObject(x) && bt.nesting_mode === 'map') for (const [k, y] of Object.entries(x)) out.push(...writeOnlyValues(bt.block, y, [...at, name, k]));
+    else out.push(...writeOnlyValues(bt.block, x, [...at, name]));
+  }
+  return out;
 }
 
 const isEmptyCollection = (v: Value | undefined): boolean => (Array.isArray(v) && v.length === 0) || (isObject(v) && !isUnknown(v) && Object.keys(v).length === 0);
@@ -291,6 +308,21 @@ export class PluginProvider implements Provider {
     return { severity: 'error', summary: msg.startsWith('provider ') ? msg : `${this.label()}: ${msg}`, ...(address ? { address } : {}) };
   }
 
+  /**
+   * Terraform 1.11 refuses a provider's answer that holds a write-only attribute non-null, at every
+   * step that returns an object (planning, apply, refresh, upgrade, import), with these summaries and
+   * this detail: a write-only value must never be stored in a plan or state. The value is not quoted.
+   */
+  private writeOnlyProblems(b: BlockSchema, v: Value | undefined, summary: string, when: string, address: string | undefined, label = address): Diagnostic[] {
+    return writeOnlyValues(b, v).map((p) => ({
+      severity: 'error' as const,
+      summary,
+      detail: `Provider "${this.opts.source}" returned a value for the write-only attribute "${label}.${formatPath(p)}" ${when}. Write-only attributes cannot be read back from the provider. This is a bug in the provider, which should be reported in the provider's own issue tracker`,
+      ...(address ? { address } : {}),
+      attribute: p,
+    }));
+  }
+
   private callSync<T extends WithDiags>(method: string, request: unknown): T {
     return this.process().callSync<T>({ op: 'call', method, request });
   }
@@ -379,7 +411,10 @@ export class PluginProvider implements Provider {
       });
       const diagnostics = this.diags(res.diagnostics, req.address);
       if (diagnostics.some((d) => d.severity === 'error')) return { upgradedState: null, diagnostics };
-      return { upgradedState: stripWriteOnly(schema.block, fromMsgpack(schema.block, res.upgraded_state?.msgpack)), diagnostics };
+      const upgraded = fromMsgpack(schema.block, res.upgraded_state?.msgpack);
+      const wo = this.writeOnlyProblems(schema.block, upgraded, 'Invalid resource state upgrade', 'while upgrading its state', req.address);
+      if (wo.length) return { upgradedState: null, diagnostics: [...diagnostics, ...wo] };
+      return { upgradedState: upgraded, diagnostics };
     } catch (e) {
       return { upgradedState: null, diagnostics: [this.failure(e, req.address)] };
     }
@@ -396,7 +431,9 @@ export class PluginProvider implements Provider {
       });
       const diagnostics = this.diags(res.diagnostics, req.address);
       if (diagnostics.some((d) => d.severity === 'error')) return { newState: req.priorState, diagnostics };
-      let newState = stripWriteOnly(schema.block, fromMsgpack(schema.block, res.new_state?.msgpack));
+      let newState = fromMsgpack(schema.block, res.new_state?.msgpack);
+      const wo = this.writeOnlyProblems(schema.block, newState, 'Provider produced invalid object', 'during refresh', req.address);
+      if (wo.length) return { newState: req.priorState, diagnostics: [...diagnostics, ...wo] };
       if (newState && containsUnknown(newState)) return { newState: req.priorState, diagnostics: [...diagnostics, { severity: 'error', summary: `${this.label()} produced an unknown value while reading ${req.address}`, address: req.address }] };
       if (newState && this.legacyTypes().has(req.typeName)) newState = keepStoredEmpties(schema.block, req.priorState, newState);
       return { newState, diagnostics, private: privateText(res.private) };
@@ -437,7 +474,10 @@ export class PluginProvider implements Provider {
       const diagnostics = this.diags(res.diagnostics, req.address);
       this.noteLegacy(req.typeName, res.legacy_type_system);
       if (destroy || diagnostics.some((d) => d.severity === 'error')) return { plannedState: null, requiresReplace: [], diagnostics };
-      const planned = stripWriteOnly(b, fromMsgpack(b, res.planned_state?.msgpack));
+      const planned = fromMsgpack(b, res.planned_state?.msgpack);
+      // Checked first, as Terraform does: a planned write-only value would reach the plan, its file and its renderings.
+      const wo = this.writeOnlyProblems(b, planned, 'Provider produced invalid plan', 'during planning', req.address);
+      if (wo.length) return { plannedState: null, requiresReplace: [], diagnostics: [...diagnostics, ...wo] };
       if (!planned) return { plannedState: null, requiresReplace: [], diagnostics: [...diagnostics, { severity: 'error', summary: `${this.label()} planned no object for ${req.address}`, address: req.address }] };
       if (!res.legacy_type_system && req.config) {
         for (const p of planProblems(b, req.config, planned)) {
@@ -476,8 +516,12 @@ export class PluginProvider implements Provider {
       });
       const diagnostics = this.diags(res.diagnostics, req.address);
       this.noteLegacy(req.typeName, res.legacy_type_system);
-      const newState = stripWriteOnly(b, fromMsgpack(b, res.new_state?.msgpack));
+      const newState = fromMsgpack(b, res.new_state?.msgpack);
       const priv = privateText(res.private);
+      // Terraform then stores no object (a create leaves none; it drops an updated one from state): eksidp
+      // keeps the prior object, so an update's object stays managed; either way the value is not stored.
+      const wo = this.writeOnlyProblems(b, newState, 'Provider produced invalid object', 'after apply', req.address);
+      if (wo.length) return { newState: req.priorState, diagnostics: [...diagnostics, ...wo] };
       if (diagnostics.some((d) => d.severity === 'error')) return { newState, diagnostics, private: priv }; // partial state, as Terraform keeps it
       if (newState && containsUnknown(newState)) {
         return { newState: req.priorState, diagnostics: [...diagnostics, { severity: 'error', summary: `Provider returned invalid result object after apply: ${this.label()} left unknown values in ${req.address}`, address: req.address }] };
@@ -505,12 +549,16 @@ export class PluginProvider implements Provider {
       const imported = res.imported_resources.find((r) => r.type_name === req.typeName);
       if (!imported) return { state: null, diagnostics: [...diagnostics, { severity: 'error', summary: `${this.label()} imported no ${req.typeName} for id "${req.id}"` }] };
       const state = fromMsgpack(schema.block, imported.state?.msgpack);
+      const woImport = this.writeOnlyProblems(schema.block, state, 'Import returned a non-null value for a write-only attribute', `during import of "${req.id}"`, undefined, req.typeName);
+      if (woImport.length) return { state: null, diagnostics: [...diagnostics, ...woImport] };
       // Terraform reads the imported object at once; gone means there is nothing to import.
       const read = await this.call<WithDiags & { new_state: ProtoDV; private: Uint8Array }>('ReadResource', {
         type_name: req.typeName, current_state: this.dv(schema.block, state), private: imported.private ?? EMPTY, client_capabilities: CLIENT_CAPABILITIES,
       });
       diagnostics.push(...this.diags(read.diagnostics));
-      const newState = stripWriteOnly(schema.block, fromMsgpack(schema.block, read.new_state?.msgpack));
+      const newState = fromMsgpack(schema.block, read.new_state?.msgpack);
+      const woRead = this.writeOnlyProblems(schema.block, newState, 'Provider produced invalid object', `while reading the import of "${req.id}"`, undefined, req.typeName);
+      if (woRead.length) return { state: null, diagnostics: [...diagnostics, ...woRead] };
       if (!newState && !diagnostics.some((d) => d.severity === 'error')) diagnostics.push({ severity: 'error', summary: `Cannot import non-existent remote object: ${req.typeName} "${req.id}"` });
       return { state: newState, diagnostics, private: privateText(read.private) };
     } catch (e) {
