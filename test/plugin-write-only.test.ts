@@ -5,6 +5,9 @@ import { captureIo, runCommand } from './helpers/in-process';
 import { fakeMirror, type Mirror } from './helpers/fake-plugin';
 import type { Diagnostic } from '../engine/protocol';
 import { formatDiagnostic } from '../engine/util';
+import { renderChange } from '../engine/render';
+import type { ResourceChange } from '../engine/plan';
+import { colors } from '../lib/color';
 import { findPlugin } from '../providers/plugin/find';
 import { PluginProvider } from '../providers/plugin/provider';
 
@@ -153,10 +156,10 @@ test('a provider that returns a write-only value is refused naming the resource 
 
 });
 
-// Refresh, state upgrade and import answer through the provider alone: one plugin process for the three.
-test('a provider that reads, upgrades or imports a write-only value back is refused, and the prior object kept', async (t) => {
+// Refresh, state upgrade, import and replacement through the provider alone: one plugin process for all.
+test('a provider that reads, upgrades or imports a write-only value back is refused, and the prior object kept; its replacement of one is kept', async (t) => {
   const m = fakeMirror(t);
-  const env = { ...m.env, FAKE_PLUGIN_WO_LEAK: 'read,upgrade,import' };
+  const env = { ...m.env, FAKE_PLUGIN_WO_LEAK: 'read,upgrade,import', FAKE_PLUGIN_WO_REPLACE: '1' };
   const source = 'registry.terraform.io/example/fake';
   const p = new PluginProvider({ source, env, find: () => findPlugin({ source, stackDir: m.stack, stackName: 'fake', env }) });
   t.teardown(() => p.close());
@@ -177,4 +180,23 @@ test('a provider that reads, upgrades or imports a write-only value back is refu
   t.is(imp.state, null);
   t.deepEqual(text(imp.diagnostics), [`password_wo: Import returned a non-null value for a write-only attribute ${detail('fake_secret', 'during import of "db"')}`]);
   t.false(JSON.stringify([up, read, imp]).includes('read-back'), 'no message quotes the value');
+
+  // Null before and after, yet the provider says it forces replacement: kept, as Terraform keeps it
+  // (getRequiredReplaces: "if attribute/path is writeOnly we have no values to compare"); other paths still need a change.
+  const config = { id: null, name: 'db', password_wo: SECRET, password_wo_version: 1 };
+  const planned = p.planResourceChange({ typeName: 'fake_secret', address: 'fake_secret.db', priorState: stored, proposedNewState: { ...stored, password_wo: SECRET }, config });
+  t.deepEqual(planned.diagnostics, []);
+  t.deepEqual(planned.requiresReplace, [['password_wo']]);
+  t.like(planned.plannedState, { password_wo: null });
+});
+
+// Terraform's renderers/write_only.go: the label follows the block's action, an update counts it unchanged.
+test('the plan text shows a write-only attribute as Terraform does: created, destroyed, sensitive, unchanged in an update', (t) => {
+  const base = { address: 'fake_secret.db', mode: 'managed' as const, type: 'fake_secret', name: 'db', provider: 'fake', providerAddress: 'provider["registry.terraform.io/example/fake"]', replacePaths: [], dependencies: [], priorDependencies: [], schemaVersion: 0, writeOnly: [['password_wo']] };
+  const obj = { id: 'secret-db', name: 'db', password_wo: null };
+  const lines = (ch: ResourceChange) => renderChange(ch, colors(false)).filter((l) => l.includes('password_wo') || l.includes('hidden'));
+  t.deepEqual(lines({ ...base, actions: ['create'], before: null, after: obj }), ['      + password_wo = (write-only attribute)']);
+  t.deepEqual(lines({ ...base, actions: ['create'], before: null, after: obj, afterSensitive: [['password_wo']] }), ['      + password_wo = (sensitive, write-only attribute)']);
+  t.deepEqual(lines({ ...base, actions: ['delete'], before: obj, after: null }), ['      - password_wo = (write-only attribute) -> null']);
+  t.deepEqual(lines({ ...base, actions: ['update'], before: obj, after: { ...obj, name: 'db2' } }), ['        # (2 unchanged attributes hidden)']);
 });

@@ -29,7 +29,7 @@ import { mark } from './timing';
  * - UpgradeResourceState on every state load (the engine asks, with the stored schema version);
  *   ImportResourceState then ReadResource;
  * - PlanResourceChange for destroys too when the plugin asks for it (plan_destroy);
- * - `requires_replace` only on updates, and only paths whose value changes;
+ * - `requires_replace` only on updates, and only paths whose value changes (write-only ones: always, no values to compare);
  * - plan validity (configured values kept) and apply consistency (known planned values kept, no
  *   unknowns left) are checked except for legacy-SDK resources, which Terraform also lets through;
  * - private data goes read → state, plan → apply → state, as state's base64 `private` (the engine carries it).
@@ -89,19 +89,22 @@ function stripWriteOnly(b: BlockSchema, v: ObjectValue | null): ObjectValue | nu
   return v;
 }
 
-/** The paths of write-only attributes holding a non-null value (configschema.WriteOnlyPaths, non-null ones). */
-function writeOnlyValues(b: BlockSchema, v: Value | undefined, at: Path = []): Path[] {
+/** The paths of the write-only attributes within a value (configschema.WriteOnlyPaths). */
+function writeOnlyPaths(b: BlockSchema, v: Value | undefined, at: Path = []): Path[] {
   if (!isObject(v)) return [];
   const out: Path[] = [];
-  for (const [name, a] of schemaEntries(b.attributes)) if ((a as PluginAttribute).write_only && (v[name] ?? null) !== null) out.push([...at, name]);
+  for (const [name, a] of schemaEntries(b.attributes)) if ((a as PluginAttribute).write_only) out.push([...at, name]);
   for (const [name, bt] of schemaEntries(b.block_types)) {
     const x = v[name];
-    if (Array.isArray(x)) x.forEach((y, i) => out.push(...writeOnlyValues(bt.block, y, [...at, name, i])));
-    else if (isObject(x) && bt.nesting_mode === 'map') for (const [k, y] of Object.entries(x)) out.push(...writeOnlyValues(bt.block, y, [...at, name, k]));
-    else out.push(...writeOnlyValues(bt.block, x, [...at, name]));
+    if (Array.isArray(x)) x.forEach((y, i) => out.push(...writeOnlyPaths(bt.block, y, [...at, name, i])));
+    else if (isObject(x) && bt.nesting_mode === 'map') for (const [k, y] of Object.entries(x)) out.push(...writeOnlyPaths(bt.block, y, [...at, name, k]));
+    else out.push(...writeOnlyPaths(bt.block, x, [...at, name]));
   }
   return out;
 }
+
+/** Those holding a non-null value: what a provider must never return. */
+const writeOnlyValues = (b: BlockSchema, v: Value | undefined): Path[] => writeOnlyPaths(b, v).filter((p) => (valueAt(v, p) ?? null) !== null);
 
 const isEmptyCollection = (v: Value | undefined): boolean => (Array.isArray(v) && v.length === 0) || (isObject(v) && !isUnknown(v) && Object.keys(v).length === 0);
 
@@ -484,8 +487,11 @@ export class PluginProvider implements Provider {
           diagnostics.push({ severity: 'error', summary: `Provider produced invalid plan: ${this.label()} planned a value for ${req.address} that does not match the configuration`, address: req.address, attribute: p });
         }
       }
-      // Replacement only concerns updates, and only paths whose value actually changes.
+      // Replacement only concerns updates, and only paths whose value actually changes; a write-only
+      // attribute has no values to compare (both null), so the provider's word is kept (getRequiredReplaces).
+      const writeOnly = writeOnlyPaths(b, planned);
       const requiresReplace = req.priorState === null ? [] : (res.requires_replace ?? []).map((r) => toPath(r.steps)).filter((p) => {
+        if (writeOnly.some((w) => w.length === p.length && w.every((x, i) => x === p[i]))) return true;
         const after = valueAt(planned, p);
         return isUnknown(after) || !valuesEqual(valueAt(req.priorState!, p) ?? null, after ?? null, EXACT);
       });
