@@ -90,7 +90,7 @@ export function createFileExclusiveSync(file: string, data: string | Uint8Array,
   try {
     try {
       fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
+      if (opts.fsync !== false) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
