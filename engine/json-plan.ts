@@ -7,7 +7,7 @@ import type { Plan, ResourceChange } from './plan';
 import { instanceKey, resourceAddress, TERRAFORM_VERSION, type StateV4 } from './state';
 import { compareKeys, instanceAddress } from './instances';
 import { containsUnknown, isObject } from './util';
-import { fromStatePaths, sensitiveMirror } from './sensitive';
+import { falseMirror, fromStatePaths, sensitiveMirror } from './sensitive';
 
 /** The plan in `terraform show -json` format (format_version 1.2), built from the plan model. */
 
@@ -147,6 +147,9 @@ export type PlanProviders = Map<string, { name: string; source: string; alias?: 
  * address; written under the top-level `eksidp` key when not empty.
  */
 export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], providerConfigs: PlanProviders, extension: Record<string, ObjectValue[]> = {}, outputs: readonly OutputConfig[] = [], variables?: Record<string, Value>): Record<string, unknown> {
+  // A wholly known value (most are, on a refresh-only or tag-edit plan) is its own `after`, and its
+  // unknown mirror has nothing true: no copy, no predicate per node.
+  const whole = new Map(plan.changes.map((c) => [c, c.after !== null && !containsUnknown(c.after)]));
   const change = (c: ResourceChange) => ({
     address: c.address,
     ...(c.previousAddress !== undefined ? { previous_address: c.previousAddress } : {}),
@@ -159,8 +162,8 @@ export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], provi
     change: {
       actions: c.actions,
       before: c.before,
-      after: c.after === null ? null : known(c.after, false),
-      after_unknown: c.after === null ? false : boolMirror(c.after, isUnknown),
+      after: c.after === null ? null : whole.get(c) ? c.after : known(c.after, false),
+      after_unknown: c.after === null ? false : whole.get(c) ? falseMirror(c.after) : boolMirror(c.after, isUnknown),
       before_sensitive: c.before === null ? false : sensitiveMirror(c.before, c.beforeSensitive ?? []),
       after_sensitive: c.after === null ? false : sensitiveMirror(c.after, c.afterSensitive ?? []),
       ...(c.replacePaths.length > 0 ? { replace_paths: c.replacePaths } : {}),
@@ -169,7 +172,7 @@ export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], provi
   });
   const planned = plan.changes.filter((c) => c.after !== null).map((c) => ({
     address: c.address, mode: c.mode, type: c.type, name: c.name, ...(c.index !== undefined ? { index: c.index } : {}), provider_name: providerName(c.providerAddress), schema_version: c.schemaVersion,
-    values: known(c.after!, true), sensitive_values: sensitiveMirror(c.after!, c.afterSensitive ?? []),
+    values: whole.get(c) ? c.after! : known(c.after!, true), sensitive_values: sensitiveMirror(c.after!, c.afterSensitive ?? []),
   }));
   const out: Record<string, unknown> = {
     format_version: '1.2',

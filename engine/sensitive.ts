@@ -1,5 +1,5 @@
 import type { BlockSchema, CtyType, ObjectValue, Path, Value } from './protocol';
-import { schemaEntries } from './protocol';
+import { isUnknown, schemaEntries } from './protocol';
 import { isObject } from './util';
 import { normalise, type Marks } from './hcl/marks';
 
@@ -115,15 +115,40 @@ export function hasSensitiveWithin(marks: Marks | undefined, path: Path): boolea
 
 /** Terraform's sensitiveAsBool: `true` at marked values, lists keep positions, objects omit false. */
 export function sensitiveMirror(v: Value, marks: Marks, at: Path = []): Value {
+  // Only the marks that run through `at` can matter below it; mirrorWithin keeps that set as it descends.
   if (isSensitiveAt(marks, at)) return true;
-  if (Array.isArray(v)) return v.map((x, i) => sensitiveMirror(x, marks, [...at, i]));
+  return mirrorWithin(v, marks.filter((m) => at.every((x, i) => x === m[i])), at.length);
+}
+
+/** sensitiveMirror at a depth where every mark in `marks` matches the path so far. */
+function mirrorWithin(v: Value, marks: Marks, depth: number): Value {
+  if (marks.length === 0) return falseMirror(v);
+  for (const m of marks) if (m.length === depth) return true;
+  if (Array.isArray(v)) return v.map((x, i) => mirrorWithin(x, marks.filter((m) => m[depth] === i), depth + 1));
   if (isObject(v)) {
     const out: ObjectValue = {};
-    for (const [k, x] of Object.entries(v)) {
-      const m = sensitiveMirror(x, marks, [...at, k]);
+    for (const k in v) {
+      const m = mirrorWithin(v[k]!, marks.filter((p) => p[depth] === k), depth + 1);
       if (m !== false) out[k] = m;
     }
     return out;
+  }
+  return false;
+}
+
+/**
+ * The mirror of a value with nothing marked (the common case: most values carry no marks): lists
+ * keep positions, objects keep only their lists and objects, everything else is false.
+ */
+export function falseMirror(v: Value): Value {
+  if (Array.isArray(v)) return v.map(falseMirror);
+  if (isObject(v)) {
+    let out: ObjectValue | undefined;
+    for (const k in v) {
+      const x = v[k]!;
+      if (typeof x === 'object' && x !== null && !isUnknown(x)) (out ??= {})[k] = falseMirror(x);
+    }
+    return out ?? {};
   }
   return false;
 }
