@@ -1,7 +1,7 @@
 import { parseProviderAddress, type ResourceConfig } from './config';
 import { collectReferences } from './expressions';
 import { stateOutputs, type OutputChange, type OutputConfig, type StateOutput } from './outputs';
-import type { ObjectValue, Value } from './protocol';
+import type { ObjectValue, Path, Value } from './protocol';
 import { isUnknown } from './protocol';
 import type { Plan, ResourceChange } from './plan';
 import { instanceKey, resourceAddress, TERRAFORM_VERSION, type StateV4 } from './state';
@@ -48,7 +48,7 @@ function providerName(addr: string): string {
  * Terraform's jsonstate values: outputs, and each resource instance (data sources first, then by type
  * and name, instances by key) with its index, dependencies and taint.
  */
-function stateValues(state: StateV4, outputs: Record<string, unknown>) {
+function stateValues(state: StateV4, outputs: Record<string, unknown>, mirror = sensitiveMirror) {
   const order = (r: { mode: string; type: string; name: string }) => `${r.mode === 'data' ? 0 : 1}\u0000${r.type}\u0000${r.name}`;
   const resources = [...state.resources].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
   return {
@@ -62,7 +62,7 @@ function stateValues(state: StateV4, outputs: Record<string, unknown>) {
           return {
             address: instanceAddress(resourceAddress(r), key), mode: r.mode, type: r.type, name: r.name,
             ...(key === undefined ? {} : { index: key }), provider_name: providerName(r.provider),
-            schema_version: i.schema_version, values: i.attributes, sensitive_values: sensitiveMirror(i.attributes, fromStatePaths(i.sensitive_attributes)),
+            schema_version: i.schema_version, values: i.attributes, sensitive_values: mirror(i.attributes, fromStatePaths(i.sensitive_attributes)),
             ...(i.dependencies?.length ? { depends_on: i.dependencies } : {}), ...(i.status === 'tainted' ? { tainted: true } : {}),
             ...(typeof i.deposed === 'string' ? { deposed_key: i.deposed } : {}),
           };
@@ -150,6 +150,16 @@ export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], provi
   // A wholly known value (most are, on a refresh-only or tag-edit plan) is its own `after`, and its
   // unknown mirror has nothing true: no copy, no predicate per node.
   const whole = new Map(plan.changes.map((c) => [c, c.after !== null && !containsUnknown(c.after)]));
+  // One object's unmarked mirror serves every place it appears (after_unknown, after_sensitive and
+  // planned sensitive_values of an after; before_sensitive and prior_state of a before): built once.
+  const shapes = new WeakMap<object, Value>();
+  const shape = (v: Value): Value => {
+    if (typeof v !== 'object' || v === null) return falseMirror(v);
+    let m = shapes.get(v);
+    if (m === undefined) shapes.set(v, (m = falseMirror(v)));
+    return m;
+  };
+  const mirror = (v: Value, marks: Path[]): Value => (marks.length === 0 ? shape(v) : sensitiveMirror(v, marks));
   const change = (c: ResourceChange) => ({
     address: c.address,
     ...(c.previousAddress !== undefined ? { previous_address: c.previousAddress } : {}),
@@ -163,16 +173,16 @@ export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], provi
       actions: c.actions,
       before: c.before,
       after: c.after === null ? null : whole.get(c) ? c.after : known(c.after, false),
-      after_unknown: c.after === null ? false : whole.get(c) ? falseMirror(c.after) : boolMirror(c.after, isUnknown),
-      before_sensitive: c.before === null ? false : sensitiveMirror(c.before, c.beforeSensitive ?? []),
-      after_sensitive: c.after === null ? false : sensitiveMirror(c.after, c.afterSensitive ?? []),
+      after_unknown: c.after === null ? false : whole.get(c) ? shape(c.after) : boolMirror(c.after, isUnknown),
+      before_sensitive: c.before === null ? false : mirror(c.before, c.beforeSensitive ?? []),
+      after_sensitive: c.after === null ? false : mirror(c.after, c.afterSensitive ?? []),
       ...(c.replacePaths.length > 0 ? { replace_paths: c.replacePaths } : {}),
     },
     ...(c.reason ? { action_reason: c.reason } : {}),
   });
   const planned = plan.changes.filter((c) => c.after !== null).map((c) => ({
     address: c.address, mode: c.mode, type: c.type, name: c.name, ...(c.index !== undefined ? { index: c.index } : {}), provider_name: providerName(c.providerAddress), schema_version: c.schemaVersion,
-    values: whole.get(c) ? c.after! : known(c.after!, true), sensitive_values: sensitiveMirror(c.after!, c.afterSensitive ?? []),
+    values: whole.get(c) ? c.after! : known(c.after!, true), sensitive_values: mirror(c.after!, c.afterSensitive ?? []),
   }));
   const out: Record<string, unknown> = {
     format_version: '1.2',
@@ -185,7 +195,7 @@ export function jsonPlan(plan: Plan, resources: readonly ResourceConfig[], provi
   };
   if (plan.outputChanges.length > 0) out.output_changes = jsonOutputChanges(plan.outputChanges);
   const priorOutputs = priorStateOutputs(plan.priorState.outputs, plan.outputChanges);
-  if (plan.priorState.resources.length > 0 || Object.keys(priorOutputs).length > 0) out.prior_state = { format_version: '1.0', terraform_version: TERRAFORM_VERSION, values: stateValues(plan.priorState, priorOutputs) };
+  if (plan.priorState.resources.length > 0 || Object.keys(priorOutputs).length > 0) out.prior_state = { format_version: '1.0', terraform_version: TERRAFORM_VERSION, values: stateValues(plan.priorState, priorOutputs, mirror) };
   out.configuration = {
     provider_config: Object.fromEntries([...providerConfigs].map(([key, p]) => [key, { name: p.name, full_name: p.source, ...(p.alias ? { alias: p.alias } : {}) }])),
     root_module: {
