@@ -669,7 +669,9 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
   }
   return {
     stackName: ws.config.stack.name,
-    configHash: ws.config.hash,
+    // Read when asked (a saved plan): hashing the configuration costs per resource, and a plan
+    // shown or printed as JSON never needs it.
+    get configHash() { return ws.config.hash; },
     statePath: ws.config.statePath,
     prior,
     prevRunState,
