@@ -293,10 +293,13 @@ export class StateManager {
 
   readonly storage: StateStorage;
 
-  /** A path means the local backend's file there. */
-  constructor(where: string | StateStorage, initial: StateV4 | null, private readonly existsOnDisk: boolean) {
+  /**
+   * A path means the local backend's file there. `initial` is copied, unless `owned` says the caller
+   * hands it over (a state just parsed, which nothing else holds: load and open).
+   */
+  constructor(where: string | StateStorage, initial: StateV4 | null, private readonly existsOnDisk: boolean, owned = false) {
     this.storage = typeof where === 'string' ? new LocalStorage(where) : where;
-    this.current = initial ? structuredClone(initial) : emptyState();
+    this.current = initial ? (owned ? initial : structuredClone(initial)) : emptyState();
   }
 
   /** Where the state lives (a path, or s3://bucket/key), for messages. */
@@ -329,13 +332,13 @@ export class StateManager {
   static load(file: string): StateManager {
     removeDeadWritersTempFiles(file);
     const s = readState(file);
-    return new StateManager(file, s, s !== null);
+    return new StateManager(file, s, s !== null, true);
   }
 
   /** Reads the storage's current state (with the lock held, for a run that writes). */
   static async open(storage: StateStorage): Promise<StateManager> {
     const s = await storage.refresh();
-    return new StateManager(storage, s, s !== null);
+    return new StateManager(storage, s, s !== null, true);
   }
 
   /** The resource entry of a resource or instance address. */

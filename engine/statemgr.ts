@@ -11,7 +11,7 @@ import type { StateV4 } from './state';
 
 /** Reads what is stored now. */
 export interface StateRefresher {
-  /** The stored state, or null when there is none (absent or empty). Never cached: each call reads. */
+  /** The stored state, or null when there is none (absent or empty). Never cached: each call reads, and the object returned is the caller's (StateManager keeps it without a copy). */
   refresh(): Promise<StateV4 | null>;
 }
 
