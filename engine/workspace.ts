@@ -154,7 +154,7 @@ export function providerConfigValue(config: StackConfig, p: ProviderConfig, bloc
 }
 
 /** Lookup for static validation: references check their path against the target's schema and are UNKNOWN. */
-function staticLookup(ws: Workspace, literals = false): Lookup {
+function staticLookup(ws: Workspace, literals = false, onLiteral?: () => void): Lookup {
   return withLocals(ws.config.locals, (ref) => {
     const rep = staticRepetition(ref);
     if (rep) return rep;
@@ -178,7 +178,7 @@ function staticLookup(ws: Workspace, literals = false): Lookup {
     // cluster, the per-version config limit) run before any API call.
     const attr = !literals ? undefined : ref.path.length === 1 && typeof ref.path[0] === 'string' && schema?.block.attributes?.[ref.path[0]] ? ref.path[0] : undefined;
     const literal = attr === undefined ? undefined : target.body[attr];
-    if ((typeof literal === 'string' && !/[$%]\{/.test(literal)) || typeof literal === 'number' || typeof literal === 'boolean') return { value: literal };
+    if ((typeof literal === 'string' && !/[$%]\{/.test(literal)) || typeof literal === 'number' || typeof literal === 'boolean') { onLiteral?.(); return { value: literal }; }
     return { value: UNKNOWN };
   });
 }
@@ -281,7 +281,11 @@ export function validateStatic(ws: Workspace): Diagnostic[] {
     const refsBefore = diags.length;
     checkRepetitionRefs(r, repetitionRefs(r), (t) => { const x = ws.byAddress.get(t); return x ? eachModeOf(x) : undefined; }, diags);
     if (diags.length > refsBefore) continue;
-    const ev = evaluate(r.body, staticLookup(ws));
+    // Evaluated with literals first: when no reference resolved to one (a body without references,
+    // the usual cluster), the evaluation with every reference unknown is the same, and is not repeated.
+    let literals = false;
+    const withLiterals = evaluate(r.body, staticLookup(ws, true, () => { literals = true; }));
+    const ev = literals ? evaluate(r.body, staticLookup(ws)) : withLiterals;
     for (const e of ev.errors) diags.push(error(e.message, r.address, e.at));
     const before = diags.length;
     const conf = conformBlock(schema.block, ev.value, r.address, [], diags);
@@ -292,7 +296,7 @@ export function validateStatic(ws: Workspace): Diagnostic[] {
     if (r.mode === 'managed') {
       const list = byProvider.get(r.provider) ?? [];
       // Per-resource rules saw references as unknown (each problem is reported once, where it is written).
-      const known = conformBlock(schema.block, evaluate(r.body, staticLookup(ws, true)).value, r.address, [], []);
+      const known = literals ? conformBlock(schema.block, withLiterals.value, r.address, [], []) : conf;
       list.push({ address: r.address, typeName: r.type, config: known });
       byProvider.set(r.provider, list);
     }

@@ -2,6 +2,10 @@ import test from 'ava';
 import { UNKNOWN, formatPath, type ObjectValue } from '../engine/protocol';
 import { createEksProvider } from '../providers/eks/index';
 import { validateClusterConfigs, validateIdentityProviderConfig, validateTags } from '../providers/eks/validation';
+import { parseConfig } from '../engine/config';
+import type { EngineError } from '../engine/util';
+import { closeWorkspace, openWorkspace } from '../engine/workspace';
+import { providerFactory } from '../providers/registry';
 
 const oidc = (extra: ObjectValue = {}): ObjectValue => ({ client_id: 'kube', identity_provider_config_name: 'okta', issuer_url: 'https://okta.example.com', ...extra });
 const idp = (extra: ObjectValue = {}, top: ObjectValue = {}): ObjectValue => ({ cluster_name: 'prod', oidc: [oidc(extra)], ...top });
@@ -75,6 +79,26 @@ test('validateConfiguration: config names and issuer URLs are unique per cluster
   t.is(d[0].address, 'aws_eks_identity_provider_config.b');
   t.regex(d[0].summary, /identity provider config name "okta" is already used for cluster "prod" by aws_eks_identity_provider_config\.a/);
   t.regex(d[1].summary, /issuer URL "https:\/\/okta\.example\.com\/" is already used/);
+});
+
+test('static validation: configs naming their cluster by reference (as cdktf writes them) meet the cross-resource rules, a cluster without references once', async (t) => {
+  const stack = (issuerB: string, name = 'prod') => parseConfig({
+    provider: { aws: [{ access_key: 'test', secret_key: 'test', region: 'us-east-1', endpoints: [{ eks: 'http://127.0.0.1:9' }], skip_credentials_validation: true, skip_metadata_api_check: true, skip_requesting_account_id: true, skip_region_validation: true }] },
+    resource: {
+      aws_eks_cluster: { prod: { name, version: '1.32', role_arn: 'arn:aws:iam::000000000000:role/eks', vpc_config: [{ subnet_ids: ['subnet-1'] }] } },
+      aws_eks_identity_provider_config: {
+        a: { cluster_name: '${aws_eks_cluster.prod.name}', oidc: [oidc({ identity_provider_config_name: 'a' })] },
+        b: { cluster_name: '${aws_eks_cluster.prod.name}', oidc: [oidc({ identity_provider_config_name: 'b', issuer_url: issuerB })] },
+      },
+    },
+  }, { name: 's', dir: '/nonexistent', file: '/nonexistent/cdk.tf.json' });
+  const ws = await openWorkspace(stack('https://other.example.com'), providerFactory, { env: {} });
+  await closeWorkspace(ws);
+  const e = await t.throwsAsync(openWorkspace(stack('https://okta.example.com/'), providerFactory, { env: {} }));
+  t.regex(e!.message, /issuer URL "https:\/\/okta\.example\.com\/" is already used for cluster "prod"/);
+  // A bad name is reported where it is written, not again on each config that refers to it.
+  const bad = await t.throwsAsync(openWorkspace(stack('https://other.example.com', '-prod'), providerFactory, { env: {} }));
+  t.deepEqual((bad as EngineError).diagnostics.filter((d) => d.severity === 'error').map((d) => d.address), ['aws_eks_cluster.prod']);
 });
 
 test('validateClusterConfigs: one OIDC provider before Kubernetes 1.32, ten from 1.32, unknown cluster values skipped', (t) => {
