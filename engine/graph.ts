@@ -76,12 +76,18 @@ export function buildGraph(resources: readonly ResourceConfig[], variables: Reco
 }
 
 /** Every reference a resource makes: its arguments', and its count or for_each expression's (at `count` / `for_each`). */
-export function repetitionRefs(r: ResourceConfig): { ref: Reference; at: Path }[] {
-  const refs = collectReferences(r.body).refs;
+export function repetitionRefs(r: ResourceConfig): readonly { ref: Reference; at: Path }[] {
+  // The graph and static validation both ask, for every resource: walked once per configuration.
+  let refs = refsMemo.get(r);
+  if (refs) return refs;
+  refs = collectReferences(r.body).refs;
   if (r.count !== undefined) refs.push(...collectReferences(r.count, ['count']).refs);
   if (r.forEach !== undefined) refs.push(...collectReferences(r.forEach, ['for_each']).refs);
+  refsMemo.set(r, refs);
   return refs;
 }
+
+const refsMemo = new WeakMap<ResourceConfig, { ref: Reference; at: Path }[]>();
 
 /** All transitive dependencies of an address (for state `dependencies` and --target). */
 export function transitiveDeps(deps: Map<string, Set<string>>, address: string): Set<string> {
