@@ -5,7 +5,7 @@ import { parseTemplate } from '../engine/expressions';
 import { evaluateMarks } from '../engine/expressions';
 import { renderPlan } from '../engine/render';
 import { readState } from '../engine/state';
-import { fromStatePaths, toStatePaths } from '../engine/sensitive';
+import { fromStatePaths, schemaSensitivePaths, toStatePaths } from '../engine/sensitive';
 import type { BlockSchema, Value } from '../engine/protocol';
 import { engineErrors, harness } from './fixtures/engine/harness';
 
@@ -90,6 +90,22 @@ function stack(h: ReturnType<typeof harness>, secret = 'hunter2', extraOutputs: 
     { variable: { secret: { type: 'string', default: secret, sensitive: true } }, output: { v: { value: '${memory_item.b.value}', sensitive: true }, ...extraOutputs } },
   );
 }
+
+test('schema-declared sensitive attributes: their paths in a value, through single, list and map blocks; none for a schema without any', (t) => {
+  const inner: BlockSchema = { attributes: { token: { type: 'string', optional: true, sensitive: true }, name: { type: 'string', optional: true } } };
+  const block: BlockSchema = {
+    attributes: { password: { type: 'string', optional: true, sensitive: true }, id: { type: 'string', computed: true } },
+    block_types: {
+      one: { nesting_mode: 'single', block: inner },
+      many: { nesting_mode: 'list', block: inner },
+      byKey: { nesting_mode: 'map', block: inner },
+      plain: { nesting_mode: 'list', block: { attributes: { x: { type: 'string', optional: true } } } },
+    },
+  };
+  const value: Value = { password: 'p', id: 'i', one: { token: 't', name: 'n' }, many: [{ token: 'a' }, { token: 'b' }], byKey: { k: { token: 'c' } }, plain: [{ x: 'y' }] };
+  t.deepEqual(schemaSensitivePaths(block, value), [['password'], ['one', 'token'], ['many', 0, 'token'], ['many', 1, 'token'], ['byKey', 'k', 'token']]);
+  t.deepEqual(schemaSensitivePaths({ attributes: { a: { type: 'string', optional: true } }, block_types: { plain: block.block_types!.plain! } }, { a: 'x', plain: [{ x: 'y' }] }), []);
+});
 
 test('a sensitive variable: (sensitive value) in the plan text, JSON sensitive fields, state sensitive_attributes, read back by the next plan', async (t) => {
   const h = harness(t);
