@@ -703,8 +703,21 @@ function writeOnlyPaths(block: BlockSchema | undefined, value: Value): Path[] {
       else walk(bt.block, x, [...at, name]);
     }
   };
-  if (block) walk(block, value, []);
+  // Most schemas (the EKS ones among them) have none: no walk over every planned value.
+  if (block && declaresWriteOnly(block)) walk(block, value, []);
   return out;
+}
+
+const writeOnlyBlocks = new WeakMap<BlockSchema, boolean>();
+
+/** Whether a block has a write-only attribute, in itself or a nested block (schemas never change: asked once each). */
+function declaresWriteOnly(block: BlockSchema): boolean {
+  let w = writeOnlyBlocks.get(block);
+  if (w === undefined) {
+    w = schemaEntries(block.attributes).some(([, a]) => !!a.write_only) || schemaEntries(block.block_types).some(([, bt]) => declaresWriteOnly(bt.block));
+    writeOnlyBlocks.set(block, w);
+  }
+  return w;
 }
 
 /** A managed object that refresh found changed or gone since the last run (Terraform's resource drift). */
