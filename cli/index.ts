@@ -3,6 +3,7 @@ import type { Command, Io } from './command';
 import { EXIT } from './command';
 import { escapeControls } from '../lib/escape';
 import { VERSION } from './version';
+import { flushPendingOutput } from './coalesce';
 
 /** An error message as printed: each line's controls escaped (messages can quote files and API text). */
 function messageLines(message: string): string {
@@ -99,6 +100,8 @@ export async function main(argv: string[]): Promise<number> {
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;
+    // Lines an apply view holds came first.
+    flushPendingOutput();
     if (interrupts > 1) process.exit(130);
     process.stderr.write(`\nInterrupt received (${sig}). Stopping gracefully: no new work starts; press Ctrl-C again to exit at once.\n`);
     controller.abort(new Error(`interrupted by ${sig}`));

@@ -2,6 +2,7 @@ import type { Io } from '../command';
 import type { ApplyEvent, StepKind } from '../../engine/apply';
 import type { Colors } from '../../lib/color';
 import { formatDuration } from '../../lib/duration';
+import { coalescedWriter } from '../coalesce';
 import { escapeControls as e } from '../../lib/escape';
 import { GroupTracker, groupName, type GroupSummary } from './groups';
 
@@ -9,8 +10,9 @@ import { GroupTracker, groupName, type GroupSummary } from './groups';
  * Apply's progress on stderr, as Terraform's hook UI prints it (internal/command/views/hook_ui.go):
  * a line when a step starts and when it ends. At a terminal also the provider's wait messages and,
  * every 10 s, `Still creating... [1m10s elapsed]`; off a terminal (CI logs) neither. The view owns
- * the clock and the tickers: the engine only reports events. Each line is one write, so lines from
- * steps running in parallel never interleave; a step's ticker stops before its last line, so no
+ * the clock and the tickers: the engine only reports events. Lines are whole strings, written together
+ * once per event-loop turn (cli/coalesce.ts: a fleet's steps end in bursts), so lines from steps
+ * running in parallel never interleave; a step's ticker stops before its last line, so no
  * "Still..." follows "... complete".
  *
  * A fleet (steps in more than one group, the provider's concurrency key: EKS clusters, issue 16):
@@ -53,17 +55,18 @@ export function summaryLine(s: GroupSummary, elapsedMs: number): string {
 
 export function applyView(io: Io, c: Colors, clock: Clock = systemClock): ApplyView {
   const tty = io.stderr.isTTY === true;
+  const out = coalescedWriter(io.stderr);
   const groups = new GroupTracker();
   // A fleet at a terminal: one summary line redrawn in place, and only failures above it.
   let summary: { started: number; stop: () => void; inPlace: boolean } | undefined;
   const current = () => summaryLine(groups.summary(clock.now()), clock.now() - summary!.started);
   // A line above the summary: erase it, write the line, draw the summary again below.
-  const write = (text: string) => io.stderr.write(summary?.inPlace ? `\r\u001b[2K${text}${c.bold(current())}` : text);
+  const write = (text: string) => out.write(summary?.inPlace ? `\r\u001b[2K${text}${c.bold(current())}` : text);
   const line = (address: string, text: string) => write(`${c.bold(e(address))}: ${text}\n`);
   // Steps in flight, by address and action (a replacement runs a delete and a create of one address).
   const running = new Map<string, { started: number; stop?: () => void }>();
   const draw = () => {
-    if (summary) io.stderr.write(summary.inPlace ? `\r\u001b[2K${c.bold(current())}` : `${current()}\n`);
+    if (summary) out.write(summary.inPlace ? `\r\u001b[2K${c.bold(current())}` : `${current()}\n`);
   };
   return {
     onEvent(ev) {
@@ -107,9 +110,10 @@ export function applyView(io: Io, c: Colors, clock: Clock = systemClock): ApplyV
       if (summary) {
         summary.stop();
         // The last count, as a line of its own.
-        io.stderr.write(summary.inPlace ? `\r\u001b[2K${current()}\n` : `${current()}\n`);
+        out.write(summary.inPlace ? `\r\u001b[2K${current()}\n` : `${current()}\n`);
         summary = undefined;
       }
+      out.flush();
     },
   };
 }
