@@ -260,6 +260,17 @@ export function sortSet(items: Value[]): Value[] {
 
 /** Byte-order comparison of UTF-8 strings (Go's string comparison), not localeCompare. */
 export function byteCompare(a: string, b: string): number {
+  // Without encoding (sorts of thousands of resources called this with two Buffers per compare):
+  // UTF-8 keeps code point order, so strings that differ first at two non-surrogate code units (or
+  // where one ends) compare as those units do: the common prefix encodes alike, a high surrogate
+  // before them being lone in both (Buffer.from makes it U+FFFD). A surrogate there takes the encoded way.
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  const ca = i < a.length ? a.charCodeAt(i) : -1;
+  const cb = i < b.length ? b.charCodeAt(i) : -1;
+  if ((ca < 0xd800 || ca > 0xdfff) && (cb < 0xd800 || cb > 0xdfff)) return ca < cb ? -1 : 1;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 

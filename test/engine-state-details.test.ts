@@ -4,9 +4,26 @@ import { jsonPlan } from '../engine/json-plan';
 import { planCounts } from '../engine/plan';
 import { renderPlan } from '../engine/render';
 import { readState } from '../engine/state';
+import { byteCompare } from '../engine/types';
 import { colors } from '../lib/color';
 import { harness } from './fixtures/engine/harness';
 import { captureIo, runCommand } from './helpers/in-process';
+
+test('byteCompare orders as Go compares the UTF-8 bytes, surrogates (paired or lone) included', (t) => {
+  const encoded = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  // Units around the orders that differ: ASCII, Latin-1, BMP below and above the surrogates, both surrogate halves.
+  const units = ['a', 'b', 'Z', '_', '\u00e9', '\u00ff', '\u4e00', '\ud7ff', '\ud800', '\udbff', '\udc00', '\udfff', '\ue000', '\uffff'];
+  let seed = 7;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  const word = () => Array.from({ length: rand(5) }, () => units[rand(units.length)]).join('');
+  const cases: [string, string][] = [['\uffff', '\ud800\udc00'], ['x\ud800', 'x\ud800\udc00'], ['\ud800\udc00', '\ud800A'], ['ab', 'a'], ['', 'a'], ['a_b', 'a.b']];
+  for (let i = 0; i < 20000; i++) {
+    const p = word();
+    cases.push([p + word(), p + word()]);
+  }
+  const wrong = cases.filter(([a, b]) => Math.sign(byteCompare(a, b)) !== Math.sign(encoded(a, b)));
+  t.deepEqual(wrong.slice(0, 5).map(([a, b]) => [escape(a), escape(b)]), []);
+});
 
 type Raw = { resources: { name: string; instances: Record<string, unknown>[]; [k: string]: unknown }[]; [k: string]: unknown };
 
