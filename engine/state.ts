@@ -196,25 +196,49 @@ export function removeDeadWritersTempFiles(file: string): void {
 }
 
 /**
+ * What a state file held when this process last wrote it: its bytes, to be the next write's backup
+ * without reading the file back (megabytes for a fleet, at every checkpoint), and the file's identity
+ * then, to know it is still that file (another writer's rename makes a new inode; a write in place
+ * changes size or times).
+ */
+export type WrittenState = { bytes: Buffer; ino: number; size: number; mtimeMs: number; ctimeMs: number };
+
+async function stillWritten(file: string, w: WrittenState): Promise<boolean> {
+  try {
+    const st = await fsp.lstat(file);
+    return st.isFile() && st.ino === w.ino && st.size === w.size && st.mtimeMs === w.mtimeMs && st.ctimeMs === w.ctimeMs;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Writes atomically through lib/files.ts (exclusive temp file, fsync, rename; 0600), keeping the
  * previous file as `.backup`, written the same way: a symlink planted at either name is replaced,
- * never written through.
+ * never written through. `last` (what this returned for the previous write) spares reading the
+ * previous file when it is unchanged since.
  */
-export async function writeStateFile(file: string, state: StateV4): Promise<void> {
+export async function writeStateFile(file: string, state: StateV4, last?: WrittenState): Promise<WrittenState> {
   const dir = path.dirname(file);
   // The text is taken now: later changes go into the next write. Asynchronous I/O: while one write
   // (and its fsync) is in flight, apply goes on, and the changes made meanwhile coalesce into the next.
-  const text = stateText(state);
+  // Encoded once: these bytes are written now and are the next write's backup.
+  const bytes = Buffer.from(stateText(state), 'utf8');
   await fsp.mkdir(dir, { recursive: true });
-  let previous: Buffer | undefined;
-  try {
-    previous = await fsp.readFile(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  let previous: Uint8Array | undefined;
+  if (last && (await stillWritten(file, last))) previous = last.bytes;
+  else {
+    try {
+      previous = await fsp.readFile(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
   }
   // The backup is the previous state, as Terraform keeps it; the live file is never missing meanwhile.
   if (previous !== undefined) await writeFileAtomic(`${file}.backup`, previous);
-  await writeFileAtomic(file, text, { syncDir: true });
+  await writeFileAtomic(file, bytes, { syncDir: true });
+  const st = await fsp.lstat(file);
+  return { bytes, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
 }
 
 /** checkpoint()'s longest pause between writes. */
@@ -246,8 +270,13 @@ export class LocalStorage implements StateStorage {
     return readState(this.location);
   }
 
-  persist(state: StateV4): Promise<void> {
-    return writeStateFile(this.location, state);
+  /** This storage's last write, while the file is known to hold it (any failure forgets it). */
+  private written: WrittenState | undefined;
+
+  async persist(state: StateV4): Promise<void> {
+    const last = this.written;
+    this.written = undefined;
+    this.written = await writeStateFile(this.location, state, last);
   }
 
   async lock(operation: string): Promise<LockHandle> {

@@ -10,7 +10,7 @@ import { isUnknown, UNKNOWN } from '../engine/protocol';
 import { isUnknownValue } from '../providers/eks/validation';
 import { colors } from '../lib/color';
 import { renderPlan } from '../engine/render';
-import { readState, removeDeadWritersTempFiles, StateManager, writeStateFile } from '../engine/state';
+import { readState, removeDeadWritersTempFiles, StateManager, stateText, writeStateFile, type StateV4 } from '../engine/state';
 import { engineErrors, harness } from './fixtures/engine/harness';
 
 const actionsOf = (changes: { address: string; actions: string[] }[]) => Object.fromEntries(changes.map((c) => [c.address, c.actions.join(',')]));
@@ -249,6 +249,31 @@ test('state writes are atomic, 0600, keep a backup, bump serial and keep lineage
   });
 });
 
+test('the backup is the file as it was before each write, also when something else changed the file since this process wrote it', async (t) => {
+  const h = harness(t);
+  const s = new StateManager(h.statePath, null, false);
+  const at = { mode: 'managed' as const, type: 'memory_item', name: 'a', provider: 'provider["x"]' };
+  const write = async (id: string) => {
+    s.set(at, { schema_version: 0, attributes: { id }, sensitive_attributes: [] });
+    await s.persist();
+  };
+  await write('1');
+  await write('2');
+  t.is(fs.readFileSync(`${h.statePath}.backup`, 'utf8'), stateTextOf({ ...readState(h.statePath)!, serial: 1 }, '1'));
+  // Replaced by another writer (a new file), then changed in place: each time the backup is what the file held.
+  const other = fs.readFileSync(h.statePath, 'utf8').replace('"id": "2"', '"id": "other"');
+  fs.writeFileSync(`${h.statePath}.new`, other);
+  fs.renameSync(`${h.statePath}.new`, h.statePath);
+  await write('3');
+  t.is(fs.readFileSync(`${h.statePath}.backup`, 'utf8'), other);
+  const inPlace = fs.readFileSync(h.statePath, 'utf8').replace('"id": "3"', '"id": "in-place"');
+  fs.writeFileSync(h.statePath, inPlace);
+  await write('4');
+  t.is(fs.readFileSync(`${h.statePath}.backup`, 'utf8'), inPlace);
+  await write('5');
+  t.is(readState(`${h.statePath}.backup`)!.resources[0]!.instances[0]!.attributes.id, '4');
+});
+
 test('StateManager owns the state: exists() once there is a state to protect, adoptLineage only before', async (t) => {
   const h = harness(t);
   const s = StateManager.load(h.statePath);
@@ -360,3 +385,8 @@ test('temp state files left by a killed writer are removed on the next load; a l
   removeDeadWritersTempFiles(file);
   t.deepEqual(fs.readdirSync(dir).sort(), [live, other].sort());
 });
+
+/** A state's text with its one memory_item's id set. */
+function stateTextOf(state: StateV4, id: string): string {
+  return stateText({ ...state, resources: state.resources.map((r) => ({ ...r, instances: r.instances.map((i) => ({ ...i, attributes: { ...i.attributes, id } })) })) });
+}
