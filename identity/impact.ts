@@ -85,11 +85,35 @@ function configName(values: ObjectValue | null | undefined): string | undefined 
 
 type Sibling = { address: string; name: string; config: OidcConfig };
 
+/**
+ * The plan's resources by cluster name: its configs (managed, in plan order) and the first cluster
+ * with metadata. Built once per list: a fleet's impact looked each of thousands of configs' cluster
+ * up by scanning every resource.
+ */
+type RelatedIndex = { configs: Map<string, PlannedResource[]>; clusters: Map<string, PlannedResource> };
+const indexes = new WeakMap<readonly PlannedResource[], RelatedIndex>();
+
+function indexOf(related: readonly PlannedResource[]): RelatedIndex {
+  let index = indexes.get(related);
+  if (index) return index;
+  index = { configs: new Map(), clusters: new Map() };
+  for (const r of related) {
+    if (r.type === CONFIG_TYPE && r.mode === 'managed' && typeof r.values?.cluster_name === 'string') {
+      const list = index.configs.get(r.values.cluster_name);
+      if (list) list.push(r);
+      else index.configs.set(r.values.cluster_name, [r]);
+    }
+    if (r.type === CLUSTER_TYPE && typeof r.values?.name === 'string' && r.metadata !== undefined && !index.clusters.has(r.values.name)) index.clusters.set(r.values.name, r);
+  }
+  indexes.set(related, index);
+  return index;
+}
+
 /** The cluster's other configs as planned (configs the plan deletes have no planned values). */
 function siblingsOf(related: readonly PlannedResource[], cluster: string, self: string): Sibling[] {
   const out: Sibling[] = [];
-  for (const r of related) {
-    if (r.address === self || r.type !== CONFIG_TYPE || r.mode !== 'managed' || r.values?.cluster_name !== cluster) continue;
+  for (const r of indexOf(related).configs.get(cluster) ?? []) {
+    if (r.address === self) continue;
     const side = sideOf(r.values);
     if (side.config) out.push({ address: r.address, name: configName(r.values) ?? r.address, config: side.config });
   }
@@ -97,7 +121,7 @@ function siblingsOf(related: readonly PlannedResource[], cluster: string, self: 
 }
 
 function clusterBindings(related: readonly PlannedResource[], cluster: string): RbacBinding[] {
-  const hit = related.find((r) => r.type === CLUSTER_TYPE && r.values?.name === cluster && r.metadata !== undefined);
+  const hit = indexOf(related).clusters.get(cluster);
   return hit ? metaOf(hit.metadata).rbacBindings : [];
 }
 
