@@ -50,16 +50,38 @@ export function firstBlock(v: unknown): ObjectValue | undefined {
 
 /** JSON with sorted keys, so equal values hash equally. */
 export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  // Appended to one string (apply hashes every planned object with it: the idempotency tokens).
+  return appendCanonical('', v);
+}
+
+function appendCanonical(out: string, v: unknown): string {
+  if (Array.isArray(v)) {
+    out += '[';
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) out += ',';
+      // A hole stays empty, as map and join leave it.
+      if (i in v) out = appendCanonical(out, v[i]);
+    }
+    return out + ']';
+  }
   if (typeof v === 'object' && v !== null) {
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+    out += '{';
+    let first = true;
+    for (const k of Object.keys(o).sort()) {
+      if (o[k] === undefined) continue;
+      out += first ? `${JSON.stringify(k)}:` : `,${JSON.stringify(k)}:`;
+      first = false;
+      out = appendCanonical(out, o[k]);
+    }
+    return out + '}';
   }
-  return JSON.stringify(v) ?? 'null';
+  return out + (JSON.stringify(v) ?? 'null');
 }
 
 export function sha256(text: string): string {
-  return crypto.createHash('sha256').update(text).digest('hex');
+  // One-shot (Node 20.12+): no Hash object per call.
+  return crypto.hash('sha256', text, 'hex');
 }
 
 /**

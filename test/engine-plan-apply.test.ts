@@ -2,15 +2,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
+import { idempotencyToken } from '../engine/apply';
 import { jsonPlan } from '../engine/json-plan';
 import { acquireLock, forceUnlock, lockPath } from '../engine/lock';
 import { plan, planCounts } from '../engine/plan';
 import { checkPlanFile, readPlanFile, savedPlanConfig, writePlanFile } from '../engine/planfile';
-import { isUnknown, UNKNOWN } from '../engine/protocol';
+import { isUnknown, UNKNOWN, type Value } from '../engine/protocol';
 import { isUnknownValue } from '../providers/eks/validation';
 import { colors } from '../lib/color';
 import { renderPlan } from '../engine/render';
 import { readState, removeDeadWritersTempFiles, StateManager, stateText, writeStateFile, type StateV4 } from '../engine/state';
+import { canonicalJson } from '../engine/util';
 import { engineErrors, harness } from './fixtures/engine/harness';
 
 const actionsOf = (changes: { address: string; actions: string[] }[]) => Object.fromEntries(changes.map((c) => [c.address, c.actions.join(',')]));
@@ -247,6 +249,13 @@ test('state writes are atomic, 0600, keep a backup, bump serial and keep lineage
     t.is(fs.statSync(`${h.statePath}.backup`).mode & 0o777, 0o600);
     t.deepEqual(fs.readdirSync(h.dir).filter((f) => f.endsWith('.tmp')), []);
   });
+});
+
+test('idempotency tokens are stable across eksidp versions: a known value (a resumed apply after an upgrade must send the same token)', (t) => {
+  const planned = { oidc: [{ issuer_url: 'https://idp.example.com', client_id: '\u00f6-client', required_claims: { b: '2', a: '1' }, groups_prefix: undefined }], cluster_name: 'prod', tags: null, list: [1, 'x\n', true, null, {}] };
+  t.is(canonicalJson(planned), '{"cluster_name":"prod","list":[1,"x\\n",true,null,{}],"oidc":[{"client_id":"\u00f6-client","issuer_url":"https://idp.example.com","required_claims":{"a":"1","b":"2"}}],"tags":null}');
+  // Computed by eksidp at a18a652 (createHash and map/join), before both were made cheaper.
+  t.is(idempotencyToken('lineage-1', 7, 'aws_eks_identity_provider_config.okta', 'create', planned as unknown as Value), '3c01fb90dbefb378142a00986401756a');
 });
 
 test('the backup is the file as it was before each write, also when something else changed the file since this process wrote it', async (t) => {
