@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../lib/files';
 import { acquireLock, forceUnlock, readLock, type LockInfo } from './lock';
@@ -243,8 +244,33 @@ export async function writeStateFile(file: string, state: StateV4, last?: Writte
 
 /** checkpoint()'s longest pause between writes. */
 const MAX_CHECKPOINT_GAP_MS = 5000;
-/** checkpoint()'s pause between writes, in durations of the last write: storing takes at most a tenth of the time. */
+/**
+ * checkpoint()'s pause between writes, in durations of the last write: storing takes at most a tenth
+ * of the time, and of the process's CPU time.
+ */
 const CHECKPOINT_GAP_FACTOR = 9;
+/** The process's CPU time so far (every thread: the event loop and libuv's, which do the file I/O), ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+const CORES = Math.max(1, os.availableParallelism());
+
+/** A write as checkpoint() paces the next: when it ended, its duration, the process's CPU time at its end and during it (ms). */
+export type WriteCost = { endedAt: number; ms: number; cpuAt: number; cpuMs: number };
+
+/**
+ * How long checkpoint() waits before writing (0: now): until 9x the last write's duration has passed
+ * and the process has spent 9x the write's CPU time since (at the soonest with every core busy), and
+ * never beyond 5 s after that write.
+ */
+export function checkpointWait(last: WriteCost, now: number, cpuNow: number, cores = CORES): number {
+  const capLeft = last.endedAt + MAX_CHECKPOINT_GAP_MS - now;
+  const wallLeft = last.endedAt + CHECKPOINT_GAP_FACTOR * last.ms - now;
+  const cpuShort = CHECKPOINT_GAP_FACTOR * last.cpuMs - (cpuNow - last.cpuAt);
+  const cpuLeft = cpuShort > 0 ? Math.ceil(cpuShort / cores) : 0;
+  return Math.max(0, Math.min(capLeft, Math.max(wallLeft, cpuLeft)));
+}
 
 /** Where `entry` goes in resources sorted as Terraform's writer sorts them (binary search). */
 function sortedPosition(resources: StateResource[], entry: StateResource): number {
@@ -317,7 +343,7 @@ export class StateManager {
   private checkpointTimer: NodeJS.Timeout | undefined;
   private checkpointRunning = false;
   private checkpointAgain = false;
-  private lastWrite = { endedAt: 0, ms: 0 };
+  private lastWrite: WriteCost = { endedAt: 0, ms: 0, cpuAt: 0, cpuMs: 0 };
   private checkpointError: unknown;
 
   readonly storage: StateStorage;
@@ -459,8 +485,10 @@ export class StateManager {
    * Asks for the changes so far to be stored soon, without waiting (apply calls it after each step;
    * its final persist() stores the rest). With thousands of steps, writing the whole state after each
    * one made a fleet apply spend its time serialising: writes here start when none is in flight, at
-   * least 9x the last write's duration apart (at most 5 s), so storing takes at most a tenth of the
-   * time and a small state is still written at once. Terraform 1.5+ persists its state snapshots
+   * least 9x the last write's duration apart and after 9x its CPU time was spent on other work (at
+   * most 5 s), so storing takes at most a tenth of the time and of the CPU (a process mostly waiting
+   * on the API has CPU to spare, not to spend on the same megabytes again and again: on a shared
+   * machine it delays the calls) and a small state is still written at once. Terraform 1.5+ persists its state snapshots
    * during apply on an interval the same way (hook_state.go, every 20 s). A crash in between loses
    * only changes the provider finds again on the next run (an object it made is found and adopted,
    * not made twice: engine/README.md). A failed write is kept in `writeError` and retried by the next.
@@ -471,9 +499,13 @@ export class StateManager {
       this.checkpointAgain = true;
       return;
     }
-    const gap = Math.min(MAX_CHECKPOINT_GAP_MS, CHECKPOINT_GAP_FACTOR * this.lastWrite.ms);
-    const due = Math.max(0, this.lastWrite.endedAt + gap - Date.now());
-    this.checkpointTimer = setTimeout(() => {
+    const fire = () => {
+      // The CPU rule may still hold it back: again when it could be met.
+      const wait = checkpointWait(this.lastWrite, Date.now(), cpuMs());
+      if (wait > 0) {
+        this.checkpointTimer = setTimeout(fire, wait);
+        return;
+      }
       this.checkpointTimer = undefined;
       this.checkpointRunning = true;
       this.persist().then(
@@ -486,7 +518,8 @@ export class StateManager {
           this.checkpoint();
         }
       });
-    }, due);
+    };
+    this.checkpointTimer = setTimeout(fire, checkpointWait(this.lastWrite, Date.now(), cpuMs()));
   }
 
   /** The error of the last checkpoint write when it failed (cleared by one that succeeds). */
@@ -504,6 +537,7 @@ export class StateManager {
     const run = async () => {
       if (!this.dirty) return;
       const started = Date.now();
+      const cpuStarted = cpuMs();
       this.dirty = false;
       // No state file yet and nothing to record: do not create an empty one.
       if (!this.existsOnDisk && !this.written && this.current.resources.length === 0 && Object.keys(this.current.outputs).length === 0) return;
@@ -518,7 +552,9 @@ export class StateManager {
         throw e;
       }
       this.written = true;
-      this.lastWrite = { endedAt: Date.now(), ms: Date.now() - started };
+      // The CPU of the whole process meanwhile (what else ran too: the pause errs long, within 5 s).
+      const cpuAt = cpuMs();
+      this.lastWrite = { endedAt: Date.now(), ms: Date.now() - started, cpuAt, cpuMs: cpuAt - cpuStarted };
     };
     this.chain = this.chain.then(run, run);
     return this.chain;

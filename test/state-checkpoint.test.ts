@@ -1,7 +1,7 @@
 import test from 'ava';
 import { apply } from '../engine/apply';
 import { plan } from '../engine/plan';
-import { StateManager, type StateV4 } from '../engine/state';
+import { checkpointWait, StateManager, type StateV4 } from '../engine/state';
 import type { LockHandle, StateStorage } from '../engine/statemgr';
 import { harness } from './fixtures/engine/harness';
 
@@ -84,4 +84,21 @@ test('a storage that refuses writes mid-apply stops new changes; apply says so a
   t.true(started.length < 5, `new changes stopped after the failed write (${started.join(', ')})`);
   t.true(state.unsaved(), 'what was not stored is still there for the caller to keep (errored.tfstate)');
   t.is(Object.keys(h.cloud().objects).length, started.length, 'each change started was made, no other');
+});
+
+test('checkpoint pacing: 9x the last write\'s duration and 9x its CPU time spent since, at most 5 s after it', (t) => {
+  // A write that ended at 10 s, took 200 ms and 100 ms of CPU, the process at 3,000 ms of CPU then.
+  const last = { endedAt: 10_000, ms: 200, cpuAt: 3_000, cpuMs: 100 };
+  // Busy (2 cores): the CPU rule is met about as soon as the time rule.
+  t.is(checkpointWait(last, 10_000, 3_000, 2), 1_800, 'right after it: 9 x 200 ms');
+  t.is(checkpointWait(last, 11_800, 3_900, 2), 0, '1.8 s later with 900 ms of CPU spent: now');
+  // Mostly waiting on the API: held back by the CPU it has not spent, not beyond 5 s.
+  t.is(checkpointWait(last, 11_800, 3_100, 2), 400, '800 ms of CPU short: 400 ms at the soonest on 2 cores');
+  t.is(checkpointWait(last, 11_800, 3_100, 1), 800);
+  const heavy = { ...last, cpuMs: 1_000 };
+  t.is(checkpointWait(heavy, 14_000, 3_010, 2), 1_000, 'the 5 s bound');
+  t.is(checkpointWait(heavy, 15_000, 3_010, 2), 0);
+  // A first write (nothing written yet) and a cheap one: at once.
+  t.is(checkpointWait({ endedAt: 0, ms: 0, cpuAt: 0, cpuMs: 0 }, 10_000, 3_000, 2), 0);
+  t.is(checkpointWait({ endedAt: 10_000, ms: 0, cpuAt: 3_000, cpuMs: 0 }, 10_000, 3_000, 2), 0);
 });
