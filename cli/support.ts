@@ -26,7 +26,7 @@ export const COLOR_FLAG: Record<string, FlagSpec> = {
   color: { type: 'boolean', negatable: true, description: 'Colour: --color forces it (even when piped), --no-color or NO_COLOR turns it off (default: on a terminal).' },
 };
 export const PARALLELISM_FLAG: Record<string, FlagSpec> = {
-  parallelism: { type: 'string', valueName: 'N', description: 'API requests in flight at most (default 32), refresh reads and changes alike; waiting for EKS takes none (Terraform\'s -parallelism counts resource operations instead).' },
+  parallelism: { type: 'string', valueName: 'N', description: 'API requests in flight at most, refresh reads and changes alike (default: 32 for the refresh, 64 for the changes); waiting for EKS takes none (Terraform\'s -parallelism counts resource operations instead).' },
 };
 
 export function colorsFor(io: Io, values: Parsed['values'], stream: 'stdout' | 'stderr' = 'stdout'): Colors {

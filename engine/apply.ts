@@ -2,7 +2,7 @@ import type { Lookup } from './expressions';
 import type { Diagnostic, ObjectValue, RequestSlots, Value } from './protocol';
 import { hasErrors } from './protocol';
 import { appliedOutputs, evaluateOutput } from './outputs';
-import { DEFAULT_READ_PARALLELISM, instanceValues, lookupForInstance, makeLookup, type Plan, type ResourceChange } from './plan';
+import { instanceValues, lookupForInstance, makeLookup, type Plan, type ResourceChange } from './plan';
 import type { InstanceValues } from './instances';
 import { proposedNew } from './schema';
 import { normalise } from './hcl/marks';
@@ -12,6 +12,15 @@ import { Limiter } from '../lib/concurrency';
 import { instanceKey, newDeposedKey, resourceAddress, stateInstances, withPrivate, type StateManager } from './state';
 import { canonicalJson, containsUnknown, error, sha256 } from './util';
 import { resolveConfig, resourceSchema, timeoutsOf, typeScope, type Workspace } from './workspace';
+
+/**
+ * API requests in flight during apply when --parallelism is not given: twice the refresh's 32. A
+ * fleet's waits end in waves (every cluster's update ends at about the same time, and each then
+ * sends its next request), and at 20 ms a call 32 in flight cap a wave at 1,600 calls/s, which made
+ * a 1,000-cluster rotation wait for slots (bench/README.md). The API's adaptive rate (rate.ts), not
+ * this bound, is what keeps a real account from being flooded.
+ */
+export const DEFAULT_APPLY_REQUESTS = 64;
 
 /**
  * Apply executes a finished plan, never planning anew: values that were unknown at plan time are
@@ -290,11 +299,11 @@ export async function apply(ws: Workspace, plan: Plan, state: StateManager, opts
     if (c.after) values.set(resourceAddress(c), c.index, c.after);
     else if (c.actions.length === 1 && c.actions[0] === 'delete' && c.deposed === undefined) values.set(resourceAddress(c), c.index, null);
   }
-  // --parallelism bounds API requests in flight (by default as many as a refresh reads at once). A
+  // --parallelism bounds API requests in flight (by default DEFAULT_APPLY_REQUESTS). A
   // provider with requestSlots takes a slot per request and waits outside them, so its steps start as
   // soon as their dependencies and their key allow (a fleet's clusters all progress at once); any
   // other step holds a slot throughout, as Terraform's parallelism does.
-  const slots = new Limiter(Math.max(1, opts.parallelism ?? DEFAULT_READ_PARALLELISM));
+  const slots = new Limiter(Math.max(1, opts.parallelism ?? DEFAULT_APPLY_REQUESTS));
   const slotted = (s: Step) => s.kind !== 'read' && ws.providers.get(s.change.provider)?.getSchema().capabilities?.requestSlots === true;
   // A fleet apply waits on thousands of requests and sleeps at once, each listening for the abort.
   if (opts.signal) setMaxListeners(0, opts.signal);

@@ -244,6 +244,8 @@ test('resume: a config already CREATING from a crashed apply is waited for, neve
 test('an association and a disassociation are sent without a Describe first; a wait is one Describe per poll', async (t) => {
   const { emu, p } = await setup(t);
   await createCluster(t, p, 'lean', '1.32');
+  // More than a second since the connection opened: the association's update is known to be this run's.
+  await new Promise((r) => setTimeout(r, 1500));
   emu.resetCalls();
   const created = await change(p, 'aws_eks_identity_provider_config', null, idpConfig('lean', 'okta'));
   t.deepEqual(created.diagnostics, []);
@@ -251,9 +253,8 @@ test('an association and a disassociation are sent without a Describe first; a w
   const ops = () => emu.callLog().filter((c) => c.service === 'eks').map((c) => c.operation);
   const assoc = ops();
   t.is(assoc[0], 'AssociateIdentityProviderConfig');
-  // Then the replay check, then polls until ACTIVE: nothing but DescribeIdentityProviderConfig.
-  t.is(assoc[1], 'DescribeUpdate');
-  t.deepEqual([...new Set(assoc.slice(2))], ['DescribeIdentityProviderConfig']);
+  // The update was made by this run (no earlier run's failure replayed): polls until ACTIVE, nothing else.
+  t.deepEqual([...new Set(assoc.slice(1))], ['DescribeIdentityProviderConfig']);
 
   emu.resetCalls();
   const deleted = await change(p, 'aws_eks_identity_provider_config', created.newState, null);
@@ -269,6 +270,37 @@ test('an association and a disassociation are sent without a Describe first; a w
   t.deepEqual(again.diagnostics, []);
   t.is(again.newState, null);
   t.deepEqual(ops(), ['DisassociateIdentityProviderConfig']);
+});
+
+test('a token replayed from an earlier run is checked: its failed update is retried with a derived token; one made since is not asked', async (t) => {
+  // An earlier run (its own connection) sent the association and it ended Failed.
+  const { emu, p } = await setup(t);
+  const cluster = await createCluster(t, p, 'replay', '1.32');
+  emu.setFaults({ failUpdateRate: 1 });
+  const failed = await change(p, 'aws_eks_identity_provider_config', null, idpConfig('replay', 'okta'), { idempotencyToken: 'tok-replayed' });
+  t.regex(failed.diagnostics[0]?.summary ?? '', /associating identity provider config replay:okta failed/);
+  emu.setFaults({ failUpdateRate: 0 });
+  // A later run: a new connection, the same plan's token. EKS answers with the failed update (made
+  // before this connection opened), so it is asked, and the association is sent again with a new token.
+  await new Promise((r) => setTimeout(r, 20));
+  const later = createEksProvider({ pollInitialMs: 5, pollMaxMs: 40, maxAttempts: 10 });
+  t.teardown(() => later.close?.());
+  t.deepEqual((await later.configure({ config: { region: 'us-east-1', access_key: 'test', secret_key: 'test', ...NO_STS, endpoints: [{ eks: emu.url }] }, env: {} })).diagnostics, []);
+  // A read first, as a run's refresh does: the server's clock is learned from its Date header.
+  t.deepEqual((await later.readResource({ typeName: 'aws_eks_cluster', address: 'aws_eks_cluster.replay', priorState: cluster })).diagnostics, []);
+  // Date headers have one-second resolution: an update is known to be this run's from about a second
+  // after the connection opened (a fleet's first association comes later than that).
+  await new Promise((r) => setTimeout(r, 1500));
+  emu.resetCalls();
+  const r = await change(later, 'aws_eks_identity_provider_config', null, idpConfig('replay', 'okta'), { idempotencyToken: 'tok-replayed' });
+  t.deepEqual(r.diagnostics, []);
+  t.is(r.newState?.status, 'ACTIVE');
+  const ops = emu.callLog().filter((c) => c.service === 'eks').map((c) => c.operation);
+  t.deepEqual(ops.slice(0, 3), ['AssociateIdentityProviderConfig', 'DescribeUpdate', 'AssociateIdentityProviderConfig']);
+  // The second association's update was made by this run: not asked again.
+  t.deepEqual([...new Set(ops.slice(3))], ['DescribeIdentityProviderConfig']);
+  const updates = emu.updates().filter((u) => u.type === 'AssociateIdentityProviderConfig' && u.clusterName === 'replay');
+  t.deepEqual(updates.map((u) => u.status), ['Failed', 'Successful']);
 });
 
 test('associating over a config of the same name: other settings are an error naming the field, one being removed is waited out', async (t) => {

@@ -89,6 +89,7 @@ export function withSlots(ctx: Ctx, slots: RequestSlots | undefined): Ctx {
   const writes: EksWrites = {
     associateIdentityProviderConfig: (input, signal) => slots.run(() => w.associateIdentityProviderConfig(input, signal), 'normal'),
     disassociateIdentityProviderConfig: (input, signal) => slots.run(() => w.disassociateIdentityProviderConfig(input, signal), 'normal'),
+    ...(w.createdSinceOpened ? { createdSinceOpened: (createdAt: Date) => w.createdSinceOpened!(createdAt) } : {}),
   };
   let proxy: EKSClient | undefined;
   return {

@@ -232,8 +232,12 @@ async function createIdp(ctx: Ctx, req: ApplyResourceChangeRequest, planned: Obj
       // EKS answers a reused clientRequestToken with the original update: after an association that
       // ended Failed (no config left), the same plan would replay that failure forever. Retry
       // with a token derived from the failed update (a chain: each retry may itself replay a failure),
-      // so a resumed run still sends the same tokens.
+      // so a resumed run still sends the same tokens. Only an update made before this run can be such
+      // a replay: one made since needs no DescribeUpdate here (its wait says a failure), which keeps
+      // a fleet rotation's waves to the calls they need (issue 16).
       for (let i = 0; i < 5 && out?.update?.id; i++) {
+        const createdAt = out.update.createdAt;
+        if (createdAt && ctx.writes.createdSinceOpened?.(createdAt)) break;
         const u = await describeUpdate(ctx, cluster, out.update.id, req.signal);
         if (!u?.id || (u.status !== 'Failed' && u.status !== 'Cancelled')) break;
         out = (await associate(requestToken(req.idempotencyToken, u.id))).out;

@@ -11,6 +11,7 @@ import {
 } from '../../engine/protocol';
 import { valuesEqual, ZERO_VALUES } from '../../engine/util';
 import { DEFAULT_TUNING, LOOPBACK_TUNING, endpointOf, isLoopback, tuningFromEnv, type Tuning } from './client';
+import { DEFAULT_MAX_SOCKETS } from './transport-settings';
 import { CLUSTER_TYPE, applyCluster, clusterDataSourceState, clusterRequiresReplace, describeCluster, readCluster } from './cluster';
 import { errorDiag, failureDiag, withSlots } from './common';
 import { IDP_TYPE, applyIdp, idpRequiresReplace, importIdp, parseIdpId, readIdp } from './idp';
@@ -125,8 +126,8 @@ export function createEksProvider(options: EksProviderOptions = {}): Provider {
       const base = isLoopback(endpointOf(req.config, req.env)) ? { ...DEFAULT_TUNING, ...LOOPBACK_TUNING } : DEFAULT_TUNING;
       tuning = tuningFromEnv(req.env, { ...base, ...options });
       // One pooled socket per call in flight, so a caller's parallelism is not capped by the pool.
-      const sockets = Math.max(options.maxSockets ?? 50, req.parallelism ?? 0);
-      if (sockets !== 50) tuning.maxSockets = sockets;
+      const sockets = Math.max(options.maxSockets ?? DEFAULT_MAX_SOCKETS, req.parallelism ?? 0);
+      if (sockets !== DEFAULT_MAX_SOCKETS) tuning.maxSockets = sockets;
       const { connection, diagnostics } = openConnection(req.config, req.env, tuning);
       if (!connection) return { diagnostics };
       ctx?.close();

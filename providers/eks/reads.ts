@@ -57,6 +57,14 @@ export interface EksReads {
 export interface EksWrites {
   associateIdentityProviderConfig(input: AssociateIdentityProviderConfigRequest, signal?: AbortSignal): Promise<AssociateIdentityProviderConfigResponse>;
   disassociateIdentityProviderConfig(input: DisassociateIdentityProviderConfigRequest, signal?: AbortSignal): Promise<DisassociateIdentityProviderConfigResponse>;
+  /**
+   * Whether an update with this createdAt was certainly made after this connection opened, by the
+   * server's clock (false when that is not certain: no Date header seen yet, within about a second of
+   * the opening, or the SDK path). An
+   * update that answers a request of an earlier run (a clientRequestToken replayed after a crash or
+   * a failure) was made before: only those need their status asked right after the request.
+   */
+  createdSinceOpened?(createdAt: Date): boolean;
 }
 
 /** Both: what one connection's lean path (or, for comparison, the SDK client) serves. */
@@ -136,6 +144,13 @@ type Context = {
   credentials: () => Promise<AwsCredentialIdentity>;
   /** Correction for a skewed local clock, in ms: the SDK client's own when there is one. */
   clock: { offset: number };
+  /**
+   * A bound the server's clock is certainly behind of, as an offset to the local one: a response's
+   * Date is the server's time truncated to the second, taken after the request was sent, so the
+   * offset is below Date + 1 s - the local time of sending. The least over responses; within about a
+   * second of the true offset (createdSinceOpened relies on it never being below).
+   */
+  clockHigh: { value: number };
   retry: RetryStrategyV2;
   /** One HTTP exchange with the endpoint: http1.ts when direct, the transport through a proxy. */
   send: (req: Http1Request, signal: AbortSignal | undefined) => Promise<Http1Response>;
@@ -150,7 +165,9 @@ export const TIMESTAMP_PATHS = ['cluster.createdAt', 'cluster.connectorConfig.ac
 
 export function leanReads(settings: ClientSettings, transport: Transport, client: () => EKSClient, rate?: AdaptiveRate): EksCalls {
   let ctx: Promise<Context> | undefined;
-  const context = () => (ctx ??= resolveContext(settings, transport, client, rate));
+  const opened = Date.now();
+  const clockHigh = { value: Number.POSITIVE_INFINITY };
+  const context = () => (ctx ??= resolveContext(settings, transport, client, rate, clockHigh));
   const exchange = async <T extends object>(x: Exchange, signal: AbortSignal | undefined): Promise<T> => {
     const out = await send<T>(await context(), x, signal);
     reviveTimestamps(out);
@@ -214,6 +231,7 @@ export function leanReads(settings: ClientSettings, transport: Transport, client
       );
       return out.update === undefined ? {} : { update: out.update };
     },
+    createdSinceOpened: (createdAt) => createdAt.getTime() >= opened + clockHigh.value,
     // The transport belongs to the connection, which closes it; the direct pool is ours.
     close: () => {
       void ctx?.then((c) => c.close(), () => {});
@@ -221,7 +239,7 @@ export function leanReads(settings: ClientSettings, transport: Transport, client
   };
 }
 
-async function resolveContext(settings: ClientSettings, transport: Transport, sdkClient: () => EKSClient, rate: AdaptiveRate | undefined): Promise<Context> {
+async function resolveContext(settings: ClientSettings, transport: Transport, sdkClient: () => EKSClient, rate: AdaptiveRate | undefined, clockHigh: { value: number }): Promise<Context> {
   let where: Pick<Context, 'url' | 'region' | 'credentials' | 'clock' | 'retry'>;
   const own = settings.credentialProvider ?? (settings.credentials ? staticCredentials(settings.credentials) : undefined);
   if (settings.endpoint && own) {
@@ -246,6 +264,7 @@ async function resolveContext(settings: ClientSettings, transport: Transport, sd
   return {
     ...where,
     basePath: where.url.pathname.replace(/\/+$/, ''),
+    clockHigh,
     signer: new SigV4Signer(),
     ...exchange(where.url, settings, transport),
   };
@@ -356,8 +375,13 @@ async function attempt<T>(ctx: Context, x: Exchange, signal: AbortSignal | undef
   headers['user-agent'] = USER_AGENT;
   const qs = x.query ? `?${new URLSearchParams(x.query).toString()}` : '';
   const res = await ctx.send({ method: x.method, path: path + qs, headers, body: x.body }, signal);
-  const offset = serverClockOffset(res.headers, ctx.clock.offset, sentAt);
+  const sample = clockSample(res.headers, sentAt);
+  const offset = sample ?? ctx.clock.offset;
   ctx.clock.offset = offset;
+  if (sample !== undefined) {
+    const high = lastDate.ms + 1000 - sentAt;
+    if (high < ctx.clockHigh.value) ctx.clockHigh.value = high;
+  }
   if (res.status < 200 || res.status >= 300) {
     const err = errorFromResponse(res.status, res.headers, res.body);
     // As the SDK's signer: a correction this large makes the error retryable (signed again with it).
@@ -378,15 +402,15 @@ let lastDate = { text: '', ms: Number.NaN };
 
 /**
  * The clock offset a response's Date header implies, as the SDK's signer computes it (not through a
- * cache, which adds Age, and not from a response that took over 15 minutes).
+ * cache, which adds Age, and not from a response that took over 15 minutes); undefined when none.
  */
-function serverClockOffset(headers: Record<string, string>, current: number, sentAt: number): number {
-  if (headers.date === undefined || headers.age !== undefined) return current;
+function clockSample(headers: Record<string, string>, sentAt: number): number | undefined {
+  if (headers.date === undefined || headers.age !== undefined) return undefined;
   // Date has one-second resolution: thousands of responses share a handful of values, parsed once each.
   if (headers.date !== lastDate.text) lastDate = { text: headers.date, ms: Date.parse(headers.date) };
   const server = lastDate.ms;
   const now = Date.now();
-  if (Number.isNaN(server) || now - sentAt > 900_000) return current;
+  if (Number.isNaN(server) || now - sentAt > 900_000) return undefined;
   return server - now;
 }
 

@@ -6,6 +6,9 @@ import { legacyProxyWarning, parseProxyUrl, proxyConfig, redactProxy, type Proxy
 import { expandPath } from './settings';
 import { DEFAULT_LIMITS, type TransportSettings } from './transport';
 
+/** Connections per endpoint: one per request in flight at apply's default bound (engine/apply.ts, 64). */
+export const DEFAULT_MAX_SOCKETS = 64;
+
 /**
  * The `aws` provider block's transport arguments, with the environment variables hashicorp/aws and
  * the AWS SDK read for them:
@@ -117,7 +120,7 @@ export function resolveTransportSettings(
       proxy,
       ...(ca ? { ca } : {}),
       ...(insecure ? { insecure } : {}),
-      maxSockets: tuning.maxSockets ?? 50,
+      maxSockets: tuning.maxSockets ?? DEFAULT_MAX_SOCKETS,
       requestTimeoutMs: tuning.requestTimeoutMs,
       connectTimeoutMs: DEFAULT_LIMITS.connectTimeoutMs,
       maxResponseBytes: DEFAULT_LIMITS.maxResponseBytes,
