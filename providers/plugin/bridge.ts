@@ -181,7 +181,15 @@ export class PluginProcess {
       if (!this.exit) await this.call({ op: 'shutdown' }).catch((e: Error) => { if (!this.exit) throw e; });
     } finally {
       live.delete(this);
-      await this.worker.terminate();
+      // A timer holds the event loop while the worker ends: terminate()'s promise alone does not (the
+      // worker is unref'd, and ref() on one already ending does not hold it), so a caller awaiting
+      // close() with nothing else pending (the plugin already gone) was never resumed.
+      const hold = setInterval(() => {}, 1000);
+      try {
+        await this.worker.terminate();
+      } finally {
+        clearInterval(hold);
+      }
       mark('shut down (worker ended)');
     }
   }
