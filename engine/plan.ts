@@ -4,7 +4,7 @@ import { fromStatePaths, instanceMarks, mayMark, schemaSensitivePaths, toStatePa
 import { localDependencies, transitiveDeps } from './graph';
 import type { BlockSchema, CtyType, Diagnostic, ObjectValue, Path, ReadDataSourceResponse, Value } from './protocol';
 import { hasErrors, isUnknown, schemaEntries, UNKNOWN } from './protocol';
-import { proposedNew } from './schema';
+import { proposedNew, writeOnlyPaths } from './schema';
 import { currentInstance, deposedInstances, instanceKey, resourceAddress, stateInstances, withPrivate, type StateInstance, type StateResource, type StateV4 } from './state';
 import { compareKeys, eachModeOf, expand, instanceAddress, instanceLookup, InstanceValues, parseInstanceAddress, type Expansion, type InstanceKey } from './instances';
 import { DYNAMIC, literalType } from './types';
@@ -688,36 +688,6 @@ export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: st
     metadata: Object.fromEntries(ws.config.resources.filter((r) => r.metadata !== undefined).map((r) => [r.address, r.metadata!])),
     analysisOptions: opts.analysisOptions ?? {},
   };
-}
-
-/** The paths of a schema's write-only attributes within one value of it (configschema.WriteOnlyPaths). */
-function writeOnlyPaths(block: BlockSchema | undefined, value: Value): Path[] {
-  const out: Path[] = [];
-  const walk = (b: BlockSchema, v: Value | undefined, at: Path) => {
-    if (!isObject(v)) return;
-    for (const [name, a] of schemaEntries(b.attributes)) if (a.write_only) out.push([...at, name]);
-    for (const [name, bt] of schemaEntries(b.block_types)) {
-      const x = v[name];
-      if (Array.isArray(x)) x.forEach((item, i) => walk(bt.block, item, [...at, name, i]));
-      else if (isObject(x) && bt.nesting_mode === 'map') for (const k of Object.keys(x)) walk(bt.block, x[k], [...at, name, k]);
-      else walk(bt.block, x, [...at, name]);
-    }
-  };
-  // Most schemas (the EKS ones among them) have none: no walk over every planned value.
-  if (block && declaresWriteOnly(block)) walk(block, value, []);
-  return out;
-}
-
-const writeOnlyBlocks = new WeakMap<BlockSchema, boolean>();
-
-/** Whether a block has a write-only attribute, in itself or a nested block (schemas never change: asked once each). */
-function declaresWriteOnly(block: BlockSchema): boolean {
-  let w = writeOnlyBlocks.get(block);
-  if (w === undefined) {
-    w = schemaEntries(block.attributes).some(([, a]) => !!a.write_only) || schemaEntries(block.block_types).some(([, bt]) => declaresWriteOnly(bt.block));
-    writeOnlyBlocks.set(block, w);
-  }
-  return w;
 }
 
 /** A managed object that refresh found changed or gone since the last run (Terraform's resource drift). */

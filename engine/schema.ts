@@ -180,3 +180,33 @@ export function checkSchemaPath(block: BlockSchema, path: Path): string | undefi
   if (bt.nesting_mode === 'map' ? typeof idx !== 'string' : typeof idx !== 'number') return `"${seg}" blocks must be indexed${bt.nesting_mode === 'map' ? ' by key' : ' like ' + seg + '[0]'}`;
   return checkSchemaPath(bt.block, more);
 }
+
+const declared = { sensitive: new WeakMap<BlockSchema, boolean>(), write_only: new WeakMap<BlockSchema, boolean>() };
+
+/** Whether a block declares an attribute `flag` (sensitive, write-only), in itself or a nested block (schemas never change: asked once each). */
+export function blockDeclares(block: BlockSchema, flag: 'sensitive' | 'write_only'): boolean {
+  let d = declared[flag].get(block);
+  if (d === undefined) {
+    d = schemaEntries(block.attributes).some(([, a]) => !!a[flag]) || schemaEntries(block.block_types).some(([, bt]) => blockDeclares(bt.block, flag));
+    declared[flag].set(block, d);
+  }
+  return d;
+}
+
+/** The paths of a schema's write-only attributes within one value of it (configschema.WriteOnlyPaths). */
+export function writeOnlyPaths(block: BlockSchema | undefined, value: Value | undefined): Path[] {
+  const out: Path[] = [];
+  const walk = (b: BlockSchema, v: Value | undefined, at: Path) => {
+    if (!isObject(v)) return;
+    for (const [name, a] of schemaEntries(b.attributes)) if (a.write_only) out.push([...at, name]);
+    for (const [name, bt] of schemaEntries(b.block_types)) {
+      const x = v[name];
+      if (Array.isArray(x)) x.forEach((item, i) => walk(bt.block, item, [...at, name, i]));
+      else if (isObject(x) && bt.nesting_mode === 'map') for (const k of Object.keys(x)) walk(bt.block, x[k], [...at, name, k]);
+      else walk(bt.block, x, [...at, name]);
+    }
+  };
+  // Most schemas (the EKS ones among them) have none: no walk over every value.
+  if (block && blockDeclares(block, 'write_only')) walk(block, value, []);
+  return out;
+}

@@ -2,6 +2,7 @@ import type { BlockSchema, CtyType, ObjectValue, Path, Value } from './protocol'
 import { isUnknown, schemaEntries } from './protocol';
 import { isObject } from './util';
 import { normalise, type Marks } from './hcl/marks';
+import { blockDeclares } from './schema';
 
 /**
  * Sensitive values, as Terraform 1.11 tracks them: a resource instance's sensitive paths are those
@@ -32,28 +33,16 @@ function conformPath(block: BlockSchema, path: Path): Path {
   return [name, rest[0]!, ...conformPath(bt.block, rest.slice(1))];
 }
 
-const sensitiveBlocks = new WeakMap<BlockSchema, boolean>();
-
-/** Whether a block declares a sensitive attribute, in itself or a nested block (schemas never change: asked once each). */
-function declaresSensitive(block: BlockSchema): boolean {
-  let s = sensitiveBlocks.get(block);
-  if (s === undefined) {
-    s = schemaEntries(block.attributes).some(([, a]) => a.sensitive) || schemaEntries(block.block_types).some(([, bt]) => declaresSensitive(bt.block));
-    sensitiveBlocks.set(block, s);
-  }
-  return s;
-}
-
 /** The paths of the attributes a schema declares sensitive, within one value of it. */
 export function schemaSensitivePaths(block: BlockSchema, value: Value): Marks {
   const out: Marks = [];
   // Most schemas (the EKS ones among them) declare none: no walk over every instance's value.
-  if (!declaresSensitive(block)) return out;
+  if (!blockDeclares(block, 'sensitive')) return out;
   const walk = (b: BlockSchema, v: Value, at: Path) => {
     if (!isObject(v)) return;
     for (const [name, a] of schemaEntries(b.attributes)) if (a.sensitive) out.push([...at, name]);
     for (const [name, bt] of schemaEntries(b.block_types)) {
-      if (!declaresSensitive(bt.block)) continue;
+      if (!blockDeclares(bt.block, 'sensitive')) continue;
       const x = v[name];
       if (bt.nesting_mode === 'single') walk(bt.block, x ?? null, [...at, name]);
       else if (Array.isArray(x)) x.forEach((item, i) => walk(bt.block, item, [...at, name, i]));

@@ -9,6 +9,7 @@ import type {
 } from '../../engine/protocol';
 import { formatPath, isUnknown, schemaEntries } from '../../engine/protocol';
 import { containsUnknown, EXACT, isObject, valuesEqual, type Equality } from '../../engine/util';
+import { writeOnlyPaths } from '../../engine/schema';
 import { writeFileAtomicSync } from '../../lib/files';
 import { PluginError, PluginProcess } from './bridge';
 import { fromMsgpack, toMsgpack } from './cty';
@@ -87,20 +88,6 @@ function stripWriteOnly(b: BlockSchema, v: ObjectValue | null): ObjectValue | nu
     }
   }
   return v;
-}
-
-/** The paths of the write-only attributes within a value (configschema.WriteOnlyPaths). */
-function writeOnlyPaths(b: BlockSchema, v: Value | undefined, at: Path = []): Path[] {
-  if (!isObject(v)) return [];
-  const out: Path[] = [];
-  for (const [name, a] of schemaEntries(b.attributes)) if ((a as PluginAttribute).write_only) out.push([...at, name]);
-  for (const [name, bt] of schemaEntries(b.block_types)) {
-    const x = v[name];
-    if (Array.isArray(x)) x.forEach((y, i) => out.push(...writeOnlyPaths(bt.block, y, [...at, name, i])));
-    else if (isObject(x) && bt.nesting_mode === 'map') for (const [k, y] of Object.entries(x)) out.push(...writeOnlyPaths(bt.block, y, [...at, name, k]));
-    else out.push(...writeOnlyPaths(bt.block, x, [...at, name]));
-  }
-  return out;
 }
 
 /** Those holding a non-null value: what a provider must never return. */
