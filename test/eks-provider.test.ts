@@ -289,8 +289,9 @@ test('a token replayed from an earlier run is checked: its failed update is retr
   // A read first, as a run's refresh does: the server's clock is learned from its Date header.
   t.deepEqual((await later.readResource({ typeName: 'aws_eks_cluster', address: 'aws_eks_cluster.replay', priorState: cluster })).diagnostics, []);
   // Date headers have one-second resolution: an update is known to be this run's from about a second
-  // after the connection opened (a fleet's first association comes later than that).
-  await new Promise((r) => setTimeout(r, 1500));
+  // after the connection opened, plus the slowest sample's round trip (one read here: seconds apart
+  // keep a loaded machine's slow request from failing the test; a fleet's first association comes later).
+  await new Promise((r) => setTimeout(r, 3000));
   emu.resetCalls();
   const r = await change(later, 'aws_eks_identity_provider_config', null, idpConfig('replay', 'okta'), { idempotencyToken: 'tok-replayed' });
   t.deepEqual(r.diagnostics, []);

@@ -375,13 +375,10 @@ async function attempt<T>(ctx: Context, x: Exchange, signal: AbortSignal | undef
   headers['user-agent'] = USER_AGENT;
   const qs = x.query ? `?${new URLSearchParams(x.query).toString()}` : '';
   const res = await ctx.send({ method: x.method, path: path + qs, headers, body: x.body }, signal);
-  const sample = clockSample(res.headers, sentAt);
-  const offset = sample ?? ctx.clock.offset;
+  const server = serverDate(res.headers, sentAt);
+  const offset = server === undefined ? ctx.clock.offset : server - Date.now();
   ctx.clock.offset = offset;
-  if (sample !== undefined) {
-    const high = lastDate.ms + 1000 - sentAt;
-    if (high < ctx.clockHigh.value) ctx.clockHigh.value = high;
-  }
+  if (server !== undefined && server + 1000 - sentAt < ctx.clockHigh.value) ctx.clockHigh.value = server + 1000 - sentAt;
   if (res.status < 200 || res.status >= 300) {
     const err = errorFromResponse(res.status, res.headers, res.body);
     // As the SDK's signer: a correction this large makes the error retryable (signed again with it).
@@ -401,17 +398,16 @@ const USER_AGENT = 'eksidp aws-sdk-js/client-eks';
 let lastDate = { text: '', ms: Number.NaN };
 
 /**
- * The clock offset a response's Date header implies, as the SDK's signer computes it (not through a
- * cache, which adds Age, and not from a response that took over 15 minutes); undefined when none.
+ * The server's time a response's Date header gives (ms), where the SDK's signer takes a clock offset
+ * from it: not through a cache, which adds Age, and not from a response that took over 15 minutes;
+ * undefined otherwise.
  */
-function clockSample(headers: Record<string, string>, sentAt: number): number | undefined {
+function serverDate(headers: Record<string, string>, sentAt: number): number | undefined {
   if (headers.date === undefined || headers.age !== undefined) return undefined;
   // Date has one-second resolution: thousands of responses share a handful of values, parsed once each.
   if (headers.date !== lastDate.text) lastDate = { text: headers.date, ms: Date.parse(headers.date) };
-  const server = lastDate.ms;
-  const now = Date.now();
-  if (Number.isNaN(server) || now - sentAt > 900_000) return undefined;
-  return server - now;
+  if (Number.isNaN(lastDate.ms) || Date.now() - sentAt > 900_000) return undefined;
+  return lastDate.ms;
 }
 
 /**
