@@ -224,3 +224,29 @@ test('one adaptive rate: unlimited until throttled, then 0.7x what was sent, wai
   r.updateClientSendingRate({});
   t.true(r.snapshot().rate > 50);
 });
+
+test('polls take the rate the other requests leave: a spare token goes to a poll only when no request waits', async (t) => {
+  const rate = new AdaptiveRate();
+  t.is(rate.whenSpare(), undefined, 'before any throttle, a poll goes at once');
+  for (let i = 0; i < 20; i++) await rate.getSendToken();
+  rate.updateClientSendingRate({ errorType: 'THROTTLING' });
+  const limited = rate.snapshot().rate;
+  t.true(limited > 5 && limited < 20, `${limited}/s`);
+  const order: string[] = [];
+  // Polls ask first, requests after: every request is still sent before any poll.
+  const polls = Array.from({ length: 3 }, (_, i) => rate.whenSpare()!.then(() => rate.getSendToken()).then(() => order.push(`poll ${i}`)));
+  const requests = Array.from({ length: 4 }, (_, i) => rate.getSendToken().then(() => order.push(`request ${i}`)));
+  await Promise.all([...polls, ...requests]);
+  t.deepEqual(order, ['request 0', 'request 1', 'request 2', 'request 3', 'poll 0', 'poll 1', 'poll 2']);
+  // The requests queued for their tokens; each released poll found its token free.
+  t.like(rate.snapshot(), { waited: 4 });
+  // An aborted poll stops waiting and takes nothing.
+  const ac = new AbortController();
+  const blocked = Array.from({ length: 3 }, () => rate.getSendToken());
+  const waiting = rate.whenSpare(ac.signal);
+  t.truthy(waiting);
+  ac.abort();
+  await waiting;
+  await Promise.all(blocked);
+  t.like(rate.snapshot(), { waited: 7 });
+});

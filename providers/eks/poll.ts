@@ -11,8 +11,10 @@ import { AbortedError, WaitTimeoutError, type WaitContext } from './wait';
  *   and about one poll per update either way. Until then, a few waits of the kind (PROBES) poll on the
  *   tuning's exponential backoff and the others sleep; when one ends, every wait plans again with what
  *   it learned (those started no later check at once).
- * - The budget is shared: with `budget()` polls per second allowed (a share of the adaptive API rate,
- *   rate.ts, once the API has throttled), no wait polls more often than waits x 1000 / budget ms.
+ * - The budget is shared: with `budget()` polls per second allowed (the adaptive API rate, rate.ts,
+ *   once the API has throttled), no wait polls more often than waits x 1000 / budget ms; and a poll
+ *   is sent only with a token no other request wants (`spare`), so writes go first and polls take
+ *   the rest of the rate, all of it once no write is left (a fleet's last wave).
  */
 
 export const POLL_FLOOR_MS = 200;
@@ -36,7 +38,15 @@ export class Poller {
   private polls = 0;
 
   /** `budget`: polls per second all waits together may make (Infinity: no limit). */
-  constructor(private readonly tuning: PollTuning, private readonly budget: () => number = () => Number.POSITIVE_INFINITY) {}
+  /**
+   * `spare`: resolves when the API's rate has a token no other request wants (rate.ts whenSpare);
+   * undefined when a poll may go at once.
+   */
+  constructor(
+    private readonly tuning: PollTuning,
+    private readonly budget: () => number = () => Number.POSITIVE_INFINITY,
+    private readonly spare?: (signal: AbortSignal | undefined) => Promise<void> | undefined,
+  ) {}
 
   /** The floor: 200 ms, or less where the tuning asks for faster polls (tests). */
   get floorMs(): number {
@@ -111,6 +121,11 @@ export class Poller {
           continue;
         }
         if (ctx.signal?.aborted) throw new AbortedError(what);
+        const turn = this.spare?.(ctx.signal);
+        if (turn) {
+          await turn;
+          if (ctx.signal?.aborted) throw new AbortedError(what);
+        }
         this.polls++;
         checks++;
         const r = await check();

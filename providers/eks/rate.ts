@@ -41,6 +41,8 @@ export class AdaptiveRate implements RateLimiter {
   private tokens = 0;
   private filledAt = 0;
   private readonly queue: { release: () => void; since: number }[] = [];
+  /** Status polls waiting for a token no request wants (whenSpare). */
+  private readonly spare: { release: () => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** Send times over the last second, to measure the rate actually sent. */
   private readonly sent: number[] = [];
@@ -59,6 +61,36 @@ export class AdaptiveRate implements RateLimiter {
     }
     return new Promise((release) => {
       this.queue.push({ release, since: now });
+      this.schedule();
+    });
+  }
+
+  /**
+   * Resolves when a token is free that no queued request wants: status polls go through here first,
+   * so writes and reads that make progress are sent ahead of them and polls take what is left of
+   * the rate, all of it when nothing else waits (a fleet's last wave of polls). Takes no token
+   * itself: the poll's request then takes one as any other. Undefined: go now (nothing limits yet).
+   * Abort resolves it too (the caller checks its signal).
+   */
+  whenSpare(signal?: AbortSignal): Promise<void> | undefined {
+    if (this.rate === Number.POSITIVE_INFINITY) return undefined;
+    this.refill(this.clock.now());
+    if (this.queue.length === 0 && this.spare.length === 0 && this.tokens >= 1) return undefined;
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        const i = this.spare.indexOf(me);
+        if (i >= 0) this.spare.splice(i, 1);
+        resolve();
+      };
+      const me = {
+        release: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      if (signal?.aborted) return resolve();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.spare.push(me);
       this.schedule();
     });
   }
@@ -114,7 +146,7 @@ export class AdaptiveRate implements RateLimiter {
   }
 
   private schedule(): void {
-    if (this.timer || this.queue.length === 0) return;
+    if (this.timer || (this.queue.length === 0 && this.spare.length === 0)) return;
     const now = this.clock.now();
     this.refill(now);
     const drain = () => {
@@ -128,6 +160,11 @@ export class AdaptiveRate implements RateLimiter {
         this.stats.waitedMs += t - w.since;
         this.markSent(t);
         w.release();
+      }
+      // Polls after every other request, one per free token: each takes it through getSendToken
+      // within this turn's microtasks, before the next drain runs.
+      for (let free = this.rate === Number.POSITIVE_INFINITY ? this.spare.length : Math.floor(this.tokens); this.queue.length === 0 && free > 0 && this.spare.length > 0; free--) {
+        this.spare.shift()!.release();
       }
       this.schedule();
     };

@@ -110,8 +110,13 @@ export function openConnection(config: ObjectValue, env: NodeJS.ProcessEnv, tuni
   let client: EKSClient | undefined;
   const lazy = () => (client ??= newClient(clientSettings, transport, rate));
   const reads = env.EKSIDP_SDK_READS === '1' ? sdkReads(lazy()) : leanReads(clientSettings, transport, lazy, rate);
-  // Polls get half the rate once the API has throttled; the rest is for the requests that make progress.
-  const poller = new Poller({ initialMs: tuning.pollInitialMs, maxMs: tuning.pollMaxMs }, () => (rate ? rate.snapshot().rate / 2 : Number.POSITIVE_INFINITY));
+  // Once the API has throttled, polls take what the requests that make progress leave of the rate
+  // (they wait for a spare token), spaced so that all of them together stay within it.
+  const poller = new Poller(
+    { initialMs: tuning.pollInitialMs, maxMs: tuning.pollMaxMs },
+    () => (rate ? rate.snapshot().rate : Number.POSITIVE_INFINITY),
+    rate ? (signal) => rate.whenSpare(signal) : undefined,
+  );
   return {
     diagnostics,
     connection: {
