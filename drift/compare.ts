@@ -111,11 +111,14 @@ export class Judgement {
     this.lookup = makeLookup(input.ws, this.values);
     // Declarations are instances (count / for_each), in dependency order; dependencies are resources.
     [...input.declared.keys()].forEach((a, i) => this.position.set(a, i));
-    for (const [a, d] of input.declared) {
-      const resource = d.resource.address;
-      this.instancesOf.set(resource, [...(this.instancesOf.get(resource) ?? []), a]);
-    }
-    for (const [a, deps] of input.ws.graph.deps) for (const d of deps) this.dependents.set(d, [...(this.dependents.get(d) ?? []), ...(this.instancesOf.get(a) ?? [])]);
+    // Lists grow in place: a copy per entry is quadratic in a resource's instances or dependents.
+    const add = (m: Map<string, string[]>, k: string, items: readonly string[]) => {
+      const list = m.get(k);
+      if (!list) m.set(k, [...items]);
+      else for (const x of items) list.push(x);
+    };
+    for (const [a, d] of input.declared) add(this.instancesOf, d.resource.address, [a]);
+    for (const [a, deps] of input.ws.graph.deps) for (const d of deps) add(this.dependents, d, this.instancesOf.get(a) ?? []);
   }
 
   private inScope(group: string | null): boolean {
