@@ -50,6 +50,22 @@ export type BlockSchema = {
 export type ResourceSchema = { version: number; block: BlockSchema };
 
 const schemaEntryCache = new WeakMap<object, [string, unknown][]>();
+const blankCache = new WeakMap<BlockSchema, ObjectValue>();
+
+/**
+ * A new object with every attribute and block type of `block` (in that order) set to null, for
+ * code that then assigns each of them. Copied from one template per block, so a fleet's values share
+ * one hidden class: assigned key by key into `{}`, an object of over 16 members (an aws_eks_cluster)
+ * turns into a dictionary of ~1.6 KB (V8's limit for keyed stores), 16 MB at 10,000 clusters.
+ */
+export function blankObject(block: BlockSchema): ObjectValue {
+  let t = blankCache.get(block);
+  if (!t) {
+    const keys = [...Object.keys(block.attributes ?? {}), ...Object.keys(block.block_types ?? {})];
+    blankCache.set(block, (t = Object.fromEntries(keys.map((k) => [k, null])) as ObjectValue));
+  }
+  return { ...t };
+}
 const NO_ENTRIES: Record<string, never> = Object.freeze({});
 
 /**

@@ -1,5 +1,5 @@
 import type { BlockSchema, CtyType, Diagnostic, ObjectValue, Path, Value } from './protocol';
-import { isUnknown, schemaEntries, UNKNOWN } from './protocol';
+import { blankObject, isUnknown, schemaEntries, UNKNOWN } from './protocol';
 import { error, isObject } from './util';
 
 /**
@@ -77,7 +77,7 @@ export function conformBlock(block: BlockSchema, raw: Value, address: string, pa
   }
   const attrs = block.attributes ?? {};
   const blocks = block.block_types ?? {};
-  const out: ObjectValue = {};
+  const out = blankObject(block);
   for (const key of Object.keys(raw)) {
     if (!(key in attrs) && !(key in blocks)) diags.push(error(`Unsupported argument: an argument named "${key}" is not expected here`, address, [...path, key]));
   }
@@ -131,7 +131,7 @@ export function conformBlock(block: BlockSchema, raw: Value, address: string, pa
  * prior value (the provider then decides what becomes unknown).
  */
 export function proposedNew(block: BlockSchema, prior: ObjectValue | null, config: ObjectValue): ObjectValue {
-  const out: ObjectValue = {};
+  const out = blankObject(block);
   for (const [name, a] of schemaEntries(block.attributes)) {
     const c = config[name] ?? null;
     out[name] = c === null && a.computed ? (prior?.[name] ?? null) : c;

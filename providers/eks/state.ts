@@ -1,4 +1,4 @@
-import { UNKNOWN, isUnknown, schemaEntries, type BlockSchema, type CtyType, type ObjectValue, type Path, type Value } from '../../engine/protocol';
+import { UNKNOWN, blankObject, isUnknown, schemaEntries, type BlockSchema, type CtyType, type ObjectValue, type Path, type Value } from '../../engine/protocol';
 import { blocks, firstBlock, valuesEqual, ZERO_VALUES, ZERO_VALUES_SET } from '../../engine/util';
 
 /**
@@ -19,7 +19,7 @@ function sortSet(v: Value): Value {
 
 export function shape(block: BlockSchema, v: ObjectValue | null | undefined): ObjectValue {
   const src = v ?? {};
-  const out: ObjectValue = {};
+  const out = blankObject(block);
   for (const [name, attr] of schemaEntries(block.attributes)) {
     const x = src[name];
     out[name] = x === undefined ? null : isSetType(attr.type) ? sortSet(x) : x;
