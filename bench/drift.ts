@@ -120,6 +120,8 @@ async function bench(n: number, shape: Shape): Promise<Row> {
     const row: Row = { n, shape, configs, runs: [] };
     for (let r = 0; r < runs; r++) {
       const empty = await measure(eksidpBin, driftArgs(emptyDir), emptyDir, env);
+      // The baseline must be a whole drift (a refused stack exits early and flatters both figures).
+      if (empty.code !== 0) throw new Error(`0-cluster drift exited ${empty.code}: ${empty.stderr.slice(-400)}`);
       emu.resetCalls();
       const cpu0 = process.cpuUsage();
       const m = await measure(eksidpBin, driftArgs(dir), dir, env);
