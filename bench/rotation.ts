@@ -20,7 +20,7 @@
  * Terraform runs the same change at `--terraform-size` clusters with -parallelism=1 (a cluster with two
  * configs allows one update at a time, and hashicorp/aws does not retry a 409); for larger fleets
  * N x 4 x update time is printed as its lower bound (its polling would not scale to 30-minute updates).
- * `--parallelism` passes eksidp's flag (default: none, the CLI's default of 32 requests in flight).
+ * `--parallelism` passes eksidp's flag (default: none, the CLI's default: 64 requests in flight for apply).
  * `--cpu-prof DIR` writes a V8 CPU profile of each eksidp apply to DIR (node --cpu-prof), to see where its CPU goes.
  * EKSIDP_BENCH_LOG=PREFIX writes each eksidp/terraform run's output, each chunk with its time, to
  * PREFIX.<command> (where the time of a fleet apply goes, step by step).
