@@ -12,7 +12,8 @@ import { parseNumber } from './numbers';
 export class ParseError extends Error {}
 
 // Lowest to highest, as in hclsyntax's binaryOps table.
-const LEVELS: BinOp[][] = [['||'], ['&&'], ['==', '!='], ['<', '>', '<=', '>='], ['+', '-'], ['*', '/', '%']];
+/** Binary operators by precedence, lowest first; within a level longest first (`<=` before `<`). */
+const LEVELS: BinOp[][] = [['||'], ['&&'], ['==', '!='], ['<=', '>=', '<', '>'], ['+', '-'], ['*', '/', '%']];
 const ID_START = /[A-Za-z_]/;
 const ID_CHAR = /[A-Za-z0-9_-]/;
 
@@ -84,8 +85,10 @@ class Parser {
     let l = this.binary(level + 1);
     for (;;) {
       this.ws();
-      // Longest operator first (`<=` before `<`); `=>` and a lone `=` end the expression.
-      const op = LEVELS[level]!.slice().sort((a, b) => b.length - a.length).find((o) => this.src.startsWith(o, this.pos));
+      // Longest operator first (LEVELS is in that order: sorting a copy on every call was most of
+      // parsing a fleet's references); `=>` and a lone `=` end the expression.
+      let op: BinOp | undefined;
+      for (const o of LEVELS[level]!) if (this.src.startsWith(o, this.pos)) { op = o; break; }
       if (!op) return l;
       this.pos += op.length;
       const r = this.binary(level + 1);
