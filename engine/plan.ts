@@ -613,7 +613,10 @@ function targetPhase(ws: Workspace, state: StateV4, changes: ResourceChange[], t
  */
 export async function plan(ws: Workspace, stateIn: StateV4, prior: { lineage: string; serial: number }, opts: PlanOptions = {}): Promise<Plan> {
   const diags: Diagnostic[] = [];
-  const state = structuredClone(stateIn);
+  // The caller's state stays as it was: the phases below replace entries, instance lists and
+  // instances, and never change an instance object, so copies of the lists do (a structuredClone of
+  // a fleet's state was 30 ms of a 200-cluster plan).
+  const state: StateV4 = { ...stateIn, resources: stateIn.resources.map((r) => ({ ...r, instances: [...r.instances] })) };
   // Reads are cheap calls that mostly wait on the network: by default more run at once than changes
   // (Terraform reads 10 at a time, which makes refresh latency-bound at fleet scale). An explicit
   // --parallelism caps reads too.

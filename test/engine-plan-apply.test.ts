@@ -195,6 +195,31 @@ test('data sources are read during plan, or deferred to apply when their config 
   t.is(readState(h.statePath)!.resources.find((r) => r.name === 'later')!.instances[0]!.attributes.id, 'mem-c');
 });
 
+test('plan leaves the state it was given as it was: refresh changes, deletions, implied moves and data reads happen on its own copy', async (t) => {
+  const h = harness(t);
+  h.write({ a: { name: 'a', value: 'v' }, b: { name: 'b', value: 'w' }, c: { name: 'c' } });
+  await h.apply();
+  // Outside changes: a's value edited, b deleted; then c removed from the stack, a given count
+  // (its object moves to [0]) and a data source added.
+  const cloud = h.cloud();
+  const ids = Object.keys(cloud.objects);
+  const aId = ids.find((id) => (cloud.objects[id] as { name?: string }).name === 'a')!;
+  const bId = ids.find((id) => (cloud.objects[id] as { name?: string }).name === 'b')!;
+  (cloud.objects[aId] as { value?: string }).value = 'edited';
+  delete cloud.objects[bId];
+  fs.writeFileSync(h.cloudFile, JSON.stringify(cloud));
+  h.write({ a: { name: 'a', value: 'v', count: 1 }, b: { name: 'b', value: 'w' } }, {}, { data: { memory_item: { d: { name: 'a' } } } });
+  const { ws, state } = await h.open();
+  const given = structuredClone(state.state);
+  const p = await plan(ws, state.state, { lineage: state.state.lineage, serial: state.state.serial });
+  const actions = actionsOf(p.changes);
+  t.is(actions['memory_item.a[0]'], 'update', JSON.stringify(actions));
+  t.is(actions['memory_item.b'], 'create');
+  t.is(actions['memory_item.c'], 'delete');
+  t.true(p.priorState.resources.some((r) => r.mode === 'data'), 'the data source is in the plan\'s state');
+  t.deepEqual(state.state, given, 'the state given to plan is unchanged');
+});
+
 test('independent data sources are read in parallel during plan, not one after another', async (t) => {
   const h = harness(t);
   const names = ['a', 'b', 'c', 'd'];
