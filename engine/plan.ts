@@ -448,6 +448,8 @@ async function walkPhase(cx: WalkContext): Promise<{ changes: ResourceChange[]; 
   const changing = new Set<string>();
   const configured = new Set<string>();
   const changes: ResourceChange[] = [];
+  /** Each data source's state entry as this plan read it (null: none left), applied after the walk. */
+  const dataEntries = new Map<string, StateResource | null>();
   const add = (c: ResourceChange) => {
     changes.push(c);
     // Dependencies are resource addresses: one changing instance makes its resource changing.
@@ -509,12 +511,25 @@ async function walkPhase(cx: WalkContext): Promise<{ changes: ResourceChange[]; 
     }
     if (r.mode === 'data') {
       // A data source's state is what this plan read: instances no longer configured leave it.
-      const idx = state.resources.findIndex((x) => resourceAddress(x) === address);
-      const dataEntry = { mode: 'data' as const, type: r.type, name: r.name, provider: pAddr, instances: dataInstances };
-      if (dataInstances.length === 0) { if (idx >= 0) state.resources.splice(idx, 1); }
-      else if (idx >= 0) state.resources[idx] = dataEntry;
-      else state.resources.push(dataEntry);
+      dataEntries.set(address, dataInstances.length === 0 ? null : { mode: 'data', type: r.type, name: r.name, provider: pAddr, instances: dataInstances });
     }
+  }
+  // Data entries replace theirs in place, empty ones leave, new ones follow in walk order: in one
+  // pass (a search of the state per data source was quadratic: 0.2 s at 1,000 adopted clusters).
+  if (dataEntries.size > 0) {
+    const next: StateResource[] = [];
+    for (const x of state.resources) {
+      const a = x.mode === 'data' ? resourceAddress(x) : undefined;
+      if (a === undefined || !dataEntries.has(a)) {
+        next.push(x);
+        continue;
+      }
+      const e = dataEntries.get(a);
+      dataEntries.delete(a);
+      if (e) next.push(e);
+    }
+    for (const e of dataEntries.values()) if (e) next.push(e);
+    state.resources = next;
   }
   return { changes, configured };
 }
