@@ -187,6 +187,9 @@ export function validateClusterConfigs(input: ClusterConfigsInput): AddressedIss
     list.push({ address: c.address, oidc });
     byCluster.set(c.cluster_name, list);
   }
+  // By name, not a search per cluster (quadratic in a fleet); the first of a name, as find() gave.
+  const clustersByName = new Map<unknown, (typeof input.clusters)[number]>();
+  for (const c of input.clusters) if (!clustersByName.has(c.name)) clustersByName.set(c.name, c);
   for (const [cluster, list] of byCluster) {
     for (const field of ['identity_provider_config_name', 'issuer_url'] as const) {
       const seen = new Map<string, string>();
@@ -202,7 +205,7 @@ export function validateClusterConfigs(input: ClusterConfigsInput): AddressedIss
         } else seen.set(key, address);
       }
     }
-    const clusterRes = input.clusters.find((c) => c.name === cluster);
+    const clusterRes = clustersByName.get(cluster);
     const version = clusterRes ? parseKubernetesVersion(clusterRes.version) : undefined;
     const last = list[list.length - 1].address;
     if (version !== undefined && version < 132 && list.length > LIMITS.oidcPerClusterBefore132) {
