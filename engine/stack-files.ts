@@ -142,16 +142,20 @@ export function findDuplicateKey(text: string): string[] | undefined {
   const skipSpace = () => {
     for (let c = text.charCodeAt(i); c === SPACE || c === LF || c === CR || c === TAB; c = text.charCodeAt(++i));
   };
-  const readString = (): string => {
-    const start = i;
+  /** The index of the quote that closes the string opening at `start`. */
+  const closingQuote = (start: number): number => {
     let end = text.indexOf('"', start + 1);
     // A quote preceded by an odd number of backslashes is part of the string.
     for (;;) {
       let b = 0;
       while (text.charCodeAt(end - 1 - b) === BACKSLASH) b++;
-      if (b % 2 === 0) break;
+      if (b % 2 === 0) return end;
       end = text.indexOf('"', end + 1);
     }
+  };
+  const readString = (): string => {
+    const start = i;
+    const end = closingQuote(start);
     // Any escape means the key's value is what JSON.parse makes of it (searched within the string only).
     let escaped = false;
     for (let j = start + 1; j < end && !escaped; j++) escaped = text.charCodeAt(j) === BACKSLASH;
@@ -187,7 +191,8 @@ export function findDuplicateKey(text: string): string[] | undefined {
         if (text.charCodeAt(i++) !== COMMA) return undefined; // the closing bracket
       }
     }
-    if (c === QUOTE) readString();
+    // A string value is only skipped: its text is never needed (most of a stack's strings).
+    if (c === QUOTE) i = closingQuote(i) + 1;
     else {
       // A number, true, false or null: up to the next delimiter.
       for (let d = text.charCodeAt(i); i < text.length && d !== COMMA && d !== RBRACE && d !== RBRACKET && d !== SPACE && d !== LF && d !== CR && d !== TAB; d = text.charCodeAt(++i));
