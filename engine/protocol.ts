@@ -50,6 +50,19 @@ export type BlockSchema = {
 export type ResourceSchema = { version: number; block: BlockSchema };
 
 const schemaEntryCache = new WeakMap<object, [string, unknown][]>();
+const NO_ENTRIES: Record<string, never> = Object.freeze({});
+
+/**
+ * Object.entries of a schema's attributes or block types, computed once per schema object (schemas
+ * never change): engine and providers walk them for every resource of every plan.
+ */
+export function schemaEntries<T>(o: Record<string, T> | undefined): [string, T][] {
+  const src = o ?? NO_ENTRIES;
+  let e = schemaEntryCache.get(src);
+  if (!e) schemaEntryCache.set(src, (e = Object.entries(src)));
+  return e as [string, T][];
+}
+
 const blankCache = new WeakMap<BlockSchema, ObjectValue>();
 
 /**
@@ -65,18 +78,6 @@ export function blankObject(block: BlockSchema): ObjectValue {
     blankCache.set(block, (t = Object.fromEntries(keys.map((k) => [k, null])) as ObjectValue));
   }
   return { ...t };
-}
-const NO_ENTRIES: Record<string, never> = Object.freeze({});
-
-/**
- * Object.entries of a schema's attributes or block types, computed once per schema object (schemas
- * never change): engine and providers walk them for every resource of every plan.
- */
-export function schemaEntries<T>(o: Record<string, T> | undefined): [string, T][] {
-  const src = o ?? NO_ENTRIES;
-  let e = schemaEntryCache.get(src);
-  if (!e) schemaEntryCache.set(src, (e = Object.entries(src)));
-  return e as [string, T][];
 }
 
 export type ProviderSchema = {

@@ -37,10 +37,10 @@ export class Poller {
   private waiting = 0;
   private polls = 0;
 
-  /** `budget`: polls per second all waits together may make (Infinity: no limit). */
   /**
-   * `spare`: resolves when the API's rate has a token no other request wants (rate.ts whenSpare);
-   * undefined when a poll may go at once.
+   * `budget`: polls per second all waits together may make (Infinity: no limit). `spare`: resolves
+   * when the API's rate has a token no other request wants (rate.ts whenSpare); undefined when a poll
+   * may go at once.
    */
   constructor(
     private readonly tuning: PollTuning,
