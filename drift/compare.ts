@@ -3,6 +3,7 @@ import { instanceValues, lookupForInstance, makeLookup, planInstance, type Plann
 import type { Diagnostic, LiveObject, LiveResourceRequest, LiveSnapshot, ObjectValue, Value } from '../engine/protocol';
 import { configImpact, hasPreview, outageText, type ConfigImpact } from '../identity/impact';
 import { formatDiagnostic } from '../engine/util';
+import { addTo } from '../lib/collections';
 import { resolveConfig, resourceSchema, staticConfigMarks, type Workspace } from '../engine/workspace';
 import { normalise } from '../engine/hcl/marks';
 import { fromStatePaths, redact, schemaSensitivePaths } from '../engine/sensitive';
@@ -111,14 +112,8 @@ export class Judgement {
     this.lookup = makeLookup(input.ws, this.values);
     // Declarations are instances (count / for_each), in dependency order; dependencies are resources.
     [...input.declared.keys()].forEach((a, i) => this.position.set(a, i));
-    // Lists grow in place: a copy per entry is quadratic in a resource's instances or dependents.
-    const add = (m: Map<string, string[]>, k: string, items: readonly string[]) => {
-      const list = m.get(k);
-      if (!list) m.set(k, [...items]);
-      else for (const x of items) list.push(x);
-    };
-    for (const [a, d] of input.declared) add(this.instancesOf, d.resource.address, [a]);
-    for (const [a, deps] of input.ws.graph.deps) for (const d of deps) add(this.dependents, d, this.instancesOf.get(a) ?? []);
+    for (const [a, d] of input.declared) addTo(this.instancesOf, d.resource.address, a);
+    for (const [a, deps] of input.ws.graph.deps) for (const d of deps) for (const i of this.instancesOf.get(a) ?? []) addTo(this.dependents, d, i);
   }
 
   private inScope(group: string | null): boolean {

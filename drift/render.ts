@@ -1,4 +1,5 @@
 import { createTwoFilesPatch } from 'diff';
+import { addTo } from '../lib/collections';
 import { colors, type Color } from '../lib/color';
 import { escapeControls, htmlCode, mdCode, mdFence } from '../lib/escape';
 import { STATUSES, type DriftReport, type ResourceDrift, type Status } from './model';
@@ -73,13 +74,7 @@ function differenceLine(d: ResourceDrift['differences'][number]): string {
 /** Unknown objects by error, for errors that several share. */
 function sharedErrors(report: DriftReport): Map<string, ResourceDrift[]> {
   const by = new Map<string, ResourceDrift[]>();
-  for (const r of report.resources) {
-    if (r.status !== 'unknown' || !r.error) continue;
-    // In place: a fleet whose reads all failed alike shares one error (a copy per resource was quadratic).
-    const list = by.get(r.error);
-    if (list) list.push(r);
-    else by.set(r.error, [r]);
-  }
+  for (const r of report.resources) if (r.status === 'unknown' && r.error) addTo(by, r.error, r);
   for (const [k, v] of by) if (v.length < 2) by.delete(k);
   return by;
 }

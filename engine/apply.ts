@@ -11,6 +11,7 @@ import { setMaxListeners } from 'node:events';
 import { Limiter } from '../lib/concurrency';
 import { instanceKey, newDeposedKey, resourceAddress, stateInstances, withPrivate, type StateManager } from './state';
 import { canonicalJson, containsUnknown, error, sha256 } from './util';
+import { addTo } from '../lib/collections';
 import { resolveConfig, resourceSchema, timeoutsOf, typeScope, type Workspace } from './workspace';
 
 /**
@@ -96,13 +97,6 @@ type Step = {
  */
 export function idempotencyToken(lineage: string, serial: number, address: string, kind: StepKind, planned: Value): string {
   return sha256(`${lineage}\n${serial}\n${address}\n${kind}\n${canonicalJson(planned)}`).slice(0, 32);
-}
-
-/** Adds a step to the list kept under a key. */
-function addTo(m: Map<string, Step[]>, key: string, s: Step): void {
-  const list = m.get(key);
-  if (list) list.push(s);
-  else m.set(key, [s]);
 }
 
 /**

@@ -12,6 +12,7 @@ import { checkSchemaPath, conformBlock } from './schema';
 import { resourceAddress, type StateV4 } from './state';
 import { parseDuration } from '../lib/duration';
 import { EngineError, error, firstBlock } from './util';
+import { addTo } from '../lib/collections';
 
 /**
  * A configuration with its providers instantiated and configured: what plan and apply work on.
@@ -96,11 +97,7 @@ export async function openWorkspace(config: StackConfig, lookup: ProviderLookup,
     const mode = r.mode === 'data' ? 'data' : 'managed';
     typesOf(r.provider)[mode].add(r.type);
     const byType = addresses.get(r.provider) ?? (addresses.set(r.provider, new Map()), addresses.get(r.provider)!);
-    const k = `${mode}:${r.type}`;
-    // Pushed, not copied: a copy per resource was quadratic in a fleet's size (40 ms at 1,000).
-    const list = byType.get(k);
-    if (list) list.push(r.address);
-    else byType.set(k, [r.address]);
+    addTo(byType, `${mode}:${r.type}`, r.address);
   }
   for (const r of opts.state?.resources ?? []) {
     const key = providerNames.get(r.provider);

@@ -4,6 +4,7 @@ import { isUnknown } from '../engine/protocol';
 import { resourceAddress, stateInstances } from '../engine/state';
 import { parseInstanceAddress } from '../engine/instances';
 import { firstBlock } from '../engine/util';
+import { addTo } from '../lib/collections';
 import { mapIdentity } from './mapping';
 import { previewChange } from './preview';
 import { bindingLabel, canProduce, checkBindings, rolesFor } from './rbac';
@@ -99,9 +100,7 @@ function indexOf(related: readonly PlannedResource[]): RelatedIndex {
   index = { configs: new Map(), clusters: new Map() };
   for (const r of related) {
     if (r.type === CONFIG_TYPE && r.mode === 'managed' && typeof r.values?.cluster_name === 'string') {
-      const list = index.configs.get(r.values.cluster_name);
-      if (list) list.push(r);
-      else index.configs.set(r.values.cluster_name, [r]);
+      addTo(index.configs, r.values.cluster_name, r);
     }
     if (r.type === CLUSTER_TYPE && typeof r.values?.name === 'string' && r.metadata !== undefined && !index.clusters.has(r.values.name)) index.clusters.set(r.values.name, r);
   }

@@ -11,8 +11,7 @@ import { parseNumber } from './numbers';
 
 export class ParseError extends Error {}
 
-// Lowest to highest, as in hclsyntax's binaryOps table.
-/** Binary operators by precedence, lowest first; within a level longest first (`<=` before `<`). */
+/** Binary operators by precedence, lowest first, as in hclsyntax's binaryOps table; within a level longest first (`<=` before `<`). */
 const LEVELS: BinOp[][] = [['||'], ['&&'], ['==', '!='], ['<=', '>=', '<', '>'], ['+', '-'], ['*', '/', '%']];
 const ID_START = /[A-Za-z_]/;
 const ID_CHAR = /[A-Za-z0-9_-]/;
