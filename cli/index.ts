@@ -48,8 +48,19 @@ function topHelp(): string {
   ].join('\n');
 }
 
+/**
+ * The process's own streams, each made when first used: Node builds a stream object on first access
+ * (stdin's costs most), which `--version` and `--help` would pay for nothing.
+ */
 export function defaultIo(signal: AbortSignal): Io {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd(), signal };
+  return {
+    get stdout() { return process.stdout; },
+    get stderr() { return process.stderr; },
+    get stdin() { return process.stdin; },
+    env: process.env,
+    cwd: process.cwd(),
+    signal,
+  };
 }
 
 /** Runs one CLI invocation and returns its exit code; never throws. */
