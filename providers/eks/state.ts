@@ -152,13 +152,23 @@ export function alignEmpty(v: Value, like: Value | undefined): Value {
   if (like === undefined || isUnknown(like)) return v;
   if (v === null && isEmptyCollection(like)) return like;
   if (isEmptyCollection(v) && like === null) return null;
+  // Copied only where something changes (rarely): a cluster's value rebuilt key by key into `{}` has
+  // too many members for V8's fast objects, and every refresh and drift read paid for that.
   if (Array.isArray(v) && Array.isArray(like) && v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))) {
-    return v.map((x, i) => alignEmpty(x, like[i]));
+    let out: Value[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x = alignEmpty(v[i]!, like[i]);
+      if (x !== v[i]) (out ??= [...v])[i] = x;
+    }
+    return out ?? v;
   }
   if (v !== null && typeof v === 'object' && !Array.isArray(v) && like !== null && typeof like === 'object' && !Array.isArray(like)) {
-    const out: ObjectValue = {};
-    for (const [k, x] of Object.entries(v)) out[k] = alignEmpty(x, (like as ObjectValue)[k]);
-    return out;
+    let out: ObjectValue | undefined;
+    for (const k in v) {
+      const x = alignEmpty(v[k]!, (like as ObjectValue)[k]);
+      if (x !== v[k]) (out ??= { ...v })[k] = x;
+    }
+    return out ?? v;
   }
   return v;
 }
