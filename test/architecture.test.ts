@@ -46,6 +46,19 @@ test('the engine imports only itself, lib/, Node builtins and packages: nothing 
   t.deepEqual(bad, []);
 });
 
+test('lib/ imports only itself and Node builtins: every folder may use it, so it may use none of them', (t) => {
+  const files = sources('lib');
+  t.true(files.length > 3, 'the scan sees lib/');
+  const bad: string[] = [];
+  for (const f of files) {
+    for (const spec of importsOf(fs.readFileSync(path.join(root, f), 'utf8'))) {
+      const folder = folderOf(f, spec);
+      if (folder === undefined ? !spec.startsWith('node:') : folder !== 'lib') bad.push(`${f} imports ${spec}`);
+    }
+  }
+  t.deepEqual(bad, []);
+});
+
 test('drift reads through interfaces: the engine (its evaluator, the providers\' readLive), providers only through the registry, no provider internals or CLI', (t) => {
   const files = sources('drift');
   t.true(files.length > 5, 'the scan sees drift/');
