@@ -9,7 +9,9 @@
  *
  * Each `--bin` is an `eksidp` executable (default: this checkout's node_modules/.bin/eksidp); with
  * several, the runs interleave them (A B, B A, A B...) against one emulator and one seeded fleet,
- * so they see the same machine state. Prints one row per build: median CPU per call in ms.
+ * so they see the same machine state. Prints one row per build: median CPU per call in ms; and a last
+ * row, the floor: the same calls by a bare raw-socket client (read-floor.cjs), CPU per call from its
+ * first request to its last answer, so the figures read against what the machine allows at the least.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -58,6 +60,18 @@ function cpuOf(bin: string, dir: string): Promise<Cpu> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+type Floor = { requests: number; failed: number; cpuMs: number; wallMs: number };
+
+/** The same calls by a bare raw-socket client (read-floor.cjs): what this machine's loopback and JSON cost at the least. */
+function floorOf(url: string, prefix: string): Promise<Floor> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.join(__dirname, 'read-floor.cjs'), url, prefix, String(clusters), String(concurrency)], (err, out, stderr) => {
+      if (err) return reject(new Error(`read-floor failed: ${stderr.slice(-400)}`));
+      resolve(JSON.parse(out) as Floor);
+    });
+  });
+}
+
 async function main(): Promise<void> {
   for (const b of bins) if (!fs.existsSync(b.bin)) throw new Error(`${b.bin} not found (build first: npm run build)`);
   const emu = await startEmulator({ port: 0, clusterCreateMs: 0, updateMs: 0, latencyMs: 0, seed: 1 });
@@ -75,7 +89,14 @@ async function main(): Promise<void> {
     // One untimed run per build warms the emulator and the page cache.
     for (const b of bins) await cpuOf(b.bin, full);
     const results = new Map(bins.map((b) => [b.label, { full: [] as Cpu[], empty: [] as Cpu[] }]));
+    const floors: Floor[] = [];
     for (let r = 0; r < runs; r++) {
+      emu.resetCalls();
+      const fl = await floorOf(emu.url, spec.prefix!);
+      const floorCalls = Object.values(emu.calls()).reduce((a, c) => a + c, 0);
+      if (fl.failed !== 0 || fl.requests !== 3 * clusters || floorCalls !== 3 * clusters) throw new Error(`read-floor: ${fl.requests} answers, ${fl.failed} not 200, emulator saw ${floorCalls} calls (expected ${3 * clusters})`);
+      floors.push(fl);
+      process.stderr.write(`[run ${r + 1}] floor: ${(fl.cpuMs / 1000).toFixed(2)} s CPU for ${fl.requests} calls (${(fl.wallMs / 1000).toFixed(2)} s wall)\n`);
       const order = r % 2 === 0 ? bins : [...bins].reverse();
       for (const b of order) {
         emu.resetCalls();
@@ -100,6 +121,8 @@ async function main(): Promise<void> {
       const perCall = f.map((x, i) => ((x.cpuS - e[i]!.cpuS) * 1000) / (3 * clusters));
       lines.push(`| ${b.label} | ${f.map((x) => x.cpuS.toFixed(2)).join(', ')} | ${e.map((x) => x.cpuS.toFixed(2)).join(', ')} | ${median(f.map((x) => x.wallS)).toFixed(2)} | ${median(f.map((x) => x.peakMb)).toFixed(0)} | ${median(perCall).toFixed(3)} (${perCall.map((x) => x.toFixed(3)).join(', ')}) |`);
     }
+    const floorPerCall = floors.map((f) => f.cpuMs / f.requests);
+    lines.push(`| floor: raw sockets, no signing or judgement (read-floor.cjs) | - | - | ${(median(floors.map((f) => f.wallMs)) / 1000).toFixed(2)} | - | ${median(floorPerCall).toFixed(3)} (${floorPerCall.map((x) => x.toFixed(3)).join(', ')}) |`);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
