@@ -200,7 +200,10 @@ test('a failed apply --json: apply_errored, the error as a diagnostic line, no c
 test('apply_progress every 10 s per running step, apply_errored for a failed one, and each cluster\'s chain in the summary', (t) => {
   const stdout = new PassThrough();
   let text = '';
+  let writes = 0;
   stdout.on('data', (d) => (text += d));
+  const write = stdout.write.bind(stdout);
+  stdout.write = ((chunk: string) => { writes++; return write(chunk); }) as typeof stdout.write;
   const io: Io = { stdout, stderr: new PassThrough(), env: {}, cwd: '.', signal: new AbortController().signal };
   let now = 1_000_000;
   const tickers: { tick: () => void; stopped: boolean }[] = [];
@@ -219,6 +222,11 @@ test('apply_progress every 10 s per running step, apply_errored for a failed one
   view.onEvent({ type: 'post', address: a, action: 'update', failed: false, id: 'slow:a', diagnostics: [] });
   view.close();
   ui.clusterSummary();
+  // One write per event-loop turn: everything above happened in this one, so nothing is out yet.
+  t.is(text, '');
+  t.is(writes, 0);
+  ui.flush();
+  t.is(writes, 1, 'the turn\'s lines went out in one write');
   const lines = parse(text);
   t.deepEqual(lines.map((l) => l['@message']), [
     `${a}: Modifying... [id=slow:a]`,
@@ -241,6 +249,7 @@ test('apply_progress every 10 s per running step, apply_errored for a failed one
   // Go's encoding/json escapes: a diagnostic's text with <, > and & as Terraform writes it.
   const before = text.length;
   ui.diagnostics([{ severity: 'warning', summary: 'issuer <https://a> & b', address: 'aws_eks_cluster.main' }]);
+  ui.flush();
   t.is(text.slice(before).replace(/"@timestamp":"[^"]*",/, ''), '{"@level":"warn","@message":"Warning: issuer \\u003chttps://a\\u003e \\u0026 b","@module":"terraform.ui","diagnostic":{"severity":"warning","summary":"issuer \\u003chttps://a\\u003e \\u0026 b","detail":"","address":"aws_eks_cluster.main"},"type":"diagnostic"}\n');
   t.regex(lines[0]!['@timestamp'] as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/);
 });

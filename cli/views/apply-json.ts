@@ -11,6 +11,7 @@ import { EngineError } from '../../engine/util';
 import type { ApplyView, Clock } from './apply';
 import { STILL_EVERY_MS } from './apply';
 import { GroupTracker, groupName } from './groups';
+import { coalescedWriter, type CoalescedWriter } from '../coalesce';
 
 /**
  * `eksidp apply --json` / `destroy --json`: Terraform's machine-readable UI (`terraform apply -json`,
@@ -112,11 +113,23 @@ const systemClock: Clock = {
 
 export class JsonUi {
   private readonly groups = new GroupTracker();
+  /**
+   * Lines go out once per event-loop turn, as the human view's do (coalesce.ts): a fleet apply makes
+   * thousands (refreshes, then two per step) in bursts, and each write is a syscall.
+   */
+  private readonly out: CoalescedWriter;
 
-  constructor(private readonly io: Io, private readonly clock: Clock = systemClock) {}
+  constructor(io: Io, private readonly clock: Clock = systemClock) {
+    this.out = coalescedWriter(io.stdout);
+  }
+
+  /** Writes the lines held for this turn: before the command returns, and before anything that must follow them. */
+  flush(): void {
+    this.out.flush();
+  }
 
   private emit(level: Level, message: string, type: string, payload: Record<string, unknown>): void {
-    this.io.stdout.write(goLine({ '@level': level, '@message': message, '@module': 'terraform.ui', '@timestamp': timestamp(this.clock.now()), type, ...payload }));
+    this.out.write(goLine({ '@level': level, '@message': message, '@module': 'terraform.ui', '@timestamp': timestamp(this.clock.now()), type, ...payload }));
   }
 
   /** The first line; eksidp's version where Terraform gives its own (`terraform`). */
@@ -258,5 +271,8 @@ export async function jsonGuarded(ui: JsonUi, body: () => Promise<number>): Prom
       return EXIT.ERROR;
     }
     throw e;
+  } finally {
+    // Every line out before the command's exit code, or another error's message on stderr.
+    ui.flush();
   }
 }
