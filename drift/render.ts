@@ -23,9 +23,14 @@ function docText(v: Record<string, unknown> | null | undefined): string {
   return v ? `${JSON.stringify(canonical(v), null, 2)}\n` : '';
 }
 
-/** A unified diff from the live object to the planned one (sorted keys on both sides). */
+/**
+ * A unified diff from the live object to the planned one (sorted keys on both sides); empty when they
+ * are the same (a config EKS is deleting, which plans leave alone): headers over no hunk say nothing.
+ */
 export function unifiedDiff(r: ResourceDrift): string {
-  const patch = createTwoFilesPatch('live', 'planned', docText(r.live), docText(r.planned), undefined, undefined, { context: 3 });
+  const live = docText(r.live), planned = docText(r.planned);
+  if (live === planned) return '';
+  const patch = createTwoFilesPatch('live', 'planned', live, planned, undefined, undefined, { context: 3 });
   // Drop the "Index"/"===" preamble lines: the ---/+++ header says it all.
   return patch.split('\n').filter((l) => !l.startsWith('Index: ') && !/^=+$/.test(l)).join('\n').trimEnd();
 }
@@ -103,8 +108,9 @@ export function renderHuman(report: DriftReport, opts: { color: boolean; verbose
       lines.push('    sample identities (live → planned):');
       for (const id of r.identities) lines.push(paint(id.changed ? 'yellow' : 'dim', `      ${id.changed ? '*' : ' '} ${e(id.name)}: ${id.changed ? `${e(id.live)} → ${e(id.planned)}` : `${e(id.planned)} (unchanged)`}`));
     }
-    if ((r.status === 'changed' || r.status === 'missing' || r.status === 'unmanaged') && (r.live || r.planned)) {
-      for (const raw of unifiedDiff(r).split('\n')) {
+    const diff = (r.status === 'changed' || r.status === 'missing' || r.status === 'unmanaged') && (r.live || r.planned) ? unifiedDiff(r) : '';
+    if (diff !== '') {
+      for (const raw of diff.split('\n')) {
         const l = e(raw);
         const c: Color | undefined = l.startsWith('+') && !l.startsWith('+++') ? 'green' : l.startsWith('-') && !l.startsWith('---') ? 'red' : l.startsWith('@@') ? 'cyan' : undefined;
         lines.push(`    ${c ? paint(c, l) : l}`);
@@ -151,7 +157,8 @@ export function renderMarkdown(report: DriftReport): string {
       }
       out.push('');
     }
-    if (r.live || r.planned) out.push(mdFence(unifiedDiff(r), 'diff'), '');
+    const diff = r.live || r.planned ? unifiedDiff(r) : '';
+    if (diff !== '') out.push(mdFence(diff, 'diff'), '');
     out.push('</details>', '');
   }
   return `${out.join('\n')}\n`;

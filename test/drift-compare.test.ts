@@ -11,6 +11,7 @@ import { clusterState } from '../providers/eks/cluster';
 import { NO_TAG_CONFIG } from '../providers/eks/settings';
 import { idpState } from '../providers/eks/idp';
 import { providerBlock } from './fixtures/drift/fleet';
+import { renderHuman, renderMarkdown, unifiedDiff } from '../drift/render';
 
 /**
  * The pure judgement (drift/compare.ts) on canned reads: the EKS provider's snapshot over
@@ -129,6 +130,14 @@ test('issue 12: a DELETING config is missing with live_status DELETING, a CREATI
   t.is(creating.status, 'in_sync');
   t.is(creating.live_status, 'CREATING');
   t.is(exitCode(r), 2);
+  // The plan leaves a DELETING config alone, so live and planned are the same: no diff headers over
+  // nothing, in the terminal or in the pull request.
+  t.deepEqual(deleting.live, deleting.planned);
+  t.is(unifiedDiff(deleting), '');
+  const human = renderHuman(r, { color: false });
+  t.regex(human, /\+ aws_eks_identity_provider_config\.a: missing \(live status DELETING\)/);
+  t.false(human.includes('--- live'), human);
+  t.false(renderMarkdown(r).includes('```diff'));
 });
 
 for (const status of ['DELETING', 'FAILED'] as const) {

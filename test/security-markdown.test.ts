@@ -20,7 +20,7 @@ test(`drift's Markdown leaves each of ${HOSTILE.length} hostile strings inert in
   for (const { name, value } of HOSTILE) {
     const report = hostileReport(value);
     const text = renderMarkdown(report);
-    const withDocs = report.resources.filter((r) => r.live || r.planned);
+    const withDocs = report.resources.filter((r) => (r.live || r.planned) && unifiedDiff(r) !== '');
     t.deepEqual(markdownProblems(text, { headings: 1, fences: withDocs.map((r) => fenceOf(unifiedDiff(r), 'diff')), detailsBlocks: report.resources.length }), [], name);
     // The table: a header and one row per difference, 4 cells each, values exactly as planted
     // (controls made visible), not split by a `|` or a newline.
@@ -56,7 +56,7 @@ test('the pull-request comment fences the plan text longer than any backtick run
     const planText = `  # aws_eks_identity_provider_config.okta must be replaced\n      ~ client_id = "${value}"\n${value}\n`;
     const drift = renderMarkdown(hostileReport(value));
     const comment = renderPullRequestComment({ planText, planExit: 2, driftMarkdown: drift, driftExit: 2 });
-    const withDocs = hostileReport(value).resources.filter((r) => r.live || r.planned);
+    const withDocs = hostileReport(value).resources.filter((r) => (r.live || r.planned) && unifiedDiff(r) !== '');
     t.deepEqual(markdownProblems(comment, {
       headings: 2, detailsBlocks: 4,
       fences: [fenceOf(planText.replace(/\n$/, ''), 'text'), ...withDocs.map((r) => fenceOf(unifiedDiff(r), 'diff'))],
